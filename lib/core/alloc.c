@@ -1,0 +1,84 @@
+/* Allocation through the context's hooks. Each block carries a TF__ALIGN-byte prefix holding its
+ * size, so the context can account for the bytes it has outstanding. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int tf__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+int tf__add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+void *tf__alloc(tf_ctx_t *ctx, size_t size)
+{
+    size_t total;
+    if (size == 0)
+        size = 1;
+    if (!tf__add_size(size, TF__ALIGN, &total)) {
+        tf__error(TF_STATUS_ENOMEM, "allocation of %zu bytes is too large", size);
+        return NULL;
+    }
+    unsigned char *base = ctx->allocator.alloc(total, TF__ALIGN, ctx->allocator.user);
+    if (base == NULL) {
+        tf__error(TF_STATUS_ENOMEM, "out of memory allocating %zu bytes", size);
+        return NULL;
+    }
+    memcpy(base, &size, sizeof size);
+    ctx->allocated_bytes += size;
+    return base + TF__ALIGN;
+}
+
+void *tf__calloc(tf_ctx_t *ctx, size_t count, size_t size)
+{
+    size_t bytes;
+    if (!tf__mul_size(count, size, &bytes)) {
+        tf__error(TF_STATUS_ENOMEM, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    void *p = tf__alloc(ctx, bytes);
+    if (p != NULL)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void tf__free(tf_ctx_t *ctx, void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    unsigned char *base = (unsigned char *)ptr - TF__ALIGN;
+    size_t size;
+    memcpy(&size, base, sizeof size);
+    ctx->allocated_bytes -= size;
+    ctx->allocator.free(base, ctx->allocator.user);
+}
+
+char *tf__strdup(tf_ctx_t *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = tf__alloc(ctx, n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+void tf__object_created(tf_ctx_t *ctx)
+{
+    ctx->live_objects++;
+}
+
+void tf__object_freed(tf_ctx_t *ctx)
+{
+    ctx->live_objects--;
+}

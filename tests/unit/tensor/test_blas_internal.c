@@ -1,0 +1,101 @@
+/* The GEMM wrapper (BLAS or fallback) and the plain reference, each against an independent
+ * double-precision triple loop, over every transpose combination, alpha/beta and padded leading
+ * dimensions. */
+#include "tf_test.h"
+#include "tensor/blas.h"
+#include "core/rng.h"
+#include <math.h>
+#include <string.h>
+
+typedef void (*gemm_fn)(int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                        const float *, int64_t, float, float *, int64_t);
+
+static double at(const float *x, int64_t ld, int trans, int64_t r, int64_t c)
+{
+    return trans ? x[c * ld + r] : x[r * ld + c];
+}
+
+static void check_gemm(gemm_fn fn, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                       float beta)
+{
+    tf__rng_t rng;
+    tf__rng_seed(&rng, (uint64_t)(m * 131 + n * 17 + k + ta * 7 + tb));
+    int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+    int64_t arows = ta ? k : m, brows = tb ? n : k;
+    float *a = malloc(sizeof(float) * (size_t)(arows * lda));
+    float *b = malloc(sizeof(float) * (size_t)(brows * ldb));
+    float *c = malloc(sizeof(float) * (size_t)(m * ldc));
+    double *want = malloc(sizeof(double) * (size_t)(m * n));
+    for (int64_t i = 0; i < arows * lda; i++)
+        a[i] = tf__rng_uniform(&rng) * 2 - 1;
+    for (int64_t i = 0; i < brows * ldb; i++)
+        b[i] = tf__rng_uniform(&rng) * 2 - 1;
+    for (int64_t i = 0; i < m * ldc; i++)
+        c[i] = tf__rng_uniform(&rng) * 2 - 1;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0;
+            for (int64_t p = 0; p < k; p++)
+                s += at(a, lda, ta, i, p) * at(b, ldb, tb, p, j);
+            want[i * n + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * c[i * ldc + j]);
+        }
+    float pad = c[n + 1]; /* an element of the padding between rows must survive */
+    fn(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double got = c[i * ldc + j], w = want[i * n + j];
+            if (fabs(got - w) > 1e-4 * (1 + fabs(w)) + 1e-5 * (double)k)
+                fail_msg("gemm ta=%d tb=%d m=%lld n=%lld k=%lld: C[%lld,%lld]=%g, want %g", ta, tb,
+                         (long long)m, (long long)n, (long long)k, (long long)i, (long long)j, got,
+                         w);
+        }
+    if (n + 1 < ldc && m > 0)
+        assert_true(c[n + 1] == pad);
+    free(a);
+    free(b);
+    free(c);
+    free(want);
+}
+
+static void sweep(gemm_fn fn)
+{
+    const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 48, 80}, {5, 128, 1}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 0.0f);
+                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
+            }
+}
+
+static void test_blas_sgemm_matches_double_reference(void **state)
+{
+    (void)state;
+    sweep(tf__sgemm);
+}
+
+static void test_blas_sgemm_ref_matches_double_reference(void **state)
+{
+    (void)state;
+    sweep(tf__sgemm_ref);
+}
+
+static void test_blas_empty_dimensions_are_noops(void **state)
+{
+    float c[4] = {1, 2, 3, 4};
+    (void)state;
+    tf__sgemm(0, 0, 0, 2, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
+    tf__sgemm(0, 0, 2, 0, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
+    assert_true(c[0] == 1.0f && c[3] == 4.0f);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blas_sgemm_matches_double_reference),
+        cmocka_unit_test(test_blas_sgemm_ref_matches_double_reference),
+        cmocka_unit_test(test_blas_empty_dimensions_are_noops),
+    };
+    return TF_TEST_RUN(tests);
+}
