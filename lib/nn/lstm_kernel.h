@@ -1,0 +1,130 @@
+/* The LSTM kernel: one direction of one layer, forward and backward (BPTT), over flat buffers.
+ *
+ * Layout follows torch.nn.LSTM: time-major rows (row r = t*B + b), gate order i, f, g, o,
+ *   w_ih (4H, I), w_hh (4H, H), b_ih (4H), b_hh (4H).
+ *   i = sig(x W_ii^T + b_ii + h W_hi^T + b_hi), f = sig(..), g = tanh(..), o = sig(..)
+ *   c' = f * c + i * g,  h' = o * tanh(c')
+ *
+ * Variable lengths (PyTorch packed-sequence semantics): with `lengths` (B values in 1..T), sequence b
+ * is valid for t < lengths[b]. Forward (reverse = 0) runs t = 0 .. len-1; reverse (reverse = 1) runs
+ * t = len-1 .. 0, starting from h0/c0 at t = len-1. Outputs y at padded steps are 0, the state does
+ * not advance there, and h_n/c_n hold each sequence's state after its last valid step. Padded steps
+ * contribute no gradient. `lengths == NULL` means every sequence has length T.
+ *
+ * Strides: x, y, dy and dx are (T*B) rows with a leading dimension (ldx, ldy, ...) so a direction
+ * can read from / write into its half of a bidirectional (T, B, 2H) buffer.
+ *
+ * The caller provides `cache` (tf__lstm_cache_floats floats), written by forward and read by
+ * backward, and `work` (tf__lstm_work_floats floats) scratch for either. No allocation happens
+ * inside: sizes are known up front, so a training step's memory is those two plus the tensors.
+ * BLAS threading is set by the caller (tf__blas_set_threads).
+ */
+#ifndef TF_NN_LSTM_KERNEL_H
+#define TF_NN_LSTM_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tf__lstm_shape {
+    int64_t input_size;  /* I */
+    int64_t hidden_size; /* H */
+    int64_t steps;       /* T */
+    int64_t batch;       /* B */
+} tf__lstm_shape_t;
+
+/* Floats of the forward cache kept for backward, and of the scratch workspace. */
+size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s);
+size_t tf__lstm_work_floats(const tf__lstm_shape_t *s);
+
+/* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); h_n/c_n (B, H) may
+ * be NULL. `cache` may be NULL in inference (then backward cannot be called). */
+void tf__lstm_forward(const tf__lstm_shape_t *s,
+                      int reverse,
+                      const float *x,
+                      int64_t ldx,
+                      const int32_t *lengths,
+                      const float *w_ih,
+                      const float *w_hh,
+                      const float *b_ih,
+                      const float *b_hh,
+                      const float *h0,
+                      const float *c0,
+                      float *y,
+                      int64_t ldy,
+                      float *h_n,
+                      float *c_n,
+                      float *cache,
+                      float *work);
+
+/* Backward, after a forward with the same arguments and cache. dy (rows, lddy) and dh_n/dc_n (B, H)
+ * are the incoming gradients, each may be NULL (zero). Results are ACCUMULATED (+=) into dx (rows,
+ * lddx), dw_ih, dw_hh, db_ih, db_hh, dh0, dc0; any of them may be NULL to skip that work (frozen
+ * weights skip their GEMMs; dx NULL skips the input-gradient GEMM). */
+void tf__lstm_backward(const tf__lstm_shape_t *s,
+                       int reverse,
+                       const float *x,
+                       int64_t ldx,
+                       const int32_t *lengths,
+                       const float *w_ih,
+                       const float *w_hh,
+                       const float *h0,
+                       const float *c0,
+                       const float *dy,
+                       int64_t lddy,
+                       const float *dh_n,
+                       const float *dc_n,
+                       const float *cache,
+                       float *work,
+                       float *dx,
+                       int64_t lddx,
+                       float *dw_ih,
+                       float *dw_hh,
+                       float *db_ih,
+                       float *db_hh,
+                       float *dh0,
+                       float *dc0);
+
+/* Plain reference implementation of the same contract (no BLAS, step by step, easy to read);
+ * the tests compare the fast path against it. Same cache/work sizes. */
+void tf__lstm_forward_ref(const tf__lstm_shape_t *s,
+                          int reverse,
+                          const float *x,
+                          int64_t ldx,
+                          const int32_t *lengths,
+                          const float *w_ih,
+                          const float *w_hh,
+                          const float *b_ih,
+                          const float *b_hh,
+                          const float *h0,
+                          const float *c0,
+                          float *y,
+                          int64_t ldy,
+                          float *h_n,
+                          float *c_n,
+                          float *cache,
+                          float *work);
+void tf__lstm_backward_ref(const tf__lstm_shape_t *s,
+                           int reverse,
+                           const float *x,
+                           int64_t ldx,
+                           const int32_t *lengths,
+                           const float *w_ih,
+                           const float *w_hh,
+                           const float *h0,
+                           const float *c0,
+                           const float *dy,
+                           int64_t lddy,
+                           const float *dh_n,
+                           const float *dc_n,
+                           const float *cache,
+                           float *work,
+                           float *dx,
+                           int64_t lddx,
+                           float *dw_ih,
+                           float *dw_hh,
+                           float *db_ih,
+                           float *db_hh,
+                           float *dh0,
+                           float *dc0);
+
+#endif
