@@ -1,0 +1,20 @@
+"""Python bindings for libtransfer through ctypes: no compile step.
+
+    import libtransfer as lt
+    with lt.Context(seed=7) as ctx:
+        t = lt.Tensor.from_array(ctx, [[1.0, 2.0], [3.0, 4.0]])
+        print(t.shape, t.to_list())
+
+The shared library is found through $LIBTRANSFER_PATH, a build directory of this source tree, or
+the system library path. Every failing call raises TransferError with the library's message.
+"""
+from ._lib import ABI_VERSION, TransferError, lib
+from .core import F32, I32, Context, Tensor
+
+
+def version():
+    """The version string of the loaded library."""
+    return lib.tf_version_string().decode()
+
+
+__all__ = ["ABI_VERSION", "Context", "F32", "I32", "Tensor", "TransferError", "version"]
