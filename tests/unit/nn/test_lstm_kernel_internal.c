@@ -6,7 +6,7 @@
  *    L = sum(y * R) + sum(h_n * R2) + sum(c_n * R3) w.r.t. x, all weights and biases, h0 and c0;
  *  - packed-sequence semantics: a batch with lengths equals each sequence run alone, truncated;
  *  - both float paths (fast and reference) against the double reference on many random shapes;
- *  - PyTorch fixtures (tests/reference/gen_lstm_kernel_fixtures.py), in test_lstm_kernel_torch;
+ *  - PyTorch fixtures (tests/reference/gen_lstm_kernel_fixtures.py): test_lstm_kernel_torch_internal;
  *  - the fast activations against libm in double.
  * Double precision FD (rather than FD of the float path) keeps the check sharp: with eps = 1e-5 the
  * truncation error is ~1e-10 and rounding ~1e-11, so a 1e-7 relative tolerance catches any
