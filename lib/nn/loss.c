@@ -1,0 +1,239 @@
+/* Losses: softmax cross-entropy with an ignore index, binary cross-entropy with logits, mean
+ * squared error, and the chunked linear + cross-entropy of a language-model head. Each returns the
+ * mean loss and writes d(loss)/d(input). Sums are accumulated in double. */
+#include "transfer/nn.h"
+#include "nn_internal.h"
+#include "../tensor/blas.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Floats of logits a chunked head keeps at once (8 MB). */
+#define TF__LM_CHUNK_FLOATS ((size_t)1 << 21)
+
+/* Check class targets of a (rows, C) input shaped like `x` without its last axis; count the rows
+ * that are not ignored. */
+static tf_status_t check_targets(const char *fn,
+                                 const tf_tensor_t *x,
+                                 const tf_tensor_t *targets,
+                                 int64_t C,
+                                 int32_t ignore_index,
+                                 int64_t *count)
+{
+    if (targets->dtype != TF_DTYPE_I32)
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: targets must be i32 class indices", fn);
+    int ok = x->ndim == 1 ? (targets->ndim == 1 && targets->shape[0] == 1) : targets->ndim == x->ndim - 1;
+    for (uint32_t i = 0; ok && x->ndim > 1 && i + 1 < x->ndim; i++)
+        ok = targets->shape[i] == x->shape[i];
+    if (!ok)
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: targets must have the shape of the input without its last axis", fn);
+    const int32_t *t = (const int32_t *)targets->data;
+    int64_t n = targets->numel, c = 0;
+    for (int64_t r = 0; r < n; r++) {
+        if (t[r] == ignore_index && ignore_index != TF_NN_INDEX_NONE)
+            continue;
+        if (t[r] < 0 || t[r] >= C)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: target %d at row %lld is outside [0, %lld) and is not the ignore index",
+                    fn, t[r], (long long)r, (long long)C);
+        c++;
+    }
+    *count = c;
+    return TF_STATUS_OK;
+}
+
+/* One row of logits z (C): returns the row's loss at target t and, when dz is non-NULL, writes
+ * (softmax(z) - onehot(t)) * scale. */
+static double ce_row(const float *z, int64_t C, int32_t t, float *dz, float scale)
+{
+    float mx = z[0], zt = z[t]; /* dz may alias z */
+    for (int64_t j = 1; j < C; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    double sum = 0.0;
+    if (dz) {
+        for (int64_t j = 0; j < C; j++) {
+            float e = expf(z[j] - mx);
+            dz[j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum) * scale;
+        for (int64_t j = 0; j < C; j++)
+            dz[j] *= inv;
+        dz[t] -= scale;
+    } else {
+        for (int64_t j = 0; j < C; j++)
+            sum += expf(z[j] - mx);
+    }
+    return log(sum) + (double)mx - (double)zt;
+}
+
+tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
+                                  const tf_tensor_t *targets,
+                                  int32_t ignore_index,
+                                  double *loss_out,
+                                  tf_tensor_t *grad_logits)
+{
+    static const char fn[] = "tf_loss_cross_entropy";
+    TF_REQUIRE_ARG(logits);
+    TF_REQUIRE_ARG(targets);
+    TF_REQUIRE_ARG(loss_out);
+    if (logits->dtype != TF_DTYPE_F32)
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: logits must be f32", fn);
+    int64_t C = logits->shape[logits->ndim - 1], rows = logits->numel / C, count;
+    TF_CHECK(check_targets(fn, logits, targets, C, ignore_index, &count));
+    if (grad_logits)
+        TF_CHECK(tf__tensor_expect(fn, "grad_logits", grad_logits, TF_DTYPE_F32, logits->ndim, logits->shape));
+    const float *z = (const float *)logits->data;
+    const int32_t *t = (const int32_t *)targets->data;
+    float *dz = grad_logits ? (float *)grad_logits->data : NULL;
+    float scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
+    double total = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        if (ignore_index != TF_NN_INDEX_NONE && t[r] == ignore_index) {
+            if (dz)
+                memset(dz + r * C, 0, (size_t)C * sizeof(float));
+            continue;
+        }
+        total += ce_row(z + r * C, C, t[r], dz ? dz + r * C : NULL, scale);
+    }
+    *loss_out = count > 0 ? total / (double)count : 0.0;
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_pair(const char *fn, const tf_tensor_t *x, const tf_tensor_t *y, tf_tensor_t *g)
+{
+    if (x->dtype != TF_DTYPE_F32 || y->dtype != TF_DTYPE_F32)
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: input and target must be f32", fn);
+    if (x->numel != y->numel)
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: input has %lld elements but target has %lld", fn, (long long)x->numel,
+                (long long)y->numel);
+    if (g)
+        TF_CHECK(tf__tensor_expect(fn, "grad", g, TF_DTYPE_F32, x->ndim, x->shape));
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
+                                    const tf_tensor_t *targets,
+                                    double *loss_out,
+                                    tf_tensor_t *grad_logits)
+{
+    static const char fn[] = "tf_loss_bce_with_logits";
+    TF_REQUIRE_ARG(logits);
+    TF_REQUIRE_ARG(targets);
+    TF_REQUIRE_ARG(loss_out);
+    TF_CHECK(check_pair(fn, logits, targets, grad_logits));
+    const float *x = (const float *)logits->data, *y = (const float *)targets->data;
+    int64_t n = logits->numel;
+    for (int64_t i = 0; i < n; i++)
+        if (!(y[i] >= 0.0f && y[i] <= 1.0f))
+            TF_FAIL(TF_STATUS_EINVAL, "%s: target %g at element %lld is outside [0, 1]", fn, (double)y[i],
+                    (long long)i);
+    float *g = grad_logits ? (float *)grad_logits->data : NULL;
+    double total = 0.0, inv = 1.0 / (double)n;
+    for (int64_t i = 0; i < n; i++) {
+        double xi = x[i];
+        /* max(x, 0) - x y + log(1 + exp(-|x|)) */
+        total += (xi > 0 ? xi : 0.0) - xi * y[i] + log1p(exp(-fabs(xi)));
+        if (g) {
+            double sg = xi >= 0 ? 1.0 / (1.0 + exp(-xi)) : exp(xi) / (1.0 + exp(xi));
+            g[i] = (float)((sg - y[i]) * inv);
+        }
+    }
+    *loss_out = total * inv;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loss_mse(const tf_tensor_t *input, const tf_tensor_t *target, double *loss_out, tf_tensor_t *grad_input)
+{
+    static const char fn[] = "tf_loss_mse";
+    TF_REQUIRE_ARG(input);
+    TF_REQUIRE_ARG(target);
+    TF_REQUIRE_ARG(loss_out);
+    TF_CHECK(check_pair(fn, input, target, grad_input));
+    const float *x = (const float *)input->data, *y = (const float *)target->data;
+    float *g = grad_input ? (float *)grad_input->data : NULL;
+    int64_t n = input->numel;
+    double total = 0.0, inv = 1.0 / (double)n;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)x[i] - (double)y[i];
+        total += d * d;
+        if (g)
+            g[i] = (float)(2.0 * d * inv);
+    }
+    *loss_out = total * inv;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_linear_cross_entropy(tf_module_t *head,
+                                    const tf_tensor_t *input,
+                                    const tf_tensor_t *targets,
+                                    int32_t ignore_index,
+                                    int32_t backward,
+                                    double *loss_out,
+                                    int64_t *count_out,
+                                    tf_tensor_t *grad_input)
+{
+    static const char fn[] = "tf_linear_cross_entropy";
+    tf__linear_view_t v;
+    int64_t count;
+    float *scratch;
+    TF_CHECK(tf__module_expect(fn, head, TF_MODULE_LINEAR));
+    TF_REQUIRE_ARG(input);
+    TF_REQUIRE_ARG(targets);
+    TF_REQUIRE_ARG(loss_out);
+    if (backward != 0 && backward != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: backward is %d; use 0 or 1", fn, backward);
+    tf__linear_get_view(head, &v);
+    if (input->dtype != TF_DTYPE_F32)
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: input must be f32", fn);
+    if (input->shape[input->ndim - 1] != v.in)
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: input has %lld features on its last axis; the head expects %lld", fn,
+                (long long)input->shape[input->ndim - 1], (long long)v.in);
+    TF_CHECK(check_targets(fn, input, targets, v.out, ignore_index, &count));
+    if (grad_input)
+        TF_CHECK(tf__tensor_expect(fn, "grad_input", grad_input, TF_DTYPE_F32, input->ndim, input->shape));
+    int64_t N = input->numel / v.in, V = v.out, K = v.in;
+    int64_t R = (int64_t)(TF__LM_CHUNK_FLOATS / (size_t)V);
+    R = R < 8 ? 8 : R;
+    R = R > N ? N : R;
+    TF_CHECK(tf__linear_scratch(head, (size_t)(R * V), &scratch));
+    const float *x = (const float *)input->data;
+    const int32_t *t = (const int32_t *)targets->data;
+    float *gx = (backward && grad_input) ? (float *)grad_input->data : NULL;
+    float *dw = backward ? v.dw : NULL, *db = backward ? v.db : NULL;
+    int need_grad = gx != NULL || dw != NULL || db != NULL;
+    float scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
+    double total = 0.0;
+    for (int64_t r0 = 0; r0 < N; r0 += R) {
+        int64_t n = N - r0 < R ? N - r0 : R;
+        const float *xc = x + r0 * K;
+        /* logits (n, V) = xc W^T + b */
+        if (v.b)
+            for (int64_t r = 0; r < n; r++)
+                memcpy(scratch + r * V, v.b, (size_t)V * sizeof(float));
+        tf__sgemm(0, 1, n, V, K, 1.0f, xc, K, v.w, K, v.b ? 1.0f : 0.0f, scratch, V);
+        for (int64_t r = 0; r < n; r++) {
+            float *z = scratch + r * V;
+            if (ignore_index != TF_NN_INDEX_NONE && t[r0 + r] == ignore_index) {
+                if (need_grad)
+                    memset(z, 0, (size_t)V * sizeof(float));
+                continue;
+            }
+            total += ce_row(z, V, t[r0 + r], need_grad ? z : NULL, scale);
+        }
+        if (!need_grad)
+            continue;
+        /* dx = dz W, dW += dz^T xc, db += sum_rows dz */
+        if (gx)
+            tf__sgemm(0, 0, n, K, V, 1.0f, scratch, V, v.w, K, 0.0f, gx + r0 * K, K);
+        if (dw)
+            tf__sgemm(1, 0, V, K, n, 1.0f, scratch, V, xc, K, 1.0f, dw, K);
+        if (db)
+            for (int64_t r = 0; r < n; r++)
+                for (int64_t j = 0; j < V; j++)
+                    db[j] += scratch[r * V + j];
+    }
+    *loss_out = count > 0 ? total / (double)count : 0.0;
+    if (count_out)
+        *count_out = count;
+    return TF_STATUS_OK;
+}

@@ -1,0 +1,404 @@
+/* The stacked LSTM module: layers of one or two directions over the kernel in lstm_kernel.h,
+ * dropout between layers, lengths, initial and final states.
+ *
+ * Working memory for (T, B), rows = T*B, DH = directions*H, one block carved into:
+ *   y[l]       rows*DH per layer (layer outputs; dropout applied in place to all but the last)
+ *   cache[l,d] tf__lstm_cache_floats per layer and direction
+ *   work       max tf__lstm_work_floats
+ *   mask[l]    rows*DH for l < L-1 (dropout scales), only with dropout
+ *   h0, c0, hn, cn, dh0, dc0   L*D*B*H each
+ *   da, db     rows*DH (gradient ping-pong between layers), dx0 rows*I
+ * Memory of a training step = that block + the parameters and gradients (2 x param floats). */
+#include "transfer/nn.h"
+#include "nn_internal.h"
+#include "lstm_kernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct tf__lstm {
+    tf_module_t base;
+    int64_t I, H;
+    int32_t L, D;
+    double p;
+    /* workspace */
+    float *ws;
+    size_t ws_cap;
+    int64_t T, B; /* shape the workspace is carved for (0: none) */
+    float **y, **cache, **mask;
+    float *work, *h0, *c0, *hn, *cn, *dh0, *dc0, *da, *db, *dx0;
+    int32_t *len;
+    size_t len_cap;
+    /* last forward */
+    int32_t has_len, has_h0, has_c0, dropped;
+    const float *x;
+    struct tf_tensor y_view, hn_view, cn_view, dx_view, dh0_view, dc0_view;
+} tf__lstm_t;
+
+static int64_t layer_in(const tf__lstm_t *s, int32_t l)
+{
+    return l == 0 ? s->I : s->D * s->H;
+}
+
+static tf__param_t *lp(tf_module_t *m, int32_t l, int32_t d, int k)
+{
+    tf__lstm_t *s = (tf__lstm_t *)m;
+    return &m->own[(l * s->D + d) * 4 + k];
+}
+
+static const float *pv(tf__param_t *p)
+{
+    return (const float *)p->value.data;
+}
+
+/* Carve the workspace for (T, B) at `base` (NULL: only count). Returns the floats needed. */
+static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
+{
+    size_t rows = (size_t)(T * B), DH = (size_t)(s->D * s->H), st = (size_t)(s->L * s->D) * (size_t)(B * s->H);
+    size_t off = 0, maxwork = 0;
+#define TAKE(ptr, n)                                                                               \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = base + off;                                                                    \
+        off += (n);                                                                                \
+    } while (0)
+    for (int32_t l = 0; l < s->L; l++) {
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        TAKE(s->y[l], rows * DH);
+        for (int32_t d = 0; d < s->D; d++)
+            TAKE(s->cache[l * s->D + d], tf__lstm_cache_floats(&sh));
+        size_t w = tf__lstm_work_floats(&sh);
+        if (w > maxwork)
+            maxwork = w;
+        if (s->p > 0.0 && l < s->L - 1)
+            TAKE(s->mask[l], rows * DH);
+    }
+    TAKE(s->work, maxwork);
+    TAKE(s->h0, st);
+    TAKE(s->c0, st);
+    TAKE(s->hn, st);
+    TAKE(s->cn, st);
+    TAKE(s->dh0, st);
+    TAKE(s->dc0, st);
+    TAKE(s->da, rows * DH);
+    TAKE(s->db, rows * DH);
+    TAKE(s->dx0, rows * (size_t)s->I);
+#undef TAKE
+    return off;
+}
+
+static tf_status_t reserve(tf__lstm_t *s, int64_t T, int64_t B)
+{
+    tf_ctx_t *ctx = s->base.ctx;
+    if (s->T == T && s->B == B)
+        return TF_STATUS_OK;
+    size_t need = carve(s, T, B, NULL);
+    if (need > s->ws_cap || s->ws == NULL) {
+        float *p = tf__alloc(ctx, need * sizeof(float));
+        if (p == NULL)
+            return TF_STATUS_ENOMEM;
+        tf__free(ctx, s->ws);
+        s->ws = p;
+        s->ws_cap = need;
+    }
+    if ((size_t)B > s->len_cap || s->len == NULL) {
+        int32_t *l = tf__calloc(ctx, (size_t)B, sizeof *l);
+        if (l == NULL) {
+            s->T = s->B = 0;
+            return TF_STATUS_ENOMEM;
+        }
+        tf__free(ctx, s->len);
+        s->len = l;
+        s->len_cap = (size_t)B;
+    }
+    carve(s, T, B, s->ws);
+    s->T = T;
+    s->B = B;
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_state(const char *fn, const char *name, const tf_tensor_t *t, const tf__lstm_t *s, int64_t B)
+{
+    if (t == NULL)
+        return TF_STATUS_OK;
+    return tf__tensor_expect(fn, name, t, TF_DTYPE_F32, 3, (int64_t[]){(int64_t)s->L * s->D, B, s->H});
+}
+
+tf_status_t tf__lstm_forward_states(tf_module_t *m,
+                                    const tf_tensor_t *input,
+                                    const tf_tensor_t *lengths,
+                                    const tf_tensor_t *h0,
+                                    const tf_tensor_t *c0,
+                                    tf_tensor_t **output,
+                                    tf_tensor_t **h_n,
+                                    tf_tensor_t **c_n)
+{
+    tf__lstm_t *s = (tf__lstm_t *)m;
+    static const char fn[] = "tf_lstm_forward";
+    if (input->dtype != TF_DTYPE_F32)
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: LSTM input must be f32 (T, B, I)", fn);
+    if (input->ndim != 3 || input->shape[2] != s->I)
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: LSTM input must be (T, B, %lld); got %u dimensions, last %lld", fn,
+                (long long)s->I, input->ndim, (long long)input->shape[input->ndim - 1]);
+    int64_t T = input->shape[0], B = input->shape[1];
+    TF_CHECK(tf__check_lengths(fn, lengths, T, B));
+    TF_CHECK(check_state(fn, "h0", h0, s, B));
+    TF_CHECK(check_state(fn, "c0", c0, s, B));
+    m->has_forward = 0;
+    TF_CHECK(reserve(s, T, B));
+    size_t st = (size_t)(s->L * s->D) * (size_t)(B * s->H), rows = (size_t)(T * B);
+    int64_t DH = s->D * s->H, sB = B * s->H;
+    s->has_len = lengths != NULL;
+    if (lengths)
+        memcpy(s->len, lengths->data, (size_t)B * sizeof(int32_t));
+    s->has_h0 = h0 != NULL;
+    s->has_c0 = c0 != NULL;
+    if (h0)
+        memcpy(s->h0, h0->data, st * sizeof(float));
+    if (c0)
+        memcpy(s->c0, c0->data, st * sizeof(float));
+    s->x = (const float *)input->data;
+    s->dropped = m->training && s->p > 0.0 && s->L > 1;
+    const int32_t *len = s->has_len ? s->len : NULL;
+    float keep = (float)(1.0 - s->p), scale = 1.0f / keep;
+    for (int32_t l = 0; l < s->L; l++) {
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        const float *x = l == 0 ? s->x : s->y[l - 1];
+        for (int32_t d = 0; d < s->D; d++) {
+            int64_t k = l * s->D + d;
+            tf__lstm_forward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
+                             pv(lp(m, l, d, 2)), pv(lp(m, l, d, 3)), s->has_h0 ? s->h0 + k * sB : NULL,
+                             s->has_c0 ? s->c0 + k * sB : NULL, s->y[l] + d * s->H, DH, s->hn + k * sB,
+                             s->cn + k * sB, m->training ? s->cache[k] : NULL, s->work);
+        }
+        if (s->dropped && l < s->L - 1) {
+            float *y = s->y[l], *mk = s->mask[l];
+            for (size_t i = 0; i < rows * (size_t)DH; i++) {
+                mk[i] = tf__rng_uniform(&m->ctx->rng) < keep ? scale : 0.0f;
+                y[i] *= mk[i];
+            }
+        }
+    }
+    tf__view_set(&s->y_view, m->ctx, s->y[s->L - 1], (int64_t[]){T, B, DH}, 3);
+    tf__view_set(&s->hn_view, m->ctx, s->hn, (int64_t[]){(int64_t)s->L * s->D, B, s->H}, 3);
+    tf__view_set(&s->cn_view, m->ctx, s->cn, (int64_t[]){(int64_t)s->L * s->D, B, s->H}, 3);
+    tf__view_set(&s->dh0_view, m->ctx, s->dh0, (int64_t[]){(int64_t)s->L * s->D, B, s->H}, 3);
+    tf__view_set(&s->dc0_view, m->ctx, s->dc0, (int64_t[]){(int64_t)s->L * s->D, B, s->H}, 3);
+    tf__view_set(&s->dx_view, m->ctx, s->dx0, (int64_t[]){T, B, s->I}, 3);
+    m->has_forward = m->training;
+    if (output)
+        *output = &s->y_view;
+    if (h_n)
+        *h_n = &s->hn_view;
+    if (c_n)
+        *c_n = &s->cn_view;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__lstm_backward_states(tf_module_t *m,
+                                     const tf_tensor_t *grad_output,
+                                     const tf_tensor_t *grad_h_n,
+                                     const tf_tensor_t *grad_c_n,
+                                     tf_tensor_t **grad_input,
+                                     tf_tensor_t **grad_h0,
+                                     tf_tensor_t **grad_c0)
+{
+    tf__lstm_t *s = (tf__lstm_t *)m;
+    static const char fn[] = "tf_lstm_backward";
+    int64_t T = s->T, B = s->B, DH = s->D * s->H, sB = B * s->H;
+    if (grad_output)
+        TF_CHECK(tf__tensor_expect(fn, "grad_output", grad_output, TF_DTYPE_F32, 3, (int64_t[]){T, B, DH}));
+    TF_CHECK(check_state(fn, "grad_h_n", grad_h_n, s, B));
+    TF_CHECK(check_state(fn, "grad_c_n", grad_c_n, s, B));
+    size_t st = (size_t)(s->L * s->D) * (size_t)sB, rows = (size_t)(T * B);
+    memset(s->dh0, 0, st * sizeof(float));
+    memset(s->dc0, 0, st * sizeof(float));
+    const int32_t *len = s->has_len ? s->len : NULL;
+    const float *dy = grad_output ? (const float *)grad_output->data : NULL;
+    const float *dhn = grad_h_n ? (const float *)grad_h_n->data : NULL;
+    const float *dcn = grad_c_n ? (const float *)grad_c_n->data : NULL;
+    float *bufs[2] = {s->da, s->db};
+    for (int32_t l = s->L - 1; l >= 0; l--) {
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        const float *x = l == 0 ? s->x : s->y[l - 1];
+        float *dx = NULL;
+        if (l > 0)
+            dx = bufs[l & 1];
+        else if (grad_input != NULL)
+            dx = s->dx0;
+        if (dx)
+            memset(dx, 0, rows * (size_t)sh.input_size * sizeof(float));
+        for (int32_t d = 0; d < s->D; d++) {
+            int64_t k = l * s->D + d;
+            tf__lstm_backward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
+                              s->has_h0 ? s->h0 + k * sB : NULL, s->has_c0 ? s->c0 + k * sB : NULL,
+                              dy ? dy + d * s->H : NULL, DH, dhn ? dhn + k * sB : NULL,
+                              dcn ? dcn + k * sB : NULL, s->cache[k], s->work, dx, sh.input_size,
+                              tf__param_grad(lp(m, l, d, 0)), tf__param_grad(lp(m, l, d, 1)),
+                              tf__param_grad(lp(m, l, d, 2)), tf__param_grad(lp(m, l, d, 3)),
+                              s->dh0 + k * sB, s->dc0 + k * sB);
+        }
+        if (l > 0 && s->dropped) {
+            const float *mk = s->mask[l - 1];
+            for (size_t i = 0; i < rows * (size_t)DH; i++)
+                dx[i] *= mk[i];
+        }
+        dy = dx;
+    }
+    if (grad_input)
+        *grad_input = &s->dx_view;
+    if (grad_h0)
+        *grad_h0 = &s->dh0_view;
+    if (grad_c0)
+        *grad_c0 = &s->dc0_view;
+    return TF_STATUS_OK;
+}
+
+static tf_status_t lstm_forward_vt(tf_module_t *m,
+                                   const tf_tensor_t *input,
+                                   const tf_tensor_t *lengths,
+                                   tf_tensor_t **output)
+{
+    return tf__lstm_forward_states(m, input, lengths, NULL, NULL, output, NULL, NULL);
+}
+
+static tf_status_t lstm_backward_vt(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input)
+{
+    return tf__lstm_backward_states(m, grad_output, NULL, NULL, grad_input, NULL, NULL);
+}
+
+static void lstm_destroy(tf_module_t *m)
+{
+    tf__lstm_t *s = (tf__lstm_t *)m;
+    tf__free(m->ctx, s->ws);
+    tf__free(m->ctx, s->len);
+    tf__free(m->ctx, s->y);
+    tf__free(m->ctx, s->cache);
+    tf__free(m->ctx, s->mask);
+}
+
+static const tf__module_vtable_t lstm_vt = {TF_MODULE_LSTM, "LSTM", lstm_forward_vt, lstm_backward_vt,
+                                            NULL, lstm_destroy};
+
+static void lstm_defaults(tf_lstm_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_LSTM_OPTS_VERSION;
+    o->num_layers = 1;
+}
+
+tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_LSTM_OPTS_VERSION, __func__));
+    lstm_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+size_t tf__lstm_param_floats(const tf_lstm_opts_t *o)
+{
+    size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0;
+    for (int32_t l = 0; l < o->num_layers; l++) {
+        size_t in = l == 0 ? (size_t)o->input_size : D * H;
+        n += D * (4 * H * in + 4 * H * H + 8 * H);
+    }
+    return n;
+}
+
+tf_status_t tf__lstm_check_opts(const char *fn, const tf_lstm_opts_t *o)
+{
+    if (o->input_size < 1 || o->hidden_size < 1 || o->num_layers < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input_size (%lld), hidden_size (%lld) and num_layers (%d) must be at least 1",
+                fn, (long long)o->input_size, (long long)o->hidden_size, o->num_layers);
+    if (o->bidirectional != 0 && o->bidirectional != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: bidirectional is %d; use 0 or 1", fn, o->bidirectional);
+    if (!(o->dropout >= 0.0 && o->dropout < 1.0))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: dropout is %g; it must be in [0, 1)", fn, o->dropout);
+    if (o->input_size > (1 << 24) || o->hidden_size > (1 << 24) || o->num_layers > 1024)
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: sizes are too large (at most 2^24 features, 1024 layers)", fn);
+    double total = 0;
+    for (int32_t l = 0; l < o->num_layers; l++) {
+        double in = l == 0 ? (double)o->input_size : 2.0 * (double)o->hidden_size;
+        total += 2.0 * 4.0 * (double)o->hidden_size * (in + (double)o->hidden_size + 2.0);
+    }
+    if (total > 4e18 / 4.0 || total > (double)SIZE_MAX / 8.0)
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: the parameter count overflows", fn);
+    return tf__check_name(fn, o->name);
+}
+
+tf_status_t tf__lstm_new(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *o, float *pbuf, float *gbuf)
+{
+    tf_status_t st;
+    tf__lstm_t *s = tf__calloc(ctx, 1, sizeof *s);
+    if (s == NULL)
+        return TF_STATUS_ENOMEM;
+    tf_module_t *m = &s->base;
+    tf__module_init(m, &lstm_vt, ctx);
+    s->I = o->input_size;
+    s->H = o->hidden_size;
+    s->L = o->num_layers;
+    s->D = o->bidirectional ? 2 : 1;
+    s->p = o->dropout;
+    size_t n = tf__lstm_param_floats(o);
+    st = TF_STATUS_ENOMEM;
+    s->y = tf__calloc(ctx, (size_t)s->L, sizeof *s->y);
+    if (s->y == NULL)
+        goto fail;
+    s->cache = tf__calloc(ctx, (size_t)(s->L * s->D), sizeof *s->cache);
+    if (s->cache == NULL)
+        goto fail;
+    s->mask = tf__calloc(ctx, (size_t)s->L, sizeof *s->mask);
+    if (s->mask == NULL)
+        goto fail;
+    if (pbuf != NULL) {
+        m->pbuf = pbuf;
+        m->gbuf = gbuf;
+        m->nfloats = n;
+    } else {
+        TF_CHECK_GOTO(st, tf__module_alloc_buffers(m, n), fail);
+    }
+    TF_CHECK_GOTO(st, tf__module_alloc_params(m, (uint32_t)(4 * s->L * s->D)), fail);
+    size_t off = 0;
+    int64_t H4 = 4 * s->H;
+    for (int32_t l = 0; l < s->L; l++)
+        for (int32_t d = 0; d < s->D; d++) {
+            char nm[64];
+            const char *suffix = d ? "_reverse" : "";
+            uint32_t i = (uint32_t)((l * s->D + d) * 4);
+            int64_t in = layer_in(s, l);
+            snprintf(nm, sizeof nm, "weight_ih_l%d%s", l, suffix);
+            TF_CHECK_GOTO(st, tf__module_set_param(m, i, o->name, nm, off, (int64_t[]){H4, in}, 2), fail);
+            off += (size_t)(H4 * in);
+            snprintf(nm, sizeof nm, "weight_hh_l%d%s", l, suffix);
+            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 1, o->name, nm, off, (int64_t[]){H4, s->H}, 2), fail);
+            off += (size_t)(H4 * s->H);
+            snprintf(nm, sizeof nm, "bias_ih_l%d%s", l, suffix);
+            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 2, o->name, nm, off, (int64_t[]){H4}, 1), fail);
+            off += (size_t)H4;
+            snprintf(nm, sizeof nm, "bias_hh_l%d%s", l, suffix);
+            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 3, o->name, nm, off, (int64_t[]){H4}, 1), fail);
+            off += (size_t)H4;
+        }
+    tf__init_uniform(ctx, m->pbuf, n, 1.0f / sqrtf((float)s->H));
+    *out = m;
+    return TF_STATUS_OK;
+fail:
+    tf__module_discard(m);
+    return st;
+}
+
+tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *opts)
+{
+    tf_lstm_opts_t o;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(opts);
+    lstm_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LSTM_OPTS_VERSION, __func__));
+    TF_CHECK(tf__lstm_check_opts(__func__, &o));
+    TF_CHECK(tf__lstm_new(out, ctx, &o, NULL, NULL));
+    tf__object_created(ctx);
+    return TF_STATUS_OK;
+}
