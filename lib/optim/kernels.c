@@ -123,8 +123,8 @@ static inline void adam_loop(float *restrict p,
         if (l2)
             gi = _mm_add_ps(gi, _mm_mul_ps(vwd, pi));
         __m128 mi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m + i), vb1), _mm_mul_ps(vomb1, gi));
-        __m128 vi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(v + i), vb2),
-                               _mm_mul_ps(_mm_mul_ps(vomb2, gi), gi));
+        __m128 vi =
+            _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(v + i), vb2), _mm_mul_ps(_mm_mul_ps(vomb2, gi), gi));
         _mm_storeu_ps(m + i, mi);
         _mm_storeu_ps(v + i, vi);
         __m128 s = vi;

@@ -87,8 +87,8 @@ tf_status_t tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_op
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     optim_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_OPTIM_OPTS_VERSION,
-                           "tf_optimizer_create"));
+    TF_CHECK(
+        tf__opts_read(&o, sizeof o, opts, sizeof o, TF_OPTIM_OPTS_VERSION, "tf_optimizer_create"));
     TF_CHECK(check_opts(&o));
     tf_optimizer_t *opt = tf__calloc(ctx, 1, sizeof *opt);
     if (opt == NULL)
@@ -165,10 +165,8 @@ static void regroup(tf_optimizer_t *opt)
         opt->params[i].group = find_group(opt, opt->params[i].name);
 }
 
-tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
-                                   const char *name,
-                                   tf_tensor_t *param,
-                                   tf_tensor_t *grad)
+tf_status_t
+tf_optimizer_add_param(tf_optimizer_t *opt, const char *name, tf_tensor_t *param, tf_tensor_t *grad)
 {
     static const char fn[] = "tf_optimizer_add_param";
     tf_status_t st;
@@ -197,8 +195,8 @@ tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
             TF_FAIL(TF_STATUS_EINVAL, "%s: '%s': a tensor is already registered as '%s'", fn, name,
                     q->name);
     }
-    TF_CHECK(grow(opt->ctx, (void **)&opt->params, opt->nparams, &opt->cap_params,
-                  sizeof *opt->params));
+    TF_CHECK(
+        grow(opt->ctx, (void **)&opt->params, opt->nparams, &opt->cap_params, sizeof *opt->params));
     tf__optim_param_t p;
     memset(&p, 0, sizeof p);
     p.param = param;
@@ -269,10 +267,8 @@ static tf_status_t reserve_groups(tf_optimizer_t *opt, uint32_t extra)
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
-                                   const char *prefix,
-                                   double lr_mult,
-                                   double weight_decay)
+tf_status_t
+tf_optimizer_add_group(tf_optimizer_t *opt, const char *prefix, double lr_mult, double weight_decay)
 {
     static const char fn[] = "tf_optimizer_add_group";
     TF_REQUIRE_ARG(opt);

@@ -12,9 +12,9 @@ typedef struct tf__optim_param {
     tf_tensor_t *param;
     tf_tensor_t *grad;
     int64_t numel;
-    int64_t step;     /* updates applied to this parameter (torch's state['step']) */
-    int32_t has_buf;  /* SGD: momentum buffer initialised (torch's buf is not None) */
-    int32_t group;    /* index into groups, -1 = default group */
+    int64_t step;    /* updates applied to this parameter (torch's state['step']) */
+    int32_t has_buf; /* SGD: momentum buffer initialised (torch's buf is not None) */
+    int32_t group;   /* index into groups, -1 = default group */
     float *state;
 } tf__optim_param_t;
 

@@ -27,7 +27,8 @@ tf_status_t tf__optim_schedule_check(const char *fn, const tf_optim_opts_t *o)
     if (o->total_steps < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: total_steps is %lld; schedule %d needs at least 1", fn,
                 (long long)o->total_steps, o->schedule);
-    if (o->schedule == TF_OPTIM_SCHED_WARMUP_COSINE || o->schedule == TF_OPTIM_SCHED_WARMUP_LINEAR) {
+    if (o->schedule == TF_OPTIM_SCHED_WARMUP_COSINE ||
+        o->schedule == TF_OPTIM_SCHED_WARMUP_LINEAR) {
         if (o->warmup_steps < 0 || o->warmup_steps > o->total_steps)
             TF_FAIL(TF_STATUS_EINVAL, "%s: warmup_steps %lld is outside 0..total_steps (%lld)", fn,
                     (long long)o->warmup_steps, (long long)o->total_steps);
@@ -46,7 +47,8 @@ tf_status_t tf__optim_schedule_check(const char *fn, const tf_optim_opts_t *o)
         if (!finite_in(o->pct_start, 0.0, 1.0) || o->pct_start == 0.0 || o->pct_start == 1.0)
             TF_FAIL(TF_STATUS_EINVAL, "%s: pct_start %g is outside (0, 1)", fn, o->pct_start);
         if (!finite_in(o->div_factor, 0.0, HUGE_VAL) || o->div_factor == 0.0)
-            TF_FAIL(TF_STATUS_EINVAL, "%s: div_factor %g must be finite and > 0", fn, o->div_factor);
+            TF_FAIL(TF_STATUS_EINVAL, "%s: div_factor %g must be finite and > 0", fn,
+                    o->div_factor);
         if (!finite_in(o->final_div_factor, 0.0, HUGE_VAL) || o->final_div_factor == 0.0)
             TF_FAIL(TF_STATUS_EINVAL, "%s: final_div_factor %g must be finite and > 0", fn,
                     o->final_div_factor);

@@ -137,7 +137,8 @@ static tf_status_t blob_size(const tf_optimizer_t *opt, size_t *out)
         if (!tf__mul_size((size_t)opt->params[i].numel, opt->nstate, &floats) ||
             !tf__mul_size(floats, 4u, &bytes) || !tf__add_size(total, bytes, &total) ||
             !tf__add_size(total, PARAM_HEADER_BYTES, &total))
-            TF_FAIL(TF_STATUS_EOVERFLOW, "tf_optimizer_state_size: the state does not fit in size_t");
+            TF_FAIL(TF_STATUS_EOVERFLOW,
+                    "tf_optimizer_state_size: the state does not fit in size_t");
     }
     *out = total;
     return TF_STATUS_OK;
@@ -191,8 +192,9 @@ tf_status_t tf_optimizer_state_load(tf_optimizer_t *opt, const void *buf, size_t
     TF_REQUIRE_ARG(buf);
     const unsigned char *b = buf;
     if (size < HEADER_BYTES + 4u)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %zu bytes is too short for an optimizer state (%u at least)",
-                fn, size, HEADER_BYTES + 4u);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                "%s: %zu bytes is too short for an optimizer state (%u at least)", fn, size,
+                HEADER_BYTES + 4u);
     if (memcmp(b, STATE_MAGIC, 4) != 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: not an optimizer state (bad magic at byte 0)", fn);
     uint32_t version = get_u32(b + 4);

@@ -11,7 +11,8 @@ static void init(tf_optim_opts_t *o)
 
 /* Creation with `o` fails with `want`, a message naming the function and `needle`, and no
  * object is left behind. */
-static void expect_bad(tf_ctx_t *ctx, const tf_optim_opts_t *o, tf_status_t want, const char *needle)
+static void
+expect_bad(tf_ctx_t *ctx, const tf_optim_opts_t *o, tf_status_t want, const char *needle)
 {
     tf_optimizer_t *opt = (tf_optimizer_t *)ctx;
     assert_status(tf_optimizer_create(&opt, ctx, o), want);

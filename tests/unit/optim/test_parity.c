@@ -155,7 +155,6 @@ static void test_parity_adamw_groups(void **state)
     run_parity(*state, "optim_adamw_groups.tfx");
 }
 
-
 /* The rate queried before each step against torch's scheduler (get_last_lr before step). */
 static void check_schedule(tf_ctx_t *ctx, const tf_optim_opts_t *o, const double *want, int64_t n)
 {

@@ -129,12 +129,8 @@ int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
     const struct CMUnitTest tests[] = {
-        T(test_constant),
-        T(test_warmup_cosine),
-        T(test_warmup_linear),
-        T(test_slanted_triangular),
-        T(test_one_cycle),
-        T(test_schedule_applies_to_every_group),
+        T(test_constant),           T(test_warmup_cosine), T(test_warmup_linear),
+        T(test_slanted_triangular), T(test_one_cycle),     T(test_schedule_applies_to_every_group),
     };
     return TF_TEST_RUN(tests);
 }

@@ -370,14 +370,10 @@ int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
     const struct CMUnitTest tests[] = {
-        T(test_resume_bit_exact_sgd_nesterov),
-        T(test_resume_bit_exact_adam_amsgrad),
-        T(test_resume_bit_exact_adamw),
-        T(test_blob_layout_is_little_endian),
-        T(test_load_rejects_other_models),
-        T(test_load_rejects_damaged_blobs),
-        cmocka_unit_test(test_oom_sweep_adam),
-        cmocka_unit_test(test_oom_sweep_sgd),
+        T(test_resume_bit_exact_sgd_nesterov), T(test_resume_bit_exact_adam_amsgrad),
+        T(test_resume_bit_exact_adamw),        T(test_blob_layout_is_little_endian),
+        T(test_load_rejects_other_models),     T(test_load_rejects_damaged_blobs),
+        cmocka_unit_test(test_oom_sweep_adam), cmocka_unit_test(test_oom_sweep_sgd),
     };
     return TF_TEST_RUN(tests);
 }
