@@ -10,6 +10,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TF__OPTIM_AVX2 1
+#else
+#define TF__OPTIM_AVX2 0
+#endif
 
 /* Let GCC vectorise the simple loops (SGD, scaling) even in -O2 builds. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -90,6 +96,42 @@ typedef struct adam_k {
     float b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd;
 } adam_k_t;
 
+/* The scalar form of one Adam/AdamW update, for elements [i, n). */
+static inline void adam_tail(float *restrict p,
+                             const float *restrict g,
+                             float *restrict m,
+                             float *restrict v,
+                             float *restrict vmax,
+                             int64_t i,
+                             int64_t n,
+                             const adam_k_t *k,
+                             int l2,
+                             int ams,
+                             int decoupled,
+                             float decay)
+{
+    const float b1 = k->b1, omb1 = k->omb1, b2 = k->b2, omb2 = k->omb2;
+    const float neg_step = -k->step_size, bc2s = k->bc2_sqrt, eps = k->eps, wd = k->wd;
+    for (; i < n; i++) {
+        float pi = p[i];
+        if (decoupled)
+            pi = pi * decay;
+        float gi = l2 ? g[i] + wd * pi : g[i];
+        float mi = m[i] * b1 + omb1 * gi;
+        float vi = v[i] * b2 + omb2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float s = vi;
+        if (ams) {
+            /* _mm_max_ps(vi, vmax) returns vmax when either is NaN; so does this. */
+            s = vi > vmax[i] ? vi : vmax[i];
+            vmax[i] = s;
+        }
+        float denom = sqrtf(s) / bc2s + eps;
+        p[i] = pi + neg_step * mi / denom;
+    }
+}
+
 /* One Adam/AdamW pass. `l2`: torch.optim.Adam's weight decay added to the gradient; `ams`: AMSGrad;
  * `decay` != 1: AdamW's decoupled decay applied to p first. The flags are constants at every call
  * site, so each combination compiles to its own loop. The SSE2 body does per lane exactly the
@@ -137,25 +179,85 @@ static inline void adam_loop(float *restrict p,
         _mm_storeu_ps(p + i, pi);
     }
 #endif
-    for (; i < n; i++) {
-        float pi = p[i];
+    adam_tail(p, g, m, v, vmax, i, n, k, l2, ams, decoupled, decay);
+}
+
+#if TF__OPTIM_AVX2
+/* The same pass eight lanes wide, compiled for AVX2 (without FMA, so no contraction) and chosen at
+ * run time; per lane it performs exactly the operations of the SSE2 and scalar forms. */
+__attribute__((target("avx2"))) static inline void adam_loop_avx2(float *restrict p,
+                                                                  const float *restrict g,
+                                                                  float *restrict m,
+                                                                  float *restrict v,
+                                                                  float *restrict vmax,
+                                                                  int64_t n,
+                                                                  const adam_k_t *k,
+                                                                  int l2,
+                                                                  int ams,
+                                                                  int decoupled,
+                                                                  float decay)
+{
+    const __m256 vb1 = _mm256_set1_ps(k->b1), vomb1 = _mm256_set1_ps(k->omb1);
+    const __m256 vb2 = _mm256_set1_ps(k->b2), vomb2 = _mm256_set1_ps(k->omb2);
+    const __m256 vneg = _mm256_set1_ps(-k->step_size), vbc2s = _mm256_set1_ps(k->bc2_sqrt);
+    const __m256 veps = _mm256_set1_ps(k->eps), vwd = _mm256_set1_ps(k->wd);
+    const __m256 vdecay = _mm256_set1_ps(decay);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 pi = _mm256_loadu_ps(p + i);
+        __m256 gi = _mm256_loadu_ps(g + i);
         if (decoupled)
-            pi = pi * decay;
-        float gi = l2 ? g[i] + wd * pi : g[i];
-        float mi = m[i] * b1 + omb1 * gi;
-        float vi = v[i] * b2 + omb2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float s = vi;
+            pi = _mm256_mul_ps(pi, vdecay);
+        if (l2)
+            gi = _mm256_add_ps(gi, _mm256_mul_ps(vwd, pi));
+        __m256 mi =
+            _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1), _mm256_mul_ps(vomb1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2),
+                                  _mm256_mul_ps(_mm256_mul_ps(vomb2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 s = vi;
         if (ams) {
-            /* _mm_max_ps(vi, vmax) returns vmax when either is NaN; so does this. */
-            s = vi > vmax[i] ? vi : vmax[i];
-            vmax[i] = s;
+            s = _mm256_max_ps(vi, _mm256_loadu_ps(vmax + i));
+            _mm256_storeu_ps(vmax + i, s);
         }
-        float denom = sqrtf(s) / bc2s + eps;
-        p[i] = pi + neg_step * mi / denom;
+        __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(s), vbc2s), veps);
+        pi = _mm256_add_ps(pi, _mm256_div_ps(_mm256_mul_ps(vneg, mi), denom));
+        _mm256_storeu_ps(p + i, pi);
+    }
+    adam_tail(p, g, m, v, vmax, i, n, k, l2, ams, decoupled, decay);
+}
+
+__attribute__((target("avx2"))) static void adam_avx2(float *p,
+                                                      const float *g,
+                                                      float *m,
+                                                      float *v,
+                                                      float *vmax,
+                                                      int64_t n,
+                                                      const adam_k_t *k,
+                                                      int l2,
+                                                      int decoupled,
+                                                      float decay)
+{
+    /* Constant flags: each combination is its own loop. */
+    if (decoupled) {
+        if (vmax != NULL)
+            adam_loop_avx2(p, g, m, v, vmax, n, k, 0, 1, 1, decay);
+        else
+            adam_loop_avx2(p, g, m, v, NULL, n, k, 0, 0, 1, decay);
+    } else if (l2) {
+        if (vmax != NULL)
+            adam_loop_avx2(p, g, m, v, vmax, n, k, 1, 1, 0, 1.0f);
+        else
+            adam_loop_avx2(p, g, m, v, NULL, n, k, 1, 0, 0, 1.0f);
+    } else {
+        if (vmax != NULL)
+            adam_loop_avx2(p, g, m, v, vmax, n, k, 0, 1, 0, 1.0f);
+        else
+            adam_loop_avx2(p, g, m, v, NULL, n, k, 0, 0, 0, 1.0f);
     }
 }
+#endif
 
 static void scale_inplace(float *restrict x, int64_t n, float s)
 {
@@ -163,19 +265,20 @@ static void scale_inplace(float *restrict x, int64_t n, float s)
         x[i] = x[i] * s;
 }
 
-void tf__adam_update(float *p,
-                     const float *g,
-                     float *m,
-                     float *v,
-                     float *vmax,
-                     int64_t n,
-                     double lr,
-                     double beta1,
-                     double beta2,
-                     double eps,
-                     double weight_decay,
-                     int32_t decoupled,
-                     int64_t step)
+void tf__adam_update_isa(float *p,
+                         const float *g,
+                         float *m,
+                         float *v,
+                         float *vmax,
+                         int64_t n,
+                         double lr,
+                         double beta1,
+                         double beta2,
+                         double eps,
+                         double weight_decay,
+                         int32_t decoupled,
+                         int64_t step,
+                         int32_t allow_wide)
 {
     adam_k_t k;
     const double bc1 = 1.0 - pow(beta1, (double)step);
@@ -189,6 +292,14 @@ void tf__adam_update(float *p,
     k.eps = (float)eps;
     k.wd = (float)weight_decay;
     const int ams = vmax != NULL;
+#if TF__OPTIM_AVX2
+    if (allow_wide && __builtin_cpu_supports("avx2")) {
+        const int dec = decoupled && weight_decay != 0.0;
+        adam_avx2(p, g, m, v, vmax, n, &k, !decoupled && weight_decay != 0.0, dec,
+                  dec ? (float)(1.0 - lr * weight_decay) : 1.0f);
+        return;
+    }
+#endif
     if (decoupled && weight_decay != 0.0) {
         /* torch.optim.AdamW: param.mul_(1 - lr * weight_decay), then Adam without L2. */
         const float decay = (float)(1.0 - lr * weight_decay);
@@ -207,6 +318,24 @@ void tf__adam_update(float *p,
         adam_loop(p, g, m, v, vmax, n, &k, 0, 1, 0, 1.0f);
     else
         adam_loop(p, g, m, v, NULL, n, &k, 0, 0, 0, 1.0f);
+}
+
+void tf__adam_update(float *p,
+                     const float *g,
+                     float *m,
+                     float *v,
+                     float *vmax,
+                     int64_t n,
+                     double lr,
+                     double beta1,
+                     double beta2,
+                     double eps,
+                     double weight_decay,
+                     int32_t decoupled,
+                     int64_t step)
+{
+    tf__adam_update_isa(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weight_decay, decoupled, step,
+                        1);
 }
 
 double tf__sumsq_f32(const float *x, int64_t n)

@@ -66,6 +66,22 @@ void tf__adam_update(float *p,
                      double weight_decay,
                      int32_t decoupled,
                      int64_t step);
+/* The same with the widest vector unit only if `allow_wide` (0: the SSE2/scalar form, which gives
+ * bit-identical results; for tests). */
+void tf__adam_update_isa(float *p,
+                         const float *g,
+                         float *m,
+                         float *v,
+                         float *vmax,
+                         int64_t n,
+                         double lr,
+                         double beta1,
+                         double beta2,
+                         double eps,
+                         double weight_decay,
+                         int32_t decoupled,
+                         int64_t step,
+                         int32_t allow_wide);
 /* Sum of squares in double. */
 double tf__sumsq_f32(const float *x, int64_t n);
 void tf__scale_f32(float *x, int64_t n, float s);
