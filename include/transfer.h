@@ -18,5 +18,6 @@
 #include "transfer/context.h"
 #include "transfer/tensor.h"
 #include "transfer/nn.h"
+#include "transfer/optim.h"
 
 #endif /* LIBTRANSFER_H */
