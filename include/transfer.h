@@ -19,5 +19,6 @@
 #include "transfer/tensor.h"
 #include "transfer/nn.h"
 #include "transfer/optim.h"
+#include "transfer/data.h"
 
 #endif /* LIBTRANSFER_H */

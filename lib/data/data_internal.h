@@ -1,0 +1,190 @@
+/* Private definitions of the data layer: string hash table, tokeniser, line reader, loader. */
+#ifndef TF_DATA_INTERNAL_H
+#define TF_DATA_INTERNAL_H
+
+#include "../tensor/tensor_internal.h"
+
+#include <stdio.h>
+
+/* ---- strtab.c: interned strings with ids 0..count-1 (NUL-terminated, in one arena) ---------- */
+typedef struct tf__slot {
+    uint64_t key; /* short strings whole, else a prefix (see strtab.c) */
+    uint32_t hash;
+    int32_t id; /* -1 = empty */
+} tf__slot_t;
+
+typedef struct tf__strtab {
+    char *arena;
+    size_t arena_len, arena_cap;
+    size_t *off;
+    uint32_t *len;
+    uint32_t *hash;
+    int32_t count, cap;
+    tf__slot_t *slots; /* nslots entries, a power of two */
+    uint32_t nslots;
+} tf__strtab_t;
+
+uint32_t tf__hash_bytes(const char *s, size_t n);
+int32_t tf__strtab_find(const tf__strtab_t *t, const char *s, size_t n, uint32_t h);
+/* Find or insert; *id_out receives the id, *added 1 if new. */
+tf_status_t tf__strtab_add(tf__strtab_t *t, tf_ctx_t *ctx, const char *s, size_t n, uint32_t h,
+                           int32_t *id_out, int *added);
+static inline const char *tf__strtab_str(const tf__strtab_t *t, int32_t id)
+{
+    return t->arena + t->off[id];
+}
+void tf__strtab_free(tf__strtab_t *t, tf_ctx_t *ctx);
+
+/* ---- tokenize.c: UTF-8 cleaning and word splitting ------------------------------------------ */
+/* Tokens of one text: bytes (cleaned, lower-cased), and per token offset/length/hash. */
+typedef struct tf__toks {
+    char *bytes;
+    size_t bytes_cap;
+    uint32_t *off, *len, *hash;
+    size_t n, cap;
+} tf__toks_t;
+
+#define TF__TOK_LOWER 1u
+#define TF__TOK_PUNCT 2u
+#define TF__TOK_BYTES 4u /* no splitting: the cleaned text is one "token" */
+
+/* Split `s` into tokens; returns ENOMEM; *invalid is increased by replaced bytes. */
+tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *s, size_t n, uint32_t flags,
+                         uint64_t *invalid);
+void tf__toks_free(tf__toks_t *tk, tf_ctx_t *ctx);
+
+/* ---- vocab.c --------------------------------------------------------------------------------- */
+struct tf_vocab {
+    tf_ctx_t *ctx;
+    int32_t kind, lowercase, split_punct;
+    tf__strtab_t tab;
+    uint64_t invalid_utf8;
+    tf__toks_t scratch;
+};
+tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t lowercase,
+                          int32_t split_punct);
+/* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK. */
+tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int32_t **ids,
+                                    size_t *num, size_t *cap, uint64_t *invalid);
+/* Token counting for building word vocabularies. */
+typedef struct tf__counter {
+    tf_ctx_t *ctx;
+    tf__strtab_t tab;
+    int64_t *counts;
+    size_t counts_cap;
+    tf__toks_t tk;
+    uint32_t flags;
+    uint64_t invalid;
+} tf__counter_t;
+tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts, const char *fn);
+/* Count the tokens of a text; with `ids`, also append their counter ids (growable array). */
+tf_status_t tf__counter_text(tf__counter_t *c, const char *s, size_t n, int32_t **ids,
+                             size_t *num, size_t *cap);
+tf_status_t tf__counter_finish(tf__counter_t *c, const tf_vocab_opts_t *o, tf_vocab_t **out,
+                               const char *fn);
+void tf__counter_free(tf__counter_t *c);
+/* Grow an int32 array to hold at least `need` elements (doubling). */
+tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need);
+tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap_elems, size_t need, size_t elem);
+
+/* ---- lines.c: line reader over a file or memory ---------------------------------------------- */
+typedef struct tf__lines {
+    tf_ctx_t *ctx;
+    const char *name; /* for messages */
+    const char *fn;   /* public function, for messages */
+    FILE *f;
+    const char *mem;
+    size_t mem_len, mem_pos;
+    char *buf;
+    size_t cap, beg, end, scan;
+    int64_t lineno;
+    int eof;
+} tf__lines_t;
+
+tf_status_t tf__lines_open_file(tf__lines_t *lr, tf_ctx_t *ctx, const char *path, const char *fn);
+void tf__lines_open_mem(tf__lines_t *lr, tf_ctx_t *ctx, const char *name, const char *data,
+                        size_t len, const char *fn);
+/* OK with *line set (never NULL-terminated; CR stripped) or *line NULL at the end; EFORMAT for a
+ * bad line (too long, NUL byte), which is consumed, so the caller may skip it; EIO. */
+tf_status_t tf__lines_next(tf__lines_t *lr, const char **line, size_t *len);
+void tf__lines_close(tf__lines_t *lr);
+/* The split rule: 1 if the line belongs to `split` for the fraction. */
+int tf__line_in_split(const char *line, size_t len, double valid_fraction, int32_t split);
+
+/* ---- loader ---------------------------------------------------------------------------------- */
+enum { TF__LOADER_LM = 1, TF__LOADER_SEQ = 2, TF__LOADER_NUM = 3 };
+
+struct tf_batch {
+    int32_t T, B, F;
+    int32_t has_tokens, has_targets, has_labels, has_features, has_ftargets;
+    struct tf_tensor tokens, targets, lengths, labels, features, ftargets;
+};
+
+struct tf_loader {
+    tf_ctx_t *ctx;
+    int32_t kind;
+    tf_loader_opts_t o;
+    tf__rng_t rng, rng_epoch_start;
+    int64_t epoch, pos, items_read;
+    /* per-epoch batches: LM: start position and window length; SEQ/NUM: start in `order` and
+     * count */
+    int64_t *bstart;
+    int32_t *blen;
+    int64_t nbatches, bcap;
+    int64_t *order; /* SEQ/NUM: permutation of sequences */
+    int64_t nitems_epoch;
+    /* LM */
+    int32_t *ids;
+    size_t nids, ids_cap;
+    int64_t stream_len;
+    /* SEQ: flat ids + offsets, or padded ids + stride + lengths */
+    const int32_t *seq_ids;
+    const int64_t *seq_off;
+    const int32_t *seq_len;
+    int32_t stride;
+    int64_t nseq;
+    const int32_t *seq_labels;
+    int32_t *own_ids, *own_labels;
+    int64_t *own_off;
+    size_t own_ids_cap, own_seq_cap;
+    /* NUM */
+    const float *vals;
+    float *own_vals;
+    size_t own_vals_cap;
+    int32_t F;
+    float *mean, *std;
+    /* labels */
+    tf__strtab_t labels;
+    int32_t num_labels, fixed_labels;
+    int64_t skipped;
+    uint64_t invalid_utf8;
+    /* batch buffers */
+    int32_t *b_tok, *b_tgt, *b_len, *b_lab;
+    float *b_feat, *b_ftgt;
+    size_t b_tok_cap, b_tgt_cap, b_feat_cap, b_ftgt_cap;
+    tf_batch_t batch;
+};
+
+tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
+                           const tf_loader_opts_t *opts, const char *fn);
+/* Validate options, then build epoch 0; frees nothing on failure (the caller frees). */
+tf_status_t tf__loader_finish(tf_loader_t *l, const char *fn);
+int64_t tf__seq_length(const tf_loader_t *l, int64_t i);
+/* Report a bad line: fail, or (skip_bad_lines) count, log and return OK. The message of the
+ * failing reader or parser is already recorded when `st` is not OK. */
+tf_status_t tf__loader_bad_line(tf_loader_t *l, tf_status_t st);
+/* Install fixed labels from the options. */
+tf_status_t tf__loader_fixed_labels(tf_loader_t *l, const char *fn);
+/* Label id of a name from a data line: fixed set -> -1 if absent; else added. */
+tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t *id);
+/* Renumber labels found in data into byte order of their names. */
+tf_status_t tf__loader_sort_labels(tf_loader_t *l, int32_t *labels, int64_t n);
+
+/* Memory entry points for text formats (used by the file loaders and the fuzz targets). */
+tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
+                                    tf__lines_t *lr, const tf_loader_opts_t *opts,
+                                    const char *fn);
+tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_t *lr,
+                                    const tf_loader_opts_t *opts, const char *fn);
+
+#endif

@@ -1,0 +1,452 @@
+/* Loaders, the shared part: options, epochs (order, batches), progress, labels, state blobs and
+ * the free function. The kinds live in loader_lm.c, loader_seq.c and loader_num.c; batch filling
+ * in batch.c. */
+#include "transfer/data.h"
+#include "data_internal.h"
+
+#include <string.h>
+
+static void loader_opts_defaults(tf_loader_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_LOADER_OPTS_VERSION;
+    o->batch_size = 32;
+    o->bptt = 64;
+    o->shuffle = 1;
+    o->num_features = 1;
+    o->standardize = 1;
+    o->valid_fraction = 0.1;
+}
+
+tf_status_t tf_loader_opts_init(tf_loader_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_LOADER_OPTS_VERSION, __func__));
+    loader_opts_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+static int is01(int32_t x)
+{
+    return x == 0 || x == 1;
+}
+
+tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
+                           const tf_loader_opts_t *opts, const char *fn)
+{
+    tf_loader_opts_t o;
+    loader_opts_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LOADER_OPTS_VERSION, fn));
+    if (o.batch_size < 1 || o.bptt < 1 || o.max_len < 0 || o.bucket < 0 || o.num_features < 1 ||
+        o.num_labels < 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: batch_size, bptt and num_features must be >= 1; max_len, "
+                "bucket and num_labels >= 0", fn);
+    if (!is01(o.bptt_random) || !is01(o.shuffle) || !is01(o.drop_last) ||
+        !is01(o.skip_bad_lines) || !is01(o.has_label) || !is01(o.next_step) ||
+        !is01(o.standardize))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the flag options must be 0 or 1", fn);
+    if (o.split < TF_LOADER_SPLIT_ALL || o.split > TF_LOADER_SPLIT_VALID)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: split %d is not a tf_loader_split_t", fn, o.split);
+    if (!(o.valid_fraction >= 0.0 && o.valid_fraction <= 1.0))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: valid_fraction must be in [0, 1]", fn);
+    if (o.bptt > (1 << 20) || o.batch_size > (1 << 20))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: batch_size and bptt must be at most 2^20", fn);
+    tf_loader_t *l = tf__calloc(ctx, 1, sizeof *l);
+    if (l == NULL)
+        return TF_STATUS_ENOMEM;
+    l->ctx = ctx;
+    l->kind = kind;
+    l->o = o;
+    tf__rng_seed(&l->rng, o.seed != 0 ? o.seed : ctx->seed);
+    tf__object_created(ctx);
+    if (o.labels != NULL && o.num_labels > 0) {
+        tf_status_t st = tf__loader_fixed_labels(l, fn);
+        if (st != TF_STATUS_OK) {
+            tf_loader_free(l);
+            return st;
+        }
+        l->fixed_labels = 1;
+    }
+    l->o.labels = NULL; /* the names were copied */
+    *out = l;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__loader_fixed_labels(tf_loader_t *l, const char *fn)
+{
+    for (int32_t i = 0; i < l->o.num_labels; i++) {
+        const char *s = l->o.labels[i];
+        int32_t id;
+        int added;
+        if (s == NULL || s[0] == '\0')
+            TF_FAIL(TF_STATUS_EINVAL, "%s: labels[%d] is NULL or empty", fn, i);
+        size_t n = strlen(s);
+        TF_CHECK(tf__strtab_add(&l->labels, l->ctx, s, n, tf__hash_bytes(s, n), &id, &added));
+        if (!added)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: label '%s' is given twice", fn, s);
+    }
+    l->num_labels = l->o.num_labels;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t *id)
+{
+    uint32_t h = tf__hash_bytes(s, n);
+    if (l->fixed_labels) {
+        *id = tf__strtab_find(&l->labels, s, n, h);
+        return TF_STATUS_OK;
+    }
+    int added;
+    TF_CHECK(tf__strtab_add(&l->labels, l->ctx, s, n, h, id, &added));
+    l->num_labels = l->labels.count;
+    return TF_STATUS_OK;
+}
+
+static int name_less_eq(const tf__strtab_t *t, int32_t a, int32_t b)
+{
+    uint32_t la = t->len[a], lb = t->len[b];
+    int r = memcmp(tf__strtab_str(t, a), tf__strtab_str(t, b), la < lb ? la : lb);
+    return r < 0 || (r == 0 && la <= lb);
+}
+
+tf_status_t tf__loader_sort_labels(tf_loader_t *l, int32_t *labels, int64_t n)
+{
+    if (l->fixed_labels || l->labels.count == 0)
+        return TF_STATUS_OK;
+    int32_t k = l->labels.count;
+    tf__strtab_t sorted;
+    tf_status_t st = TF_STATUS_OK;
+    int32_t *byrank = tf__alloc(l->ctx, (size_t)k * sizeof *byrank);
+    int32_t *newid = tf__alloc(l->ctx, (size_t)k * sizeof *newid);
+    memset(&sorted, 0, sizeof sorted);
+    if (byrank == NULL || newid == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto done;
+    }
+    /* Insertion sort: label sets are small. */
+    for (int32_t i = 0; i < k; i++) {
+        int32_t j = i;
+        while (j > 0 && !name_less_eq(&l->labels, byrank[j - 1], i)) {
+            byrank[j] = byrank[j - 1];
+            j--;
+        }
+        byrank[j] = i;
+    }
+    for (int32_t r = 0; r < k; r++) {
+        int32_t old = byrank[r], id;
+        int added;
+        TF_CHECK_GOTO(st, tf__strtab_add(&sorted, l->ctx, tf__strtab_str(&l->labels, old),
+                                         l->labels.len[old], l->labels.hash[old], &id, &added),
+                      done);
+        newid[old] = id;
+    }
+    for (int64_t i = 0; i < n; i++)
+        labels[i] = newid[labels[i]];
+    tf__strtab_free(&l->labels, l->ctx);
+    l->labels = sorted;
+    memset(&sorted, 0, sizeof sorted);
+done:
+    tf__strtab_free(&sorted, l->ctx);
+    tf__free(l->ctx, byrank);
+    tf__free(l->ctx, newid);
+    return st;
+}
+
+tf_status_t tf__loader_bad_line(tf_loader_t *l, tf_status_t st)
+{
+    if (st != TF_STATUS_EFORMAT || !l->o.skip_bad_lines)
+        return st;
+    l->skipped++;
+    tf__log(l->ctx, TF_LOG_WARN, "skipped: %s", tf_last_error_message());
+    return TF_STATUS_OK;
+}
+
+int64_t tf__seq_length(const tf_loader_t *l, int64_t i)
+{
+    if (l->seq_off != NULL)
+        return l->seq_off[i + 1] - l->seq_off[i];
+    return l->seq_len[i];
+}
+
+/* ---- epochs ---------------------------------------------------------------------------------- */
+static int32_t lm_min_window(const tf_loader_t *l)
+{
+    return l->o.bptt_random ? (l->o.bptt < 5 ? l->o.bptt : 5) : l->o.bptt;
+}
+
+static int32_t lm_window_len(tf_loader_t *l)
+{
+    if (!l->o.bptt_random)
+        return l->o.bptt;
+    double base = tf__rng_uniform(&l->rng) < 0.95f ? l->o.bptt : l->o.bptt / 2.0;
+    double x = base + 5.0 * tf__rng_normal(&l->rng) + 0.5;
+    int32_t lo = lm_min_window(l), hi = l->o.bptt + 20;
+    if (!(x >= lo))
+        return lo;
+    return x > hi ? hi : (int32_t)x;
+}
+
+static void shuffle_batches(tf_loader_t *l)
+{
+    for (int64_t i = l->nbatches - 1; i > 0; i--) {
+        int64_t j = (int64_t)tf__rng_below(&l->rng, (uint64_t)i + 1);
+        int64_t s = l->bstart[i];
+        int32_t c = l->blen[i];
+        l->bstart[i] = l->bstart[j];
+        l->blen[i] = l->blen[j];
+        l->bstart[j] = s;
+        l->blen[j] = c;
+    }
+}
+
+/* Merge sort of order[lo, hi) by length (longest first), stable. */
+static void sort_by_len(tf_loader_t *l, int64_t *a, int64_t *tmp, int64_t n)
+{
+    if (n < 2)
+        return;
+    int64_t h = n / 2, i = 0, j = h, k = 0;
+    sort_by_len(l, a, tmp, h);
+    sort_by_len(l, a + h, tmp, n - h);
+    while (i < h && j < n)
+        tmp[k++] = tf__seq_length(l, a[i]) >= tf__seq_length(l, a[j]) ? a[i++] : a[j++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, (size_t)n * sizeof *a);
+}
+
+/* Lay out one epoch from the current RNG state; never allocates (buffers sized at creation). */
+static void build_epoch(tf_loader_t *l)
+{
+    l->rng_epoch_start = l->rng;
+    l->pos = 0;
+    l->items_read = 0;
+    l->nbatches = 0;
+    if (l->kind == TF__LOADER_LM) {
+        int64_t last = l->stream_len - 1;
+        for (int64_t s = 0; s < last && l->nbatches < l->bcap;) {
+            int32_t len = lm_window_len(l);
+            if (len > last - s)
+                len = (int32_t)(last - s);
+            l->bstart[l->nbatches] = s;
+            l->blen[l->nbatches++] = len;
+            s += len;
+        }
+        if (l->o.shuffle)
+            shuffle_batches(l);
+        l->nitems_epoch = l->nbatches;
+        return;
+    }
+    int64_t n = l->nseq, B = l->o.batch_size;
+    for (int64_t i = 0; i < n; i++)
+        l->order[i] = i;
+    if (l->o.shuffle)
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)tf__rng_below(&l->rng, (uint64_t)i + 1), t = l->order[i];
+            l->order[i] = l->order[j];
+            l->order[j] = t;
+        }
+    if (l->o.bucket > 0) {
+        int64_t pool = B * l->o.bucket;
+        int64_t *tmp = l->order + n; /* order has room for 2n */
+        for (int64_t s = 0; s < n; s += pool)
+            sort_by_len(l, l->order + s, tmp, n - s < pool ? n - s : pool);
+    }
+    int64_t items = 0;
+    for (int64_t s = 0; s < n; s += B) {
+        int32_t c = (int32_t)(n - s < B ? n - s : B);
+        if (c < B && l->o.drop_last)
+            break;
+        l->bstart[l->nbatches] = s;
+        l->blen[l->nbatches++] = c;
+        items += c;
+    }
+    if (l->o.bucket > 0 && l->o.shuffle)
+        shuffle_batches(l);
+    l->nitems_epoch = items;
+}
+
+tf_status_t tf__loader_finish(tf_loader_t *l, const char *fn)
+{
+    size_t n;
+    if (l->kind == TF__LOADER_LM) {
+        int64_t minw = lm_min_window(l);
+        l->bcap = (l->stream_len - 1 + minw - 1) / minw + 1;
+    } else {
+        l->bcap = l->nseq;
+        if (!tf__mul_size((size_t)l->nseq, 2 * sizeof(int64_t), &n))
+            TF_FAIL(TF_STATUS_ENOMEM, "%s: too many sequences", fn);
+        l->order = tf__alloc(l->ctx, n);
+        if (l->order == NULL)
+            return TF_STATUS_ENOMEM;
+    }
+    l->bstart = tf__calloc(l->ctx, (size_t)l->bcap, sizeof *l->bstart);
+    l->blen = tf__calloc(l->ctx, (size_t)l->bcap, sizeof *l->blen);
+    l->b_len = tf__calloc(l->ctx, (size_t)l->o.batch_size, sizeof *l->b_len);
+    l->b_lab = tf__calloc(l->ctx, (size_t)l->o.batch_size, sizeof *l->b_lab);
+    if (l->bstart == NULL || l->blen == NULL || l->b_len == NULL || l->b_lab == NULL)
+        return TF_STATUS_ENOMEM;
+    if (l->invalid_utf8 > 0)
+        tf__log(l->ctx, TF_LOG_WARN, "%s: replaced %llu invalid UTF-8 bytes with U+FFFD", fn,
+                (unsigned long long)l->invalid_utf8);
+    if (l->skipped > 0)
+        tf__log(l->ctx, TF_LOG_WARN, "%s: skipped %lld bad lines", fn, (long long)l->skipped);
+    build_epoch(l);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loader_reset(tf_loader_t *l)
+{
+    TF_REQUIRE_ARG(l);
+    l->epoch++;
+    build_epoch(l);
+    return TF_STATUS_OK;
+}
+
+void tf_loader_free(tf_loader_t *l)
+{
+    if (l == NULL)
+        return;
+    tf_ctx_t *ctx = l->ctx;
+    tf__free(ctx, l->bstart);
+    tf__free(ctx, l->blen);
+    tf__free(ctx, l->order);
+    tf__free(ctx, l->ids);
+    tf__free(ctx, l->own_ids);
+    tf__free(ctx, l->own_labels);
+    tf__free(ctx, l->own_off);
+    tf__free(ctx, l->own_vals);
+    tf__free(ctx, l->mean);
+    tf__free(ctx, l->std);
+    tf__strtab_free(&l->labels, ctx);
+    tf__free(ctx, l->b_tok);
+    tf__free(ctx, l->b_tgt);
+    tf__free(ctx, l->b_len);
+    tf__free(ctx, l->b_lab);
+    tf__free(ctx, l->b_feat);
+    tf__free(ctx, l->b_ftgt);
+    tf__free(ctx, l);
+    tf__object_freed(ctx);
+}
+
+/* ---- progress and labels --------------------------------------------------------------------- */
+int64_t tf_loader_epoch(const tf_loader_t *l)
+{
+    return l ? l->epoch : -1;
+}
+int64_t tf_loader_num_items(const tf_loader_t *l)
+{
+    return l ? l->nitems_epoch : 0;
+}
+int64_t tf_loader_items_read(const tf_loader_t *l)
+{
+    return l ? l->items_read : 0;
+}
+int64_t tf_loader_num_batches(const tf_loader_t *l)
+{
+    return l ? l->nbatches : 0;
+}
+double tf_loader_epoch_fraction(const tf_loader_t *l)
+{
+    if (l == NULL || l->nbatches == 0)
+        return 0.0;
+    return (double)l->pos / (double)l->nbatches;
+}
+int64_t tf_loader_num_sequences(const tf_loader_t *l)
+{
+    if (l == NULL)
+        return 0;
+    return l->kind == TF__LOADER_LM ? (int64_t)l->nids : l->nseq;
+}
+int64_t tf_loader_skipped_lines(const tf_loader_t *l)
+{
+    return l ? l->skipped : 0;
+}
+uint64_t tf_loader_invalid_utf8(const tf_loader_t *l)
+{
+    return l ? l->invalid_utf8 : 0;
+}
+int32_t tf_loader_num_labels(const tf_loader_t *l)
+{
+    return l ? l->num_labels : 0;
+}
+const char *tf_loader_label_name(const tf_loader_t *l, int32_t id)
+{
+    if (l == NULL || id < 0 || id >= l->labels.count)
+        return NULL;
+    return tf__strtab_str(&l->labels, id);
+}
+
+/* ---- state blobs ----------------------------------------------------------------------------- */
+#define STATE_MAGIC 0x534c4654u /* "TFLS" */
+#define STATE_VERSION 1u
+typedef struct state_blob {
+    uint32_t magic, version;
+    int32_t kind, batch_size;
+    uint64_t data_size;
+    int64_t epoch, pos, items_read;
+    uint64_t rng_epoch[4], rng[4];
+} state_blob_t;
+
+tf_status_t tf_loader_export_state(const tf_loader_t *l, void *buf, size_t capacity,
+                                   size_t *len_out)
+{
+    state_blob_t b;
+    TF_REQUIRE_ARG(l);
+    TF_REQUIRE_ARG(len_out);
+    *len_out = sizeof b;
+    if (buf == NULL && capacity > 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_export_state: argument 'buf' is NULL");
+    if (capacity < sizeof b)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_export_state: needs %zu bytes; buf has %zu",
+                sizeof b, capacity);
+    memset(&b, 0, sizeof b);
+    b.magic = STATE_MAGIC;
+    b.version = STATE_VERSION;
+    b.kind = l->kind;
+    b.batch_size = l->o.batch_size;
+    b.data_size = (uint64_t)tf_loader_num_sequences(l);
+    b.epoch = l->epoch;
+    b.pos = l->pos;
+    b.items_read = l->items_read;
+    memcpy(b.rng_epoch, l->rng_epoch_start.s, sizeof b.rng_epoch);
+    memcpy(b.rng, l->rng.s, sizeof b.rng);
+    memcpy(buf, &b, sizeof b);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
+{
+    state_blob_t b;
+    TF_REQUIRE_ARG(l);
+    TF_REQUIRE_ARG(buf);
+    if (len != sizeof b)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: a state blob has %zu bytes, not %zu",
+                sizeof b, len);
+    memcpy(&b, buf, sizeof b);
+    if (b.magic != STATE_MAGIC || b.version != STATE_VERSION)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: not a loader state blob");
+    if (b.kind != l->kind || b.batch_size != l->o.batch_size ||
+        b.data_size != (uint64_t)tf_loader_num_sequences(l) || b.epoch < 0 || b.pos < 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: the state is from a loader with "
+                "other data or options");
+    tf__rng_t saved_start = l->rng_epoch_start;
+    int64_t saved_pos = l->pos, saved_items = l->items_read;
+    memcpy(l->rng.s, b.rng_epoch, sizeof b.rng_epoch);
+    build_epoch(l);
+    if (b.pos > l->nbatches || b.items_read < 0 || b.items_read > l->nitems_epoch ||
+        memcmp(l->rng.s, b.rng, sizeof b.rng) != 0) {
+        /* Rebuild the epoch that was current before: same start state, same layout. */
+        l->rng = saved_start;
+        build_epoch(l);
+        l->pos = saved_pos;
+        l->items_read = saved_items;
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: the state does not match this "
+                "loader's data");
+    }
+    l->epoch = b.epoch;
+    l->pos = b.pos;
+    l->items_read = b.items_read;
+    return TF_STATUS_OK;
+}

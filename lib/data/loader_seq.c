@@ -1,0 +1,220 @@
+/* Token-sequence loaders: labelled TSV text, and caller arrays (flat + offsets, or padded). */
+#include "transfer/data.h"
+#include "data_internal.h"
+
+#include <string.h>
+
+static tf_status_t add_seq(tf_loader_t *l, const char *fn, int32_t label)
+{
+    void *p = l->own_off;
+    size_t cap = l->own_seq_cap;
+    TF_CHECK(tf__grow_bytes(l->ctx, &p, &cap, (size_t)l->nseq + 2, sizeof(int64_t)));
+    l->own_off = p;
+    if (cap != l->own_seq_cap) {
+        size_t lcap = l->own_seq_cap;
+        TF_CHECK(tf__grow_i32(l->ctx, &l->own_labels, &lcap, cap));
+        l->own_seq_cap = cap;
+    }
+    (void)fn;
+    l->own_labels[l->nseq] = label;
+    l->nseq++;
+    l->own_off[l->nseq] = (int64_t)l->nids;
+    return TF_STATUS_OK;
+}
+
+/* One TSV line: label<TAB>text. EFORMAT (with file:line) for a bad line. */
+static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr,
+                              const char *line, size_t len)
+{
+    const char *tab = memchr(line, '\t', len);
+    const char *fn = lr->fn;
+    long long ln = (long long)lr->lineno;
+    if (tab == NULL)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: no tab; expected label<TAB>text", fn, lr->name,
+                ln);
+    size_t llen = (size_t)(tab - line);
+    if (llen == 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
+    int32_t label;
+    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
+    if (label < 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
+                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
+    size_t before = l->nids;
+    uint64_t bad = 0;
+    TF_CHECK(tf__vocab_encode_append(vocab, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
+                                     &l->own_ids_cap, &bad));
+    if (l->nids == before)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
+    l->invalid_utf8 += bad;
+    return add_seq(l, fn, label);
+}
+
+tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
+                                    tf__lines_t *lr, const tf_loader_opts_t *opts,
+                                    const char *fn)
+{
+    tf_loader_t *l = NULL;
+    tf_status_t st;
+    *out = NULL;
+    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
+    if (l->o.num_labels > 0 && !l->fixed_labels) {
+        st = tf__error(TF_STATUS_EINVAL, "%s: num_labels is set but labels is NULL", fn);
+        goto fail;
+    }
+    l->own_off = tf__alloc(ctx, 16 * sizeof *l->own_off);
+    l->own_labels = tf__alloc(ctx, 16 * sizeof *l->own_labels);
+    if (l->own_off == NULL || l->own_labels == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto fail;
+    }
+    l->own_seq_cap = 16;
+    l->own_off[0] = 0;
+    for (;;) {
+        const char *line;
+        size_t len;
+        st = tf__lines_next(lr, &line, &len);
+        if (st == TF_STATUS_OK && line == NULL)
+            break;
+        if (st == TF_STATUS_OK && len == 0)
+            continue; /* blank line */
+        if (st == TF_STATUS_OK && !tf__line_in_split(line, len, l->o.valid_fraction, l->o.split))
+            continue;
+        if (st == TF_STATUS_OK) {
+            size_t nids = l->nids;
+            uint64_t bad = l->invalid_utf8;
+            st = parse_line(l, vocab, lr, line, len);
+            if (st != TF_STATUS_OK) {
+                l->nids = nids; /* drop a half-added sequence */
+                l->invalid_utf8 = bad;
+            }
+        }
+        if (st != TF_STATUS_OK)
+            TF_CHECK_GOTO(st, tf__loader_bad_line(l, st), fail);
+    }
+    if (l->nseq == 0) {
+        st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no labelled lines", fn, lr->name);
+        goto fail;
+    }
+    TF_CHECK_GOTO(st, tf__loader_sort_labels(l, l->own_labels, l->nseq), fail);
+    l->seq_ids = l->own_ids;
+    l->seq_off = l->own_off;
+    l->seq_labels = l->own_labels;
+    TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
+    *out = l;
+    return TF_STATUS_OK;
+fail:
+    tf_loader_free(l);
+    return st;
+}
+
+tf_status_t tf_loader_create_labeled(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
+                                     const char *path, const tf_loader_opts_t *opts)
+{
+    static const char fn[] = "tf_loader_create_labeled";
+    tf__lines_t lr;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(vocab);
+    TF_REQUIRE_ARG(path);
+    TF_CHECK(tf__lines_open_file(&lr, ctx, path, fn));
+    tf_status_t st = tf__loader_labeled_from(out, ctx, vocab, &lr, opts, fn);
+    tf__lines_close(&lr);
+    return st;
+}
+
+/* Shared checks of caller token arrays; the loader keeps pointers to them. */
+static tf_status_t check_labels(tf_loader_t *l, const int32_t *labels, int64_t n, const char *fn)
+{
+    if (labels == NULL)
+        return TF_STATUS_OK;
+    int32_t mx = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || (l->o.num_labels > 0 && labels[i] >= l->o.num_labels))
+            TF_FAIL(TF_STATUS_EINVAL, "%s: labels[%lld] = %d is outside [0, %d)", fn,
+                    (long long)i, labels[i], l->o.num_labels > 0 ? l->o.num_labels : INT32_MAX);
+        if (labels[i] > mx)
+            mx = labels[i];
+    }
+    l->num_labels = l->o.num_labels > 0 ? l->o.num_labels : mx + 1;
+    l->seq_labels = labels;
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_ids(const int32_t *ids, int64_t n, int64_t seq, const char *fn)
+{
+    for (int64_t t = 0; t < n; t++)
+        if (ids[t] < 0)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld has a negative id %d", fn,
+                    (long long)seq, ids[t]);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loader_create_tokens(tf_loader_t **out, tf_ctx_t *ctx, const int32_t *ids,
+                                    const int64_t *offsets, int64_t num_seqs,
+                                    const int32_t *labels, const tf_loader_opts_t *opts)
+{
+    static const char fn[] = "tf_loader_create_tokens";
+    tf_loader_t *l = NULL;
+    tf_status_t st;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(ids);
+    TF_REQUIRE_ARG(offsets);
+    if (num_seqs < 1 || offsets[0] != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: need num_seqs >= 1 and offsets[0] == 0", fn);
+    for (int64_t i = 0; i < num_seqs; i++) {
+        if (offsets[i + 1] <= offsets[i])
+            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld is empty or offsets decrease", fn,
+                    (long long)i);
+        TF_CHECK(check_ids(ids + offsets[i], offsets[i + 1] - offsets[i], i, fn));
+    }
+    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
+    l->seq_ids = ids;
+    l->seq_off = offsets;
+    l->nseq = num_seqs;
+    TF_CHECK_GOTO(st, check_labels(l, labels, num_seqs, fn), fail);
+    TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
+    *out = l;
+    return TF_STATUS_OK;
+fail:
+    tf_loader_free(l);
+    return st;
+}
+
+tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out, tf_ctx_t *ctx, const int32_t *ids,
+                                           int32_t stride, const int32_t *lengths,
+                                           int64_t num_seqs, const int32_t *labels,
+                                           const tf_loader_opts_t *opts)
+{
+    static const char fn[] = "tf_loader_create_tokens_padded";
+    tf_loader_t *l = NULL;
+    tf_status_t st;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(ids);
+    TF_REQUIRE_ARG(lengths);
+    if (num_seqs < 1 || stride < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: need num_seqs >= 1 and stride >= 1", fn);
+    for (int64_t i = 0; i < num_seqs; i++) {
+        if (lengths[i] < 1 || lengths[i] > stride)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: lengths[%lld] = %d is outside [1, %d]", fn,
+                    (long long)i, lengths[i], stride);
+        TF_CHECK(check_ids(ids + (size_t)i * (size_t)stride, lengths[i], i, fn));
+    }
+    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
+    l->seq_ids = ids;
+    l->seq_len = lengths;
+    l->stride = stride;
+    l->nseq = num_seqs;
+    TF_CHECK_GOTO(st, check_labels(l, labels, num_seqs, fn), fail);
+    TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
+    *out = l;
+    return TF_STATUS_OK;
+fail:
+    tf_loader_free(l);
+    return st;
+}

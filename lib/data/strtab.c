@@ -1,0 +1,185 @@
+/* Interned strings: an open-addressing hash table (linear probing) over one byte arena. */
+#include "transfer/data.h"
+#include "data_internal.h"
+
+#include <string.h>
+
+uint32_t tf__hash_bytes(const char *s, size_t n)
+{
+    /* Eight bytes at a time, multiply-xorshift mixing: tokens are short, so this is a few
+     * multiplications per token instead of one per byte. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n * 0xff51afd7ed558ccdULL), w;
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        w = 0;
+        for (size_t k = 0; k < n; k++)
+            w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebULL;
+    return (uint32_t)(h >> 32);
+}
+
+static int same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* The slot key: strings of up to 7 bytes are stored whole (bytes, then the length in the top
+ * byte), so most lookups touch only the slot; longer strings keep 7 bytes and 0xff on top. */
+static uint64_t slot_key(const char *s, size_t n)
+{
+    uint64_t k = 0;
+    size_t m = n < 7 ? n : 7;
+    for (size_t i = 0; i < m; i++)
+        k |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    return k | ((uint64_t)(n < 7 ? n : 0xff) << 56);
+}
+
+int32_t tf__strtab_find(const tf__strtab_t *t, const char *s, size_t n, uint32_t h)
+{
+    if (t->nslots == 0)
+        return -1;
+    uint32_t mask = t->nslots - 1;
+    uint64_t key = slot_key(s, n);
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        const tf__slot_t *sl = &t->slots[i];
+        if (sl->id < 0)
+            return -1;
+        if (sl->hash == h && sl->key == key) {
+            if (n < 7)
+                return sl->id;
+            if (t->len[sl->id] == n && same_bytes(t->arena + t->off[sl->id], s, n))
+                return sl->id;
+        }
+    }
+}
+
+static void slot_put(tf__slot_t *slots, uint32_t nslots, uint64_t key, uint32_t h, int32_t id)
+{
+    uint32_t i = h & (nslots - 1);
+    while (slots[i].id >= 0)
+        i = (i + 1) & (nslots - 1);
+    slots[i].key = key;
+    slots[i].hash = h;
+    slots[i].id = id;
+}
+
+tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap_elems, size_t need, size_t elem)
+{
+    if (need <= *cap_elems)
+        return TF_STATUS_OK;
+    size_t ncap = *cap_elems ? *cap_elems : 16, bytes;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            TF_FAIL(TF_STATUS_ENOMEM, "data: array of %zu elements is too large", need);
+        ncap *= 2;
+    }
+    if (!tf__mul_size(ncap, elem, &bytes))
+        TF_FAIL(TF_STATUS_ENOMEM, "data: array of %zu elements is too large", need);
+    void *np = tf__alloc(ctx, bytes);
+    if (np == NULL)
+        return TF_STATUS_ENOMEM;
+    if (*p != NULL)
+        memcpy(np, *p, *cap_elems * elem);
+    tf__free(ctx, *p);
+    *p = np;
+    *cap_elems = ncap;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need)
+{
+    void *q = *p;
+    tf_status_t st = tf__grow_bytes(ctx, &q, cap, need, sizeof(int32_t));
+    *p = q;
+    return st;
+}
+
+static tf_status_t rehash(tf__strtab_t *t, tf_ctx_t *ctx, uint32_t nslots)
+{
+    tf__slot_t *slots = tf__alloc(ctx, (size_t)nslots * sizeof *slots);
+    if (slots == NULL)
+        return TF_STATUS_ENOMEM;
+    memset(slots, 0xff, (size_t)nslots * sizeof *slots);
+    for (int32_t id = 0; id < t->count; id++)
+        slot_put(slots, nslots, slot_key(t->arena + t->off[id], t->len[id]), t->hash[id], id);
+    tf__free(ctx, t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__strtab_add(tf__strtab_t *t, tf_ctx_t *ctx, const char *s, size_t n, uint32_t h,
+                           int32_t *id_out, int *added)
+{
+    int32_t id = tf__strtab_find(t, s, n, h);
+    *added = 0;
+    if (id >= 0) {
+        *id_out = id;
+        return TF_STATUS_OK;
+    }
+    if (n > UINT32_MAX || t->count == INT32_MAX - 1)
+        TF_FAIL(TF_STATUS_EOVERFLOW, "data: too many or too long strings in a table");
+    /* Keep the load factor at most 1/2. */
+    if ((uint32_t)(t->count + 1) * 2 > t->nslots) {
+        if (t->nslots >= (1u << 30))
+            TF_FAIL(TF_STATUS_EOVERFLOW, "data: string table is full");
+        TF_CHECK(rehash(t, ctx, t->nslots ? t->nslots * 2 : 64));
+    }
+    if (t->count == t->cap) {
+        size_t c1 = (size_t)t->cap, c2 = c1, c3 = c1;
+        void *p1 = t->off, *p2 = t->len, *p3 = t->hash;
+        /* Grow the three arrays together; any failure leaves the table consistent. */
+        TF_CHECK(tf__grow_bytes(ctx, &p1, &c1, c1 + 1, sizeof(size_t)));
+        t->off = p1;
+        TF_CHECK(tf__grow_bytes(ctx, &p2, &c2, c1, sizeof(uint32_t)));
+        t->len = p2;
+        TF_CHECK(tf__grow_bytes(ctx, &p3, &c3, c1, sizeof(uint32_t)));
+        t->hash = p3;
+        t->cap = (int32_t)(c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3));
+        if (t->cap > INT32_MAX / 2)
+            t->cap = INT32_MAX / 2;
+    }
+    size_t need;
+    if (!tf__add_size(t->arena_len, n + 1, &need))
+        TF_FAIL(TF_STATUS_ENOMEM, "data: string table is too large");
+    void *a = t->arena;
+    TF_CHECK(tf__grow_bytes(ctx, &a, &t->arena_cap, need, 1));
+    t->arena = a;
+    id = t->count++;
+    t->off[id] = t->arena_len;
+    t->len[id] = (uint32_t)n;
+    t->hash[id] = h;
+    if (n > 0)
+        memcpy(t->arena + t->arena_len, s, n);
+    t->arena[t->arena_len + n] = '\0';
+    t->arena_len = need;
+    slot_put(t->slots, t->nslots, slot_key(s, n), h, id);
+    *id_out = id;
+    *added = 1;
+    return TF_STATUS_OK;
+}
+
+void tf__strtab_free(tf__strtab_t *t, tf_ctx_t *ctx)
+{
+    tf__free(ctx, t->arena);
+    tf__free(ctx, t->off);
+    tf__free(ctx, t->len);
+    tf__free(ctx, t->hash);
+    tf__free(ctx, t->slots);
+    memset(t, 0, sizeof *t);
+}

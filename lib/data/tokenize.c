@@ -1,0 +1,243 @@
+/* The tokeniser: one pass over the bytes with a class table; UTF-8 is validated and invalid
+ * bytes become U+FFFD; tokens are copied (lower-cased) into a scratch buffer and hashed on the
+ * way. */
+#include "transfer/data.h"
+#include "data_internal.h"
+
+#include <string.h>
+
+enum { C_WORD = 0, C_SPACE = 1, C_PUNCT = 2, C_HIGH = 3 };
+
+/* Byte classes: control characters and ASCII blanks separate tokens. */
+static const unsigned char byte_class[256] = {
+#define S C_SPACE
+#define P C_PUNCT
+#define W C_WORD
+#define H C_HIGH
+    S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x00 */
+    S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x10 */
+    S, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x20 ' ' ! " # ... / */
+    W, W, W, W, W, W, W, W, W, W, P, P, P, P, P, P, /* 0x30 digits : ; < = > ? */
+    P, W, W, W, W, W, W, W, W, W, W, W, W, W, W, W, /* 0x40 @ A.. */
+    W, W, W, W, W, W, W, W, W, W, W, P, P, P, P, P, /* 0x50 ..Z [ \ ] ^ _ */
+    P, W, W, W, W, W, W, W, W, W, W, W, W, W, W, W, /* 0x60 ` a.. */
+    W, W, W, W, W, W, W, W, W, W, W, P, P, P, P, S, /* 0x70 ..z { | } ~ DEL */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+#undef S
+#undef P
+#undef W
+#undef H
+};
+
+/* Length of the valid UTF-8 sequence starting at s[0] (>= 0x80), or 0 if invalid. */
+static size_t utf8_valid_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && s[1] < 0xa0)
+            return 0; /* overlong */
+        if (c == 0xed && s[1] >= 0xa0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && s[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xf4 && s[1] >= 0x90)
+            return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+static tf_status_t reserve(tf__toks_t *tk, tf_ctx_t *ctx, size_t n)
+{
+    size_t bytes, toks = n + 1;
+    if (!tf__mul_size(n, 3, &bytes))
+        TF_FAIL(TF_STATUS_ENOMEM, "tokenizer: text of %zu bytes is too large", n);
+    bytes += 1;
+    if (bytes > tk->bytes_cap) {
+        void *p = tk->bytes;
+        size_t cap = tk->bytes_cap;
+        tf__free(ctx, p);
+        tk->bytes = NULL;
+        tk->bytes_cap = 0;
+        p = NULL;
+        TF_CHECK(tf__grow_bytes(ctx, &p, &cap, bytes, 1));
+        tk->bytes = p;
+        tk->bytes_cap = cap;
+    }
+    if (toks > tk->cap) {
+        size_t cap = 0;
+        void *a = NULL, *b = NULL, *c = NULL;
+        tf__free(ctx, tk->off);
+        tf__free(ctx, tk->len);
+        tf__free(ctx, tk->hash);
+        tk->off = tk->len = tk->hash = NULL;
+        tk->cap = 0;
+        TF_CHECK(tf__grow_bytes(ctx, &a, &cap, toks, sizeof(uint32_t)));
+        tk->off = a;
+        cap = 0;
+        TF_CHECK(tf__grow_bytes(ctx, &b, &cap, toks, sizeof(uint32_t)));
+        tk->len = b;
+        cap = 0;
+        TF_CHECK(tf__grow_bytes(ctx, &c, &cap, toks, sizeof(uint32_t)));
+        tk->hash = c;
+        tk->cap = cap;
+    }
+    return TF_STATUS_OK;
+}
+
+/* The byte classes with punctuation joined to words (punctuation splitting off). */
+static const unsigned char class_nopunct[256] = {
+    C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE,
+    C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE, C_SPACE,
+    C_SPACE, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD,
+    C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD,
+    C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD,
+    C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD,
+    C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD,
+    C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_WORD, C_SPACE,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+    C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH,
+};
+
+/* ASCII lower-casing. */
+static const unsigned char lower_map[256] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    64, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 91, 92, 93, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127,
+    128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143,
+    144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175,
+    176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191,
+    192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207,
+    208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223,
+    224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
+    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
+};
+
+/* Identity. */
+static const unsigned char same_map[256] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79,
+    80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127,
+    128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143,
+    144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175,
+    176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191,
+    192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207,
+    208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223,
+    224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
+    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
+};
+
+tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t n,
+                         uint32_t flags, uint64_t *invalid)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    if (n > (size_t)(UINT32_MAX / 4))
+        TF_FAIL(TF_STATUS_EOVERFLOW, "tokenizer: a text of %zu bytes is too long (limit 1 GiB)", n);
+    TF_CHECK(reserve(tk, ctx, n));
+    unsigned char *out = (unsigned char *)tk->bytes;
+    size_t o = 0, ntok = 0, i = 0;
+    const unsigned char *cls_of = (flags & TF__TOK_PUNCT) ? byte_class : class_nopunct;
+    const unsigned char *low = (flags & TF__TOK_LOWER) ? lower_map : same_map;
+    if (flags & TF__TOK_BYTES) {
+        /* Byte vocabularies: clean and lower-case only; the caller maps bytes to ids. */
+        while (i < n) {
+            unsigned c = s[i];
+            if (c < 0x80) {
+                out[o++] = low[c];
+                i++;
+            } else {
+                size_t k = utf8_valid_len(s + i, n - i);
+                if (k == 0) {
+                    memcpy(out + o, "\xef\xbf\xbd", 3);
+                    o += 3;
+                    (*invalid)++;
+                    i++;
+                } else {
+                    memcpy(out + o, s + i, k);
+                    o += k;
+                    i += k;
+                }
+            }
+        }
+        tk->off[0] = 0;
+        tk->len[0] = (uint32_t)o;
+        tk->hash[0] = 0;
+        tk->n = 1;
+        return TF_STATUS_OK;
+    }
+    while (i < n) {
+        unsigned cls = cls_of[s[i]];
+        if (cls == C_SPACE) {
+            i++;
+            continue;
+        }
+        size_t start = o;
+        if (cls == C_PUNCT) {
+            out[o++] = s[i++];
+        } else {
+            /* A word: runs of word bytes, with UTF-8 sequences checked. */
+            for (;;) {
+                while (i < n && cls_of[s[i]] == C_WORD)
+                    out[o++] = low[s[i++]];
+                if (i >= n || cls_of[s[i]] != C_HIGH)
+                    break;
+                size_t k = utf8_valid_len(s + i, n - i);
+                if (k == 0) {
+                    memcpy(out + o, "\xef\xbf\xbd", 3);
+                    o += 3;
+                    (*invalid)++;
+                    i += 1;
+                } else {
+                    memcpy(out + o, s + i, k);
+                    o += k;
+                    i += k;
+                }
+            }
+        }
+        tk->off[ntok] = (uint32_t)start;
+        tk->len[ntok] = (uint32_t)(o - start);
+        tk->hash[ntok] = tf__hash_bytes((const char *)out + start, o - start);
+        ntok++;
+    }
+    tk->n = ntok;
+    return TF_STATUS_OK;
+}
+
+void tf__toks_free(tf__toks_t *tk, tf_ctx_t *ctx)
+{
+    tf__free(ctx, tk->bytes);
+    tf__free(ctx, tk->off);
+    tf__free(ctx, tk->len);
+    tf__free(ctx, tk->hash);
+    memset(tk, 0, sizeof *tk);
+}

@@ -1,0 +1,304 @@
+/* Vocabulary serialisation: a line-based UTF-8 text (format documented in transfer/data.h). */
+#include "transfer/data.h"
+#include "data_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAGIC "libtransfer-vocab 1"
+#define MAX_VOCAB_FILE ((long)1 << 30)
+
+static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
+{
+    if (o + n <= cap)
+        memcpy(buf + o, s, n);
+    return o + n;
+}
+
+tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, size_t *len_out)
+{
+    static const char hex[] = "0123456789abcdef";
+    char head[160];
+    TF_REQUIRE_ARG(v);
+    TF_REQUIRE_ARG(len_out);
+    if (buf == NULL && capacity > 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_serialize: argument 'buf' is NULL");
+    int hn = snprintf(head, sizeof head, MAGIC "\nkind %s\nlowercase %d\nsplit_punct %d\nsize %d\n",
+                      v->kind == TF_VOCAB_KIND_BYTE ? "byte" : "word", v->lowercase,
+                      v->split_punct, v->tab.count);
+    size_t o = put(buf, capacity, 0, head, (size_t)hn);
+    if (v->kind == TF_VOCAB_KIND_WORD)
+        for (int32_t id = 0; id < v->tab.count; id++) {
+            const unsigned char *s = (const unsigned char *)tf__strtab_str(&v->tab, id);
+            size_t l = v->tab.len[id], run = 0;
+            for (size_t i = 0; i < l; i++) {
+                unsigned c = s[i];
+                if (c == '\\' || c < 0x20 || c == 0x7f) {
+                    o = put(buf, capacity, o, (const char *)s + run, i - run);
+                    char e[4] = {'\\', '\\', 0, 0};
+                    if (c == '\\') {
+                        o = put(buf, capacity, o, e, 2);
+                    } else {
+                        e[1] = 'x';
+                        e[2] = hex[c >> 4];
+                        e[3] = hex[c & 15];
+                        o = put(buf, capacity, o, e, 4);
+                    }
+                    run = i + 1;
+                }
+            }
+            o = put(buf, capacity, o, (const char *)s + run, l - run);
+            o = put(buf, capacity, o, "\n", 1);
+        }
+    *len_out = o;
+    if (capacity < o + 1)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_serialize: needs %zu bytes; buf has %zu", o + 1,
+                capacity);
+    buf[o] = '\0';
+    return TF_STATUS_OK;
+}
+
+/* Parse "key value\n" with an integer value; advances *pos. */
+static tf_status_t header_int(const char *s, size_t n, size_t *pos, const char *key, long lo,
+                              long hi, int line, long *val)
+{
+    size_t kl = strlen(key), p = *pos;
+    if (n - p < kl + 2 || memcmp(s + p, key, kl) != 0 || s[p + kl] != ' ')
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_vocab_deserialize: line %d: expected '%s <number>'", line,
+                key);
+    p += kl + 1;
+    long x = 0;
+    size_t digits = 0;
+    while (p < n && s[p] >= '0' && s[p] <= '9' && digits < 10) {
+        x = x * 10 + (s[p] - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || p >= n || s[p] != '\n' || x < lo || x > hi)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_vocab_deserialize: line %d: '%s' needs a number from %ld "
+                "to %ld", line, key, lo, hi);
+    *pos = p + 1;
+    *val = x;
+    return TF_STATUS_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Whether bytes are valid UTF-8 (tokens are stored clean). */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 3;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 4;
+        else
+            return 0;
+        if (n - i < k)
+            return 0;
+        for (size_t j = 1; j < k; j++)
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+        if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+            (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s, size_t n)
+{
+    static const char fn[] = "tf_vocab_deserialize";
+    tf_vocab_t *v = NULL;
+    char *tok = NULL;
+    tf_status_t st = TF_STATUS_OK;
+    long kind, lower, punct, size;
+    size_t p = 0;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    if (s == NULL && n > 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'text' is NULL", fn);
+    if (s == NULL)
+        s = "";
+    const size_t ml = sizeof MAGIC - 1;
+    if (n < ml + 1 || memcmp(s, MAGIC, ml - 1) != 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 1: not a libtransfer vocabulary", fn);
+    if (s[ml - 1] != '1' || s[ml] != '\n')
+        TF_FAIL(s[ml - 1] > '1' && s[ml - 1] <= '9' ? TF_STATUS_EVERSION : TF_STATUS_EFORMAT,
+                "%s: line 1: unsupported vocabulary format version", fn);
+    p = ml + 1;
+    if (n - p >= 10 && memcmp(s + p, "kind word\n", 10) == 0)
+        kind = TF_VOCAB_KIND_WORD;
+    else if (n - p >= 10 && memcmp(s + p, "kind byte\n", 10) == 0)
+        kind = TF_VOCAB_KIND_BYTE;
+    else
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 2: expected 'kind word' or 'kind byte'", fn);
+    p += 10;
+    TF_CHECK(header_int(s, n, &p, "lowercase", 0, 1, 3, &lower));
+    TF_CHECK(header_int(s, n, &p, "split_punct", 0, 1, 4, &punct));
+    TF_CHECK(header_int(s, n, &p, "size", TF_VOCAB_NUM_SPECIALS, INT32_MAX / 2, 5, &size));
+    if (kind == TF_VOCAB_KIND_BYTE && size != TF_VOCAB_NUM_SPECIALS + 256)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 5: a byte vocabulary has %d tokens, not %ld", fn,
+                TF_VOCAB_NUM_SPECIALS + 256, size);
+    TF_CHECK(tf__vocab_new(&v, ctx, (int32_t)kind, (int32_t)lower, (int32_t)punct));
+    if (kind == TF_VOCAB_KIND_BYTE) {
+        if (p != n) {
+            st = tf__error(TF_STATUS_EFORMAT, "%s: line 6: unexpected text after the header", fn);
+            goto fail;
+        }
+        *out = v;
+        return TF_STATUS_OK;
+    }
+    tok = tf__alloc(ctx, n - p + 1);
+    if (tok == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto fail;
+    }
+    for (long id = 0; id < size; id++) {
+        long line = 6 + id;
+        const char *nl = p < n ? memchr(s + p, '\n', n - p) : NULL;
+        if (nl == NULL) {
+            st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: expected %ld tokens, the text ends "
+                           "after %ld", fn, line, size, id);
+            goto fail;
+        }
+        size_t e = (size_t)(nl - s), l = 0;
+        for (size_t i = p; i < e; i++) {
+            if (s[i] != '\\') {
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+                    st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: unescaped control byte", fn,
+                                   line);
+                    goto fail;
+                }
+                tok[l++] = s[i];
+            } else if (i + 1 < e && s[i + 1] == '\\') {
+                tok[l++] = '\\';
+                i++;
+            } else if (i + 3 < e && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
+                       hexval(s[i + 3]) >= 0) {
+                int c = hexval(s[i + 2]) * 16 + hexval(s[i + 3]);
+                if (c >= 0x20 && c != 0x7f) {
+                    st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: needless escape \\x%02x", fn,
+                                   line, c);
+                    goto fail;
+                }
+                tok[l++] = (char)c;
+                i += 3;
+            } else {
+                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: bad escape", fn, line);
+                goto fail;
+            }
+        }
+        if (l == 0 || !valid_utf8((const unsigned char *)tok, l)) {
+            st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: empty token or invalid UTF-8", fn,
+                           line);
+            goto fail;
+        }
+        int32_t got;
+        int added;
+        if (id < TF_VOCAB_NUM_SPECIALS) {
+            got = tf__strtab_find(&v->tab, tok, l, tf__hash_bytes(tok, l));
+            if (got != id) {
+                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: token %ld must be the special "
+                               "'%s'", fn, line, id, tf__strtab_str(&v->tab, (int32_t)id));
+                goto fail;
+            }
+        } else {
+            TF_CHECK_GOTO(st, tf__strtab_add(&v->tab, ctx, tok, l, tf__hash_bytes(tok, l), &got,
+                                             &added), fail);
+            if (!added) {
+                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: duplicate token", fn, line);
+                goto fail;
+            }
+        }
+        p = e + 1;
+    }
+    if (p != n) {
+        st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: unexpected text after the last token",
+                       fn, 6 + size);
+        goto fail;
+    }
+    tf__free(ctx, tok);
+    *out = v;
+    return TF_STATUS_OK;
+fail:
+    tf__free(ctx, tok);
+    tf_vocab_free(v);
+    return st;
+}
+
+tf_status_t tf_vocab_save(const tf_vocab_t *v, const char *path)
+{
+    size_t len = 0;
+    tf_status_t st;
+    TF_REQUIRE_ARG(v);
+    TF_REQUIRE_ARG(path);
+    tf_vocab_serialize(v, NULL, 0, &len);
+    char *buf = tf__alloc(v->ctx, len + 1);
+    if (buf == NULL)
+        return TF_STATUS_ENOMEM;
+    TF_CHECK_GOTO(st, tf_vocab_serialize(v, buf, len + 1, &len), done);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        st = tf__error(TF_STATUS_EIO, "tf_vocab_save: cannot open '%s': %s", path,
+                       strerror(errno));
+        goto done;
+    }
+    size_t w = fwrite(buf, 1, len, f);
+    if (fclose(f) != 0 || w != len)
+        st = tf__error(TF_STATUS_EIO, "tf_vocab_save: cannot write '%s'", path);
+done:
+    tf__free(v->ctx, buf);
+    return st;
+}
+
+tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path)
+{
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(path);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        TF_FAIL(TF_STATUS_EIO, "tf_vocab_load: cannot open '%s': %s", path, strerror(errno));
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || size > MAX_VOCAB_FILE || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        TF_FAIL(TF_STATUS_EIO, "tf_vocab_load: cannot read '%s' (or larger than 1 GiB)", path);
+    }
+    char *buf = tf__alloc(ctx, (size_t)size + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return TF_STATUS_ENOMEM;
+    }
+    size_t got = fread(buf, 1, (size_t)size, f);
+    fclose(f);
+    tf_status_t st;
+    if (got != (size_t)size)
+        st = tf__error(TF_STATUS_EIO, "tf_vocab_load: error reading '%s'", path);
+    else
+        st = tf_vocab_deserialize(out, ctx, buf, got);
+    tf__free(ctx, buf);
+    return st;
+}

@@ -1,0 +1,70 @@
+/* Fuzz the labelled-TSV parser and batching from memory. The first byte picks options. */
+#include "transfer.h"
+#include "data/data_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    tf_ctx_t *ctx = NULL;
+    tf_vocab_t *v = NULL;
+    tf_loader_t *l = NULL;
+    tf_loader_opts_t o;
+    tf__lines_t lr;
+    if (size < 1 || tf_ctx_create(&ctx, NULL) != TF_STATUS_OK)
+        return 0;
+    uint8_t flags = data[0];
+    const char *text = (const char *)data + 1;
+    size_t len = size - 1;
+    tf_vocab_opts_t vo;
+    tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
+    vo.kind = (flags & 64) ? TF_VOCAB_KIND_BYTE : TF_VOCAB_KIND_WORD;
+    vo.lowercase = (flags >> 7) & 1;
+    const char *seed_text = "a b c hello world";
+    const char *texts[2] = {seed_text, text};
+    size_t lens[2] = {strlen(seed_text), len};
+    if (tf_vocab_build_texts(&v, ctx, texts, lens, 2, &vo) != TF_STATUS_OK)
+        goto done;
+    tf_loader_opts_init(&o, TF_LOADER_OPTS_VERSION);
+    o.batch_size = 1 + (flags & 3);
+    o.skip_bad_lines = (flags >> 2) & 1;
+    o.bucket = (flags >> 3) & 1;
+    o.max_len = (flags >> 4) & 1 ? 3 : 0;
+    o.split = (flags >> 5) & 1 ? TF_LOADER_SPLIT_TRAIN : TF_LOADER_SPLIT_ALL;
+    tf__lines_open_mem(&lr, ctx, "fuzz.tsv", text, len, "fuzz");
+    if (tf__loader_labeled_from(&l, ctx, v, &lr, &o, "fuzz") != TF_STATUS_OK)
+        goto done;
+    for (int epoch = 0; epoch < 2; epoch++) {
+        for (;;) {
+            tf_batch_t *b;
+            if (tf_loader_next(l, &b) != TF_STATUS_OK)
+                abort();
+            if (b == NULL)
+                break;
+            int32_t T = tf_batch_steps(b), B = tf_batch_size(b);
+            const int32_t *tok = tf_tensor_data(tf_batch_tokens(b));
+            const int32_t *ln = tf_tensor_data(tf_batch_lengths(b));
+            const int32_t *lab = tf_tensor_data(tf_batch_labels(b));
+            if (B < 1 || B > o.batch_size || T < 1)
+                abort();
+            for (int32_t i = 0; i < B; i++)
+                if (ln[i] < 1 || ln[i] > T || lab[i] < 0 || lab[i] >= tf_loader_num_labels(l))
+                    abort();
+            for (int64_t i = 0; i < (int64_t)T * B; i++)
+                if (tok[i] < 0 || tok[i] >= tf_vocab_size(v))
+                    abort();
+        }
+        tf_loader_reset(l);
+    }
+    for (int32_t i = 0; i < tf_loader_num_labels(l); i++)
+        if (tf_loader_label_name(l, i) == NULL)
+            abort();
+done:
+    tf_loader_free(l);
+    tf_vocab_free(v);
+    tf_ctx_free(ctx);
+    return 0;
+}
