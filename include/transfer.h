@@ -17,5 +17,6 @@
 #include "transfer/alloc.h"
 #include "transfer/context.h"
 #include "transfer/tensor.h"
+#include "transfer/io.h"
 
 #endif /* LIBTRANSFER_H */
