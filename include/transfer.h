@@ -20,5 +20,6 @@
 #include "transfer/nn.h"
 #include "transfer/optim.h"
 #include "transfer/data.h"
+#include "transfer/io.h"
 
 #endif /* LIBTRANSFER_H */
