@@ -17,5 +17,6 @@
 #include "transfer/alloc.h"
 #include "transfer/context.h"
 #include "transfer/tensor.h"
+#include "transfer/optim.h"
 
 #endif /* LIBTRANSFER_H */
