@@ -14,6 +14,13 @@
  * `lr * group lr_mult * schedule(t)`; the schedule is a multiplier computed from the optimizer's
  * step counter, so it is queryable (tf_optimizer_lr()) and resumes with the state blob.
  *
+ * Typical use per training step: compute gradients, tf_optimizer_step(), tf_optimizer_zero_grad().
+ * For resuming, store the blob of tf_optimizer_state_save() next to the model checkpoint and give
+ * it to tf_optimizer_state_load() on an optimizer built with the same options and parameters.
+ *
+ * Threads: an optimizer (and the tensors registered with it) is used from one thread at a time;
+ * distinct optimizers may step concurrently. Updates run on the calling thread.
+ *
  * @defgroup optim Optimizers
  * @{
  */
