@@ -196,6 +196,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
     R = R < 8 ? 8 : R;
     R = R > N ? N : R;
     TF_CHECK(tf__linear_scratch(head, (size_t)(R * V), &scratch));
+    tf__blas_set_threads(head->ctx->num_threads);
     const float *x = (const float *)input->data;
     const int32_t *t = (const int32_t *)targets->data;
     float *gx = (backward && grad_input) ? (float *)grad_input->data : NULL;
