@@ -87,8 +87,7 @@ static tf_status_t lin_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
     float *db = l->b ? tf__param_grad(l->b) : NULL;
     if (db != NULL)
         for (int64_t r = 0; r < l->rows; r++)
-            for (int64_t j = 0; j < l->out; j++)
-                db[j] += dy[r * l->out + j];
+            tf__vec_add(db, dy + r * l->out, l->out);
     return TF_STATUS_OK;
 }
 

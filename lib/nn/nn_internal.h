@@ -186,6 +186,13 @@ tf_status_t tf__encoder_backward_states(tf_module_t *m,
                                         tf_tensor_t **grad_h0,
                                         tf_tensor_t **grad_c0);
 
+/* nn_vec.c: vectorised row loops. max of n >= 1 floats; out[i] = exp(in[i] - shift) (out may be
+ * in; meant for in <= shift) returning the sum in double; x *= a; acc += x. */
+float tf__vec_max(const float *x, int64_t n);
+double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n);
+void tf__vec_scale(float *x, float a, int64_t n);
+void tf__vec_add(float *acc, const float *x, int64_t n);
+
 /* Linear internals for the chunked LM head. */
 typedef struct tf__linear_view {
     int64_t in, out;
