@@ -55,6 +55,7 @@ static tf_status_t emb_forward(tf_module_t *m,
                     fn, in[r], (long long)r, (long long)e->V);
         }
     }
+    TF_CHECK(tf__check_floats(fn, (double)n * (double)(e->E + 1)));
     size_t icap = e->ids_cap;
     if (e->ids == NULL || (size_t)n > icap) {
         int32_t *ids = tf__calloc(m->ctx, (size_t)n, sizeof *ids);

@@ -145,6 +145,7 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
     TF_CHECK(tf__check_lengths(fn, lengths, T, B));
     TF_CHECK(check_state(fn, "h0", h0, s, B));
     TF_CHECK(check_state(fn, "c0", c0, s, B));
+    TF_CHECK(tf__check_floats(fn, (double)T * (double)B * (double)(s->D * s->H + s->I) * (12.0 * s->L * s->D + 8.0)));
     m->has_forward = 0;
     TF_CHECK(reserve(s, T, B));
     size_t st = (size_t)(s->L * s->D) * (size_t)(B * s->H), rows = (size_t)(T * B);

@@ -145,6 +145,14 @@ tf_status_t tf__check_lengths(const char *fn, const tf_tensor_t *lengths, int64_
     return TF_STATUS_OK;
 }
 
+tf_status_t tf__check_floats(const char *fn, double floats)
+{
+    if (!(floats < 0x1p58))
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: the working memory for this input (%.3g floats) is too large", fn,
+                floats);
+    return TF_STATUS_OK;
+}
+
 tf_status_t tf__module_expect(const char *fn, const tf_module_t *m, int32_t kind)
 {
     if (m == NULL)

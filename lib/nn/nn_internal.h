@@ -116,6 +116,9 @@ void tf__init_normal(tf_ctx_t *ctx, float *x, size_t n);
 /* Validate an optional lengths tensor against (T, B): (B) i32 with values in 1..T. */
 tf_status_t tf__check_lengths(const char *fn, const tf_tensor_t *lengths, int64_t T, int64_t B);
 
+/* EOVERFLOW when a working buffer of `floats` floats (computed in double) cannot be addressed. */
+tf_status_t tf__check_floats(const char *fn, double floats);
+
 /* Check that `m` is non-NULL and of kind `kind`. */
 tf_status_t tf__module_expect(const char *fn, const tf_module_t *m, int32_t kind);
 
