@@ -9,7 +9,9 @@
  * is valid for t < lengths[b]. Forward (reverse = 0) runs t = 0 .. len-1; reverse (reverse = 1) runs
  * t = len-1 .. 0, starting from h0/c0 at t = len-1. Outputs y at padded steps are 0, the state does
  * not advance there, and h_n/c_n hold each sequence's state after its last valid step. Padded steps
- * contribute no gradient. `lengths == NULL` means every sequence has length T.
+ * contribute no gradient (dy there is ignored, dx there gets nothing added). `lengths == NULL` means
+ * every sequence has length T. Lengths outside 1..T are the caller's bug (not checked here). Padded
+ * rows still go through the GEMMs, so x must be finite there (zeros are fine).
  *
  * Strides: x, y, dy and dx are (T*B) rows with a leading dimension (ldx, ldy, ...) so a direction
  * can read from / write into its half of a bidirectional (T, B, 2H) buffer.
@@ -45,8 +47,9 @@ typedef struct tf__lstm_shape {
 size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s);
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s);
 
-/* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); h_n/c_n (B, H) may
- * be NULL. `cache` may be NULL in inference (then backward cannot be called). */
+/* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); y, h_n/c_n (B, H) may
+ * be NULL. `cache` may be NULL in inference (then backward cannot be called). `work` is always
+ * needed. */
 void tf__lstm_forward(const tf__lstm_shape_t *s,
                       int reverse,
                       const float *x,
