@@ -9,7 +9,7 @@
  *        zeroed each step (as a training step does); d(loss)/dy random, no gradient into h_n/c_n;
  * FLOPs of a training step = 3 * (2 * 4H * (I + H) * T * B) (forward once, backward twice);
  * sgemm: OpenBLAS cblas_sgemm in the same run at M = T*B, N = 4H, K = I + H (the GEMM the kernel's
- *        work adds up to), 2*M*N*K FLOPs.
+ *        work adds up to), 2*M*N*K FLOPs; 0 in a build without BLAS.
  * Timing: one warm-up call, then 5 repetitions of at least 0.2 s each (>= 1 s per figure); each
  * figure is the BEST repetition (least disturbed by other processes on a shared machine).
  * Without --shape it runs the six shapes of the project's benchmark table. --threads sets the BLAS
@@ -91,20 +91,16 @@ static void run_train(layer_t *L)
                       L->dw_ih, L->dw_hh, L->db_ih, L->db_hh, L->dh0, L->dc0);
 }
 
+#ifdef TF_HAVE_CBLAS
 static void run_sgemm(layer_t *L)
 {
     const tf__lstm_shape_t *s = &L->s;
     const int M = (int)(s->steps * s->batch), N = (int)(4 * s->hidden_size),
               K = (int)(s->input_size + s->hidden_size);
-#ifdef TF_HAVE_CBLAS
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, L->a, K, L->b, K, 0.0f,
                 L->c, N);
-#else
-    (void)M;
-    (void)N;
-    (void)K;
-#endif
 }
+#endif
 
 /* Seconds per call: warm-up, then the best of REPS repetitions of >= REP_SECONDS each. */
 static double time_best(void (*fn)(layer_t *), layer_t *L)

@@ -555,7 +555,7 @@ static void test_fast_and_reference_match_double_on_random_shapes(void **state)
         c.I = 1 + (int64_t)tf__rng_below(&rng, 24);
         c.H = hs[tf__rng_below(&rng, sizeof hs / sizeof hs[0])];
         c.T = 1 + (int64_t)tf__rng_below(&rng, 6);
-        c.B = 1 + (int64_t)tf__rng_below(&rng, 5);
+        c.B = 1 + (int64_t)tf__rng_below(&rng, 12); /* both sides of the small-batch path */
         c.reverse = (int)tf__rng_below(&rng, 2);
         c.with_lengths = (int)tf__rng_below(&rng, 2);
         c.with_state = (int)tf__rng_below(&rng, 2);
@@ -573,6 +573,8 @@ static void test_fast_matches_double_on_larger_shapes(void **state)
         {50, 67, 9, 7, 0, 1, 1, 1, 0, 31},
         {50, 67, 9, 7, 1, 1, 1, 1, 1, 32},
         {64, 48, 12, 16, 0, 0, 1, 1, 0, 33},
+        {20, 33, 5, 9, 1, 1, 1, 1, 1, 35},
+        {20, 33, 5, 8, 0, 1, 1, 1, 1, 36},
         {16, 129, 3, 1, 1, 0, 0, 1, 0, 34},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
@@ -694,6 +696,9 @@ static void test_workspace_formulas(void **state)
     const size_t H = 200, T = 64, B = 32;
     assert_int_equal(tf__lstm_cache_floats(&s), 4 * H * T * B + 2 * H * (T + 1) * B);
     assert_int_equal(tf__lstm_work_floats(&s), 4 * H * T * B + 3 * H * B + 4 * H);
+    /* Small batches add W_hh packed in panels of 16 columns. */
+    const tf__lstm_shape_t small = {100, 200, 64, 8};
+    assert_int_equal(tf__lstm_work_floats(&small), 4 * H * T * 8 + 3 * H * 8 + 4 * H + 4 * H * 208);
 }
 
 /* ---- activations ------------------------------------------------------------------------------ */
