@@ -17,6 +17,8 @@ typedef int32_t i16 __attribute__((vector_size(NV * sizeof(int32_t))));
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&        \
     !defined(__SANITIZE_ADDRESS__)
+/* Cloned functions are static (an extern ifunc would be exported with default visibility); the
+ * tf__ entry points at the end call them. */
 #define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NN_CLONES
@@ -71,7 +73,7 @@ NN_INLINE v16 vexp(v16 x)
     return p * (v16)((ni + 127) << 23);
 }
 
-NN_CLONES float tf__vec_max(const float *x, int64_t n)
+NN_CLONES static float vec_max(const float *x, int64_t n)
 {
     float m = x[0];
     int64_t i = 0;
@@ -89,7 +91,7 @@ NN_CLONES float tf__vec_max(const float *x, int64_t n)
     return m;
 }
 
-NN_CLONES double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n)
+NN_CLONES static double vec_exp_sum(float *out, const float *in, float shift, int64_t n)
 {
     v16 acc = splat(0.0f), s = splat(shift);
     int64_t i = 0;
@@ -115,14 +117,34 @@ NN_CLONES double tf__vec_exp_sum(float *out, const float *in, float shift, int64
     return sum;
 }
 
-NN_CLONES void tf__vec_scale(float *x, float a, int64_t n)
+NN_CLONES static void vec_scale(float *x, float a, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] *= a;
 }
 
-NN_CLONES void tf__vec_add(float *restrict acc, const float *restrict x, int64_t n)
+NN_CLONES static void vec_add(float *restrict acc, const float *restrict x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         acc[i] += x[i];
+}
+
+float tf__vec_max(const float *x, int64_t n)
+{
+    return vec_max(x, n);
+}
+
+double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n)
+{
+    return vec_exp_sum(out, in, shift, n);
+}
+
+void tf__vec_scale(float *x, float a, int64_t n)
+{
+    vec_scale(x, a, n);
+}
+
+void tf__vec_add(float *acc, const float *x, int64_t n)
+{
+    vec_add(acc, x, n);
 }
