@@ -689,6 +689,39 @@ static void test_inference_without_cache_matches_training_forward(void **state)
         }
 }
 
+/* y may be NULL (only the final state wanted): h_n and c_n are unchanged. */
+static void check_no_output(fwd_fn fwd, int64_t B)
+{
+    const lstm_case_t c = {4, 13, 5, B, 1, 1, 1, 1, 0, 70u + (uint64_t)B};
+    problem_t p;
+    problem_init(&p, &c);
+    fin_t f;
+    fin_init(&f, &p);
+    result_f full, last;
+    result_f_init(&full, &p, 0.0f);
+    result_f_init(&last, &p, 0.0f);
+    float *work = falloc(tf__lstm_work_floats(&p.s));
+    fwd(&p.s, 1, f.in[IX], p.ldx, p.lengths, f.in[IWIH], f.in[IWHH], f.in[IBIH], f.in[IBHH],
+        f.in[IH0], f.in[IC0], full.o[OY], p.ldy, full.o[OHN], full.o[OCN], NULL, work);
+    fwd(&p.s, 1, f.in[IX], p.ldx, p.lengths, f.in[IWIH], f.in[IWHH], f.in[IBIH], f.in[IBHH],
+        f.in[IH0], f.in[IC0], NULL, p.ldy, last.o[OHN], last.o[OCN], NULL, work);
+    assert_memory_equal(full.o[OHN], last.o[OHN], p.out_n[OHN] * sizeof(float));
+    assert_memory_equal(full.o[OCN], last.o[OCN], p.out_n[OCN] * sizeof(float));
+    free(work);
+    result_f_free(&full);
+    result_f_free(&last);
+    fin_free(&f);
+    problem_free(&p);
+}
+
+static void test_forward_without_output_sequence(void **state)
+{
+    (void)state;
+    check_no_output(tf__lstm_forward, 3);
+    check_no_output(tf__lstm_forward, 11);
+    check_no_output(tf__lstm_forward_ref, 3);
+}
+
 static void test_workspace_formulas(void **state)
 {
     (void)state;
@@ -765,6 +798,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_null_gradient_outputs_leave_others_unchanged),
         cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_inference_without_cache_matches_training_forward),
+        cmocka_unit_test(test_forward_without_output_sequence),
         cmocka_unit_test(test_workspace_formulas),
         cmocka_unit_test(test_activations_match_libm),
     };
