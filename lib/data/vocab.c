@@ -319,6 +319,8 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
         *invalid += bad;
     if (v->kind == TF_VOCAB_KIND_BYTE) {
         size_t len = tk->len[0];
+        if (len == 0)
+            return TF_STATUS_OK;
         TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + len));
         int32_t *dst = *ids + *num;
         const unsigned char *b = (const unsigned char *)tk->bytes;
@@ -327,6 +329,8 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
         *num += len;
         return TF_STATUS_OK;
     }
+    if (tk->n == 0)
+        return TF_STATUS_OK;
     TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + tk->n));
     int32_t *dst = *ids + *num;
     for (size_t i = 0; i < tk->n; i++) {
