@@ -155,6 +155,7 @@ struct tf_loader {
     float *mean, *std;
     /* labels */
     tf__strtab_t labels;
+    tf__toks_t scratch; /* label cleaning */
     int32_t num_labels, fixed_labels;
     int64_t skipped;
     uint64_t invalid_utf8;
