@@ -415,7 +415,8 @@ TF_API tf_status_t tf_loader_create_labeled(tf_loader_t **out,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (bad offsets, negative id, empty sequence, label
  *         out of range); #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller owns the loader; `ids`, `offsets` and `labels` stay the caller's and must
- *            live until the loader is freed.
+ *            live (unchanged) until the loader is freed. Ids are not checked against a
+ *            vocabulary.
  */
 TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
                                            tf_ctx_t *ctx,
@@ -503,8 +504,10 @@ TF_API void tf_loader_free(tf_loader_t *loader);
  * @brief The next batch of the current epoch.
  * @param[in,out] loader The loader.
  * @param[out] batch Receives the batch, or NULL at the end of the epoch.
- * @return #TF_STATUS_OK (also at the end of the epoch); #TF_STATUS_EINVAL.
- * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`.
+ * @return #TF_STATUS_OK (also at the end of the epoch); #TF_STATUS_EINVAL; #TF_STATUS_ENOMEM
+ *         (the batch buffers grow to the longest batch seen; the position does not advance).
+ * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`;
+ *            never pass them to tf_tensor_free().
  */
 TF_API tf_status_t tf_loader_next(tf_loader_t *loader, tf_batch_t **batch);
 

@@ -233,7 +233,7 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
     l->F = l->o.num_features;
     for (int64_t i = 0; i < num_seqs; i++) {
         int64_t n = offsets[i + 1] - offsets[i];
-        if (n < (l->o.next_step ? 2 : 1)) {
+        if (n < (l->o.next_step ? 2 : 1) || n > INT32_MAX) {
             st = tf__error(TF_STATUS_EINVAL, "%s: sequence %lld has %lld steps; need at least %d",
                            fn, (long long)i, (long long)n, l->o.next_step ? 2 : 1);
             goto fail;

@@ -166,9 +166,9 @@ tf_status_t tf_loader_create_tokens(tf_loader_t **out, tf_ctx_t *ctx, const int3
     if (num_seqs < 1 || offsets[0] != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: need num_seqs >= 1 and offsets[0] == 0", fn);
     for (int64_t i = 0; i < num_seqs; i++) {
-        if (offsets[i + 1] <= offsets[i])
-            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld is empty or offsets decrease", fn,
-                    (long long)i);
+        if (offsets[i + 1] <= offsets[i] || offsets[i + 1] - offsets[i] > INT32_MAX)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld is empty, longer than 2^31-1 tokens, or "
+                    "its offsets decrease", fn, (long long)i);
         TF_CHECK(check_ids(ids + offsets[i], offsets[i + 1] - offsets[i], i, fn));
     }
     TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
