@@ -35,17 +35,18 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
     size_t llen = (size_t)(tab - line);
     if (llen == 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
-    int32_t label;
-    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
-    if (label < 0)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
-                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
     size_t before = l->nids;
     uint64_t bad = 0;
     TF_CHECK(tf__vocab_encode_append(vocab, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
                                      &l->own_ids_cap, &bad));
     if (l->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
+    /* The label last, so a bad line never adds a label without examples. */
+    int32_t label;
+    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
+    if (label < 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
+                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
     l->invalid_utf8 += bad;
     return add_seq(l, fn, label);
 }

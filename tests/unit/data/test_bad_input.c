@@ -110,6 +110,8 @@ static void test_bad_empty_text_and_label(void **state)
     assert_ok(tf_loader_create_labeled(&l, ctx, v, p, &o));
     assert_int_equal(tf_loader_num_sequences(l), 2);
     assert_int_equal(tf_loader_skipped_lines(l), 2);
+    assert_int_equal(tf_loader_num_labels(l), 2); /* "b" had only a bad line */
+    assert_string_equal(tf_loader_label_name(l, 1), "c");
     tf_loader_free(l);
     tf_vocab_free(v);
     tmp_close(&d);
