@@ -248,28 +248,42 @@ static const unsigned char word_same_joined[256] = {
 static void hash_and_key(const unsigned char *p, size_t n, uint32_t *h_out, uint64_t *k_out)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* low_mask[m]: the low m bytes. */
+    static const uint64_t low_mask[8] = {0,
+                                         0xffULL,
+                                         0xffffULL,
+                                         0xffffffULL,
+                                         0xffffffffULL,
+                                         0xffffffffffULL,
+                                         0xffffffffffffULL,
+                                         0xffffffffffffffULL};
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n * 0xff51afd7ed558ccdULL), w, first;
-    size_t m = n;
     memcpy(&first, p, 8);
-    while (m >= 8) {
-        memcpy(&w, p, 8);
+    if (n < 8) {
+        /* Most tokens: one word, no loop. */
+        w = first & low_mask[n];
         h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
         h ^= h >> 31;
-        p += 8;
-        m -= 8;
-    }
-    if (m > 0) {
-        memcpy(&w, p, 8);
-        w &= (~0ULL) >> (64 - 8 * m);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
+        *k_out = n < 7 ? w | ((uint64_t)n << 56) : (w & low_mask[7]) | (0xffULL << 56);
+    } else {
+        size_t m = n;
+        while (m >= 8) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+            p += 8;
+            m -= 8;
+        }
+        if (m > 0) {
+            memcpy(&w, p, 8);
+            w &= low_mask[m];
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+        }
+        *k_out = (first & low_mask[7]) | (0xffULL << 56);
     }
     h *= 0x94d049bb133111ebULL;
     *h_out = (uint32_t)(h >> 32);
-    /* Slot key: up to 7 bytes, then the length (or 0xff) in the top byte. */
-    size_t k = n < 7 ? n : 7;
-    first &= k ? (~0ULL) >> (64 - 8 * k) : 0;
-    *k_out = first | ((uint64_t)(n < 7 ? n : 0xff) << 56);
 #else
     *h_out = tf__hash_bytes((const char *)p, n);
     *k_out = tf__slot_key((const char *)p, n);
