@@ -18,5 +18,6 @@
 #include "transfer/context.h"
 #include "transfer/tensor.h"
 #include "transfer/optim.h"
+#include "transfer/io.h"
 
 #endif /* LIBTRANSFER_H */

@@ -1,0 +1,119 @@
+/* A growable byte buffer for building file headers, with JSON string output and UTF-8 checks. */
+#include "io_internal.h"
+
+#include <string.h>
+
+void tf__buf_init(tf__buf_t *b, tf_ctx_t *ctx)
+{
+    memset(b, 0, sizeof *b);
+    b->ctx = ctx;
+}
+
+void tf__buf_free(tf__buf_t *b)
+{
+    tf__free(b->ctx, b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+tf_status_t tf__buf_append(tf__buf_t *b, const void *data, size_t n)
+{
+    size_t need;
+    if (!tf__add_size(b->len, n, &need))
+        TF_FAIL(TF_STATUS_ENOMEM, "buffer of %zu + %zu bytes is too large", b->len, n);
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        char *p = tf__alloc(b->ctx, cap);
+        if (p == NULL)
+            return TF_STATUS_ENOMEM;
+        if (b->len > 0)
+            memcpy(p, b->data, b->len);
+        tf__free(b->ctx, b->data);
+        b->data = p;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->data + b->len, data, n);
+    b->len = need;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__buf_puts(tf__buf_t *b, const char *s)
+{
+    return tf__buf_append(b, s, strlen(s));
+}
+
+tf_status_t tf__buf_u64(tf__buf_t *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return tf__buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+tf_status_t tf__buf_json_string(tf__buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    TF_CHECK(tf__buf_append(b, "\"", 1));
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c != 0 && c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        TF_CHECK(tf__buf_append(b, run, (size_t)(p - run)));
+        if (c == 0)
+            break;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            TF_CHECK(tf__buf_append(b, esc, 2));
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            TF_CHECK(tf__buf_append(b, esc, 6));
+        }
+        run = p + 1;
+    }
+    return tf__buf_append(b, "\"", 1);
+}
+
+int tf__utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1fu;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0fu;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07u;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0u) != 0x80u)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}

@@ -1,0 +1,587 @@
+/* Loading a tensor file: every size, offset and string read from the file is bounded and
+ * validated before it is used; the payload of every entry is CRC-checked. */
+#include "io_internal.h"
+
+#include <cjson/cJSON.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FN "tf_tensorfile_load"
+
+/* Where the bytes come from: a memory buffer or an open file descriptor. */
+typedef struct src {
+    const unsigned char *mem;
+    int fd;
+    uint64_t size;
+    const char *label; /* file name for messages */
+} src_t;
+
+/* safetensors dtypes: the ones libtransfer reads, and the valid ones it does not (ENOTSUP).
+ * size 0: a sub-byte type whose byte size is not checked. */
+typedef struct dtype_info {
+    const char *name;
+    uint32_t size;
+    int32_t kind;  /* TF_TENSORFILE_KIND_*, 0 = unsupported */
+    int32_t dtype; /* tf_dtype_t for tensors */
+} dtype_info_t;
+
+static const dtype_info_t dtypes[] = {
+    {"F32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_F32},
+    {"I32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_I32},
+    {"U8", 1, TF_TENSORFILE_KIND_BLOB, 0},
+    {"BOOL", 1, 0, 0},
+    {"I8", 1, 0, 0},
+    {"I16", 2, 0, 0},
+    {"U16", 2, 0, 0},
+    {"F16", 2, 0, 0},
+    {"BF16", 2, 0, 0},
+    {"U32", 4, 0, 0},
+    {"I64", 8, 0, 0},
+    {"U64", 8, 0, 0},
+    {"F64", 8, 0, 0},
+    {"C64", 8, 0, 0},
+    {"F8_E5M2", 1, 0, 0},
+    {"F8_E4M3", 1, 0, 0},
+    {"F8_E8M0", 1, 0, 0},
+    {"F4", 0, 0, 0},
+    {"F6_E2M3", 0, 0, 0},
+    {"F6_E3M2", 0, 0, 0},
+};
+
+/* One entry as described by the header, before any data is read. */
+typedef struct pentry {
+    const char *name; /* in the cJSON tree */
+    const dtype_info_t *dt;
+    uint32_t ndim; /* as in the file (may exceed TF_TENSOR_MAX_DIMS) */
+    int64_t shape[TF_TENSOR_MAX_DIMS];
+    uint64_t numel;
+    uint64_t begin, end;
+    const char *unsupported; /* why libtransfer cannot represent it, or NULL */
+    const char *crc_hex;     /* value of crc32.<name>, or NULL */
+} pentry_t;
+
+static tf_status_t src_read(const src_t *s, uint64_t off, void *dst, size_t n)
+{
+    if (off > s->size || n > s->size - off)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the file is truncated", s->label);
+    if (s->mem != NULL) {
+        if (n > 0)
+            memcpy(dst, s->mem + off, n);
+        return TF_STATUS_OK;
+    }
+    unsigned char *p = dst;
+    while (n > 0) {
+        size_t chunk = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        ssize_t r = pread(s->fd, p, chunk, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            TF_FAIL(TF_STATUS_EIO, FN ": %s: read error: %s", s->label, strerror(errno));
+        if (r == 0)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the file is truncated (it shrank while reading)",
+                    s->label);
+        p += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return TF_STATUS_OK;
+}
+
+/* A JSON number that is a non-negative integer exactly representable in a double. */
+static int json_u64(const cJSON *j, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j))
+        return 0;
+    double d = j->valuedouble;
+    if (!(d >= 0.0) || d > 9007199254740992.0 || d != floor(d))
+        return 0;
+    *out = (uint64_t)d;
+    return 1;
+}
+
+static const dtype_info_t *dtype_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(dtypes[i].name, name) == 0)
+            return &dtypes[i];
+    return NULL;
+}
+
+static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint64_t data_len)
+{
+    const char *L = s->label, *n = j->string;
+    e->name = n;
+    if (n[0] == '\0' || !tf__utf8_valid(n, strlen(n)))
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: an entry name is empty or not valid UTF-8", L);
+    if (!cJSON_IsObject(j))
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' is not a JSON object", L, n);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(j, "shape");
+    const cJSON *of = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
+    if (dt == NULL || sh == NULL || of == NULL)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' lacks '%s'", L, n,
+                dt == NULL ? "dtype" : sh == NULL ? "shape" : "data_offsets");
+    if (!cJSON_IsString(dt))
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dtype is not a string", L, n);
+    e->dt = dtype_lookup(dt->valuestring);
+    if (e->dt == NULL)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': unknown dtype '%.32s'", L, n,
+                dt->valuestring);
+    if (!cJSON_IsArray(sh))
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': shape is not an array", L, n);
+    uint64_t numel = 1;
+    uint32_t nd = 0;
+    int zero = 0;
+    for (const cJSON *d = sh->child; d != NULL; d = d->next, nd++) {
+        uint64_t v;
+        if (cJSON_IsNumber(d) && d->valuedouble < 0)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is negative", L, n, nd);
+        if (!json_u64(d, &v))
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is not an integer", L,
+                    n, nd);
+        if (nd >= 64)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' has more than 64 dimensions", L, n);
+        if (v == 0)
+            zero = 1;
+        else if (numel > UINT64_MAX / v)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': the element count overflows", L, n);
+        else
+            numel *= v;
+        if (nd < TF_TENSOR_MAX_DIMS)
+            e->shape[nd] = (int64_t)v;
+    }
+    e->ndim = nd;
+    e->numel = zero ? 0 : numel;
+    uint64_t b, en;
+    if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !json_u64(of->child, &b) ||
+        !json_u64(of->child->next, &en))
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: entry '%s': data_offsets is not two non-negative integers", L, n);
+    if (en < b)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': data_offsets [%llu, %llu] end before "
+                "they begin", L, n, (unsigned long long)b, (unsigned long long)en);
+    if (en > data_len)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': data_offsets [%llu, %llu] run past the "
+                "data section (%llu bytes)", L, n, (unsigned long long)b, (unsigned long long)en,
+                (unsigned long long)data_len);
+    e->begin = b;
+    e->end = en;
+    if (e->dt->size != 0) {
+        if (e->numel > UINT64_MAX / e->dt->size)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': the byte size overflows", L, n);
+        if (en - b != e->numel * e->dt->size)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': shape and dtype give %llu bytes but "
+                    "data_offsets span %llu", L, n, (unsigned long long)(e->numel * e->dt->size),
+                    (unsigned long long)(en - b));
+    }
+    if (e->dt->kind == 0)
+        e->unsupported = "its dtype is not F32, I32 or U8";
+    else if (nd == 0)
+        e->unsupported = "it is a scalar (0 dimensions)";
+    else if (nd > TF_TENSOR_MAX_DIMS)
+        e->unsupported = "it has more than 4 dimensions";
+    else if (zero && e->dt->kind == TF_TENSORFILE_KIND_TENSOR)
+        e->unsupported = "it has a dimension of size 0";
+    return TF_STATUS_OK;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const pentry_t *)a)->name, ((const pentry_t *)b)->name);
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const pentry_t *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+typedef tf__kv_t mpair_t;
+
+/* strcmp(key, prefix + name) without building the concatenation. */
+static int cmp_concat(const char *key, const char *prefix, const char *name)
+{
+    size_t pl = strlen(prefix);
+    int c = strncmp(key, prefix, pl);
+    if (c != 0)
+        return c;
+    return strcmp(key + pl, name);
+}
+
+static const char *meta_find(const mpair_t *m, uint32_t n, const char *prefix, const char *name)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = cmp_concat(m[mid].key, prefix, name);
+        if (c == 0)
+            return m[mid].value;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int parse_hex32(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = s[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return 0;
+        v = v << 4 | d;
+    }
+    if (s[8] != '\0')
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Reject a \u0000 escape: cJSON would cut the string there, changing names silently. */
+static int has_nul_escape(const char *h, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (h[i] != '\\')
+            continue;
+        if (h[i + 1] == 'u' && n - i >= 6 && memcmp(h + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* skip the escaped character */
+    }
+    return 0;
+}
+
+/* The header is parsed; check the metadata, the libtransfer keys and the layout. */
+static tf_status_t check_header(const src_t *s,
+                                const tf_tensorfile_opts_t *o,
+                                pentry_t *pe,
+                                uint32_t np,
+                                mpair_t *mp,
+                                uint32_t nm,
+                                uint64_t data_len)
+{
+    const char *L = s->label;
+    qsort(pe, np, sizeof *pe, cmp_name);
+    for (uint32_t i = 1; i < np; i++)
+        if (strcmp(pe[i - 1].name, pe[i].name) == 0)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: two entries are named '%s'", L, pe[i].name);
+    qsort(mp, nm, sizeof *mp, tf__kv_cmp);
+    for (uint32_t i = 0; i < nm; i++) {
+        if (i > 0 && strcmp(mp[i - 1].key, mp[i].key) == 0)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata key '%s' appears twice", L, mp[i].key);
+        if (!tf__utf8_valid(mp[i].key, strlen(mp[i].key)) ||
+            !tf__utf8_valid(mp[i].value, strlen(mp[i].value)))
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata '%s' is not valid UTF-8", L, mp[i].key);
+    }
+    const char *format = meta_find(mp, nm, TF__META_FORMAT, "");
+    int ours = format != NULL && strcmp(format, TF__META_FORMAT_VALUE) == 0;
+    if (!ours && !(o->flags & TF_TENSORFILE_ALLOW_FOREIGN))
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: not a libtransfer file (its metadata lacks format = "
+                "libtransfer); set TF_TENSORFILE_ALLOW_FOREIGN to load a plain safetensors file",
+                L);
+    if (ours) {
+        const char *fv = meta_find(mp, nm, TF__META_FORMAT_VERSION, "");
+        unsigned long v = 0;
+        size_t len = fv ? strlen(fv) : 0;
+        if (len == 0 || len > 9 || strspn(fv, "0123456789") != len || (v = strtoul(fv, NULL, 10)) == 0)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata format_version is missing or not a "
+                    "positive integer", L);
+        if (v > TF__FORMAT_VERSION)
+            TF_FAIL(TF_STATUS_EVERSION, FN ": %s: written in format version %lu; this library "
+                    "reads up to version %d", L, v, TF__FORMAT_VERSION);
+    }
+    const char *mcrc = meta_find(mp, nm, TF__META_CRC_META, "");
+    if (mcrc == NULL && ours)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the metadata has no " TF__META_CRC_META, L);
+    if (mcrc != NULL) {
+        uint32_t want;
+        if (!parse_hex32(mcrc, &want))
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata " TF__META_CRC_META " is not 8 hex "
+                    "digits", L);
+        if (tf__meta_crc(mp, nm) != want)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the metadata is corrupt (its CRC32 does not "
+                    "match " TF__META_CRC_META ")", L);
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        pe[i].crc_hex = meta_find(mp, nm, TF__META_CRC_PREFIX, pe[i].name);
+        if (pe[i].crc_hex == NULL && ours)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' has no crc32 in the metadata", L,
+                    pe[i].name);
+    }
+    /* Every crc32.<name> must name an entry (entries are sorted by name here). */
+    for (uint32_t i = 0; i < nm && ours; i++) {
+        const char *k = mp[i].key;
+        if (strncmp(k, TF__META_CRC_PREFIX, strlen(TF__META_CRC_PREFIX)) != 0 ||
+            strcmp(k, TF__META_CRC_META) == 0)
+            continue;
+        pentry_t key;
+        key.name = k + strlen(TF__META_CRC_PREFIX);
+        if (bsearch(&key, pe, np, sizeof *pe, cmp_name) == NULL)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata '%s' names no entry", L, k);
+    }
+    /* The entries must tile the data section exactly, as the reference reader requires. */
+    qsort(pe, np, sizeof *pe, cmp_offset);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < np; i++) {
+        if (pe[i].begin != at)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' at data_offsets [%llu, %llu] %s the "
+                    "previous entry (which ends at %llu)", L, pe[i].name,
+                    (unsigned long long)pe[i].begin, (unsigned long long)pe[i].end,
+                    pe[i].begin < at ? "overlaps" : "leaves a gap after", (unsigned long long)at);
+        at = pe[i].end;
+    }
+    if (at != data_len)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the entries cover %llu bytes but the data section "
+                "has %llu", L, (unsigned long long)at, (unsigned long long)data_len);
+    for (uint32_t i = 0; i < np; i++)
+        if (pe[i].unsupported != NULL)
+            TF_FAIL(TF_STATUS_ENOTSUP, FN ": %s: entry '%s' (dtype %s) cannot be loaded: %s", L,
+                    pe[i].name, pe[i].dt->name, pe[i].unsupported);
+    return TF_STATUS_OK;
+}
+
+/* Allocate the entry's storage, read its bytes and verify them. */
+static tf_status_t read_entry(tf_tensorfile_t *f,
+                              const src_t *s,
+                              const tf_tensorfile_opts_t *o,
+                              const pentry_t *p,
+                              uint64_t data_start,
+                              tf__tf_entry_t *e)
+{
+    const char *L = s->label;
+    void *dst;
+    size_t nbytes = (size_t)(p->end - p->begin);
+    if ((uint64_t)nbytes != p->end - p->begin)
+        TF_FAIL(TF_STATUS_ENOMEM, FN ": %s: entry '%s' does not fit in memory", L, p->name);
+    e->name = tf__strdup(f->ctx, p->name);
+    if (e->name == NULL)
+        return TF_STATUS_ENOMEM;
+    e->kind = p->dt->kind;
+    if (e->kind == TF_TENSORFILE_KIND_TENSOR) {
+        TF_CHECK(tf_tensor_create(&e->tensor, f->ctx, p->dt->dtype, p->shape, p->ndim));
+        dst = e->tensor->data;
+    } else {
+        e->blob = tf__alloc(f->ctx, nbytes ? nbytes : 1);
+        if (e->blob == NULL)
+            return TF_STATUS_ENOMEM;
+        e->blob_len = nbytes;
+        dst = e->blob;
+    }
+    TF_CHECK(src_read(s, data_start + p->begin, dst, nbytes));
+    if (p->crc_hex != NULL) {
+        uint32_t want, got = tf__crc32(0, dst, nbytes);
+        if (!parse_hex32(p->crc_hex, &want))
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata crc32.%s is not 8 hex digits", L,
+                    p->name);
+        if (got != want)
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' is corrupt: its CRC32 is %08x but the "
+                    "metadata says %08x", L, p->name, (unsigned)got, (unsigned)want);
+    }
+    if (p->dt->dtype == TF_DTYPE_F32 && e->kind == TF_TENSORFILE_KIND_TENSOR &&
+        !(o->flags & TF_TENSORFILE_ALLOW_NONFINITE)) {
+        const float *v = dst;
+        for (size_t i = 0; i < nbytes / sizeof(float); i++)
+            if (!isfinite(v[i]))
+                TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: tensor '%s' element %zu is %s (set "
+                        "TF_TENSORFILE_ALLOW_NONFINITE to accept it)", L, p->name, i,
+                        isnan(v[i]) ? "NaN" : "infinite");
+    }
+    return TF_STATUS_OK;
+}
+
+static tf_status_t load_src(tf_tensorfile_t **out,
+                            tf_ctx_t *ctx,
+                            const src_t *s,
+                            const tf_tensorfile_opts_t *o)
+{
+    const char *L = s->label;
+    tf_status_t st = TF_STATUS_OK;
+    unsigned char len8[8];
+    char *hbuf = NULL;
+    cJSON *root = NULL;
+    pentry_t *pe = NULL;
+    mpair_t *mp = NULL;
+    tf_tensorfile_t *f = NULL;
+    uint32_t np = 0, nm = 0;
+
+    if (s->size < 8)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the file is %llu bytes, too short for a safetensors "
+                "header", L, (unsigned long long)s->size);
+    TF_CHECK(src_read(s, 0, len8, 8));
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | len8[i];
+    if (n == 0)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length is 0", L);
+    if (n > o->max_header_bytes)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length %llu is above the limit of %llu "
+                "bytes", L, (unsigned long long)n, (unsigned long long)o->max_header_bytes);
+    if (n > s->size - 8)
+        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length %llu runs past the end of the "
+                "file (%llu bytes)", L, (unsigned long long)n, (unsigned long long)s->size);
+    uint64_t data_start = 8 + n, data_len = s->size - data_start;
+    hbuf = tf__alloc(ctx, (size_t)n + 1);
+    if (hbuf == NULL)
+        return TF_STATUS_ENOMEM;
+    TF_CHECK_GOTO(st, src_read(s, 8, hbuf, (size_t)n), done);
+    hbuf[n] = '\0';
+    if (memchr(hbuf, '\0', (size_t)n) != NULL || has_nul_escape(hbuf, (size_t)n)) {
+        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header contains a NUL character", L);
+        goto done;
+    }
+    const char *end = NULL;
+    root = cJSON_ParseWithLengthOpts(hbuf, (size_t)n, &end, 0);
+    if (root == NULL) {
+        size_t at = (end != NULL && end >= hbuf && end <= hbuf + n) ? (size_t)(end - hbuf) : 0;
+        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header is not valid JSON (near byte %zu "
+                       "of %llu)", L, at, (unsigned long long)n);
+        goto done;
+    }
+    for (const char *p = end; p < hbuf + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            st = tf__error(TF_STATUS_EFORMAT, FN ": %s: bytes after the JSON header object", L);
+            goto done;
+        }
+    if (!cJSON_IsObject(root)) {
+        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header is not a JSON object", L);
+        goto done;
+    }
+    const cJSON *meta = NULL;
+    for (const cJSON *c = root->child; c != NULL; c = c->next) {
+        if (strcmp(c->string, "__metadata__") != 0) {
+            np++;
+            continue;
+        }
+        if (meta != NULL || !cJSON_IsObject(c)) {
+            st = tf__error(TF_STATUS_EFORMAT, FN ": %s: __metadata__ is repeated or not an "
+                           "object", L);
+            goto done;
+        }
+        meta = c;
+        for (const cJSON *m = c->child; m != NULL; m = m->next, nm++)
+            if (!cJSON_IsString(m)) {
+                st = tf__error(TF_STATUS_EFORMAT, FN ": %s: metadata '%s' is not a string", L,
+                               m->string);
+                goto done;
+            }
+    }
+    pe = tf__calloc(ctx, np ? np : 1, sizeof *pe);
+    mp = tf__calloc(ctx, nm ? nm : 1, sizeof *mp);
+    if (pe == NULL || mp == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto done;
+    }
+    uint32_t i = 0;
+    for (const cJSON *c = root->child; c != NULL; c = c->next)
+        if (c != meta)
+            TF_CHECK_GOTO(st, parse_entry(s, c, &pe[i++], data_len), done);
+    i = 0;
+    for (const cJSON *m = meta ? meta->child : NULL; m != NULL; m = m->next, i++) {
+        mp[i].key = m->string;
+        mp[i].value = m->valuestring;
+    }
+    TF_CHECK_GOTO(st, check_header(s, o, pe, np, mp, nm, data_len), done);
+
+    f = tf__calloc(ctx, 1, sizeof *f);
+    if (f == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto done;
+    }
+    f->ctx = ctx;
+    tf__object_created(ctx);
+    f->entries = tf__calloc(ctx, np ? np : 1, sizeof *f->entries);
+    f->meta_keys = tf__calloc(ctx, nm ? nm : 1, sizeof(char *));
+    f->meta_values = tf__calloc(ctx, nm ? nm : 1, sizeof(char *));
+    if (f->entries == NULL || f->meta_keys == NULL || f->meta_values == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto done;
+    }
+    f->count = np;
+    f->meta_count = nm;
+    for (i = 0; i < nm; i++) {
+        f->meta_keys[i] = tf__strdup(ctx, mp[i].key);
+        f->meta_values[i] = tf__strdup(ctx, mp[i].value);
+        if (f->meta_keys[i] == NULL || f->meta_values[i] == NULL) {
+            st = TF_STATUS_ENOMEM;
+            goto done;
+        }
+    }
+    for (i = 0; i < np; i++)
+        TF_CHECK_GOTO(st, read_entry(f, s, o, &pe[i], data_start, &f->entries[i]), done);
+done:
+    cJSON_Delete(root);
+    tf__free(ctx, hbuf);
+    tf__free(ctx, pe);
+    tf__free(ctx, mp);
+    if (st != TF_STATUS_OK) {
+        tf_tensorfile_free(f);
+        return st;
+    }
+    *out = f;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__tensorfile_load_mem(tf_tensorfile_t **out,
+                                    tf_ctx_t *ctx,
+                                    const void *data,
+                                    size_t size,
+                                    const tf_tensorfile_opts_t *opts,
+                                    const char *label)
+{
+    tf_tensorfile_opts_t o;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    if (data == NULL && size != 0)
+        TF_FAIL(TF_STATUS_EINVAL, FN ": data is NULL");
+    TF_CHECK(tf__tensorfile_opts_read(&o, opts, FN));
+    static const unsigned char empty[1] = {0};
+    src_t s = {data ? data : empty, -1, size, label ? label : "<memory>"};
+    return load_src(out, ctx, &s, &o);
+}
+
+tf_status_t tf_tensorfile_load(tf_tensorfile_t **out,
+                               tf_ctx_t *ctx,
+                               const char *path,
+                               const tf_tensorfile_opts_t *opts)
+{
+    tf_tensorfile_opts_t o;
+    struct stat stt;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(path);
+    TF_CHECK(tf__tensorfile_opts_read(&o, opts, __func__));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        TF_FAIL(e == ENOENT ? TF_STATUS_ENOTFOUND : TF_STATUS_EIO, "%s: cannot open %s: %s",
+                __func__, path, strerror(e));
+    }
+    if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
+        close(fd);
+        TF_FAIL(TF_STATUS_EIO, "%s: %s is not a regular file", __func__, path);
+    }
+    src_t s = {NULL, fd, (uint64_t)stt.st_size, path};
+    tf_status_t st = load_src(out, ctx, &s, &o);
+    close(fd);
+    return st;
+}
