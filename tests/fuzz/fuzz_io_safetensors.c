@@ -38,7 +38,8 @@ static void walk(tf_tensorfile_t *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t flags[2] = {0, TF_TENSORFILE_ALLOW_FOREIGN | TF_TENSORFILE_ALLOW_NONFINITE};
+    static const uint32_t flags[2] = {0,
+                                      TF_TENSORFILE_ALLOW_FOREIGN | TF_TENSORFILE_ALLOW_NONFINITE};
     tf_ctx_t *ctx = NULL;
     if (tf_ctx_create(&ctx, NULL) != TF_STATUS_OK)
         return 0;

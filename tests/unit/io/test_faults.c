@@ -167,7 +167,8 @@ static void test_faults_sigkill_during_saves_keeps_a_complete_version(void **sta
         leftovers += remove_others(dir, "model.safetensors");
     }
     print_message("versions advanced in %d of %d runs, %d interrupted saves left a temporary "
-                  "file\n", advanced, iter, leftovers);
+                  "file\n",
+                  advanced, iter, leftovers);
     assert_true(leftovers > 0); /* some kills did land inside a save */
     assert_true(advanced > 0);  /* and some saves completed */
     remove_others(dir, NULL);
