@@ -601,7 +601,8 @@ tf_status_t tf_tensorfile_load(tf_tensorfile_t **out,
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(path);
     TF_CHECK(tf__tensorfile_opts_read(&o, opts, __func__));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore it). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         TF_FAIL(e == ENOENT ? TF_STATUS_ENOTFOUND : TF_STATUS_EIO, "%s: cannot open %s: %s",

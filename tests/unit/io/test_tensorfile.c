@@ -498,6 +498,11 @@ static void test_tensorfile_load_missing_or_not_a_file(void **state)
     assert_null(f);
     tmpdir_t td;
     tmp_make(&td);
+    /* a FIFO without a writer: refused at once, not waited on */
+    assert_int_equal(mkfifo(td.path, 0600), 0);
+    assert_status(tf_tensorfile_load(&f, ctx, td.path, NULL), TF_STATUS_EIO);
+    assert_non_null(strstr(tf_last_error_message(), "not a regular file"));
+    unlink(td.path);
     write_all(td.path, "", 0);
     assert_status(tf_tensorfile_load(&f, ctx, td.path, NULL), TF_STATUS_EFORMAT);
     assert_non_null(strstr(tf_last_error_message(), "too short"));
