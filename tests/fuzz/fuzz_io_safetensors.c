@@ -1,6 +1,6 @@
-/* Fuzz the tensor-file loader from memory: strict (libtransfer files) and permissive (plain
- * safetensors, non-finite values) options. A loaded file is walked completely; anything left
- * allocated afterwards, or a status without a message, aborts. */
+/* Fuzz the tensor-file loader from memory with strict options (libtransfer files only), with
+ * plain safetensors allowed, and with non-finite values allowed too. A loaded file is walked
+ * completely; anything left allocated afterwards, or a status without a message, aborts. */
 #include "io/io_internal.h"
 
 #include <stdlib.h>
@@ -38,12 +38,12 @@ static void walk(tf_tensorfile_t *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t flags[2] = {0,
+    static const uint32_t flags[3] = {0, TF_TENSORFILE_ALLOW_FOREIGN,
                                       TF_TENSORFILE_ALLOW_FOREIGN | TF_TENSORFILE_ALLOW_NONFINITE};
     tf_ctx_t *ctx = NULL;
     if (tf_ctx_create(&ctx, NULL) != TF_STATUS_OK)
         return 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         tf_tensorfile_opts_t o;
         tf_tensorfile_t *f = NULL;
         tf_tensorfile_opts_init(&o, TF_TENSORFILE_OPTS_VERSION);
