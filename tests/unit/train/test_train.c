@@ -628,6 +628,69 @@ static void test_oom_sweep_create_and_step(void **state)
     rig_close(&base);
 }
 
+/* Fail each allocation of a fine-tuning step, a save and a load in turn: ENOMEM, nothing leaked,
+ * the model still usable and the saved file intact. */
+static void test_oom_sweep_finetune_save_load(void **state)
+{
+    char path[160];
+    (void)state;
+    snprintf(path, sizeof path, "%s/oom.safetensors", dir);
+    for (int op = 0; op < 3; op++)
+        for (long n = 1;; n++) {
+            tf_test_alloc_t ta;
+            tf_test_alloc_init(&ta);
+            tf_ctx_t *ctx = tf_test_ctx_new(&ta);
+            const char *paths[1] = {corpus};
+            tf_vocab_t *vocab;
+            tf_loader_t *tr;
+            tf_loader_opts_t lo;
+            tf_model_opts_t mo;
+            tf_model_t *m, *loaded = NULL;
+            tf_finetune_opts_t fo;
+            assert_ok(tf_vocab_build_files(&vocab, ctx, paths, 1, NULL));
+            tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+            lo.batch_size = 16;
+            assert_ok(tf_loader_create_labeled(&tr, ctx, vocab, train_tsv, &lo));
+            small_model_opts(&mo);
+            assert_ok(tf_model_create(&m, ctx, vocab, &mo));
+            tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+            fo.epochs = 1;
+            fo.stop_after_steps = 1;
+            if (op > 0) {
+                assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
+                assert_ok(tf_model_save(m, path));
+            }
+            ta.fail_at = ta.attempts + n;
+            tf_status_t st = op == 0 ? tf_finetune(m, tr, NULL, &fo, NULL)
+                             : op == 1 ? tf_model_save(m, path)
+                                       : tf_model_load(&loaded, ctx, path, 0);
+            ta.fail_at = 0;
+            if (st != TF_STATUS_OK) {
+                assert_int_equal(st, TF_STATUS_ENOMEM);
+                assert_null(loaded);
+                /* the model and the file survive the failure */
+                if (op > 0)
+                    assert_ok(tf_model_load(&loaded, ctx, path, 0));
+                else
+                    assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
+            }
+            tf_model_free(loaded);
+            tf_model_free(m);
+            tf_loader_free(tr);
+            tf_vocab_free(vocab);
+            if (tf_ctx_allocated_bytes(ctx) != 0)
+                fail_msg("op %d, failing allocation %ld leaked %llu bytes", op, n,
+                         (unsigned long long)tf_ctx_allocated_bytes(ctx));
+            tf_ctx_free(ctx);
+            assert_int_equal(ta.allocs, ta.frees);
+            if (st == TF_STATUS_OK) {
+                assert_true(n > 3); /* every operation allocates: the sweep did fail some */
+                break;
+            }
+            assert_true(n < 20000);
+        }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +708,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_numeric_pretrain_and_classify),
         cmocka_unit_test(test_oom_sweep_create_and_step),
+        cmocka_unit_test(test_oom_sweep_finetune_save_load),
     };
     if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
         return 1;
