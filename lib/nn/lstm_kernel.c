@@ -39,9 +39,7 @@ size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
 /* Up to this batch the per-step products use the kernel's own small-M GEMM over weights packed
  * once per call (OpenBLAS repacks the whole weight matrix on every call, which dominates when M = B
  * is small). */
-#ifndef LSTM_SMALL_B
 #define LSTM_SMALL_B 8
-#endif
 /* Floats per vector: 8 (one AVX register; wider generic vectors make GCC shuffle through the
  * stack on AVX2) and the panel width of the packed weights (two vectors). */
 #define VW 8
