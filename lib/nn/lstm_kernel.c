@@ -14,7 +14,7 @@
  *          contiguous block of slots 0..T-1 (forward) or 1..T (reverse): one GEMM for dW_hh.
  * Work layout: forward: bias sum (4H), and without a cache the gates (T*B*4H) and the state (3*B*H);
  *   backward: dG (T*B*4H), dh, dh_next, dc (B*H each) and the bias gradient sum (4H);
- *   both, for B <= LSTM_SMALL_B: W_hh packed in panels for gemm_packed (4H * H rounded up to 16).
+ *   both, when use_packed(B, H): W_hh packed in panels for gemm_packed (4H * H rounded up to 16).
  *
  * Variable lengths: a row (sequence) at a padded step copies its state and gets zero gates/dG; the
  * branch is per row, never per element. Padded rows still go through the GEMMs (their results are
@@ -36,12 +36,17 @@ size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
     return 4 * H * T * B + 2 * H * (T + 1) * B;
 }
 
-/* Up to this batch the per-step products use the kernel's own small-M GEMM over weights packed
- * once per call (OpenBLAS repacks the whole weight matrix on every call, which dominates when M = B
- * is small). */
-#ifndef LSTM_SMALL_B
-#define LSTM_SMALL_B 8
-#endif
+/* When the per-step products use the kernel's own small-M GEMM over W_hh packed once per call
+ * instead of OpenBLAS, which repacks the whole weight matrix on every call: that repacking dominates
+ * when M = B is small, and for B up to 64 while the packed W_hh (4H x H) stays within a typical L2
+ * (H <= 256: 1 MB). Measured single-thread: B = 1, H = 128: 3.8 us vs 25 us per product;
+ * B = 32, H = 200: 121 us vs 166 us; at H = 512 the two are even, and OpenBLAS can spread a large
+ * product over its threads, so it keeps those. */
+static int use_packed(int64_t B, int64_t H)
+{
+    return B <= 8 || (B <= 64 && H <= 256);
+}
+
 /* Floats per vector: 8 (one AVX register; wider generic vectors make GCC shuffle through the
  * stack on AVX2) and the panel width of the packed weights (two vectors). */
 #define VW 8
@@ -55,7 +60,8 @@ static size_t packed_floats(size_t H)
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s)
 {
     const size_t H = (size_t)s->hidden_size, T = (size_t)s->steps, B = (size_t)s->batch;
-    return 4 * H * T * B + 3 * H * B + 4 * H + (B <= LSTM_SMALL_B ? packed_floats(H) : 0);
+    return 4 * H * T * B + 3 * H * B + 4 * H +
+           (use_packed(s->batch, s->hidden_size) ? packed_floats(H) : 0);
 }
 
 /* ---- vectorised activations ------------------------------------------------------------------ */
@@ -431,9 +437,11 @@ LSTM_INLINE void vput2(float *c, vf lo, vf hi, int64_t nw, int accumulate)
         c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
 }
 
-/* C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed by pack_panels. Panel-outer so a panel
- * (K * PW floats) stays in L1 while every row block uses it; blocks of four rows (eight independent
- * FMA chains), single rows split K in two so their chains overlap too. */
+/* C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed by pack_panels. Panel-outer, K in chunks of
+ * KC, so a panel chunk (KC * PW floats, 16 KB) stays in L1 while every row block uses it; blocks of
+ * four rows (eight independent FMA chains), single rows split K in two so their chains overlap. */
+#define KC 256
+
 TF_LSTM_CLONES static void gemm_packed(int64_t M,
                                        int64_t N,
                                        int64_t K,
@@ -446,48 +454,52 @@ TF_LSTM_CLONES static void gemm_packed(int64_t M,
 {
     const int64_t panels = (N + PW - 1) / PW;
     for (int64_t p = 0; p < panels; p++) {
-        const float *pp = P + p * K * PW;
         const int64_t n0 = p * PW, nw = N - n0 < PW ? N - n0 : PW;
-        int64_t m = 0;
-        for (; m + 4 <= M; m += 4) {
-            const float *a0 = A + m * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-            for (int64_t k = 0; k < K; k++) {
-                const vf lo = vload(pp + k * PW), hi = vload(pp + k * PW + VW);
-                const vf b0 = vsplat(a0[k]), b1 = vsplat(a1[k]), b2 = vsplat(a2[k]),
-                         b3 = vsplat(a3[k]);
-                c0 += b0 * lo;
-                c1 += b0 * hi;
-                c2 += b1 * lo;
-                c3 += b1 * hi;
-                c4 += b2 * lo;
-                c5 += b2 * hi;
-                c6 += b3 * lo;
-                c7 += b3 * hi;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+            const int64_t kn = K - k0 < KC ? K - k0 : KC;
+            const float *pp = P + (p * K + k0) * PW;
+            const int acc = accumulate || k0 > 0;
+            int64_t m = 0;
+            for (; m + 4 <= M; m += 4) {
+                const float *a0 = A + m * lda + k0, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+                vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+                for (int64_t k = 0; k < kn; k++) {
+                    const vf lo = vload(pp + k * PW), hi = vload(pp + k * PW + VW);
+                    const vf b0 = vsplat(a0[k]), b1 = vsplat(a1[k]), b2 = vsplat(a2[k]),
+                             b3 = vsplat(a3[k]);
+                    c0 += b0 * lo;
+                    c1 += b0 * hi;
+                    c2 += b1 * lo;
+                    c3 += b1 * hi;
+                    c4 += b2 * lo;
+                    c5 += b2 * hi;
+                    c6 += b3 * lo;
+                    c7 += b3 * hi;
+                }
+                float *c = C + m * ldc + n0;
+                vput2(c, c0, c1, nw, acc);
+                vput2(c + ldc, c2, c3, nw, acc);
+                vput2(c + 2 * ldc, c4, c5, nw, acc);
+                vput2(c + 3 * ldc, c6, c7, nw, acc);
             }
-            float *c = C + m * ldc + n0;
-            vput2(c, c0, c1, nw, accumulate);
-            vput2(c + ldc, c2, c3, nw, accumulate);
-            vput2(c + 2 * ldc, c4, c5, nw, accumulate);
-            vput2(c + 3 * ldc, c6, c7, nw, accumulate);
-        }
-        for (; m < M; m++) {
-            const float *a0 = A + m * lda;
-            vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0;
-            int64_t k = 0;
-            for (; k + 2 <= K; k += 2) {
-                const vf b0 = vsplat(a0[k]), b1 = vsplat(a0[k + 1]);
-                c0 += b0 * vload(pp + k * PW);
-                c1 += b0 * vload(pp + k * PW + VW);
-                c2 += b1 * vload(pp + (k + 1) * PW);
-                c3 += b1 * vload(pp + (k + 1) * PW + VW);
+            for (; m < M; m++) {
+                const float *a0 = A + m * lda + k0;
+                vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0;
+                int64_t k = 0;
+                for (; k + 2 <= kn; k += 2) {
+                    const vf b0 = vsplat(a0[k]), b1 = vsplat(a0[k + 1]);
+                    c0 += b0 * vload(pp + k * PW);
+                    c1 += b0 * vload(pp + k * PW + VW);
+                    c2 += b1 * vload(pp + (k + 1) * PW);
+                    c3 += b1 * vload(pp + (k + 1) * PW + VW);
+                }
+                if (k < kn) {
+                    const vf b0 = vsplat(a0[k]);
+                    c0 += b0 * vload(pp + k * PW);
+                    c1 += b0 * vload(pp + k * PW + VW);
+                }
+                vput2(C + m * ldc + n0, c0 + c2, c1 + c3, nw, acc);
             }
-            if (k < K) {
-                const vf b0 = vsplat(a0[k]);
-                c0 += b0 * vload(pp + k * PW);
-                c1 += b0 * vload(pp + k * PW + VW);
-            }
-            vput2(C + m * ldc + n0, c0 + c2, c1 + c3, nw, accumulate);
         }
     }
 }
@@ -531,7 +543,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
         bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
 
     /* Small batches: W_hh^T packed once for the per-step products (after bias/gates/state). */
-    float *packed = B <= LSTM_SMALL_B ? work + G4 + TB * G4 + 3 * BH : NULL;
+    float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     if (packed)
         pack_panels(packed, w_hh, H, G4, 1);
 
@@ -632,7 +644,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         memset(dc, 0, (size_t)BH * sizeof(float));
     /* Small batches: W_hh packed once for the per-step dh = dG W_hh (the layout of the forward's
      * work: after dG, the state and the bias sum). */
-    float *packed = B <= LSTM_SMALL_B ? work + G4 + TB * G4 + 3 * BH : NULL;
+    float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     if (packed)
         pack_panels(packed, w_hh, G4, H, 0);
 

@@ -575,6 +575,9 @@ static void test_fast_matches_double_on_larger_shapes(void **state)
         {64, 48, 12, 16, 0, 0, 1, 1, 0, 33},
         {20, 33, 5, 9, 1, 1, 1, 1, 1, 35},
         {20, 33, 5, 8, 0, 1, 1, 1, 1, 36},
+        {8, 7, 3, 65, 1, 1, 1, 1, 1, 37},   /* B > 64: OpenBLAS for the per-step products */
+        {8, 260, 2, 9, 0, 1, 1, 1, 0, 38},  /* H > 256, B > 8: OpenBLAS */
+        {8, 260, 2, 9, 1, 1, 1, 1, 1, 39},
         {16, 129, 3, 1, 1, 0, 0, 1, 0, 34},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
@@ -728,10 +731,17 @@ static void test_workspace_formulas(void **state)
     const tf__lstm_shape_t s = {100, 200, 64, 32};
     const size_t H = 200, T = 64, B = 32;
     assert_int_equal(tf__lstm_cache_floats(&s), 4 * H * T * B + 2 * H * (T + 1) * B);
-    assert_int_equal(tf__lstm_work_floats(&s), 4 * H * T * B + 3 * H * B + 4 * H);
-    /* Small batches add W_hh packed in panels of 16 columns. */
-    const tf__lstm_shape_t small = {100, 200, 64, 8};
-    assert_int_equal(tf__lstm_work_floats(&small), 4 * H * T * 8 + 3 * H * 8 + 4 * H + 4 * H * 208);
+    assert_int_equal(tf__lstm_work_floats(&s), 4 * H * T * B + 3 * H * B + 4 * H + 4 * H * 208);
+    /* Small batches (B <= 8, or B <= 64 with H <= 256) add W_hh packed in panels of 16 columns. */
+    const size_t packed = 4 * H * 208;
+    const tf__lstm_shape_t b8 = {100, 200, 64, 8}, b64 = {100, 200, 64, 64}, b65 = {100, 200, 64, 65};
+    assert_int_equal(tf__lstm_work_floats(&b8), 4 * H * T * 8 + 3 * H * 8 + 4 * H + packed);
+    assert_int_equal(tf__lstm_work_floats(&b64), 4 * H * T * 64 + 3 * H * 64 + 4 * H + packed);
+    assert_int_equal(tf__lstm_work_floats(&b65), 4 * H * T * 65 + 3 * H * 65 + 4 * H);
+    const tf__lstm_shape_t wide = {100, 257, 64, 9}, wide8 = {100, 257, 64, 8};
+    assert_int_equal(tf__lstm_work_floats(&wide), 4 * 257 * T * 9 + 3 * 257 * 9 + 4 * 257);
+    assert_int_equal(tf__lstm_work_floats(&wide8),
+                     4 * 257 * T * 8 + 3 * 257 * 8 + 4 * 257 + 4 * 257 * 272);
 }
 
 /* ---- activations ------------------------------------------------------------------------------ */
