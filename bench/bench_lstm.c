@@ -51,14 +51,18 @@ static float *buf(size_t n)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
+static uint64_t next_u64(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
 static void fill(float *p, size_t n, float scale)
 {
-    for (size_t i = 0; i < n; i++) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        p[i] = scale * (2.0f * (float)((rng_state >> 40) * (1.0 / 16777216.0)) - 1.0f);
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = scale * (2.0f * (float)((next_u64() >> 40) * (1.0 / 16777216.0)) - 1.0f);
 }
 
 typedef struct layer {
@@ -186,11 +190,143 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch)
         free(all[i]);
 }
 
+
+/* ---- --model: a whole training step of the configuration users start from ----------------- */
+
+#define MODEL_CHECK(call)                                                                          \
+    do {                                                                                           \
+        tf_status_t st_ = (call);                                                                  \
+        if (st_ != TF_STATUS_OK) {                                                                 \
+            fprintf(stderr, "bench_lstm: %s: %s\n", #call, tf_last_error_message());              \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+typedef struct {
+    int lm; /* 1: LM head over the vocabulary, 0: binary head on the last step */
+    tf_module_t *enc, *head;
+    tf_optimizer_t *opt;
+    tf_tensor_t *tokens, *targets, *labels, *pooled, *dlogits, *dy, *dpooled_full;
+} seed_t;
+
+/* Encoder -> (LM head + chunked cross-entropy | last step -> linear -> BCE), backward, Adam:
+ * the same model and step as ../shared/bench/torch_lstm_bench.py. */
+static void seed_step(seed_t *s)
+{
+    tf_tensor_t *y, *logits, *dpooled;
+    double loss;
+    int64_t count;
+    MODEL_CHECK(tf_module_forward(s->enc, s->tokens, NULL, &y));
+    if (s->lm) {
+        MODEL_CHECK(tf_linear_cross_entropy(s->head, y, s->targets, TF_NN_INDEX_NONE, 1, &loss,
+                                            &count, s->dy));
+    } else {
+        MODEL_CHECK(tf_pool_forward(y, NULL, TF_POOL_LAST, 1, s->pooled));
+        MODEL_CHECK(tf_module_forward(s->head, s->pooled, NULL, &logits));
+        MODEL_CHECK(tf_loss_bce_with_logits(logits, s->labels, &loss, s->dlogits));
+        MODEL_CHECK(tf_module_backward(s->head, s->dlogits, &dpooled));
+        MODEL_CHECK(tf_pool_backward(y, NULL, TF_POOL_LAST, 1, dpooled, s->dy));
+    }
+    MODEL_CHECK(tf_module_backward(s->enc, s->dy, NULL));
+    MODEL_CHECK(tf_optimizer_step(s->opt));
+    MODEL_CHECK(tf_optimizer_zero_grad(s->opt));
+}
+
+static int bench_model(const char *which, long threads)
+{
+    const int64_t V = 10000, E = 100, H = 200, T = 64, B = 32;
+    seed_t s = {0};
+    tf_ctx_t *ctx;
+    tf_ctx_opts_t co;
+    if (strcmp(which, "seed-lm") == 0)
+        s.lm = 1;
+    else if (strcmp(which, "seed-cls") != 0) {
+        fprintf(stderr, "bench_lstm: --model wants seed-cls or seed-lm\n");
+        return 2;
+    }
+    tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
+    co.num_threads = (int32_t)threads;
+    MODEL_CHECK(tf_ctx_create(&ctx, &co));
+    tf_encoder_opts_t eo;
+    tf_encoder_opts_init(&eo, TF_ENCODER_OPTS_VERSION);
+    eo.vocab_size = V;
+    eo.embedding_dim = E;
+    eo.hidden_size = H;
+    MODEL_CHECK(tf_encoder_create(&s.enc, ctx, &eo));
+    tf_linear_opts_t lo;
+    tf_linear_opts_init(&lo, TF_LINEAR_OPTS_VERSION);
+    lo.in_features = H;
+    lo.out_features = s.lm ? V : 1;
+    lo.name = "head";
+    MODEL_CHECK(tf_linear_create(&s.head, ctx, &lo));
+    tf_optim_opts_t oo;
+    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
+    oo.algorithm = TF_OPTIM_ADAM;
+    oo.lr = 1e-3;
+    MODEL_CHECK(tf_optimizer_create(&s.opt, ctx, &oo));
+    tf_module_t *mods[2] = {s.enc, s.head};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < tf_module_param_count(mods[k]); i++) {
+            const char *name;
+            tf_tensor_t *p, *g;
+            MODEL_CHECK(tf_module_param_at(mods[k], i, &name, &p, &g));
+            MODEL_CHECK(tf_optimizer_add_param(s.opt, name, p, g));
+        }
+    const int64_t tb[2] = {T, B}, bh[2] = {B, H}, b1[2] = {B, 1}, tbh[3] = {T, B, H};
+    MODEL_CHECK(tf_tensor_create(&s.tokens, ctx, TF_DTYPE_I32, tb, 2));
+    MODEL_CHECK(tf_tensor_create(&s.targets, ctx, TF_DTYPE_I32, tb, 2));
+    MODEL_CHECK(tf_tensor_create(&s.labels, ctx, TF_DTYPE_F32, b1, 2));
+    MODEL_CHECK(tf_tensor_create(&s.pooled, ctx, TF_DTYPE_F32, bh, 2));
+    MODEL_CHECK(tf_tensor_create(&s.dlogits, ctx, TF_DTYPE_F32, b1, 2));
+    MODEL_CHECK(tf_tensor_create(&s.dy, ctx, TF_DTYPE_F32, tbh, 3));
+    int32_t *tok = tf_tensor_data(s.tokens), *tgt = tf_tensor_data(s.targets);
+    float *lab = tf_tensor_data(s.labels);
+    for (int64_t i = 0; i < T * B; i++) {
+        tok[i] = (int32_t)(next_u64() % (uint64_t)V);
+        tgt[i] = (int32_t)(next_u64() % (uint64_t)V);
+    }
+    for (int64_t i = 0; i < B; i++)
+        lab[i] = (float)(next_u64() & 1);
+    tf__blas_set_threads((int32_t)threads);
+    for (int w = 0; w < 2; w++)
+        seed_step(&s);
+    /* Best of 5 repetitions of at least 1 s each (the machine is shared). */
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        int steps = 0;
+        double t0 = now(), dt;
+        do {
+            seed_step(&s);
+            steps++;
+            dt = now() - t0;
+        } while (dt < 1.0);
+        if (dt / steps < best)
+            best = dt / steps;
+    }
+    printf("model %s V=%lld E=%lld H=%lld T=%lld B=%lld threads=%ld ms_per_step=%.2f "
+           "train_tok_s=%.0f\n",
+           which, (long long)V, (long long)E, (long long)H, (long long)T, (long long)B, threads,
+           best * 1e3, (double)(T * B) / best);
+    tf_tensor_free(s.tokens);
+    tf_tensor_free(s.targets);
+    tf_tensor_free(s.labels);
+    tf_tensor_free(s.pooled);
+    tf_tensor_free(s.dlogits);
+    tf_tensor_free(s.dy);
+    tf_optimizer_free(s.opt);
+    tf_module_free(s.head);
+    tf_module_free(s.enc);
+    tf_ctx_free(ctx);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_lstm [--shape I,H,T,B] [--threads N]\n"
+    fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm] [--threads N]\n"
                "  times one LSTM layer (forward; forward + backward) and OpenBLAS sgemm\n"
-               "  without --shape: the six shapes of the benchmark table\n");
+               "  without --shape: the six shapes of the benchmark table\n"
+               "  --model: a whole training step (Adam included) of vocabulary 10000, embedding\n"
+               "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head\n");
 }
 
 int main(int argc, char **argv)
@@ -198,6 +334,7 @@ int main(int argc, char **argv)
     long long shape[4] = {0, 0, 0, 0};
     int have_shape = 0;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *model = NULL;
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--shape") == 0 && a + 1 < argc) {
             char tail;
@@ -217,10 +354,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_lstm: --threads wants a number from 1 to 1024\n");
                 return 2;
             }
-        } else if (strcmp(argv[a], "--model") == 0) {
-            fprintf(stderr, "bench_lstm: --model is not available in this build (it needs the "
-                            "modules and the optimizer); use --shape\n");
-            return 2;
+        } else if (strcmp(argv[a], "--model") == 0 && a + 1 < argc) {
+            model = argv[++a];
         } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -232,6 +367,8 @@ int main(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     tf__blas_set_threads((int32_t)threads);
+    if (model != NULL)
+        return bench_model(model, threads);
     if (have_shape) {
         bench(shape[0], shape[1], shape[2], shape[3]);
         return 0;
