@@ -422,6 +422,7 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
         TF_CHECK_GOTO(st, tf_tensorfile_writer_add_blob(w, "loader", loader_blob, loader_size), out);
     if (m->ph.best != NULL) {
         const int64_t shape[1] = {(int64_t)m->ph.best_n};
+        memset(&best, 0, sizeof best);
         tf__view_set(&best, m->ctx, m->ph.best, shape, 1);
         TF_CHECK_GOTO(st, tf_tensorfile_writer_add_tensor(w, "best_weights", &best), out);
     }

@@ -87,6 +87,7 @@ tf_status_t tf_evaluate(tf_model_t *m,
 static void view_of(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data, const int64_t *shape,
                     uint32_t ndim)
 {
+    memset(t, 0, sizeof *t); /* tf__view_set keeps the requires_grad of an existing view */
     tf__view_set(t, ctx, data, shape, ndim);
     t->dtype = dtype;
 }
