@@ -197,6 +197,9 @@ struct tf_loader {
     tf_batch_t batch;
 };
 
+/* Shared start of the file loaders that own their sequences (TSV, CSV): the fixed-labels check
+ * and the first offset and label arrays (freed with the loader on failure). */
+tf_status_t tf__loader_own_begin(tf_loader_t *l, const char *fn);
 tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
                            const tf_loader_opts_t *opts, const char *fn);
 /* Validate options, then build epoch 0; frees nothing on failure (the caller frees). */

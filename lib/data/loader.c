@@ -459,3 +459,16 @@ tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
     l->items_read = b.items_read;
     return TF_STATUS_OK;
 }
+
+tf_status_t tf__loader_own_begin(tf_loader_t *l, const char *fn)
+{
+    if (l->o.num_labels > 0 && !l->fixed_labels)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_labels is set but labels is NULL", fn);
+    l->own_off = tf__alloc(l->ctx, 16 * sizeof *l->own_off);
+    l->own_labels = tf__alloc(l->ctx, 16 * sizeof *l->own_labels);
+    if (l->own_off == NULL || l->own_labels == NULL)
+        return TF_STATUS_ENOMEM;
+    l->own_seq_cap = 16;
+    l->own_off[0] = 0;
+    return TF_STATUS_OK;
+}

@@ -154,18 +154,7 @@ tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_
     *out = NULL;
     TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_NUM, opts, fn));
     l->F = l->o.num_features;
-    if (l->o.num_labels > 0 && !l->fixed_labels) {
-        st = tf__error(TF_STATUS_EINVAL, "%s: num_labels is set but labels is NULL", fn);
-        goto fail;
-    }
-    l->own_off = tf__alloc(ctx, 16 * sizeof *l->own_off);
-    l->own_labels = tf__alloc(ctx, 16 * sizeof *l->own_labels);
-    if (l->own_off == NULL || l->own_labels == NULL) {
-        st = TF_STATUS_ENOMEM;
-        goto fail;
-    }
-    l->own_seq_cap = 16;
-    l->own_off[0] = 0;
+    TF_CHECK_GOTO(st, tf__loader_own_begin(l, fn), fail);
     for (;;) {
         const char *line;
         size_t len;
