@@ -14,7 +14,7 @@ static const char pretrain_help[] =
     "\n"
     "  --corpus FILE    text file, one text per line (repeat for several files)\n"
     "  --out MODEL      where to write the model (safetensors)\n"
-    "  --vocab-size N   largest vocabulary, special tokens included (default 10000)\n"
+    "  --vocab-size N   largest vocabulary, special tokens included (default 8000)\n"
     "  --emb N          embedding size (default 100)\n"
     "  --hidden N       LSTM hidden size (default 200)\n"
     "  --layers N       stacked LSTM layers (default 1)\n"

@@ -110,7 +110,7 @@ int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
 
 /* Architecture flags shared by pretrain and finetune (from scratch). */
-#define TT_DEFAULT_VOCAB 10000
+#define TT_DEFAULT_VOCAB 8000
 #define TT_DEFAULT_EMB 100
 #define TT_DEFAULT_HIDDEN 200
 #define TT_DEFAULT_LAYERS 1
