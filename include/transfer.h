@@ -21,5 +21,6 @@
 #include "transfer/optim.h"
 #include "transfer/data.h"
 #include "transfer/io.h"
+#include "transfer/train.h"
 
 #endif /* LIBTRANSFER_H */

@@ -195,7 +195,7 @@ TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_
  * @param[in] capacity Number of ids `ids` can hold.
  * @param[out] num_out Receives the number of ids the text has (also on #TF_STATUS_EBUFSIZE).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE (`capacity` too small; call
- *         again with `*num_out`); #TF_STATUS_ENOMEM.
+ *         again with `*num_out`); #TF_STATUS_EOVERFLOW (a text over 1 GiB); #TF_STATUS_ENOMEM.
  * @threadsafety Not concurrently with other calls on `vocab`.
  */
 TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
@@ -384,7 +384,7 @@ TF_API tf_status_t tf_loader_create_lm_vocab(tf_loader_t **out,
 /**
  * @brief Labelled text from a TSV file of `label<TAB>text` lines (text may contain further
  *        tabs, which are whitespace). Labels are numbered in byte order of their names, unless
- *        tf_loader_opts_t::labels fixes them. Batches: tokens (T, B) padded with #TF_VOCAB_PAD,
+ *        tf_loader_opts_t::labels fixes them; invalid UTF-8 in a label name is replaced too. Batches: tokens (T, B) padded with #TF_VOCAB_PAD,
  *        T the longest (truncated) sequence of the batch; lengths; labels.
  * @param[out] out Receives the loader; NULL on failure.
  * @param[in] ctx Context.
@@ -415,7 +415,8 @@ TF_API tf_status_t tf_loader_create_labeled(tf_loader_t **out,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (bad offsets, negative id, empty sequence, label
  *         out of range); #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller owns the loader; `ids`, `offsets` and `labels` stay the caller's and must
- *            live until the loader is freed.
+ *            live (unchanged) until the loader is freed. Ids are not checked against a
+ *            vocabulary.
  */
 TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
                                            tf_ctx_t *ctx,
@@ -503,8 +504,10 @@ TF_API void tf_loader_free(tf_loader_t *loader);
  * @brief The next batch of the current epoch.
  * @param[in,out] loader The loader.
  * @param[out] batch Receives the batch, or NULL at the end of the epoch.
- * @return #TF_STATUS_OK (also at the end of the epoch); #TF_STATUS_EINVAL.
- * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`.
+ * @return #TF_STATUS_OK (also at the end of the epoch); #TF_STATUS_EINVAL; #TF_STATUS_ENOMEM
+ *         (the batch buffers grow to the longest batch seen; the position does not advance).
+ * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`;
+ *            never pass them to tf_tensor_free().
  */
 TF_API tf_status_t tf_loader_next(tf_loader_t *loader, tf_batch_t **batch);
 
@@ -623,7 +626,9 @@ TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
 
 /**
  * @brief Save the loader's position (epoch, batch, random state) so a run can resume
- *        bit-exactly with tf_loader_import_state() on a loader made from the same data.
+ *        bit-exactly with tf_loader_import_state() on a loader made from the same data and
+ *        options. The blob is a fixed-size binary record in the machine's byte order (store it
+ *        as bytes, e.g. base64, and restore it on the same kind of machine).
  * @param[in] loader The loader.
  * @param[out] buf Receives the blob (may be NULL when `capacity` is 0).
  * @param[in] capacity Size of `buf`.

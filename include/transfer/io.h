@@ -97,7 +97,8 @@ TF_API tf_status_t tf_tensorfile_opts_init(tf_tensorfile_opts_t *opts, uint32_t 
  * @param[in] opts Options, or NULL for the defaults (libtransfer files only, finite values).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, bad option); #TF_STATUS_EVERSION
  *         (unknown options version, or a file written by a newer format version);
- *         #TF_STATUS_ENOTFOUND (no such file); #TF_STATUS_EIO (the file cannot be read);
+ *         #TF_STATUS_ENOTFOUND (no such file); #TF_STATUS_EIO (the file cannot be read or is
+ *         not a regular file);
  *         #TF_STATUS_EFORMAT (malformed or corrupt: bad header, offsets, shapes, CRC mismatch,
  *         non-finite values, missing libtransfer metadata); #TF_STATUS_ENOTSUP (a valid
  *         safetensors dtype other than F32, I32 and U8, a scalar, a zero-sized or a more than

@@ -23,7 +23,20 @@
  * the parameter) receive no gradient and their gradient work is skipped.
  *
  * Working memory is sized by the first forward of a given (T, B) and reused; a larger batch grows
- * it (the only allocation outside creation).
+ * it (the only allocation outside creation). For an LSTM of L layers, D directions, input I and
+ * hidden H it holds, in floats: L*T*B*D*H layer outputs, the kernel caches of every layer and
+ * direction, (L-1)*T*B*D*H dropout masks when dropout is on, 6*L*D*B*H states, 2*T*B*D*H + 2*T*B*I
+ * gradient and input buffers. A chunked head (tf_linear_cross_entropy()) keeps at most 2^20 logits.
+ *
+ * One language-model training step (token encoder `enc`, head `lm` over V words):
+ * @code
+ * tf_tensor_t *y, *h_n, *c_n;                 // borrowed from enc
+ * tf_module_zero_grad(enc); tf_module_zero_grad(lm);
+ * tf_lstm_forward(enc, tokens, lengths, NULL, NULL, &y, &h_n, &c_n);
+ * tf_linear_cross_entropy(lm, y, targets, pad_id, 1, &loss, &count, dy);   // dy: (T, B, H), yours
+ * tf_lstm_backward(enc, dy, NULL, NULL, NULL, NULL, NULL);
+ * // then an optimizer step over tf_module_param_at(enc, i, ...) and tf_module_param_at(lm, i, ...)
+ * @endcode
  *
  * @defgroup nn Neural modules
  * @{

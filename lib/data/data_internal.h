@@ -25,7 +25,36 @@ typedef struct tf__strtab {
 } tf__strtab_t;
 
 uint32_t tf__hash_bytes(const char *s, size_t n);
+/* The slot key of a string (see strtab.c); the tokeniser computes it along with the hash. */
+uint64_t tf__slot_key(const char *s, size_t n);
 int32_t tf__strtab_find(const tf__strtab_t *t, const char *s, size_t n, uint32_t h);
+static inline int tf__same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* Lookup with the slot key already computed (inline: it is the tokeniser's hot path). */
+static inline int32_t tf__strtab_find_key(const tf__strtab_t *t, const char *s, size_t n,
+                                          uint32_t h, uint64_t key)
+{
+    if (t->nslots == 0)
+        return -1;
+    uint32_t mask = t->nslots - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        const tf__slot_t *sl = &t->slots[i];
+        if (sl->id < 0)
+            return -1;
+        if (sl->hash == h && sl->key == key) {
+            if (n < 7)
+                return sl->id;
+            if (t->len[sl->id] == n && tf__same_bytes(t->arena + t->off[sl->id], s, n))
+                return sl->id;
+        }
+    }
+}
 /* Find or insert; *id_out receives the id, *added 1 if new. */
 tf_status_t tf__strtab_add(tf__strtab_t *t, tf_ctx_t *ctx, const char *s, size_t n, uint32_t h,
                            int32_t *id_out, int *added);
@@ -41,6 +70,7 @@ typedef struct tf__toks {
     char *bytes;
     size_t bytes_cap;
     uint32_t *off, *len, *hash;
+    uint64_t *key; /* tf__slot_key of each token */
     size_t n, cap;
 } tf__toks_t;
 
@@ -155,6 +185,7 @@ struct tf_loader {
     float *mean, *std;
     /* labels */
     tf__strtab_t labels;
+    tf__toks_t scratch; /* label cleaning */
     int32_t num_labels, fixed_labels;
     int64_t skipped;
     uint64_t invalid_utf8;

@@ -91,6 +91,14 @@ tf_status_t tf__loader_fixed_labels(tf_loader_t *l, const char *fn)
 
 tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t *id)
 {
+    /* Label names go into checkpoints as JSON strings: make them valid UTF-8 first. */
+    uint64_t bad = 0;
+    TF_CHECK(tf__tokenize(&l->scratch, l->ctx, s, n, TF__TOK_BYTES, &bad));
+    if (bad > 0) {
+        l->invalid_utf8 += bad;
+        s = l->scratch.bytes;
+        n = l->scratch.len[0];
+    }
     uint32_t h = tf__hash_bytes(s, n);
     if (l->fixed_labels) {
         *id = tf__strtab_find(&l->labels, s, n, h);
@@ -320,6 +328,7 @@ void tf_loader_free(tf_loader_t *l)
     tf__free(ctx, l->mean);
     tf__free(ctx, l->std);
     tf__strtab_free(&l->labels, ctx);
+    tf__toks_free(&l->scratch, ctx);
     tf__free(ctx, l->b_tok);
     tf__free(ctx, l->b_tgt);
     tf__free(ctx, l->b_len);

@@ -38,20 +38,17 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
     long long ln = (long long)lr->lineno;
     int32_t label = 0;
     size_t start = l->nids; /* counts floats here */
+    const char *ls = NULL, *le = NULL;
     if (l->o.has_label) {
         const char *c = memchr(p, ',', len);
-        const char *le = c ? c : end, *ls = p;
+        le = c ? c : end;
+        ls = p;
         while (ls < le && is_blank(*ls))
             ls++;
         while (le > ls && is_blank(le[-1]))
             le--;
         if (c == NULL || le == ls)
             TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: expected label,values", fn, lr->name, ln);
-        TF_CHECK(tf__loader_label_id(l, ls, (size_t)(le - ls), &label));
-        if (label < 0)
-            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known "
-                    "labels", fn, lr->name, ln, (int)(le - ls > 64 ? 64 : le - ls), ls,
-                    l->num_labels);
         p = c + 1;
     }
     for (int64_t field = 1;; field++) {
@@ -74,6 +71,14 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
     if (count % F != 0 || count < need)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: %zu values; need a multiple of %zu, at least %zu",
                 fn, lr->name, ln, count, F, need);
+    if (ls != NULL) {
+        /* The label last, so a bad line never adds a label without examples. */
+        TF_CHECK(tf__loader_label_id(l, ls, (size_t)(le - ls), &label));
+        if (label < 0)
+            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known "
+                    "labels", fn, lr->name, ln, (int)(le - ls > 64 ? 64 : le - ls), ls,
+                    l->num_labels);
+    }
     void *q = l->own_off;
     size_t cap = l->own_seq_cap;
     TF_CHECK(tf__grow_bytes(l->ctx, &q, &cap, (size_t)l->nseq + 2, sizeof(int64_t)));
@@ -233,7 +238,7 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
     l->F = l->o.num_features;
     for (int64_t i = 0; i < num_seqs; i++) {
         int64_t n = offsets[i + 1] - offsets[i];
-        if (n < (l->o.next_step ? 2 : 1)) {
+        if (n < (l->o.next_step ? 2 : 1) || n > INT32_MAX) {
             st = tf__error(TF_STATUS_EINVAL, "%s: sequence %lld has %lld steps; need at least %d",
                            fn, (long long)i, (long long)n, l->o.next_step ? 2 : 1);
             goto fail;

@@ -35,17 +35,18 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
     size_t llen = (size_t)(tab - line);
     if (llen == 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
-    int32_t label;
-    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
-    if (label < 0)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
-                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
     size_t before = l->nids;
     uint64_t bad = 0;
     TF_CHECK(tf__vocab_encode_append(vocab, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
                                      &l->own_ids_cap, &bad));
     if (l->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
+    /* The label last, so a bad line never adds a label without examples. */
+    int32_t label;
+    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
+    if (label < 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
+                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
     l->invalid_utf8 += bad;
     return add_seq(l, fn, label);
 }
@@ -166,9 +167,9 @@ tf_status_t tf_loader_create_tokens(tf_loader_t **out, tf_ctx_t *ctx, const int3
     if (num_seqs < 1 || offsets[0] != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: need num_seqs >= 1 and offsets[0] == 0", fn);
     for (int64_t i = 0; i < num_seqs; i++) {
-        if (offsets[i + 1] <= offsets[i])
-            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld is empty or offsets decrease", fn,
-                    (long long)i);
+        if (offsets[i + 1] <= offsets[i] || offsets[i + 1] - offsets[i] > INT32_MAX)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: sequence %lld is empty, longer than 2^31-1 tokens, or "
+                    "its offsets decrease", fn, (long long)i);
         TF_CHECK(check_ids(ids + offsets[i], offsets[i + 1] - offsets[i], i, fn));
     }
     TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));

@@ -27,20 +27,10 @@ uint32_t tf__hash_bytes(const char *s, size_t n)
     return (uint32_t)(h >> 32);
 }
 
-static int same_bytes(const char *a, const char *b, size_t n)
-{
-    if (n <= 16) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return 0;
-        return 1;
-    }
-    return memcmp(a, b, n) == 0;
-}
 
 /* The slot key: strings of up to 7 bytes are stored whole (bytes, then the length in the top
  * byte), so most lookups touch only the slot; longer strings keep 7 bytes and 0xff on top. */
-static uint64_t slot_key(const char *s, size_t n)
+uint64_t tf__slot_key(const char *s, size_t n)
 {
     uint64_t k = 0;
     size_t m = n < 7 ? n : 7;
@@ -51,21 +41,7 @@ static uint64_t slot_key(const char *s, size_t n)
 
 int32_t tf__strtab_find(const tf__strtab_t *t, const char *s, size_t n, uint32_t h)
 {
-    if (t->nslots == 0)
-        return -1;
-    uint32_t mask = t->nslots - 1;
-    uint64_t key = slot_key(s, n);
-    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        const tf__slot_t *sl = &t->slots[i];
-        if (sl->id < 0)
-            return -1;
-        if (sl->hash == h && sl->key == key) {
-            if (n < 7)
-                return sl->id;
-            if (t->len[sl->id] == n && same_bytes(t->arena + t->off[sl->id], s, n))
-                return sl->id;
-        }
-    }
+    return tf__strtab_find_key(t, s, n, h, tf__slot_key(s, n));
 }
 
 static void slot_put(tf__slot_t *slots, uint32_t nslots, uint64_t key, uint32_t h, int32_t id)
@@ -116,7 +92,7 @@ static tf_status_t rehash(tf__strtab_t *t, tf_ctx_t *ctx, uint32_t nslots)
         return TF_STATUS_ENOMEM;
     memset(slots, 0xff, (size_t)nslots * sizeof *slots);
     for (int32_t id = 0; id < t->count; id++)
-        slot_put(slots, nslots, slot_key(t->arena + t->off[id], t->len[id]), t->hash[id], id);
+        slot_put(slots, nslots, tf__slot_key(t->arena + t->off[id], t->len[id]), t->hash[id], id);
     tf__free(ctx, t->slots);
     t->slots = slots;
     t->nslots = nslots;
@@ -168,7 +144,7 @@ tf_status_t tf__strtab_add(tf__strtab_t *t, tf_ctx_t *ctx, const char *s, size_t
         memcpy(t->arena + t->arena_len, s, n);
     t->arena[t->arena_len + n] = '\0';
     t->arena_len = need;
-    slot_put(t->slots, t->nslots, slot_key(s, n), h, id);
+    slot_put(t->slots, t->nslots, tf__slot_key(s, n), h, id);
     *id_out = id;
     *added = 1;
     return TF_STATUS_OK;

@@ -64,7 +64,7 @@ static tf_status_t reserve(tf__toks_t *tk, tf_ctx_t *ctx, size_t n)
     size_t bytes, toks = n + 1;
     if (!tf__mul_size(n, 3, &bytes))
         TF_FAIL(TF_STATUS_ENOMEM, "tokenizer: text of %zu bytes is too large", n);
-    bytes += 1;
+    bytes += 16; /* slack: token hashing reads whole 8-byte words */
     if (bytes > tk->bytes_cap) {
         void *p = tk->bytes;
         size_t cap = tk->bytes_cap;
@@ -78,11 +78,13 @@ static tf_status_t reserve(tf__toks_t *tk, tf_ctx_t *ctx, size_t n)
     }
     if (toks > tk->cap) {
         size_t cap = 0;
-        void *a = NULL, *b = NULL, *c = NULL;
+        void *a = NULL, *b = NULL, *c = NULL, *k = NULL;
         tf__free(ctx, tk->off);
         tf__free(ctx, tk->len);
         tf__free(ctx, tk->hash);
+        tf__free(ctx, tk->key);
         tk->off = tk->len = tk->hash = NULL;
+        tk->key = NULL;
         tk->cap = 0;
         TF_CHECK(tf__grow_bytes(ctx, &a, &cap, toks, sizeof(uint32_t)));
         tk->off = a;
@@ -92,6 +94,9 @@ static tf_status_t reserve(tf__toks_t *tk, tf_ctx_t *ctx, size_t n)
         cap = 0;
         TF_CHECK(tf__grow_bytes(ctx, &c, &cap, toks, sizeof(uint32_t)));
         tk->hash = c;
+        cap = 0;
+        TF_CHECK(tf__grow_bytes(ctx, &k, &cap, toks, sizeof(uint64_t)));
+        tk->key = k;
         tk->cap = cap;
     }
     return TF_STATUS_OK;
@@ -157,6 +162,134 @@ static const unsigned char same_map[256] = {
     240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
 };
 
+/* Output byte of each word byte (lower-cased, punctuation split off); 0 ends a word. */
+static const unsigned char word_lower_split[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Output byte of each word byte (lower-cased, punctuation inside words); 0 ends a word. */
+static const unsigned char word_lower_joined[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    64, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 91, 92, 93, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Output byte of each word byte (as is, punctuation split off); 0 ends a word. */
+static const unsigned char word_same_split[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+    0, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79,
+    80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Output byte of each word byte (as is, punctuation inside words); 0 ends a word. */
+static const unsigned char word_same_joined[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79,
+    80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* tf__hash_bytes and tf__slot_key of a token in the scratch buffer, by whole 8-byte words: the
+ * buffer has slack after the last token, and the bytes past the token are masked off. Gives the
+ * same values as the byte-wise functions on little-endian machines; others use those. */
+static void hash_and_key(const unsigned char *p, size_t n, uint32_t *h_out, uint64_t *k_out)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* low_mask[m]: the low m bytes. */
+    static const uint64_t low_mask[8] = {0,
+                                         0xffULL,
+                                         0xffffULL,
+                                         0xffffffULL,
+                                         0xffffffffULL,
+                                         0xffffffffffULL,
+                                         0xffffffffffffULL,
+                                         0xffffffffffffffULL};
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n * 0xff51afd7ed558ccdULL), w, first;
+    memcpy(&first, p, 8);
+    if (n < 8) {
+        /* Most tokens: one word, no loop. */
+        w = first & low_mask[n];
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        *k_out = n < 7 ? w | ((uint64_t)n << 56) : (w & low_mask[7]) | (0xffULL << 56);
+    } else {
+        size_t m = n;
+        while (m >= 8) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+            p += 8;
+            m -= 8;
+        }
+        if (m > 0) {
+            memcpy(&w, p, 8);
+            w &= low_mask[m];
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+        }
+        *k_out = (first & low_mask[7]) | (0xffULL << 56);
+    }
+    h *= 0x94d049bb133111ebULL;
+    *h_out = (uint32_t)(h >> 32);
+#else
+    *h_out = tf__hash_bytes((const char *)p, n);
+    *k_out = tf__slot_key((const char *)p, n);
+#endif
+}
+
 tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t n,
                          uint32_t flags, uint64_t *invalid)
 {
@@ -168,6 +301,9 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
     size_t o = 0, ntok = 0, i = 0;
     const unsigned char *cls_of = (flags & TF__TOK_PUNCT) ? byte_class : class_nopunct;
     const unsigned char *low = (flags & TF__TOK_LOWER) ? lower_map : same_map;
+    const unsigned char *word =
+        (flags & TF__TOK_LOWER) ? ((flags & TF__TOK_PUNCT) ? word_lower_split : word_lower_joined)
+                                : ((flags & TF__TOK_PUNCT) ? word_same_split : word_same_joined);
     if (flags & TF__TOK_BYTES) {
         /* Byte vocabularies: clean and lower-case only; the caller maps bytes to ids. */
         while (i < n) {
@@ -192,6 +328,7 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
         tk->off[0] = 0;
         tk->len[0] = (uint32_t)o;
         tk->hash[0] = 0;
+        tk->key[0] = 0;
         tk->n = 1;
         return TF_STATUS_OK;
     }
@@ -207,8 +344,15 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
         } else {
             /* A word: runs of word bytes, with UTF-8 sequences checked. */
             for (;;) {
-                while (i < n && cls_of[s[i]] == C_WORD)
-                    out[o++] = low[s[i++]];
+                /* The hot loop: one table gives "still a word" and the output byte. */
+                const unsigned char *p = s + i, *e = s + n;
+                unsigned char *q = out + o, x;
+                while (p < e && (x = word[*p]) != 0) {
+                    *q++ = x;
+                    p++;
+                }
+                i = (size_t)(p - s);
+                o = (size_t)(q - out);
                 if (i >= n || cls_of[s[i]] != C_HIGH)
                     break;
                 size_t k = utf8_valid_len(s + i, n - i);
@@ -226,7 +370,7 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
         }
         tk->off[ntok] = (uint32_t)start;
         tk->len[ntok] = (uint32_t)(o - start);
-        tk->hash[ntok] = tf__hash_bytes((const char *)out + start, o - start);
+        hash_and_key(out + start, o - start, &tk->hash[ntok], &tk->key[ntok]);
         ntok++;
     }
     tk->n = ntok;
@@ -239,5 +383,6 @@ void tf__toks_free(tf__toks_t *tk, tf_ctx_t *ctx)
     tf__free(ctx, tk->off);
     tf__free(ctx, tk->len);
     tf__free(ctx, tk->hash);
+    tf__free(ctx, tk->key);
     memset(tk, 0, sizeof *tk);
 }

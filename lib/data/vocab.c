@@ -101,10 +101,11 @@ tf_status_t tf__counter_text(tf__counter_t *c, const char *s, size_t n, int32_t 
     if (ids != NULL)
         TF_CHECK(tf__grow_i32(c->ctx, ids, cap, *num + c->tk.n));
     for (size_t i = 0; i < c->tk.n; i++) {
-        int32_t id;
-        int added;
-        TF_CHECK(tf__strtab_add(&c->tab, c->ctx, c->tk.bytes + c->tk.off[i], c->tk.len[i],
-                                c->tk.hash[i], &id, &added));
+        const char *tok = c->tk.bytes + c->tk.off[i];
+        int32_t id = tf__strtab_find_key(&c->tab, tok, c->tk.len[i], c->tk.hash[i], c->tk.key[i]);
+        int added = 0;
+        if (id < 0)
+            TF_CHECK(tf__strtab_add(&c->tab, c->ctx, tok, c->tk.len[i], c->tk.hash[i], &id, &added));
         if (added) {
             void *p = c->counts;
             TF_CHECK(tf__grow_bytes(c->ctx, &p, &c->counts_cap, (size_t)id + 1, sizeof(int64_t)));
@@ -319,6 +320,8 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
         *invalid += bad;
     if (v->kind == TF_VOCAB_KIND_BYTE) {
         size_t len = tk->len[0];
+        if (len == 0)
+            return TF_STATUS_OK;
         TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + len));
         int32_t *dst = *ids + *num;
         const unsigned char *b = (const unsigned char *)tk->bytes;
@@ -327,10 +330,13 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
         *num += len;
         return TF_STATUS_OK;
     }
+    if (tk->n == 0)
+        return TF_STATUS_OK;
     TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + tk->n));
     int32_t *dst = *ids + *num;
     for (size_t i = 0; i < tk->n; i++) {
-        int32_t id = tf__strtab_find(&v->tab, tk->bytes + tk->off[i], tk->len[i], tk->hash[i]);
+        int32_t id = tf__strtab_find_key(&v->tab, tk->bytes + tk->off[i], tk->len[i],
+                                         tk->hash[i], tk->key[i]);
         dst[i] = id < 0 ? TF_VOCAB_UNK : id;
     }
     *num += tk->n;

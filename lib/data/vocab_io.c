@@ -75,7 +75,9 @@ static tf_status_t header_int(const char *s, size_t n, size_t *pos, const char *
         p++;
         digits++;
     }
-    if (digits == 0 || p >= n || s[p] != '\n' || x < lo || x > hi)
+    /* Canonical decimal only (no leading zeros), so a vocabulary has one serialised form. */
+    if (digits == 0 || p >= n || s[p] != '\n' || x < lo || x > hi ||
+        (digits > 1 && s[p - digits] == '0'))
         TF_FAIL(TF_STATUS_EFORMAT, "tf_vocab_deserialize: line %d: '%s' needs a number from %ld "
                 "to %ld", line, key, lo, hi);
     *pos = p + 1;

@@ -16,10 +16,10 @@ uint32_t tf__crc32(uint32_t crc, const void *data, size_t n)
     }
     while (n >= 8) {
         /* Little-endian composition of the 8 bytes, independent of the host byte order. */
-        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                      (uint32_t)p[3] << 24;
-        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-                      (uint32_t)p[7] << 24;
+        uint32_t lo =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        uint32_t hi =
+            (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
         lo ^= crc;
         crc = tf__crc32_table[7][lo & 0xffu] ^ tf__crc32_table[6][(lo >> 8) & 0xffu] ^
               tf__crc32_table[5][(lo >> 16) & 0xffu] ^ tf__crc32_table[4][lo >> 24] ^

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+/* clang-format off */
 static const uint32_t tf__crc32_table[8][256] = {
     {
         0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
@@ -369,5 +370,6 @@ static const uint32_t tf__crc32_table[8][256] = {
         0xa8c40105u, 0x646e019bu, 0xeae10678u, 0x264b06e6u,
     },
 };
+/* clang-format on */
 
 #endif

@@ -33,7 +33,8 @@ tf_status_t tf__buf_json_string(tf__buf_t *b, const char *s);
 /* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int tf__utf8_valid(const char *s, size_t n);
 
-/* ---- Atomic replacement of a file: write a temporary file next to it, then rename. ------------ */
+/* ---- Atomic replacement of a file: write a temporary file next to it, then rename. ------------
+ */
 typedef struct tf__atomic_file {
     tf_ctx_t *ctx;
     const char *fn;   /* public function named in messages */
@@ -105,8 +106,7 @@ int tf__kv_cmp(const void *a, const void *b);
 uint32_t tf__meta_crc(const tf__kv_t *kv, uint32_t n);
 
 /* Fill `o` from a caller's options (NULL = defaults), validating flags and limits. */
-tf_status_t tf__tensorfile_opts_read(tf_tensorfile_opts_t *o,
-                                     const tf_tensorfile_opts_t *opts,
-                                     const char *fn);
+tf_status_t
+tf__tensorfile_opts_read(tf_tensorfile_opts_t *o, const tf_tensorfile_opts_t *opts, const char *fn);
 
 #endif

@@ -17,9 +17,8 @@ tf_status_t tf_tensorfile_opts_init(tf_tensorfile_opts_t *opts, uint32_t version
     return TF_STATUS_OK;
 }
 
-tf_status_t tf__tensorfile_opts_read(tf_tensorfile_opts_t *o,
-                                     const tf_tensorfile_opts_t *opts,
-                                     const char *fn)
+tf_status_t
+tf__tensorfile_opts_read(tf_tensorfile_opts_t *o, const tf_tensorfile_opts_t *opts, const char *fn)
 {
     const uint32_t known = TF_TENSORFILE_ALLOW_NONFINITE | TF_TENSORFILE_ALLOW_FOREIGN;
     opts_defaults(o);
@@ -99,10 +98,8 @@ tf_status_t tf_tensorfile_get(tf_tensorfile_t *f, const char *name, tf_tensor_t 
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_tensorfile_blob(const tf_tensorfile_t *f,
-                               const char *name,
-                               const void **data,
-                               size_t *nbytes)
+tf_status_t
+tf_tensorfile_blob(const tf_tensorfile_t *f, const char *name, const void **data, size_t *nbytes)
 {
     TF_REQUIRE_ARG(data);
     *data = NULL;
@@ -144,10 +141,8 @@ uint32_t tf_tensorfile_meta_count(const tf_tensorfile_t *f)
     return f ? f->meta_count : 0;
 }
 
-tf_status_t tf_tensorfile_meta_at(const tf_tensorfile_t *f,
-                                  uint32_t i,
-                                  const char **key,
-                                  const char **value)
+tf_status_t
+tf_tensorfile_meta_at(const tf_tensorfile_t *f, uint32_t i, const char **key, const char **value)
 {
     TF_REQUIRE_ARG(key);
     *key = NULL;

@@ -126,7 +126,9 @@ static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint
     const cJSON *of = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
     if (dt == NULL || sh == NULL || of == NULL)
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' lacks '%s'", L, n,
-                dt == NULL ? "dtype" : sh == NULL ? "shape" : "data_offsets");
+                dt == NULL   ? "dtype"
+                : sh == NULL ? "shape"
+                             : "data_offsets");
     if (!cJSON_IsString(dt))
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dtype is not a string", L, n);
     e->dt = dtype_lookup(dt->valuestring);
@@ -143,8 +145,8 @@ static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint
         if (cJSON_IsNumber(d) && d->valuedouble < 0)
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is negative", L, n, nd);
         if (!json_u64(d, &v))
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is not an integer", L,
-                    n, nd);
+            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is not an integer", L, n,
+                    nd);
         if (nd >= 64)
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' has more than 64 dimensions", L, n);
         if (v == 0)
@@ -164,20 +166,25 @@ static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint
         TF_FAIL(TF_STATUS_EFORMAT,
                 FN ": %s: entry '%s': data_offsets is not two non-negative integers", L, n);
     if (en < b)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': data_offsets [%llu, %llu] end before "
-                "they begin", L, n, (unsigned long long)b, (unsigned long long)en);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: entry '%s': data_offsets [%llu, %llu] end before "
+                   "they begin",
+                L, n, (unsigned long long)b, (unsigned long long)en);
     if (en > data_len)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': data_offsets [%llu, %llu] run past the "
-                "data section (%llu bytes)", L, n, (unsigned long long)b, (unsigned long long)en,
-                (unsigned long long)data_len);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: entry '%s': data_offsets [%llu, %llu] run past the "
+                   "data section (%llu bytes)",
+                L, n, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
     e->begin = b;
     e->end = en;
     if (e->dt->size != 0) {
         if (e->numel > UINT64_MAX / e->dt->size)
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': the byte size overflows", L, n);
         if (en - b != e->numel * e->dt->size)
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': shape and dtype give %llu bytes but "
-                    "data_offsets span %llu", L, n, (unsigned long long)(e->numel * e->dt->size),
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: entry '%s': shape and dtype give %llu bytes but "
+                       "data_offsets span %llu",
+                    L, n, (unsigned long long)(e->numel * e->dt->size),
                     (unsigned long long)(en - b));
     }
     if (e->dt->kind == 0)
@@ -294,19 +301,25 @@ static tf_status_t check_header(const src_t *s,
     const char *format = meta_find(mp, nm, TF__META_FORMAT, "");
     int ours = format != NULL && strcmp(format, TF__META_FORMAT_VALUE) == 0;
     if (!ours && !(o->flags & TF_TENSORFILE_ALLOW_FOREIGN))
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: not a libtransfer file (its metadata lacks format = "
-                "libtransfer); set TF_TENSORFILE_ALLOW_FOREIGN to load a plain safetensors file",
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: not a libtransfer file (its metadata lacks format = "
+                   "libtransfer); set TF_TENSORFILE_ALLOW_FOREIGN to load a plain safetensors file",
                 L);
     if (ours) {
         const char *fv = meta_find(mp, nm, TF__META_FORMAT_VERSION, "");
         unsigned long v = 0;
         size_t len = fv ? strlen(fv) : 0;
-        if (len == 0 || len > 9 || strspn(fv, "0123456789") != len || (v = strtoul(fv, NULL, 10)) == 0)
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata format_version is missing or not a "
-                    "positive integer", L);
+        if (len == 0 || len > 9 || strspn(fv, "0123456789") != len ||
+            (v = strtoul(fv, NULL, 10)) == 0)
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: metadata format_version is missing or not a "
+                       "positive integer",
+                    L);
         if (v > TF__FORMAT_VERSION)
-            TF_FAIL(TF_STATUS_EVERSION, FN ": %s: written in format version %lu; this library "
-                    "reads up to version %d", L, v, TF__FORMAT_VERSION);
+            TF_FAIL(TF_STATUS_EVERSION,
+                    FN ": %s: written in format version %lu; this library "
+                       "reads up to version %d",
+                    L, v, TF__FORMAT_VERSION);
     }
     const char *mcrc = meta_find(mp, nm, TF__META_CRC_META, "");
     if (mcrc == NULL && ours)
@@ -314,11 +327,15 @@ static tf_status_t check_header(const src_t *s,
     if (mcrc != NULL) {
         uint32_t want;
         if (!parse_hex32(mcrc, &want))
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata " TF__META_CRC_META " is not 8 hex "
-                    "digits", L);
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: metadata " TF__META_CRC_META " is not 8 hex "
+                       "digits",
+                    L);
         if (tf__meta_crc(mp, nm) != want)
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the metadata is corrupt (its CRC32 does not "
-                    "match " TF__META_CRC_META ")", L);
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: the metadata is corrupt (its CRC32 does not "
+                       "match " TF__META_CRC_META ")",
+                    L);
     }
     for (uint32_t i = 0; i < np; i++) {
         pe[i].crc_hex = meta_find(mp, nm, TF__META_CRC_PREFIX, pe[i].name);
@@ -342,15 +359,18 @@ static tf_status_t check_header(const src_t *s,
     uint64_t at = 0;
     for (uint32_t i = 0; i < np; i++) {
         if (pe[i].begin != at)
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' at data_offsets [%llu, %llu] %s the "
-                    "previous entry (which ends at %llu)", L, pe[i].name,
-                    (unsigned long long)pe[i].begin, (unsigned long long)pe[i].end,
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: entry '%s' at data_offsets [%llu, %llu] %s the "
+                       "previous entry (which ends at %llu)",
+                    L, pe[i].name, (unsigned long long)pe[i].begin, (unsigned long long)pe[i].end,
                     pe[i].begin < at ? "overlaps" : "leaves a gap after", (unsigned long long)at);
         at = pe[i].end;
     }
     if (at != data_len)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the entries cover %llu bytes but the data section "
-                "has %llu", L, (unsigned long long)at, (unsigned long long)data_len);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: the entries cover %llu bytes but the data section "
+                   "has %llu",
+                L, (unsigned long long)at, (unsigned long long)data_len);
     for (uint32_t i = 0; i < np; i++)
         if (pe[i].unsupported != NULL)
             TF_FAIL(TF_STATUS_ENOTSUP, FN ": %s: entry '%s' (dtype %s) cannot be loaded: %s", L,
@@ -392,25 +412,26 @@ static tf_status_t read_entry(tf_tensorfile_t *f,
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: metadata crc32.%s is not 8 hex digits", L,
                     p->name);
         if (got != want)
-            TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' is corrupt: its CRC32 is %08x but the "
-                    "metadata says %08x", L, p->name, (unsigned)got, (unsigned)want);
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: entry '%s' is corrupt: its CRC32 is %08x but the "
+                       "metadata says %08x",
+                    L, p->name, (unsigned)got, (unsigned)want);
     }
     if (p->dt->dtype == TF_DTYPE_F32 && e->kind == TF_TENSORFILE_KIND_TENSOR &&
         !(o->flags & TF_TENSORFILE_ALLOW_NONFINITE)) {
         const float *v = dst;
         for (size_t i = 0; i < nbytes / sizeof(float); i++)
             if (!isfinite(v[i]))
-                TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: tensor '%s' element %zu is %s (set "
-                        "TF_TENSORFILE_ALLOW_NONFINITE to accept it)", L, p->name, i,
-                        isnan(v[i]) ? "NaN" : "infinite");
+                TF_FAIL(TF_STATUS_EFORMAT,
+                        FN ": %s: tensor '%s' element %zu is %s (set "
+                           "TF_TENSORFILE_ALLOW_NONFINITE to accept it)",
+                        L, p->name, i, isnan(v[i]) ? "NaN" : "infinite");
     }
     return TF_STATUS_OK;
 }
 
-static tf_status_t load_src(tf_tensorfile_t **out,
-                            tf_ctx_t *ctx,
-                            const src_t *s,
-                            const tf_tensorfile_opts_t *o)
+static tf_status_t
+load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfile_opts_t *o)
 {
     const char *L = s->label;
     tf_status_t st = TF_STATUS_OK;
@@ -423,8 +444,10 @@ static tf_status_t load_src(tf_tensorfile_t **out,
     uint32_t np = 0, nm = 0;
 
     if (s->size < 8)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the file is %llu bytes, too short for a safetensors "
-                "header", L, (unsigned long long)s->size);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: the file is %llu bytes, too short for a safetensors "
+                   "header",
+                L, (unsigned long long)s->size);
     TF_CHECK(src_read(s, 0, len8, 8));
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
@@ -432,11 +455,15 @@ static tf_status_t load_src(tf_tensorfile_t **out,
     if (n == 0)
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length is 0", L);
     if (n > o->max_header_bytes)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length %llu is above the limit of %llu "
-                "bytes", L, (unsigned long long)n, (unsigned long long)o->max_header_bytes);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: the header length %llu is above the limit of %llu "
+                   "bytes",
+                L, (unsigned long long)n, (unsigned long long)o->max_header_bytes);
     if (n > s->size - 8)
-        TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the header length %llu runs past the end of the "
-                "file (%llu bytes)", L, (unsigned long long)n, (unsigned long long)s->size);
+        TF_FAIL(TF_STATUS_EFORMAT,
+                FN ": %s: the header length %llu runs past the end of the "
+                   "file (%llu bytes)",
+                L, (unsigned long long)n, (unsigned long long)s->size);
     uint64_t data_start = 8 + n, data_len = s->size - data_start;
     hbuf = tf__alloc(ctx, (size_t)n + 1);
     if (hbuf == NULL)
@@ -451,8 +478,10 @@ static tf_status_t load_src(tf_tensorfile_t **out,
     root = cJSON_ParseWithLengthOpts(hbuf, (size_t)n, &end, 0);
     if (root == NULL) {
         size_t at = (end != NULL && end >= hbuf && end <= hbuf + n) ? (size_t)(end - hbuf) : 0;
-        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header is not valid JSON (near byte %zu "
-                       "of %llu)", L, at, (unsigned long long)n);
+        st = tf__error(TF_STATUS_EFORMAT,
+                       FN ": %s: the header is not valid JSON (near byte %zu "
+                          "of %llu)",
+                       L, at, (unsigned long long)n);
         goto done;
     }
     for (const char *p = end; p < hbuf + n; p++)
@@ -471,8 +500,10 @@ static tf_status_t load_src(tf_tensorfile_t **out,
             continue;
         }
         if (meta != NULL || !cJSON_IsObject(c)) {
-            st = tf__error(TF_STATUS_EFORMAT, FN ": %s: __metadata__ is repeated or not an "
-                           "object", L);
+            st = tf__error(TF_STATUS_EFORMAT,
+                           FN ": %s: __metadata__ is repeated or not an "
+                              "object",
+                           L);
             goto done;
         }
         meta = c;
@@ -570,7 +601,8 @@ tf_status_t tf_tensorfile_load(tf_tensorfile_t **out,
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(path);
     TF_CHECK(tf__tensorfile_opts_read(&o, opts, __func__));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore it). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         TF_FAIL(e == ENOENT ? TF_STATUS_ENOTFOUND : TF_STATUS_EIO, "%s: cannot open %s: %s",

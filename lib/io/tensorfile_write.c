@@ -123,9 +123,8 @@ static tf_status_t add_entry(tf_tensorfile_writer_t *w,
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w,
-                                            const char *name,
-                                            const tf_tensor_t *t)
+tf_status_t
+tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w, const char *name, const tf_tensor_t *t)
 {
     TF_REQUIRE_ARG(w);
     TF_REQUIRE_ARG(name);
@@ -153,9 +152,8 @@ static int reserved_key(const char *key)
            strncmp(key, TF__META_CRC_PREFIX, strlen(TF__META_CRC_PREFIX)) == 0;
 }
 
-tf_status_t tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w,
-                                          const char *key,
-                                          const char *value)
+tf_status_t
+tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w, const char *key, const char *value)
 {
     TF_REQUIRE_ARG(w);
     TF_REQUIRE_ARG(key);
@@ -242,10 +240,8 @@ static tf_status_t crc_pair(tf__buf_t *b, const char *name, uint32_t crc)
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes. Metadata comes first, in key
  * order, then the CRC of every entry and of the metadata; then the entries in data order. */
-static tf_status_t build_header(const tf_tensorfile_writer_t *w,
-                                const wlayout_t *l,
-                                tf__kv_t *kv,
-                                tf__buf_t *b)
+static tf_status_t
+build_header(const tf_tensorfile_writer_t *w, const wlayout_t *l, tf__kv_t *kv, tf__buf_t *b)
 {
     char ver[16];
     uint32_t nkv = 0;

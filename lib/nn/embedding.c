@@ -55,6 +55,7 @@ static tf_status_t emb_forward(tf_module_t *m,
                     fn, in[r], (long long)r, (long long)e->V);
         }
     }
+    TF_CHECK(tf__check_floats(fn, (double)n * (double)(e->E + 1)));
     size_t icap = e->ids_cap;
     if (e->ids == NULL || (size_t)n > icap) {
         int32_t *ids = tf__calloc(m->ctx, (size_t)n, sizeof *ids);
@@ -101,10 +102,7 @@ static tf_status_t emb_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
         int32_t id = e->ids[r];
         if (id < 0 || id == e->pad)
             continue;
-        float *d = dw + (int64_t)id * e->E;
-        const float *s = dy + r * e->E;
-        for (int64_t j = 0; j < e->E; j++)
-            d[j] += s[j];
+        tf__vec_add(dw + (int64_t)id * e->E, dy + r * e->E, e->E);
     }
     return TF_STATUS_OK;
 }

@@ -11,6 +11,9 @@ typedef struct tf__encoder {
     tf_module_t *lstm;
     int32_t numeric;
     int64_t F;
+    float *xin; /* numeric input with padded rows zeroed (the projection's GEMMs read them) */
+    size_t xin_cap;
+    struct tf_tensor xin_view;
 } tf__encoder_t;
 
 static void enc_destroy(tf_module_t *m)
@@ -18,6 +21,7 @@ static void enc_destroy(tf_module_t *m)
     tf__encoder_t *e = (tf__encoder_t *)m;
     tf__module_discard(e->in);
     tf__module_discard(e->lstm);
+    tf__free(m->ctx, e->xin);
 }
 
 static void enc_set_training(tf_module_t *m, int32_t training)
@@ -59,6 +63,20 @@ tf_status_t tf__encoder_forward_states(tf_module_t *m,
                     input->ndim);
     }
     m->has_forward = 0;
+    if (e->numeric && lengths != NULL) {
+        int64_t T = input->shape[0], B = input->shape[1];
+        const int32_t *len = (const int32_t *)lengths->data;
+        const float *src = (const float *)input->data;
+        TF_CHECK(tf__buf_reserve(m->ctx, &e->xin, &e->xin_cap, (size_t)input->numel));
+        for (int64_t r = 0; r < T * B; r++) {
+            if (r / B >= len[r % B])
+                memset(e->xin + r * e->F, 0, (size_t)e->F * sizeof(float));
+            else
+                memcpy(e->xin + r * e->F, src + r * e->F, (size_t)e->F * sizeof(float));
+        }
+        tf__view_set(&e->xin_view, m->ctx, e->xin, input->shape, 3);
+        input = &e->xin_view;
+    }
     TF_CHECK(e->in->vt->forward(e->in, input, e->numeric ? NULL : lengths, &x));
     TF_CHECK(tf__lstm_forward_states(e->lstm, x, lengths, h0, c0, output, h_n, c_n));
     m->has_forward = m->training;

@@ -45,6 +45,7 @@ static tf_status_t lin_forward(tf_module_t *m,
         TF_FAIL(TF_STATUS_ESHAPE, "%s: linear input has %lld features on its last axis, expected %lld",
                 fn, (long long)input->shape[input->ndim - 1], (long long)l->in);
     int64_t n = input->numel / l->in;
+    TF_CHECK(tf__check_floats(fn, (double)n * (double)(l->out > l->in ? l->out : l->in)));
     TF_CHECK(tf__buf_reserve(m->ctx, &l->y, &l->y_cap, (size_t)(n * l->out)));
     const float *w = (const float *)l->w->value.data;
     /* y = x W^T (+ b). Backward: dW += dy^T x, db += sum_rows dy, dx = dy W. */
@@ -87,8 +88,7 @@ static tf_status_t lin_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
     float *db = l->b ? tf__param_grad(l->b) : NULL;
     if (db != NULL)
         for (int64_t r = 0; r < l->rows; r++)
-            for (int64_t j = 0; j < l->out; j++)
-                db[j] += dy[r * l->out + j];
+            tf__vec_add(db, dy + r * l->out, l->out);
     return TF_STATUS_OK;
 }
 

@@ -8,6 +8,7 @@
  *   mask[l]    rows*DH for l < L-1 (dropout scales), only with dropout
  *   h0, c0, hn, cn, dh0, dc0   L*D*B*H each
  *   da, db     rows*DH (gradient ping-pong between layers), dx0 rows*I
+ *   xin        rows*I, the input with padded rows zeroed (NaN there must not reach the GEMMs)
  * Memory of a training step = that block + the parameters and gradients (2 x param floats). */
 #include "transfer/nn.h"
 #include "nn_internal.h"
@@ -28,6 +29,7 @@ typedef struct tf__lstm {
     int64_t T, B; /* shape the workspace is carved for (0: none) */
     float **y, **cache, **mask;
     float *work, *h0, *c0, *hn, *cn, *dh0, *dc0, *da, *db, *dx0;
+    float *xin; /* copy of the input, padded rows zeroed (the kernel's GEMMs read them) */
     int32_t *len;
     size_t len_cap;
     /* last forward */
@@ -84,6 +86,7 @@ static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
     TAKE(s->da, rows * DH);
     TAKE(s->db, rows * DH);
     TAKE(s->dx0, rows * (size_t)s->I);
+    TAKE(s->xin, rows * (size_t)s->I);
 #undef TAKE
     return off;
 }
@@ -145,6 +148,7 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
     TF_CHECK(tf__check_lengths(fn, lengths, T, B));
     TF_CHECK(check_state(fn, "h0", h0, s, B));
     TF_CHECK(check_state(fn, "c0", c0, s, B));
+    TF_CHECK(tf__check_floats(fn, (double)T * (double)B * (double)(s->D * s->H + s->I) * (12.0 * s->L * s->D + 8.0)));
     m->has_forward = 0;
     TF_CHECK(reserve(s, T, B));
     size_t st = (size_t)(s->L * s->D) * (size_t)(B * s->H), rows = (size_t)(T * B);
@@ -158,7 +162,19 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
         memcpy(s->h0, h0->data, st * sizeof(float));
     if (c0)
         memcpy(s->c0, c0->data, st * sizeof(float));
-    s->x = (const float *)input->data;
+    {
+        const float *src = (const float *)input->data;
+        size_t row = (size_t)s->I * sizeof(float);
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t b = 0; b < B; b++) {
+                int64_t r = t * B + b;
+                if (lengths != NULL && t >= s->len[b])
+                    memset(s->xin + r * s->I, 0, row);
+                else
+                    memcpy(s->xin + r * s->I, src + r * s->I, row);
+            }
+    }
+    s->x = s->xin;
     s->dropped = m->training && s->p > 0.0 && s->L > 1;
     const int32_t *len = s->has_len ? s->len : NULL;
     float keep = (float)(1.0 - s->p), scale = 1.0f / keep;

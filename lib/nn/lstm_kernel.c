@@ -13,7 +13,8 @@
  *          writes slot t+1 at step t, reverse reads t+1 and writes t, so H_prev of all steps is the
  *          contiguous block of slots 0..T-1 (forward) or 1..T (reverse): one GEMM for dW_hh.
  * Work layout: forward: bias sum (4H), and without a cache the gates (T*B*4H) and the state (3*B*H);
- *   backward: dG (T*B*4H), dh, dh_next, dc (B*H each) and the bias gradient sum (4H).
+ *   backward: dG (T*B*4H), dh, dh_next, dc (B*H each) and the bias gradient sum (4H);
+ *   both, for B <= LSTM_SMALL_B: W_hh packed in panels for gemm_packed (4H * H rounded up to 16).
  *
  * Variable lengths: a row (sequence) at a padded step copies its state and gets zero gates/dG; the
  * branch is per row, never per element. Padded rows still go through the GEMMs (their results are
@@ -35,22 +36,39 @@ size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
     return 4 * H * T * B + 2 * H * (T + 1) * B;
 }
 
+/* Up to this batch the per-step products use the kernel's own small-M GEMM over weights packed
+ * once per call (OpenBLAS repacks the whole weight matrix on every call, which dominates when M = B
+ * is small). */
+#ifndef LSTM_SMALL_B
+#define LSTM_SMALL_B 8
+#endif
+/* Floats per vector: 8 (one AVX register; wider generic vectors make GCC shuffle through the
+ * stack on AVX2) and the panel width of the packed weights (two vectors). */
+#define VW 8
+#define PW (2 * VW)
+
+static size_t packed_floats(size_t H)
+{
+    return 4 * H * ((H + PW - 1) / PW * PW);
+}
+
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s)
 {
     const size_t H = (size_t)s->hidden_size, T = (size_t)s->steps, B = (size_t)s->batch;
-    return 4 * H * T * B + 3 * H * B + 4 * H;
+    return 4 * H * T * B + 3 * H * B + 4 * H + (B <= LSTM_SMALL_B ? packed_floats(H) : 0);
 }
 
 /* ---- vectorised activations ------------------------------------------------------------------ */
 
-#define VW 16
-#if defined(__GNUC__) && !defined(__clang__)
-/* The vector helpers below are always inlined, so the psABI note about passing 64-byte vectors
+#if defined(__GNUC__)
+/* The vector helpers below are always inlined, so the psABI note about passing 32-byte vectors
  * between functions compiled for different ISAs does not apply. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(VW * sizeof(int32_t))));
+/* The same vector at any float address (unaligned loads and stores). */
+typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), may_alias));
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&        \
     !defined(__SANITIZE_ADDRESS__)
@@ -58,6 +76,14 @@ typedef int32_t vi __attribute__((vector_size(VW * sizeof(int32_t))));
 #define TF_LSTM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TF_LSTM_CLONES
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* ISO C mode (-std=c11) turns floating-point contraction off in GCC; the kernel's arithmetic is
+ * written for fused multiply-adds (one rounding instead of two: never less accurate). */
+#pragma GCC optimize("fp-contract=fast")
+#elif defined(__clang__)
+#pragma clang fp contract(fast)
 #endif
 
 #define LSTM_INLINE static inline __attribute__((always_inline))
@@ -72,14 +98,12 @@ LSTM_INLINE vf vsplat(float a)
 
 LSTM_INLINE vf vload(const float *p)
 {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return *(const vf_u *)p;
 }
 
 LSTM_INLINE void vstore(float *p, vf v)
 {
-    memcpy(p, &v, sizeof v);
+    *(vf_u *)p = v;
 }
 
 /* Partial load/store of n < VW floats (the tail of a row); the rest of the vector is zero. */
@@ -371,6 +395,103 @@ TF_LSTM_CLONES static void add_column_sums(float *acc, const float *m, int64_t r
     }
 }
 
+/* ---- small-M GEMM over packed weights --------------------------------------------------------- */
+
+/* Pack a K x N matrix for gemm_packed: panels of PW columns, each K rows of PW contiguous floats,
+ * the last panel zero-padded. trans = 0: src is K x N row-major; trans = 1: src is N x K. */
+static void pack_panels(float *dst, const float *src, int64_t K, int64_t N, int trans)
+{
+    const int64_t panels = (N + PW - 1) / PW;
+    for (int64_t p = 0; p < panels; p++)
+        for (int64_t k = 0; k < K; k++) {
+            float *d = dst + (p * K + k) * PW;
+            for (int64_t jj = 0; jj < PW; jj++) {
+                const int64_t n = p * PW + jj;
+                d[jj] = n < N ? (trans ? src[n * K + k] : src[k * N + n]) : 0.0f;
+            }
+        }
+}
+
+/* Store (or add) a panel-wide row pair of vectors to c, nw <= PW valid columns. */
+LSTM_INLINE void vput2(float *c, vf lo, vf hi, int64_t nw, int accumulate)
+{
+    if (nw == PW) {
+        if (accumulate) {
+            lo += vload(c);
+            hi += vload(c + VW);
+        }
+        vstore(c, lo);
+        vstore(c + VW, hi);
+        return;
+    }
+    float tmp[PW];
+    vstore(tmp, lo);
+    vstore(tmp + VW, hi);
+    for (int64_t j = 0; j < nw; j++)
+        c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
+}
+
+/* C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed by pack_panels. Panel-outer so a panel
+ * (K * PW floats) stays in L1 while every row block uses it; blocks of four rows (eight independent
+ * FMA chains), single rows split K in two so their chains overlap too. */
+TF_LSTM_CLONES static void gemm_packed(int64_t M,
+                                       int64_t N,
+                                       int64_t K,
+                                       const float *A,
+                                       int64_t lda,
+                                       const float *P,
+                                       int accumulate,
+                                       float *C,
+                                       int64_t ldc)
+{
+    const int64_t panels = (N + PW - 1) / PW;
+    for (int64_t p = 0; p < panels; p++) {
+        const float *pp = P + p * K * PW;
+        const int64_t n0 = p * PW, nw = N - n0 < PW ? N - n0 : PW;
+        int64_t m = 0;
+        for (; m + 4 <= M; m += 4) {
+            const float *a0 = A + m * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+            for (int64_t k = 0; k < K; k++) {
+                const vf lo = vload(pp + k * PW), hi = vload(pp + k * PW + VW);
+                const vf b0 = vsplat(a0[k]), b1 = vsplat(a1[k]), b2 = vsplat(a2[k]),
+                         b3 = vsplat(a3[k]);
+                c0 += b0 * lo;
+                c1 += b0 * hi;
+                c2 += b1 * lo;
+                c3 += b1 * hi;
+                c4 += b2 * lo;
+                c5 += b2 * hi;
+                c6 += b3 * lo;
+                c7 += b3 * hi;
+            }
+            float *c = C + m * ldc + n0;
+            vput2(c, c0, c1, nw, accumulate);
+            vput2(c + ldc, c2, c3, nw, accumulate);
+            vput2(c + 2 * ldc, c4, c5, nw, accumulate);
+            vput2(c + 3 * ldc, c6, c7, nw, accumulate);
+        }
+        for (; m < M; m++) {
+            const float *a0 = A + m * lda;
+            vf c0 = vsplat(0.0f), c1 = c0, c2 = c0, c3 = c0;
+            int64_t k = 0;
+            for (; k + 2 <= K; k += 2) {
+                const vf b0 = vsplat(a0[k]), b1 = vsplat(a0[k + 1]);
+                c0 += b0 * vload(pp + k * PW);
+                c1 += b0 * vload(pp + k * PW + VW);
+                c2 += b1 * vload(pp + (k + 1) * PW);
+                c3 += b1 * vload(pp + (k + 1) * PW + VW);
+            }
+            if (k < K) {
+                const vf b0 = vsplat(a0[k]);
+                c0 += b0 * vload(pp + k * PW);
+                c1 += b0 * vload(pp + k * PW + VW);
+            }
+            vput2(C + m * ldc + n0, c0 + c2, c1 + c3, nw, accumulate);
+        }
+    }
+}
+
 /* ---- forward and backward -------------------------------------------------------------------- */
 
 void tf__lstm_forward(const tf__lstm_shape_t *s,
@@ -392,7 +513,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
                       float *work)
 {
     const int64_t I = s->input_size, H = s->hidden_size, T = s->steps, B = s->batch;
-    const int64_t BH = B * H, G4 = 4 * H;
+    const int64_t BH = B * H, G4 = 4 * H, TB = T * B;
     if (T <= 0 || B <= 0 || H <= 0)
         return;
     float *bias = work;
@@ -408,6 +529,11 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     }
     for (int64_t j = 0; j < G4; j++)
         bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
+
+    /* Small batches: W_hh^T packed once for the per-step products (after bias/gates/state). */
+    float *packed = B <= LSTM_SMALL_B ? work + G4 + TB * G4 + 3 * BH : NULL;
+    if (packed)
+        pack_panels(packed, w_hh, H, G4, 1);
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     float *c_init = cs + (cache && reverse ? T * BH : 0);
@@ -443,8 +569,12 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
             cn = cs;
         }
         float *G = gates + t * B * G4;
-        if (k > 0 || h0)
-            tf__sgemm(0, 1, B, G4, H, 1.0f, hp, H, w_hh, H, 1.0f, G, G4);
+        if (k > 0 || h0) {
+            if (packed)
+                gemm_packed(B, G4, H, hp, H, packed, 1, G, G4);
+            else
+                tf__sgemm(0, 1, B, G4, H, 1.0f, hp, H, w_hh, H, 1.0f, G, G4);
+        }
         fwd_step(H, B, t, lengths, G, bias, hp, cp, hn, cn, y ? y + t * B * ldy : NULL, ldy);
     }
     const float *h_last = cache ? hs + (reverse ? 0 : T * BH) : hs + (T % 2) * BH;
@@ -500,6 +630,11 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         memcpy(dc, dc_n, (size_t)BH * sizeof(float));
     else
         memset(dc, 0, (size_t)BH * sizeof(float));
+    /* Small batches: W_hh packed once for the per-step dh = dG W_hh (the layout of the forward's
+     * work: after dG, the state and the bias sum). */
+    float *packed = B <= LSTM_SMALL_B ? work + G4 + TB * G4 + 3 * BH : NULL;
+    if (packed)
+        pack_panels(packed, w_hh, G4, H, 0);
 
     for (int64_t k = T - 1; k >= 0; k--) {
         const int64_t t = reverse ? T - 1 - k : k;
@@ -509,7 +644,10 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
                  dy ? dy + t * B * lddy : NULL, lddy, dc, dGt);
         if (k == 0 && !dh0)
             break;
-        tf__sgemm(0, 0, B, H, G4, 1.0f, dGt, G4, w_hh, H, 0.0f, dh_next, H);
+        if (packed)
+            gemm_packed(B, H, G4, dGt, G4, packed, 0, dh_next, H);
+        else
+            tf__sgemm(0, 0, B, H, G4, 1.0f, dGt, G4, w_hh, H, 0.0f, dh_next, H);
         if (lengths) /* padded rows pass dh through unchanged */
             for (int64_t b = 0; b < B; b++)
                 if (t >= (int64_t)lengths[b])

@@ -9,7 +9,9 @@
  * is valid for t < lengths[b]. Forward (reverse = 0) runs t = 0 .. len-1; reverse (reverse = 1) runs
  * t = len-1 .. 0, starting from h0/c0 at t = len-1. Outputs y at padded steps are 0, the state does
  * not advance there, and h_n/c_n hold each sequence's state after its last valid step. Padded steps
- * contribute no gradient. `lengths == NULL` means every sequence has length T.
+ * contribute no gradient (dy there is ignored, dx there gets nothing added). `lengths == NULL` means
+ * every sequence has length T. Lengths outside 1..T are the caller's bug (not checked here). Padded
+ * rows still go through the GEMMs, so x must be finite there (zeros are fine).
  *
  * Strides: x, y, dy and dx are (T*B) rows with a leading dimension (ldx, ldy, ...) so a direction
  * can read from / write into its half of a bidirectional (T, B, 2H) buffer.
@@ -22,7 +24,10 @@
  * Memory of a training step of one layer (floats, beyond the tensors x, y, weights, gradients):
  *   cache = 4*H*T*B + 2*H*(T+1)*B   (activated gates; hidden and cell states incl. the initial one)
  *   work  = 4*H*T*B + 3*H*B + 4*H   (gate gradients dG; dh, dh_next, dc; bias sum)
- *   total = 10*H*T*B + 7*H*B + 4*H, e.g. H=512, T=64, B=64: 21.2 M floats = 85 MB.
+ *           + 4*H*ceil16(H) when B <= 8 (W_hh packed for the kernel's own small-batch GEMM;
+ *           ceil16(H) = H rounded up to a multiple of 16)
+ *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceil16(H)], e.g. H=512, T=64, B=64: 21.2 M floats = 85 MB;
+ *           H=128, T=256, B=1: 0.40 M floats = 1.6 MB.
  * The work buffer can be shared by every layer and direction (it is scratch between calls).
  */
 #ifndef TF_NN_LSTM_KERNEL_H
@@ -42,8 +47,9 @@ typedef struct tf__lstm_shape {
 size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s);
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s);
 
-/* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); h_n/c_n (B, H) may
- * be NULL. `cache` may be NULL in inference (then backward cannot be called). */
+/* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); y, h_n/c_n (B, H) may
+ * be NULL. `cache` may be NULL in inference (then backward cannot be called). `work` is always
+ * needed. */
 void tf__lstm_forward(const tf__lstm_shape_t *s,
                       int reverse,
                       const float *x,

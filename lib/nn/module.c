@@ -145,6 +145,14 @@ tf_status_t tf__check_lengths(const char *fn, const tf_tensor_t *lengths, int64_
     return TF_STATUS_OK;
 }
 
+tf_status_t tf__check_floats(const char *fn, double floats)
+{
+    if (!(floats < 0x1p58))
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: the working memory for this input (%.3g floats) is too large", fn,
+                floats);
+    return TF_STATUS_OK;
+}
+
 tf_status_t tf__module_expect(const char *fn, const tf_module_t *m, int32_t kind)
 {
     if (m == NULL)
@@ -300,6 +308,7 @@ tf_status_t tf_module_forward(tf_module_t *m,
     *output = NULL;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
+    tf__blas_set_threads(m->ctx->num_threads);
     return m->vt->forward(m, input, lengths, output);
 }
 
@@ -312,6 +321,7 @@ tf_status_t tf_module_backward(tf_module_t *m, const tf_tensor_t *grad_output, t
     if (!m->has_forward)
         TF_FAIL(TF_STATUS_ESTATE, "tf_module_backward: no training-mode forward of this %s module to go back through",
                 m->vt->kind_name);
+    tf__blas_set_threads(m->ctx->num_threads);
     return m->vt->backward(m, grad_output, grad_input);
 }
 
@@ -332,6 +342,7 @@ tf_status_t tf_lstm_forward(tf_module_t *m,
         *c_n = NULL;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
+    tf__blas_set_threads(m->ctx->num_threads);
     if (m->vt->kind == TF_MODULE_LSTM)
         return tf__lstm_forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
     if (m->vt->kind == TF_MODULE_ENCODER)
@@ -360,6 +371,7 @@ tf_status_t tf_lstm_backward(tf_module_t *m,
                 m->vt->kind_name);
     if (!m->has_forward)
         TF_FAIL(TF_STATUS_ESTATE, "tf_lstm_backward: no training-mode forward to go back through");
+    tf__blas_set_threads(m->ctx->num_threads);
     if (m->vt->kind == TF_MODULE_LSTM)
         return tf__lstm_backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
     return tf__encoder_backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);

@@ -116,6 +116,9 @@ void tf__init_normal(tf_ctx_t *ctx, float *x, size_t n);
 /* Validate an optional lengths tensor against (T, B): (B) i32 with values in 1..T. */
 tf_status_t tf__check_lengths(const char *fn, const tf_tensor_t *lengths, int64_t T, int64_t B);
 
+/* EOVERFLOW when a working buffer of `floats` floats (computed in double) cannot be addressed. */
+tf_status_t tf__check_floats(const char *fn, double floats);
+
 /* Check that `m` is non-NULL and of kind `kind`. */
 tf_status_t tf__module_expect(const char *fn, const tf_module_t *m, int32_t kind);
 
@@ -185,6 +188,13 @@ tf_status_t tf__encoder_backward_states(tf_module_t *m,
                                         tf_tensor_t **grad_input,
                                         tf_tensor_t **grad_h0,
                                         tf_tensor_t **grad_c0);
+
+/* nn_vec.c: vectorised row loops. max of n >= 1 floats; out[i] = exp(in[i] - shift) (out may be
+ * in; meant for in <= shift) returning the sum in double; x *= a; acc += x. */
+float tf__vec_max(const float *x, int64_t n);
+double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n);
+void tf__vec_scale(float *x, float a, int64_t n);
+void tf__vec_add(float *acc, const float *x, int64_t n);
 
 /* Linear internals for the chunked LM head. */
 typedef struct tf__linear_view {

@@ -27,8 +27,13 @@ static int fail(tf_status_t st)
     return 2;
 }
 
-static tf_status_t add(tf_ctx_t *ctx, tf_tensorfile_writer_t *w, tf_tensor_t **keep,
-                       const char *name, int32_t dtype, const int64_t *shape, uint32_t ndim)
+static tf_status_t add(tf_ctx_t *ctx,
+                       tf_tensorfile_writer_t *w,
+                       tf_tensor_t **keep,
+                       const char *name,
+                       int32_t dtype,
+                       const int64_t *shape,
+                       uint32_t ndim)
 {
     tf_status_t st = tf_tensor_create(keep, ctx, dtype, shape, ndim);
     if (st != TF_STATUS_OK)

@@ -88,6 +88,9 @@ def main():
     make("lstm_kernel_bi.tfx", I=3, H=4, T=5, B=3, lengths=None, seed=1)
     # H = 17 exercises the vector tails of the fused passes; lengths unsorted, with 1 and T.
     make("lstm_kernel_bi_lengths.tfx", I=5, H=17, T=6, B=4, lengths=[3, 6, 1, 4], seed=2)
+    # B = 10 takes the kernel's BLAS path for the per-step products (small batches have their own).
+    make("lstm_kernel_bi_lengths_b10.tfx", I=6, H=9, T=4, B=10,
+         lengths=[2, 4, 1, 3, 4, 1, 2, 3, 4, 2], seed=3)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ static void test_bad_empty_text_and_label(void **state)
     assert_ok(tf_loader_create_labeled(&l, ctx, v, p, &o));
     assert_int_equal(tf_loader_num_sequences(l), 2);
     assert_int_equal(tf_loader_skipped_lines(l), 2);
+    assert_int_equal(tf_loader_num_labels(l), 2); /* "b" had only a bad line */
+    assert_string_equal(tf_loader_label_name(l, 1), "c");
     tf_loader_free(l);
     tf_vocab_free(v);
     tmp_close(&d);
@@ -247,6 +249,12 @@ static void test_bad_invalid_utf8_replaced_and_counted(void **state)
     assert_ok(tf_loader_next(l, &b));
     assert_int_equal(tf_batch_steps(b), 4); /* hello, w?rld, ?, ( */
     assert_int_equal(i32_of(tf_batch_tokens(b))[1], tf_vocab_lookup(v, "w\xef\xbf\xbdrld", 7));
+    tf_loader_free(l);
+    /* Label names are cleaned as well (they go into checkpoints as JSON strings). */
+    p = tmp_write(&d, "label.tsv", "caf\xe9\thello\n", (size_t)-1);
+    assert_ok(tf_loader_create_labeled(&l, ctx, v, p, &o));
+    assert_string_equal(tf_loader_label_name(l, 0), "caf\xef\xbf\xbd");
+    assert_int_equal(tf_loader_invalid_utf8(l), 1);
     tf_loader_free(l);
     p = tmp_write(&d, "latin1.txt", "hello w\xf6rld\nhello\n", (size_t)-1);
     assert_ok(tf_loader_create_lm(&l, ctx, v, &p, 1, &o));

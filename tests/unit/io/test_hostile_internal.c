@@ -43,7 +43,8 @@ static tf_status_t load_bytes(tf_ctx_t *ctx, const unsigned char *b, size_t size
 
 /* Load `json` + `dlen` data bytes as a foreign (plain safetensors) file; expect `want` and, if
  * given, a message containing `needle`. */
-static void expect(tf_ctx_t *ctx, const char *json, size_t dlen, tf_status_t want, const char *needle)
+static void
+expect(tf_ctx_t *ctx, const char *json, size_t dlen, tf_status_t want, const char *needle)
 {
     size_t size;
     unsigned char data[64] = {0};
@@ -178,8 +179,8 @@ static void test_hostile_missing_fields(void **state)
            "data_offsets");
     expect(ctx, "{'a':{'dtype':'F32','shape':[2],'data_offsets':[0,8,8]}}", 8, TF_STATUS_EFORMAT,
            "data_offsets");
-    expect(ctx, "{'a':{'dtype':'F32','shape':[2],'data_offsets':['0','8']}}", 8,
-           TF_STATUS_EFORMAT, "data_offsets");
+    expect(ctx, "{'a':{'dtype':'F32','shape':[2],'data_offsets':['0','8']}}", 8, TF_STATUS_EFORMAT,
+           "data_offsets");
     expect(ctx, "{'a':{'dtype':'F32','shape':[2],'data_offsets':[-8,0]}}", 8, TF_STATUS_EFORMAT,
            "data_offsets");
     expect(ctx, "{'a':{'dtype':'F32','shape':[2],'data_offsets':[0.5,8]}}", 8, TF_STATUS_EFORMAT,
@@ -316,8 +317,8 @@ static void test_hostile_names_and_metadata(void **state)
            0, TF_STATUS_EFORMAT, "metadata is corrupt");
     expect(ctx, "{'__metadata__':{" LTF ",'extra':'x'}}", 0, TF_STATUS_EFORMAT,
            "metadata is corrupt");
-    expect(ctx, "{'__metadata__':{" LTF "},'a':{'dtype':'U8','shape':[1],'data_offsets':[0,1]}}",
-           1, TF_STATUS_EFORMAT, "no crc32");
+    expect(ctx, "{'__metadata__':{" LTF "},'a':{'dtype':'U8','shape':[1],'data_offsets':[0,1]}}", 1,
+           TF_STATUS_EFORMAT, "no crc32");
     expect(ctx,
            "{'__metadata__':{" LTF ",'crc32.a':'d202ef8d','crc32.b':'d202ef8d'},"
            "'a':{'dtype':'U8','shape':[1],'data_offsets':[0,1]}}",
@@ -427,7 +428,8 @@ static void test_hostile_load_mem_arguments(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hostile_sizes, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_hostile_sizes, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_hostile_not_json, tf_test_setup_ctx,
                                         tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_hostile_missing_fields, tf_test_setup_ctx,

@@ -136,8 +136,7 @@ static void test_tensorfile_roundtrip_tensors_blobs_and_metadata(void **state)
     assert_ok(tf_tensorfile_load(&f, ctx, td.path, NULL));
     /* data order: 4-byte tensors in insertion order, then blobs in insertion order */
     assert_int_equal(tf_tensorfile_count(f), 5);
-    const char *order[5] = {"encoder.weight", "vocab.ids", "x.\"quoted\"\\é", "train.rng",
-                            "empty"};
+    const char *order[5] = {"encoder.weight", "vocab.ids", "x.\"quoted\"\\é", "train.rng", "empty"};
     for (uint32_t i = 0; i < 5; i++) {
         assert_string_equal(tf_tensorfile_name(f, i), order[i]);
         assert_int_equal(tf_tensorfile_kind(f, i),
@@ -237,18 +236,20 @@ static void test_tensorfile_exact_layout(void **state)
     /* little-endian IEEE floats, then the blob */
     const unsigned char data[11] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0, 'h', 'i', '!'};
     char meta_canon[128];
-    int mlen = snprintf(meta_canon, sizeof meta_canon, "format%clibtransfer%cformat_version%c1%c"
-                        "library_version%c%s%c", 0, 0, 0, 0, 0, tf_version_string(), 0);
+    int mlen = snprintf(meta_canon, sizeof meta_canon,
+                        "format%clibtransfer%cformat_version%c1%c"
+                        "library_version%c%s%c",
+                        0, 0, 0, 0, 0, tf_version_string(), 0);
     char expect[1024];
-    int n = snprintf(expect, sizeof expect,
-                     "{\"__metadata__\":{\"format\":\"libtransfer\",\"format_version\":\"1\","
-                     "\"library_version\":\"%s\",\"crc32.w\":\"%08x\",\"crc32.b\":\"%08x\","
-                     "\"crc32.__metadata__\":\"%08x\"},"
-                     "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                     "\"b\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[8,11]}}",
-                     tf_version_string(), (unsigned)crc_ref(0, data, 8),
-                     (unsigned)crc_ref(0, data + 8, 3),
-                     (unsigned)crc_ref(0, meta_canon, (size_t)mlen));
+    int n =
+        snprintf(expect, sizeof expect,
+                 "{\"__metadata__\":{\"format\":\"libtransfer\",\"format_version\":\"1\","
+                 "\"library_version\":\"%s\",\"crc32.w\":\"%08x\",\"crc32.b\":\"%08x\","
+                 "\"crc32.__metadata__\":\"%08x\"},"
+                 "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                 "\"b\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[8,11]}}",
+                 tf_version_string(), (unsigned)crc_ref(0, data, 8),
+                 (unsigned)crc_ref(0, data + 8, 3), (unsigned)crc_ref(0, meta_canon, (size_t)mlen));
     while (n % 8 != 0)
         expect[n++] = ' ';
     size_t size;
@@ -444,8 +445,9 @@ static void test_tensorfile_writer_rules(void **state)
     assert_status(tf_tensorfile_writer_add_tensor(w, "bad\xff", t), TF_STATUS_EINVAL);
     assert_status(tf_tensorfile_writer_add_tensor(w, "\xed\xa0\x80", t), TF_STATUS_EINVAL);
     assert_status(tf_tensorfile_writer_add_tensor(w, "\xc0\xaf", t), TF_STATUS_EINVAL);
-    const char *reserved[] = {"format", "format_version", "library_version", "crc32.a",
-                              "crc32.__metadata__", "__metadata__", ""};
+    const char *reserved[] = {"format",  "format_version",     "library_version",
+                              "crc32.a", "crc32.__metadata__", "__metadata__",
+                              ""};
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         assert_status(tf_tensorfile_writer_add_meta(w, reserved[i], "x"), TF_STATUS_EINVAL);
     assert_ok(tf_tensorfile_writer_add_meta(w, "k", "v"));
@@ -496,6 +498,11 @@ static void test_tensorfile_load_missing_or_not_a_file(void **state)
     assert_null(f);
     tmpdir_t td;
     tmp_make(&td);
+    /* a FIFO without a writer: refused at once, not waited on */
+    assert_int_equal(mkfifo(td.path, 0600), 0);
+    assert_status(tf_tensorfile_load(&f, ctx, td.path, NULL), TF_STATUS_EIO);
+    assert_non_null(strstr(tf_last_error_message(), "not a regular file"));
+    unlink(td.path);
     write_all(td.path, "", 0);
     assert_status(tf_tensorfile_load(&f, ctx, td.path, NULL), TF_STATUS_EFORMAT);
     assert_non_null(strstr(tf_last_error_message(), "too short"));
@@ -572,7 +579,8 @@ static void test_tensorfile_save_to_dev_full_changes_nothing(void **state)
     assert_int_equal(before.st_rdev, after.st_rdev);
 }
 
-/* ---- allocation failures ---------------------------------------------------------------------- */
+/* ---- allocation failures ----------------------------------------------------------------------
+ */
 
 static tf_status_t build_and_save(tf_ctx_t *ctx, const char *path, tf_tensor_t *a, tf_tensor_t *b)
 {

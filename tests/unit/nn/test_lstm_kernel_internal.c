@@ -555,7 +555,7 @@ static void test_fast_and_reference_match_double_on_random_shapes(void **state)
         c.I = 1 + (int64_t)tf__rng_below(&rng, 24);
         c.H = hs[tf__rng_below(&rng, sizeof hs / sizeof hs[0])];
         c.T = 1 + (int64_t)tf__rng_below(&rng, 6);
-        c.B = 1 + (int64_t)tf__rng_below(&rng, 5);
+        c.B = 1 + (int64_t)tf__rng_below(&rng, 12); /* both sides of the small-batch path */
         c.reverse = (int)tf__rng_below(&rng, 2);
         c.with_lengths = (int)tf__rng_below(&rng, 2);
         c.with_state = (int)tf__rng_below(&rng, 2);
@@ -573,6 +573,8 @@ static void test_fast_matches_double_on_larger_shapes(void **state)
         {50, 67, 9, 7, 0, 1, 1, 1, 0, 31},
         {50, 67, 9, 7, 1, 1, 1, 1, 1, 32},
         {64, 48, 12, 16, 0, 0, 1, 1, 0, 33},
+        {20, 33, 5, 9, 1, 1, 1, 1, 1, 35},
+        {20, 33, 5, 8, 0, 1, 1, 1, 1, 36},
         {16, 129, 3, 1, 1, 0, 0, 1, 0, 34},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
@@ -687,6 +689,39 @@ static void test_inference_without_cache_matches_training_forward(void **state)
         }
 }
 
+/* y may be NULL (only the final state wanted): h_n and c_n are unchanged. */
+static void check_no_output(fwd_fn fwd, int64_t B)
+{
+    const lstm_case_t c = {4, 13, 5, B, 1, 1, 1, 1, 0, 70u + (uint64_t)B};
+    problem_t p;
+    problem_init(&p, &c);
+    fin_t f;
+    fin_init(&f, &p);
+    result_f full, last;
+    result_f_init(&full, &p, 0.0f);
+    result_f_init(&last, &p, 0.0f);
+    float *work = falloc(tf__lstm_work_floats(&p.s));
+    fwd(&p.s, 1, f.in[IX], p.ldx, p.lengths, f.in[IWIH], f.in[IWHH], f.in[IBIH], f.in[IBHH],
+        f.in[IH0], f.in[IC0], full.o[OY], p.ldy, full.o[OHN], full.o[OCN], NULL, work);
+    fwd(&p.s, 1, f.in[IX], p.ldx, p.lengths, f.in[IWIH], f.in[IWHH], f.in[IBIH], f.in[IBHH],
+        f.in[IH0], f.in[IC0], NULL, p.ldy, last.o[OHN], last.o[OCN], NULL, work);
+    assert_memory_equal(full.o[OHN], last.o[OHN], p.out_n[OHN] * sizeof(float));
+    assert_memory_equal(full.o[OCN], last.o[OCN], p.out_n[OCN] * sizeof(float));
+    free(work);
+    result_f_free(&full);
+    result_f_free(&last);
+    fin_free(&f);
+    problem_free(&p);
+}
+
+static void test_forward_without_output_sequence(void **state)
+{
+    (void)state;
+    check_no_output(tf__lstm_forward, 3);
+    check_no_output(tf__lstm_forward, 11);
+    check_no_output(tf__lstm_forward_ref, 3);
+}
+
 static void test_workspace_formulas(void **state)
 {
     (void)state;
@@ -694,6 +729,9 @@ static void test_workspace_formulas(void **state)
     const size_t H = 200, T = 64, B = 32;
     assert_int_equal(tf__lstm_cache_floats(&s), 4 * H * T * B + 2 * H * (T + 1) * B);
     assert_int_equal(tf__lstm_work_floats(&s), 4 * H * T * B + 3 * H * B + 4 * H);
+    /* Small batches add W_hh packed in panels of 16 columns. */
+    const tf__lstm_shape_t small = {100, 200, 64, 8};
+    assert_int_equal(tf__lstm_work_floats(&small), 4 * H * T * 8 + 3 * H * 8 + 4 * H + 4 * H * 208);
 }
 
 /* ---- activations ------------------------------------------------------------------------------ */
@@ -760,6 +798,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_null_gradient_outputs_leave_others_unchanged),
         cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_inference_without_cache_matches_training_forward),
+        cmocka_unit_test(test_forward_without_output_sequence),
         cmocka_unit_test(test_workspace_formulas),
         cmocka_unit_test(test_activations_match_libm),
     };

@@ -138,11 +138,18 @@ static void test_torch_bidirectional_lengths(void **state)
     check_fixture("lstm_kernel_bi_lengths.tfx", tf__lstm_forward, tf__lstm_backward);
 }
 
+static void test_torch_bidirectional_lengths_batch10(void **state)
+{
+    (void)state;
+    check_fixture("lstm_kernel_bi_lengths_b10.tfx", tf__lstm_forward, tf__lstm_backward);
+}
+
 static void test_torch_reference_path(void **state)
 {
     (void)state;
     check_fixture("lstm_kernel_bi.tfx", tf__lstm_forward_ref, tf__lstm_backward_ref);
     check_fixture("lstm_kernel_bi_lengths.tfx", tf__lstm_forward_ref, tf__lstm_backward_ref);
+    check_fixture("lstm_kernel_bi_lengths_b10.tfx", tf__lstm_forward_ref, tf__lstm_backward_ref);
 }
 
 int main(int argc, char **argv)
@@ -150,6 +157,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_bidirectional),
         cmocka_unit_test(test_torch_bidirectional_lengths),
+        cmocka_unit_test(test_torch_bidirectional_lengths_batch10),
         cmocka_unit_test(test_torch_reference_path),
     };
     return TF_TEST_RUN(tests);

@@ -695,6 +695,36 @@ static void test_workspace_reuse_across_shapes(void **state)
     tf_module_free(enc);
 }
 
+/* Values at padded steps never matter: NaN there leaves outputs and gradients finite. */
+static void test_nan_in_padded_steps(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    tf_module_t *mods[2] = {lstm_new(ctx, 2, 3, 2, 1, NULL), encoder_new(ctx, 0, 4, 3, 2)};
+    tf_tensor_t *x = tensor(ctx, TF_DTYPE_F32, (int64_t[]){4, 2, 2}, 3, 0.5);
+    tf_tensor_t *len = tensor(ctx, TF_DTYPE_I32, (int64_t[]){2}, 1, 4);
+    ((int32_t *)tf_tensor_data(len))[1] = 2;
+    for (int64_t t = 2; t < 4; t++)
+        for (int j = 0; j < 2; j++)
+            ((float *)tf_tensor_data(x))[(t * 2 + 1) * 2 + j] = NAN;
+    for (int k = 0; k < 2; k++) {
+        tf_tensor_t *y, *dx, *g;
+        assert_ok(tf_module_forward(mods[k], x, len, &y));
+        for (int64_t i = 0; i < tf_tensor_numel(y); i++)
+            assert_true(isfinite(((float *)tf_tensor_data(y))[i]));
+        tf_tensor_t *gy = tensor(ctx, TF_DTYPE_F32, (int64_t[]){4, 2, tf_tensor_dim(y, 2)}, 3, 1);
+        assert_ok(tf_module_backward(mods[k], gy, &dx));
+        for (uint32_t i = 0; i < tf_module_param_count(mods[k]); i++) {
+            assert_ok(tf_module_param_at(mods[k], i, NULL, NULL, &g));
+            for (int64_t j = 0; j < tf_tensor_numel(g); j++)
+                assert_true(isfinite(((float *)tf_tensor_data(g))[j]));
+        }
+        tf_tensor_free(gy);
+        tf_module_free(mods[k]);
+    }
+    tf_tensor_free(x);
+    tf_tensor_free(len);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +742,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_tied_head_gradient, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_chunked_head_matches_plain, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_workspace_reuse_across_shapes, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_nan_in_padded_steps, tf_test_setup_ctx, tf_test_teardown_ctx),
     };
     return TF_TEST_RUN(tests);
 }

@@ -1,0 +1,245 @@
+/* bench_lstm: speed of one LSTM layer (the kernel in lib/nn/lstm_kernel.c), one direction.
+ *
+ *   bench_lstm [--shape I,H,T,B] [--threads N]
+ *
+ * For each shape it prints one line
+ *   lstm I=.. H=.. T=.. B=.. fwd_tok_s=.. train_tok_s=.. train_gflops=.. sgemm_gflops=..
+ * fwd:   forward in training mode (cache kept for backward), zero initial state;
+ * train: forward + backward with dx, dW_ih, dW_hh, both bias gradients and dh0/dc0, weight gradients
+ *        zeroed each step (as a training step does); d(loss)/dy random, no gradient into h_n/c_n;
+ * FLOPs of a training step = 3 * (2 * 4H * (I + H) * T * B) (forward once, backward twice);
+ * sgemm: OpenBLAS cblas_sgemm in the same run at M = T*B, N = 4H, K = I + H (the GEMM the kernel's
+ *        work adds up to), 2*M*N*K FLOPs; 0 in a build without BLAS.
+ * Timing: one warm-up call, then 5 repetitions of at least 0.2 s each (>= 1 s per figure); each
+ * figure is the BEST repetition (least disturbed by other processes on a shared machine).
+ * Without --shape it runs the six shapes of the project's benchmark table. --threads sets the BLAS
+ * threads (default: all online cores); the kernel's own elementwise passes run on the calling
+ * thread between GEMMs, so cores are never oversubscribed. */
+#include "nn/lstm_kernel.h"
+#include "core/internal.h"
+
+#ifdef TF_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REPS 5
+#define REP_SECONDS 0.2
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *buf(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)) != 0) {
+        fprintf(stderr, "bench_lstm: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static void fill(float *p, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        p[i] = scale * (2.0f * (float)((rng_state >> 40) * (1.0 / 16777216.0)) - 1.0f);
+    }
+}
+
+typedef struct layer {
+    tf__lstm_shape_t s;
+    float *x, *w_ih, *w_hh, *b_ih, *b_hh, *y, *cache, *work;
+    float *dy, *dx, *dw_ih, *dw_hh, *db_ih, *db_hh, *dh0, *dc0;
+    float *a, *b, *c; /* the sgemm comparison */
+} layer_t;
+
+static void run_forward(layer_t *L)
+{
+    const tf__lstm_shape_t *s = &L->s;
+    tf__lstm_forward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, L->b_ih, L->b_hh, NULL,
+                     NULL, L->y, s->hidden_size, NULL, NULL, L->cache, L->work);
+}
+
+static void run_train(layer_t *L)
+{
+    const tf__lstm_shape_t *s = &L->s;
+    const size_t ni = (size_t)s->input_size, nh = (size_t)s->hidden_size;
+    memset(L->dw_ih, 0, 4 * nh * ni * sizeof(float));
+    memset(L->dw_hh, 0, 4 * nh * nh * sizeof(float));
+    memset(L->db_ih, 0, 4 * nh * sizeof(float));
+    memset(L->db_hh, 0, 4 * nh * sizeof(float));
+    memset(L->dh0, 0, (size_t)s->batch * nh * sizeof(float));
+    memset(L->dc0, 0, (size_t)s->batch * nh * sizeof(float));
+    run_forward(L);
+    tf__lstm_backward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, NULL, NULL, L->dy,
+                      s->hidden_size, NULL, NULL, L->cache, L->work, L->dx, s->input_size,
+                      L->dw_ih, L->dw_hh, L->db_ih, L->db_hh, L->dh0, L->dc0);
+}
+
+#ifdef TF_HAVE_CBLAS
+static void run_sgemm(layer_t *L)
+{
+    const tf__lstm_shape_t *s = &L->s;
+    const int M = (int)(s->steps * s->batch), N = (int)(4 * s->hidden_size),
+              K = (int)(s->input_size + s->hidden_size);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, L->a, K, L->b, K, 0.0f,
+                L->c, N);
+}
+#endif
+
+/* Seconds per call: warm-up, then the best of REPS repetitions of >= REP_SECONDS each. */
+static double time_best(void (*fn)(layer_t *), layer_t *L)
+{
+    double t0 = now();
+    fn(L);
+    double once = now() - t0;
+    long per_rep = once > 0 ? (long)ceil(REP_SECONDS / once) : 1;
+    if (per_rep < 1)
+        per_rep = 1;
+    double best = INFINITY;
+    for (int r = 0; r < REPS; r++) {
+        t0 = now();
+        for (long i = 0; i < per_rep; i++)
+            fn(L);
+        const double dt = (now() - t0) / (double)per_rep;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
+/* (cblas.h pulls in complex.h, whose macro in_size rules out the usual names.) */
+static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch)
+{
+    layer_t L;
+    memset(&L, 0, sizeof L);
+    L.s = (tf__lstm_shape_t){in_size, hid, steps, batch};
+    const size_t nI = (size_t)in_size, nH = (size_t)hid, rows = (size_t)(steps * batch);
+    const float k = 1.0f / sqrtf((float)hid);
+    L.x = buf(rows * nI);
+    L.w_ih = buf(4 * nH * nI);
+    L.w_hh = buf(4 * nH * nH);
+    L.b_ih = buf(4 * nH);
+    L.b_hh = buf(4 * nH);
+    L.y = buf(rows * nH);
+    L.cache = buf(tf__lstm_cache_floats(&L.s));
+    L.work = buf(tf__lstm_work_floats(&L.s));
+    L.dy = buf(rows * nH);
+    L.dx = buf(rows * nI);
+    L.dw_ih = buf(4 * nH * nI);
+    L.dw_hh = buf(4 * nH * nH);
+    L.db_ih = buf(4 * nH);
+    L.db_hh = buf(4 * nH);
+    L.dh0 = buf((size_t)batch * nH);
+    L.dc0 = buf((size_t)batch * nH);
+    fill(L.x, rows * nI, 1.0f);
+    fill(L.w_ih, 4 * nH * nI, k);
+    fill(L.w_hh, 4 * nH * nH, k);
+    fill(L.b_ih, 4 * nH, k);
+    fill(L.b_hh, 4 * nH, k);
+    fill(L.dy, rows * nH, 1.0f);
+    memset(L.dx, 0, rows * nI * sizeof(float));
+
+    const double t_fwd = time_best(run_forward, &L);
+    const double t_train = time_best(run_train, &L);
+    for (size_t i = 0; i < 4 * nH * nH; i++)
+        if (!isfinite(L.dw_hh[i])) {
+            fprintf(stderr, "bench_lstm: non-finite gradient\n");
+            exit(1);
+        }
+    double sgemm_gflops = 0;
+#ifdef TF_HAVE_CBLAS
+    const size_t K = nI + nH;
+    L.a = buf(rows * K);
+    L.b = buf(4 * nH * K);
+    L.c = buf(rows * 4 * nH);
+    fill(L.a, rows * K, 1.0f);
+    fill(L.b, 4 * nH * K, k);
+    const double t_gemm = time_best(run_sgemm, &L);
+    sgemm_gflops = 2.0 * (double)rows * 4.0 * (double)nH * (double)K / t_gemm / 1e9;
+#endif
+    const double tokens = (double)rows;
+    const double flops = 3.0 * (2.0 * 4.0 * (double)hid * (double)(in_size + hid) * (double)steps * (double)batch);
+    printf("lstm I=%lld H=%lld T=%lld B=%lld fwd_tok_s=%.0f train_tok_s=%.0f train_gflops=%.1f "
+           "sgemm_gflops=%.1f\n",
+           (long long)in_size, (long long)hid, (long long)steps, (long long)batch, tokens / t_fwd,
+           tokens / t_train, flops / t_train / 1e9, sgemm_gflops);
+    fflush(stdout);
+    float *all[] = {L.x,  L.w_ih,  L.w_hh,  L.b_ih,  L.b_hh,  L.y,   L.cache, L.work, L.dy, L.dx,
+                    L.dw_ih, L.dw_hh, L.db_ih, L.db_hh, L.dh0, L.dc0, L.a,     L.b,    L.c};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_lstm [--shape I,H,T,B] [--threads N]\n"
+               "  times one LSTM layer (forward; forward + backward) and OpenBLAS sgemm\n"
+               "  without --shape: the six shapes of the benchmark table\n");
+}
+
+int main(int argc, char **argv)
+{
+    long long shape[4] = {0, 0, 0, 0};
+    int have_shape = 0;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--shape") == 0 && a + 1 < argc) {
+            char tail;
+            if (sscanf(argv[++a], "%lld,%lld,%lld,%lld%c", &shape[0], &shape[1], &shape[2],
+                       &shape[3], &tail) != 4 ||
+                shape[0] < 1 || shape[1] < 1 || shape[2] < 1 || shape[3] < 1 ||
+                shape[0] > 100000 || shape[1] > 100000 || shape[2] > 100000 ||
+                shape[3] > 100000) {
+                fprintf(stderr, "bench_lstm: --shape wants four positive integers I,H,T,B\n");
+                return 2;
+            }
+            have_shape = 1;
+        } else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) {
+            char *end;
+            threads = strtol(argv[++a], &end, 10);
+            if (*end != '\0' || threads < 1 || threads > 1024) {
+                fprintf(stderr, "bench_lstm: --threads wants a number from 1 to 1024\n");
+                return 2;
+            }
+        } else if (strcmp(argv[a], "--model") == 0) {
+            fprintf(stderr, "bench_lstm: --model is not available in this build (it needs the "
+                            "modules and the optimizer); use --shape\n");
+            return 2;
+        } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (threads < 1)
+        threads = 1;
+    tf__blas_set_threads((int32_t)threads);
+    if (have_shape) {
+        bench(shape[0], shape[1], shape[2], shape[3]);
+        return 0;
+    }
+    static const int64_t shapes[6][4] = {{100, 200, 64, 32}, {256, 512, 64, 32},
+                                         {512, 512, 64, 64}, {1024, 1024, 64, 64},
+                                         {128, 128, 256, 1}, {256, 256, 35, 20}};
+    for (int i = 0; i < 6; i++)
+        bench(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+    return 0;
+}

@@ -1,0 +1,506 @@
+/**
+ * @file transfer/train.h
+ * @brief The two-phase API: a model (backbone, heads, vocabulary, labels), tf_pretrain(),
+ *        tf_finetune(), tf_evaluate(), prediction and model checkpoints.
+ *
+ * The user's path:
+ * @code
+ * tf_model_create(&model, ctx, vocab, &model_opts);            // embedding + LSTM backbone
+ * tf_pretrain(model, lm_train, lm_valid, &pre_opts, &report);   // next-token LM; LM head kept
+ * tf_model_save(model, "lm.safetensors");
+ * tf_finetune(model, cls_train, cls_valid, &ft_opts, &report);  // new task head
+ * tf_evaluate(model, cls_valid, &metrics, confusion, capacity);
+ * tf_predict_text(model, "Subject: free money", -1, probs, capacity);
+ * @endcode
+ *
+ * **Training state.** A model keeps the state of its current training phase (optimizer moments,
+ * step, schedule position, best weights so far) between calls. A call limited with
+ * `stop_after_steps` returns early; calling again with the same options continues where it
+ * stopped. tf_train_state_save() and tf_train_state_load() carry that state (and the loader's
+ * position and the context's random generator) across processes, so `N steps, save, load, N more
+ * steps` gives the same weights as `2N steps` at one thread.
+ *
+ * **Threads.** Training and prediction use tf_ctx_num_threads() threads inside matrix products.
+ * A model must not be used from two threads at once; two models from two contexts may.
+ *
+ * @defgroup train Training
+ * @{
+ */
+#ifndef LIBTRANSFER_TRAIN_H
+#define LIBTRANSFER_TRAIN_H
+
+#include "common.h"
+#include "error.h"
+#include "context.h"
+#include "tensor.h"
+#include "nn.h"
+#include "optim.h"
+#include "data.h"
+
+TF_BEGIN_DECLS
+
+/** @brief Opaque model: backbone (embedding or input projection + LSTM stack), the pre-training
+ *         head, the task head once fine-tuned, the vocabulary and the label names. */
+typedef struct tf_model tf_model_t;
+
+/** Input of a model (tf_model_opts_t::input). Values are stable. */
+typedef enum tf_model_input {
+    TF_MODEL_INPUT_TOKENS = 1,  /**< Token ids through a vocabulary and an embedding. */
+    TF_MODEL_INPUT_FEATURES = 2 /**< Numeric sequences (T, B, F) through a linear projection. */
+} tf_model_input_t;
+
+/** Current version of ::tf_model_opts_t. */
+#define TF_MODEL_OPTS_VERSION 1
+
+/** @brief Architecture of a new model. Fill with tf_model_opts_init(). */
+typedef struct tf_model_opts {
+    uint32_t struct_size;  /**< sizeof(tf_model_opts_t), set by the init function. */
+    uint32_t version;      /**< #TF_MODEL_OPTS_VERSION, set by the init function. */
+    int32_t input;         /**< A ::tf_model_input_t; default #TF_MODEL_INPUT_TOKENS. */
+    int32_t num_features;  /**< Features per step for #TF_MODEL_INPUT_FEATURES (>= 1). */
+    int32_t embedding_dim; /**< Embedding (or input projection) size; default 100. */
+    int32_t hidden_size;   /**< LSTM hidden size; default 200. */
+    int32_t num_layers;    /**< Stacked LSTM layers; default 1. */
+    int32_t bidirectional; /**< 1: bidirectional LSTM (no language-model pre-training then). */
+    double dropout;        /**< Dropout between LSTM layers and before every head, [0, 1);
+                                default 0.2. */
+    int32_t tie_weights;   /**< 1: the LM head shares the embedding matrix (needs
+                                embedding_dim == hidden_size). Default 0. */
+    int32_t reserved;      /**< Must be 0. */
+} tf_model_opts_t;
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_MODEL_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Create a model with freshly initialised weights (drawn from the context's generator).
+ * @param[out] out Receives the model; NULL on failure.
+ * @param[in] ctx Context.
+ * @param[in] vocab Vocabulary for token input (copied into the model; the caller keeps and frees
+ *            its own); NULL for numeric input.
+ * @param[in] opts Architecture, or NULL for the defaults.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `out` or `ctx`, a missing vocabulary, a size
+ *         below 1, dropout outside [0, 1), tying with different sizes); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_ENOMEM.
+ * @ownership caller: free with tf_model_free().
+ * @threadsafety Uses `ctx`.
+ */
+TF_API tf_status_t tf_model_create(tf_model_t **out,
+                                   tf_ctx_t *ctx,
+                                   const tf_vocab_t *vocab,
+                                   const tf_model_opts_t *opts);
+
+/**
+ * @brief Free a model, its modules, vocabulary copy and training state. NULL is a no-op.
+ * @param[in] model The model.
+ */
+TF_API void tf_model_free(tf_model_t *model);
+
+/**
+ * @brief The model's vocabulary (NULL for numeric input).
+ * @param[in] model The model.
+ * @return The vocabulary, borrowed: valid until the model is freed; or NULL.
+ */
+TF_API const tf_vocab_t *tf_model_vocab(const tf_model_t *model);
+
+/**
+ * @brief The backbone encoder module (parameters `embedding.weight` or `proj.*`, then `lstm.*`),
+ *        for inspection, freezing or custom training loops.
+ * @param[in] model The model.
+ * @return The module, borrowed; or NULL if `model` is NULL.
+ */
+TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
+
+/**
+ * @brief Number of task classes (0 before fine-tuning).
+ * @param[in] model The model.
+ * @return The class count, or 0.
+ */
+TF_API int32_t tf_model_num_classes(const tf_model_t *model);
+
+/**
+ * @brief Name of task class `id`.
+ * @param[in] model The model.
+ * @param[in] id 0 to tf_model_num_classes() - 1.
+ * @return The label name, borrowed (valid until the model is freed or fine-tuned again); NULL
+ *         for a bad id.
+ */
+TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
+
+/**
+ * @brief Total number of parameter elements (backbone and heads).
+ * @param[in] model The model.
+ * @return The count, or 0.
+ */
+TF_API int64_t tf_model_num_params(const tf_model_t *model);
+
+/* ---- progress and reports ------------------------------------------------------------------- */
+
+/** Phase of a training call (tf_progress_t::phase). */
+typedef enum tf_train_phase {
+    TF_TRAIN_PHASE_PRETRAIN = 1, /**< tf_pretrain(). */
+    TF_TRAIN_PHASE_FINETUNE = 2  /**< tf_finetune(). */
+} tf_train_phase_t;
+
+/**
+ * @brief What a progress callback receives. Fields are only ever appended; read `struct_size`
+ *        before reading a field added after version 1.
+ */
+typedef struct tf_progress {
+    uint32_t struct_size;  /**< sizeof the struct the library filled. */
+    uint32_t version;      /**< 1. */
+    int32_t phase;         /**< A ::tf_train_phase_t. */
+    int32_t epoch;         /**< Epoch, counted from 0. */
+    int64_t step;          /**< Optimizer steps done in this phase. */
+    int64_t total_steps;   /**< Steps the phase will take in all. */
+    double epoch_fraction; /**< Fraction of the current epoch read, 0 to 1. */
+    double loss;           /**< Mean training loss since the previous report. */
+    double lr;             /**< Current base learning rate. */
+    double items_per_s;    /**< Tokens (pre-training) or sequences (fine-tuning) per second. */
+    double eta_s;          /**< Estimated seconds to the end of the phase. */
+    double valid_metric;   /**< Last validation metric (perplexity, MSE or the chosen
+                                fine-tuning metric); NaN before the first validation. */
+} tf_progress_t;
+
+/** @brief Progress callback: return 0 to go on, non-zero to stop (the call then returns
+ *         #TF_STATUS_ECANCELED with the model consistent and resumable). */
+typedef int32_t TF_CALLBACK(tf_progress_cb)(const tf_progress_t *progress, void *payload);
+
+/** Current version of ::tf_train_report_t. */
+#define TF_TRAIN_REPORT_VERSION 1
+
+/**
+ * @brief Results of a training call. Set `struct_size` and `version` (or call
+ *        tf_train_report_init()) before passing it; the library fills the fields that fit.
+ */
+typedef struct tf_train_report {
+    uint32_t struct_size;   /**< sizeof(tf_train_report_t), set by the caller. */
+    uint32_t version;       /**< #TF_TRAIN_REPORT_VERSION. */
+    int64_t steps;          /**< Optimizer steps done in the phase so far. */
+    int32_t epochs;         /**< Epochs completed. */
+    int32_t best_epoch;     /**< Fine-tuning: epoch whose weights were kept (-1: none). */
+    double train_loss;      /**< Mean training loss of the last epoch (or of the steps run). */
+    double valid_loss;      /**< Last validation loss; NaN without validation. */
+    double valid_metric;    /**< Last validation metric: perplexity (LM), MSE (numeric) or the
+                                 fine-tuning metric (accuracy or macro-F1); NaN without. */
+    double best_metric;     /**< Best validation metric seen (fine-tuning). */
+    double seconds;         /**< Wall time of the call. */
+    double items_per_s;     /**< Throughput of the call (tokens or sequences per second). */
+} tf_train_report_t;
+
+/**
+ * @brief Fill a report with its size and version (and NaN metrics).
+ * @param[out] report The report.
+ * @param[in] version Pass #TF_TRAIN_REPORT_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ */
+TF_API tf_status_t tf_train_report_init(tf_train_report_t *report, uint32_t version);
+
+/* ---- pre-training --------------------------------------------------------------------------- */
+
+/** Current version of ::tf_pretrain_opts_t. */
+#define TF_PRETRAIN_OPTS_VERSION 1
+
+/** @brief Options of tf_pretrain(). Fill with tf_pretrain_opts_init(). */
+typedef struct tf_pretrain_opts {
+    uint32_t struct_size;           /**< sizeof(tf_pretrain_opts_t), set by the init function. */
+    uint32_t version;               /**< #TF_PRETRAIN_OPTS_VERSION. */
+    int32_t epochs;                 /**< Epochs when `max_steps` is 0; default 1. */
+    int32_t reserved;               /**< Must be 0. */
+    int64_t max_steps;              /**< Steps of the whole phase (the schedule's length); 0 =
+                                         `epochs` epochs. */
+    int64_t stop_after_steps;       /**< Return after this many steps of this call (a later call
+                                         continues); 0 = run to the end. */
+    const tf_optim_opts_t *optim;   /**< Optimizer and schedule; NULL = AdamW, lr 3e-3, weight
+                                         decay 0.01, linear warmup (1%) then cosine decay.
+                                         `total_steps` 0 is filled in from the budget. */
+    double clip_norm;               /**< Global gradient-norm clipping; 0 = off. Default 0.5. */
+    int64_t valid_every;            /**< Validate every this many steps; 0 = at the end of each
+                                         epoch (and of the phase). */
+    int64_t progress_every;         /**< Call `progress` every this many steps; default 50. */
+    tf_progress_cb progress;        /**< Progress callback, or NULL. */
+    void *progress_payload;         /**< Passed to `progress`. */
+} tf_pretrain_opts_t;
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_PRETRAIN_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ */
+TF_API tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Pre-train the backbone: next-token prediction (cross-entropy over the vocabulary through
+ *        the LM head) on a language-model loader (tf_loader_create_lm()), or next-step regression
+ *        (MSE) on a numeric loader made with `next_step` = 1.
+ *
+ * A non-finite loss or gradient stops training with #TF_STATUS_EDIVERGED before the bad update,
+ * so the model keeps its last good weights.
+ * @param[in,out] model The model (unidirectional).
+ * @param[in] train Training loader; read from its current position (epochs continue).
+ * @param[in] valid Validation loader, or NULL.
+ * @param[in] opts Options, or NULL for the defaults.
+ * @param[out] report Filled with results (may be NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, a loader of the wrong kind, a
+ *         bidirectional model, bad options); #TF_STATUS_EVERSION; #TF_STATUS_ECANCELED (the
+ *         callback stopped it; resumable); #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's
+ *         errors.
+ */
+TF_API tf_status_t tf_pretrain(tf_model_t *model,
+                               tf_loader_t *train,
+                               tf_loader_t *valid,
+                               const tf_pretrain_opts_t *opts,
+                               tf_train_report_t *report);
+
+/* ---- fine-tuning ---------------------------------------------------------------------------- */
+
+/** Fine-tuning strategy (tf_finetune_opts_t::strategy). Values are stable. */
+typedef enum tf_finetune_strategy {
+    TF_FINETUNE_FULL = 1,    /**< Every parameter trains from the start. */
+    TF_FINETUNE_FROZEN = 2,  /**< The backbone stays frozen: only the head trains. */
+    TF_FINETUNE_GRADUAL = 3  /**< ULMFiT's gradual unfreezing: the head in epoch 0, then one more
+                                  layer (top LSTM layer first, the embedding last) each epoch. */
+} tf_finetune_strategy_t;
+
+/** Validation metric for early stopping and for keeping the best weights. Values are stable. */
+typedef enum tf_metric {
+    TF_METRIC_ACCURACY = 1, /**< Fraction correct (higher is better). */
+    TF_METRIC_MACRO_F1 = 2, /**< Mean F1 over classes (higher is better). */
+    TF_METRIC_LOSS = 3      /**< Validation loss (lower is better). */
+} tf_metric_t;
+
+/** Current version of ::tf_finetune_opts_t. */
+#define TF_FINETUNE_OPTS_VERSION 1
+
+/** @brief Options of tf_finetune(). Fill with tf_finetune_opts_init(). */
+typedef struct tf_finetune_opts {
+    uint32_t struct_size;         /**< sizeof(tf_finetune_opts_t), set by the init function. */
+    uint32_t version;             /**< #TF_FINETUNE_OPTS_VERSION. */
+    int32_t strategy;             /**< A ::tf_finetune_strategy_t; default #TF_FINETUNE_GRADUAL. */
+    uint32_t pooling;             /**< OR of TF_POOL_LAST, TF_POOL_MEAN, TF_POOL_MAX; default all
+                                       three (concatenated, as in ULMFiT). */
+    int32_t epochs;               /**< Epochs; default 8. */
+    int32_t patience;             /**< Early stopping: epochs without improvement; 0 = off.
+                                       Default 3. */
+    int32_t metric;               /**< A ::tf_metric_t for keeping the best weights; default
+                                       #TF_METRIC_ACCURACY. */
+    int32_t reserved;             /**< Must be 0. */
+    int64_t stop_after_steps;     /**< Return after this many steps of this call; 0 = to the end. */
+    double lr;                    /**< Peak rate of the top layer; default 5e-3. */
+    double discriminative;        /**< Rate divisor from one layer to the one below (2.6 in
+                                       ULMFiT); 1 = the same rate everywhere. Default 2.6. */
+    double weight_decay;          /**< AdamW weight decay; default 0.01. */
+    double head_dropout;          /**< Dropout before the task head; default 0.3. */
+    double clip_norm;             /**< Gradient-norm clipping; 0 = off. Default 1.0. */
+    int32_t schedule;             /**< A ::tf_optim_schedule_t; default slanted triangular. */
+    int32_t reset_head;           /**< 1 = make a new head even if the model has one for the same
+                                       labels; default 1. */
+    int64_t progress_every;       /**< Call `progress` every this many steps; default 20. */
+    tf_progress_cb progress;      /**< Progress callback, or NULL. */
+    void *progress_payload;       /**< Passed to `progress`. */
+} tf_finetune_opts_t;
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_FINETUNE_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ */
+TF_API tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Fine-tune on a labelled loader: attach a task head (pooling over valid steps, dropout,
+ *        linear to C classes; one logit with BCE when there are 2 classes, softmax cross-entropy
+ *        otherwise), then train with the chosen strategy, discriminative rates and schedule. With
+ *        a validation loader, the best weights by `metric` are kept and restored at the end, and
+ *        training stops after `patience` epochs without improvement.
+ * @param[in,out] model The model (pre-trained or fresh).
+ * @param[in] train Labelled loader (tf_loader_create_labeled(), tf_loader_create_tokens(), or a
+ *            numeric loader with labels); its label names become the model's classes.
+ * @param[in] valid Validation loader with the same labels, or NULL.
+ * @param[in] opts Options, or NULL for the defaults.
+ * @param[out] report Filled with results (may be NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, unlabelled loader, fewer than 2
+ *         classes, bad options, validation labels that differ); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_ECANCELED; #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's errors.
+ */
+TF_API tf_status_t tf_finetune(tf_model_t *model,
+                               tf_loader_t *train,
+                               tf_loader_t *valid,
+                               const tf_finetune_opts_t *opts,
+                               tf_train_report_t *report);
+
+/* ---- evaluation and prediction -------------------------------------------------------------- */
+
+/** Current version of ::tf_metrics_t. */
+#define TF_METRICS_VERSION 1
+
+/** @brief Classification metrics of tf_evaluate(). Set `struct_size` and `version` first (or
+ *         call tf_metrics_init()). */
+typedef struct tf_metrics {
+    uint32_t struct_size; /**< sizeof(tf_metrics_t), set by the caller. */
+    uint32_t version;     /**< #TF_METRICS_VERSION. */
+    int64_t count;        /**< Sequences evaluated. */
+    int32_t num_classes;  /**< C. */
+    int32_t reserved;     /**< 0. */
+    double loss;          /**< Mean loss. */
+    double accuracy;      /**< Fraction correct. */
+    double macro_f1;      /**< Mean of the per-class F1 scores over the classes that occur in
+                               the labels or the predictions. */
+} tf_metrics_t;
+
+/**
+ * @brief Fill a metrics struct with its size and version.
+ * @param[out] metrics The struct.
+ * @param[in] version Pass #TF_METRICS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ */
+TF_API tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version);
+
+/**
+ * @brief Evaluate a fine-tuned model on a labelled loader (one full pass from the loader's start;
+ *        the loader is reset before and after).
+ * @param[in,out] model The model (fine-tuned).
+ * @param[in] data Labelled loader with the model's labels.
+ * @param[out] metrics Receives loss, accuracy and macro-F1.
+ * @param[out] confusion Receives the C x C confusion matrix, row = true class, column =
+ *             predicted (may be NULL).
+ * @param[in] confusion_capacity Elements `confusion` can hold (at least C*C when non-NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, labels that differ); #TF_STATUS_ESTATE
+ *         (not fine-tuned); #TF_STATUS_EBUFSIZE; a loader's errors.
+ */
+TF_API tf_status_t tf_evaluate(tf_model_t *model,
+                               tf_loader_t *data,
+                               tf_metrics_t *metrics,
+                               int64_t *confusion,
+                               size_t confusion_capacity);
+
+/**
+ * @brief Class probabilities for one sequence of token ids.
+ * @param[in,out] model A fine-tuned token model.
+ * @param[in] ids Token ids (each in [0, vocabulary size)).
+ * @param[in] len Number of ids, at least 1 (longer inputs are used whole).
+ * @param[out] probs Receives C probabilities (softmax; for two classes, 1 - p and p).
+ * @param[in] capacity Elements `probs` can hold (at least C).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (not fine-tuned, or a numeric
+ *         model); #TF_STATUS_EBUFSIZE; #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_predict_ids(tf_model_t *model,
+                                  const int32_t *ids,
+                                  int64_t len,
+                                  float *probs,
+                                  size_t capacity);
+
+/**
+ * @brief Class probabilities for a text, tokenised with the model's vocabulary.
+ * @param[in,out] model A fine-tuned token model.
+ * @param[in] text UTF-8 text (invalid bytes are replaced).
+ * @param[in] len Length in bytes, or -1 for a NUL-terminated string.
+ * @param[out] probs Receives C probabilities.
+ * @param[in] capacity Elements `probs` can hold.
+ * @return As tf_predict_ids(); #TF_STATUS_EINVAL also for a text without any token.
+ */
+TF_API tf_status_t tf_predict_text(tf_model_t *model,
+                                   const char *text,
+                                   int64_t len,
+                                   float *probs,
+                                   size_t capacity);
+
+/**
+ * @brief Class probabilities for one numeric sequence of `steps` x F floats (row-major; the
+ *        standardisation of the training loader is the caller's to apply).
+ * @param[in,out] model A fine-tuned numeric model.
+ * @param[in] x The values.
+ * @param[in] steps Number of steps, at least 1.
+ * @param[out] probs Receives C probabilities.
+ * @param[in] capacity Elements `probs` can hold.
+ * @return As tf_predict_ids().
+ */
+TF_API tf_status_t tf_predict_features(tf_model_t *model,
+                                       const float *x,
+                                       int64_t steps,
+                                       float *probs,
+                                       size_t capacity);
+
+/**
+ * @brief Mean next-token cross-entropy (natural log) of a text under the pre-trained language
+ *        model; exp() of it is the perplexity.
+ * @param[in,out] model A token model.
+ * @param[in] text UTF-8 text.
+ * @param[in] len Length in bytes, or -1 for NUL-terminated.
+ * @param[out] loss_out Receives the mean loss per predicted token.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, fewer than 2 tokens);
+ *         #TF_STATUS_ESTATE (numeric model); #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
+                                    const char *text,
+                                    int64_t len,
+                                    double *loss_out);
+
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+/** Load flag: keep only the backbone (and the pre-training head), dropping the task head and its
+ *  labels, to fine-tune for a new task. */
+#define TF_MODEL_LOAD_BACKBONE 0x1u
+
+/**
+ * @brief Save the model atomically as a safetensors file: PyTorch-named tensors
+ *        (`embedding.weight`, `lstm.weight_ih_l0`, ..., `lm_head.weight`, `head.weight`) and
+ *        metadata with the configuration (`libtransfer.config`, JSON), the vocabulary
+ *        (`libtransfer.vocab`), the label names (`libtransfer.labels`, JSON) and a CRC32 per
+ *        tensor. A failed save leaves any previous file at `path` untouched.
+ * @param[in] model The model.
+ * @param[in] path Target file.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
+
+/**
+ * @brief Load a model saved by tf_model_save().
+ * @param[out] out Receives the model; NULL on failure.
+ * @param[in] ctx Context.
+ * @param[in] path The file.
+ * @param[in] flags 0, or #TF_MODEL_LOAD_BACKBONE.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ENOTFOUND (no file); #TF_STATUS_EIO;
+ *         #TF_STATUS_EFORMAT (corrupt, not a libtransfer model, tensors missing or of the wrong
+ *         shape: the message names them); #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
+ * @ownership caller: free with tf_model_free().
+ */
+TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags);
+
+/**
+ * @brief Save the training state of the model's current phase (optimizer moments, step, schedule
+ *        position, best weights bookkeeping), the loader's position and the context's random
+ *        generator, atomically, to resume later with tf_train_state_load().
+ * @param[in] model The model (after a tf_pretrain() or tf_finetune() call).
+ * @param[in] train The training loader (its position is saved), or NULL.
+ * @param[in] path Target file.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (no training state yet);
+ *         #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_train_state_save(tf_model_t *model, tf_loader_t *train, const char *path);
+
+/**
+ * @brief Restore a training state into a model (saved or loaded with the same weights) and a
+ *        loader made from the same data and options. The next tf_pretrain() or tf_finetune()
+ *        call of the same phase and options continues from it.
+ * @param[in,out] model The model.
+ * @param[in,out] train The training loader, or NULL (if the state has a loader position, it
+ *                is then ignored).
+ * @param[in] path The file.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ENOTFOUND; #TF_STATUS_EIO;
+ *         #TF_STATUS_EFORMAT (corrupt or from another model); #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_train_state_load(tf_model_t *model, tf_loader_t *train, const char *path);
+
+TF_END_DECLS
+
+#endif /* LIBTRANSFER_TRAIN_H */
+/** @} */

@@ -1,0 +1,525 @@
+/* Model checkpoints (safetensors through lib/io) and the training-state file for resuming. */
+#include "transfer/train.h"
+#include "transfer/io.h"
+#include "train_internal.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KEY_CONFIG "libtransfer.config"
+#define KEY_VOCAB "libtransfer.vocab"
+#define KEY_LABELS "libtransfer.labels"
+#define KEY_KIND "libtransfer.kind"
+
+/* ---- a small growable string for the JSON we write ---- */
+
+typedef struct {
+    tf_ctx_t *ctx;
+    char *s;
+    size_t len, cap;
+    tf_status_t st;
+} sbuf_t;
+
+static void sb_put(sbuf_t *b, const char *text, size_t n)
+{
+    if (b->st != TF_STATUS_OK)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 256) + n;
+        char *p = tf__alloc(b->ctx, cap);
+        if (p == NULL) {
+            b->st = TF_STATUS_ENOMEM;
+            return;
+        }
+        if (b->s != NULL)
+            memcpy(p, b->s, b->len);
+        tf__free(b->ctx, b->s);
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, text, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_str(sbuf_t *b, const char *text)
+{
+    sb_put(b, text, strlen(text));
+}
+
+/* A JSON string literal (UTF-8 kept as is, control characters escaped). */
+static void sb_json_string(sbuf_t *b, const char *text)
+{
+    char esc[8];
+    sb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            sb_put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            sb_put(b, esc, 6);
+        } else {
+            sb_put(b, (const char *)p, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static tf_status_t config_json(tf_model_t *m, sbuf_t *b)
+{
+    char tmp[512];
+    const tf_model_opts_t *c = &m->cfg;
+    snprintf(tmp, sizeof tmp,
+             "{\"input\":%d,\"num_features\":%d,\"vocab_size\":%d,\"embedding_dim\":%d,"
+             "\"hidden_size\":%d,\"num_layers\":%d,\"bidirectional\":%d,\"dropout\":%.17g,"
+             "\"tie_weights\":%d,\"num_classes\":%d,\"pooling\":%u,\"head_dropout\":%.17g}",
+             c->input, c->num_features, m->vocab ? tf_vocab_size(m->vocab) : 0, c->embedding_dim,
+             c->hidden_size, c->num_layers, c->bidirectional, c->dropout, c->tie_weights,
+             m->num_classes, m->pool_modes, m->head_p);
+    sb_str(b, tmp);
+    return b->st;
+}
+
+static tf_status_t labels_json(tf_model_t *m, sbuf_t *b)
+{
+    sb_str(b, "[");
+    for (int32_t i = 0; i < m->num_classes; i++) {
+        if (i)
+            sb_str(b, ",");
+        sb_json_string(b, m->labels[i]);
+    }
+    sb_str(b, "]");
+    return b->st;
+}
+
+static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+            const char *name;
+            tf_tensor_t *p;
+            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, NULL));
+            TF_CHECK(tf_tensorfile_writer_add_tensor(w, name, p));
+        }
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_save(tf_model_t *m, const char *path)
+{
+    tf_tensorfile_writer_t *w = NULL;
+    sbuf_t cfg = {0}, labels = {0};
+    char *vocab = NULL;
+    tf_status_t st;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(path);
+    cfg.ctx = labels.ctx = m->ctx;
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
+    TF_CHECK_GOTO(st, add_params(m, w), out);
+    TF_CHECK_GOTO(st, config_json(m, &cfg), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_KIND, "model"), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_CONFIG, cfg.s), out);
+    if (m->vocab != NULL) {
+        size_t len = 0;
+        st = tf_vocab_serialize(m->vocab, NULL, 0, &len);
+        if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
+            goto out;
+        vocab = tf__alloc(m->ctx, len + 1);
+        if (vocab == NULL) {
+            st = TF_STATUS_ENOMEM;
+            goto out;
+        }
+        TF_CHECK_GOTO(st, tf_vocab_serialize(m->vocab, vocab, len + 1, &len), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_VOCAB, vocab), out);
+    }
+    if (m->head != NULL) {
+        TF_CHECK_GOTO(st, labels_json(m, &labels), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_LABELS, labels.s), out);
+    }
+    st = tf_tensorfile_writer_save(w, path);
+out:
+    tf_tensorfile_writer_free(w);
+    tf__free(m->ctx, cfg.s);
+    tf__free(m->ctx, labels.s);
+    tf__free(m->ctx, vocab);
+    return st;
+}
+
+/* ---- loading ---- */
+
+static tf_status_t json_int(const char *path, cJSON *obj, const char *key, int32_t lo, int32_t hi, int32_t *out)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != floor(v->valuedouble))
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field '%s' is missing or not "
+                "an integer in [%d, %d]", path, key, lo, hi);
+    *out = (int32_t)v->valuedouble;
+    return TF_STATUS_OK;
+}
+
+static tf_status_t parse_config(const char *path, const char *text, tf_model_opts_t *c,
+                                int32_t *vocab_size, int32_t *num_classes, uint32_t *pooling,
+                                double *head_p)
+{
+    tf_status_t st = TF_STATUS_OK;
+    int32_t pool = 0;
+    cJSON *root = cJSON_Parse(text);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: the configuration is not a JSON object", path);
+    }
+    tf_model_opts_init(c, TF_MODEL_OPTS_VERSION);
+    const int32_t big = 1 << 24;
+    TF_CHECK_GOTO(st, json_int(path, root, "input", 1, 2, &c->input), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "num_features", 0, big, &c->num_features), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "vocab_size", 0, 1 << 30, vocab_size), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "embedding_dim", 1, big, &c->embedding_dim), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "hidden_size", 1, big, &c->hidden_size), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "num_layers", 1, 1024, &c->num_layers), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "bidirectional", 0, 1, &c->bidirectional), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "tie_weights", 0, 1, &c->tie_weights), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "num_classes", 0, 1 << 20, num_classes), out);
+    TF_CHECK_GOTO(st, json_int(path, root, "pooling", 0, 7, &pool), out);
+    *pooling = (uint32_t)pool;
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dropout");
+    if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0.0 && d->valuedouble < 1.0)) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'dropout' is "
+                       "missing or outside [0, 1)", path);
+        goto out;
+    }
+    c->dropout = d->valuedouble;
+    d = cJSON_GetObjectItemCaseSensitive(root, "head_dropout");
+    if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0.0 && d->valuedouble < 1.0)) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'head_dropout' "
+                       "is missing or outside [0, 1)", path);
+        goto out;
+    }
+    *head_p = d->valuedouble;
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+static tf_status_t parse_labels(tf_ctx_t *ctx, const char *path, const char *text, int32_t n,
+                                char ***out)
+{
+    tf_status_t st = TF_STATUS_OK;
+    cJSON *root = cJSON_Parse(text);
+    if (root == NULL || !cJSON_IsArray(root) || cJSON_GetArraySize(root) != n) {
+        cJSON_Delete(root);
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: the label list is not a JSON array of %d "
+                "strings", path, n);
+    }
+    char **labels = tf__calloc(ctx, (size_t)n, sizeof *labels);
+    if (labels == NULL) {
+        cJSON_Delete(root);
+        return TF_STATUS_ENOMEM;
+    }
+    for (int32_t i = 0; i < n && st == TF_STATUS_OK; i++) {
+        cJSON *v = cJSON_GetArrayItem(root, i);
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: label %d is not a non-empty "
+                           "string", path, i);
+        else if ((labels[i] = tf__strdup(ctx, v->valuestring)) == NULL)
+            st = TF_STATUS_ENOMEM;
+    }
+    cJSON_Delete(root);
+    if (st != TF_STATUS_OK) {
+        for (int32_t i = 0; i < n; i++)
+            tf__free(ctx, labels[i]);
+        tf__free(ctx, labels);
+        return st;
+    }
+    *out = labels;
+    return TF_STATUS_OK;
+}
+
+/* Copy every parameter of the model's modules from the file, checking names and shapes. */
+static tf_status_t load_params(tf_model_t *m, tf_tensorfile_t *f, const char *path, uint32_t *used)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    *used = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+            const char *name;
+            tf_tensor_t *p, *src;
+            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, NULL));
+            tf_status_t st = tf_tensorfile_get(f, name, &src);
+            if (st == TF_STATUS_ENOTFOUND)
+                TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' is missing", path, name);
+            TF_CHECK(st);
+            if (tf_tensor_dtype(src) != TF_DTYPE_F32 || tf_tensor_numel(src) != tf_tensor_numel(p) ||
+                tf_tensor_ndim(src) != tf_tensor_ndim(p))
+                TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' has the wrong dtype or "
+                        "shape for the configuration", path, name);
+            for (uint32_t d = 0; d < tf_tensor_ndim(p); d++)
+                if (tf_tensor_dim(src, d) != tf_tensor_dim(p, d))
+                    TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' has size %lld on "
+                            "axis %u, the configuration needs %lld", path, name,
+                            (long long)tf_tensor_dim(src, d), d, (long long)tf_tensor_dim(p, d));
+            TF_CHECK(tf_tensor_copy_from(p, tf_tensor_data(src), tf_tensor_nbytes(src)));
+            (*used)++;
+        }
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags)
+{
+    tf_tensorfile_t *f = NULL;
+    tf_model_t *m = NULL;
+    tf_vocab_t *vocab = NULL;
+    char **labels = NULL;
+    tf_model_opts_t cfg;
+    int32_t vocab_size = 0, num_classes = 0;
+    uint32_t pooling = 0, used = 0;
+    double head_p = 0.0;
+    tf_status_t st;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    TF_REQUIRE_ARG(path);
+    if (flags & ~TF_MODEL_LOAD_BACKBONE)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_model_load: unknown flags 0x%x", flags);
+    TF_CHECK(tf_tensorfile_load(&f, ctx, path, NULL));
+    const char *kind = tf_tensorfile_meta(f, KEY_KIND), *ctext = tf_tensorfile_meta(f, KEY_CONFIG);
+    if (kind == NULL || strcmp(kind, "model") != 0 || ctext == NULL) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: not a libtransfer model (no '%s' "
+                       "metadata)", path, KEY_CONFIG);
+        goto out;
+    }
+    TF_CHECK_GOTO(st, parse_config(path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p), out);
+    if (cfg.input == TF_MODEL_INPUT_TOKENS) {
+        const char *v = tf_tensorfile_meta(f, KEY_VOCAB);
+        if (v == NULL) {
+            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a token model without a "
+                           "vocabulary", path);
+            goto out;
+        }
+        TF_CHECK_GOTO(st, tf_vocab_deserialize(&vocab, ctx, v, strlen(v)), out);
+        if (tf_vocab_size(vocab) != vocab_size) {
+            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: the vocabulary has %d tokens, "
+                           "the configuration says %d", path, tf_vocab_size(vocab), vocab_size);
+            goto out;
+        }
+    } else if (cfg.num_features < 1) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a numeric model without features", path);
+        goto out;
+    }
+    st = tf__model_new(&m, ctx, vocab, &cfg);
+    vocab = NULL; /* adopted (or freed) by tf__model_new */
+    if (st != TF_STATUS_OK)
+        goto out;
+    if (num_classes > 0 && !(flags & TF_MODEL_LOAD_BACKBONE)) {
+        const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
+        if (ltext == NULL || num_classes < 2 || pooling == 0) {
+            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a task head without valid labels "
+                           "or pooling", path);
+            goto out;
+        }
+        TF_CHECK_GOTO(st, parse_labels(ctx, path, ltext, num_classes, &labels), out);
+        TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, (const char *const *)labels, pooling,
+                                              head_p), out);
+    }
+    TF_CHECK_GOTO(st, load_params(m, f, path, &used), out);
+    uint32_t extra = 0;
+    for (uint32_t i = 0; i < tf_tensorfile_count(f); i++) {
+        const char *name = tf_tensorfile_name(f, i);
+        if ((flags & TF_MODEL_LOAD_BACKBONE) && strncmp(name, "head.", 5) == 0)
+            continue;
+        extra++;
+    }
+    if (extra != used) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: the file has %u tensors the "
+                       "configuration does not describe", path, extra - used);
+        goto out;
+    }
+    *out = m;
+    m = NULL;
+out:
+    if (labels != NULL) {
+        for (int32_t i = 0; i < num_classes; i++)
+            tf__free(ctx, labels[i]);
+        tf__free(ctx, labels);
+    }
+    tf_vocab_free(vocab);
+    tf_model_free(m);
+    tf_tensorfile_free(f);
+    return st;
+}
+
+/* ---- training state ---- */
+
+/* The phase bookkeeping, written field by field in little-endian order (x86 and ARM hosts). */
+typedef struct {
+    char magic[4];
+    uint32_t version;
+    int32_t phase, epoch, best_epoch, bad_epochs, finished, reserved;
+    uint64_t fingerprint;
+    int64_t total_steps, epoch_loss_n;
+    double best_metric, last_valid_loss, last_valid_metric, epoch_loss_sum;
+    uint64_t rng[4];
+} phase_blob_t;
+
+tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *path)
+{
+    tf_tensorfile_writer_t *w = NULL;
+    void *opt_blob = NULL, *loader_blob = NULL;
+    size_t opt_size = 0, loader_size = 0;
+    phase_blob_t pb;
+    struct tf_tensor best;
+    tf_status_t st;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(path);
+    if (m->ph.phase == 0 || m->ph.opt == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_train_state_save: the model has no training state; call "
+                "tf_pretrain or tf_finetune first");
+    memset(&pb, 0, sizeof pb);
+    memcpy(pb.magic, "TFTS", 4);
+    pb.version = 1;
+    pb.phase = m->ph.phase;
+    pb.epoch = m->ph.epoch;
+    pb.best_epoch = m->ph.best_epoch;
+    pb.bad_epochs = m->ph.bad_epochs;
+    pb.finished = m->ph.finished;
+    pb.fingerprint = m->ph.fingerprint;
+    pb.total_steps = m->ph.total_steps;
+    pb.epoch_loss_n = m->ph.epoch_loss_n;
+    pb.best_metric = m->ph.best_metric;
+    pb.last_valid_loss = m->ph.last_valid_loss;
+    pb.last_valid_metric = m->ph.last_valid_metric;
+    pb.epoch_loss_sum = m->ph.epoch_loss_sum;
+    memcpy(pb.rng, m->ctx->rng.s, sizeof pb.rng);
+    TF_CHECK_GOTO(st, tf_optimizer_state_size(m->ph.opt, &opt_size), out);
+    opt_blob = tf__alloc(m->ctx, opt_size);
+    if (opt_blob == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto out;
+    }
+    TF_CHECK_GOTO(st, tf_optimizer_state_save(m->ph.opt, opt_blob, opt_size), out);
+    if (train != NULL) {
+        st = tf_loader_export_state(train, NULL, 0, &loader_size);
+        if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
+            goto out;
+        loader_blob = tf__alloc(m->ctx, loader_size);
+        if (loader_blob == NULL) {
+            st = TF_STATUS_ENOMEM;
+            goto out;
+        }
+        TF_CHECK_GOTO(st, tf_loader_export_state(train, loader_blob, loader_size, &loader_size), out);
+    }
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_KIND, "train_state"), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_blob(w, "phase", &pb, sizeof pb), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_blob(w, "optimizer", opt_blob, opt_size), out);
+    if (loader_blob != NULL)
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_blob(w, "loader", loader_blob, loader_size), out);
+    if (m->ph.best != NULL) {
+        const int64_t shape[1] = {(int64_t)m->ph.best_n};
+        tf__view_set(&best, m->ctx, m->ph.best, shape, 1);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_tensor(w, "best_weights", &best), out);
+    }
+    st = tf_tensorfile_writer_save(w, path);
+out:
+    tf_tensorfile_writer_free(w);
+    tf__free(m->ctx, opt_blob);
+    tf__free(m->ctx, loader_blob);
+    return st;
+}
+
+tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *path)
+{
+    tf_tensorfile_t *f = NULL;
+    const void *blob;
+    size_t size;
+    phase_blob_t pb;
+    void *pending = NULL;
+    float *best = NULL;
+    size_t best_n = 0;
+    tf_status_t st;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(path);
+    TF_CHECK(tf_tensorfile_load(&f, m->ctx, path, NULL));
+    const char *kind = tf_tensorfile_meta(f, KEY_KIND);
+    if (kind == NULL || strcmp(kind, "train_state") != 0) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: not a libtransfer training "
+                       "state", path);
+        goto out;
+    }
+    st = tf_tensorfile_blob(f, "phase", &blob, &size);
+    if (st != TF_STATUS_OK || size != sizeof pb || memcmp(blob, "TFTS", 4) != 0) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the phase record is missing "
+                       "or damaged", path);
+        goto out;
+    }
+    memcpy(&pb, blob, sizeof pb);
+    if (pb.version != 1 || (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE)) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: unknown phase record", path);
+        goto out;
+    }
+    if (pb.phase == TF_TRAIN_PHASE_FINETUNE && m->head == NULL) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: a fine-tuning state for a "
+                       "model without a task head (load the model saved with it)", path);
+        goto out;
+    }
+    if (tf_tensorfile_blob(f, "optimizer", &blob, &size) != TF_STATUS_OK || size == 0) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: no optimizer state", path);
+        goto out;
+    }
+    pending = tf__alloc(m->ctx, size);
+    if (pending == NULL) {
+        st = TF_STATUS_ENOMEM;
+        goto out;
+    }
+    memcpy(pending, blob, size);
+    size_t pending_size = size;
+    tf_tensor_t *bt;
+    if (tf_tensorfile_get(f, "best_weights", &bt) == TF_STATUS_OK) {
+        best_n = (size_t)tf_tensor_numel(bt);
+        if (best_n != tf__model_param_floats(m)) {
+            st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the best weights do not "
+                           "fit this model", path);
+            goto out;
+        }
+        best = tf__alloc(m->ctx, best_n * sizeof *best);
+        if (best == NULL) {
+            st = TF_STATUS_ENOMEM;
+            goto out;
+        }
+        memcpy(best, tf_tensor_data(bt), best_n * sizeof *best);
+    }
+    if (train != NULL && tf_tensorfile_blob(f, "loader", &blob, &size) == TF_STATUS_OK)
+        TF_CHECK_GOTO(st, tf_loader_import_state(train, blob, size), out);
+    /* Everything read: replace the model's phase state. */
+    tf__phase_reset(m);
+    m->ph.phase = pb.phase;
+    m->ph.fingerprint = pb.fingerprint;
+    m->ph.total_steps = pb.total_steps;
+    m->ph.epoch = pb.epoch;
+    m->ph.best_epoch = pb.best_epoch;
+    m->ph.bad_epochs = pb.bad_epochs;
+    m->ph.finished = pb.finished;
+    m->ph.best_metric = pb.best_metric;
+    m->ph.last_valid_loss = pb.last_valid_loss;
+    m->ph.last_valid_metric = pb.last_valid_metric;
+    m->ph.epoch_loss_sum = pb.epoch_loss_sum;
+    m->ph.epoch_loss_n = pb.epoch_loss_n;
+    m->ph.pending_opt = pending;
+    m->ph.pending_opt_size = pending_size;
+    m->ph.best = best;
+    m->ph.best_n = best_n;
+    memcpy(m->ctx->rng.s, pb.rng, sizeof pb.rng);
+    pending = NULL;
+    best = NULL;
+out:
+    tf__free(m->ctx, pending);
+    tf__free(m->ctx, best);
+    tf_tensorfile_free(f);
+    return st;
+}

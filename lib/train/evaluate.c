@@ -1,0 +1,227 @@
+/* Evaluation over a loader, prediction for one sequence, and language-model scoring. */
+#include "transfer/train.h"
+#include "train_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, int64_t *confusion, int64_t *count)
+{
+    double sum = 0;
+    int64_t n = 0, C = m->num_classes;
+    tf_status_t st;
+    memset(confusion, 0, (size_t)(C * C) * sizeof *confusion);
+    TF_CHECK(tf_loader_reset(data));
+    tf__model_set_training(m, 0);
+    for (;;) {
+        tf_batch_t *b;
+        double l;
+        TF_CHECK_GOTO(st, tf_loader_next(data, &b), out);
+        if (b == NULL)
+            break;
+        TF_CHECK_GOTO(st, tf__cls_batch(m, b, 0, &l, confusion), out);
+        sum += l * tf_batch_size(b);
+        n += tf_batch_size(b);
+    }
+    st = tf_loader_reset(data);
+out:
+    tf__model_set_training(m, 1);
+    if (st == TF_STATUS_OK && n == 0)
+        TF_FAIL(TF_STATUS_EINVAL, "the evaluation loader gave no data");
+    *loss = n ? sum / (double)n : NAN;
+    if (count != NULL)
+        *count = n;
+    return st;
+}
+
+tf_status_t tf_evaluate(tf_model_t *m,
+                        tf_loader_t *data,
+                        tf_metrics_t *metrics,
+                        int64_t *confusion,
+                        size_t confusion_capacity)
+{
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(data);
+    TF_REQUIRE_ARG(metrics);
+    if (metrics->struct_size < 2 * sizeof(uint32_t) || metrics->version < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: initialise metrics with tf_metrics_init");
+    if (m->head == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_evaluate: the model has no task head; fine-tune it first");
+    int64_t C = m->num_classes;
+    if (confusion != NULL && confusion_capacity < (size_t)(C * C))
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %lld elements, the "
+                "buffer holds %zu", (long long)(C * C), confusion_capacity);
+    if (tf_loader_num_labels(data) != C)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: the loader has %d labels, the model %lld",
+                tf_loader_num_labels(data), (long long)C);
+    for (int32_t c = 0; c < C; c++)
+        if (strcmp(tf_loader_label_name(data, c), m->labels[c]) != 0)
+            TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: label %d is '%s' in the loader but '%s' in the "
+                    "model; create the loader with the model's labels", c,
+                    tf_loader_label_name(data, c), m->labels[c]);
+    int64_t *conf = tf__calloc(m->ctx, (size_t)(C * C), sizeof *conf);
+    if (conf == NULL)
+        return TF_STATUS_ENOMEM;
+    double loss;
+    int64_t n;
+    tf_status_t st = tf__evaluate_loader(m, data, &loss, conf, &n);
+    if (st == TF_STATUS_OK) {
+        tf_metrics_t r;
+        memset(&r, 0, sizeof r);
+        r.struct_size = metrics->struct_size;
+        r.version = metrics->version;
+        r.count = n;
+        r.num_classes = (int32_t)C;
+        r.loss = loss;
+        r.accuracy = tf__metric(conf, C, loss, TF_METRIC_ACCURACY);
+        r.macro_f1 = tf__metric(conf, C, loss, TF_METRIC_MACRO_F1);
+        memcpy(metrics, &r, metrics->struct_size < sizeof r ? metrics->struct_size : sizeof r);
+        if (confusion != NULL)
+            memcpy(confusion, conf, (size_t)(C * C) * sizeof *conf);
+    }
+    tf__free(m->ctx, conf);
+    return st;
+}
+
+/* A borrowed view of caller memory as a tensor (never freed). */
+static void view_of(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data, const int64_t *shape,
+                    uint32_t ndim)
+{
+    tf__view_set(t, ctx, data, shape, ndim);
+    t->dtype = dtype;
+}
+
+/* Probabilities from the head for a single sequence given as an input tensor (T, 1[, F]). */
+static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor *input, float *probs,
+                                 size_t capacity)
+{
+    tf_tensor_t *y, *logits;
+    if (m->head == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: the model has no task head; fine-tune it first", fn);
+    int64_t C = m->num_classes;
+    if (capacity < (size_t)C)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: probs holds %zu values, the model has %lld classes", fn,
+                capacity, (long long)C);
+    tf__blas_set_threads(m->ctx->num_threads);
+    tf__model_set_training(m, 0);
+    tf_status_t st = tf_module_forward(m->encoder, input, NULL, &y);
+    int64_t pshape[2] = {1, m->head ? 0 : 0};
+    pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
+                                        ((m->pool_modes & TF_POOL_MEAN) != 0) +
+                                        ((m->pool_modes & TF_POOL_MAX) != 0));
+    if (st == TF_STATUS_OK)
+        st = tf__scratch_f32(m->ctx, &m->pooled, pshape, 2);
+    if (st == TF_STATUS_OK)
+        st = tf_pool_forward(y, NULL, m->pool_modes, tf__model_dirs(m), &m->pooled.view);
+    if (st == TF_STATUS_OK)
+        st = tf_module_forward(m->head, &m->pooled.view, NULL, &logits);
+    tf__model_set_training(m, 1);
+    TF_CHECK(st);
+    const float *z = tf_tensor_data(logits);
+    if (C == 2) {
+        double p = 1.0 / (1.0 + exp(-(double)z[0]));
+        probs[0] = (float)(1.0 - p);
+        probs[1] = (float)p;
+        return TF_STATUS_OK;
+    }
+    double zmax = z[0], sum = 0;
+    for (int64_t c = 1; c < C; c++)
+        zmax = z[c] > zmax ? z[c] : zmax;
+    for (int64_t c = 0; c < C; c++)
+        sum += exp((double)z[c] - zmax);
+    for (int64_t c = 0; c < C; c++)
+        probs[c] = (float)(exp((double)z[c] - zmax) / sum);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t len, float *probs, size_t capacity)
+{
+    struct tf_tensor in;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(ids);
+    TF_REQUIRE_ARG(probs);
+    if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_ids: a numeric model takes tf_predict_features");
+    if (len < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_ids: len is %lld; give at least one token", (long long)len);
+    const int64_t shape[2] = {len, 1};
+    view_of(&in, m->ctx, TF_DTYPE_I32, (void *)ids, shape, 2);
+    return predict_input(m, __func__, &in, probs, capacity);
+}
+
+/* Tokenise `text` with the model's vocabulary into m->ids; *n receives the count. */
+static tf_status_t encode(tf_model_t *m, const char *fn, const char *text, int64_t len, size_t *n)
+{
+    size_t bytes = len < 0 ? strlen(text) : (size_t)len;
+    /* At most one token per byte, plus a few specials. */
+    size_t need = bytes + 8;
+    if (need > m->ids_cap) {
+        int32_t *p = tf__alloc(m->ctx, need * sizeof *p);
+        if (p == NULL)
+            return TF_STATUS_ENOMEM;
+        tf__free(m->ctx, m->ids);
+        m->ids = p;
+        m->ids_cap = need;
+    }
+    TF_CHECK(tf_vocab_encode(m->vocab, text, bytes, m->ids, m->ids_cap, n));
+    if (*n == 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the text has no tokens", fn);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predict_text(tf_model_t *m, const char *text, int64_t len, float *probs, size_t capacity)
+{
+    size_t n;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(text);
+    TF_REQUIRE_ARG(probs);
+    if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_text: a numeric model takes tf_predict_features");
+    TF_CHECK(encode(m, __func__, text, len, &n));
+    return tf_predict_ids(m, m->ids, (int64_t)n, probs, capacity);
+}
+
+tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, float *probs, size_t capacity)
+{
+    struct tf_tensor in;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(x);
+    TF_REQUIRE_ARG(probs);
+    if (m->cfg.input != TF_MODEL_INPUT_FEATURES)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_features: a token model takes tf_predict_ids or "
+                "tf_predict_text");
+    if (steps < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_features: steps is %lld; give at least 1", (long long)steps);
+    for (int64_t i = 0; i < steps * m->cfg.num_features; i++)
+        if (!isfinite(x[i]))
+            TF_FAIL(TF_STATUS_EINVAL, "tf_predict_features: value %lld is not finite", (long long)i);
+    const int64_t shape[3] = {steps, 1, m->cfg.num_features};
+    view_of(&in, m->ctx, TF_DTYPE_F32, (void *)x, shape, 3);
+    return predict_input(m, __func__, &in, probs, capacity);
+}
+
+tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, int64_t len, double *loss_out)
+{
+    struct tf_tensor in, tgt;
+    tf_tensor_t *y;
+    size_t n;
+    int64_t count;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(text);
+    TF_REQUIRE_ARG(loss_out);
+    if (m->cfg.input != TF_MODEL_INPUT_TOKENS || m->lm_head == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_lm_score_text: needs a unidirectional token model");
+    TF_CHECK(encode(m, __func__, text, len, &n));
+    if (n < 2)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_lm_score_text: the text has %zu token(s); scoring needs 2", n);
+    const int64_t shape[2] = {(int64_t)n - 1, 1};
+    view_of(&in, m->ctx, TF_DTYPE_I32, m->ids, shape, 2);
+    view_of(&tgt, m->ctx, TF_DTYPE_I32, m->ids + 1, shape, 2);
+    tf__blas_set_threads(m->ctx->num_threads);
+    tf__model_set_training(m, 0);
+    tf_status_t st = tf_module_forward(m->encoder, &in, NULL, &y);
+    if (st == TF_STATUS_OK)
+        st = tf_linear_cross_entropy(m->lm_head, y, &tgt, TF_NN_INDEX_NONE, 0, loss_out, &count, NULL);
+    tf__model_set_training(m, 1);
+    return st;
+}

@@ -1,0 +1,397 @@
+/* tf_finetune: a task head on the backbone, trained with ULMFiT's recipe (gradual unfreezing,
+ * discriminative rates, slanted triangular schedule) and early stopping on a validation metric. */
+#include "transfer/train.h"
+#include "train_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void finetune_opts_defaults(tf_finetune_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_FINETUNE_OPTS_VERSION;
+    o->strategy = TF_FINETUNE_GRADUAL;
+    o->pooling = TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX;
+    o->epochs = 8;
+    o->patience = 3;
+    o->metric = TF_METRIC_ACCURACY;
+    o->lr = 5e-3;
+    o->discriminative = 2.6;
+    o->weight_decay = 0.01;
+    o->head_dropout = 0.3;
+    o->clip_norm = 1.0;
+    o->schedule = TF_OPTIM_SCHED_SLANTED_TRIANGULAR;
+    o->reset_head = 1;
+    o->progress_every = 20;
+}
+
+tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_FINETUNE_OPTS_VERSION, __func__));
+    finetune_opts_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_opts(const tf_finetune_opts_t *o)
+{
+    const char *fn = "tf_finetune";
+    if (o->strategy < TF_FINETUNE_FULL || o->strategy > TF_FINETUNE_GRADUAL)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: strategy %d is not a tf_finetune_strategy_t", fn, o->strategy);
+    if (o->pooling == 0 || (o->pooling & ~(uint32_t)(TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX)))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: pooling 0x%x is not a non-empty OR of TF_POOL_*", fn, o->pooling);
+    if (o->epochs < 1 || o->patience < 0 || o->stop_after_steps < 0 || o->progress_every < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: epochs (%d) and progress_every must be >= 1, patience and "
+                "stop_after_steps >= 0", fn, o->epochs);
+    if (o->metric < TF_METRIC_ACCURACY || o->metric > TF_METRIC_LOSS)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: metric %d is not a tf_metric_t", fn, o->metric);
+    if (!(o->lr > 0.0) || !isfinite(o->lr) || !(o->discriminative >= 1.0) ||
+        !isfinite(o->discriminative) || !(o->weight_decay >= 0.0) || !isfinite(o->weight_decay) ||
+        !(o->clip_norm >= 0.0) || !isfinite(o->clip_norm))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: lr (%g) must be finite and > 0, discriminative (%g) >= 1, "
+                "weight_decay and clip_norm finite and >= 0", fn, o->lr, o->discriminative);
+    if (!(o->head_dropout >= 0.0 && o->head_dropout < 1.0))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: head_dropout %g is outside [0, 1)", fn, o->head_dropout);
+    if (o->schedule < TF_OPTIM_SCHED_CONSTANT || o->schedule > TF_OPTIM_SCHED_ONE_CYCLE)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: schedule %d is not a tf_optim_schedule_t", fn, o->schedule);
+    if ((o->reset_head != 0 && o->reset_head != 1) || o->reserved != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: reset_head must be 0 or 1 and reserved 0", fn);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
+{
+    tf_tensor_t *y, *pd, *logits, *dpd, *dpooled;
+    int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
+    tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
+    tf_tensor_t *lengths = tf_batch_lengths(b), *labels = tf_batch_labels(b);
+    if (input == NULL || labels == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s with labels; use a labelled loader",
+                tokens ? "token sequences" : "numeric sequences");
+    int64_t B = tf_batch_size(b), C = m->num_classes;
+    const int32_t *lab = tf_tensor_data(labels);
+    for (int64_t i = 0; i < B; i++)
+        if (lab[i] < 0 || lab[i] >= C)
+            TF_FAIL(TF_STATUS_EINVAL, "label id %d of sequence %lld is outside the model's %lld "
+                    "classes", lab[i], (long long)i, (long long)C);
+    TF_CHECK(tf_module_forward(m->encoder, input, lengths, &y));
+    int64_t pshape[2] = {B, 0};
+    pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
+                                        ((m->pool_modes & TF_POOL_MEAN) != 0) +
+                                        ((m->pool_modes & TF_POOL_MAX) != 0));
+    TF_CHECK(tf__scratch_f32(m->ctx, &m->pooled, pshape, 2));
+    TF_CHECK(tf_pool_forward(y, lengths, m->pool_modes, tf__model_dirs(m), &m->pooled.view));
+    TF_CHECK(tf_module_forward(m->head_dropout, &m->pooled.view, NULL, &pd));
+    TF_CHECK(tf_module_forward(m->head, pd, NULL, &logits));
+    TF_CHECK(tf__scratch_f32(m->ctx, &m->dlogits, logits->shape, logits->ndim));
+    const float *z = tf_tensor_data(logits);
+    if (C == 2) {
+        int64_t tshape[2] = {B, 1};
+        TF_CHECK(tf__scratch_f32(m->ctx, &m->targets, tshape, 2));
+        for (int64_t i = 0; i < B; i++)
+            m->targets.data[i] = (float)lab[i];
+        TF_CHECK(tf_loss_bce_with_logits(logits, &m->targets.view, loss, train ? &m->dlogits.view : NULL));
+    } else {
+        TF_CHECK(tf_loss_cross_entropy(logits, labels, TF_NN_INDEX_NONE, loss,
+                                       train ? &m->dlogits.view : NULL));
+    }
+    if (confusion != NULL)
+        for (int64_t i = 0; i < B; i++) {
+            int64_t pred = 0;
+            if (C == 2) {
+                pred = z[i] > 0.0f;
+            } else {
+                for (int64_t c = 1; c < C; c++)
+                    if (z[i * C + c] > z[i * C + pred])
+                        pred = c;
+            }
+            confusion[lab[i] * C + pred]++;
+        }
+    if (!train || !isfinite(*loss))
+        return TF_STATUS_OK;
+    TF_CHECK(tf_module_backward(m->head, &m->dlogits.view, &dpd));
+    TF_CHECK(tf_module_backward(m->head_dropout, dpd, &dpooled));
+    /* A fully frozen backbone needs no gradient at all. */
+    int any = 0;
+    for (uint32_t j = 0; j < tf_module_param_count(m->encoder) && !any; j++) {
+        tf_tensor_t *p;
+        tf_module_param_at(m->encoder, j, NULL, &p, NULL);
+        any = tf_tensor_requires_grad(p);
+    }
+    if (!any)
+        return TF_STATUS_OK;
+    TF_CHECK(tf__scratch_f32(m->ctx, &m->dy, y->shape, y->ndim));
+    TF_CHECK(tf_pool_backward(y, lengths, m->pool_modes, tf__model_dirs(m), dpooled, &m->dy.view));
+    return tf_module_backward(m->encoder, &m->dy.view, NULL);
+}
+
+/* Units of gradual unfreezing, top first: LSTM layers L-1 .. 0, then the embedding/projection.
+ * Unit u is trainable from epoch u + 1 on (the head trains from epoch 0). */
+static void apply_freezing(tf_model_t *m, int32_t strategy, int32_t epoch)
+{
+    int32_t L = m->cfg.num_layers;
+    for (uint32_t j = 0; j < tf_module_param_count(m->encoder); j++) {
+        const char *name;
+        tf_tensor_t *p;
+        tf_module_param_at(m->encoder, j, &name, &p, NULL);
+        int32_t unit = L; /* embedding or projection: the last unit */
+        for (int32_t k = 0; k < L; k++)
+            if (tf__param_in_layer(name, k))
+                unit = L - 1 - k;
+        int32_t trainable = strategy == TF_FINETUNE_FULL ||
+                            (strategy == TF_FINETUNE_GRADUAL && epoch >= unit + 1);
+        tf_tensor_set_requires_grad(p, trainable);
+    }
+}
+
+/* Discriminative rates: head 1, top LSTM layer 1/f, ..., embedding 1/f^(L+1). */
+static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, double wd)
+{
+    char prefix[64];
+    int32_t L = m->cfg.num_layers;
+    static const char *const kinds[] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"};
+    for (int32_t k = 0; k < L; k++)
+        for (int i = 0; i < 4; i++) {
+            snprintf(prefix, sizeof prefix, "lstm.%s%d", kinds[i], k);
+            TF_CHECK(tf_optimizer_add_group(opt, prefix, pow(factor, -(double)(L - k)), wd));
+        }
+    const char *in = m->cfg.input == TF_MODEL_INPUT_TOKENS ? "embedding." : "proj.";
+    return tf_optimizer_add_group(opt, in, pow(factor, -(double)(L + 1)), wd);
+}
+
+double tf__metric(const int64_t *conf, int64_t C, double loss, int32_t metric)
+{
+    int64_t total = 0, right = 0;
+    double f1sum = 0;
+    int32_t nf1 = 0;
+    if (metric == TF_METRIC_LOSS)
+        return loss;
+    for (int64_t c = 0; c < C; c++) {
+        int64_t tp = conf[c * C + c], fp = 0, fn = 0;
+        for (int64_t k = 0; k < C; k++) {
+            total += conf[c * C + k];
+            if (k != c) {
+                fn += conf[c * C + k];
+                fp += conf[k * C + c];
+            }
+        }
+        right += tp;
+        if (tp + fp + fn > 0) {
+            f1sum += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
+            nf1++;
+        }
+    }
+    if (metric == TF_METRIC_ACCURACY)
+        return total ? (double)right / (double)total : 0.0;
+    return nf1 ? f1sum / nf1 : 0.0;
+}
+
+static int labels_equal(const tf_model_t *m, const tf_loader_t *l)
+{
+    if (tf_loader_num_labels(l) != m->num_classes)
+        return 0;
+    for (int32_t i = 0; i < m->num_classes; i++)
+        if (strcmp(tf_loader_label_name(l, i), m->labels[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static uint64_t fingerprint(const tf_finetune_opts_t *o, const tf_loader_t *train, int64_t total)
+{
+    const double d[] = {o->lr, o->discriminative, o->weight_decay, o->head_dropout, o->clip_norm};
+    const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, o->strategy, o->pooling, o->epochs,
+                         o->patience, o->metric, o->schedule};
+    uint64_t h = tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
+    for (int32_t c = 0; c < tf_loader_num_labels(train); c++) {
+        const char *name = tf_loader_label_name(train, c);
+        h = tf__fnv1a(h, name, strlen(name) + 1);
+    }
+    return h;
+}
+
+static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *train,
+                               int64_t total)
+{
+    uint64_t fp = fingerprint(o, train, total);
+    if (m->ph.phase != TF_TRAIN_PHASE_FINETUNE || m->ph.fingerprint != fp || m->ph.finished) {
+        int32_t C = tf_loader_num_labels(train);
+        tf__phase_reset(m);
+        if (o->reset_head || m->head == NULL || !labels_equal(m, train) || m->pool_modes != o->pooling) {
+            const char *names[1024];
+            const char **lab = C <= 1024 ? names : tf__calloc(m->ctx, (size_t)C, sizeof *lab);
+            if (lab == NULL)
+                return TF_STATUS_ENOMEM;
+            for (int32_t c = 0; c < C; c++)
+                lab[c] = tf_loader_label_name(train, c);
+            tf_status_t st = tf__model_make_head(m, C, lab, o->pooling, o->head_dropout);
+            if (lab != names)
+                tf__free(m->ctx, (void *)lab);
+            TF_CHECK(st);
+        }
+        m->ph.phase = TF_TRAIN_PHASE_FINETUNE;
+        m->ph.fingerprint = fp;
+    }
+    m->ph.total_steps = total;
+    if (m->ph.opt != NULL)
+        return TF_STATUS_OK;
+    tf_optim_opts_t oo;
+    tf_optimizer_t *opt;
+    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
+    oo.algorithm = TF_OPTIM_ADAMW;
+    oo.lr = o->lr;
+    oo.weight_decay = o->weight_decay;
+    oo.beta1 = 0.8; /* ULMFiT fine-tunes with betas (0.8, 0.99) */
+    oo.beta2 = 0.99;
+    oo.schedule = o->schedule;
+    oo.total_steps = total;
+    oo.warmup_steps = total / 10;
+    TF_CHECK(tf_optimizer_create(&opt, m->ctx, &oo));
+    tf_status_t st = tf__optimizer_attach(m, opt);
+    if (st == TF_STATUS_OK && o->discriminative > 1.0)
+        st = set_rates(m, opt, o->discriminative, o->weight_decay);
+    if (st == TF_STATUS_OK && m->ph.pending_opt != NULL)
+        st = tf_optimizer_state_load(opt, m->ph.pending_opt, m->ph.pending_opt_size);
+    if (st != TF_STATUS_OK) {
+        tf_optimizer_free(opt);
+        return st;
+    }
+    tf__free(m->ctx, m->ph.pending_opt);
+    m->ph.pending_opt = NULL;
+    m->ph.opt = opt;
+    return TF_STATUS_OK;
+}
+
+/* After an epoch: validate, keep the best weights, decide on early stopping. */
+static tf_status_t end_epoch(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *valid, int *stop)
+{
+    int64_t C = m->num_classes;
+    double loss;
+    *stop = 0;
+    if (valid == NULL)
+        return TF_STATUS_OK;
+    int64_t *conf = tf__calloc(m->ctx, (size_t)(C * C), sizeof *conf);
+    if (conf == NULL)
+        return TF_STATUS_ENOMEM;
+    tf_status_t st = tf__evaluate_loader(m, valid, &loss, conf, NULL);
+    if (st != TF_STATUS_OK) {
+        tf__free(m->ctx, conf);
+        return st;
+    }
+    double metric = tf__metric(conf, C, loss, o->metric);
+    tf__free(m->ctx, conf);
+    m->ph.last_valid_loss = loss;
+    m->ph.last_valid_metric = metric;
+    int better = isnan(m->ph.best_metric) ||
+                 (o->metric == TF_METRIC_LOSS ? metric < m->ph.best_metric : metric > m->ph.best_metric);
+    tf__log(m->ctx, TF_LOG_INFO, "finetune epoch %d: validation loss %.4f metric %.4f%s",
+            m->ph.epoch, loss, metric, better ? " (best)" : "");
+    if (better) {
+        size_t n = tf__model_param_floats(m);
+        if (m->ph.best == NULL) {
+            m->ph.best = tf__alloc(m->ctx, n * sizeof(float));
+            if (m->ph.best == NULL)
+                return TF_STATUS_ENOMEM;
+            m->ph.best_n = n;
+        }
+        tf__model_snapshot(m, m->ph.best);
+        m->ph.best_metric = metric;
+        m->ph.best_epoch = m->ph.epoch - 1;
+        m->ph.bad_epochs = 0;
+    } else {
+        m->ph.bad_epochs++;
+        if (o->patience > 0 && m->ph.bad_epochs >= o->patience)
+            *stop = 1;
+    }
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_finetune(tf_model_t *m,
+                        tf_loader_t *train,
+                        tf_loader_t *valid,
+                        const tf_finetune_opts_t *opts,
+                        tf_train_report_t *report)
+{
+    tf_finetune_opts_t o;
+    tf__clock_t clk;
+    tf_status_t st = TF_STATUS_OK;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(train);
+    finetune_opts_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_FINETUNE_OPTS_VERSION, __func__));
+    TF_CHECK(check_opts(&o));
+    int32_t C = tf_loader_num_labels(train);
+    if (C < 2)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has %d labels; fine-tuning "
+                "needs a labelled loader with at least 2 classes", C);
+    if (valid != NULL && tf_loader_num_labels(valid) != C)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the validation loader has %d labels, the training "
+                "loader %d; create it with the training loader's labels", tf_loader_num_labels(valid), C);
+    for (int32_t c = 0; valid != NULL && c < C; c++)
+        if (strcmp(tf_loader_label_name(valid, c), tf_loader_label_name(train, c)) != 0)
+            TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: label %d is '%s' in the validation loader but "
+                    "'%s' in the training loader", c, tf_loader_label_name(valid, c),
+                    tf_loader_label_name(train, c));
+    int64_t per_epoch = tf_loader_num_batches(train);
+    if (per_epoch < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has no batches");
+    int64_t total = (int64_t)o.epochs * per_epoch;
+    TF_CHECK(begin_phase(m, &o, train, total));
+
+    tf__clock_start(&clk);
+    tf__blas_set_threads(m->ctx->num_threads);
+    tf__model_set_training(m, 1);
+    tf__model_zero_grad(m);
+    int64_t done_here = 0;
+    while (!m->ph.finished) {
+        if (m->ph.epoch >= o.epochs) {
+            m->ph.finished = 1;
+            break;
+        }
+        if (o.stop_after_steps > 0 && done_here >= o.stop_after_steps)
+            break;
+        apply_freezing(m, o.strategy, m->ph.epoch);
+        tf_batch_t *b;
+        TF_CHECK_GOTO(st, tf_loader_next(train, &b), out);
+        if (b == NULL) {
+            int stop;
+            m->ph.epoch++;
+            TF_CHECK_GOTO(st, end_epoch(m, &o, valid, &stop), out);
+            TF_CHECK_GOTO(st, tf_loader_reset(train), out);
+            tf__model_set_training(m, 1);
+            if (stop || m->ph.epoch >= o.epochs) {
+                m->ph.finished = 1;
+                break;
+            }
+            m->ph.epoch_loss_sum = 0;
+            m->ph.epoch_loss_n = 0;
+            continue;
+        }
+        double loss;
+        int64_t step = tf_optimizer_step_count(m->ph.opt);
+        TF_CHECK_GOTO(st, tf__cls_batch(m, b, 1, &loss, NULL), out);
+        TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, "tf_finetune"), out);
+        TF_CHECK_GOTO(st, tf__clip_and_step(m, o.clip_norm, step, loss, "tf_finetune"), out);
+        done_here++;
+        step++;
+        m->ph.epoch_loss_sum += loss;
+        m->ph.epoch_loss_n++;
+        clk.loss_sum += loss;
+        clk.loss_n++;
+        clk.items += (double)tf_batch_size(b);
+        if (step % o.progress_every == 0)
+            TF_CHECK_GOTO(st, tf__report_progress(m, &clk, TF_TRAIN_PHASE_FINETUNE, step,
+                                                  tf_loader_epoch_fraction(train), o.progress,
+                                                  o.progress_payload), out);
+    }
+    if (m->ph.finished) {
+        if (m->ph.best != NULL)
+            tf__model_restore(m, m->ph.best);
+        /* Every parameter trainable again: the model is whole for later use. */
+        apply_freezing(m, TF_FINETUNE_FULL, 0);
+    }
+out:
+    tf__model_set_training(m, 1);
+    tf__fill_report(m, report, &clk);
+    return st;
+}

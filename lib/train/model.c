@@ -1,0 +1,391 @@
+/* The model: backbone encoder, pre-training head, task head, vocabulary and labels. */
+#include "transfer/train.h"
+#include "train_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void model_opts_defaults(tf_model_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_MODEL_OPTS_VERSION;
+    o->input = TF_MODEL_INPUT_TOKENS;
+    o->embedding_dim = 100;
+    o->hidden_size = 200;
+    o->num_layers = 1;
+    o->dropout = 0.2;
+}
+
+tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_MODEL_OPTS_VERSION, __func__));
+    model_opts_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *vocab)
+{
+    const char *fn = "tf_model_create";
+    if (o->input != TF_MODEL_INPUT_TOKENS && o->input != TF_MODEL_INPUT_FEATURES)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input %d is not a tf_model_input_t", fn, o->input);
+    if (o->input == TF_MODEL_INPUT_TOKENS && vocab == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: a token model needs a vocabulary", fn);
+    if (o->input == TF_MODEL_INPUT_FEATURES && o->num_features < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_features is %d; a numeric model needs at least 1", fn,
+                o->num_features);
+    if (o->embedding_dim < 1 || o->hidden_size < 1 || o->num_layers < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: embedding_dim %d, hidden_size %d and num_layers %d must be "
+                "at least 1", fn, o->embedding_dim, o->hidden_size, o->num_layers);
+    if (o->bidirectional != 0 && o->bidirectional != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: bidirectional is %d, not 0 or 1", fn, o->bidirectional);
+    if (!(o->dropout >= 0.0 && o->dropout < 1.0))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: dropout %g is outside [0, 1)", fn, o->dropout);
+    if (o->tie_weights != 0 && o->tie_weights != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: tie_weights is %d, not 0 or 1", fn, o->tie_weights);
+    if (o->tie_weights && (o->input != TF_MODEL_INPUT_TOKENS || o->embedding_dim != o->hidden_size ||
+                           o->bidirectional))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: tie_weights needs a unidirectional token model with "
+                "embedding_dim == hidden_size (%d != %d)", fn, o->embedding_dim, o->hidden_size);
+    if (o->reserved != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", fn);
+    return TF_STATUS_OK;
+}
+
+static tf_status_t copy_vocab(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out)
+{
+    size_t len = 0;
+    tf_status_t st = tf_vocab_serialize(src, NULL, 0, &len);
+    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
+        return st;
+    char *buf = tf__alloc(ctx, len + 1);
+    if (buf == NULL)
+        return TF_STATUS_ENOMEM;
+    st = tf_vocab_serialize(src, buf, len + 1, &len);
+    if (st == TF_STATUS_OK)
+        st = tf_vocab_deserialize(out, ctx, buf, len);
+    tf__free(ctx, buf);
+    return st;
+}
+
+/* Builds the modules of a model whose cfg and vocab are set. */
+static tf_status_t build_modules(tf_model_t *m)
+{
+    const tf_model_opts_t *c = &m->cfg;
+    tf_encoder_opts_t eo;
+    tf_dropout_opts_t dop;
+    tf_linear_opts_t lo;
+    tf_encoder_opts_init(&eo, TF_ENCODER_OPTS_VERSION);
+    eo.embedding_dim = c->embedding_dim;
+    eo.hidden_size = c->hidden_size;
+    eo.num_layers = c->num_layers;
+    eo.bidirectional = c->bidirectional;
+    eo.dropout = c->dropout;
+    if (c->input == TF_MODEL_INPUT_TOKENS) {
+        eo.vocab_size = tf_vocab_size(m->vocab);
+        eo.padding_idx = TF_VOCAB_PAD;
+    } else {
+        eo.input_features = c->num_features;
+    }
+    TF_CHECK(tf_encoder_create(&m->encoder, m->ctx, &eo));
+    tf_dropout_opts_init(&dop, TF_DROPOUT_OPTS_VERSION);
+    dop.p = c->dropout;
+    TF_CHECK(tf_dropout_create(&m->lm_dropout, m->ctx, &dop));
+    if (c->bidirectional)
+        return TF_STATUS_OK; /* no language-model head for a bidirectional backbone */
+    tf_linear_opts_init(&lo, TF_LINEAR_OPTS_VERSION);
+    lo.in_features = c->hidden_size;
+    lo.out_features = c->input == TF_MODEL_INPUT_TOKENS ? tf_vocab_size(m->vocab) : c->num_features;
+    lo.name = "lm_head";
+    if (c->tie_weights)
+        return tf_linear_create_tied(&m->lm_head, m->ctx, m->encoder, &lo);
+    return tf_linear_create(&m->lm_head, m->ctx, &lo);
+}
+
+tf_status_t tf__model_new(tf_model_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab, const tf_model_opts_t *cfg)
+{
+    tf_model_t *m = tf__calloc(ctx, 1, sizeof *m);
+    if (m == NULL) {
+        tf_vocab_free(vocab);
+        return TF_STATUS_ENOMEM;
+    }
+    m->ctx = ctx;
+    m->cfg = *cfg;
+    m->vocab = vocab;
+    tf__object_created(ctx);
+    tf_status_t st = build_modules(m);
+    if (st != TF_STATUS_OK) {
+        tf_model_free(m);
+        return st;
+    }
+    *out = m;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_create(tf_model_t **out,
+                            tf_ctx_t *ctx,
+                            const tf_vocab_t *vocab,
+                            const tf_model_opts_t *opts)
+{
+    tf_model_opts_t o;
+    tf_vocab_t *copy = NULL;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(ctx);
+    model_opts_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_MODEL_OPTS_VERSION, __func__));
+    TF_CHECK(check_model_opts(&o, vocab));
+    if (o.input == TF_MODEL_INPUT_TOKENS)
+        TF_CHECK(copy_vocab(ctx, vocab, &copy));
+    return tf__model_new(out, ctx, copy, &o);
+}
+
+static void free_labels(tf_model_t *m)
+{
+    for (int32_t i = 0; m->labels != NULL && i < m->num_classes; i++)
+        tf__free(m->ctx, m->labels[i]);
+    tf__free(m->ctx, m->labels);
+    m->labels = NULL;
+}
+
+void tf__model_drop_head(tf_model_t *m)
+{
+    tf_module_free(m->head);
+    tf_module_free(m->head_dropout);
+    m->head = m->head_dropout = NULL;
+    free_labels(m);
+    m->num_classes = 0;
+    m->pool_modes = 0;
+}
+
+void tf_model_free(tf_model_t *m)
+{
+    if (m == NULL)
+        return;
+    tf_ctx_t *ctx = m->ctx;
+    tf__phase_reset(m);
+    tf__model_drop_head(m);
+    tf_module_free(m->lm_head);
+    tf_module_free(m->lm_dropout);
+    tf_module_free(m->encoder);
+    tf_vocab_free(m->vocab);
+    tf__scratch_free(ctx, &m->dy);
+    tf__scratch_free(ctx, &m->dpred);
+    tf__scratch_free(ctx, &m->pooled);
+    tf__scratch_free(ctx, &m->dpooled);
+    tf__scratch_free(ctx, &m->targets);
+    tf__scratch_free(ctx, &m->dlogits);
+    tf__free(ctx, m->ids);
+    tf__free(ctx, m);
+    tf__object_freed(ctx);
+}
+
+static int32_t popcount3(uint32_t x)
+{
+    return (int32_t)((x & 1u) + ((x >> 1) & 1u) + ((x >> 2) & 1u));
+}
+
+tf_status_t tf__model_make_head(tf_model_t *m,
+                                int32_t num_classes,
+                                const char *const *labels,
+                                uint32_t pool_modes,
+                                double dropout)
+{
+    tf_linear_opts_t lo;
+    tf_dropout_opts_t dop;
+    tf_status_t st;
+    tf__model_drop_head(m);
+    m->labels = tf__calloc(m->ctx, (size_t)num_classes, sizeof *m->labels);
+    if (m->labels == NULL)
+        return TF_STATUS_ENOMEM;
+    m->num_classes = num_classes;
+    for (int32_t i = 0; i < num_classes; i++) {
+        m->labels[i] = tf__strdup(m->ctx, labels[i]);
+        if (m->labels[i] == NULL) {
+            tf__model_drop_head(m);
+            return TF_STATUS_ENOMEM;
+        }
+    }
+    m->pool_modes = pool_modes;
+    m->head_p = dropout;
+    tf_linear_opts_init(&lo, TF_LINEAR_OPTS_VERSION);
+    lo.in_features = popcount3(pool_modes) * tf__model_out_dim(m);
+    lo.out_features = num_classes == 2 ? 1 : num_classes;
+    lo.name = "head";
+    tf_dropout_opts_init(&dop, TF_DROPOUT_OPTS_VERSION);
+    dop.p = dropout;
+    st = tf_linear_create(&m->head, m->ctx, &lo);
+    if (st == TF_STATUS_OK)
+        st = tf_dropout_create(&m->head_dropout, m->ctx, &dop);
+    if (st != TF_STATUS_OK)
+        tf__model_drop_head(m);
+    return st;
+}
+
+uint32_t tf__model_modules(tf_model_t *m, tf_module_t **mods)
+{
+    uint32_t n = 0;
+    mods[n++] = m->encoder;
+    if (m->lm_head != NULL)
+        mods[n++] = m->lm_head;
+    if (m->head != NULL)
+        mods[n++] = m->head;
+    return n;
+}
+
+int32_t tf__model_dirs(const tf_model_t *m)
+{
+    return m->cfg.bidirectional ? 2 : 1;
+}
+
+int64_t tf__model_out_dim(const tf_model_t *m)
+{
+    return (int64_t)m->cfg.hidden_size * tf__model_dirs(m);
+}
+
+int tf__param_in_layer(const char *name, int32_t layer)
+{
+    const char *p = strrchr(name, '_');
+    /* names end in "_l<k>" or "_l<k>_reverse" */
+    if (p != NULL && strcmp(p, "_reverse") == 0) {
+        const char *q = p;
+        while (q > name && q[-1] != '_')
+            q--;
+        if (q == name)
+            return 0;
+        p = q - 1;
+    }
+    if (p == NULL || p[1] != 'l' || strncmp(name, "lstm.", 5) != 0)
+        return 0;
+    char *end;
+    long k = strtol(p + 2, &end, 10);
+    return (end != p + 2) && (*end == '\0' || *end == '_') && k == layer;
+}
+
+void tf__model_set_training(tf_model_t *m, int32_t training)
+{
+    tf_module_set_training(m->encoder, training);
+    tf_module_set_training(m->lm_dropout, training);
+    if (m->lm_head != NULL)
+        tf_module_set_training(m->lm_head, training);
+    if (m->head != NULL) {
+        tf_module_set_training(m->head, training);
+        tf_module_set_training(m->head_dropout, training);
+    }
+}
+
+void tf__model_zero_grad(tf_model_t *m)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    for (uint32_t i = 0; i < n; i++)
+        tf_module_zero_grad(mods[i]);
+}
+
+size_t tf__model_param_floats(tf_model_t *m)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        float *p, *g;
+        size_t k;
+        tf__module_param_buffers(mods[i], &p, &g, &k);
+        total += k;
+    }
+    return total;
+}
+
+static void copy_params(tf_model_t *m, float *snap, int to_snapshot)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    for (uint32_t i = 0; i < n; i++) {
+        float *p, *g;
+        size_t k;
+        tf__module_param_buffers(mods[i], &p, &g, &k);
+        if (to_snapshot)
+            memcpy(snap, p, k * sizeof *p);
+        else
+            memcpy(p, snap, k * sizeof *p);
+        snap += k;
+    }
+}
+
+void tf__model_snapshot(tf_model_t *m, float *dst)
+{
+    copy_params(m, dst, 1);
+}
+
+void tf__model_restore(tf_model_t *m, const float *src)
+{
+    copy_params(m, (float *)src, 0);
+}
+
+tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+            const char *name;
+            tf_tensor_t *p, *g;
+            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, &g));
+            TF_CHECK(tf_optimizer_add_param(opt, name, p, g));
+        }
+    return TF_STATUS_OK;
+}
+
+static tf_status_t scratch(tf_ctx_t *ctx, tf__scratch_t *s, int32_t dtype, const int64_t *shape, uint32_t ndim)
+{
+    size_t n = 1;
+    for (uint32_t i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    TF_CHECK(tf__buf_reserve(ctx, &s->data, &s->cap, n));
+    tf__view_set(&s->view, ctx, s->data, shape, ndim);
+    s->view.dtype = dtype;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
+{
+    return scratch(ctx, s, TF_DTYPE_F32, shape, ndim);
+}
+
+tf_status_t tf__scratch_i32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
+{
+    return scratch(ctx, s, TF_DTYPE_I32, shape, ndim); /* int32 and float have the same size */
+}
+
+void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s)
+{
+    tf__free(ctx, s->data);
+    s->data = NULL;
+    s->cap = 0;
+}
+
+const tf_vocab_t *tf_model_vocab(const tf_model_t *m)
+{
+    return m ? m->vocab : NULL;
+}
+
+tf_module_t *tf_model_encoder(tf_model_t *m)
+{
+    return m ? m->encoder : NULL;
+}
+
+int32_t tf_model_num_classes(const tf_model_t *m)
+{
+    return m ? m->num_classes : 0;
+}
+
+const char *tf_model_label_name(const tf_model_t *m, int32_t id)
+{
+    return (m && id >= 0 && id < m->num_classes) ? m->labels[id] : NULL;
+}
+
+int64_t tf_model_num_params(const tf_model_t *m)
+{
+    return m ? (int64_t)tf__model_param_floats((tf_model_t *)m) : 0;
+}

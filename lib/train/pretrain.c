@@ -1,0 +1,283 @@
+/* tf_pretrain: next-token language modelling (or next-step regression) on the backbone. */
+#include "transfer/train.h"
+#include "train_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static void pretrain_opts_defaults(tf_pretrain_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_PRETRAIN_OPTS_VERSION;
+    o->epochs = 1;
+    o->clip_norm = 0.5;
+    o->progress_every = 50;
+}
+
+tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_PRETRAIN_OPTS_VERSION, __func__));
+    pretrain_opts_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_opts(const tf_pretrain_opts_t *o)
+{
+    const char *fn = "tf_pretrain";
+    if (o->max_steps < 0 || o->stop_after_steps < 0 || o->valid_every < 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: max_steps, stop_after_steps and valid_every must be >= 0", fn);
+    if (o->max_steps == 0 && o->epochs < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: epochs is %d; give at least 1 (or max_steps)", fn, o->epochs);
+    if (!(o->clip_norm >= 0.0) || !isfinite(o->clip_norm))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: clip_norm %g must be finite and >= 0", fn, o->clip_norm);
+    if (o->progress_every < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: progress_every must be at least 1", fn);
+    if (o->reserved != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", fn);
+    return TF_STATUS_OK;
+}
+
+/* The optimizer of the phase: the caller's options or AdamW with warmup and cosine decay. */
+static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optim_opts_t *out)
+{
+    if (o->optim != NULL) {
+        tf_optim_opts_init(out, TF_OPTIM_OPTS_VERSION);
+        memcpy(out, o->optim,
+               o->optim->struct_size < sizeof *out ? o->optim->struct_size : sizeof *out);
+        out->struct_size = (uint32_t)sizeof *out;
+    } else {
+        tf_optim_opts_init(out, TF_OPTIM_OPTS_VERSION);
+        out->algorithm = TF_OPTIM_ADAMW;
+        out->lr = 3e-3;
+        out->weight_decay = 0.01;
+        out->schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+        out->warmup_steps = total / 100;
+        out->min_lr_ratio = 0.1;
+    }
+    if (out->total_steps == 0)
+        out->total_steps = total;
+    /* The trainer clips (it must see the norm before the update to guard against divergence). */
+    if (out->max_grad_norm == 0.0)
+        out->max_grad_norm = o->clip_norm;
+}
+
+static uint64_t fingerprint(const tf_optim_opts_t *oo, int64_t total)
+{
+    const double d[] = {oo->lr, oo->momentum, oo->dampening, oo->weight_decay, oo->beta1,
+                        oo->beta2, oo->eps, oo->max_grad_norm, oo->min_lr_ratio, oo->cut_frac,
+                        oo->ratio, oo->pct_start, oo->div_factor, oo->final_div_factor};
+    const int64_t i[] = {TF_TRAIN_PHASE_PRETRAIN, total, oo->algorithm, oo->amsgrad, oo->nesterov,
+                         oo->schedule, oo->total_steps, oo->warmup_steps};
+    return tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
+}
+
+/* Mean squared error over the valid steps of (T, B, F) predictions; the gradient is zero at
+ * padded steps, so sequences of different lengths train only on their own steps. */
+static void masked_mse(const tf_tensor_t *pred, const tf_tensor_t *target, const tf_tensor_t *lengths,
+                       double *loss, int64_t *count, float *grad)
+{
+    int64_t T = pred->shape[0], B = pred->shape[1], F = pred->shape[2];
+    const float *p = pred->data, *t = target->data;
+    const int32_t *len = lengths != NULL ? lengths->data : NULL;
+    int64_t n = 0;
+    double sum = 0;
+    for (int64_t s = 0; s < T; s++)
+        for (int64_t b = 0; b < B; b++)
+            if (len == NULL || s < len[b]) {
+                n += F;
+                for (int64_t f = 0; f < F; f++) {
+                    double d = (double)p[(s * B + b) * F + f] - (double)t[(s * B + b) * F + f];
+                    sum += d * d;
+                }
+            }
+    for (int64_t s = 0; s < T; s++)
+        for (int64_t b = 0; b < B; b++) {
+            int valid = len == NULL || s < len[b];
+            for (int64_t f = 0; f < F; f++) {
+                int64_t i = (s * B + b) * F + f;
+                grad[i] = valid ? (float)(2.0 * ((double)p[i] - (double)t[i]) / (double)n) : 0.0f;
+            }
+        }
+    *loss = n ? sum / (double)n : 0.0;
+    *count = n;
+}
+
+/* One language-model (or next-step) batch: forward, loss and, when training, backward. */
+static tf_status_t lm_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *count)
+{
+    tf_tensor_t *y, *yd, *pred, *dyd, *dy;
+    int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
+    tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
+    tf_tensor_t *target = tokens ? tf_batch_targets(b) : tf_batch_feature_targets(b);
+    if (input == NULL || target == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the loader gives no %s; use a language-model "
+                "loader (tf_loader_create_lm) for a token model or a numeric loader with "
+                "next_step = 1 for a numeric model", tokens ? "next-token targets" : "next-step targets");
+    tf_tensor_t *lengths = tokens ? NULL : tf_batch_lengths(b);
+    TF_CHECK(tf_module_forward(m->encoder, input, lengths, &y));
+    TF_CHECK(tf_module_forward(m->lm_dropout, y, NULL, &yd));
+    if (tokens) {
+        if (train)
+            TF_CHECK(tf__scratch_f32(m->ctx, &m->dpred, yd->shape, yd->ndim));
+        TF_CHECK(tf_linear_cross_entropy(m->lm_head, yd, target, TF_NN_INDEX_NONE, train, loss, count,
+                                         train ? &m->dpred.view : NULL));
+        dyd = &m->dpred.view;
+    } else {
+        TF_CHECK(tf_module_forward(m->lm_head, yd, NULL, &pred));
+        TF_CHECK(tf__scratch_f32(m->ctx, &m->dpred, pred->shape, pred->ndim));
+        masked_mse(pred, target, lengths, loss, count, m->dpred.data);
+        if (train)
+            TF_CHECK(tf_module_backward(m->lm_head, &m->dpred.view, &dyd));
+    }
+    if (!train || !isfinite(*loss))
+        return TF_STATUS_OK;
+    TF_CHECK(tf_module_backward(m->lm_dropout, dyd, &dy));
+    return tf_module_backward(m->encoder, dy, NULL);
+}
+
+/* Mean loss over a whole validation loader (reset before and after). */
+static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
+{
+    double sum = 0;
+    int64_t n = 0;
+    tf_batch_t *b;
+    TF_CHECK(tf_loader_reset(valid));
+    tf__model_set_training(m, 0);
+    for (;;) {
+        double loss;
+        int64_t count;
+        TF_CHECK(tf_loader_next(valid, &b));
+        if (b == NULL)
+            break;
+        TF_CHECK(lm_batch(m, b, 0, &loss, &count));
+        sum += loss * (double)count;
+        n += count;
+    }
+    tf__model_set_training(m, 1);
+    TF_CHECK(tf_loader_reset(valid));
+    if (n == 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the validation loader gave no data");
+    m->ph.last_valid_loss = sum / (double)n;
+    m->ph.last_valid_metric = m->cfg.input == TF_MODEL_INPUT_TOKENS ? exp(m->ph.last_valid_loss)
+                                                                   : m->ph.last_valid_loss;
+    tf__log(m->ctx, TF_LOG_INFO, "pretrain validation: loss %.4f, %s %.4f", m->ph.last_valid_loss,
+            m->cfg.input == TF_MODEL_INPUT_TOKENS ? "perplexity" : "mse", m->ph.last_valid_metric);
+    return TF_STATUS_OK;
+}
+
+/* Start (or continue) the phase: optimizer, fingerprint, pending state from a resume. */
+static tf_status_t begin_phase(tf_model_t *m, const tf_optim_opts_t *oo, int64_t total)
+{
+    uint64_t fp = fingerprint(oo, total);
+    if (m->ph.phase != TF_TRAIN_PHASE_PRETRAIN || m->ph.fingerprint != fp || m->ph.finished) {
+        tf__phase_reset(m);
+        m->ph.phase = TF_TRAIN_PHASE_PRETRAIN;
+        m->ph.fingerprint = fp;
+    }
+    m->ph.total_steps = total;
+    if (m->ph.opt != NULL)
+        return TF_STATUS_OK;
+    tf_optimizer_t *opt;
+    tf_optim_opts_t own = *oo;
+    own.max_grad_norm = 0.0; /* clipped by tf__clip_and_step */
+    TF_CHECK(tf_optimizer_create(&opt, m->ctx, &own));
+    tf_status_t st = tf__optimizer_attach(m, opt);
+    if (st == TF_STATUS_OK && m->ph.pending_opt != NULL)
+        st = tf_optimizer_state_load(opt, m->ph.pending_opt, m->ph.pending_opt_size);
+    if (st != TF_STATUS_OK) {
+        tf_optimizer_free(opt);
+        return st;
+    }
+    tf__free(m->ctx, m->ph.pending_opt);
+    m->ph.pending_opt = NULL;
+    m->ph.opt = opt;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_pretrain(tf_model_t *m,
+                        tf_loader_t *train,
+                        tf_loader_t *valid,
+                        const tf_pretrain_opts_t *opts,
+                        tf_train_report_t *report)
+{
+    tf_pretrain_opts_t o;
+    tf_optim_opts_t oo;
+    tf__clock_t clk;
+    tf_status_t st = TF_STATUS_OK;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(train);
+    pretrain_opts_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_PRETRAIN_OPTS_VERSION, __func__));
+    TF_CHECK(check_opts(&o));
+    if (m->lm_head == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: a bidirectional model has no language-model head; "
+                "pre-train a unidirectional backbone");
+    int64_t per_epoch = tf_loader_num_batches(train);
+    if (per_epoch < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the training loader has no batches");
+    int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
+    resolve_optim(&o, total, &oo);
+    TF_CHECK(begin_phase(m, &oo, total));
+    double clip = oo.max_grad_norm;
+
+    tf__clock_start(&clk);
+    tf__blas_set_threads(m->ctx->num_threads);
+    tf__model_set_training(m, 1);
+    tf__model_zero_grad(m);
+    int64_t done_here = 0;
+    int32_t validated_now = 0;
+    for (;;) {
+        int64_t step = tf_optimizer_step_count(m->ph.opt);
+        if (step >= total) {
+            m->ph.finished = 1;
+            break;
+        }
+        if (o.stop_after_steps > 0 && done_here >= o.stop_after_steps)
+            break;
+        tf_batch_t *b;
+        TF_CHECK_GOTO(st, tf_loader_next(train, &b), out);
+        if (b == NULL) { /* end of an epoch */
+            m->ph.epoch++;
+            if (valid != NULL && o.valid_every == 0) {
+                TF_CHECK_GOTO(st, validate(m, valid), out);
+                validated_now = 1;
+            }
+            TF_CHECK_GOTO(st, tf_loader_reset(train), out);
+            if (o.max_steps == 0 && m->ph.epoch >= o.epochs) {
+                m->ph.finished = 1;
+                break;
+            }
+            m->ph.epoch_loss_sum = 0;
+            m->ph.epoch_loss_n = 0;
+            continue;
+        }
+        double loss;
+        int64_t count;
+        validated_now = 0;
+        TF_CHECK_GOTO(st, lm_batch(m, b, 1, &loss, &count), out);
+        TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, "tf_pretrain"), out);
+        TF_CHECK_GOTO(st, tf__clip_and_step(m, clip, step, loss, "tf_pretrain"), out);
+        done_here++;
+        step++;
+        m->ph.epoch_loss_sum += loss;
+        m->ph.epoch_loss_n++;
+        clk.loss_sum += loss;
+        clk.loss_n++;
+        clk.items += (double)tf_batch_steps(b) * (double)tf_batch_size(b);
+        if (valid != NULL && o.valid_every > 0 && step % o.valid_every == 0) {
+            TF_CHECK_GOTO(st, validate(m, valid), out);
+            validated_now = 1;
+        }
+        if (step % o.progress_every == 0 || step == total)
+            TF_CHECK_GOTO(st, tf__report_progress(m, &clk, TF_TRAIN_PHASE_PRETRAIN, step,
+                                                  tf_loader_epoch_fraction(train), o.progress,
+                                                  o.progress_payload), out);
+    }
+    if (m->ph.finished && valid != NULL && !validated_now)
+        st = validate(m, valid);
+out:
+    tf__model_set_training(m, 1);
+    tf__fill_report(m, report, &clk);
+    return st;
+}

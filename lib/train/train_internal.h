@@ -1,0 +1,152 @@
+/* Private definitions of lib/train: the model struct, the state of a training phase, and the
+ * helpers the trainer files share. */
+#ifndef TF_TRAIN_INTERNAL_H
+#define TF_TRAIN_INTERNAL_H
+
+#include "transfer/train.h"
+#include "../nn/nn_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable float buffer with a tensor view over it. */
+typedef struct tf__scratch {
+    float *data;
+    size_t cap;
+    struct tf_tensor view;
+} tf__scratch_t;
+
+/* State of the current training phase; it survives between calls so a phase can continue. */
+typedef struct tf__phase {
+    int32_t phase;          /* 0 (none), TF_TRAIN_PHASE_PRETRAIN or _FINETUNE */
+    uint64_t fingerprint;   /* hash of the options that shape the phase */
+    tf_optimizer_t *opt;
+    int64_t total_steps;
+    int32_t epoch;          /* epochs completed */
+    int32_t best_epoch;
+    int32_t bad_epochs;     /* epochs since the best (early stopping) */
+    int32_t finished;       /* the phase ran to its end */
+    double best_metric;
+    double last_valid_loss;
+    double last_valid_metric;
+    double epoch_loss_sum;  /* training loss of the running epoch */
+    int64_t epoch_loss_n;
+    float *best;            /* snapshot of every parameter at the best epoch, or NULL */
+    size_t best_n;
+    float *last_good;       /* weights before the last update (divergence guard) */
+    void *pending_opt;      /* optimizer state read by tf_train_state_load, applied on resume */
+    size_t pending_opt_size;
+} tf__phase_t;
+
+struct tf_model {
+    tf_ctx_t *ctx;
+    tf_model_opts_t cfg;
+    tf_vocab_t *vocab;          /* owned copy, NULL for numeric input */
+    tf_module_t *encoder;       /* "embedding.*" or "proj.*", then "lstm.*" */
+    tf_module_t *lm_dropout;
+    tf_module_t *lm_head;       /* "lm_head.*": H -> V (tokens) or H -> F (next step) */
+    tf_module_t *head_dropout;  /* task head, after fine-tuning: */
+    tf_module_t *head;          /* "head.*": pooled -> C (or 1 logit for two classes) */
+    uint32_t pool_modes;
+    double head_p;              /* dropout before the task head */
+    int32_t num_classes;
+    char **labels;
+    tf__phase_t ph;
+    /* scratch for a step */
+    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits;
+    int32_t *ids;               /* predict_text tokenisation buffer */
+    size_t ids_cap;
+};
+
+/* Allocate a model with fresh modules for `cfg`; `vocab` is adopted (freed on failure). */
+tf_status_t tf__model_new(tf_model_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab, const tf_model_opts_t *cfg);
+
+/* Modules holding parameters, in enumeration order (encoder, lm_head, head); returns the count. */
+uint32_t tf__model_modules(tf_model_t *m, tf_module_t **mods);
+
+/* Directions of the backbone (1 or 2) and its output width D = H * directions. */
+int32_t tf__model_dirs(const tf_model_t *m);
+int64_t tf__model_out_dim(const tf_model_t *m);
+
+/* Whether a parameter name belongs to LSTM layer `layer` ("lstm.weight_ih_l<k>[_reverse]"). */
+int tf__param_in_layer(const char *name, int32_t layer);
+
+/* Make the task head for `num_classes` classes with these label names (copied). */
+tf_status_t tf__model_make_head(tf_model_t *m,
+                                int32_t num_classes,
+                                const char *const *labels,
+                                uint32_t pool_modes,
+                                double dropout);
+void tf__model_drop_head(tf_model_t *m);
+
+/* Forward + loss (+ backward when `train`) of one classification batch. Adds to `confusion`
+ * (C x C) when given. Returns the mean loss of the batch in *loss. */
+tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion);
+
+/* One pass over a labelled loader in evaluation mode (reset before and after): mean loss, the
+ * C x C confusion matrix (zeroed first) and the number of sequences. */
+tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, int64_t *confusion, int64_t *count);
+
+/* A ::tf_metric_t from a confusion matrix (accuracy, macro-F1) or the loss. */
+double tf__metric(const int64_t *conf, int64_t C, double loss, int32_t metric);
+
+/* Resize a scratch buffer to `shape` (contents not kept) and view it as f32 or i32. */
+tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);
+tf_status_t tf__scratch_i32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);
+void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s);
+
+/* Training mode of every module of the model. */
+void tf__model_set_training(tf_model_t *m, int32_t training);
+
+/* Copy all parameters (encoder, lm_head, head) into / out of one flat snapshot. */
+size_t tf__model_param_floats(tf_model_t *m);
+void tf__model_snapshot(tf_model_t *m, float *dst);
+void tf__model_restore(tf_model_t *m, const float *src);
+
+/* End the current phase: free its optimizer and bookkeeping. */
+void tf__phase_reset(tf_model_t *m);
+
+/* Zero the gradients of every module of the model. */
+void tf__model_zero_grad(tf_model_t *m);
+
+/* Add every parameter of the model's modules to the optimizer. */
+tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt);
+
+/* Progress reporting shared by the two trainers. */
+typedef struct tf__clock {
+    double start;
+    double mark;        /* time of the last report */
+    double items_mark;  /* items processed at the last report */
+    double items;       /* items processed in this call */
+    double loss_sum;    /* training loss since the last report */
+    int64_t loss_n;
+} tf__clock_t;
+double tf__now(void);
+void tf__clock_start(tf__clock_t *clk);
+/* Calls the callback; returns ECANCELED when it asked to stop. */
+tf_status_t tf__report_progress(tf_model_t *m,
+                                tf__clock_t *clk,
+                                int32_t phase,
+                                int64_t step,
+                                double epoch_fraction,
+                                tf_progress_cb cb,
+                                void *payload);
+
+/* 64-bit FNV-1a over bytes, for option fingerprints. */
+uint64_t tf__fnv1a(uint64_t h, const void *data, size_t n);
+
+/* A non-finite loss or gradient norm: stop before updating, keep the weights. */
+tf_status_t tf__diverged(const char *fn, int64_t step, double loss, double grad_norm);
+
+/* A non-finite loss: restore the weights of before the last update, zero the gradients and
+ * return EDIVERGED; OK otherwise. */
+tf_status_t tf__guard_loss(tf_model_t *m, double loss, int64_t step, const char *fn);
+
+/* Clip the gradients (clip <= 0: only measure the norm), refuse a non-finite norm with
+ * EDIVERGED before any update, then step the optimizer and zero the gradients. */
+tf_status_t tf__clip_and_step(tf_model_t *m, double clip, int64_t step, double loss, const char *fn);
+
+/* Fill a caller report (honouring its struct_size). */
+void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t *clk);
+
+#endif

@@ -1,0 +1,79 @@
+/* Trains a tiny model on the synthetic sentences given on the command line's files, saves it,
+ * and prints, for each probe text, its token ids and the class probabilities:
+ *   torch_tool CORPUS TRAIN_TSV MODEL_OUT [pooling]
+ *   -> lines "ids=4,5,6 probs=0.1,0.9" for the probes read from stdin (one per line)
+ * Used by test_torch_checkpoint.py to compare with an equivalent PyTorch model. */
+#include <transfer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CK(x)                                                                                      \
+    do {                                                                                           \
+        tf_status_t s_ = (x);                                                                      \
+        if (s_ != TF_STATUS_OK) {                                                                  \
+            fprintf(stderr, "%s: %s\n", tf_status_str(s_), tf_last_error_message());             \
+            return 2;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    if (argc < 4)
+        return 1;
+    tf_ctx_t *ctx;
+    tf_ctx_opts_t co;
+    tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
+    co.num_threads = 1;
+    co.seed = 3;
+    CK(tf_ctx_create(&ctx, &co));
+    tf_vocab_t *vocab;
+    const char *paths[1] = {argv[1]};
+    CK(tf_vocab_build_files(&vocab, ctx, paths, 1, NULL));
+    tf_loader_t *lm, *tr;
+    tf_loader_opts_t lo;
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 8;
+    lo.bptt = 10;
+    CK(tf_loader_create_lm(&lm, ctx, vocab, paths, 1, &lo));
+    CK(tf_loader_create_labeled(&tr, ctx, vocab, argv[2], &lo));
+    tf_model_opts_t mo;
+    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    mo.embedding_dim = 12;
+    mo.hidden_size = 16;
+    mo.num_layers = 2;
+    tf_model_t *m;
+    CK(tf_model_create(&m, ctx, vocab, &mo));
+    tf_pretrain_opts_t po;
+    tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
+    po.max_steps = 30;
+    CK(tf_pretrain(m, lm, NULL, &po, NULL));
+    tf_finetune_opts_t fo;
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.epochs = 2;
+    if (argc > 4)
+        fo.pooling = (uint32_t)atoi(argv[4]);
+    CK(tf_finetune(m, tr, NULL, &fo, NULL));
+    CK(tf_model_save(m, argv[3]));
+    char line[4096];
+    int32_t ids[1024];
+    float probs[16];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        size_t n, len = strcspn(line, "\n");
+        CK(tf_vocab_encode(vocab, line, len, ids, 1024, &n));
+        CK(tf_predict_ids(m, ids, (int64_t)n, probs, 16));
+        printf("ids=");
+        for (size_t i = 0; i < n; i++)
+            printf(i ? ",%d" : "%d", ids[i]);
+        printf(" probs=");
+        for (int32_t c = 0; c < tf_model_num_classes(m); c++)
+            printf(c ? ",%.9g" : "%.9g", probs[c]);
+        printf("\n");
+    }
+    tf_model_free(m);
+    tf_loader_free(lm);
+    tf_loader_free(tr);
+    tf_vocab_free(vocab);
+    tf_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,69 @@
+/* The vectorised row loops of lib/nn/nn_vec.c against plain C, at every length 1..70 (vector
+ * bodies and tails) and over the whole input range of the shifted exponential. */
+#include "tf_test.h"
+#include "nn/nn_internal.h"
+
+#include <math.h>
+
+static void test_exp_sum_accuracy(void **state)
+{
+    (void)state;
+    static float in[4096], out[4096];
+    for (int i = 0; i < 4096; i++)
+        in[i] = -90.0f + 90.0f * (float)i / 4095.0f; /* [-90, 0] */
+    double sum = tf__vec_exp_sum(out, in, 0.0f, 4096), want = 0.0;
+    for (int i = 0; i < 4096; i++) {
+        double e = exp((double)in[i]);
+        want += e;
+        if (in[i] >= -87.0f)
+            assert_true(fabs(out[i] - e) <= 4e-7 * e);
+        else
+            assert_true(out[i] >= 0.0f && out[i] < 2e-38f);
+    }
+    assert_true(fabs(sum - want) <= 1e-6 * want);
+    /* Shift and in-place use. */
+    for (int i = 0; i < 100; i++)
+        out[i] = (float)i * 0.01f;
+    sum = tf__vec_exp_sum(out, out, 1.0f, 100);
+    want = 0.0;
+    for (int i = 0; i < 100; i++) {
+        double e = exp((double)((float)i * 0.01f) - 1.0);
+        want += e;
+        assert_true(fabs(out[i] - e) <= 4e-7 * e);
+    }
+    assert_true(fabs(sum - want) <= 1e-6 * want);
+}
+
+static void test_max_add_scale_all_lengths(void **state)
+{
+    (void)state;
+    float x[70], acc[70], ref[70];
+    for (int n = 1; n <= 70; n++) {
+        for (int i = 0; i < n; i++) {
+            x[i] = (float)sin(i * 1.7 + n);
+            acc[i] = ref[i] = (float)i;
+        }
+        x[(n * 7) % n] = 3.0f + (float)n; /* the maximum sits anywhere, tails included */
+        assert_true(tf__vec_max(x, n) == 3.0f + (float)n);
+        tf__vec_add(acc, x, n);
+        for (int i = 0; i < n; i++)
+            assert_true(acc[i] == ref[i] + x[i]);
+        tf__vec_scale(acc, 0.5f, n);
+        for (int i = 0; i < n; i++)
+            assert_true(acc[i] == (ref[i] + x[i]) * 0.5f);
+        float e[70];
+        double s = tf__vec_exp_sum(e, x, 3.0f + (float)n, n), w = 0.0;
+        for (int i = 0; i < n; i++)
+            w += exp((double)x[i] - 3.0 - n);
+        assert_true(fabs(s - w) <= 1e-6 * w);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exp_sum_accuracy),
+        cmocka_unit_test(test_max_add_scale_all_lengths),
+    };
+    return TF_TEST_RUN(tests);
+}

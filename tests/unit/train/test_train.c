@@ -1,0 +1,652 @@
+/* The training API end to end on small synthetic data: pre-training lowers the language-model
+ * loss, fine-tuning learns a task, checkpoints round-trip, resuming is bit-exact, cancelling and
+ * divergence leave the model consistent, and every documented error is reported. */
+#include "tf_test.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+static char corpus[128], train_tsv[128], valid_tsv[128], tri_tsv[128];
+
+/* Sentences from a small grammar: predictable enough for a tiny LSTM to learn quickly. */
+static const char *subj[] = {"the cat", "a dog", "my bird", "the old man", "a small child"};
+static const char *verb[] = {"sees", "likes", "chases", "finds", "wants"};
+static const char *obj[] = {"the ball", "a red apple", "the big house", "some warm milk", "a toy"};
+
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 16) % n;
+}
+
+static void write_files(void)
+{
+#define RND(n) rnd(n)
+    FILE *f = fopen(corpus, "w");
+    for (int i = 0; i < 1500; i++)
+    {
+        unsigned a = RND(5), b = RND(5), c = RND(5);
+        fprintf(f, "%s %s %s .\n", subj[a], verb[b], obj[c]);
+    }
+    fclose(f);
+    /* Binary task: does the sentence mention an animal? Three-class task: which verb group. */
+    FILE *tr = fopen(train_tsv, "w"), *va = fopen(valid_tsv, "w"), *tri = fopen(tri_tsv, "w");
+    for (int i = 0; i < 400; i++) {
+        int a = (int)RND(5), b = (int)RND(5), c = (int)RND(5);
+        const char *label = (a == 0 || a == 1 || a == 2) ? "animal" : "person";
+        fprintf(i < 300 ? tr : va, "%s\t%s %s %s .\n", label, subj[a], verb[b], obj[c]);
+        fprintf(tri, "%s\t%s %s %s .\n", b < 2 ? "like" : (b < 4 ? "hunt" : "want"), subj[a], verb[b], obj[c]);
+    }
+    fclose(tr);
+    fclose(va);
+    fclose(tri);
+#undef RND
+}
+
+static int setup_files(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/tf_train_XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
+    snprintf(train_tsv, sizeof train_tsv, "%s/train.tsv", dir);
+    snprintf(valid_tsv, sizeof valid_tsv, "%s/valid.tsv", dir);
+    snprintf(tri_tsv, sizeof tri_tsv, "%s/tri.tsv", dir);
+    write_files();
+    return 0;
+}
+
+static int teardown_files(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A context, vocabulary, LM loader and small model. */
+typedef struct {
+    tf_ctx_t *ctx;
+    tf_vocab_t *vocab;
+    tf_loader_t *lm;
+    tf_model_t *model;
+} rig_t;
+
+static tf_ctx_t *ctx_seeded(uint64_t seed)
+{
+    tf_ctx_opts_t o;
+    tf_ctx_t *ctx;
+    tf_ctx_opts_init(&o, TF_CTX_OPTS_VERSION);
+    o.num_threads = 1;
+    o.seed = seed;
+    assert_ok(tf_ctx_create(&ctx, &o));
+    return ctx;
+}
+
+static void lm_opts(tf_loader_opts_t *lo)
+{
+    tf_loader_opts_init(lo, TF_LOADER_OPTS_VERSION);
+    lo->batch_size = 8;
+    lo->bptt = 12;
+}
+
+static void small_model_opts(tf_model_opts_t *mo)
+{
+    tf_model_opts_init(mo, TF_MODEL_OPTS_VERSION);
+    mo->embedding_dim = 16;
+    mo->hidden_size = 24;
+    mo->dropout = 0.1;
+}
+
+static void rig_open(rig_t *r, uint64_t seed)
+{
+    tf_vocab_opts_t vo;
+    tf_loader_opts_t lo;
+    tf_model_opts_t mo;
+    const char *paths[1] = {corpus};
+    r->ctx = ctx_seeded(seed);
+    tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
+    assert_ok(tf_vocab_build_files(&r->vocab, r->ctx, paths, 1, &vo));
+    lm_opts(&lo);
+    assert_ok(tf_loader_create_lm(&r->lm, r->ctx, r->vocab, paths, 1, &lo));
+    small_model_opts(&mo);
+    assert_ok(tf_model_create(&r->model, r->ctx, r->vocab, &mo));
+}
+
+static void rig_close(rig_t *r)
+{
+    tf_model_free(r->model);
+    tf_loader_free(r->lm);
+    tf_vocab_free(r->vocab);
+    assert_int_equal(tf_ctx_live_objects(r->ctx), 0);
+    assert_int_equal(tf_ctx_allocated_bytes(r->ctx), 0);
+    tf_ctx_free(r->ctx);
+}
+
+static void pre_opts(tf_pretrain_opts_t *po, int64_t steps)
+{
+    tf_optim_opts_t *oo = NULL;
+    (void)oo;
+    tf_pretrain_opts_init(po, TF_PRETRAIN_OPTS_VERSION);
+    po->max_steps = steps;
+}
+
+static tf_loader_t *labeled(rig_t *r, const char *path, const tf_loader_t *fixed)
+{
+    tf_loader_opts_t lo;
+    tf_loader_t *l;
+    const char *names[8];
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 16;
+    if (fixed != NULL) {
+        for (int32_t i = 0; i < tf_loader_num_labels(fixed); i++)
+            names[i] = tf_loader_label_name(fixed, i);
+        lo.labels = names;
+        lo.num_labels = tf_loader_num_labels(fixed);
+        lo.shuffle = 0;
+    }
+    assert_ok(tf_loader_create_labeled(&l, r->ctx, r->vocab, path, &lo));
+    return l;
+}
+
+/* Every parameter of the model, concatenated (for exact comparisons). */
+static float *weights_of(tf_model_t *m, int64_t *n)
+{
+    *n = tf_model_num_params(m);
+    float *w = malloc((size_t)*n * sizeof *w);
+    tf_module_t *enc = tf_model_encoder(m);
+    int64_t at = 0;
+    for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+        tf_tensor_t *p;
+        assert_ok(tf_module_param_at(enc, i, NULL, &p, NULL));
+        memcpy(w + at, tf_tensor_data(p), tf_tensor_nbytes(p));
+        at += tf_tensor_numel(p);
+    }
+    /* heads: not reachable through the public API one by one; the encoder is what pre-training
+     * changes most, and the remaining floats stay zero-filled so the count matches */
+    memset(w + at, 0, (size_t)(*n - at) * sizeof *w);
+    return w;
+}
+
+static void test_pretrain_lowers_lm_loss(void **state)
+{
+    rig_t r;
+    tf_pretrain_opts_t po;
+    tf_train_report_t rep;
+    double before, after;
+    (void)state;
+    rig_open(&r, 1);
+    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .", -1, &before));
+    pre_opts(&po, 150);
+    assert_ok(tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION));
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep));
+    assert_int_equal(rep.steps, 150);
+    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .", -1, &after));
+    /* untrained: about ln(V); the grammar leaves about ln(5) per content word */
+    assert_true(before > 2.5);
+    assert_true(after < 0.6 * before);
+    assert_true(isfinite(rep.train_loss) && rep.train_loss < before);
+    rig_close(&r);
+}
+
+static void test_pretrain_validation_reports_perplexity(void **state)
+{
+    rig_t r;
+    tf_pretrain_opts_t po;
+    tf_train_report_t rep;
+    tf_loader_t *valid;
+    tf_loader_opts_t lo;
+    const char *paths[1] = {corpus};
+    (void)state;
+    rig_open(&r, 2);
+    lm_opts(&lo);
+    lo.shuffle = 0;
+    assert_ok(tf_loader_create_lm(&valid, r.ctx, r.vocab, paths, 1, &lo));
+    pre_opts(&po, 40);
+    po.valid_every = 20;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    assert_ok(tf_pretrain(r.model, r.lm, valid, &po, &rep));
+    assert_true(isfinite(rep.valid_loss));
+    assert_true(fabs(rep.valid_metric - exp(rep.valid_loss)) < 1e-6 * rep.valid_metric);
+    assert_true(rep.valid_metric < tf_vocab_size(r.vocab)); /* better than uniform */
+    tf_loader_free(valid);
+    rig_close(&r);
+}
+
+typedef struct {
+    int calls;
+    int cancel_at;
+    int64_t last_step;
+    double last_lr;
+} progress_log_t;
+
+static int32_t on_progress(const tf_progress_t *p, void *payload)
+{
+    progress_log_t *log = payload;
+    log->calls++;
+    log->last_step = p->step;
+    log->last_lr = p->lr;
+    assert_true(p->struct_size >= sizeof *p);
+    assert_true(p->epoch_fraction >= 0.0 && p->epoch_fraction <= 1.0);
+    return log->cancel_at > 0 && p->step >= log->cancel_at;
+}
+
+static void test_pretrain_cancel_then_continue(void **state)
+{
+    rig_t r;
+    tf_pretrain_opts_t po;
+    tf_train_report_t rep;
+    progress_log_t log = {0, 10, 0, 0};
+    (void)state;
+    rig_open(&r, 3);
+    pre_opts(&po, 30);
+    po.progress = on_progress;
+    po.progress_payload = &log;
+    po.progress_every = 5;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    assert_status(tf_pretrain(r.model, r.lm, NULL, &po, &rep), TF_STATUS_ECANCELED);
+    assert_int_equal(rep.steps, 10);
+    assert_int_equal(log.calls, 2);
+    log.cancel_at = 0;
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep)); /* same options: continues */
+    assert_int_equal(rep.steps, 30);
+    assert_int_equal(log.last_step, 30);
+    rig_close(&r);
+}
+
+/* Pre-train 2N steps in one go, or N, save model + state, reload everything, N more: the same
+ * weights bit for bit. */
+static void test_pretrain_resume_is_bit_exact(void **state)
+{
+    char model_path[160], state_path[160];
+    tf_pretrain_opts_t po;
+    int64_t n1, n2;
+    float *w_once, *w_resumed;
+    (void)state;
+    snprintf(model_path, sizeof model_path, "%s/resume.safetensors", dir);
+    snprintf(state_path, sizeof state_path, "%s/resume.state", dir);
+
+    rig_t a;
+    rig_open(&a, 7);
+    pre_opts(&po, 24);
+    assert_ok(tf_pretrain(a.model, a.lm, NULL, &po, NULL));
+    w_once = weights_of(a.model, &n1);
+    rig_close(&a);
+
+    rig_t b;
+    rig_open(&b, 7);
+    po.stop_after_steps = 12;
+    assert_ok(tf_pretrain(b.model, b.lm, NULL, &po, NULL));
+    assert_ok(tf_model_save(b.model, model_path));
+    assert_ok(tf_train_state_save(b.model, b.lm, state_path));
+    rig_close(&b);
+
+    rig_t c;
+    rig_open(&c, 99); /* another seed: everything must come from the files */
+    tf_model_free(c.model);
+    assert_ok(tf_model_load(&c.model, c.ctx, model_path, 0));
+    assert_ok(tf_train_state_load(c.model, c.lm, state_path));
+    po.stop_after_steps = 0;
+    assert_ok(tf_pretrain(c.model, c.lm, NULL, &po, NULL));
+    w_resumed = weights_of(c.model, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(w_once, w_resumed, (size_t)n1 * sizeof(float));
+    rig_close(&c);
+    free(w_once);
+    free(w_resumed);
+}
+
+static void test_pretrain_same_seed_same_weights(void **state)
+{
+    tf_pretrain_opts_t po;
+    int64_t n1, n2;
+    (void)state;
+    rig_t a, b;
+    rig_open(&a, 5);
+    rig_open(&b, 5);
+    pre_opts(&po, 15);
+    assert_ok(tf_pretrain(a.model, a.lm, NULL, &po, NULL));
+    assert_ok(tf_pretrain(b.model, b.lm, NULL, &po, NULL));
+    float *wa = weights_of(a.model, &n1), *wb = weights_of(b.model, &n2);
+    assert_memory_equal(wa, wb, (size_t)n1 * sizeof(float));
+    free(wa);
+    free(wb);
+    rig_close(&a);
+    rig_close(&b);
+}
+
+static void test_pretrain_divergence_keeps_finite_weights(void **state)
+{
+    rig_t r;
+    tf_pretrain_opts_t po;
+    tf_optim_opts_t oo;
+    int64_t n;
+    (void)state;
+    rig_open(&r, 4);
+    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
+    oo.algorithm = TF_OPTIM_SGD;
+    oo.lr = 1e30;
+    pre_opts(&po, 20);
+    po.optim = &oo;
+    po.clip_norm = 0;
+    assert_status(tf_pretrain(r.model, r.lm, NULL, &po, NULL), TF_STATUS_EDIVERGED);
+    assert_non_null(strstr(tf_last_error_message(), "diverged"));
+    float *w = weights_of(r.model, &n);
+    for (int64_t i = 0; i < n; i++)
+        assert_true(isfinite(w[i]));
+    free(w);
+    rig_close(&r);
+}
+
+static void finetune_and_check(rig_t *r, const char *train_path, const char *valid_path, int32_t strategy,
+                               double min_acc)
+{
+    tf_loader_t *tr = labeled(r, train_path, NULL), *va = labeled(r, valid_path, tr);
+    tf_finetune_opts_t fo;
+    tf_train_report_t rep;
+    tf_metrics_t mt;
+    int64_t conf[9];
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.strategy = strategy;
+    fo.epochs = 6;
+    fo.lr = 1e-2;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    assert_ok(tf_finetune(r->model, tr, va, &fo, &rep));
+    int32_t C = tf_model_num_classes(r->model);
+    assert_int_equal(C, tf_loader_num_labels(tr));
+    assert_ok(tf_metrics_init(&mt, TF_METRICS_VERSION));
+    assert_ok(tf_evaluate(r->model, va, &mt, conf, 9));
+    if (mt.accuracy < min_acc)
+        fail_msg("accuracy %.3f below %.3f (strategy %d)", mt.accuracy, min_acc, strategy);
+    assert_true(fabs(mt.accuracy - rep.best_metric) < 1e-9); /* best weights restored */
+    int64_t total = 0;
+    for (int32_t i = 0; i < C * C; i++)
+        total += conf[i];
+    assert_int_equal(total, mt.count);
+    tf_loader_free(tr);
+    tf_loader_free(va);
+}
+
+static void test_finetune_binary_after_pretraining(void **state)
+{
+    rig_t r;
+    tf_pretrain_opts_t po;
+    (void)state;
+    rig_open(&r, 11);
+    pre_opts(&po, 60);
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, NULL));
+    finetune_and_check(&r, train_tsv, valid_tsv, TF_FINETUNE_GRADUAL, 0.95);
+    rig_close(&r);
+}
+
+static void test_finetune_three_classes_from_scratch(void **state)
+{
+    rig_t r;
+    (void)state;
+    rig_open(&r, 12);
+    finetune_and_check(&r, tri_tsv, tri_tsv, TF_FINETUNE_FULL, 0.9);
+    rig_close(&r);
+}
+
+static void test_finetune_frozen_backbone_is_unchanged(void **state)
+{
+    rig_t r;
+    int64_t n;
+    (void)state;
+    rig_open(&r, 13);
+    float *before = weights_of(r.model, &n);
+    finetune_and_check(&r, train_tsv, valid_tsv, TF_FINETUNE_FROZEN, 0.0); /* random features */
+    float *after = weights_of(r.model, &n);
+    /* the encoder part of the snapshot is identical: only the head trained */
+    int64_t enc = tf_module_param_numel(tf_model_encoder(r.model));
+    assert_memory_equal(before, after, (size_t)enc * sizeof(float));
+    free(before);
+    free(after);
+    rig_close(&r);
+}
+
+static void test_checkpoint_roundtrip_same_predictions(void **state)
+{
+    rig_t r;
+    char path[160];
+    float p1[2], p2[2];
+    tf_model_t *loaded, *backbone;
+    (void)state;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    rig_open(&r, 21);
+    finetune_and_check(&r, train_tsv, valid_tsv, TF_FINETUNE_FULL, 0.9);
+    assert_ok(tf_model_save(r.model, path));
+    assert_ok(tf_predict_text(r.model, "a dog likes the ball .", -1, p1, 2));
+    assert_ok(tf_model_load(&loaded, r.ctx, path, 0));
+    assert_int_equal(tf_model_num_classes(loaded), 2);
+    assert_string_equal(tf_model_label_name(loaded, 0), tf_model_label_name(r.model, 0));
+    assert_ok(tf_predict_text(loaded, "a dog likes the ball .", -1, p2, 2));
+    assert_memory_equal(p1, p2, sizeof p1);
+    assert_true(fabs(p1[0] + p1[1] - 1.0) < 1e-6);
+    assert_true(p1[0] > 0.5); /* "animal" is label 0 */
+    assert_ok(tf_model_load(&backbone, r.ctx, path, TF_MODEL_LOAD_BACKBONE));
+    assert_int_equal(tf_model_num_classes(backbone), 0);
+    assert_status(tf_predict_text(backbone, "a dog", -1, p2, 2), TF_STATUS_ESTATE);
+    tf_model_free(backbone);
+    tf_model_free(loaded);
+    rig_close(&r);
+}
+
+static void test_checkpoint_rejects_bad_files(void **state)
+{
+    rig_t r;
+    char path[160], cmd[400];
+    tf_model_t *m = (tf_model_t *)&r;
+    (void)state;
+    rig_open(&r, 22);
+    snprintf(path, sizeof path, "%s/missing.safetensors", dir);
+    assert_status(tf_model_load(&m, r.ctx, path, 0), TF_STATUS_ENOTFOUND);
+    assert_null(m);
+    snprintf(path, sizeof path, "%s/flip.safetensors", dir);
+    assert_ok(tf_model_save(r.model, path));
+    /* flip one bit near the end of the payload: the CRC must catch it */
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import sys;p=sys.argv[1];b=bytearray(open(p,'rb').read());"
+             "b[-5]^=4;open(p,'wb').write(b)\" %s", path);
+    assert_int_equal(system(cmd), 0);
+    assert_status(tf_model_load(&m, r.ctx, path, 0), TF_STATUS_EFORMAT);
+    assert_status(tf_model_load(&m, r.ctx, path, 7), TF_STATUS_EINVAL);
+    /* a training-state file is not a model */
+    tf_pretrain_opts_t po;
+    pre_opts(&po, 2);
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, NULL));
+    assert_ok(tf_train_state_save(r.model, r.lm, path));
+    assert_status(tf_model_load(&m, r.ctx, path, 0), TF_STATUS_EFORMAT);
+    snprintf(path, sizeof path, "%s/no/such/dir/m.safetensors", dir);
+    assert_status(tf_model_save(r.model, path), TF_STATUS_EIO);
+    rig_close(&r);
+}
+
+static void test_api_errors(void **state)
+{
+    rig_t r;
+    tf_model_opts_t mo;
+    tf_model_t *m;
+    tf_pretrain_opts_t po;
+    tf_finetune_opts_t fo;
+    tf_metrics_t mt;
+    float probs[1];
+    (void)state;
+    rig_open(&r, 31);
+    small_model_opts(&mo);
+    assert_status(tf_model_create(&m, r.ctx, NULL, &mo), TF_STATUS_EINVAL);
+    mo.dropout = 1.0;
+    assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EINVAL);
+    small_model_opts(&mo);
+    mo.tie_weights = 1;
+    assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EINVAL);
+    mo.version = 99;
+    assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EVERSION);
+    small_model_opts(&mo);
+    mo.bidirectional = 1;
+    assert_ok(tf_model_create(&m, r.ctx, r.vocab, &mo));
+    pre_opts(&po, 1);
+    assert_status(tf_pretrain(m, r.lm, NULL, &po, NULL), TF_STATUS_EINVAL); /* no LM head */
+    tf_model_free(m);
+    po.epochs = 0;
+    po.max_steps = 0;
+    assert_status(tf_pretrain(r.model, r.lm, NULL, &po, NULL), TF_STATUS_EINVAL);
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    assert_status(tf_finetune(r.model, r.lm, NULL, &fo, NULL), TF_STATUS_EINVAL); /* no labels */
+    fo.pooling = 8;
+    tf_loader_t *tr = labeled(&r, train_tsv, NULL), *tri = labeled(&r, tri_tsv, NULL);
+    assert_status(tf_finetune(r.model, tr, NULL, &fo, NULL), TF_STATUS_EINVAL);
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    assert_status(tf_finetune(r.model, tr, tri, &fo, NULL), TF_STATUS_EINVAL); /* labels differ */
+    tf_metrics_init(&mt, TF_METRICS_VERSION);
+    assert_status(tf_evaluate(r.model, tr, &mt, NULL, 0), TF_STATUS_ESTATE);
+    assert_status(tf_predict_text(r.model, "the cat", -1, probs, 1), TF_STATUS_ESTATE);
+    assert_status(tf_train_state_save(r.model, NULL, "/tmp/x"), TF_STATUS_ESTATE);
+    fo.epochs = 1;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, NULL));
+    assert_status(tf_predict_text(r.model, "the cat", -1, probs, 1), TF_STATUS_EBUFSIZE);
+    assert_status(tf_predict_ids(r.model, (const int32_t[]){4}, 0, probs, 1), TF_STATUS_EINVAL);
+    int64_t conf[2];
+    assert_status(tf_evaluate(r.model, tr, &mt, conf, 2), TF_STATUS_EBUFSIZE);
+    assert_status(tf_evaluate(r.model, tri, &mt, NULL, 0), TF_STATUS_EINVAL);
+    assert_status(tf_predict_features(r.model, (const float[]){1}, 1, probs, 1), TF_STATUS_ESTATE);
+    tf_loader_free(tr);
+    tf_loader_free(tri);
+    rig_close(&r);
+}
+
+static void test_numeric_pretrain_and_classify(void **state)
+{
+    tf_ctx_t *ctx = ctx_seeded(41);
+    enum { N = 120, L = 20 };
+    static float values[N * L];
+    static int64_t offsets[N + 1];
+    static int32_t labels[N];
+    /* class 0: slow sine, class 1: fast sine, random phase */
+    unsigned s = 7;
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 2;
+        s = s * 1103515245u + 12345u;
+        double phase = (double)(s >> 16) / 65536.0 * 6.28;
+        for (int t = 0; t < L; t++)
+            values[i * L + t] = (float)sin(phase + t * (labels[i] ? 1.3 : 0.3));
+        offsets[i + 1] = (i + 1) * L;
+    }
+    tf_loader_opts_t lo;
+    tf_loader_t *next, *cls;
+    const char *names[2] = {"slow", "fast"};
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 16;
+    lo.next_step = 1;
+    lo.standardize = 0;
+    assert_ok(tf_loader_create_numeric_memory(&next, ctx, values, offsets, N, NULL, &lo));
+    lo.next_step = 0;
+    lo.labels = names;
+    lo.num_labels = 2;
+    assert_ok(tf_loader_create_numeric_memory(&cls, ctx, values, offsets, N, labels, &lo));
+    tf_model_opts_t mo;
+    tf_model_t *m;
+    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    mo.input = TF_MODEL_INPUT_FEATURES;
+    mo.num_features = 1;
+    mo.embedding_dim = 8;
+    mo.hidden_size = 16;
+    mo.dropout = 0;
+    assert_ok(tf_model_create(&m, ctx, NULL, &mo));
+    tf_pretrain_opts_t po;
+    tf_train_report_t first, last;
+    tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
+    po.max_steps = 5;
+    tf_train_report_init(&first, TF_TRAIN_REPORT_VERSION);
+    tf_train_report_init(&last, TF_TRAIN_REPORT_VERSION);
+    assert_ok(tf_pretrain(m, next, next, &po, &first));
+    po.max_steps = 200;
+    assert_ok(tf_pretrain(m, next, next, &po, &last));
+    assert_true(last.valid_metric < 0.5 * first.valid_metric); /* next-step MSE falls */
+    tf_finetune_opts_t fo;
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.strategy = TF_FINETUNE_FULL;
+    fo.epochs = 8;
+    fo.lr = 1e-2;
+    assert_ok(tf_finetune(m, cls, cls, &fo, NULL));
+    tf_metrics_t mt;
+    tf_metrics_init(&mt, TF_METRICS_VERSION);
+    assert_ok(tf_evaluate(m, cls, &mt, NULL, 0));
+    assert_true(mt.accuracy > 0.9);
+    float probs[2];
+    assert_ok(tf_predict_features(m, values + L, L, probs, 2)); /* sequence 1: fast */
+    assert_true(probs[1] > 0.5);
+    assert_status(tf_predict_text(m, "x", -1, probs, 2), TF_STATUS_ESTATE);
+    tf_model_free(m);
+    tf_loader_free(next);
+    tf_loader_free(cls);
+    assert_int_equal(tf_ctx_allocated_bytes(ctx), 0);
+    tf_ctx_free(ctx);
+}
+
+/* Fail each allocation of creating a model and of one pre-training step in turn. */
+static void test_oom_sweep_create_and_step(void **state)
+{
+    (void)state;
+    rig_t base;
+    rig_open(&base, 51);
+    for (long n = 1;; n++) {
+        tf_test_alloc_t ta;
+        tf_test_alloc_init(&ta);
+        tf_ctx_t *ctx = tf_test_ctx_new(&ta);
+        tf_loader_t *lm;
+        tf_loader_opts_t lo;
+        const char *paths[1] = {corpus};
+        tf_model_opts_t mo;
+        tf_model_t *m = NULL;
+        lm_opts(&lo);
+        assert_ok(tf_loader_create_lm(&lm, ctx, base.vocab, paths, 1, &lo));
+        ta.fail_at = ta.attempts + n;
+        small_model_opts(&mo);
+        tf_status_t st = tf_model_create(&m, ctx, base.vocab, &mo);
+        if (st == TF_STATUS_OK) {
+            tf_pretrain_opts_t po;
+            pre_opts(&po, 1);
+            st = tf_pretrain(m, lm, NULL, &po, NULL);
+        }
+        tf_model_free(m);
+        tf_loader_free(lm);
+        if (tf_ctx_allocated_bytes(ctx) != 0)
+            fail_msg("failing allocation %ld (%s) leaked %llu bytes", n, tf_status_str(st),
+                     (unsigned long long)tf_ctx_allocated_bytes(ctx));
+        tf_ctx_free(ctx);
+        assert_int_equal(ta.allocs, ta.frees);
+        if (st == TF_STATUS_OK)
+            break;
+        assert_int_equal(st, TF_STATUS_ENOMEM);
+        assert_true(n < 10000);
+    }
+    rig_close(&base);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pretrain_lowers_lm_loss),
+        cmocka_unit_test(test_pretrain_validation_reports_perplexity),
+        cmocka_unit_test(test_pretrain_cancel_then_continue),
+        cmocka_unit_test(test_pretrain_resume_is_bit_exact),
+        cmocka_unit_test(test_pretrain_same_seed_same_weights),
+        cmocka_unit_test(test_pretrain_divergence_keeps_finite_weights),
+        cmocka_unit_test(test_finetune_binary_after_pretraining),
+        cmocka_unit_test(test_finetune_three_classes_from_scratch),
+        cmocka_unit_test(test_finetune_frozen_backbone_is_unchanged),
+        cmocka_unit_test(test_checkpoint_roundtrip_same_predictions),
+        cmocka_unit_test(test_checkpoint_rejects_bad_files),
+        cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_numeric_pretrain_and_classify),
+        cmocka_unit_test(test_oom_sweep_create_and_step),
+    };
+    if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, setup_files, teardown_files);
+}
