@@ -12,10 +12,7 @@ Training (pre-train, fine-tune, evaluate, predict) is in Vocab, Loader and Model
 """
 from ._lib import ABI_VERSION, TransferError, lib
 from .core import F32, I32, Context, Tensor
-try:
-    from .train import Loader, Model, Progress, Vocab
-except AttributeError:  # a library without the training layer (symbols missing)
-    pass
+from .train import Loader, Model, Progress, Vocab
 
 
 def version():

@@ -24,7 +24,6 @@ def _text(rng, words, n=10):
     return " ".join(rng.choice(words) for _ in range(n))
 
 
-@unittest.skipUnless(hasattr(lt, "Model"), "the library has no training layer")
 class TrainTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
