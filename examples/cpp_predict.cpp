@@ -7,7 +7,6 @@
  * usage: cpp_predict MODEL [FILE]
  */
 #include <transfer.h>
-#include <transfer/train.h>
 
 #include <cstdio>
 #include <fstream>

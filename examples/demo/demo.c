@@ -8,7 +8,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <transfer.h>
-#include <transfer/train.h>
 
 #include <errno.h>
 #include <math.h>
@@ -35,6 +34,7 @@
 #define FT_BATCH 16              /* labelled e-mails per batch */
 #define MAX_LEN 200              /* words of an e-mail used */
 #define EARLY_STOP_FRACTION 0.15 /* labelled rows held out for early stopping (by hash) */
+#define SEED 2026                /* random seed of the context */
 
 #define CHECK(call)                                                                                \
     do {                                                                                           \
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
     co.num_threads = (int32_t)threads;
-    co.seed = 2026;
+    co.seed = SEED;
     CHECK(tf_ctx_create(&ctx, &co));
     printf("libtransfer %s demo: does pre-training on unlabelled e-mails help a spam filter "
            "trained on few labels?\n(%d threads)\n\n", tf_version_string(), tf_ctx_num_threads(ctx));
@@ -330,6 +330,8 @@ int main(int argc, char **argv)
     printf("[2/4] fine-tuning the pre-trained model on %s\n", train10);
     log.phase = DEMO_PHASE_FINETUNE;
     log.last_print = 0;
+    /* Both fine-tuning runs start from the same random state (head init, order, dropout). */
+    CHECK(tf_ctx_reseed(ctx, SEED + 1));
     tf_train_report_init(&rep_ft, TF_TRAIN_REPORT_VERSION);
     t_ft = now_s();
     CHECK(finetune(ctx, pretrained, lm_vocab, train10, TF_FINETUNE_GRADUAL, 2.6,
@@ -343,6 +345,7 @@ int main(int argc, char **argv)
     vo.max_size = VOCAB_SIZE;
     corpus[0] = train10;
     CHECK(tf_vocab_build_files(&scratch_vocab, ctx, corpus, 1, &vo));
+    CHECK(tf_ctx_reseed(ctx, SEED + 1));
     CHECK(tf_model_create(&scratch, ctx, scratch_vocab, &mo));
     log.run = DEMO_RUN_SCRATCH;
     log.last_print = 0;

@@ -6,7 +6,6 @@
 #define TFTRAIN_H
 
 #include <transfer.h>
-#include <transfer/train.h>
 #include <stdio.h>
 
 /* Exit statuses (documented in `tftrain --help`). */
