@@ -93,9 +93,10 @@ struct tf_vocab {
 };
 tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t lowercase,
                           int32_t split_punct);
-/* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK. */
-tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int32_t **ids,
-                                    size_t *num, size_t *cap, uint64_t *invalid);
+/* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK. The array
+ * belongs to `owner` (the loader's context, which may differ from the vocabulary's). */
+tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
+                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid);
 /* Token counting for building word vocabularies. */
 typedef struct tf__counter {
     tf_ctx_t *ctx;

@@ -23,7 +23,7 @@ static tf_status_t read_file(tf_loader_t *l, tf_vocab_t *vocab, tf__counter_t *c
             continue;
         size_t before = l->nids;
         if (vocab != NULL) {
-            TF_CHECK(tf__vocab_encode_append(vocab, line, len, &l->ids, &l->nids, &l->ids_cap,
+            TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, line, len, &l->ids, &l->nids, &l->ids_cap,
                                              &l->invalid_utf8));
         } else {
             uint64_t before_bad = c->invalid;

@@ -37,7 +37,7 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
     size_t before = l->nids;
     uint64_t bad = 0;
-    TF_CHECK(tf__vocab_encode_append(vocab, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
+    TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
                                      &l->own_ids_cap, &bad));
     if (l->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);

@@ -309,8 +309,8 @@ int32_t tf_vocab_lookup(const tf_vocab_t *v, const char *token, size_t len)
     return tf__strtab_find(&v->tab, token ? token : "", len, tf__hash_bytes(token ? token : "", len));
 }
 
-tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int32_t **ids,
-                                    size_t *num, size_t *cap, uint64_t *invalid)
+tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
+                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid)
 {
     tf__toks_t *tk = &v->scratch;
     uint64_t bad = 0;
@@ -322,7 +322,7 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
         size_t len = tk->len[0];
         if (len == 0)
             return TF_STATUS_OK;
-        TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + len));
+        TF_CHECK(tf__grow_i32(owner, ids, cap, *num + len));
         int32_t *dst = *ids + *num;
         const unsigned char *b = (const unsigned char *)tk->bytes;
         for (size_t i = 0; i < len; i++)
@@ -332,7 +332,7 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, const char *s, size_t n, int3
     }
     if (tk->n == 0)
         return TF_STATUS_OK;
-    TF_CHECK(tf__grow_i32(v->ctx, ids, cap, *num + tk->n));
+    TF_CHECK(tf__grow_i32(owner, ids, cap, *num + tk->n));
     int32_t *dst = *ids + *num;
     for (size_t i = 0; i < tk->n; i++) {
         int32_t id = tf__strtab_find_key(&v->tab, tk->bytes + tk->off[i], tk->len[i],
@@ -354,7 +354,7 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_encode: argument 'ids' is NULL");
     int32_t *tmp = NULL;
     size_t n = 0, cap = 0;
-    TF_CHECK(tf__vocab_encode_append(v, text ? text : "", len, &tmp, &n, &cap, NULL));
+    TF_CHECK(tf__vocab_encode_append(v, v->ctx, text ? text : "", len, &tmp, &n, &cap, NULL));
     *num_out = n;
     if (n > capacity) {
         tf__free(v->ctx, tmp);
