@@ -193,10 +193,10 @@ int demo_curves_write_svg(const demo_curves_t *c, const char *path)
     legend(f, &right, 0, blue, "pre-trained + fine-tuned");
     legend(f, &right, 1, orange, "from scratch");
     fprintf(f, "<text x='500' y='424' text-anchor='middle' fill='#555'>Training loss per "
-               "optimizer step. A lower fine-tuning loss is not better here: the model trained "
-               "from scratch</text>\n"
-               "<text x='500' y='439' text-anchor='middle' fill='#555'>memorises its few "
-               "labelled e-mails. Held-out accuracy and macro-F1 are in the demo's table.</text>\n");
+               "optimizer step (fine-tuning: per batch of labelled e-mails; a low training loss "
+               "can be memorisation).</text>\n"
+               "<text x='500' y='439' text-anchor='middle' fill='#555'>Held-out accuracy and "
+               "macro-F1 of both models are in the table the demo prints.</text>\n");
     fprintf(f, "</svg>\n");
     return fclose(f) == 0 ? 0 : -1;
 }
