@@ -7,9 +7,12 @@
 
 The shared library is found through $LIBTRANSFER_PATH, a build directory of this source tree, or
 the system library path. Every failing call raises TransferError with the library's message.
+
+Training (pre-train, fine-tune, evaluate, predict) is in Vocab, Loader and Model; see train.py.
 """
 from ._lib import ABI_VERSION, TransferError, lib
 from .core import F32, I32, Context, Tensor
+from .train import Loader, Model, Progress, Vocab
 
 
 def version():
@@ -17,4 +20,5 @@ def version():
     return lib.tf_version_string().decode()
 
 
-__all__ = ["ABI_VERSION", "Context", "F32", "I32", "Tensor", "TransferError", "version"]
+__all__ = ["ABI_VERSION", "Context", "F32", "I32", "Loader", "Model", "Progress", "Tensor",
+           "TransferError", "Vocab", "version"]

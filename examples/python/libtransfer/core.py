@@ -49,6 +49,8 @@ class Context:
     ``log`` is an optional callable ``log(level, message)`` receiving the library's messages."""
 
     def __init__(self, threads=0, seed=42, log=None, log_level=2):
+        self._h = ctypes.c_void_p()
+        self._children = []
         opts = _CtxOpts()
         lib.tf_ctx_opts_init(ctypes.byref(opts), 1)
         opts.num_threads = threads
@@ -58,9 +60,7 @@ class Context:
         if log is not None:
             self._log_cb = _LOG_CB(lambda lvl, msg, _p: log(lvl, msg.decode("utf-8", "replace")))
             opts.log_cb = ctypes.cast(self._log_cb, ctypes.c_void_p)
-        self._h = ctypes.c_void_p()
         lib.tf_ctx_create(ctypes.byref(self._h), ctypes.byref(opts))
-        self._children = []
 
     @property
     def handle(self):

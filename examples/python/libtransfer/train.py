@@ -1,0 +1,562 @@
+"""Vocabularies, loaders and models: pre-train, fine-tune, evaluate, predict, save and load.
+
+    import libtransfer as lt
+    with lt.Context(seed=1) as ctx:
+        with lt.Loader.lm_with_vocab(ctx, ["corpus.txt"], max_size=8000) as (lm, vocab):
+            model = lt.Model.create(ctx, vocab, embedding_dim=100, hidden_size=200)
+            model.pretrain(lm, epochs=1, progress=lambda p: print(p.step, p.loss))
+        with lt.Loader.labeled(ctx, model.vocab, "train.tsv") as train:
+            model.finetune(train, epochs=4)
+        print(model.predict_text("Subject: free money"), model.labels)
+
+Options are keyword arguments named like the fields of the C options structs (`batch_size`,
+`bptt`, `epochs`, `lr`, ...); enumerations also take their names as strings (`split="train"`,
+`strategy="gradual"`, `metric="macro_f1"`). Every failing call raises TransferError.
+"""
+import ctypes
+
+from ._lib import TransferError, declare, lib
+
+try:
+    import numpy as _np
+except ImportError:  # numpy is optional: lists work too
+    _np = None
+
+_u32, _i32, _i64, _u64, _dbl, _vp = (ctypes.c_uint32, ctypes.c_int32, ctypes.c_int64,
+                                     ctypes.c_uint64, ctypes.c_double, ctypes.c_void_p)
+_STATUS_EBUFSIZE = 5
+_STATUS_ECANCELED = 11
+
+
+# ---- the C structs, field for field ---------------------------------------------------------
+
+class _VocabOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("kind", _i32), ("lowercase", _i32),
+                ("split_punct", _i32), ("min_count", _i32), ("max_size", _i32)]
+
+
+class _LoaderOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("batch_size", _i32), ("bptt", _i32),
+                ("bptt_random", _i32), ("shuffle", _i32), ("drop_last", _i32), ("max_len", _i32),
+                ("bucket", _i32), ("skip_bad_lines", _i32), ("split", _i32),
+                ("num_features", _i32), ("has_label", _i32), ("next_step", _i32),
+                ("standardize", _i32), ("num_labels", _i32),
+                ("labels", ctypes.POINTER(ctypes.c_char_p)), ("valid_fraction", _dbl),
+                ("seed", _u64)]
+
+
+class _ModelOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("input", _i32), ("num_features", _i32),
+                ("embedding_dim", _i32), ("hidden_size", _i32), ("num_layers", _i32),
+                ("bidirectional", _i32), ("dropout", _dbl), ("tie_weights", _i32),
+                ("reserved", _i32)]
+
+
+class _OptimOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("algorithm", _i32), ("amsgrad", _i32),
+                ("lr", _dbl), ("momentum", _dbl), ("dampening", _dbl), ("nesterov", _i32),
+                ("schedule", _i32), ("weight_decay", _dbl), ("beta1", _dbl), ("beta2", _dbl),
+                ("eps", _dbl), ("max_grad_norm", _dbl), ("total_steps", _i64),
+                ("warmup_steps", _i64), ("min_lr_ratio", _dbl), ("cut_frac", _dbl),
+                ("ratio", _dbl), ("pct_start", _dbl), ("div_factor", _dbl),
+                ("final_div_factor", _dbl)]
+
+
+class Progress(ctypes.Structure):
+    """What a progress callback receives (tf_progress_t): phase, epoch, step, total_steps,
+    epoch_fraction, loss, lr, items_per_s, eta_s, valid_metric (NaN before validation)."""
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("phase", _i32), ("epoch", _i32),
+                ("step", _i64), ("total_steps", _i64), ("epoch_fraction", _dbl), ("loss", _dbl),
+                ("lr", _dbl), ("items_per_s", _dbl), ("eta_s", _dbl), ("valid_metric", _dbl)]
+
+
+_PROGRESS_CB = ctypes.CFUNCTYPE(_i32, ctypes.POINTER(Progress), _vp)
+
+
+class _PretrainOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("epochs", _i32), ("reserved", _i32),
+                ("max_steps", _i64), ("stop_after_steps", _i64),
+                ("optim", ctypes.POINTER(_OptimOpts)), ("clip_norm", _dbl),
+                ("valid_every", _i64), ("progress_every", _i64), ("progress", _PROGRESS_CB),
+                ("progress_payload", _vp)]
+
+
+class _FinetuneOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("strategy", _i32), ("pooling", _u32),
+                ("epochs", _i32), ("patience", _i32), ("metric", _i32), ("reserved", _i32),
+                ("stop_after_steps", _i64), ("lr", _dbl), ("discriminative", _dbl),
+                ("weight_decay", _dbl), ("head_dropout", _dbl), ("clip_norm", _dbl),
+                ("schedule", _i32), ("reset_head", _i32), ("progress_every", _i64),
+                ("progress", _PROGRESS_CB), ("progress_payload", _vp)]
+
+
+class _Report(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("steps", _i64), ("epochs", _i32),
+                ("best_epoch", _i32), ("train_loss", _dbl), ("valid_loss", _dbl),
+                ("valid_metric", _dbl), ("best_metric", _dbl), ("seconds", _dbl),
+                ("items_per_s", _dbl)]
+
+
+class _Metrics(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("count", _i64), ("num_classes", _i32),
+                ("reserved", _i32), ("loss", _dbl), ("accuracy", _dbl), ("macro_f1", _dbl)]
+
+
+# Versions of the structs above (the TF_*_VERSION macros).
+_VOCAB_OPTS_V = _LOADER_OPTS_V = _MODEL_OPTS_V = _OPTIM_OPTS_V = 1
+_PRETRAIN_OPTS_V = _FINETUNE_OPTS_V = _REPORT_V = _METRICS_V = 1
+
+# Names accepted for enumerations.
+_ENUMS = {
+    "kind": {"word": 1, "byte": 2},
+    "split": {"all": 0, "train": 1, "valid": 2},
+    "input": {"tokens": 1, "features": 2},
+    "strategy": {"full": 1, "frozen": 2, "gradual": 3},
+    "metric": {"accuracy": 1, "macro_f1": 2, "loss": 3},
+    "algorithm": {"sgd": 1, "adam": 2, "adamw": 3},
+    "schedule": {"constant": 0, "warmup_cosine": 1, "warmup_linear": 2,
+                 "slanted_triangular": 3, "one_cycle": 4},
+}
+_POOL = {"last": 1, "mean": 2, "max": 4}
+
+P, H = ctypes.POINTER, ctypes.POINTER(_vp)
+declare("tf_vocab_opts_init", "status", [P(_VocabOpts), _u32])
+declare("tf_loader_opts_init", "status", [P(_LoaderOpts), _u32])
+declare("tf_model_opts_init", "status", [P(_ModelOpts), _u32])
+declare("tf_optim_opts_init", "status", [P(_OptimOpts), _u32])
+declare("tf_pretrain_opts_init", "status", [P(_PretrainOpts), _u32])
+declare("tf_finetune_opts_init", "status", [P(_FinetuneOpts), _u32])
+declare("tf_train_report_init", "status", [P(_Report), _u32])
+declare("tf_metrics_init", "status", [P(_Metrics), _u32])
+
+declare("tf_vocab_build_files", "status", [H, _vp, P(ctypes.c_char_p), _u32, P(_VocabOpts)])
+declare("tf_vocab_load", "status", [H, _vp, ctypes.c_char_p])
+declare("tf_vocab_save", "status", [_vp, ctypes.c_char_p])
+declare("tf_vocab_free", None, [_vp])
+declare("tf_vocab_size", _i32, [_vp])
+declare("tf_vocab_token", ctypes.c_char_p, [_vp, _i32, P(ctypes.c_size_t)])
+declare("tf_vocab_lookup", _i32, [_vp, ctypes.c_char_p, ctypes.c_size_t])
+declare("tf_vocab_serialize", ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.c_size_t,
+                                             P(ctypes.c_size_t)])
+declare("tf_vocab_deserialize", "status", [H, _vp, ctypes.c_char_p, ctypes.c_size_t])
+declare("tf_vocab_encode", ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.c_size_t, P(_i32),
+                                          ctypes.c_size_t, P(ctypes.c_size_t)])
+
+declare("tf_loader_create_lm", "status", [H, _vp, _vp, P(ctypes.c_char_p), _u32, P(_LoaderOpts)])
+declare("tf_loader_create_lm_vocab", "status", [H, H, _vp, P(ctypes.c_char_p), _u32,
+                                                P(_VocabOpts), P(_LoaderOpts)])
+declare("tf_loader_create_labeled", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
+declare("tf_loader_free", None, [_vp])
+declare("tf_loader_reset", "status", [_vp])
+declare("tf_loader_epoch", _i64, [_vp])
+declare("tf_loader_num_items", _i64, [_vp])
+declare("tf_loader_num_batches", _i64, [_vp])
+declare("tf_loader_num_sequences", _i64, [_vp])
+declare("tf_loader_num_labels", _i32, [_vp])
+declare("tf_loader_label_name", ctypes.c_char_p, [_vp, _i32])
+
+declare("tf_model_create", "status", [H, _vp, _vp, P(_ModelOpts)])
+declare("tf_model_free", None, [_vp])
+declare("tf_model_vocab", _vp, [_vp])
+declare("tf_model_num_classes", _i32, [_vp])
+declare("tf_model_label_name", ctypes.c_char_p, [_vp, _i32])
+declare("tf_model_num_params", _i64, [_vp])
+declare("tf_model_save", "status", [_vp, ctypes.c_char_p])
+declare("tf_model_load", "status", [H, _vp, ctypes.c_char_p, _u32])
+# Training calls are checked by hand: a cancel must re-raise the callback's own exception.
+declare("tf_pretrain", ctypes.c_int, [_vp, _vp, _vp, P(_PretrainOpts), P(_Report)])
+declare("tf_finetune", ctypes.c_int, [_vp, _vp, _vp, P(_FinetuneOpts), P(_Report)])
+declare("tf_evaluate", "status", [_vp, _vp, P(_Metrics), P(_i64), ctypes.c_size_t])
+declare("tf_predict_ids", "status", [_vp, P(_i32), _i64, P(ctypes.c_float), ctypes.c_size_t])
+declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, _i64, P(ctypes.c_float),
+                                      ctypes.c_size_t])
+declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, _i64, P(_dbl)])
+declare("tf_train_state_save", "status", [_vp, _vp, ctypes.c_char_p])
+declare("tf_train_state_load", "status", [_vp, _vp, ctypes.c_char_p])
+
+_MODEL_LOAD_BACKBONE = 0x1
+
+
+def _check(status):
+    if status != 0:
+        raise TransferError(status, lib.tf_last_error_message().decode("utf-8", "replace"))
+
+
+def _paths(paths):
+    if isinstance(paths, (str, bytes)):
+        paths = [paths]
+    enc = [p if isinstance(p, bytes) else str(p).encode() for p in paths]
+    return (ctypes.c_char_p * len(enc))(*enc), len(enc)
+
+
+def _apply(struct, options, what):
+    """Set struct fields from keyword options (enum names, bools and pooling tuples allowed)."""
+    names = {f[0] for f in struct._fields_} - {"struct_size", "version", "reserved"}
+    for key, value in options.items():
+        if key not in names:
+            raise TypeError(f"{what}: unknown option '{key}' (known: {', '.join(sorted(names))})")
+        if key in _ENUMS and isinstance(value, str):
+            if value not in _ENUMS[key]:
+                raise ValueError(f"{what}: {key} must be one of {sorted(_ENUMS[key])}")
+            value = _ENUMS[key][value]
+        elif key == "pooling" and not isinstance(value, int):
+            value = sum(_POOL[v] for v in ([value] if isinstance(value, str) else value))
+        elif isinstance(value, bool):
+            value = int(value)
+        setattr(struct, key, value)
+
+
+def _floats_out(buf):
+    if _np is not None:
+        return _np.ctypeslib.as_array(buf).copy()
+    return list(buf)
+
+
+class _Handle:
+    """Owns one library handle; registered with its context so closing the context closes it."""
+
+    _free = None
+
+    def __init__(self, ctx, handle, owned=True):
+        self._ctx = ctx
+        self._h = handle
+        self._owned = owned
+        if owned:
+            ctx._children.append(self)
+
+    @property
+    def handle(self):
+        if not self._h:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return self._h
+
+    def close(self):
+        if self._h and self._owned:
+            type(self)._free(self._h)
+        self._h = _vp()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Vocab(_Handle):
+    """A vocabulary (tf_vocab_t). Build one with Vocab.build() or Loader.lm_with_vocab()."""
+
+    _free = staticmethod(lib.tf_vocab_free)
+
+    @classmethod
+    def build(cls, ctx, paths, **options):
+        """Build from text files (one text per line). Options: kind ("word" or "byte"),
+        lowercase, split_punct, min_count, max_size."""
+        opts = _VocabOpts()
+        lib.tf_vocab_opts_init(ctypes.byref(opts), _VOCAB_OPTS_V)
+        _apply(opts, options, "Vocab.build")
+        arr, n = _paths(paths)
+        h = _vp()
+        lib.tf_vocab_build_files(ctypes.byref(h), ctx.handle, arr, n, ctypes.byref(opts))
+        return cls(ctx, h)
+
+    @classmethod
+    def load(cls, ctx, path):
+        h = _vp()
+        lib.tf_vocab_load(ctypes.byref(h), ctx.handle, str(path).encode())
+        return cls(ctx, h)
+
+    def save(self, path):
+        lib.tf_vocab_save(self.handle, str(path).encode())
+
+    def copy(self):
+        """An independent copy (owned by the caller)."""
+        n = ctypes.c_size_t()
+        st = lib.tf_vocab_serialize(self.handle, None, 0, ctypes.byref(n))
+        if st not in (0, _STATUS_EBUFSIZE):
+            _check(st)
+        buf = ctypes.create_string_buffer(n.value + 1)
+        _check(lib.tf_vocab_serialize(self.handle, buf, n.value + 1, ctypes.byref(n)))
+        h = _vp()
+        lib.tf_vocab_deserialize(ctypes.byref(h), self._ctx.handle, buf, n.value)
+        return Vocab(self._ctx, h)
+
+    def __len__(self):
+        return lib.tf_vocab_size(self.handle)
+
+    def token(self, i):
+        t = lib.tf_vocab_token(self.handle, i, None)
+        if t is None:
+            raise IndexError(i)
+        return t.decode("utf-8", "replace")
+
+    def lookup(self, token):
+        b = token.encode()
+        return lib.tf_vocab_lookup(self.handle, b, len(b))
+
+    def encode(self, text):
+        """Token ids of a text (a numpy int32 array when numpy is present, else a list)."""
+        b = text.encode()
+        n = ctypes.c_size_t()
+        st = lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n))
+        if st not in (0, _STATUS_EBUFSIZE):
+            _check(st)
+        buf = (_i32 * max(n.value, 1))()
+        _check(lib.tf_vocab_encode(self.handle, b, len(b), buf, n.value, ctypes.byref(n)))
+        ids = list(buf)[:n.value]
+        return _np.array(ids, dtype=_np.int32) if _np is not None else ids
+
+
+class Loader(_Handle):
+    """A data loader (tf_loader_t). Options: batch_size, bptt, bptt_random, shuffle, drop_last,
+    max_len, bucket, skip_bad_lines, split ("all", "train", "valid"), valid_fraction, seed."""
+
+    _free = staticmethod(lib.tf_loader_free)
+
+    @staticmethod
+    def _opts(options, what, labels=None):
+        opts = _LoaderOpts()
+        lib.tf_loader_opts_init(ctypes.byref(opts), _LOADER_OPTS_V)
+        _apply(opts, options, what)
+        keep = None
+        if labels is not None:
+            keep = (ctypes.c_char_p * len(labels))(*[str(s).encode() for s in labels])
+            opts.labels = ctypes.cast(keep, ctypes.POINTER(ctypes.c_char_p))
+            opts.num_labels = len(labels)
+        return opts, keep
+
+    @classmethod
+    def lm(cls, ctx, vocab, paths, **options):
+        """A language-model stream over text files, encoded with `vocab`."""
+        opts, _ = cls._opts(options, "Loader.lm")
+        arr, n = _paths(paths)
+        h = _vp()
+        lib.tf_loader_create_lm(ctypes.byref(h), ctx.handle, vocab.handle, arr, n,
+                                ctypes.byref(opts))
+        return cls(ctx, h)
+
+    @classmethod
+    def lm_with_vocab(cls, ctx, paths, vocab_options=None, **options):
+        """Build a vocabulary and a language-model loader in one pass; returns a _Pair
+        (loader, vocab) usable as a context manager that closes both."""
+        opts, _ = cls._opts(options, "Loader.lm_with_vocab")
+        vopts = _VocabOpts()
+        lib.tf_vocab_opts_init(ctypes.byref(vopts), _VOCAB_OPTS_V)
+        _apply(vopts, vocab_options or {}, "Loader.lm_with_vocab vocab_options")
+        arr, n = _paths(paths)
+        h, v = _vp(), _vp()
+        lib.tf_loader_create_lm_vocab(ctypes.byref(h), ctypes.byref(v), ctx.handle, arr, n,
+                                      ctypes.byref(vopts), ctypes.byref(opts))
+        return _Pair((cls(ctx, h), Vocab(ctx, v)))
+
+    @classmethod
+    def labeled(cls, ctx, vocab, path, labels=None, **options):
+        """`label<TAB>text` lines. `labels` fixes the label names and their ids (e.g. a
+        training loader's .labels, or a model's .labels)."""
+        opts, keep = cls._opts(options, "Loader.labeled", labels)
+        h = _vp()
+        lib.tf_loader_create_labeled(ctypes.byref(h), ctx.handle, vocab.handle,
+                                     str(path).encode(), ctypes.byref(opts))
+        loader = cls(ctx, h)
+        loader._labels_keep = keep  # the names stay valid as long as the loader
+        return loader
+
+    def reset(self):
+        lib.tf_loader_reset(self.handle)
+
+    @property
+    def epoch(self):
+        return lib.tf_loader_epoch(self.handle)
+
+    @property
+    def num_batches(self):
+        return lib.tf_loader_num_batches(self.handle)
+
+    @property
+    def num_sequences(self):
+        return lib.tf_loader_num_sequences(self.handle)
+
+    @property
+    def labels(self):
+        """Label names in id order ([] for an unlabelled loader)."""
+        return [lib.tf_loader_label_name(self.handle, i).decode()
+                for i in range(lib.tf_loader_num_labels(self.handle))]
+
+
+class _Pair(tuple):
+    """(loader, vocab) that closes both on exit."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for obj in self:
+            obj.close()
+
+    def close(self):
+        self.__exit__()
+
+
+class _Callback:
+    """Wraps a Python callable as a tf_progress_cb; an exception in it cancels training and is
+    re-raised from the training call."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.error = None
+        self.c = _PROGRESS_CB(self._call)
+
+    def _call(self, p, _payload):
+        try:
+            return 1 if self.fn(p.contents) else 0
+        except BaseException as e:  # noqa: B902 - re-raised after the call returns
+            self.error = e
+            return 1
+
+
+def _report(rep):
+    return {k: getattr(rep, k) for k, _ in rep._fields_ if k not in ("struct_size", "version")}
+
+
+class Model(_Handle):
+    """A model (tf_model_t): backbone, language-model head, task head, vocabulary, labels."""
+
+    _free = staticmethod(lib.tf_model_free)
+
+    @classmethod
+    def create(cls, ctx, vocab, **options):
+        """New model. Options: embedding_dim, hidden_size, num_layers, dropout, tie_weights,
+        bidirectional."""
+        opts = _ModelOpts()
+        lib.tf_model_opts_init(ctypes.byref(opts), _MODEL_OPTS_V)
+        _apply(opts, options, "Model.create")
+        h = _vp()
+        lib.tf_model_create(ctypes.byref(h), ctx.handle, vocab.handle if vocab else None,
+                            ctypes.byref(opts))
+        return cls(ctx, h)
+
+    @classmethod
+    def load(cls, ctx, path, backbone_only=False):
+        """Load a saved model; backbone_only drops the task head (to fine-tune a new task)."""
+        h = _vp()
+        lib.tf_model_load(ctypes.byref(h), ctx.handle, str(path).encode(),
+                          _MODEL_LOAD_BACKBONE if backbone_only else 0)
+        return cls(ctx, h)
+
+    def save(self, path):
+        lib.tf_model_save(self.handle, str(path).encode())
+
+    @property
+    def vocab(self):
+        """The model's vocabulary (a private copy, opened on first use and closed with the
+        model, so loaders may encode with it); None for numeric models."""
+        if getattr(self, "_vocab", None) is None:
+            v = lib.tf_model_vocab(self.handle)
+            if not v:
+                return None
+            self._vocab = Vocab(self._ctx, _vp(v), owned=False).copy()
+        return self._vocab
+
+    def close(self):
+        if getattr(self, "_vocab", None) is not None:
+            self._vocab.close()
+            self._vocab = None
+        super().close()
+
+    @property
+    def num_classes(self):
+        return lib.tf_model_num_classes(self.handle)
+
+    @property
+    def labels(self):
+        return [lib.tf_model_label_name(self.handle, i).decode() for i in range(self.num_classes)]
+
+    @property
+    def num_params(self):
+        return lib.tf_model_num_params(self.handle)
+
+    def _train(self, fn, opts, train, valid, progress):
+        cb = None
+        if progress is not None:
+            cb = _Callback(progress)
+            opts.progress = cb.c
+        rep = _Report()
+        lib.tf_train_report_init(ctypes.byref(rep), _REPORT_V)
+        st = fn(self.handle, train.handle, valid.handle if valid is not None else None,
+                ctypes.byref(opts), ctypes.byref(rep))
+        if st == _STATUS_ECANCELED and cb is not None and cb.error is not None:
+            raise cb.error
+        _check(st)
+        return _report(rep)
+
+    def pretrain(self, train, valid=None, progress=None, optim=None, lr=None, **options):
+        """Language-model pre-training; returns the report as a dict. Options: epochs,
+        max_steps, stop_after_steps, clip_norm, valid_every, progress_every. `lr` (or `optim`,
+        a dict of optimizer options) replaces the default AdamW settings. `progress(p)` gets a
+        Progress; returning True stops training (TransferError ECANCELED)."""
+        opts = _PretrainOpts()
+        lib.tf_pretrain_opts_init(ctypes.byref(opts), _PRETRAIN_OPTS_V)
+        _apply(opts, options, "Model.pretrain")
+        oo = None
+        if optim is not None or lr is not None:
+            oo = _OptimOpts()
+            lib.tf_optim_opts_init(ctypes.byref(oo), _OPTIM_OPTS_V)
+            _apply(oo, {"algorithm": "adamw", "weight_decay": 0.01,
+                        "schedule": "warmup_cosine"}, "optim")
+            _apply(oo, dict(optim or {}, **({"lr": lr} if lr is not None else {})), "optim")
+            opts.optim = ctypes.pointer(oo)
+        return self._train(lib.tf_pretrain, opts, train, valid, progress)
+
+    def finetune(self, train, valid=None, progress=None, **options):
+        """Fine-tuning with a new task head; returns the report as a dict. Options: strategy
+        ("full", "frozen", "gradual"), pooling (e.g. ("last", "mean", "max")), epochs, patience,
+        metric ("accuracy", "macro_f1", "loss"), lr, discriminative, weight_decay,
+        head_dropout, clip_norm, schedule, reset_head, stop_after_steps, progress_every."""
+        opts = _FinetuneOpts()
+        lib.tf_finetune_opts_init(ctypes.byref(opts), _FINETUNE_OPTS_V)
+        _apply(opts, options, "Model.finetune")
+        return self._train(lib.tf_finetune, opts, train, valid, progress)
+
+    def evaluate(self, data):
+        """Loss, accuracy, macro-F1, count and the confusion matrix (rows = true class)."""
+        m = _Metrics()
+        lib.tf_metrics_init(ctypes.byref(m), _METRICS_V)
+        c = max(self.num_classes, 1)
+        cm = (_i64 * (c * c))()
+        lib.tf_evaluate(self.handle, data.handle, ctypes.byref(m), cm, c * c)
+        flat = list(cm)
+        rows = [flat[i * c:(i + 1) * c] for i in range(c)]
+        return {"loss": m.loss, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
+                "count": m.count,
+                "confusion": _np.array(rows, dtype=_np.int64) if _np is not None else rows}
+
+    def predict_text(self, text):
+        """Class probabilities of a text (numpy float32 array, or a list without numpy)."""
+        b = text.encode() if isinstance(text, str) else bytes(text)
+        out = (ctypes.c_float * max(self.num_classes, 1))()
+        lib.tf_predict_text(self.handle, b, len(b), out, len(out))
+        return _floats_out(out)
+
+    def predict_ids(self, ids):
+        """Class probabilities of a sequence of token ids (list or numpy array)."""
+        if _np is not None:
+            a = _np.ascontiguousarray(ids, dtype=_np.int32)
+            ptr, n = a.ctypes.data_as(ctypes.POINTER(_i32)), a.size
+        else:
+            a = (_i32 * len(ids))(*ids)
+            ptr, n = a, len(ids)
+        out = (ctypes.c_float * max(self.num_classes, 1))()
+        lib.tf_predict_ids(self.handle, ptr, n, out, len(out))
+        return _floats_out(out)
+
+    def lm_score(self, text):
+        """Mean next-token cross-entropy of a text under the language model."""
+        b = text.encode()
+        loss = _dbl()
+        lib.tf_lm_score_text(self.handle, b, len(b), ctypes.byref(loss))
+        return loss.value
+
+    def save_train_state(self, path, loader=None):
+        lib.tf_train_state_save(self.handle, loader.handle if loader else None, str(path).encode())
+
+    def load_train_state(self, path, loader=None):
+        lib.tf_train_state_load(self.handle, loader.handle if loader else None, str(path).encode())

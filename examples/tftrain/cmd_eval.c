@@ -1,0 +1,249 @@
+/* tftrain eval and tftrain predict: use a fine-tuned model. */
+#define _POSIX_C_SOURCE 200809L
+#include "tftrain.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char eval_help[] =
+    "usage: tftrain eval --model MODEL --data TSV [--threads N]\n"
+    "\n"
+    "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training).\n"
+    "Prints one line\n"
+    "  accuracy=X macro_f1=X loss=X\n"
+    "then a per-class table (precision, recall, F1 and support, from the confusion\n"
+    "matrix; rows are the true classes) and the confusion matrix itself.\n"
+    "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
+
+static const char predict_help[] =
+    "usage: tftrain predict --model MODEL --input FILE [--threads N]\n"
+    "\n"
+    "Classify each line of FILE (one text per line; `-` reads stdin; blank lines are\n"
+    "skipped). For each text, one line on stdout: the predicted label, then the\n"
+    "probability of every class in the model's class order, tab-separated:\n"
+    "  LABEL<TAB>p(CLASS0)=0.9731<TAB>p(CLASS1)=0.0269...\n"
+    "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
+
+static double ratio(int64_t num, int64_t den)
+{
+    return den > 0 ? (double)num / (double)den : 0.0;
+}
+
+static void print_class_table(const tf_model_t *model, const int64_t *cm, int32_t c)
+{
+    int32_t i, j;
+    int width = 5;
+    for (i = 0; i < c; i++) {
+        int n = (int)strlen(tf_model_label_name(model, i));
+        if (n > width)
+            width = n;
+    }
+    printf("%-*s  %9s  %9s  %9s  %9s\n", width, "class", "precision", "recall", "f1", "support");
+    for (i = 0; i < c; i++) {
+        int64_t tp = cm[i * c + i], row = 0, col = 0;
+        double p, r, f;
+        for (j = 0; j < c; j++) {
+            row += cm[i * c + j];
+            col += cm[j * c + i];
+        }
+        p = ratio(tp, col);
+        r = ratio(tp, row);
+        f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+        printf("%-*s  %9.4f  %9.4f  %9.4f  %9lld\n", width, tf_model_label_name(model, i), p, r,
+               f, (long long)row);
+    }
+    printf("confusion matrix (row = true class, column = predicted):\n");
+    for (i = 0; i < c; i++) {
+        printf("%-*s ", width, tf_model_label_name(model, i));
+        for (j = 0; j < c; j++)
+            printf(" %7lld", (long long)cm[i * c + j]);
+        printf("\n");
+    }
+}
+
+int tt_cmd_eval(int argc, char **argv)
+{
+    static const char *cmd = "eval";
+    const char *model_path = NULL, *data_path = NULL;
+    int32_t threads = 0;
+    tt_opt_t opts[] = {
+        {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
+        {"--data", TT_OPT_STRING, &data_path, 0, 0, 0},
+        {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
+    };
+    const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    tf_ctx_t *ctx = NULL;
+    tf_model_t *model = NULL;
+    tf_vocab_t *vocab = NULL;
+    tf_loader_t *data = NULL;
+    tf_loader_opts_t lopts;
+    tf_metrics_t metrics;
+    const char **names = NULL;
+    int64_t *cm = NULL;
+    int32_t c, i;
+    tf_status_t st;
+    int rc;
+
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, eval_help);
+    if (rc != TT_EXIT_OK)
+        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
+    if (model_path == NULL)
+        return tt_usage_error(cmd, "--model MODEL is required");
+    if (data_path == NULL)
+        return tt_usage_error(cmd, "--data TSV is required");
+    rc = tt_ctx_create(cmd, &ctx, threads, 42);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    rc = tt_model_load(cmd, ctx, model_path, 0, &model);
+    if (rc != TT_EXIT_OK)
+        goto done;
+    c = tf_model_num_classes(model);
+    if (c < 1) {
+        fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
+                        "finetune first\n", cmd, model_path);
+        rc = TT_EXIT_DATA;
+        goto done;
+    }
+    rc = tt_vocab_copy(cmd, tf_model_vocab(model), ctx, &vocab);
+    if (rc != TT_EXIT_OK)
+        goto done;
+    names = (const char **)malloc(sizeof *names * (size_t)c);
+    cm = (int64_t *)calloc((size_t)c * (size_t)c, sizeof *cm);
+    if (names == NULL || cm == NULL) {
+        fprintf(stderr, "tftrain %s: out of memory\n", cmd);
+        rc = TT_EXIT_FAILED;
+        goto done;
+    }
+    for (i = 0; i < c; i++)
+        names[i] = tf_model_label_name(model, i);
+    tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
+    lopts.batch_size = 64;
+    lopts.shuffle = 0;
+    lopts.labels = names;
+    lopts.num_labels = c;
+    st = tf_loader_create_labeled(&data, ctx, vocab, data_path, &lopts);
+    if (st != TF_STATUS_OK) {
+        rc = tt_fail(cmd, st, "cannot read '%s'", data_path);
+        goto done;
+    }
+    tf_metrics_init(&metrics, TF_METRICS_VERSION);
+    st = tf_evaluate(model, data, &metrics, cm, (size_t)c * (size_t)c);
+    if (st != TF_STATUS_OK) {
+        rc = tt_fail(cmd, st, "evaluating %s on %s failed", model_path, data_path);
+        goto done;
+    }
+    printf("accuracy=%.4f macro_f1=%.4f loss=%.4f\n", metrics.accuracy, metrics.macro_f1,
+           metrics.loss);
+    print_class_table(model, cm, c);
+    rc = TT_EXIT_OK;
+done:
+    free(cm);
+    free(names);
+    tf_loader_free(data);
+    tf_vocab_free(vocab);
+    tf_model_free(model);
+    tf_ctx_free(ctx);
+    return rc;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' && s[i] != '\v' &&
+            s[i] != '\f')
+            return 0;
+    return 1;
+}
+
+int tt_cmd_predict(int argc, char **argv)
+{
+    static const char *cmd = "predict";
+    const char *model_path = NULL, *input = NULL;
+    int32_t threads = 0;
+    tt_opt_t opts[] = {
+        {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
+        {"--input", TT_OPT_STRING, &input, 0, 0, 0},
+        {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
+    };
+    const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    tf_ctx_t *ctx = NULL;
+    tf_model_t *model = NULL;
+    FILE *in = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    float *probs = NULL;
+    int32_t c, i, best;
+    tf_status_t st;
+    int rc;
+
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, predict_help);
+    if (rc != TT_EXIT_OK)
+        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
+    if (model_path == NULL)
+        return tt_usage_error(cmd, "--model MODEL is required");
+    if (input == NULL)
+        return tt_usage_error(cmd, "--input FILE is required");
+    rc = tt_ctx_create(cmd, &ctx, threads, 42);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    rc = tt_model_load(cmd, ctx, model_path, 0, &model);
+    if (rc != TT_EXIT_OK)
+        goto done;
+    c = tf_model_num_classes(model);
+    if (c < 1) {
+        fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
+                        "finetune first\n", cmd, model_path);
+        rc = TT_EXIT_DATA;
+        goto done;
+    }
+    probs = (float *)malloc(sizeof *probs * (size_t)c);
+    if (probs == NULL) {
+        fprintf(stderr, "tftrain %s: out of memory\n", cmd);
+        rc = TT_EXIT_FAILED;
+        goto done;
+    }
+    in = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb");
+    if (in == NULL) {
+        fprintf(stderr, "tftrain %s: cannot open '%s': %s\n", cmd, input, strerror(errno));
+        rc = TT_EXIT_DATA;
+        goto done;
+    }
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (is_blank(line, (size_t)n))
+            continue;
+        st = tf_predict_text(model, line, (int64_t)n, probs, (size_t)c);
+        if (st != TF_STATUS_OK) {
+            rc = tt_fail(cmd, st, "%s:%ld", input, lineno);
+            goto done;
+        }
+        best = 0;
+        for (i = 1; i < c; i++)
+            if (probs[i] > probs[best])
+                best = i;
+        fputs(tf_model_label_name(model, best), stdout);
+        for (i = 0; i < c; i++)
+            printf("\tp(%s)=%.4f", tf_model_label_name(model, i), (double)probs[i]);
+        fputc('\n', stdout);
+    }
+    if (ferror(in)) {
+        fprintf(stderr, "tftrain %s: cannot read '%s': %s\n", cmd, input, strerror(errno));
+        rc = TT_EXIT_DATA;
+        goto done;
+    }
+    rc = TT_EXIT_OK;
+done:
+    if (in != NULL && in != stdin)
+        fclose(in);
+    free(line);
+    free(probs);
+    tf_model_free(model);
+    tf_ctx_free(ctx);
+    return rc;
+}

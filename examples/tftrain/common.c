@@ -1,0 +1,130 @@
+/* tftrain: glue shared by the subcommands (errors, context, vocabularies, models, Ctrl-C). */
+#include "tftrain.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tt_fail(const char *cmd, tf_status_t st, const char *fmt, ...)
+{
+    va_list ap;
+    const char *msg = tf_last_error_message();
+    const char *c;
+    fprintf(stderr, "tftrain %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(": ", stderr);
+    if (msg == NULL || *msg == '\0')
+        msg = tf_status_str(st);
+    for (c = msg; *c; c++) /* keep it on one line */
+        fputc(*c == '\n' || *c == '\r' ? ' ' : *c, stderr);
+    fputc('\n', stderr);
+    switch (st) {
+    case TF_STATUS_EIO:
+    case TF_STATUS_EFORMAT:
+    case TF_STATUS_EVERSION:
+    case TF_STATUS_ENOTFOUND:
+    case TF_STATUS_EINVAL: /* the tool validates its flags: what is left is in the data */
+    case TF_STATUS_ESTATE:
+    case TF_STATUS_EBUFSIZE:
+        return TT_EXIT_DATA;
+    default:
+        return TT_EXIT_FAILED;
+    }
+}
+
+static void log_to_stderr(int32_t level, const char *message, void *payload)
+{
+    (void)payload;
+    fprintf(stderr, "tftrain: %s: %s\n", level <= TF_LOG_ERROR ? "error" : "warning", message);
+}
+
+int tt_ctx_create(const char *cmd, tf_ctx_t **ctx, int32_t threads, uint64_t seed)
+{
+    tf_ctx_opts_t opts;
+    tf_status_t st;
+    tf_ctx_opts_init(&opts, TF_CTX_OPTS_VERSION);
+    opts.num_threads = threads;
+    opts.seed = seed;
+    opts.log_level = TF_LOG_WARN;
+    opts.log_cb = log_to_stderr;
+    st = tf_ctx_create(ctx, &opts);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot create a context");
+    return TT_EXIT_OK;
+}
+
+void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size)
+{
+    tf_vocab_opts_init(opts, TF_VOCAB_OPTS_VERSION);
+    opts->kind = TF_VOCAB_KIND_WORD;
+    opts->lowercase = 1;
+    opts->split_punct = 1;
+    opts->min_count = 1;
+    opts->max_size = max_size;
+}
+
+int tt_vocab_copy(const char *cmd, const tf_vocab_t *src, tf_ctx_t *ctx, tf_vocab_t **out)
+{
+    size_t len = 0;
+    char *buf;
+    tf_status_t st;
+    *out = NULL;
+    if (src == NULL) {
+        fprintf(stderr, "tftrain %s: the model has no vocabulary (numeric input)\n", cmd);
+        return TT_EXIT_DATA;
+    }
+    st = tf_vocab_serialize(src, NULL, 0, &len);
+    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
+        return tt_fail(cmd, st, "cannot read the model's vocabulary");
+    buf = (char *)malloc(len + 1);
+    if (buf == NULL) {
+        fprintf(stderr, "tftrain %s: out of memory\n", cmd);
+        return TT_EXIT_FAILED;
+    }
+    st = tf_vocab_serialize(src, buf, len + 1, &len);
+    if (st == TF_STATUS_OK)
+        st = tf_vocab_deserialize(out, ctx, buf, len);
+    free(buf);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot copy the model's vocabulary");
+    return TT_EXIT_OK;
+}
+
+int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t flags,
+                  tf_model_t **out)
+{
+    tf_status_t st = tf_model_load(out, ctx, path, flags);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot load model '%s'", path);
+    return TT_EXIT_OK;
+}
+
+int tt_model_save(const char *cmd, tf_model_t *model, const char *path)
+{
+    tf_status_t st = tf_model_save(model, path);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot save model '%s'", path);
+    fprintf(stderr, "tftrain %s: saved %s\n", cmd, path);
+    return TT_EXIT_OK;
+}
+
+static volatile sig_atomic_t g_interrupted = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+void tt_catch_interrupt(void)
+{
+    signal(SIGINT, on_sigint);
+}
+
+int tt_interrupted(void)
+{
+    return g_interrupted != 0;
+}

@@ -1,0 +1,62 @@
+/**
+ * @example tftrain/main.c
+ * tftrain: pre-train, fine-tune, evaluate and apply LSTM text classifiers from the command line.
+ * Run `tftrain --help`.
+ */
+#include "tftrain.h"
+
+#include <string.h>
+
+static const char main_help[] =
+    "usage: tftrain COMMAND [options]     (tftrain COMMAND --help for each command)\n"
+    "\n"
+    "Pre-train an LSTM language model on unlabelled text, then fine-tune it as a text\n"
+    "classifier on a few labelled examples.\n"
+    "\n"
+    "commands:\n"
+    "  pretrain   --corpus FILE [--corpus FILE ...] --out MODEL   language-model pre-training\n"
+    "  finetune   --train TSV [--valid TSV] --out MODEL [--init PRETRAINED]   classifier\n"
+    "  eval       --model MODEL --data TSV      accuracy, macro-F1, loss, per-class table\n"
+    "  predict    --model MODEL --input FILE    label and class probabilities per line\n"
+    "\n"
+    "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
+    "Models are safetensors files. Progress goes to stderr (a bar on a terminal).\n"
+    "\n"
+    "example:\n"
+    "  tftrain pretrain --corpus unlabeled.txt --out lm.safetensors\n"
+    "  tftrain finetune --init lm.safetensors --train train.tsv --out clf.safetensors\n"
+    "  tftrain eval --model clf.safetensors --data valid.tsv\n"
+    "  tftrain predict --model clf.safetensors --input texts.txt\n"
+    "\n"
+    "Exit status: 0 success, 1 usage error, 2 data, file or format error (the message\n"
+    "names the file), 3 training failed otherwise (diverged, out of memory, interrupted).\n";
+
+int main(int argc, char **argv)
+{
+    const char *c;
+    if (argc < 2) {
+        fputs("tftrain: missing command: pretrain, finetune, eval or predict (see 'tftrain "
+              "--help')\n",
+              stderr);
+        return TT_EXIT_USAGE;
+    }
+    c = argv[1];
+    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+        fputs(main_help, stdout);
+        return TT_EXIT_OK;
+    }
+    if (strcmp(c, "--version") == 0) {
+        printf("tftrain (libtransfer %s)\n", tf_version_string());
+        return TT_EXIT_OK;
+    }
+    if (strcmp(c, "pretrain") == 0)
+        return tt_cmd_pretrain(argc - 1, argv + 1);
+    if (strcmp(c, "finetune") == 0)
+        return tt_cmd_finetune(argc - 1, argv + 1);
+    if (strcmp(c, "eval") == 0)
+        return tt_cmd_eval(argc - 1, argv + 1);
+    if (strcmp(c, "predict") == 0)
+        return tt_cmd_predict(argc - 1, argv + 1);
+    fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);
+    return TT_EXIT_USAGE;
+}

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
+end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
+with CASE one of: usage, help, data_errors, end_to_end, cpp_predict."""
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+HAM = "meeting project schedule report team lunch code review kernel patch thanks".split()
+SPAM = "free money offer click win prize cash now credit loan deal".split()
+SMALL = ["--vocab-size", "64", "--emb", "8", "--hidden", "12", "--threads", "1"]
+FAILURES = []
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([TFTRAIN] + [str(a) for a in args], input=stdin, capture_output=True,
+                       text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what)
+
+
+def expect_exit(code, args, needle=None, stdin=None, last_line_only=False):
+    rc, out, err = run(*args, stdin=stdin)
+    shown = " ".join(str(a) for a in args)
+    lines = err.strip("\n").split("\n") if err.strip() else []
+    expect(rc == code, f"`tftrain {shown}`: exit {rc}, expected {code} (stderr: {err!r})")
+    if code != 0:
+        expect(len(lines) >= 1, f"`tftrain {shown}`: no message on stderr")
+        if not last_line_only:
+            expect(len(lines) == 1, f"`tftrain {shown}`: message is not one line: {err!r}")
+        msg = lines[-1] if lines else ""
+        expect(msg.startswith("tftrain"), f"`tftrain {shown}`: message {msg!r}")
+        if needle is not None:
+            expect(needle in msg, f"`tftrain {shown}`: {needle!r} not in message {msg!r}")
+    return rc, out, err
+
+
+def text(rng, words, n=10):
+    return " ".join(rng.choice(words) for _ in range(n))
+
+
+def write_data(d):
+    rng = random.Random(11)
+    files = {}
+    files["corpus"] = os.path.join(d, "corpus.txt")
+    with open(files["corpus"], "w") as f:
+        for i in range(300):
+            f.write(text(rng, HAM if i % 2 else SPAM) + " .\n")
+    for name, n in (("train", 80), ("valid", 30)):
+        files[name] = os.path.join(d, name + ".tsv")
+        with open(files[name], "w") as f:
+            for i in range(n):
+                label = "spam" if i % 3 == 0 else "ham"
+                f.write(f"{label}\t{text(rng, SPAM if label == 'spam' else HAM)}\n")
+    files["notab"] = os.path.join(d, "notab.tsv")
+    with open(files["notab"], "w") as f:
+        f.write("ham\tmeeting report\nspam free money without a tab\n")
+    files["unknown_label"] = os.path.join(d, "unknown-label.tsv")
+    with open(files["unknown_label"], "w") as f:
+        f.write("ham\tmeeting report\neggs\tfree money\n")
+    files["corrupt"] = os.path.join(d, "corrupt.safetensors")
+    with open(files["corrupt"], "wb") as f:
+        f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all" + bytes(range(64)))
+    files["inputs"] = os.path.join(d, "inputs.txt")
+    with open(files["inputs"], "w") as f:
+        f.write("free money offer now\n\nteam meeting report thanks\r\n   \nwin cash prize\n")
+    return files
+
+
+def case_usage(d, f):
+    expect_exit(1, [], "missing command")
+    expect_exit(1, ["bogus"], "unknown command 'bogus'")
+    pre = ["pretrain", "--corpus", f["corpus"], "--out", os.path.join(d, "m.st")]
+    expect_exit(1, pre + ["--bogus", "1"], "unknown option '--bogus'")
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--out"], "--out needs a value")
+    expect_exit(1, ["pretrain", "--corpus", "--out", "x"], "--corpus needs a value")
+    expect_exit(1, pre + ["--epochs", "3x"], "--epochs: '3x' is not a whole number")
+    expect_exit(1, pre + ["--epochs", "-1"], "--epochs")
+    expect_exit(1, pre + ["--epochs", "1.5"], "--epochs")
+    expect_exit(1, pre + ["--epochs", ""], "--epochs")
+    expect_exit(1, pre + ["--hidden", "0"], "--hidden")
+    expect_exit(1, pre + ["--vocab-size=-5"], "--vocab-size")
+    expect_exit(1, pre + ["--steps", "99999999999999999999"], "--steps")
+    expect_exit(1, pre + ["--lr", "abc"], "--lr: 'abc' is not a number")
+    expect_exit(1, pre + ["--lr", "-0.1"], "--lr")
+    expect_exit(1, pre + ["--lr", "nan"], "--lr")
+    expect_exit(1, pre + ["--epochs", "1", "--steps", "5"], "not both")
+    expect_exit(1, pre + ["--epochs", "1", "--epochs", "2"], "twice")
+    expect_exit(1, pre + ["stray"], "unexpected argument 'stray'")
+    expect_exit(1, ["pretrain", "--out", "m.st"], "--corpus FILE is required")
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"]], "--out MODEL is required")
+    expect_exit(1, ["finetune", "--out", "m.st"], "--train TSV is required")
+    expect_exit(1, ["finetune", "--train", f["train"]], "--out MODEL is required")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--strategy", "half"],
+                "--strategy")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--init", "lm",
+                    "--hidden", "8"], "--hidden cannot be used with --init")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--max-len", "0"],
+                "--max-len")
+    expect_exit(1, ["eval", "--model", "m"], "--data TSV is required")
+    expect_exit(1, ["eval", "--data", f["valid"]], "--model MODEL is required")
+    expect_exit(1, ["predict", "--model", "m"], "--input FILE is required")
+    expect_exit(1, ["predict", "--input", f["inputs"]], "--model MODEL is required")
+    expect_exit(1, ["predict", "--model", "m", "--input", f["inputs"], "--threads", "x"],
+                "--threads")
+
+
+def case_help(d, f):
+    for args, head in ((["--help"], "usage: tftrain COMMAND"), (["help"], "usage: tftrain COMMAND"),
+                       (["pretrain", "--help"], "usage: tftrain pretrain"),
+                       (["finetune", "--help"], "usage: tftrain finetune"),
+                       (["eval", "--help"], "usage: tftrain eval"),
+                       (["predict", "-h"], "usage: tftrain predict")):
+        rc, out, err = run(*args)
+        expect(rc == 0, f"`tftrain {' '.join(args)}`: exit {rc}")
+        expect(out.startswith(head), f"`tftrain {' '.join(args)}`: stdout {out[:60]!r}")
+        expect(err == "", f"`tftrain {' '.join(args)}`: stderr {err!r}")
+        expect("Exit status" in out, f"`tftrain {' '.join(args)}`: exit statuses not documented")
+    # --help wins even after other options
+    rc, out, _ = run("finetune", "--train", "x", "--help")
+    expect(rc == 0 and out.startswith("usage: tftrain finetune"), "--help after options")
+
+
+def case_data_errors(d, f):
+    missing = os.path.join(d, "missing.txt")
+    out = os.path.join(d, "never.st")
+    expect_exit(2, ["pretrain", "--corpus", missing, "--out", out] + SMALL, "missing.txt")
+    expect_exit(2, ["finetune", "--train", f["notab"], "--out", out] + SMALL, "notab.tsv")
+    expect_exit(2, ["finetune", "--train", os.path.join(d, "nope.tsv"), "--out", out] + SMALL,
+                "nope.tsv")
+    expect_exit(2, ["finetune", "--train", f["train"], "--valid", f["notab"], "--out", out]
+                + SMALL, "notab.tsv")
+    expect_exit(2, ["finetune", "--train", f["train"], "--init", f["corrupt"], "--out", out],
+                "corrupt.safetensors")
+    expect_exit(2, ["eval", "--model", os.path.join(d, "absent.st"), "--data", f["valid"]],
+                "absent.st")
+    expect_exit(2, ["eval", "--model", f["corrupt"], "--data", f["valid"]],
+                "corrupt.safetensors")
+    expect_exit(2, ["predict", "--model", f["corrupt"], "--input", f["inputs"]],
+                "corrupt.safetensors")
+    expect(not os.path.exists(out), "a failed run wrote its output")
+
+
+def check_eval_output(out, data_path, what):
+    lines = out.rstrip("\n").split("\n")
+    expect(re.fullmatch(r"accuracy=[01]\.\d{4} macro_f1=[01]\.\d{4} loss=\d+\.\d{4}", lines[0])
+           is not None, f"{what}: first line {lines[0]!r}")
+    expect(re.fullmatch(r"class\s+precision\s+recall\s+f1\s+support", lines[1]) is not None,
+           f"{what}: table header {lines[1]!r}")
+    truth = {}
+    with open(data_path) as fh:
+        for line in fh:
+            if line.strip():
+                lab = line.split("\t", 1)[0]
+                truth[lab] = truth.get(lab, 0) + 1
+    rows = {}
+    for line in lines[2:2 + len(truth)]:
+        parts = line.split()
+        expect(len(parts) == 5, f"{what}: table row {line!r}")
+        if len(parts) == 5:
+            rows[parts[0]] = parts
+            for v in parts[1:4]:
+                expect(re.fullmatch(r"[01]\.\d{4}", v) is not None, f"{what}: value {v!r}")
+    expect({k: int(v[4]) for k, v in rows.items()} == truth,
+           f"{what}: supports {rows} != label counts {truth}")
+    expect(lines[2 + len(truth)].startswith("confusion matrix"), f"{what}: no confusion matrix")
+    cm = [[int(x) for x in l.split()[1:]] for l in lines[3 + len(truth):3 + 2 * len(truth)]]
+    correct = sum(cm[i][i] for i in range(len(cm)))
+    total = sum(map(sum, cm))
+    acc = float(lines[0].split()[0].split("=")[1])
+    expect(total == sum(truth.values()), f"{what}: confusion total {total}")
+    expect(abs(acc - correct / max(total, 1)) < 1e-4, f"{what}: accuracy vs confusion matrix")
+    return acc
+
+
+def check_predict_output(out, labels, n, what):
+    lines = out.rstrip("\n").split("\n") if out.strip() else []
+    expect(len(lines) == n, f"{what}: {len(lines)} lines, expected {n}")
+    pat = re.compile("^([^\t]+)" + "".join(r"\tp\(" + re.escape(l) + r"\)=([01]\.\d{4})"
+                                           for l in labels) + "$")
+    preds = []
+    for line in lines:
+        m = pat.match(line)
+        expect(m is not None, f"{what}: line {line!r}")
+        if m:
+            probs = [float(x) for x in m.groups()[1:]]
+            expect(abs(sum(probs) - 1) < 2e-3, f"{what}: probabilities {probs}")
+            expect(m.group(1) == labels[probs.index(max(probs))], f"{what}: label not argmax")
+            preds.append(m.group(1))
+    return preds
+
+
+def case_end_to_end(d, f):
+    lm = os.path.join(d, "lm.safetensors")
+    clf = os.path.join(d, "clf.safetensors")
+    scratch = os.path.join(d, "scratch.safetensors")
+    rc, out, err = expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--corpus", f["corpus"],
+                                   "--out", lm, "--steps", "6", "--bptt", "8", "--batch", "4",
+                                   "--lr", "0.01", "--seed", "3"] + SMALL)
+    expect(re.fullmatch(r"steps=6 train_loss=\d+\.\d{4} valid_ppl=\S+ seconds=\d+\.\d\n", out)
+           is not None, f"pretrain summary {out!r}")
+    expect("tftrain pretrain: step" in err, f"pretrain: no progress lines on stderr: {err!r}")
+    expect(os.path.getsize(lm) > 1000, "pretrain: model file")
+    # A pre-trained model has no classes yet.
+    expect_exit(2, ["eval", "--model", lm, "--data", f["valid"]], "not a fine-tuned model")
+
+    rc, out, err = expect_exit(0, ["finetune", "--init", lm, "--train", f["train"], "--valid",
+                                   f["valid"], "--out", clf, "--epochs", "2", "--batch", "8",
+                                   "--threads", "1", "--strategy", "full", "--lr", "0.01"])
+    expect(re.fullmatch(r"epochs=\d+ best_epoch=-?\d+ valid_accuracy=\S+ train_loss=\S+ "
+                        r"seconds=\d+\.\d\n", out) is not None, f"finetune summary {out!r}")
+    rc, out, err = expect_exit(0, ["eval", "--model", clf, "--data", f["valid"], "--threads", "1"])
+    acc = check_eval_output(out, f["valid"], "eval")
+    expect_exit(2, ["eval", "--model", clf, "--data", f["unknown_label"]], "unknown-label.tsv")
+    expect_exit(2, ["eval", "--model", clf, "--data", f["notab"]], "notab.tsv")
+
+    rc, out, err = expect_exit(0, ["predict", "--model", clf, "--input", f["inputs"]])
+    check_predict_output(out, ["ham", "spam"], 3, "predict")
+    rc2, out2, _ = expect_exit(0, ["predict", "--model", clf, "--input", "-"],
+                               stdin=open(f["inputs"]).read())
+    expect(out2 == out, "predict from stdin differs from predict from the file")
+    expect_exit(2, ["predict", "--model", clf, "--input", os.path.join(d, "none.txt")],
+                "none.txt")
+    # Predictions at batch 1 agree with the batched evaluation.
+    texts, labels = [], []
+    with open(f["valid"]) as fh:
+        for line in fh:
+            lab, t = line.rstrip("\n").split("\t", 1)
+            labels.append(lab)
+            texts.append(t)
+    vin = os.path.join(d, "valid-texts.txt")
+    with open(vin, "w") as fh:
+        fh.write("\n".join(texts) + "\n")
+    rc, out, _ = expect_exit(0, ["predict", "--model", clf, "--input", vin])
+    preds = check_predict_output(out, ["ham", "spam"], len(texts), "predict valid")
+    if len(preds) == len(labels):
+        pacc = sum(p == l for p, l in zip(preds, labels)) / len(labels)
+        expect(abs(pacc - acc) < 1e-4, f"predict accuracy {pacc} != eval accuracy {acc}")
+
+    # From scratch, validation split by hash of --train.
+    rc, out, err = expect_exit(0, ["finetune", "--train", f["train"], "--out", scratch,
+                                   "--epochs", "1", "--batch", "8"] + SMALL)
+    expect(out.startswith("epochs="), f"scratch summary {out!r}")
+    # A corrupt (truncated) copy of a real model.
+    trunc = os.path.join(d, "truncated.safetensors")
+    with open(clf, "rb") as src, open(trunc, "wb") as dst:
+        data = src.read()
+        dst.write(data[:len(data) // 2])
+    expect_exit(2, ["eval", "--model", trunc, "--data", f["valid"]], "truncated.safetensors")
+    # An output that cannot be written.
+    expect_exit(2, ["finetune", "--train", f["train"], "--out",
+                    os.path.join(d, "no-dir", "m.st"), "--epochs", "1", "--batch", "8"] + SMALL, "no-dir",
+                last_line_only=True)
+
+
+def case_cpp_predict(d, f):
+    clf = os.path.join(d, "cpp.safetensors")
+    expect_exit(0, ["finetune", "--train", f["train"], "--valid", f["valid"], "--out", clf,
+                    "--epochs", "1", "--batch", "8"] + SMALL)
+    rc, expected, _ = run("predict", "--model", clf, "--input", f["inputs"])
+    p = subprocess.run([CPP, clf, f["inputs"]], capture_output=True, text=True, timeout=120)
+    expect(p.returncode == 0, f"cpp_predict exit {p.returncode}: {p.stderr}")
+    expect(p.stdout == expected, f"cpp_predict output {p.stdout!r} != tftrain {expected!r}")
+    p = subprocess.run([CPP, clf], input=open(f["inputs"]).read(), capture_output=True,
+                       text=True, timeout=120)
+    expect(p.returncode == 0 and p.stdout == expected, "cpp_predict from stdin")
+    p = subprocess.run([CPP, f["corrupt"]], capture_output=True, text=True, timeout=120)
+    expect(p.returncode == 2 and "corrupt.safetensors" in p.stderr,
+           f"cpp_predict on a corrupt model: {p.returncode} {p.stderr!r}")
+
+
+if __name__ == "__main__":
+    TFTRAIN, work, case = sys.argv[1], sys.argv[2], sys.argv[3]
+    CPP = sys.argv[4] if len(sys.argv) > 4 else None
+    work = os.path.join(work, case)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    files = write_data(work)
+    globals()["case_" + case](work, files)
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print("all checks passed")
