@@ -103,11 +103,12 @@ TF_API tf_status_t tf_model_create(tf_model_t **out,
 TF_API void tf_model_free(tf_model_t *model);
 
 /**
- * @brief The model's vocabulary (NULL for numeric input).
+ * @brief The model's vocabulary (NULL for numeric input), for building loaders that match it.
  * @param[in] model The model.
- * @return The vocabulary, borrowed: valid until the model is freed; or NULL.
+ * @return The vocabulary, borrowed: valid until the model is freed; or NULL. It belongs to the
+ *         model: do not free it, and do not use it while the model is used from another thread.
  */
-TF_API const tf_vocab_t *tf_model_vocab(const tf_model_t *model);
+TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
 
 /**
  * @brief The backbone encoder module (parameters `embedding.weight` or `proj.*`, then `lstm.*`),
@@ -283,23 +284,26 @@ typedef enum tf_metric {
 typedef struct tf_finetune_opts {
     uint32_t struct_size;         /**< sizeof(tf_finetune_opts_t), set by the init function. */
     uint32_t version;             /**< #TF_FINETUNE_OPTS_VERSION. */
-    int32_t strategy;             /**< A ::tf_finetune_strategy_t; default #TF_FINETUNE_GRADUAL. */
+    int32_t strategy;             /**< A ::tf_finetune_strategy_t; default #TF_FINETUNE_FULL
+                                       (measured better than gradual unfreezing after a short
+                                       pre-training; see the README's results). */
     uint32_t pooling;             /**< OR of TF_POOL_LAST, TF_POOL_MEAN, TF_POOL_MAX; default all
                                        three (concatenated, as in ULMFiT). */
     int32_t epochs;               /**< Epochs; default 8. */
-    int32_t patience;             /**< Early stopping: epochs without improvement; 0 = off.
-                                       Default 3. */
+    int32_t patience;             /**< Early stopping: epochs without improvement; 0 = off
+                                       (default: every epoch runs, the best is kept). */
     int32_t metric;               /**< A ::tf_metric_t for keeping the best weights; default
                                        #TF_METRIC_ACCURACY. */
     int32_t reserved;             /**< Must be 0. */
     int64_t stop_after_steps;     /**< Return after this many steps of this call; 0 = to the end. */
     double lr;                    /**< Peak rate of the top layer; default 5e-3. */
     double discriminative;        /**< Rate divisor from one layer to the one below (2.6 in
-                                       ULMFiT); 1 = the same rate everywhere. Default 2.6. */
+                                       ULMFiT); 1 = the same rate everywhere (default). */
     double weight_decay;          /**< AdamW weight decay; default 0.01. */
     double head_dropout;          /**< Dropout before the task head; default 0.3. */
     double clip_norm;             /**< Gradient-norm clipping; 0 = off. Default 1.0. */
-    int32_t schedule;             /**< A ::tf_optim_schedule_t; default slanted triangular. */
+    int32_t schedule;             /**< A ::tf_optim_schedule_t; default slanted triangular
+                                       (a run of under 10 steps gets one rising step). */
     int32_t reset_head;           /**< 1 = make a new head even if the model has one for the same
                                        labels; default 1. */
     int64_t progress_every;       /**< Call `progress` every this many steps; default 20. */

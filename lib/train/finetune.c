@@ -12,13 +12,13 @@ static void finetune_opts_defaults(tf_finetune_opts_t *o)
     memset(o, 0, sizeof *o);
     o->struct_size = (uint32_t)sizeof *o;
     o->version = TF_FINETUNE_OPTS_VERSION;
-    o->strategy = TF_FINETUNE_GRADUAL;
+    o->strategy = TF_FINETUNE_FULL;
     o->pooling = TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX;
     o->epochs = 8;
-    o->patience = 3;
+    o->patience = 0;
     o->metric = TF_METRIC_ACCURACY;
     o->lr = 5e-3;
-    o->discriminative = 2.6;
+    o->discriminative = 1.0;
     o->weight_decay = 0.01;
     o->head_dropout = 0.3;
     o->clip_norm = 1.0;
@@ -246,6 +246,10 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
     oo.schedule = o->schedule;
     oo.total_steps = total;
     oo.warmup_steps = total / 10;
+    /* A run too short for the schedule's rising part (under 10 steps with the slanted triangle's
+     * cut fraction 0.1) gets one rising step. */
+    if (oo.schedule == TF_OPTIM_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
+        oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
     TF_CHECK(tf_optimizer_create(&opt, m->ctx, &oo));
     tf_status_t st = tf__optimizer_attach(m, opt);
     if (st == TF_STATUS_OK && o->discriminative > 1.0)

@@ -365,7 +365,7 @@ void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s)
     s->cap = 0;
 }
 
-const tf_vocab_t *tf_model_vocab(const tf_model_t *m)
+tf_vocab_t *tf_model_vocab(tf_model_t *m)
 {
     return m ? m->vocab : NULL;
 }

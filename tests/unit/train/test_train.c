@@ -409,6 +409,31 @@ static void test_finetune_frozen_backbone_is_unchanged(void **state)
     rig_close(&r);
 }
 
+/* A run shorter than the slanted triangle's rising part (3 steps with cut fraction 0.1) still
+ * trains, with one rising step. */
+static void test_finetune_tiny_run_with_default_schedule(void **state)
+{
+    rig_t r;
+    char path[160];
+    (void)state;
+    snprintf(path, sizeof path, "%s/tiny.tsv", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "%s\tthe cat sees %s\n", i % 2 ? "yes" : "no", i % 2 ? "a toy" : "the ball");
+    fclose(f);
+    rig_open(&r, 14);
+    tf_loader_t *tr = labeled(&r, path, NULL);
+    tf_finetune_opts_t fo;
+    tf_train_report_t rep;
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.epochs = 3;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 3);
+    tf_loader_free(tr);
+    rig_close(&r);
+}
+
 static void test_checkpoint_roundtrip_same_predictions(void **state)
 {
     rig_t r;
@@ -703,6 +728,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_finetune_binary_after_pretraining),
         cmocka_unit_test(test_finetune_three_classes_from_scratch),
         cmocka_unit_test(test_finetune_frozen_backbone_is_unchanged),
+        cmocka_unit_test(test_finetune_tiny_run_with_default_schedule),
         cmocka_unit_test(test_checkpoint_roundtrip_same_predictions),
         cmocka_unit_test(test_checkpoint_rejects_bad_files),
         cmocka_unit_test(test_api_errors),
