@@ -95,16 +95,9 @@ int tt_cmd_eval(int argc, char **argv)
     rc = tt_ctx_create(cmd, &ctx, threads, 42);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_model_load(cmd, ctx, model_path, 0, &model);
+    rc = tt_load_classifier(cmd, ctx, model_path, &model, &c);
     if (rc != TT_EXIT_OK)
         goto done;
-    c = tf_model_num_classes(model);
-    if (c < 1) {
-        fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
-                        "finetune first\n", cmd, model_path);
-        rc = TT_EXIT_DATA;
-        goto done;
-    }
     rc = tt_vocab_copy(cmd, tf_model_vocab(model), ctx, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
@@ -190,16 +183,9 @@ int tt_cmd_predict(int argc, char **argv)
     rc = tt_ctx_create(cmd, &ctx, threads, 42);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_model_load(cmd, ctx, model_path, 0, &model);
+    rc = tt_load_classifier(cmd, ctx, model_path, &model, &c);
     if (rc != TT_EXIT_OK)
         goto done;
-    c = tf_model_num_classes(model);
-    if (c < 1) {
-        fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
-                        "finetune first\n", cmd, model_path);
-        rc = TT_EXIT_DATA;
-        goto done;
-    }
     probs = (float *)malloc(sizeof *probs * (size_t)c);
     if (probs == NULL) {
         fprintf(stderr, "tftrain %s: out of memory\n", cmd);

@@ -207,15 +207,9 @@ int tt_cmd_finetune(int argc, char **argv)
     tt_catch_interrupt();
     st = tf_finetune(model, train, valid, &fopts, &report);
     tt_progress_done(&progress);
-    if (st == TF_STATUS_ECANCELED) {
-        fprintf(stderr, "tftrain %s: interrupted; %s not written\n", cmd, out);
-        rc = TT_EXIT_FAILED;
+    rc = tt_training_status(cmd, st, out, "fine-tuning failed");
+    if (rc != TT_EXIT_OK)
         goto done;
-    }
-    if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "fine-tuning failed");
-        goto done;
-    }
     rc = tt_model_save(cmd, model, out);
     if (rc != TT_EXIT_OK)
         goto done;

@@ -128,3 +128,29 @@ int tt_interrupted(void)
 {
     return g_interrupted != 0;
 }
+
+int tt_load_classifier(const char *cmd, tf_ctx_t *ctx, const char *path, tf_model_t **model,
+                       int32_t *classes)
+{
+    int rc = tt_model_load(cmd, ctx, path, 0, model);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    *classes = tf_model_num_classes(*model);
+    if (*classes < 1) {
+        fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
+                        "finetune first\n", cmd, path);
+        return TT_EXIT_DATA;
+    }
+    return TT_EXIT_OK;
+}
+
+int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what)
+{
+    if (st == TF_STATUS_ECANCELED) {
+        fprintf(stderr, "tftrain %s: interrupted; %s not written\n", cmd, out);
+        return TT_EXIT_FAILED;
+    }
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "%s", what);
+    return TT_EXIT_OK;
+}

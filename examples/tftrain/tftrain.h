@@ -76,6 +76,14 @@ int tt_vocab_copy(const char *cmd, const tf_vocab_t *src, tf_ctx_t *ctx, tf_voca
 int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t flags,
                   tf_model_t **out);
 
+/* Load a fine-tuned model for eval/predict; *classes receives its class count. A model without a
+ * task head is a data error (exit 2) naming the file. */
+int tt_load_classifier(const char *cmd, tf_ctx_t *ctx, const char *path, tf_model_t **model,
+                       int32_t *classes);
+
+/* Exit status of a training call: an interrupt (nothing written) or a failure, with its message. */
+int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what);
+
 /* The vocabulary options of the tool: lower-cased words, punctuation split, at most max_size. */
 void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size);
 
