@@ -254,16 +254,11 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
     tf_status_t st = tf__optimizer_attach(m, opt);
     if (st == TF_STATUS_OK && o->discriminative > 1.0)
         st = set_rates(m, opt, o->discriminative, o->weight_decay);
-    if (st == TF_STATUS_OK && m->ph.pending_opt != NULL)
-        st = tf_optimizer_state_load(opt, m->ph.pending_opt, m->ph.pending_opt_size);
     if (st != TF_STATUS_OK) {
         tf_optimizer_free(opt);
         return st;
     }
-    tf__free(m->ctx, m->ph.pending_opt);
-    m->ph.pending_opt = NULL;
-    m->ph.opt = opt;
-    return TF_STATUS_OK;
+    return tf__phase_install_optimizer(m, opt);
 }
 
 /* After an epoch: validate, keep the best weights, decide on early stopping. */

@@ -170,3 +170,18 @@ tf_status_t tf__clip_and_step(tf_model_t *m, double clip, int64_t step, double l
     tf__model_zero_grad(m);
     return TF_STATUS_OK;
 }
+
+tf_status_t tf__phase_install_optimizer(tf_model_t *m, tf_optimizer_t *opt)
+{
+    if (m->ph.pending_opt != NULL) {
+        tf_status_t st = tf_optimizer_state_load(opt, m->ph.pending_opt, m->ph.pending_opt_size);
+        if (st != TF_STATUS_OK) {
+            tf_optimizer_free(opt);
+            return st;
+        }
+        tf__free(m->ctx, m->ph.pending_opt);
+        m->ph.pending_opt = NULL;
+    }
+    m->ph.opt = opt;
+    return TF_STATUS_OK;
+}

@@ -183,16 +183,11 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_optim_opts_t *oo, int64_t
     own.max_grad_norm = 0.0; /* clipped by tf__clip_and_step */
     TF_CHECK(tf_optimizer_create(&opt, m->ctx, &own));
     tf_status_t st = tf__optimizer_attach(m, opt);
-    if (st == TF_STATUS_OK && m->ph.pending_opt != NULL)
-        st = tf_optimizer_state_load(opt, m->ph.pending_opt, m->ph.pending_opt_size);
     if (st != TF_STATUS_OK) {
         tf_optimizer_free(opt);
         return st;
     }
-    tf__free(m->ctx, m->ph.pending_opt);
-    m->ph.pending_opt = NULL;
-    m->ph.opt = opt;
-    return TF_STATUS_OK;
+    return tf__phase_install_optimizer(m, opt);
 }
 
 tf_status_t tf_pretrain(tf_model_t *m,

@@ -106,6 +106,10 @@ void tf__model_restore(tf_model_t *m, const float *src);
 /* End the current phase: free its optimizer and bookkeeping. */
 void tf__phase_reset(tf_model_t *m);
 
+/* Give the phase its optimizer (parameters attached): applies the state a tf_train_state_load
+ * left pending, then takes ownership; on failure the optimizer is freed. */
+tf_status_t tf__phase_install_optimizer(tf_model_t *m, tf_optimizer_t *opt);
+
 /* Zero the gradients of every module of the model. */
 void tf__model_zero_grad(tf_model_t *m);
 
