@@ -8,13 +8,13 @@
  * train: forward + backward with dx, dW_ih, dW_hh, both bias gradients and dh0/dc0, weight gradients
  *        zeroed each step (as a training step does); d(loss)/dy random, no gradient into h_n/c_n;
  * FLOPs of a training step = 3 * (2 * 4H * (I + H) * T * B) (forward once, backward twice);
- * sgemm: OpenBLAS cblas_sgemm in the same run at M = T*B, N = 4H, K = I + H (the GEMM the kernel's
- *        work adds up to), 2*M*N*K FLOPs; 0 in a build without BLAS.
+ * sgemm: OpenBLAS cblas_sgemm on all the threads, in the same run, at M = T*B, N = 4H, K = I + H
+ *        (the GEMM the kernel's work adds up to), 2*M*N*K FLOPs; 0 in a build without BLAS.
  * Timing: one warm-up call, then 5 repetitions of at least 0.2 s each (>= 1 s per figure); each
  * figure is the BEST repetition (least disturbed by other processes on a shared machine).
- * Without --shape it runs the six shapes of the project's benchmark table. --threads sets the BLAS
- * threads (default: all online cores); the kernel's own elementwise passes run on the calling
- * thread between GEMMs, so cores are never oversubscribed. */
+ * Without --shape it runs the six shapes of the project's benchmark table. --threads (default: all
+ * online cores) sets the BLAS threads and the kernel's own time-loop threads; the two take turns
+ * (the time loop runs between GEMMs), so cores are never oversubscribed. */
 #include "nn/lstm_kernel.h"
 #include "core/internal.h"
 
@@ -128,11 +128,11 @@ static double time_best(void (*fn)(layer_t *), layer_t *L)
 }
 
 /* (cblas.h pulls in complex.h, whose macro in_size rules out the usual names.) */
-static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch)
+static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, int32_t threads)
 {
     layer_t L;
     memset(&L, 0, sizeof L);
-    L.s = (tf__lstm_shape_t){in_size, hid, steps, batch};
+    L.s = (tf__lstm_shape_t){in_size, hid, steps, batch, threads};
     const size_t nI = (size_t)in_size, nH = (size_t)hid, rows = (size_t)(steps * batch);
     const float k = 1.0f / sqrtf((float)hid);
     L.x = buf(rows * nI);
@@ -174,7 +174,11 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch)
     L.c = buf(rows * 4 * nH);
     fill(L.a, rows * K, 1.0f);
     fill(L.b, 4 * nH * K, k);
+    /* The yardstick is OpenBLAS on all the threads (the library runs it single-threaded and
+     * splits GEMMs over its own threads). */
+    openblas_set_num_threads((int)threads);
     const double t_gemm = time_best(run_sgemm, &L);
+    tf__blas_set_threads(threads);
     sgemm_gflops = 2.0 * (double)rows * 4.0 * (double)nH * (double)K / t_gemm / 1e9;
 #endif
     const double tokens = (double)rows;
@@ -370,13 +374,13 @@ int main(int argc, char **argv)
     if (model != NULL)
         return bench_model(model, threads);
     if (have_shape) {
-        bench(shape[0], shape[1], shape[2], shape[3]);
+        bench(shape[0], shape[1], shape[2], shape[3], (int32_t)threads);
         return 0;
     }
     static const int64_t shapes[6][4] = {{100, 200, 64, 32}, {256, 512, 64, 32},
                                          {512, 512, 64, 64}, {1024, 1024, 64, 64},
                                          {128, 128, 256, 1}, {256, 256, 35, 20}};
     for (int i = 0; i < 6; i++)
-        bench(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+        bench(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], (int32_t)threads);
     return 0;
 }

@@ -57,7 +57,9 @@ tf_status_t tf__opts_read(void *dst,
 /* Validate an options struct pointer for an *_opts_init call and zero it. */
 tf_status_t tf__opts_init_check(void *opts, uint32_t version, uint32_t current, const char *what);
 
-/* Tell the BLAS backend how many threads the next GEMMs may use. */
+/* How many threads the calling thread's next GEMMs (and the kernels that follow the same setting)
+ * may use; the setting is per thread. tf__blas_threads reads it back. */
 void tf__blas_set_threads(int32_t num_threads);
+int32_t tf__blas_threads(void);
 
 #endif

@@ -66,7 +66,7 @@ static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
         off += (n);                                                                                \
     } while (0)
     for (int32_t l = 0; l < s->L; l++) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, 1};
         TAKE(s->y[l], rows * DH);
         for (int32_t d = 0; d < s->D; d++)
             TAKE(s->cache[l * s->D + d], tf__lstm_cache_floats(&sh));
@@ -179,7 +179,7 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
     const int32_t *len = s->has_len ? s->len : NULL;
     float keep = (float)(1.0 - s->p), scale = 1.0f / keep;
     for (int32_t l = 0; l < s->L; l++) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
         const float *x = l == 0 ? s->x : s->y[l - 1];
         for (int32_t d = 0; d < s->D; d++) {
             int64_t k = l * s->D + d;
@@ -236,7 +236,7 @@ tf_status_t tf__lstm_backward_states(tf_module_t *m,
     const float *dcn = grad_c_n ? (const float *)grad_c_n->data : NULL;
     float *bufs[2] = {s->da, s->db};
     for (int32_t l = s->L - 1; l >= 0; l--) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B};
+        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
         const float *x = l == 0 ? s->x : s->y[l - 1];
         float *dx = NULL;
         if (l > 0)

@@ -26,6 +26,7 @@
 #include "lstm_kernel.h"
 #include "../core/internal.h"
 #include "../tensor/blas.h"
+#include "../core/team.h"
 
 #include <math.h>
 #include <string.h>
@@ -38,13 +39,14 @@ size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
 
 /* When the per-step products use the kernel's own small-M GEMM over W_hh packed once per call
  * instead of OpenBLAS, which repacks the whole weight matrix on every call: that repacking dominates
- * when M = B is small, and for B up to 64 while the packed W_hh (4H x H) stays within a typical L2
- * (H <= 256: 1 MB). Measured single-thread: B = 1, H = 128: 3.8 us vs 25 us per product;
- * B = 32, H = 200: 121 us vs 166 us; at H = 512 the two are even, and OpenBLAS can spread a large
- * product over its threads, so it keeps those. */
+ * when M = B is small. Measured single-thread: B = 1, H = 128: 3.8 us vs 25 us per product;
+ * B = 32, H = 200: 121 us vs 166 us; at H = 512 the two are even on one thread, but the packed
+ * panels also let a step be split over threads by blocks of hidden units (split_steps below),
+ * which made (256,512,64,32) and (512,512,64,64) 10-20 % faster on 2 cores; at H = 1024 it
+ * was no better. */
 static int use_packed(int64_t B, int64_t H)
 {
-    return B <= 8 || (B <= 64 && H <= 256);
+    return B <= 8 || (B <= 64 && H <= 512);
 }
 
 /* Floats per vector: 8 (one AVX register; wider generic vectors make GCC shuffle through the
@@ -264,7 +266,8 @@ LSTM_INLINE void fwd_block(float *g,
     }
 }
 
-/* The fused forward pass of one step over all B rows. Rows at a padded step keep their state. */
+/* The fused forward pass of one step over all B rows, for hidden units j0..j1-1. Rows at a padded
+ * step keep their state. */
 TF_LSTM_CLONES static void fwd_step(int64_t H,
                                     int64_t B,
                                     int64_t t,
@@ -276,28 +279,32 @@ TF_LSTM_CLONES static void fwd_step(int64_t H,
                                     float *hn,
                                     float *cn,
                                     float *y,
-                                    int64_t ldy)
+                                    int64_t ldy,
+                                    int64_t j0,
+                                    int64_t j1)
 {
+    const size_t w = (size_t)(j1 - j0) * sizeof(float);
     for (int64_t b = 0; b < B; b++) {
         float *g = G + b * 4 * H;
         float *yrow = y ? y + b * ldy : NULL;
+        const int64_t o = b * H;
         if (lengths && t >= (int64_t)lengths[b]) {
             if (hn != hp)
-                memcpy(hn + b * H, hp + b * H, (size_t)H * sizeof(float));
+                memcpy(hn + o + j0, hp + o + j0, w);
             if (cn != cp)
-                memcpy(cn + b * H, cp + b * H, (size_t)H * sizeof(float));
-            memset(g, 0, (size_t)(4 * H) * sizeof(float));
+                memcpy(cn + o + j0, cp + o + j0, w);
+            for (int q = 0; q < 4; q++)
+                memset(g + q * H + j0, 0, w);
             if (yrow)
-                memset(yrow, 0, (size_t)H * sizeof(float));
+                memset(yrow + j0, 0, w);
             continue;
         }
-        int64_t j = 0;
-        for (; j + VW <= H; j += VW)
-            fwd_block(g + j, H, bias + j, cp + b * H + j, cn + b * H + j, hn + b * H + j,
-                      yrow ? yrow + j : NULL, VW);
-        if (j < H)
-            fwd_block(g + j, H, bias + j, cp + b * H + j, cn + b * H + j, hn + b * H + j,
-                      yrow ? yrow + j : NULL, H - j);
+        int64_t j = j0;
+        for (; j + VW <= j1; j += VW)
+            fwd_block(g + j, H, bias + j, cp + o + j, cn + o + j, hn + o + j, yrow ? yrow + j : NULL, VW);
+        if (j < j1)
+            fwd_block(g + j, H, bias + j, cp + o + j, cn + o + j, hn + o + j, yrow ? yrow + j : NULL,
+                      j1 - j);
     }
 }
 
@@ -360,6 +367,7 @@ LSTM_INLINE void bwd_block(const float *g,
     }
 }
 
+/* The fused backward pass of one step over all B rows, for hidden units j0..j1-1. */
 TF_LSTM_CLONES static void bwd_step(int64_t H,
                                     int64_t B,
                                     int64_t t,
@@ -371,23 +379,27 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
                                     const float *dy,
                                     int64_t lddy,
                                     float *dc,
-                                    float *dG)
+                                    float *dG,
+                                    int64_t j0,
+                                    int64_t j1)
 {
     for (int64_t b = 0; b < B; b++) {
         float *d = dG + b * 4 * H;
+        const int64_t o = b * H;
         if (lengths && t >= (int64_t)lengths[b]) {
-            memset(d, 0, (size_t)(4 * H) * sizeof(float));
+            for (int q = 0; q < 4; q++)
+                memset(d + q * H + j0, 0, (size_t)(j1 - j0) * sizeof(float));
             continue;
         }
         const float *g = gates + b * 4 * H;
         const float *dyrow = dy ? dy + b * lddy : NULL;
-        int64_t j = 0;
-        for (; j + VW <= H; j += VW)
-            bwd_block(g + j, H, cp + b * H + j, cn + b * H + j, dh + b * H + j,
-                      dyrow ? dyrow + j : NULL, dc + b * H + j, d + j, VW);
-        if (j < H)
-            bwd_block(g + j, H, cp + b * H + j, cn + b * H + j, dh + b * H + j,
-                      dyrow ? dyrow + j : NULL, dc + b * H + j, d + j, H - j);
+        int64_t j = j0;
+        for (; j + VW <= j1; j += VW)
+            bwd_block(g + j, H, cp + o + j, cn + o + j, dh + o + j, dyrow ? dyrow + j : NULL,
+                      dc + o + j, d + j, VW);
+        if (j < j1)
+            bwd_block(g + j, H, cp + o + j, cn + o + j, dh + o + j, dyrow ? dyrow + j : NULL,
+                      dc + o + j, d + j, j1 - j);
     }
 }
 
@@ -504,7 +516,90 @@ TF_LSTM_CLONES static void gemm_packed(int64_t M,
     }
 }
 
-/* ---- forward and backward -------------------------------------------------------------------- */
+/* ---- splitting the time loop over threads ------------------------------------------------------ */
+
+/* A step's products and passes are split into blocks of hidden units run by a step team
+ * (team.h) when W_hh is packed (a block's columns are whole panels of it) and a step is big
+ * enough to share: below about a million flops per step product the hand-over costs more than it
+ * saves (B = 1, H = 128 is 0.13 M). */
+#define TEAM_MIN_STEP_FLOPS (1 << 20)
+
+typedef struct split {
+    int32_t threads; /* 1: the calling thread runs every step whole */
+    int64_t unit_block, blocks;
+} split_t;
+
+static split_t split_steps(const tf__lstm_shape_t *s, int packed)
+{
+    const int64_t H = s->hidden_size, B = s->batch;
+    split_t sp = {1, H, 1};
+    if (!packed || s->threads < 2 || 8.0 * (double)B * (double)H * (double)H < TEAM_MIN_STEP_FLOPS)
+        return sp;
+    /* About four blocks per thread, so the last block of a step leaves little idle time. */
+    const int64_t panels = (H + PW - 1) / PW, want = 4 * (int64_t)s->threads;
+    const int64_t per = (panels + want - 1) / want;
+    sp.threads = s->threads;
+    sp.unit_block = per * PW;
+    sp.blocks = (H + sp.unit_block - 1) / sp.unit_block;
+    if (sp.blocks < 2)
+        sp = (split_t){1, H, 1};
+    return sp;
+}
+
+int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
+{
+    return split_steps(s, use_packed(s->batch, s->hidden_size)).blocks;
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+
+typedef struct fwd_job {
+    int64_t H, B, T;
+    int reverse, has_h0, cached;
+    const int32_t *lengths;
+    float *gates, *hs, *cs;
+    const float *bias, *packed, *w_hh;
+    float *y;
+    int64_t ldy, unit_block;
+} fwd_job_t;
+
+/* Step k of the forward loop for hidden units of block `blk`: the recurrent product into those
+ * units' four gate columns, then the fused pass. */
+static void fwd_chunk(void *arg, int64_t k, int64_t blk)
+{
+    const fwd_job_t *J = arg;
+    const int64_t H = J->H, B = J->B, BH = B * H, G4 = 4 * H;
+    const int64_t t = J->reverse ? J->T - 1 - k : k;
+    const float *hp, *cp;
+    float *hn, *cn;
+    if (J->cached) {
+        const int64_t in = J->reverse ? t + 1 : t, out = J->reverse ? t : t + 1;
+        hp = J->hs + in * BH;
+        cp = J->cs + in * BH;
+        hn = J->hs + out * BH;
+        cn = J->cs + out * BH;
+    } else { /* two h slots used in turn, c updated in place */
+        hp = J->hs + (k % 2) * BH;
+        hn = J->hs + ((k + 1) % 2) * BH;
+        cp = J->cs;
+        cn = J->cs;
+    }
+    float *G = J->gates + t * B * G4;
+    const int64_t j0 = blk * J->unit_block, j1 = j0 + J->unit_block < H ? j0 + J->unit_block : H;
+    if (k > 0 || J->has_h0) {
+        if (J->packed) {
+            /* W_hh^T packed gate by gate (H x H each), so a block's columns are whole panels. */
+            const size_t per_gate = (size_t)H * (size_t)((H + PW - 1) / PW * PW);
+            for (int64_t q = 0; q < 4; q++)
+                gemm_packed(B, j1 - j0, H, hp, H, J->packed + (size_t)q * per_gate + (size_t)(j0 / PW * H * PW),
+                            1, G + q * H + j0, G4);
+        } else {
+            tf__sgemm(0, 1, B, G4, H, 1.0f, hp, H, J->w_hh, H, 1.0f, G, G4);
+        }
+    }
+    fwd_step(H, B, t, J->lengths, G, J->bias, hp, cp, hn, cn, J->y ? J->y + t * B * J->ldy : NULL,
+             J->ldy, j0, j1);
+}
 
 void tf__lstm_forward(const tf__lstm_shape_t *s,
                       int reverse,
@@ -542,10 +637,12 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     for (int64_t j = 0; j < G4; j++)
         bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
 
-    /* Small batches: W_hh^T packed once for the per-step products (after bias/gates/state). */
+    /* Small batches: W_hh^T packed once, gate by gate, for the per-step products (after
+     * bias/gates/state). */
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     if (packed)
-        pack_panels(packed, w_hh, H, G4, 1);
+        for (int64_t q = 0; q < 4; q++)
+            pack_panels(packed + q * H * ((H + PW - 1) / PW * PW), w_hh + q * H * H, H, H, 1);
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     float *c_init = cs + (cache && reverse ? T * BH : 0);
@@ -564,37 +661,58 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     else
         memset(gates, 0, (size_t)(T * B * G4) * sizeof(float));
 
-    for (int64_t k = 0; k < T; k++) {
-        const int64_t t = reverse ? T - 1 - k : k;
-        const float *hp, *cp;
-        float *hn, *cn;
-        if (cache) {
-            const int64_t in = reverse ? t + 1 : t, out = reverse ? t : t + 1;
-            hp = hs + in * BH;
-            cp = cs + in * BH;
-            hn = hs + out * BH;
-            cn = cs + out * BH;
-        } else {
-            hp = hs + (k % 2) * BH;
-            hn = hs + ((k + 1) % 2) * BH;
-            cp = cs;
-            cn = cs;
-        }
-        float *G = gates + t * B * G4;
-        if (k > 0 || h0) {
-            if (packed)
-                gemm_packed(B, G4, H, hp, H, packed, 1, G, G4);
-            else
-                tf__sgemm(0, 1, B, G4, H, 1.0f, hp, H, w_hh, H, 1.0f, G, G4);
-        }
-        fwd_step(H, B, t, lengths, G, bias, hp, cp, hn, cn, y ? y + t * B * ldy : NULL, ldy);
-    }
+    const split_t sp = split_steps(s, packed != NULL);
+    fwd_job_t job = {H, B, T, reverse, h0 != NULL, cache != NULL, lengths, gates, hs, cs,
+                     bias, packed, w_hh, y, ldy, sp.unit_block};
+    tf__team_run_steps(sp.threads, T, sp.blocks, fwd_chunk, &job);
+
     const float *h_last = cache ? hs + (reverse ? 0 : T * BH) : hs + (T % 2) * BH;
     const float *c_last = cache ? cs + (reverse ? 0 : T * BH) : cs;
     if (h_n)
         memcpy(h_n, h_last, (size_t)BH * sizeof(float));
     if (c_n)
         memcpy(c_n, c_last, (size_t)BH * sizeof(float));
+}
+
+/* ---- backward --------------------------------------------------------------------------------- */
+
+typedef struct bwd_job {
+    int64_t H, B, T;
+    int reverse;
+    const int32_t *lengths;
+    const float *gates, *cs, *packed, *w_hh, *dy;
+    int64_t lddy, unit_block;
+    float *dG, *dc;
+    float *dh[2]; /* stage s reads dh[(s - 1) % 2], writes dh[s % 2] */
+} bwd_job_t;
+
+/* Stage s of the backward loop (newest step first) for hidden units of block `blk`: the carried
+ * dh of those units from the previous stage's gate gradients (dh = dG W_hh; padded rows pass it
+ * through), then the fused pass of step T-1-s. The extra stage s = T only computes dh (for dh0). */
+static void bwd_chunk(void *arg, int64_t stage, int64_t blk)
+{
+    const bwd_job_t *J = arg;
+    const int64_t H = J->H, B = J->B, T = J->T, G4 = 4 * H;
+    const int64_t j0 = blk * J->unit_block, j1 = j0 + J->unit_block < H ? j0 + J->unit_block : H;
+    float *dh = J->dh[stage % 2];
+    if (stage > 0) {
+        const int64_t kp = T - stage, tp = J->reverse ? T - 1 - kp : kp; /* the previous stage's step */
+        const float *dGp = J->dG + tp * B * G4, *dh_prev = J->dh[(stage - 1) % 2];
+        if (J->packed)
+            gemm_packed(B, j1 - j0, G4, dGp, G4, J->packed + j0 / PW * G4 * PW, 0, dh + j0, H);
+        else
+            tf__sgemm(0, 0, B, H, G4, 1.0f, dGp, G4, J->w_hh, H, 0.0f, dh, H);
+        if (J->lengths)
+            for (int64_t b = 0; b < B; b++)
+                if (tp >= (int64_t)J->lengths[b])
+                    memcpy(dh + b * H + j0, dh_prev + b * H + j0, (size_t)(j1 - j0) * sizeof(float));
+    }
+    if (stage == T)
+        return;
+    const int64_t k = T - 1 - stage, t = J->reverse ? T - 1 - k : k;
+    const int64_t in = J->reverse ? t + 1 : t, out = J->reverse ? t : t + 1;
+    bwd_step(H, B, t, J->lengths, J->gates + t * B * G4, J->cs + in * B * H, J->cs + out * B * H, dh,
+             J->dy ? J->dy + t * B * J->lddy : NULL, J->lddy, J->dc, J->dG + t * B * G4, j0, j1);
 }
 
 void tf__lstm_backward(const tf__lstm_shape_t *s,
@@ -648,29 +766,16 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     if (packed)
         pack_panels(packed, w_hh, G4, H, 0);
 
-    for (int64_t k = T - 1; k >= 0; k--) {
-        const int64_t t = reverse ? T - 1 - k : k;
-        const int64_t in = reverse ? t + 1 : t, out = reverse ? t : t + 1;
-        float *dGt = dG + t * B * G4;
-        bwd_step(H, B, t, lengths, gates + t * B * G4, cs + in * BH, cs + out * BH, dh,
-                 dy ? dy + t * B * lddy : NULL, lddy, dc, dGt);
-        if (k == 0 && !dh0)
-            break;
-        if (packed)
-            gemm_packed(B, H, G4, dGt, G4, packed, 0, dh_next, H);
-        else
-            tf__sgemm(0, 0, B, H, G4, 1.0f, dGt, G4, w_hh, H, 0.0f, dh_next, H);
-        if (lengths) /* padded rows pass dh through unchanged */
-            for (int64_t b = 0; b < B; b++)
-                if (t >= (int64_t)lengths[b])
-                    memcpy(dh_next + b * H, dh + b * H, (size_t)H * sizeof(float));
-        float *tmp = dh;
-        dh = dh_next;
-        dh_next = tmp;
-    }
-    if (dh0)
+    const split_t sp = split_steps(s, packed != NULL);
+    bwd_job_t job = {H, B, T, reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
+                     dG, dc, {dh, dh_next}};
+    const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dG W_hh */
+    tf__team_run_steps(sp.threads, stages, sp.blocks, bwd_chunk, &job);
+    if (dh0) {
+        const float *dh_last = job.dh[T % 2];
         for (int64_t e = 0; e < BH; e++)
-            dh0[e] += dh[e];
+            dh0[e] += dh_last[e];
+    }
     if (dc0)
         for (int64_t e = 0; e < BH; e++)
             dc0[e] += dc[e];

@@ -24,7 +24,7 @@
  * Memory of a training step of one layer (floats, beyond the tensors x, y, weights, gradients):
  *   cache = 4*H*T*B + 2*H*(T+1)*B   (activated gates; hidden and cell states incl. the initial one)
  *   work  = 4*H*T*B + 3*H*B + 4*H   (gate gradients dG; dh, dh_next, dc; bias sum)
- *           + 4*H*ceil16(H) when B <= 8, or B <= 64 and H <= 256 (W_hh packed for the kernel's
+ *           + 4*H*ceil16(H) when B <= 8, or B <= 64 and H <= 512 (W_hh packed for the kernel's
  *           own small-batch GEMM; ceil16(H) = H rounded up to a multiple of 16)
  *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceil16(H)], e.g. H=512, T=64, B=64: 21.2 M floats = 85 MB;
  *           H=128, T=256, B=1: 0.40 M floats = 1.6 MB.
@@ -41,6 +41,8 @@ typedef struct tf__lstm_shape {
     int64_t hidden_size; /* H */
     int64_t steps;       /* T */
     int64_t batch;       /* B */
+    int32_t threads;     /* threads for the time loop (0 or 1: the calling thread only); the
+                            results are the same for any value */
 } tf__lstm_shape_t;
 
 /* Floats of the forward cache kept for backward, and of the scratch workspace. */
@@ -138,6 +140,10 @@ void tf__lstm_backward_ref(const tf__lstm_shape_t *s,
                            float *db_hh,
                            float *dh0,
                            float *dc0);
+
+/* Blocks of hidden units each step of the time loop is split into (1: the step runs whole on the
+ * calling thread); for the tests, which check that splitting changes no bit. */
+int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s);
 
 /* The kernel's vectorised activations over n floats (exposed for the accuracy tests). */
 void tf__lstm_sigmoid_n(float *out, const float *in, int64_t n);

@@ -1,6 +1,13 @@
-/* GEMM through CBLAS (OpenBLAS) or a plain loop when built without BLAS. */
+/* GEMM through CBLAS (OpenBLAS) or a plain loop when built without BLAS.
+ *
+ * Threads: the library runs OpenBLAS single-threaded and splits a large GEMM over its own team
+ * (core/team.h) instead. OpenBLAS's idle workers busy-wait for a while after every threaded call;
+ * on a machine with as many cores as threads they then compete with the library's own threads
+ * (the LSTM time loop, the loss passes) for the same cores. With one kind of thread, each core
+ * runs one thread at a time. */
 #include "blas.h"
 #include "../core/internal.h"
+#include "../core/team.h"
 
 #ifdef TF_HAVE_CBLAS
 #include <cblas.h>
@@ -46,6 +53,78 @@ void tf__sgemm_ref(int trans_a,
     }
 }
 
+/* One GEMM on the calling thread. */
+static void sgemm_one(int trans_a,
+                      int trans_b,
+                      int64_t m,
+                      int64_t n,
+                      int64_t k,
+                      float alpha,
+                      const float *a,
+                      int64_t lda,
+                      const float *b,
+                      int64_t ldb,
+                      float beta,
+                      float *c,
+                      int64_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+#ifdef TF_HAVE_CBLAS
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+#else
+    tf__sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+/* GEMM threads of the calling thread (tf__blas_set_threads); a team's helper threads keep 1, so
+ * GEMMs inside a team never start another. */
+static _Thread_local int32_t gemm_threads = 1;
+
+/* A GEMM is split when it has at least this many flops (about 0.1 ms on one core), so starting a
+ * helper thread (tens of microseconds) stays small beside it. */
+#define GEMM_SPLIT_FLOPS (8.0 * 1024 * 1024)
+
+int64_t tf__sgemm_parts(int64_t m, int64_t n, int64_t k, int *split_m, int64_t *block)
+{
+    const int32_t threads = gemm_threads;
+    *split_m = m >= n;
+    *block = *split_m ? m : n;
+    if (threads < 2 || m <= 0 || n <= 0 || 2.0 * (double)m * (double)n * (double)k < GEMM_SPLIT_FLOPS)
+        return 1;
+    /* One part per thread along the longer side of C, in multiples of 16 rows or columns. */
+    const int64_t dim = *block;
+    *block = ((dim + threads - 1) / threads + 15) / 16 * 16;
+    return (dim + *block - 1) / *block;
+}
+
+typedef struct gemm_job {
+    int trans_a, trans_b, split_m;
+    int64_t m, n, k, block;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int64_t lda, ldb, ldc;
+} gemm_job_t;
+
+/* Part `part` of a split GEMM: a block of rows of C (split_m) or of columns. */
+static void gemm_part(void *arg, int64_t step, int64_t part)
+{
+    const gemm_job_t *J = arg;
+    (void)step;
+    const int64_t lo = part * J->block, dim = J->split_m ? J->m : J->n;
+    const int64_t len = dim - lo < J->block ? dim - lo : J->block;
+    if (J->split_m)
+        sgemm_one(J->trans_a, J->trans_b, len, J->n, J->k, J->alpha,
+                  J->trans_a ? J->a + lo : J->a + lo * J->lda, J->lda, J->b, J->ldb, J->beta,
+                  J->c + lo * J->ldc, J->ldc);
+    else
+        sgemm_one(J->trans_a, J->trans_b, J->m, len, J->k, J->alpha, J->a, J->lda,
+                  J->trans_b ? J->b + lo * J->ldb : J->b + lo, J->ldb, J->beta, J->c + lo, J->ldc);
+}
+
 void tf__sgemm(int trans_a,
                int trans_b,
                int64_t m,
@@ -62,13 +141,20 @@ void tf__sgemm(int trans_a,
 {
     if (m <= 0 || n <= 0)
         return;
-#ifdef TF_HAVE_CBLAS
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
-                (int)lda, b, (int)ldb, beta, c, (int)ldc);
-#else
-    tf__sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#endif
+    int split_m;
+    int64_t block;
+    const int64_t parts = tf__sgemm_parts(m, n, k, &split_m, &block);
+    if (parts >= 2) {
+        gemm_job_t job = {trans_a, trans_b, split_m, m, n, k, block, alpha, beta, a, b, c, lda, ldb, ldc};
+        tf__team_for(gemm_threads, parts, gemm_part, &job);
+        return;
+    }
+    sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int32_t tf__blas_threads(void)
+{
+    return gemm_threads;
 }
 
 int tf__blas_enabled(void)
@@ -82,9 +168,9 @@ int tf__blas_enabled(void)
 
 void tf__blas_set_threads(int32_t num_threads)
 {
+    gemm_threads = num_threads < 1 ? 1 : num_threads;
 #if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
-    openblas_set_num_threads(num_threads);
-#else
-    (void)num_threads;
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
 #endif
 }

@@ -89,7 +89,7 @@ static void problem_init(problem_t *p, const lstm_case_t *c)
     memset(p, 0, sizeof *p);
     p->c = *c;
     const int64_t I = c->I, H = c->H, T = c->T, B = c->B;
-    p->s = (tf__lstm_shape_t){I, H, T, B};
+    p->s = (tf__lstm_shape_t){I, H, T, B, 1};
     p->ldx = c->strided ? 2 * I + 3 : I;
     p->xoff = c->strided ? I + 1 : 0;
     p->ldy = c->strided ? 2 * H + 1 : H;
@@ -576,12 +576,86 @@ static void test_fast_matches_double_on_larger_shapes(void **state)
         {20, 33, 5, 9, 1, 1, 1, 1, 1, 35},
         {20, 33, 5, 8, 0, 1, 1, 1, 1, 36},
         {8, 7, 3, 65, 1, 1, 1, 1, 1, 37},   /* B > 64: OpenBLAS for the per-step products */
-        {8, 260, 2, 9, 0, 1, 1, 1, 0, 38},  /* H > 256, B > 8: OpenBLAS */
-        {8, 260, 2, 9, 1, 1, 1, 1, 1, 39},
+        {8, 520, 2, 9, 0, 1, 1, 1, 0, 38},  /* H > 512, B > 8: OpenBLAS */
+        {8, 520, 2, 9, 1, 1, 1, 1, 1, 39},
+        {8, 260, 2, 9, 1, 1, 1, 1, 1, 41},  /* H > 256, B > 8: packed */
         {16, 129, 3, 1, 1, 0, 0, 1, 0, 34},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         check_float_paths(&cases[k]);
+}
+
+/* ---- the time loop on several threads ------------------------------------------------------- */
+
+static void expect_same_bits(const problem_t *p, const result_f *a, const result_f *b, int threads)
+{
+    for (int k = 0; k < NOUT; k++)
+        for (size_t e = 0; e < p->out_n[k]; e++)
+            if (memcmp(&a->o[k][e], &b->o[k][e], sizeof(float)) != 0)
+                fail_msg("threads=%d (H=%lld B=%lld): %s[%zu] = %.9g, one thread %.9g", threads,
+                         (long long)p->c.H, (long long)p->c.B, out_names[k], e,
+                         (double)b->o[k][e], (double)a->o[k][e]);
+}
+
+/* Split over threads (blocks of hidden units handed out by a step team), the time loop gives the
+ * same bits as on one thread: for training with and without dh0, and for inference; and the
+ * split run matches the double reference. */
+static void test_threads_give_identical_results(void **state)
+{
+    (void)state;
+    const lstm_case_t cases[] = {
+        {24, 96, 5, 16, 0, 1, 1, 1, 0, 51},  /* whole panels of 16 units */
+        {24, 100, 4, 24, 1, 1, 1, 1, 1, 52}, /* a partial last panel; reverse; strided */
+        {30, 200, 3, 32, 0, 0, 0, 1, 0, 53}, /* the seed configuration's layer */
+        {10, 130, 3, 9, 1, 1, 1, 0, 0, 54},
+    };
+    const want_t no_dh0 = {1, 1, 1, 1, 1, 0, 1, 0}, inference = {0, 0, 0, 0, 0, 0, 0, 1};
+    const want_t wants[3] = {WANT_ALL, no_dh0, inference};
+    for (size_t n = 0; n < sizeof cases / sizeof cases[0]; n++) {
+        problem_t p;
+        problem_init(&p, &cases[n]);
+        fin_t f;
+        fin_init(&f, &p);
+        for (int w = 0; w < 3; w++) {
+            result_f one;
+            result_f_init(&one, &p, 0.0f);
+            p.s.threads = 1;
+            assert_int_equal(tf__lstm_time_loop_blocks(&p.s), 1);
+            run_f(&p, &f, tf__lstm_forward, tf__lstm_backward, wants[w], &one);
+            const int32_t counts[3] = {2, 3, 5};
+            for (int c = 0; c < 3; c++) {
+                p.s.threads = counts[c];
+                assert_true(tf__lstm_time_loop_blocks(&p.s) > 1);
+                result_f many;
+                result_f_init(&many, &p, 0.0f);
+                run_f(&p, &f, tf__lstm_forward, tf__lstm_backward, wants[w], &many);
+                expect_same_bits(&p, &one, &many, counts[c]);
+                result_f_free(&many);
+            }
+            result_f_free(&one);
+        }
+        result_d want;
+        result_d_init(&want, &p);
+        run_d(&p, &want);
+        result_f two;
+        result_f_init(&two, &p, 0.0f);
+        p.s.threads = 2;
+        run_f(&p, &f, tf__lstm_forward, tf__lstm_backward, WANT_ALL, &two);
+        compare("two threads", &p, &two, &want, 0.0f, 2e-4, 2e-5);
+        result_f_free(&two);
+        result_d_free(&want);
+        fin_free(&f);
+        problem_free(&p);
+    }
+}
+
+/* Small steps (B = 1) are not worth a team and run whole. */
+static void test_small_steps_are_not_split(void **state)
+{
+    (void)state;
+    const tf__lstm_shape_t b1 = {128, 128, 256, 1, 2}, big = {100, 200, 64, 32, 2};
+    assert_int_equal(tf__lstm_time_loop_blocks(&b1), 1);
+    assert_true(tf__lstm_time_loop_blocks(&big) > 1);
 }
 
 /* ---- contract details ------------------------------------------------------------------------- */
@@ -728,20 +802,22 @@ static void test_forward_without_output_sequence(void **state)
 static void test_workspace_formulas(void **state)
 {
     (void)state;
-    const tf__lstm_shape_t s = {100, 200, 64, 32};
+    const tf__lstm_shape_t s = {100, 200, 64, 32, 1};
     const size_t H = 200, T = 64, B = 32;
     assert_int_equal(tf__lstm_cache_floats(&s), 4 * H * T * B + 2 * H * (T + 1) * B);
     assert_int_equal(tf__lstm_work_floats(&s), 4 * H * T * B + 3 * H * B + 4 * H + 4 * H * 208);
-    /* Small batches (B <= 8, or B <= 64 with H <= 256) add W_hh packed in panels of 16 columns. */
+    /* Small batches (B <= 8, or B <= 64 with H <= 512) add W_hh packed in panels of 16 columns. */
     const size_t packed = 4 * H * 208;
-    const tf__lstm_shape_t b8 = {100, 200, 64, 8}, b64 = {100, 200, 64, 64}, b65 = {100, 200, 64, 65};
+    const tf__lstm_shape_t b8 = {100, 200, 64, 8, 1}, b64 = {100, 200, 64, 64, 1}, b65 = {100, 200, 64, 65, 1};
     assert_int_equal(tf__lstm_work_floats(&b8), 4 * H * T * 8 + 3 * H * 8 + 4 * H + packed);
     assert_int_equal(tf__lstm_work_floats(&b64), 4 * H * T * 64 + 3 * H * 64 + 4 * H + packed);
     assert_int_equal(tf__lstm_work_floats(&b65), 4 * H * T * 65 + 3 * H * 65 + 4 * H);
-    const tf__lstm_shape_t wide = {100, 257, 64, 9}, wide8 = {100, 257, 64, 8};
-    assert_int_equal(tf__lstm_work_floats(&wide), 4 * 257 * T * 9 + 3 * 257 * 9 + 4 * 257);
+    const tf__lstm_shape_t wide = {100, 513, 64, 9, 1}, wide8 = {100, 513, 64, 8, 1};
+    assert_int_equal(tf__lstm_work_floats(&wide), 4 * 513 * T * 9 + 3 * 513 * 9 + 4 * 513);
     assert_int_equal(tf__lstm_work_floats(&wide8),
-                     4 * 257 * T * 8 + 3 * 257 * 8 + 4 * 257 + 4 * 257 * 272);
+                     4 * 513 * T * 8 + 3 * 513 * 8 + 4 * 513 + 4 * 513 * 528);
+    const tf__lstm_shape_t mid = {100, 512, 64, 64, 1};
+    assert_int_equal(tf__lstm_work_floats(&mid), 4 * 512 * T * 64 + 3 * 512 * 64 + 4 * 512 + 4 * 512 * 512);
 }
 
 /* ---- activations ------------------------------------------------------------------------------ */
@@ -805,6 +881,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lengths_equal_separate_sequences_reverse),
         cmocka_unit_test(test_fast_and_reference_match_double_on_random_shapes),
         cmocka_unit_test(test_fast_matches_double_on_larger_shapes),
+        cmocka_unit_test(test_threads_give_identical_results),
+        cmocka_unit_test(test_small_steps_are_not_split),
         cmocka_unit_test(test_null_gradient_outputs_leave_others_unchanged),
         cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_inference_without_cache_matches_training_forward),

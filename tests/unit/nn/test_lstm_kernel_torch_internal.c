@@ -51,7 +51,7 @@ static void check_fixture(const char *file, fwd_fn fwd, bwd_fn bwd)
     const int64_t T = dims[0], B = dims[1], I = dims[2];
     tf_fixture_shape(fx, "h0_fwd", dims, &nd);
     const int64_t H = dims[1];
-    const tf__lstm_shape_t s = {I, H, T, B};
+    const tf__lstm_shape_t s = {I, H, T, B, 1};
     const int32_t *lengths = NULL;
     if (tf_fixture_has(fx, "lengths")) {
         int64_t nl = 0;

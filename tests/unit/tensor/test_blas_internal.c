@@ -4,6 +4,7 @@
 #include "tf_test.h"
 #include "tensor/blas.h"
 #include "core/rng.h"
+#include "core/internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -81,6 +82,31 @@ static void test_blas_sgemm_ref_matches_double_reference(void **state)
     sweep(tf__sgemm_ref);
 }
 
+/* Large products split over the calling thread's GEMM threads (by rows of C when it is taller,
+ * by columns when wider) still match the double reference, padding between rows untouched. */
+static void test_blas_sgemm_split_over_threads(void **state)
+{
+    (void)state;
+    const int64_t sizes[][3] = {{300, 170, 100}, {20, 700, 400}, {33, 1000, 130}};
+    const int32_t threads[] = {2, 3};
+    for (size_t t = 0; t < 2; t++) {
+        tf__blas_set_threads(threads[t]);
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            int split_m;
+            int64_t block;
+            assert_true(tf__sgemm_parts(sizes[s][0], sizes[s][1], sizes[s][2], &split_m, &block) >= 2);
+            assert_int_equal(split_m, sizes[s][0] >= sizes[s][1]);
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    check_gemm(tf__sgemm, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+        }
+    }
+    tf__blas_set_threads(1);
+    int split_m;
+    int64_t block;
+    assert_int_equal(tf__sgemm_parts(300, 170, 100, &split_m, &block), 1);
+}
+
 static void test_blas_empty_dimensions_are_noops(void **state)
 {
     float c[4] = {1, 2, 3, 4};
@@ -95,6 +121,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blas_sgemm_matches_double_reference),
         cmocka_unit_test(test_blas_sgemm_ref_matches_double_reference),
+        cmocka_unit_test(test_blas_sgemm_split_over_threads),
         cmocka_unit_test(test_blas_empty_dimensions_are_noops),
     };
     return TF_TEST_RUN(tests);

@@ -1,0 +1,78 @@
+/* The step team (lib/nn/step_team.c): every chunk of every step runs exactly once, and only after
+ * every chunk of the step before has finished, for any number of threads. */
+#include "tf_test.h"
+#include "core/team.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+enum { MAX_STEPS = 60, MAX_CHUNKS = 9 };
+
+typedef struct record {
+    int64_t chunks;
+    atomic_int runs[MAX_STEPS][MAX_CHUNKS];     /* times each chunk ran */
+    atomic_int finished[MAX_STEPS][MAX_CHUNKS]; /* set when a chunk's work is over */
+    atomic_int early;                           /* chunks that started before their step was due */
+    int slow_chunk;                             /* this chunk of every step yields a few times */
+} record_t;
+
+static void chunk(void *arg, int64_t step, int64_t c)
+{
+    record_t *r = arg;
+    if (step > 0)
+        for (int64_t p = 0; p < r->chunks; p++)
+            if (atomic_load(&r->finished[step - 1][p]) == 0)
+                atomic_fetch_add(&r->early, 1);
+    atomic_fetch_add(&r->runs[step][c], 1);
+    if (c == r->slow_chunk) /* give the other threads time to run ahead, if they could */
+        for (int k = 0; k < 3; k++)
+            sched_yield();
+    atomic_store(&r->finished[step][c], 1);
+}
+
+static void check(int32_t threads, int64_t steps, int64_t chunks)
+{
+    static record_t r;
+    memset(&r, 0, sizeof r);
+    r.chunks = chunks;
+    r.slow_chunk = (int)(chunks / 2);
+    tf__team_run_steps(threads, steps, chunks, chunk, &r);
+    assert_int_equal(atomic_load(&r.early), 0);
+    for (int64_t k = 0; k < MAX_STEPS; k++)
+        for (int64_t c = 0; c < MAX_CHUNKS; c++) {
+            const int want = k < steps && c < chunks ? 1 : 0;
+            if (atomic_load(&r.runs[k][c]) != want)
+                fail_msg("threads=%d steps=%lld chunks=%lld: chunk (%lld, %lld) ran %d times", threads,
+                         (long long)steps, (long long)chunks, (long long)k, (long long)c,
+                         atomic_load(&r.runs[k][c]));
+        }
+}
+
+static void test_each_chunk_once_and_in_step_order(void **state)
+{
+    (void)state;
+    const int32_t threads[] = {0, 1, 2, 3, 8, 40};
+    const int64_t chunks[] = {1, 2, 5, 9};
+    for (size_t a = 0; a < sizeof threads / sizeof threads[0]; a++)
+        for (size_t b = 0; b < sizeof chunks / sizeof chunks[0]; b++)
+            check(threads[a], MAX_STEPS, chunks[b]);
+    check(2, 1, 1);
+    check(2, 1, 9);
+}
+
+static void test_nothing_to_do(void **state)
+{
+    (void)state;
+    check(2, 0, 5);
+    check(2, 5, 0);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_chunk_once_and_in_step_order),
+        cmocka_unit_test(test_nothing_to_do),
+    };
+    return TF_TEST_RUN(tests);
+}
