@@ -10,6 +10,13 @@
  * Every object is created from a context and keeps a pointer to it; free the objects before the
  * context (freeing a context with live objects is undefined behaviour; the log callback reports it).
  *
+ * Compute threads: a call that computes (a forward, backward or training call) may start up to
+ * tf_ctx_num_threads() - 1 helper threads for its large products and the LSTM time loop, and joins
+ * them before it returns; no thread outlives a call and none runs between calls. OpenBLAS itself
+ * is used single-threaded (each such call sets its process-wide thread count to 1), because its
+ * idle workers busy-wait and would compete with the library's threads for the same cores. Results
+ * do not depend on the thread count of the products split this way, nor on which thread ran what.
+ *
  * @defgroup context Context
  * @{
  */
@@ -105,9 +112,8 @@ TF_API int32_t tf_ctx_num_threads(const tf_ctx_t *ctx);
  * @param[in,out] ctx The context.
  * @param[in] num_threads Threads, at least 1; 0 means all cores.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL for a NULL context or a negative count.
- * @note OpenBLAS keeps one process-wide thread pool; the count is applied to it before each
- *       BLAS-heavy call of this context, so two contexts with different counts used at once
- *       share that pool.
+ * @note The count applies to the calls made with this context from then on; two contexts with
+ *       different counts can be used at once from different threads.
  */
 TF_API tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads);
 

@@ -26,7 +26,7 @@
  * it (the only allocation outside creation). For an LSTM of L layers, D directions, input I and
  * hidden H it holds, in floats: L*T*B*D*H layer outputs, the kernel caches of every layer and
  * direction, (L-1)*T*B*D*H dropout masks when dropout is on, 6*L*D*B*H states, 2*T*B*D*H + 2*T*B*I
- * gradient and input buffers. A chunked head (tf_linear_cross_entropy()) keeps at most 2^20 logits.
+ * gradient and input buffers. A chunked head (tf_linear_cross_entropy()) keeps at most 2^22 logits.
  *
  * One language-model training step (token encoder `enc`, head `lm` over V words):
  * @code

@@ -9,9 +9,9 @@
 #include <math.h>
 #include <string.h>
 
-/* Floats of logits a chunked head keeps at once (4 MB: 104 rows of a 10000-word vocabulary).
- * Measured on the seed LM step: 2^18 is ~2x slower (the dW GEMM gets too short a K), 2^20 to
- * 2^22 are alike. */
+/* Floats of logits a chunked head keeps at once (16 MB: 419 rows of a 10000-word vocabulary).
+ * Measured on the seed LM step (2 threads): 2^18 is ~2x slower (the dW GEMM gets too short a K);
+ * 2^20, 2^21 and 2^22 took 422, 419 and 406 ms (fewer, longer GEMMs split over the threads). */
 #define TF__LM_CHUNK_FLOATS ((size_t)1 << 22)
 
 /* Check class targets of a (rows, C) input shaped like `x` without its last axis; count the rows
