@@ -403,14 +403,31 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
     }
 }
 
-/* acc[j] += sum over rows of m[r * ld + j]. */
-TF_LSTM_CLONES static void add_column_sums(float *acc, const float *m, int64_t rows, int64_t cols)
+/* acc[j] += sum over rows of m[r * ld + j], j < cols. */
+TF_LSTM_CLONES static void add_column_sums(float *acc, const float *m, int64_t rows, int64_t ld, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
-        const float *row = m + r * cols;
+        const float *row = m + r * ld;
         for (int64_t j = 0; j < cols; j++)
             acc[j] += row[j];
     }
+}
+
+/* The bias gradient's column sums of dG (rows x G4), in blocks of columns on a team. */
+#define SUM_COLS 64
+
+typedef struct colsum_job {
+    float *acc;
+    const float *m;
+    int64_t rows, cols;
+} colsum_job_t;
+
+static void colsum_chunk(void *arg, int64_t step, int64_t blk)
+{
+    const colsum_job_t *J = arg;
+    (void)step;
+    const int64_t j0 = blk * SUM_COLS, w = J->cols - j0 < SUM_COLS ? J->cols - j0 : SUM_COLS;
+    add_column_sums(J->acc + j0, J->m + j0, J->rows, J->cols, w);
 }
 
 /* ---- small-M GEMM over packed weights --------------------------------------------------------- */
@@ -523,6 +540,8 @@ TF_LSTM_CLONES static void gemm_packed(int64_t M,
  * enough to share: below about a million flops per step product the hand-over costs more than it
  * saves (B = 1, H = 128 is 0.13 M). */
 #define TEAM_MIN_STEP_FLOPS (1 << 20)
+/* dG floats below which the bias-gradient sums stay on the calling thread. */
+#define TEAM_MIN_SUM_FLOATS (1 << 18)
 
 typedef struct split {
     int32_t threads; /* 1: the calling thread runs every step whole */
@@ -784,7 +803,9 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         /* Both biases get the same column sums of dG: one pass into the spare 4H of work. */
         float *dbias = dc + BH;
         memset(dbias, 0, (size_t)G4 * sizeof(float));
-        add_column_sums(dbias, dG, TB, G4);
+        colsum_job_t cj = {dbias, dG, TB, G4};
+        const int32_t threads = (double)TB * (double)G4 >= TEAM_MIN_SUM_FLOATS ? s->threads : 1;
+        tf__team_for(threads, (G4 + SUM_COLS - 1) / SUM_COLS, colsum_chunk, &cj);
         for (int64_t j = 0; j < G4; j++) {
             if (db_ih)
                 db_ih[j] += dbias[j];
