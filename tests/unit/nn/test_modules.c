@@ -54,6 +54,109 @@ static tf_tensor_t *tensor(tf_ctx_t *ctx, int32_t dtype, const int64_t *shape, u
     return t;
 }
 
+/* The chunked head over more rows than one chunk holds (2^22 logits), with ignored rows, equals a
+ * linear forward + cross-entropy + linear backward; and its row passes on two threads give the
+ * same bits as on one. */
+typedef struct head_run {
+    double loss;
+    float *gx, *gw, *gb;
+} head_run_t;
+
+static void head_grads(tf_module_t *head, head_run_t *r, size_t nx, size_t nw, size_t nb)
+{
+    tf_tensor_t *w, *gw, *b, *gb;
+    assert_ok(tf_module_param_find(head, "weight", &w, &gw));
+    assert_ok(tf_module_param_find(head, "bias", &b, &gb));
+    r->gw = malloc(nw * sizeof(float));
+    r->gb = malloc(nb * sizeof(float));
+    assert_non_null(r->gw);
+    assert_non_null(r->gb);
+    memcpy(r->gw, tf_tensor_data(gw), nw * sizeof(float));
+    memcpy(r->gb, tf_tensor_data(gb), nb * sizeof(float));
+    (void)nx;
+}
+
+static void test_chunked_head_matches_unchunked(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    const int64_t N = 1800, K = 16, V = 2500; /* 4.5 M logits: two chunks */
+    tf_linear_opts_t o;
+    tf_module_t *head;
+    assert_ok(tf_linear_opts_init(&o, TF_LINEAR_OPTS_VERSION));
+    o.in_features = K;
+    o.out_features = V;
+    assert_ok(tf_linear_create(&head, ctx, &o));
+    tf_tensor_t *x = tensor(ctx, TF_DTYPE_F32, (int64_t[]){N, K}, 2, 0);
+    tf_tensor_t *tg = tensor(ctx, TF_DTYPE_I32, (int64_t[]){N}, 1, 0);
+    float *xd = tf_tensor_data(x);
+    int32_t *td = tf_tensor_data(tg);
+    uint64_t lcg = 12345;
+    for (int64_t i = 0; i < N * K; i++) {
+        lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+        xd[i] = (float)((double)(lcg >> 11) / 9007199254740992.0 * 4.0 - 2.0);
+    }
+    for (int64_t r = 0; r < N; r++) {
+        lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+        td[r] = r % 7 == 0 ? 3 : (int32_t)((lcg >> 33) % (uint64_t)V); /* 3: the ignore index */
+    }
+    const size_t nx = (size_t)(N * K), nw = (size_t)(V * K), nb = (size_t)V;
+    /* Unchunked: the module, the loss on the materialised logits, the module's backward. */
+    head_run_t want, one, two;
+    tf_tensor_t *logits, *gl, *gx;
+    assert_ok(tf_module_set_training(head, 1));
+    assert_ok(tf_module_zero_grad(head));
+    assert_ok(tf_module_forward(head, x, NULL, &logits));
+    gl = tensor(ctx, TF_DTYPE_F32, (int64_t[]){N, V}, 2, 0);
+    assert_ok(tf_loss_cross_entropy(logits, tg, 3, &want.loss, gl));
+    assert_ok(tf_module_backward(head, gl, &gx));
+    want.gx = malloc(nx * sizeof(float));
+    assert_non_null(want.gx);
+    memcpy(want.gx, tf_tensor_data(gx), nx * sizeof(float));
+    head_grads(head, &want, nx, nw, nb);
+    /* Chunked, on one thread and on two. */
+    head_run_t *runs[2] = {&one, &two};
+    for (int k = 0; k < 2; k++) {
+        assert_ok(tf_ctx_set_num_threads(ctx, k + 1));
+        assert_ok(tf_module_zero_grad(head));
+        tf_tensor_t *g = tensor(ctx, TF_DTYPE_F32, (int64_t[]){N, K}, 2, 0);
+        int64_t count;
+        assert_ok(tf_linear_cross_entropy(head, x, tg, 3, 1, &runs[k]->loss, &count, g));
+        assert_int_equal(count, N - (N + 6) / 7);
+        runs[k]->gx = malloc(nx * sizeof(float));
+        assert_non_null(runs[k]->gx);
+        memcpy(runs[k]->gx, tf_tensor_data(g), nx * sizeof(float));
+        head_grads(head, runs[k], nx, nw, nb);
+        tf_tensor_free(g);
+    }
+    assert_ok(tf_ctx_set_num_threads(ctx, 1));
+    assert_true(fabs(one.loss - want.loss) <= 1e-6 * fabs(want.loss));
+    const float *got[3] = {one.gx, one.gw, one.gb}, *ref[3] = {want.gx, want.gw, want.gb};
+    const size_t n[3] = {nx, nw, nb};
+    for (int a = 0; a < 3; a++) {
+        float scale = 0;
+        for (size_t i = 0; i < n[a]; i++)
+            scale = fmaxf(scale, fabsf(ref[a][i]));
+        for (size_t i = 0; i < n[a]; i++)
+            if (!(fabsf(got[a][i] - ref[a][i]) <= 1e-5f * fabsf(ref[a][i]) + 1e-5f * scale))
+                fail_msg("gradient %d[%zu]: chunked %.9g, unchunked %.9g", a, i, (double)got[a][i],
+                         (double)ref[a][i]);
+    }
+    assert_true(memcmp(&one.loss, &two.loss, sizeof one.loss) == 0);
+    assert_memory_equal(one.gx, two.gx, nx * sizeof(float));
+    assert_memory_equal(one.gw, two.gw, nw * sizeof(float));
+    assert_memory_equal(one.gb, two.gb, nb * sizeof(float));
+    head_run_t *all[3] = {&want, &one, &two};
+    for (int k = 0; k < 3; k++) {
+        free(all[k]->gx);
+        free(all[k]->gw);
+        free(all[k]->gb);
+    }
+    tf_tensor_free(gl);
+    tf_tensor_free(x);
+    tf_tensor_free(tg);
+    tf_module_free(head);
+}
+
 static void test_opts_init_errors(void **state)
 {
     (void)state;
@@ -730,6 +833,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opts_init_errors),
         cmocka_unit_test_setup_teardown(test_create_errors, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_chunked_head_matches_unchunked, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_param_names_lstm, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_param_names_encoder_and_heads, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_same_seed_same_weights, tf_test_setup_ctx, tf_test_teardown_ctx),
