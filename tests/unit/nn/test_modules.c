@@ -76,7 +76,7 @@ static void head_grads(tf_module_t *head, head_run_t *r, size_t nx, size_t nw, s
     (void)nx;
 }
 
-static void test_chunked_head_matches_unchunked(void **state)
+static void test_chunked_head_on_two_threads(void **state)
 {
     tf_ctx_t *ctx = *state;
     const int64_t N = 1800, K = 16, V = 2500; /* 4.5 M logits: two chunks */
@@ -833,7 +833,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opts_init_errors),
         cmocka_unit_test_setup_teardown(test_create_errors, tf_test_setup_ctx, tf_test_teardown_ctx),
-        cmocka_unit_test_setup_teardown(test_chunked_head_matches_unchunked, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_chunked_head_on_two_threads, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_param_names_lstm, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_param_names_encoder_and_heads, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_same_seed_same_weights, tf_test_setup_ctx, tf_test_teardown_ctx),
