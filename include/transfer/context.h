@@ -15,7 +15,9 @@
  * them before it returns; no thread outlives a call and none runs between calls. OpenBLAS itself
  * is used single-threaded (each such call sets its process-wide thread count to 1), because its
  * idle workers busy-wait and would compete with the library's threads for the same cores. Results
- * do not depend on the thread count of the products split this way, nor on which thread ran what.
+ * are reproducible for a given thread count (which thread ran what never matters); a different
+ * count can change the last bits, because a product split into other blocks is rounded
+ * differently by OpenBLAS.
  *
  * @defgroup context Context
  * @{

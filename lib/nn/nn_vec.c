@@ -91,6 +91,33 @@ NN_CLONES static float vec_max(const float *x, int64_t n)
     return m;
 }
 
+NN_CLONES static float vec_add_max(float *restrict x, const float *restrict b, int64_t n)
+{
+    int64_t i = 0;
+    float m;
+    if (n >= NV) {
+        v16 vm = load(x) + load(b);
+        store(x, vm);
+        for (i = NV; i + NV <= n; i += NV) {
+            v16 v = load(x + i) + load(b + i);
+            store(x + i, v);
+            vm = select16(v > vm, v, vm);
+        }
+        m = vm[0];
+        for (int k = 1; k < NV; k++)
+            m = vm[k] > m ? vm[k] : m;
+    } else {
+        x[0] += b[0];
+        m = x[0];
+        i = 1;
+    }
+    for (; i < n; i++) {
+        x[i] += b[i];
+        m = x[i] > m ? x[i] : m;
+    }
+    return m;
+}
+
 NN_CLONES static double vec_exp_sum(float *out, const float *in, float shift, int64_t n)
 {
     v16 acc = splat(0.0f), s = splat(shift);
@@ -129,6 +156,12 @@ NN_CLONES static void vec_add(float *restrict acc, const float *restrict x, int6
         acc[i] += x[i];
 }
 
+NN_CLONES static void vec_axpy(float *restrict acc, float a, const float *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        acc[i] += a * x[i];
+}
+
 float tf__vec_max(const float *x, int64_t n)
 {
     return vec_max(x, n);
@@ -147,4 +180,14 @@ void tf__vec_scale(float *x, float a, int64_t n)
 void tf__vec_add(float *acc, const float *x, int64_t n)
 {
     vec_add(acc, x, n);
+}
+
+float tf__vec_add_max(float *x, const float *b, int64_t n)
+{
+    return vec_add_max(x, b, n);
+}
+
+void tf__vec_axpy(float *acc, float a, const float *x, int64_t n)
+{
+    vec_axpy(acc, a, x, n);
 }

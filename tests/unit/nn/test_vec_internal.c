@@ -43,8 +43,30 @@ static void test_max_add_scale_all_lengths(void **state)
             x[i] = (float)sin(i * 1.7 + n);
             acc[i] = ref[i] = (float)i;
         }
-        x[(n * 7) % n] = 3.0f + (float)n; /* the maximum sits anywhere, tails included */
+        const int at = (n * 7 + n / 2) % n; /* the maximum sits anywhere, tails included */
+        x[at] = 3.0f + (float)n;
         assert_true(tf__vec_max(x, n) == 3.0f + (float)n);
+        /* x + b, then its maximum: at `at` unless b moves it. */
+        float y[70], b[70];
+        for (int i = 0; i < n; i++) {
+            y[i] = x[i];
+            b[i] = (float)cos(i * 0.3);
+        }
+        b[(at + 1) % n] = 100.0f; /* now the largest sum sits one further on */
+        const float m = tf__vec_add_max(y, b, n);
+        float want = x[0] + b[0];
+        for (int i = 0; i < n; i++) {
+            assert_true(y[i] == x[i] + b[i]);
+            want = y[i] > want ? y[i] : want;
+        }
+        assert_true(m == want);
+        assert_true(n == 1 || m == x[(at + 1) % n] + 100.0f);
+        float z[70];
+        for (int i = 0; i < n; i++)
+            z[i] = (float)i;
+        tf__vec_axpy(z, -0.25f, x, n);
+        for (int i = 0; i < n; i++)
+            assert_true(fabsf(z[i] - ((float)i - 0.25f * x[i])) <= 1e-6f * (1.0f + fabsf(z[i])));
         tf__vec_add(acc, x, n);
         for (int i = 0; i < n; i++)
             assert_true(acc[i] == ref[i] + x[i]);

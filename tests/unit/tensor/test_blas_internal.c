@@ -107,41 +107,6 @@ static void test_blas_sgemm_split_over_threads(void **state)
     assert_int_equal(tf__sgemm_parts(300, 170, 100, &split_m, &block), 1);
 }
 
-/* Splitting does not change a bit: each element of C is the same sum, in the same order, whichever
- * block of C it falls in (the context documents results independent of the thread count). */
-static void test_blas_sgemm_split_gives_the_same_bits(void **state)
-{
-    (void)state;
-    const int64_t sizes[][3] = {{300, 170, 100}, {20, 700, 400}, {517, 33, 260}};
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++) {
-                const int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-                const size_t na = (size_t)(m * k), nb = (size_t)(k * n), nc = (size_t)(m * n);
-                float *a = malloc(na * sizeof(float)), *b = malloc(nb * sizeof(float));
-                float *c1 = malloc(nc * sizeof(float)), *c3 = malloc(nc * sizeof(float));
-                tf__rng_t rng;
-                tf__rng_seed(&rng, (uint64_t)(s * 4 + (size_t)(ta * 2 + tb)));
-                for (size_t i = 0; i < na; i++)
-                    a[i] = tf__rng_uniform(&rng) - 0.5f;
-                for (size_t i = 0; i < nb; i++)
-                    b[i] = tf__rng_uniform(&rng) - 0.5f;
-                for (size_t i = 0; i < nc; i++)
-                    c1[i] = c3[i] = tf__rng_uniform(&rng);
-                const int64_t lda = ta ? m : k, ldb = tb ? k : n;
-                tf__blas_set_threads(1);
-                tf__sgemm(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c1, n);
-                tf__blas_set_threads(3);
-                tf__sgemm(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c3, n);
-                tf__blas_set_threads(1);
-                assert_memory_equal(c1, c3, nc * sizeof(float));
-                free(a);
-                free(b);
-                free(c1);
-                free(c3);
-            }
-}
-
 static void test_blas_empty_dimensions_are_noops(void **state)
 {
     float c[4] = {1, 2, 3, 4};
@@ -157,7 +122,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blas_sgemm_matches_double_reference),
         cmocka_unit_test(test_blas_sgemm_ref_matches_double_reference),
         cmocka_unit_test(test_blas_sgemm_split_over_threads),
-        cmocka_unit_test(test_blas_sgemm_split_gives_the_same_bits),
         cmocka_unit_test(test_blas_empty_dimensions_are_noops),
     };
     return TF_TEST_RUN(tests);
