@@ -19,15 +19,15 @@
  * The caller provides `cache` (tf__lstm_cache_floats floats), written by forward and read by
  * backward, and `work` (tf__lstm_work_floats floats) scratch for either. No allocation happens
  * inside: sizes are known up front, so a training step's memory is those two plus the tensors.
- * BLAS threading is set by the caller (tf__blas_set_threads).
+ * Threads are the caller's choice: tf__blas_set_threads for the GEMMs, s->threads for the time loop.
  *
  * Memory of a training step of one layer (floats, beyond the tensors x, y, weights, gradients):
  *   cache = 4*H*T*B + 2*H*(T+1)*B   (activated gates; hidden and cell states incl. the initial one)
  *   work  = 4*H*T*B + 3*H*B + 4*H   (gate gradients dG; dh, dh_next, dc; bias sum)
- *           + 4*H*ceil16(H) when B <= 8, or B <= 64 and H <= 512 (W_hh packed for the kernel's
- *           own small-batch GEMM; ceil16(H) = H rounded up to a multiple of 16)
- *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceil16(H)], e.g. H=512, T=64, B=64: 21.2 M floats = 85 MB;
- *           H=128, T=256, B=1: 0.40 M floats = 1.6 MB.
+ *           + 4*H*ceil16(H) when B <= 64 (W_hh packed for the kernel's own small-batch GEMM;
+ *           ceil16(H) = H rounded up to a multiple of 16)
+ *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceil16(H)], e.g. H=512, T=64, B=64: 22.2 M floats = 89 MB;
+ *           H=128, T=256, B=1: 0.39 M floats = 1.6 MB.
  * The work buffer can be shared by every layer and direction (it is scratch between calls).
  */
 #ifndef TF_NN_LSTM_KERNEL_H
