@@ -25,6 +25,9 @@ static const char finetune_help[] =
     "                       each epoch, lower layers at the rate divided by 2.6 per layer\n"
     "  --epochs N         epochs; all run, the best one's weights are kept (default 8)\n"
     "  --lr X             peak learning rate (default 5e-3; slanted triangular schedule)\n"
+    "  --discriminative F rate divisor from one layer to the one below (>= 1; default 1,\n"
+    "                     or 2.6 with --strategy gradual)\n"
+    "  --head-dropout P   dropout before the task head, in (0, 1) (default 0.3)\n"
     "  --max-len N        truncate texts to N tokens (default 256)\n"
     "  --batch N          texts per batch (default 32)\n"
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
@@ -46,7 +49,7 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int64_t seed = 42;
-    double lr = 5e-3;
+    double lr = 5e-3, disc = 1.0, head_dropout = 0.3;
     tt_opt_t opts[] = {
         {"--train", TT_OPT_STRING, &train_path, 0, 0, 0},
         {"--valid", TT_OPT_STRING, &valid_path, 0, 0, 0},
@@ -55,6 +58,8 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
+        {"--discriminative", TT_OPT_DOUBLE, &disc, 0, 0, 0},
+        {"--head-dropout", TT_OPT_DOUBLE, &head_dropout, 0, 0, 0},
         {"--max-len", TT_OPT_INT, &max_len, 1, 10000000, 0},
         {"--batch", TT_OPT_INT, &batch, 1, 100000, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
@@ -98,6 +103,10 @@ int tt_cmd_finetune(int argc, char **argv)
         strat = TF_FINETUNE_GRADUAL;
     else
         return tt_usage_error(cmd, "--strategy: '%s' is not full, frozen or gradual", strategy);
+    if (tt_opt(opts, nopts, "--discriminative")->seen && disc < 1.0)
+        return tt_usage_error(cmd, "--discriminative: %g is below 1", disc);
+    if (tt_opt(opts, nopts, "--head-dropout")->seen && head_dropout >= 1.0)
+        return tt_usage_error(cmd, "--head-dropout: %g is not below 1", head_dropout);
     if (init != NULL) {
         for (i = 0; i < 4; i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
@@ -198,6 +207,10 @@ int tt_cmd_finetune(int argc, char **argv)
      * epoch's weights are kept). */
     if (strat != TF_FINETUNE_GRADUAL)
         fopts.discriminative = 1.0;
+    if (tt_opt(opts, nopts, "--discriminative")->seen)
+        fopts.discriminative = disc;
+    if (tt_opt(opts, nopts, "--head-dropout")->seen)
+        fopts.head_dropout = head_dropout;
     fopts.patience = 0;
     fopts.progress_every = 5;
     fopts.progress = tt_progress_cb;
