@@ -203,8 +203,10 @@ int tt_cmd_finetune(int argc, char **argv)
     /* Measured on spam and wordnet with 10% of the labels (scripts/results): after a short
      * pre-training, every layer training at the full rate beats ULMFiT's conservative recipe,
      * and early stopping during gradual unfreezing can stop before the backbone has trained.
-     * So: the same rate everywhere unless --strategy gradual, and every epoch runs (the best
-     * epoch's weights are kept). */
+     * On wordnet (500 pre-training steps on the glosses), valid.tsv accuracy: full at 5e-3
+     * 72.3%, --lr 1e-3 61.6%, --discriminative 2.6 67.3%, --strategy gradual 70.6%, frozen
+     * 45.7%. So: the same rate everywhere unless --strategy gradual, and every epoch runs (the
+     * best epoch's weights are kept). */
     if (strat != TF_FINETUNE_GRADUAL)
         fopts.discriminative = 1.0;
     if (tt_opt(opts, nopts, "--discriminative")->seen)
