@@ -27,7 +27,7 @@ static const char finetune_help[] =
     "  --lr X             peak learning rate (default 5e-3; slanted triangular schedule)\n"
     "  --discriminative F rate divisor from one layer to the one below (>= 1; default 1,\n"
     "                     or 2.6 with --strategy gradual)\n"
-    "  --head-dropout P   dropout before the task head, in (0, 1) (default 0.3)\n"
+    "  --head-dropout P   dropout before the task head, in [0, 1) (default 0.3)\n"
     "  --max-len N        truncate texts to N tokens (default 256)\n"
     "  --batch N          texts per batch (default 32)\n"
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
@@ -105,8 +105,8 @@ int tt_cmd_finetune(int argc, char **argv)
         return tt_usage_error(cmd, "--strategy: '%s' is not full, frozen or gradual", strategy);
     if (tt_opt(opts, nopts, "--discriminative")->seen && disc < 1.0)
         return tt_usage_error(cmd, "--discriminative: %g is below 1", disc);
-    if (tt_opt(opts, nopts, "--head-dropout")->seen && head_dropout >= 1.0)
-        return tt_usage_error(cmd, "--head-dropout: %g is not below 1", head_dropout);
+    if (tt_opt(opts, nopts, "--head-dropout")->seen && !(head_dropout >= 0.0 && head_dropout < 1.0))
+        return tt_usage_error(cmd, "--head-dropout: %g is not in [0, 1)", head_dropout);
     if (init != NULL) {
         for (i = 0; i < 4; i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)

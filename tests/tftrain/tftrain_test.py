@@ -101,6 +101,12 @@ def case_usage(d, f):
     expect_exit(1, ["finetune", "--train", f["train"]], "--out MODEL is required")
     expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--strategy", "half"],
                 "--strategy")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--discriminative", "0.5"],
+                "--discriminative")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--head-dropout", "1"],
+                "--head-dropout")
+    expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--head-dropout", "-0.1"],
+                "--head-dropout")
     expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--init", "lm",
                     "--hidden", "8"], "--hidden cannot be used with --init")
     expect_exit(1, ["finetune", "--train", f["train"], "--out", "m", "--max-len", "0"],
