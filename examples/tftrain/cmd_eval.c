@@ -98,7 +98,7 @@ int tt_cmd_eval(int argc, char **argv)
     rc = tt_load_classifier(cmd, ctx, model_path, &model, &c);
     if (rc != TT_EXIT_OK)
         goto done;
-    rc = tt_vocab_copy(cmd, tf_model_vocab(model), ctx, &vocab);
+    rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
     names = (const char **)malloc(sizeof *names * (size_t)c);
@@ -134,7 +134,6 @@ done:
     free(cm);
     free(names);
     tf_loader_free(data);
-    tf_vocab_free(vocab);
     tf_model_free(model);
     tf_ctx_free(ctx);
     return rc;

@@ -120,13 +120,12 @@ int tt_cmd_finetune(int argc, char **argv)
 
     if (init != NULL) {
         rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
-        if (rc == TT_EXIT_OK)
-            rc = tt_vocab_copy(cmd, tf_model_vocab(model), ctx, &vocab);
         if (rc != TT_EXIT_OK)
             goto done;
     } else {
+        tf_vocab_t *built = NULL;
         tt_vocab_opts(&vopts, vocab_size);
-        st = tf_vocab_build_files(&vocab, ctx, &train_path, 1, &vopts);
+        st = tf_vocab_build_files(&built, ctx, &train_path, 1, &vopts);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);
             goto done;
@@ -135,13 +134,17 @@ int tt_cmd_finetune(int argc, char **argv)
         mopts.embedding_dim = emb;
         mopts.hidden_size = hidden;
         mopts.num_layers = layers;
-        st = tf_model_create(&model, ctx, vocab, &mopts);
+        st = tf_model_create(&model, ctx, built, &mopts); /* the model keeps its own copy */
+        tf_vocab_free(built);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "cannot create the model");
             goto done;
         }
     }
 
+    rc = tt_model_vocab(cmd, model, &vocab);
+    if (rc != TT_EXIT_OK)
+        goto done;
     tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
     lopts.batch_size = batch;
     lopts.max_len = max_len;
@@ -235,7 +238,6 @@ done:
     tf_model_free(model);
     tf_loader_free(valid);
     tf_loader_free(train);
-    tf_vocab_free(vocab);
     tf_ctx_free(ctx);
     return rc;
 }

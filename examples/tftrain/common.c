@@ -66,30 +66,13 @@ void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size)
     opts->max_size = max_size;
 }
 
-int tt_vocab_copy(const char *cmd, const tf_vocab_t *src, tf_ctx_t *ctx, tf_vocab_t **out)
+int tt_model_vocab(const char *cmd, tf_model_t *model, tf_vocab_t **out)
 {
-    size_t len = 0;
-    char *buf;
-    tf_status_t st;
-    *out = NULL;
-    if (src == NULL) {
+    *out = tf_model_vocab(model);
+    if (*out == NULL) {
         fprintf(stderr, "tftrain %s: the model has no vocabulary (numeric input)\n", cmd);
         return TT_EXIT_DATA;
     }
-    st = tf_vocab_serialize(src, NULL, 0, &len);
-    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
-        return tt_fail(cmd, st, "cannot read the model's vocabulary");
-    buf = (char *)malloc(len + 1);
-    if (buf == NULL) {
-        fprintf(stderr, "tftrain %s: out of memory\n", cmd);
-        return TT_EXIT_FAILED;
-    }
-    st = tf_vocab_serialize(src, buf, len + 1, &len);
-    if (st == TF_STATUS_OK)
-        st = tf_vocab_deserialize(out, ctx, buf, len);
-    free(buf);
-    if (st != TF_STATUS_OK)
-        return tt_fail(cmd, st, "cannot copy the model's vocabulary");
     return TT_EXIT_OK;
 }
 

@@ -69,8 +69,9 @@ int tt_fail(const char *cmd, tf_status_t st, const char *fmt, ...)
 /* Create the context (threads: 0 = all cores; seed). */
 int tt_ctx_create(const char *cmd, tf_ctx_t **ctx, int32_t threads, uint64_t seed);
 
-/* A private, writable copy of a model's vocabulary (loaders need a non-const one). */
-int tt_vocab_copy(const char *cmd, const tf_vocab_t *src, tf_ctx_t *ctx, tf_vocab_t **out);
+/* The model's vocabulary, borrowed (loaders read it only while they are created); a model without
+ * one (numeric input) is a data error. */
+int tt_model_vocab(const char *cmd, tf_model_t *model, tf_vocab_t **out);
 
 /* Load a model file; flags as tf_model_load(). */
 int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t flags,
