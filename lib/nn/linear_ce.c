@@ -70,11 +70,8 @@ static void ce_rows(void *arg, int64_t step, int64_t piece)
         if (J->need_grad) {
             sum = tf__vec_exp_sum(z, z, mx, V);
             J->f[r] = (float)(1.0 / sum) * J->c;
-        } else { /* loss only: the exponentials go through a small stack buffer */
-            float buf[256];
-            sum = 0.0;
-            for (int64_t j = 0; j < V; j += 256)
-                sum += tf__vec_exp_sum(buf, z + j, mx, V - j < 256 ? V - j : 256);
+        } else {
+            sum = tf__vec_exp_sum_only(z, mx, V);
         }
         J->loss[r] = log(sum) + (double)mx - (double)zt;
     }

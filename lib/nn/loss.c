@@ -47,13 +47,7 @@ static double ce_row(const float *z, int64_t C, int32_t t, float *dz, float scal
         tf__vec_scale(dz, (float)(1.0 / sum) * scale, C);
         dz[t] -= scale;
     } else {
-        /* Loss only: exponentials go through a small stack buffer. */
-        float buf[256];
-        sum = 0.0;
-        for (int64_t j = 0; j < C; j += 256) {
-            int64_t n = C - j < 256 ? C - j : 256;
-            sum += tf__vec_exp_sum(buf, z + j, mx, n);
-        }
+        sum = tf__vec_exp_sum_only(z, mx, C);
     }
     return log(sum) + (double)mx - (double)zt;
 }

@@ -190,12 +190,13 @@ tf_status_t tf__encoder_backward_states(tf_module_t *m,
                                         tf_tensor_t **grad_c0);
 
 /* nn_vec.c: vectorised row loops. max of n >= 1 floats; x += b then the max of x (n >= 1);
- * out[i] = exp(in[i] - shift) (out may be in; meant for in <= shift) returning the sum in double;
- * x *= a; acc += x; acc += a x. */
+ * out[i] = exp(in[i] - shift) (out may be in; meant for in <= shift) returning the sum in double,
+ * or only the sum; x *= a; acc += x; acc += a x. */
 float tf__vec_max(const float *x, int64_t n);
 float tf__vec_add_max(float *x, const float *b, int64_t n);
 void tf__vec_axpy(float *acc, float a, const float *x, int64_t n);
 double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n);
+double tf__vec_exp_sum_only(const float *in, float shift, int64_t n);
 void tf__vec_scale(float *x, float a, int64_t n);
 void tf__vec_add(float *acc, const float *x, int64_t n);
 

@@ -172,6 +172,15 @@ double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n)
     return vec_exp_sum(out, in, shift, n);
 }
 
+double tf__vec_exp_sum_only(const float *in, float shift, int64_t n)
+{
+    float buf[256]; /* the exponentials are not kept: a small stack buffer takes them in turn */
+    double sum = 0.0;
+    for (int64_t j = 0; j < n; j += 256)
+        sum += vec_exp_sum(buf, in + j, shift, n - j < 256 ? n - j : 256);
+    return sum;
+}
+
 void tf__vec_scale(float *x, float a, int64_t n)
 {
     vec_scale(x, a, n);

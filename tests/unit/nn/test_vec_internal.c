@@ -21,6 +21,7 @@ static void test_exp_sum_accuracy(void **state)
             assert_true(out[i] >= 0.0f && out[i] < 2e-38f);
     }
     assert_true(fabs(sum - want) <= 1e-6 * want);
+    assert_true(fabs(tf__vec_exp_sum_only(in, 0.0f, 4096) - want) <= 1e-6 * want); /* 16 blocks */
     /* Shift and in-place use. */
     for (int i = 0; i < 100; i++)
         out[i] = (float)i * 0.01f;
@@ -75,6 +76,7 @@ static void test_max_add_scale_all_lengths(void **state)
             assert_true(acc[i] == (ref[i] + x[i]) * 0.5f);
         float e[70];
         double s = tf__vec_exp_sum(e, x, 3.0f + (float)n, n), w = 0.0;
+        assert_true(tf__vec_exp_sum_only(x, 3.0f + (float)n, n) == s); /* one block: the same sum */
         for (int i = 0; i < n; i++)
             w += exp((double)x[i] - 3.0 - n);
         assert_true(fabs(s - w) <= 1e-6 * w);
