@@ -55,9 +55,16 @@ static int use_packed(int64_t B, int64_t H)
 #define VW 8
 #define PW (2 * VW)
 
+/* W_hh packed for the forward, gate by gate: each gate's H x H block in panels of PW columns. The
+ * backward packs all 4H rows in panels over H columns, the same size in all. */
+static size_t packed_gate_floats(size_t H)
+{
+    return H * ((H + PW - 1) / PW * PW);
+}
+
 static size_t packed_floats(size_t H)
 {
-    return 4 * H * ((H + PW - 1) / PW * PW);
+    return 4 * packed_gate_floats(H);
 }
 
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s)
@@ -609,7 +616,7 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
     if (k > 0 || J->has_h0) {
         if (J->packed) {
             /* W_hh^T packed gate by gate (H x H each), so a block's columns are whole panels. */
-            const size_t per_gate = (size_t)H * (size_t)((H + PW - 1) / PW * PW);
+            const size_t per_gate = packed_gate_floats((size_t)H);
             for (int64_t q = 0; q < 4; q++)
                 gemm_packed(B, j1 - j0, H, hp, H, J->packed + (size_t)q * per_gate + (size_t)(j0 / PW * H * PW),
                             1, G + q * H + j0, G4);
@@ -662,7 +669,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     if (packed)
         for (int64_t q = 0; q < 4; q++)
-            pack_panels(packed + q * H * ((H + PW - 1) / PW * PW), w_hh + q * H * H, H, H, 1);
+            pack_panels(packed + (size_t)q * packed_gate_floats((size_t)H), w_hh + q * H * H, H, H, 1);
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     float *c_init = cs + (cache && reverse ? T * BH : 0);
