@@ -35,7 +35,7 @@
  * fails with #TF_STATUS_EIO naming it; a file with no usable line fails with #TF_STATUS_EFORMAT.
  *
  * **Batches** are time-major: tokens (T, B) i32, targets (T, B) i32, lengths (B) i32, labels
- * (B) i32, features (T, B, F) f32, feature targets (T, B, F) f32. B is the number of sequences
+ * (B) i32 or label sets (B, C) f32, features (T, B, F) f32, feature targets (T, B, F) f32. B is the number of sequences
  * actually in the batch: the last batch of an epoch may be smaller than the batch size unless
  * tf_loader_opts_t::drop_last is set (then it is dropped). Padding positions hold #TF_VOCAB_PAD
  * or 0.0f.
@@ -403,6 +403,29 @@ TF_API tf_status_t tf_loader_create_labeled(tf_loader_t **out,
                                             const tf_loader_opts_t *opts);
 
 /**
+ * @brief Multi-label text from a TSV file of `labels<TAB>text` lines, where `labels` is a
+ *        comma-separated set of label names (`sport,politics`; spaces around a name are
+ *        ignored, a name repeated in a line counts once, and an empty field is a text with no
+ *        label). Label names (which cannot contain a comma) are numbered as in
+ *        tf_loader_create_labeled(). Batches: tokens and lengths as there, label sets from
+ *        tf_batch_label_sets(), and no tf_batch_labels(). tf_finetune() on such a loader trains
+ *        one independent yes/no output (BCE) per label.
+ * @param[out] out Receives the loader; NULL on failure.
+ * @param[in] ctx Context.
+ * @param[in] vocab Vocabulary (used only during this call).
+ * @param[in] path TSV file.
+ * @param[in] opts Options, or NULL for the defaults (`labels`/`num_labels` fix the label set).
+ * @return As tf_loader_create_labeled(); #TF_STATUS_EFORMAT also for an empty name in a set
+ *         (`a,,b`, or a trailing comma).
+ * @ownership caller: free with tf_loader_free().
+ */
+TF_API tf_status_t tf_loader_create_multilabel(tf_loader_t **out,
+                                               tf_ctx_t *ctx,
+                                               tf_vocab_t *vocab,
+                                               const char *path,
+                                               const tf_loader_opts_t *opts);
+
+/**
  * @brief Token sequences in caller memory, zero-copy: sequence i is `ids[offsets[i]]` to
  *        `ids[offsets[i+1]-1]`. Batches as for tf_loader_create_labeled().
  * @param[out] out Receives the loader; NULL on failure.
@@ -582,6 +605,13 @@ TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
 TF_API int32_t tf_loader_num_labels(const tf_loader_t *loader);
 
 /**
+ * @brief Whether the loader gives label sets (tf_loader_create_multilabel()).
+ * @param[in] loader The loader.
+ * @return 1 for a multi-label loader; 0 otherwise or if `loader` is NULL.
+ */
+TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
+
+/**
  * @brief The name of label `id` (for checkpoints and for a validation loader's
  *        tf_loader_opts_t::labels).
  * @param[in] loader The loader.
@@ -695,6 +725,14 @@ TF_API tf_tensor_t *tf_batch_lengths(tf_batch_t *batch);
  * @ownership borrowed, as tf_batch_tokens().
  */
 TF_API tf_tensor_t *tf_batch_labels(tf_batch_t *batch);
+
+/**
+ * @brief Label sets of a multi-label batch, (B, C) f32: 1 where sequence b has label c, else 0.
+ * @param[in] batch The batch.
+ * @return The tensor, or NULL (not a multi-label batch).
+ * @ownership borrowed, as tf_batch_tokens().
+ */
+TF_API tf_tensor_t *tf_batch_label_sets(tf_batch_t *batch);
 
 /**
  * @brief Standardised features of a numeric batch, (T, B, F) f32.

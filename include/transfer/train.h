@@ -135,6 +135,14 @@ TF_API int32_t tf_model_num_classes(const tf_model_t *model);
 TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
 
 /**
+ * @brief Whether the task head is multi-label (fine-tuned on tf_loader_create_multilabel()):
+ *        one independent probability per label instead of one distribution over classes.
+ * @param[in] model The model.
+ * @return 1 for a multi-label head; 0 otherwise (no head, single-label, NULL).
+ */
+TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
+
+/**
  * @brief Total number of parameter elements (backbone and heads).
  * @param[in] model The model.
  * @return The count, or 0.
@@ -322,17 +330,21 @@ TF_API tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t vers
 /**
  * @brief Fine-tune on a labelled loader: attach a task head (pooling over valid steps, dropout,
  *        linear to C classes; one logit with BCE when there are 2 classes, softmax cross-entropy
- *        otherwise), then train with the chosen strategy, discriminative rates and schedule. With
+ *        otherwise; on a multi-label loader, one logit per label with BCE averaged over
+ *        sequences and labels, as PyTorch's BCEWithLogitsLoss), then train with the chosen
+ *        strategy, discriminative rates and schedule. With
  *        a validation loader, the best weights by `metric` are kept and restored at the end, and
  *        training stops after `patience` epochs without improvement.
  * @param[in,out] model The model (pre-trained or fresh).
- * @param[in] train Labelled loader (tf_loader_create_labeled(), tf_loader_create_tokens(), or a
- *            numeric loader with labels); its label names become the model's classes.
- * @param[in] valid Validation loader with the same labels, or NULL.
+ * @param[in] train Labelled loader (tf_loader_create_labeled(), tf_loader_create_multilabel(),
+ *            tf_loader_create_tokens(), or a numeric loader with labels); its label names
+ *            become the model's classes.
+ * @param[in] valid Validation loader with the same labels (and of the same kind), or NULL.
  * @param[in] opts Options, or NULL for the defaults.
  * @param[out] report Filled with results (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, unlabelled loader, fewer than 2
- *         classes, bad options, validation labels that differ); #TF_STATUS_EVERSION;
+ *         classes or no label at all for multi-label, bad options, validation labels that
+ *         differ); #TF_STATUS_EVERSION;
  *         #TF_STATUS_ECANCELED; #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's errors.
  */
 TF_API tf_status_t tf_finetune(tf_model_t *model,
@@ -355,7 +367,8 @@ typedef struct tf_metrics {
     int32_t num_classes;  /**< C. */
     int32_t reserved;     /**< 0. */
     double loss;          /**< Mean loss. */
-    double accuracy;      /**< Fraction correct. */
+    double accuracy;      /**< Fraction correct (multi-label: fraction of sequences whose
+                               whole label set is right, at probability 0.5). */
     double macro_f1;      /**< Mean of the per-class F1 scores over the classes that occur in
                                the labels or the predictions. */
 } tf_metrics_t;
@@ -375,8 +388,10 @@ TF_API tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version);
  * @param[in] data Labelled loader with the model's labels.
  * @param[out] metrics Receives loss, accuracy and macro-F1.
  * @param[out] confusion Receives the C x C confusion matrix, row = true class, column =
- *             predicted (may be NULL).
- * @param[in] confusion_capacity Elements `confusion` can hold (at least C*C when non-NULL).
+ *             predicted (may be NULL). For a multi-label model: one 2 x 2 matrix per label,
+ *             `{TN, FP, FN, TP}` (4*C elements).
+ * @param[in] confusion_capacity Elements `confusion` can hold (at least C*C, or 4*C for a
+ *            multi-label model, when non-NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, labels that differ); #TF_STATUS_ESTATE
  *         (not fine-tuned); #TF_STATUS_EBUFSIZE; a loader's errors.
  */
@@ -391,7 +406,8 @@ TF_API tf_status_t tf_evaluate(tf_model_t *model,
  * @param[in,out] model A fine-tuned token model.
  * @param[in] ids Token ids (each in [0, vocabulary size)).
  * @param[in] len Number of ids, at least 1 (longer inputs are used whole).
- * @param[out] probs Receives C probabilities (softmax; for two classes, 1 - p and p).
+ * @param[out] probs Receives C probabilities (softmax; for two classes, 1 - p and p; for a
+ *             multi-label model, each label's own probability).
  * @param[in] capacity Elements `probs` can hold (at least C).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (not fine-tuned, or a numeric
  *         model); #TF_STATUS_EBUFSIZE; #TF_STATUS_ENOMEM.

@@ -124,6 +124,16 @@ static tf_status_t fill_seq(tf_loader_t *l, const int64_t *items, int32_t B)
         bt->has_labels = 1;
         set_view(&bt->labels, l->ctx, TF_DTYPE_I32, l->b_lab, 1, B, 0, 0);
     }
+    if (l->multilabel) { /* multi-hot rows; a loader with no label names gives (B, 0) */
+        int32_t C = l->num_labels;
+        TF_CHECK(grow_f32(l->ctx, &l->b_lset, &l->b_lset_cap, (size_t)B * (size_t)C + 1));
+        memset(l->b_lset, 0, (size_t)B * (size_t)C * sizeof(float));
+        for (int32_t b = 0; b < B; b++)
+            for (int64_t k = l->lset_off[items[b]]; k < l->lset_off[items[b] + 1]; k++)
+                l->b_lset[(size_t)b * (size_t)C + (size_t)l->lset_ids[k]] = 1.0f;
+        bt->has_label_sets = 1;
+        set_view(&bt->label_sets, l->ctx, TF_DTYPE_F32, l->b_lset, 2, B, C, 0);
+    }
     l->items_read += B;
     return TF_STATUS_OK;
 }
@@ -169,6 +179,11 @@ tf_tensor_t *tf_batch_labels(tf_batch_t *b)
 {
     return b && b->has_labels ? &b->labels : NULL;
 }
+tf_tensor_t *tf_batch_label_sets(tf_batch_t *b)
+{
+    return b && b->has_label_sets ? &b->label_sets : NULL;
+}
+
 tf_tensor_t *tf_batch_features(tf_batch_t *b)
 {
     return b && b->has_features ? &b->features : NULL;

@@ -147,8 +147,8 @@ enum { TF__LOADER_LM = 1, TF__LOADER_SEQ = 2, TF__LOADER_NUM = 3 };
 
 struct tf_batch {
     int32_t T, B, F;
-    int32_t has_tokens, has_targets, has_labels, has_features, has_ftargets;
-    struct tf_tensor tokens, targets, lengths, labels, features, ftargets;
+    int32_t has_tokens, has_targets, has_labels, has_features, has_ftargets, has_label_sets;
+    struct tf_tensor tokens, targets, lengths, labels, features, ftargets, label_sets;
 };
 
 struct tf_loader {
@@ -188,12 +188,17 @@ struct tf_loader {
     tf__strtab_t labels;
     tf__toks_t scratch; /* label cleaning */
     int32_t num_labels, fixed_labels;
+    /* multi-label TSV: sequence i has the label ids lset_ids[lset_off[i] .. lset_off[i+1]) */
+    int32_t multilabel;
+    int32_t *lset_ids;
+    int64_t *lset_off;
+    size_t nlset, lset_cap, lset_off_cap;
     int64_t skipped;
     uint64_t invalid_utf8;
     /* batch buffers */
     int32_t *b_tok, *b_tgt, *b_len, *b_lab;
-    float *b_feat, *b_ftgt;
-    size_t b_tok_cap, b_tgt_cap, b_feat_cap, b_ftgt_cap;
+    float *b_feat, *b_ftgt, *b_lset;
+    size_t b_tok_cap, b_tgt_cap, b_feat_cap, b_ftgt_cap, b_lset_cap;
     tf_batch_t batch;
 };
 
@@ -216,9 +221,10 @@ tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t
 tf_status_t tf__loader_sort_labels(tf_loader_t *l, int32_t *labels, int64_t n);
 
 /* Memory entry points for text formats (used by the file loaders and the fuzz targets). */
+/* `multilabel`: the label field is a comma-separated set of names (tf_loader_create_multilabel). */
 tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
                                     tf__lines_t *lr, const tf_loader_opts_t *opts,
-                                    const char *fn);
+                                    int32_t multilabel, const char *fn);
 tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_t *lr,
                                     const tf_loader_opts_t *opts, const char *fn);
 

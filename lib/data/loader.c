@@ -323,6 +323,8 @@ void tf_loader_free(tf_loader_t *l)
     tf__free(ctx, l->ids);
     tf__free(ctx, l->own_ids);
     tf__free(ctx, l->own_labels);
+    tf__free(ctx, l->lset_ids);
+    tf__free(ctx, l->lset_off);
     tf__free(ctx, l->own_off);
     tf__free(ctx, l->own_vals);
     tf__free(ctx, l->mean);
@@ -335,6 +337,7 @@ void tf_loader_free(tf_loader_t *l)
     tf__free(ctx, l->b_lab);
     tf__free(ctx, l->b_feat);
     tf__free(ctx, l->b_ftgt);
+    tf__free(ctx, l->b_lset);
     tf__free(ctx, l);
     tf__object_freed(ctx);
 }
@@ -376,6 +379,11 @@ uint64_t tf_loader_invalid_utf8(const tf_loader_t *l)
 {
     return l ? l->invalid_utf8 : 0;
 }
+int32_t tf_loader_is_multilabel(const tf_loader_t *l)
+{
+    return l ? l->multilabel : 0;
+}
+
 int32_t tf_loader_num_labels(const tf_loader_t *l)
 {
     return l ? l->num_labels : 0;

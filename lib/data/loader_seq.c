@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static tf_status_t add_seq(tf_loader_t *l, const char *fn, int32_t label)
+static tf_status_t add_seq(tf_loader_t *l, int32_t label)
 {
     void *p = l->own_off;
     size_t cap = l->own_seq_cap;
@@ -15,14 +15,75 @@ static tf_status_t add_seq(tf_loader_t *l, const char *fn, int32_t label)
         TF_CHECK(tf__grow_i32(l->ctx, &l->own_labels, &lcap, cap));
         l->own_seq_cap = cap;
     }
-    (void)fn;
+    if (l->multilabel) {
+        p = l->lset_off;
+        TF_CHECK(tf__grow_bytes(l->ctx, &p, &l->lset_off_cap, (size_t)l->nseq + 2, sizeof(int64_t)));
+        l->lset_off = p;
+        l->lset_off[l->nseq + 1] = (int64_t)l->nlset;
+    }
     l->own_labels[l->nseq] = label;
     l->nseq++;
     l->own_off[l->nseq] = (int64_t)l->nids;
     return TF_STATUS_OK;
 }
 
-/* One TSV line: label<TAB>text. EFORMAT (with file:line) for a bad line. */
+/* The names of a multi-label field: comma-separated, spaces around them ignored, possibly none.
+ * Calls `fn(l, name, len, arg)` for each; stops at the first error. */
+typedef tf_status_t (*name_fn)(tf_loader_t *l, const char *s, size_t n, void *arg);
+
+static tf_status_t each_name(tf_loader_t *l, const char *s, size_t n, name_fn fn, void *arg)
+{
+    for (size_t i = 0; n > 0;) {
+        size_t j = i;
+        while (j < n && s[j] != ',')
+            j++;
+        size_t a = i, b = j;
+        while (a < b && s[a] == ' ')
+            a++;
+        while (b > a && s[b - 1] == ' ')
+            b--;
+        TF_CHECK(fn(l, s + a, b - a, arg));
+        if (j == n)
+            break;
+        i = j + 1;
+    }
+    return TF_STATUS_OK;
+}
+
+static tf_status_t check_name(tf_loader_t *l, const char *s, size_t n, void *arg)
+{
+    (void)l, (void)s, (void)arg;
+    return n == 0 ? TF_STATUS_EFORMAT : TF_STATUS_OK;
+}
+
+/* Append the name's id to lset_ids unless the line already has it. */
+static tf_status_t add_name(tf_loader_t *l, const char *s, size_t n, void *arg)
+{
+    const tf__lines_t *lr = arg;
+    int32_t id;
+    TF_CHECK(tf__loader_label_id(l, s, n, &id));
+    if (id < 0)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
+                lr->fn, lr->name, (long long)lr->lineno, (int)(n > 64 ? 64 : n), s, l->num_labels);
+    for (size_t k = (size_t)l->lset_off[l->nseq]; k < l->nlset; k++)
+        if (l->lset_ids[k] == id)
+            return TF_STATUS_OK;
+    TF_CHECK(tf__grow_i32(l->ctx, &l->lset_ids, &l->lset_cap, l->nlset + 1));
+    l->lset_ids[l->nlset++] = id;
+    return TF_STATUS_OK;
+}
+
+/* A multi-label field: every name is checked before any is added, so a bad line never adds
+ * a label without examples. */
+static tf_status_t parse_label_set(tf_loader_t *l, tf__lines_t *lr, const char *s, size_t n)
+{
+    if (each_name(l, s, n, check_name, NULL) != TF_STATUS_OK)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label name in the set '%.*s'", lr->fn,
+                lr->name, (long long)lr->lineno, (int)(n > 64 ? 64 : n), s);
+    return each_name(l, s, n, add_name, lr);
+}
+
+/* One TSV line: label<TAB>text (or labels<TAB>text). EFORMAT (with file:line) for a bad line. */
 static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr,
                               const char *line, size_t len)
 {
@@ -30,10 +91,10 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
     const char *fn = lr->fn;
     long long ln = (long long)lr->lineno;
     if (tab == NULL)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: no tab; expected label<TAB>text", fn, lr->name,
-                ln);
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: no tab; expected %s<TAB>text", fn, lr->name, ln,
+                l->multilabel ? "labels" : "label");
     size_t llen = (size_t)(tab - line);
-    if (llen == 0)
+    if (llen == 0 && !l->multilabel)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
     size_t before = l->nids;
     uint64_t bad = 0;
@@ -41,25 +102,36 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
                                      &l->own_ids_cap, &bad));
     if (l->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
-    /* The label last, so a bad line never adds a label without examples. */
-    int32_t label;
-    TF_CHECK(tf__loader_label_id(l, line, llen, &label));
-    if (label < 0)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
-                fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
+    /* The labels last, so a bad line never adds a label without examples. */
+    int32_t label = 0;
+    if (l->multilabel) {
+        TF_CHECK(parse_label_set(l, lr, line, llen));
+    } else {
+        TF_CHECK(tf__loader_label_id(l, line, llen, &label));
+        if (label < 0)
+            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
+                    fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
+    }
     l->invalid_utf8 += bad;
-    return add_seq(l, fn, label);
+    return add_seq(l, label);
 }
 
 tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
                                     tf__lines_t *lr, const tf_loader_opts_t *opts,
-                                    const char *fn)
+                                    int32_t multilabel, const char *fn)
 {
     tf_loader_t *l = NULL;
     tf_status_t st;
     *out = NULL;
     TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
+    l->multilabel = multilabel;
     TF_CHECK_GOTO(st, tf__loader_own_begin(l, fn), fail);
+    if (multilabel) {
+        void *p = NULL;
+        TF_CHECK_GOTO(st, tf__grow_bytes(ctx, &p, &l->lset_off_cap, 16, sizeof(int64_t)), fail);
+        l->lset_off = p;
+        l->lset_off[0] = 0;
+    }
     for (;;) {
         const char *line;
         size_t len;
@@ -71,11 +143,12 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
         if (st == TF_STATUS_OK && !tf__line_in_split(line, len, l->o.valid_fraction, l->o.split))
             continue;
         if (st == TF_STATUS_OK) {
-            size_t nids = l->nids;
+            size_t nids = l->nids, nlset = l->nlset;
             uint64_t bad = l->invalid_utf8;
             st = parse_line(l, vocab, lr, line, len);
             if (st != TF_STATUS_OK) {
                 l->nids = nids; /* drop a half-added sequence */
+                l->nlset = nlset;
                 l->invalid_utf8 = bad;
             }
         }
@@ -86,10 +159,11 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
         st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no labelled lines", fn, lr->name);
         goto fail;
     }
-    TF_CHECK_GOTO(st, tf__loader_sort_labels(l, l->own_labels, l->nseq), fail);
+    TF_CHECK_GOTO(st, multilabel ? tf__loader_sort_labels(l, l->lset_ids, (int64_t)l->nlset)
+                                 : tf__loader_sort_labels(l, l->own_labels, l->nseq), fail);
     l->seq_ids = l->own_ids;
     l->seq_off = l->own_off;
-    l->seq_labels = l->own_labels;
+    l->seq_labels = multilabel ? NULL : l->own_labels;
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
     return TF_STATUS_OK;
@@ -98,20 +172,32 @@ fail:
     return st;
 }
 
+static tf_status_t create_labeled(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
+                                  const char *path, const tf_loader_opts_t *opts,
+                                  int32_t multilabel, const char *fn)
+{
+    tf__lines_t lr;
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL || ctx == NULL || vocab == NULL || path == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument '%s' is NULL", fn,
+                out == NULL ? "out" : ctx == NULL ? "ctx" : vocab == NULL ? "vocab" : "path");
+    TF_CHECK(tf__lines_open_file(&lr, ctx, path, fn));
+    tf_status_t st = tf__loader_labeled_from(out, ctx, vocab, &lr, opts, multilabel, fn);
+    tf__lines_close(&lr);
+    return st;
+}
+
 tf_status_t tf_loader_create_labeled(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
                                      const char *path, const tf_loader_opts_t *opts)
 {
-    static const char fn[] = "tf_loader_create_labeled";
-    tf__lines_t lr;
-    TF_REQUIRE_ARG(out);
-    *out = NULL;
-    TF_REQUIRE_ARG(ctx);
-    TF_REQUIRE_ARG(vocab);
-    TF_REQUIRE_ARG(path);
-    TF_CHECK(tf__lines_open_file(&lr, ctx, path, fn));
-    tf_status_t st = tf__loader_labeled_from(out, ctx, vocab, &lr, opts, fn);
-    tf__lines_close(&lr);
-    return st;
+    return create_labeled(out, ctx, vocab, path, opts, 0, __func__);
+}
+
+tf_status_t tf_loader_create_multilabel(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
+                                        const char *path, const tf_loader_opts_t *opts)
+{
+    return create_labeled(out, ctx, vocab, path, opts, 1, __func__);
 }
 
 /* Shared checks of caller token arrays; the loader keeps pointers to them. */

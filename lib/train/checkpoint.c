@@ -76,10 +76,11 @@ static tf_status_t config_json(tf_model_t *m, sbuf_t *b)
     snprintf(tmp, sizeof tmp,
              "{\"input\":%d,\"num_features\":%d,\"vocab_size\":%d,\"embedding_dim\":%d,"
              "\"hidden_size\":%d,\"num_layers\":%d,\"bidirectional\":%d,\"dropout\":%.17g,"
-             "\"tie_weights\":%d,\"num_classes\":%d,\"pooling\":%u,\"head_dropout\":%.17g}",
+             "\"tie_weights\":%d,\"num_classes\":%d,\"pooling\":%u,\"head_dropout\":%.17g,"
+             "\"multi_label\":%d}",
              c->input, c->num_features, m->vocab ? tf_vocab_size(m->vocab) : 0, c->embedding_dim,
              c->hidden_size, c->num_layers, c->bidirectional, c->dropout, c->tie_weights,
-             m->num_classes, m->pool_modes, m->head_p);
+             m->num_classes, m->pool_modes, m->head_p, m->multilabel);
     sb_str(b, tmp);
     return b->st;
 }
@@ -165,7 +166,7 @@ static tf_status_t json_int(const char *path, cJSON *obj, const char *key, int32
 
 static tf_status_t parse_config(const char *path, const char *text, tf_model_opts_t *c,
                                 int32_t *vocab_size, int32_t *num_classes, uint32_t *pooling,
-                                double *head_p)
+                                double *head_p, int32_t *multilabel)
 {
     tf_status_t st = TF_STATUS_OK;
     int32_t pool = 0;
@@ -187,6 +188,9 @@ static tf_status_t parse_config(const char *path, const char *text, tf_model_opt
     TF_CHECK_GOTO(st, json_int(path, root, "num_classes", 0, 1 << 20, num_classes), out);
     TF_CHECK_GOTO(st, json_int(path, root, "pooling", 0, 7, &pool), out);
     *pooling = (uint32_t)pool;
+    *multilabel = 0; /* absent in files from before multi-label heads */
+    if (cJSON_GetObjectItemCaseSensitive(root, "multi_label") != NULL)
+        TF_CHECK_GOTO(st, json_int(path, root, "multi_label", 0, 1, multilabel), out);
     cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dropout");
     if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0.0 && d->valuedouble < 1.0)) {
         st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'dropout' is "
@@ -277,7 +281,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     tf_vocab_t *vocab = NULL;
     char **labels = NULL;
     tf_model_opts_t cfg;
-    int32_t vocab_size = 0, num_classes = 0;
+    int32_t vocab_size = 0, num_classes = 0, multilabel = 0;
     uint32_t pooling = 0, used = 0;
     double head_p = 0.0;
     tf_status_t st;
@@ -294,7 +298,8 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
                        "metadata)", path, KEY_CONFIG);
         goto out;
     }
-    TF_CHECK_GOTO(st, parse_config(path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p), out);
+    TF_CHECK_GOTO(st, parse_config(path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p,
+                                   &multilabel), out);
     if (cfg.input == TF_MODEL_INPUT_TOKENS) {
         const char *v = tf_tensorfile_meta(f, KEY_VOCAB);
         if (v == NULL) {
@@ -318,14 +323,14 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         goto out;
     if (num_classes > 0 && !(flags & TF_MODEL_LOAD_BACKBONE)) {
         const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
-        if (ltext == NULL || num_classes < 2 || pooling == 0) {
+        if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0) {
             st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a task head without valid labels "
                            "or pooling", path);
             goto out;
         }
         TF_CHECK_GOTO(st, parse_labels(ctx, path, ltext, num_classes, &labels), out);
-        TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, (const char *const *)labels, pooling,
-                                              head_p), out);
+        TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, multilabel,
+                                              (const char *const *)labels, pooling, head_p), out);
     }
     TF_CHECK_GOTO(st, load_params(m, f, path, &used), out);
     uint32_t extra = 0;

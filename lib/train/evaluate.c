@@ -8,9 +8,9 @@
 tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, int64_t *confusion, int64_t *count)
 {
     double sum = 0;
-    int64_t n = 0, C = m->num_classes;
+    int64_t n = 0;
     tf_status_t st;
-    memset(confusion, 0, (size_t)(C * C) * sizeof *confusion);
+    memset(confusion, 0, tf__counts_len(m) * sizeof *confusion);
     TF_CHECK(tf_loader_reset(data));
     tf__model_set_training(m, 0);
     for (;;) {
@@ -48,9 +48,14 @@ tf_status_t tf_evaluate(tf_model_t *m,
     if (m->head == NULL)
         TF_FAIL(TF_STATUS_ESTATE, "tf_evaluate: the model has no task head; fine-tune it first");
     int64_t C = m->num_classes;
-    if (confusion != NULL && confusion_capacity < (size_t)(C * C))
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %lld elements, the "
-                "buffer holds %zu", (long long)(C * C), confusion_capacity);
+    size_t ncounts = tf__counts_len(m), nconf = m->multilabel ? (size_t)(4 * C) : (size_t)(C * C);
+    if (confusion != NULL && confusion_capacity < nconf)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %zu elements, the "
+                "buffer holds %zu", nconf, confusion_capacity);
+    if (tf_loader_is_multilabel(data) != m->multilabel)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: the model is %s, the loader is not; create it "
+                "with tf_loader_create_%s", m->multilabel ? "multi-label" : "single-label",
+                m->multilabel ? "multilabel" : "labeled");
     if (tf_loader_num_labels(data) != C)
         TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: the loader has %d labels, the model %lld",
                 tf_loader_num_labels(data), (long long)C);
@@ -59,7 +64,7 @@ tf_status_t tf_evaluate(tf_model_t *m,
             TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: label %d is '%s' in the loader but '%s' in the "
                     "model; create the loader with the model's labels", c,
                     tf_loader_label_name(data, c), m->labels[c]);
-    int64_t *conf = tf__calloc(m->ctx, (size_t)(C * C), sizeof *conf);
+    int64_t *conf = tf__calloc(m->ctx, ncounts, sizeof *conf);
     if (conf == NULL)
         return TF_STATUS_ENOMEM;
     double loss;
@@ -73,11 +78,11 @@ tf_status_t tf_evaluate(tf_model_t *m,
         r.count = n;
         r.num_classes = (int32_t)C;
         r.loss = loss;
-        r.accuracy = tf__metric(conf, C, loss, TF_METRIC_ACCURACY);
-        r.macro_f1 = tf__metric(conf, C, loss, TF_METRIC_MACRO_F1);
+        r.accuracy = tf__metric(m, conf, loss, TF_METRIC_ACCURACY);
+        r.macro_f1 = tf__metric(m, conf, loss, TF_METRIC_MACRO_F1);
         memcpy(metrics, &r, metrics->struct_size < sizeof r ? metrics->struct_size : sizeof r);
         if (confusion != NULL)
-            memcpy(confusion, conf, (size_t)(C * C) * sizeof *conf);
+            memcpy(confusion, conf, nconf * sizeof *conf);
     }
     tf__free(m->ctx, conf);
     return st;
@@ -119,6 +124,11 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
     tf__model_set_training(m, 1);
     TF_CHECK(st);
     const float *z = tf_tensor_data(logits);
+    if (m->multilabel) { /* independent probabilities */
+        for (int64_t c = 0; c < C; c++)
+            probs[c] = (float)(1.0 / (1.0 + exp(-(double)z[c])));
+        return TF_STATUS_OK;
+    }
     if (C == 2) {
         double p = 1.0 / (1.0 + exp(-(double)z[0]));
         probs[0] = (float)(1.0 - p);

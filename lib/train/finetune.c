@@ -60,18 +60,43 @@ static tf_status_t check_opts(const tf_finetune_opts_t *o)
     return TF_STATUS_OK;
 }
 
+size_t tf__counts_len(const tf_model_t *m)
+{
+    size_t C = (size_t)m->num_classes;
+    return m->multilabel ? 4 * C + 1 : C * C;
+}
+
+/* Multi-label counts of a batch: per class [TN, FP; FN, TP] at probability 0.5, then exact sets. */
+static void count_sets(const float *z, const float *y, int64_t B, int64_t C, int64_t *counts)
+{
+    for (int64_t i = 0; i < B; i++) {
+        int exact = 1;
+        for (int64_t c = 0; c < C; c++) {
+            int truth = y[i * C + c] > 0.5f, pred = z[i * C + c] > 0.0f;
+            counts[4 * c + 2 * truth + pred]++;
+            exact &= truth == pred;
+        }
+        counts[4 * C] += exact;
+    }
+}
+
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
 {
     tf_tensor_t *y, *pd, *logits, *dpd, *dpooled;
     int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
     tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
     tf_tensor_t *lengths = tf_batch_lengths(b), *labels = tf_batch_labels(b);
-    if (input == NULL || labels == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s with labels; use a labelled loader",
-                tokens ? "token sequences" : "numeric sequences");
+    tf_tensor_t *sets = tf_batch_label_sets(b);
     int64_t B = tf_batch_size(b), C = m->num_classes;
-    const int32_t *lab = tf_tensor_data(labels);
-    for (int64_t i = 0; i < B; i++)
+    if (input == NULL || (m->multilabel ? sets == NULL : labels == NULL))
+        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s with %s; use a %s loader",
+                tokens ? "token sequences" : "numeric sequences",
+                m->multilabel ? "label sets" : "labels", m->multilabel ? "multi-label" : "labelled");
+    if (m->multilabel && (sets->ndim != 2 || sets->shape[1] != C))
+        TF_FAIL(TF_STATUS_EINVAL, "the batch's label sets have %lld labels, the model %lld",
+                (long long)sets->shape[1], (long long)C);
+    const int32_t *lab = labels ? tf_tensor_data(labels) : NULL;
+    for (int64_t i = 0; lab != NULL && i < B; i++)
         if (lab[i] < 0 || lab[i] >= C)
             TF_FAIL(TF_STATUS_EINVAL, "label id %d of sequence %lld is outside the model's %lld "
                     "classes", lab[i], (long long)i, (long long)C);
@@ -86,7 +111,11 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
     TF_CHECK(tf_module_forward(m->head, pd, NULL, &logits));
     TF_CHECK(tf__scratch_f32(m->ctx, &m->dlogits, logits->shape, logits->ndim));
     const float *z = tf_tensor_data(logits);
-    if (C == 2) {
+    if (m->multilabel) {
+        TF_CHECK(tf_loss_bce_with_logits(logits, sets, loss, train ? &m->dlogits.view : NULL));
+        if (confusion != NULL)
+            count_sets(z, tf_tensor_data(sets), B, C, confusion);
+    } else if (C == 2) {
         int64_t tshape[2] = {B, 1};
         TF_CHECK(tf__scratch_f32(m->ctx, &m->targets, tshape, 2));
         for (int64_t i = 0; i < B; i++)
@@ -96,7 +125,7 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         TF_CHECK(tf_loss_cross_entropy(logits, labels, TF_NN_INDEX_NONE, loss,
                                        train ? &m->dlogits.view : NULL));
     }
-    if (confusion != NULL)
+    if (confusion != NULL && !m->multilabel)
         for (int64_t i = 0; i < B; i++) {
             int64_t pred = 0;
             if (C == 2) {
@@ -160,13 +189,27 @@ static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, 
     return tf_optimizer_add_group(opt, in, pow(factor, -(double)(L + 1)), wd);
 }
 
-double tf__metric(const int64_t *conf, int64_t C, double loss, int32_t metric)
+double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t metric)
 {
-    int64_t total = 0, right = 0;
+    int64_t total = 0, right = 0, C = m->num_classes;
     double f1sum = 0;
     int32_t nf1 = 0;
     if (metric == TF_METRIC_LOSS)
         return loss;
+    if (m->multilabel) { /* per-class 2 x 2 counts, then the exact sets */
+        for (int64_t c = 0; c < C; c++) {
+            const int64_t *k = conf + 4 * c;
+            int64_t tp = k[3], fp = k[1], fn = k[2];
+            if (tp + fp + fn > 0) {
+                f1sum += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
+                nf1++;
+            }
+        }
+        total = C > 0 ? conf[0] + conf[1] + conf[2] + conf[3] : 0;
+        if (metric == TF_METRIC_ACCURACY)
+            return total ? (double)conf[4 * C] / (double)total : 0.0;
+        return nf1 ? f1sum / nf1 : 0.0;
+    }
     for (int64_t c = 0; c < C; c++) {
         int64_t tp = conf[c * C + c], fp = 0, fn = 0;
         for (int64_t k = 0; k < C; k++) {
@@ -189,7 +232,7 @@ double tf__metric(const int64_t *conf, int64_t C, double loss, int32_t metric)
 
 static int labels_equal(const tf_model_t *m, const tf_loader_t *l)
 {
-    if (tf_loader_num_labels(l) != m->num_classes)
+    if (tf_loader_num_labels(l) != m->num_classes || tf_loader_is_multilabel(l) != m->multilabel)
         return 0;
     for (int32_t i = 0; i < m->num_classes; i++)
         if (strcmp(tf_loader_label_name(l, i), m->labels[i]) != 0)
@@ -201,7 +244,7 @@ static uint64_t fingerprint(const tf_finetune_opts_t *o, const tf_loader_t *trai
 {
     const double d[] = {o->lr, o->discriminative, o->weight_decay, o->head_dropout, o->clip_norm};
     const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, o->strategy, o->pooling, o->epochs,
-                         o->patience, o->metric, o->schedule};
+                         o->patience, o->metric, o->schedule, tf_loader_is_multilabel(train)};
     uint64_t h = tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
     for (int32_t c = 0; c < tf_loader_num_labels(train); c++) {
         const char *name = tf_loader_label_name(train, c);
@@ -224,7 +267,8 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
                 return TF_STATUS_ENOMEM;
             for (int32_t c = 0; c < C; c++)
                 lab[c] = tf_loader_label_name(train, c);
-            tf_status_t st = tf__model_make_head(m, C, lab, o->pooling, o->head_dropout);
+            tf_status_t st = tf__model_make_head(m, C, tf_loader_is_multilabel(train), lab,
+                                                 o->pooling, o->head_dropout);
             if (lab != names)
                 tf__free(m->ctx, (void *)lab);
             TF_CHECK(st);
@@ -264,12 +308,11 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
 /* After an epoch: validate, keep the best weights, decide on early stopping. */
 static tf_status_t end_epoch(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *valid, int *stop)
 {
-    int64_t C = m->num_classes;
     double loss;
     *stop = 0;
     if (valid == NULL)
         return TF_STATUS_OK;
-    int64_t *conf = tf__calloc(m->ctx, (size_t)(C * C), sizeof *conf);
+    int64_t *conf = tf__calloc(m->ctx, tf__counts_len(m), sizeof *conf);
     if (conf == NULL)
         return TF_STATUS_ENOMEM;
     tf_status_t st = tf__evaluate_loader(m, valid, &loss, conf, NULL);
@@ -277,7 +320,7 @@ static tf_status_t end_epoch(tf_model_t *m, const tf_finetune_opts_t *o, tf_load
         tf__free(m->ctx, conf);
         return st;
     }
-    double metric = tf__metric(conf, C, loss, o->metric);
+    double metric = tf__metric(m, conf, loss, o->metric);
     tf__free(m->ctx, conf);
     m->ph.last_valid_loss = loss;
     m->ph.last_valid_metric = metric;
@@ -319,10 +362,13 @@ tf_status_t tf_finetune(tf_model_t *m,
     finetune_opts_defaults(&o);
     TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_FINETUNE_OPTS_VERSION, __func__));
     TF_CHECK(check_opts(&o));
-    int32_t C = tf_loader_num_labels(train);
-    if (C < 2)
+    int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
+    if (C < 2 - multi)
         TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has %d labels; fine-tuning "
-                "needs a labelled loader with at least 2 classes", C);
+                "needs a labelled loader with at least %s", C, multi ? "1 label" : "2 classes");
+    if (valid != NULL && tf_loader_is_multilabel(valid) != multi)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader is %s, the validation loader "
+                "is not", multi ? "multi-label" : "single-label");
     if (valid != NULL && tf_loader_num_labels(valid) != C)
         TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the validation loader has %d labels, the training "
                 "loader %d; create it with the training loader's labels", tf_loader_num_labels(valid), C);

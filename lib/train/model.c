@@ -156,6 +156,7 @@ void tf__model_drop_head(tf_model_t *m)
     m->head = m->head_dropout = NULL;
     free_labels(m);
     m->num_classes = 0;
+    m->multilabel = 0;
     m->pool_modes = 0;
 }
 
@@ -188,6 +189,7 @@ static int32_t popcount3(uint32_t x)
 
 tf_status_t tf__model_make_head(tf_model_t *m,
                                 int32_t num_classes,
+                                int32_t multilabel,
                                 const char *const *labels,
                                 uint32_t pool_modes,
                                 double dropout)
@@ -207,11 +209,12 @@ tf_status_t tf__model_make_head(tf_model_t *m,
             return TF_STATUS_ENOMEM;
         }
     }
+    m->multilabel = multilabel;
     m->pool_modes = pool_modes;
     m->head_p = dropout;
     tf_linear_opts_init(&lo, TF_LINEAR_OPTS_VERSION);
     lo.in_features = popcount3(pool_modes) * tf__model_out_dim(m);
-    lo.out_features = num_classes == 2 ? 1 : num_classes;
+    lo.out_features = num_classes == 2 && !multilabel ? 1 : num_classes;
     lo.name = "head";
     tf_dropout_opts_init(&dop, TF_DROPOUT_OPTS_VERSION);
     dop.p = dropout;
@@ -373,6 +376,11 @@ tf_vocab_t *tf_model_vocab(tf_model_t *m)
 tf_module_t *tf_model_encoder(tf_model_t *m)
 {
     return m ? m->encoder : NULL;
+}
+
+int32_t tf_model_is_multilabel(const tf_model_t *m)
+{
+    return m ? m->multilabel : 0;
 }
 
 int32_t tf_model_num_classes(const tf_model_t *m)

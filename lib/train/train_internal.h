@@ -50,6 +50,7 @@ struct tf_model {
     uint32_t pool_modes;
     double head_p;              /* dropout before the task head */
     int32_t num_classes;
+    int32_t multilabel;         /* 1: one sigmoid output per class (BCE), label sets */
     char **labels;
     tf__phase_t ph;
     /* scratch for a step */
@@ -71,24 +72,33 @@ int64_t tf__model_out_dim(const tf_model_t *m);
 /* Whether a parameter name belongs to LSTM layer `layer` ("lstm.weight_ih_l<k>[_reverse]"). */
 int tf__param_in_layer(const char *name, int32_t layer);
 
-/* Make the task head for `num_classes` classes with these label names (copied). */
+/* Make the task head for `num_classes` classes with these label names (copied): one output
+ * per class for softmax cross-entropy (C > 2) or for multi-label BCE, one logit for two
+ * classes. */
 tf_status_t tf__model_make_head(tf_model_t *m,
                                 int32_t num_classes,
+                                int32_t multilabel,
                                 const char *const *labels,
                                 uint32_t pool_modes,
                                 double dropout);
 void tf__model_drop_head(tf_model_t *m);
 
+/* Counts of a classification pass ("confusion"): single-label, the C x C matrix (row = true
+ * class, column = predicted); multi-label, a 2 x 2 matrix per class ([TN, FP; FN, TP], 4*C)
+ * and then the number of sequences whose whole set was right. tf__counts_len gives the size. */
+size_t tf__counts_len(const tf_model_t *m);
+
 /* Forward + loss (+ backward when `train`) of one classification batch. Adds to `confusion`
- * (C x C) when given. Returns the mean loss of the batch in *loss. */
+ * (tf__counts_len) when given. Returns the mean loss of the batch in *loss. */
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion);
 
 /* One pass over a labelled loader in evaluation mode (reset before and after): mean loss, the
- * C x C confusion matrix (zeroed first) and the number of sequences. */
+ * counts (zeroed first) and the number of sequences. */
 tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, int64_t *confusion, int64_t *count);
 
-/* A ::tf_metric_t from a confusion matrix (accuracy, macro-F1) or the loss. */
-double tf__metric(const int64_t *conf, int64_t C, double loss, int32_t metric);
+/* A ::tf_metric_t from the counts (accuracy, or exact-set accuracy for multi-label; macro-F1)
+ * or the loss. */
+double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t metric);
 
 /* Resize a scratch buffer to `shape` (contents not kept) and view it as f32 or i32. */
 tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);

@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.bucket = (flags >> 3) & 1;
     o.max_len = (flags >> 4) & 1 ? 3 : 0;
     o.split = (flags >> 5) & 1 ? TF_LOADER_SPLIT_TRAIN : TF_LOADER_SPLIT_ALL;
+    int32_t multilabel = (flags & 1) && ((flags >> 4) & 1); /* the bits are all taken: share two */
     tf__lines_open_mem(&lr, ctx, "fuzz.tsv", text, len, "fuzz");
-    if (tf__loader_labeled_from(&l, ctx, v, &lr, &o, "fuzz") != TF_STATUS_OK)
+    if (tf__loader_labeled_from(&l, ctx, v, &lr, &o, multilabel, "fuzz") != TF_STATUS_OK)
         goto done;
     for (int epoch = 0; epoch < 2; epoch++) {
         for (;;) {
@@ -47,11 +48,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int32_t T = tf_batch_steps(b), B = tf_batch_size(b);
             const int32_t *tok = tf_tensor_data(tf_batch_tokens(b));
             const int32_t *ln = tf_tensor_data(tf_batch_lengths(b));
-            const int32_t *lab = tf_tensor_data(tf_batch_labels(b));
-            if (B < 1 || B > o.batch_size || T < 1)
+            int32_t C = tf_loader_num_labels(l);
+            if (B < 1 || B > o.batch_size || T < 1 || tf_loader_is_multilabel(l) != multilabel)
                 abort();
+            if (multilabel) { /* (B, C) of 0/1, and no single labels */
+                tf_tensor_t *sets = tf_batch_label_sets(b);
+                if (tf_batch_labels(b) != NULL || sets == NULL || tf_tensor_numel(sets) != (int64_t)B * C)
+                    abort();
+                const float *y = tf_tensor_data(sets);
+                for (int64_t i = 0; i < (int64_t)B * C; i++)
+                    if (y[i] != 0.0f && y[i] != 1.0f)
+                        abort();
+            } else {
+                const int32_t *lab = tf_tensor_data(tf_batch_labels(b));
+                for (int32_t i = 0; i < B; i++)
+                    if (lab[i] < 0 || lab[i] >= C)
+                        abort();
+            }
             for (int32_t i = 0; i < B; i++)
-                if (ln[i] < 1 || ln[i] > T || lab[i] < 0 || lab[i] >= tf_loader_num_labels(l))
+                if (ln[i] < 1 || ln[i] > T)
                     abort();
             for (int64_t i = 0; i < (int64_t)T * B; i++)
                 if (tok[i] < 0 || tok[i] >= tf_vocab_size(v))

@@ -240,6 +240,85 @@ static void test_memory_tokens_flat_and_padded(void **state)
     assert_status(tf_loader_create_tokens(&l, ctx, ids, off, 0, NULL, NULL), TF_STATUS_EINVAL);
 }
 
+static const float *f32_of(tf_tensor_t *t)
+{
+    assert_non_null(t);
+    return tf_tensor_data(t);
+}
+
+static void test_multilabel_tsv_sets(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    tmpdir_t d;
+    tmp_open(&d);
+    /* Sets with spaces and a repeat, an empty set, and one label alone. */
+    const char *path = tmp_write(&d, "m.tsv",
+                                 "sport, politics\tx y\n\tz\nsport,sport\ty\narts\tx\n",
+                                 (size_t)-1);
+    tf_vocab_t *v = vocab_of(ctx, "x y z");
+    tf_loader_t *l = NULL;
+    tf_batch_t *b;
+    tf_loader_opts_t o = opts(4, 0);
+    assert_ok(tf_loader_create_multilabel(&l, ctx, v, path, &o));
+    assert_int_equal(tf_loader_is_multilabel(l), 1);
+    assert_int_equal(tf_loader_num_sequences(l), 4);
+    assert_int_equal(tf_loader_num_labels(l), 3);
+    assert_string_equal(tf_loader_label_name(l, 0), "arts"); /* byte order of names */
+    assert_string_equal(tf_loader_label_name(l, 1), "politics");
+    assert_string_equal(tf_loader_label_name(l, 2), "sport");
+    assert_ok(tf_loader_next(l, &b));
+    assert_null(tf_batch_labels(b));
+    tf_tensor_t *sets = tf_batch_label_sets(b);
+    assert_int_equal(tf_tensor_ndim(sets), 2);
+    assert_int_equal(tf_tensor_dim(sets, 0), 4);
+    assert_int_equal(tf_tensor_dim(sets, 1), 3);
+    const float want[12] = {0, 1, 1, /* sport, politics */
+                            0, 0, 0, /* no label */
+                            0, 0, 1, /* sport twice counts once */
+                            1, 0, 0};
+    assert_memory_equal(f32_of(sets), want, sizeof want);
+    assert_int_equal(i32_of(tf_batch_lengths(b))[0], 2);
+    tf_loader_free(l);
+    /* A validation file with the training names keeps their ids; the single-label loader
+     * is unchanged (no sets). */
+    const char *names[3] = {"arts", "politics", "sport"};
+    o.labels = names;
+    o.num_labels = 3;
+    assert_ok(tf_loader_create_multilabel(&l, ctx, v, tmp_write(&d, "v.tsv", "sport\tx\n", (size_t)-1), &o));
+    assert_ok(tf_loader_next(l, &b));
+    const float want1[3] = {0, 0, 1};
+    assert_memory_equal(f32_of(tf_batch_label_sets(b)), want1, sizeof want1);
+    tf_loader_free(l);
+    assert_ok(tf_loader_create_labeled(&l, ctx, v, tmp_write(&d, "s.tsv", "a\tx\n", (size_t)-1), NULL));
+    assert_int_equal(tf_loader_is_multilabel(l), 0);
+    assert_ok(tf_loader_next(l, &b));
+    assert_null(tf_batch_label_sets(b));
+    tf_loader_free(l);
+    /* Bad sets name the file and line: an empty name, a trailing comma, an unknown label. */
+    static const char *const bad[] = {"a,,b\tx\n", "sport,\tx\n", " , \tx\n", "sport,chess\tx\n"};
+    for (int i = 0; i < 4; i++) {
+        l = (tf_loader_t *)ctx;
+        assert_status(tf_loader_create_multilabel(&l, ctx, v, tmp_write(&d, "bad.tsv", bad[i], (size_t)-1), &o),
+                      TF_STATUS_EFORMAT);
+        assert_null(l);
+        assert_msg_has("bad.tsv:1");
+    }
+    assert_msg_has("chess");
+    /* skip_bad_lines drops the line whole: no label of it is kept. */
+    o.labels = NULL;
+    o.num_labels = 0;
+    o.skip_bad_lines = 1;
+    assert_ok(tf_loader_create_multilabel(&l, ctx, v, tmp_write(&d, "skip.tsv", "a\tx\nb,,c\ty\n", (size_t)-1), &o));
+    assert_int_equal(tf_loader_num_sequences(l), 1);
+    assert_int_equal(tf_loader_skipped_lines(l), 1);
+    assert_int_equal(tf_loader_num_labels(l), 1); /* not "b" */
+    tf_loader_free(l);
+    assert_status(tf_loader_create_multilabel(NULL, ctx, v, path, NULL), TF_STATUS_EINVAL);
+    assert_msg_has("tf_loader_create_multilabel");
+    tf_vocab_free(v);
+    tmp_close(&d);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
@@ -248,6 +327,7 @@ int main(int argc, char **argv)
         T(test_labeled_validation_uses_training_labels),
         T(test_labeled_bucketing_and_shuffle),
         T(test_memory_tokens_flat_and_padded),
+        T(test_multilabel_tsv_sets),
     };
     return TF_TEST_RUN(tests);
 }
