@@ -94,6 +94,8 @@ static int set_value(const char *cmd, tt_opt_t *o, const char *value)
         list->items[list->count++] = value;
         break;
     }
+    case TT_OPT_FLAG:
+        break; /* handled by the caller: flags take no value */
     }
     return TT_EXIT_OK;
 }
@@ -122,6 +124,13 @@ int tt_parse_args(const char *cmd, int argc, char **argv, tt_opt_t *opts, int nu
             return tt_usage_error(cmd, "unknown option '%.*s'", (int)name_len, arg);
         if (o->seen && o->kind != TT_OPT_STRINGS)
             return tt_usage_error(cmd, "%s given twice", o->name);
+        if (o->kind == TT_OPT_FLAG) {
+            if (eq)
+                return tt_usage_error(cmd, "%s takes no value", o->name);
+            *(int *)o->dest = 1;
+            o->seen = 1;
+            continue;
+        }
         if (eq) {
             value = eq + 1;
         } else {

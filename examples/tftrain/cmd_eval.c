@@ -9,11 +9,14 @@
 static const char eval_help[] =
     "usage: tftrain eval --model MODEL --data TSV [--threads N]\n"
     "\n"
-    "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training).\n"
+    "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training;\n"
+    "for a multi-label model, `labels<TAB>text` with comma-separated label sets).\n"
     "Prints one line\n"
     "  accuracy=X macro_f1=X loss=X\n"
     "then a per-class table (precision, recall, F1 and support, from the confusion\n"
-    "matrix; rows are the true classes) and the confusion matrix itself.\n"
+    "matrix; rows are the true classes) and the confusion matrix itself. For a\n"
+    "multi-label model, accuracy is the fraction of texts whose whole label set is\n"
+    "right, and the table gives each label's counts (TP, FP, FN) instead of a matrix.\n"
     "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
 
 static const char predict_help[] =
@@ -23,6 +26,8 @@ static const char predict_help[] =
     "skipped). For each text, one line on stdout: the predicted label, then the\n"
     "probability of every class in the model's class order, tab-separated:\n"
     "  LABEL<TAB>p(CLASS0)=0.9731<TAB>p(CLASS1)=0.0269...\n"
+    "For a multi-label model, LABEL is the comma-separated set of labels with a\n"
+    "probability of 0.5 or more (`-` for none), and each probability is that label's own.\n"
     "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
 
 static double ratio(int64_t num, int64_t den)
@@ -30,28 +35,52 @@ static double ratio(int64_t num, int64_t den)
     return den > 0 ? (double)num / (double)den : 0.0;
 }
 
-static void print_class_table(const tf_model_t *model, const int64_t *cm, int32_t c)
+static int name_width(const tf_model_t *model, int32_t c)
 {
-    int32_t i, j;
+    int32_t i;
     int width = 5;
     for (i = 0; i < c; i++) {
         int n = (int)strlen(tf_model_label_name(model, i));
         if (n > width)
             width = n;
     }
+    return width;
+}
+
+static void print_row(int width, const char *name, int64_t tp, int64_t predicted, int64_t actual)
+{
+    double p = ratio(tp, predicted), r = ratio(tp, actual);
+    double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    printf("%-*s  %9.4f  %9.4f  %9.4f  %9lld", width, name, p, r, f, (long long)actual);
+}
+
+/* Multi-label: each label's own 2 x 2 counts {TN, FP, FN, TP}. */
+static void print_label_table(const tf_model_t *model, const int64_t *counts, int32_t c)
+{
+    int32_t i;
+    int width = name_width(model, c);
+    printf("%-*s  %9s  %9s  %9s  %9s  %7s  %7s  %7s\n", width, "label", "precision", "recall",
+           "f1", "support", "tp", "fp", "fn");
+    for (i = 0; i < c; i++) {
+        const int64_t *k = counts + 4 * i;
+        print_row(width, tf_model_label_name(model, i), k[3], k[3] + k[1], k[3] + k[2]);
+        printf("  %7lld  %7lld  %7lld\n", (long long)k[3], (long long)k[1], (long long)k[2]);
+    }
+}
+
+static void print_class_table(const tf_model_t *model, const int64_t *cm, int32_t c)
+{
+    int32_t i, j;
+    int width = name_width(model, c);
     printf("%-*s  %9s  %9s  %9s  %9s\n", width, "class", "precision", "recall", "f1", "support");
     for (i = 0; i < c; i++) {
-        int64_t tp = cm[i * c + i], row = 0, col = 0;
-        double p, r, f;
+        int64_t row = 0, col = 0;
         for (j = 0; j < c; j++) {
             row += cm[i * c + j];
             col += cm[j * c + i];
         }
-        p = ratio(tp, col);
-        r = ratio(tp, row);
-        f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-        printf("%-*s  %9.4f  %9.4f  %9.4f  %9lld\n", width, tf_model_label_name(model, i), p, r,
-               f, (long long)row);
+        print_row(width, tf_model_label_name(model, i), cm[i * c + i], col, row);
+        printf("\n");
     }
     printf("confusion matrix (row = true class, column = predicted):\n");
     for (i = 0; i < c; i++) {
@@ -81,7 +110,8 @@ int tt_cmd_eval(int argc, char **argv)
     tf_metrics_t metrics;
     const char **names = NULL;
     int64_t *cm = NULL;
-    int32_t c, i;
+    int32_t c, i, multi;
+    size_t ncounts;
     tf_status_t st;
     int rc;
 
@@ -101,8 +131,10 @@ int tt_cmd_eval(int argc, char **argv)
     rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
+    multi = tf_model_is_multilabel(model);
+    ncounts = multi ? 4 * (size_t)c : (size_t)c * (size_t)c;
     names = (const char **)malloc(sizeof *names * (size_t)c);
-    cm = (int64_t *)calloc((size_t)c * (size_t)c, sizeof *cm);
+    cm = (int64_t *)calloc(ncounts, sizeof *cm);
     if (names == NULL || cm == NULL) {
         fprintf(stderr, "tftrain %s: out of memory\n", cmd);
         rc = TT_EXIT_FAILED;
@@ -115,20 +147,24 @@ int tt_cmd_eval(int argc, char **argv)
     lopts.shuffle = 0;
     lopts.labels = names;
     lopts.num_labels = c;
-    st = tf_loader_create_labeled(&data, ctx, vocab, data_path, &lopts);
+    st = multi ? tf_loader_create_multilabel(&data, ctx, vocab, data_path, &lopts)
+               : tf_loader_create_labeled(&data, ctx, vocab, data_path, &lopts);
     if (st != TF_STATUS_OK) {
         rc = tt_fail(cmd, st, "cannot read '%s'", data_path);
         goto done;
     }
     tf_metrics_init(&metrics, TF_METRICS_VERSION);
-    st = tf_evaluate(model, data, &metrics, cm, (size_t)c * (size_t)c);
+    st = tf_evaluate(model, data, &metrics, cm, ncounts);
     if (st != TF_STATUS_OK) {
         rc = tt_fail(cmd, st, "evaluating %s on %s failed", model_path, data_path);
         goto done;
     }
     printf("accuracy=%.4f macro_f1=%.4f loss=%.4f\n", metrics.accuracy, metrics.macro_f1,
            metrics.loss);
-    print_class_table(model, cm, c);
+    if (multi)
+        print_label_table(model, cm, c);
+    else
+        print_class_table(model, cm, c);
     rc = TT_EXIT_OK;
 done:
     free(cm);
@@ -208,11 +244,20 @@ int tt_cmd_predict(int argc, char **argv)
             rc = tt_fail(cmd, st, "%s:%ld", input, lineno);
             goto done;
         }
-        best = 0;
-        for (i = 1; i < c; i++)
-            if (probs[i] > probs[best])
-                best = i;
-        fputs(tf_model_label_name(model, best), stdout);
+        if (tf_model_is_multilabel(model)) {
+            int any = 0;
+            for (i = 0; i < c; i++)
+                if (probs[i] >= 0.5f)
+                    printf("%s%s", any++ ? "," : "", tf_model_label_name(model, i));
+            if (!any)
+                fputs("-", stdout);
+        } else {
+            best = 0;
+            for (i = 1; i < c; i++)
+                if (probs[i] > probs[best])
+                    best = i;
+            fputs(tf_model_label_name(model, best), stdout);
+        }
         for (i = 0; i < c; i++)
             printf("\tp(%s)=%.4f", tf_model_label_name(model, i), (double)probs[i]);
         fputc('\n', stdout);

@@ -7,7 +7,9 @@
 static const char finetune_help[] =
     "usage: tftrain finetune --train TSV [--valid TSV] --out MODEL [--init PRETRAINED] [options]\n"
     "\n"
-    "Train a classifier on `label<TAB>text` lines. With --init, the backbone and the\n"
+    "Train a classifier on `label<TAB>text` lines (with --multi-label, `labels<TAB>text`\n"
+    "lines whose labels are a comma-separated set, possibly empty). With --init, the\n"
+    "backbone and the\n"
     "vocabulary come from a model made by `tftrain pretrain` and a new task head is\n"
     "attached; without it the model is trained from scratch, with a vocabulary built from\n"
     "--train and the architecture flags below. The best weights by validation accuracy are\n"
@@ -18,6 +20,8 @@ static const char finetune_help[] =
     "  --valid TSV        labelled validation data (same label names)\n"
     "  --out MODEL        where to write the fine-tuned model\n"
     "  --init MODEL       pre-trained model to start from\n"
+    "  --multi-label      each text has a set of labels: one yes/no output per label\n"
+    "                     (BCE); accuracy counts texts whose whole set is right\n"
     "  --strategy S       full | frozen | gradual (default full)\n"
     "                       full: every layer trains from the start, at the same rate;\n"
     "                       frozen: only the new head trains;\n"
@@ -50,11 +54,13 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int64_t seed = 42;
     double lr = 5e-3, disc = 1.0, head_dropout = 0.3;
+    int multi = 0;
     tt_opt_t opts[] = {
         {"--train", TT_OPT_STRING, &train_path, 0, 0, 0},
         {"--valid", TT_OPT_STRING, &valid_path, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
         {"--init", TT_OPT_STRING, &init, 0, 0, 0},
+        {"--multi-label", TT_OPT_FLAG, &multi, 0, 0, 0},
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
@@ -84,6 +90,8 @@ int tt_cmd_finetune(int argc, char **argv)
     tt_progress_t progress;
     tf_status_t st;
     int32_t strat, i, num_labels;
+    tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *, const char *,
+                          const tf_loader_opts_t *);
     int rc;
 
     rc = tt_parse_args(cmd, argc, argv, opts, nopts, finetune_help);
@@ -145,6 +153,7 @@ int tt_cmd_finetune(int argc, char **argv)
     rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
+    create = multi ? tf_loader_create_multilabel : tf_loader_create_labeled;
     tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
     lopts.batch_size = batch;
     lopts.max_len = max_len;
@@ -153,15 +162,15 @@ int tt_cmd_finetune(int argc, char **argv)
         lopts.split = TF_LOADER_SPLIT_TRAIN;
         lopts.valid_fraction = 0.1;
     }
-    st = tf_loader_create_labeled(&train, ctx, vocab, train_path, &lopts);
+    st = create(&train, ctx, vocab, train_path, &lopts);
     if (st != TF_STATUS_OK) {
         rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);
         goto done;
     }
     num_labels = tf_loader_num_labels(train);
-    if (num_labels < 2) {
-        fprintf(stderr, "tftrain %s: %s: needs at least 2 different labels, found %d\n", cmd,
-                train_path, (int)num_labels);
+    if (num_labels < 2 - multi) {
+        fprintf(stderr, "tftrain %s: %s: needs at least %d different labels, found %d\n", cmd,
+                train_path, 2 - multi, (int)num_labels);
         rc = TT_EXIT_DATA;
         goto done;
     }
@@ -176,7 +185,7 @@ int tt_cmd_finetune(int argc, char **argv)
     lopts.num_labels = num_labels;
     lopts.shuffle = 0;
     if (valid_path != NULL) {
-        st = tf_loader_create_labeled(&valid, ctx, vocab, valid_path, &lopts);
+        st = create(&valid, ctx, vocab, valid_path, &lopts);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "cannot read validation data '%s'", valid_path);
             goto done;
@@ -184,7 +193,7 @@ int tt_cmd_finetune(int argc, char **argv)
     } else {
         lopts.split = TF_LOADER_SPLIT_VALID;
         lopts.skip_bad_lines = 1; /* a label seen only in the held-out lines */
-        st = tf_loader_create_labeled(&valid, ctx, vocab, train_path, &lopts);
+        st = create(&valid, ctx, vocab, train_path, &lopts);
         if (st != TF_STATUS_OK) {
             fprintf(stderr, "tftrain %s: note: no validation split of %s (%s)\n", cmd, train_path,
                     tf_last_error_message());
@@ -192,9 +201,10 @@ int tt_cmd_finetune(int argc, char **argv)
         }
     }
     fprintf(stderr,
-            "tftrain %s: %s model, vocabulary %d words, %d classes, %lld training and %lld "
+            "tftrain %s: %s model, vocabulary %d words, %d %s, %lld training and %lld "
             "validation texts, %.2fM parameters\n",
             cmd, init ? "pre-trained" : "new", (int)tf_vocab_size(vocab), (int)num_labels,
+            multi ? "labels (multi-label)" : "classes",
             (long long)tf_loader_num_sequences(train),
             (long long)(valid ? tf_loader_num_sequences(valid) : 0),
             (double)tf_model_num_params(model) / 1e6);

@@ -22,7 +22,8 @@ typedef enum tt_opt_kind {
     TT_OPT_I64,    /* int64_t in [min, max] */
     TT_OPT_DOUBLE, /* finite double > 0 */
     TT_OPT_STRING, /* const char * */
-    TT_OPT_STRINGS /* repeatable: appended to a tt_strings_t */
+    TT_OPT_STRINGS, /* repeatable: appended to a tt_strings_t */
+    TT_OPT_FLAG     /* no value: sets an int to 1 */
 } tt_opt_kind_t;
 
 #define TT_MAX_STRINGS 64
@@ -35,7 +36,7 @@ typedef struct tt_strings {
 typedef struct tt_opt {
     const char *name;  /* "--epochs" */
     tt_opt_kind_t kind;
-    void *dest;        /* int32_t *, int64_t *, double *, const char **, tt_strings_t * */
+    void *dest;        /* int32_t *, int64_t *, double *, const char **, tt_strings_t *, int * */
     long long min, max;
     int seen;          /* set by the parser */
 } tt_opt_t;

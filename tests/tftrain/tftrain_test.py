@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
-with CASE one of: usage, help, data_errors, end_to_end, cpp_predict."""
+with CASE one of: usage, help, data_errors, end_to_end, multi_label, cpp_predict."""
 import os
 import random
 import re
@@ -265,6 +265,71 @@ def case_end_to_end(d, f):
     expect_exit(2, ["finetune", "--train", f["train"], "--out",
                     os.path.join(d, "no-dir", "m.st"), "--epochs", "1", "--batch", "8"] + SMALL, "no-dir",
                 last_line_only=True)
+
+
+def case_multi_label(d, f):
+    """--multi-label: label sets in, per-label table and sets out, eval agreeing with predict."""
+    rng = random.Random(5)
+    topics = {"money": SPAM[:5], "work": HAM[:5], "food": ["pizza", "soup", "bread", "cake", "tea"]}
+    paths = {}
+    for name, n in (("train", 240), ("valid", 60)):
+        paths[name] = os.path.join(d, f"multi-{name}.tsv")
+        with open(paths[name], "w") as fh:
+            for _ in range(n):
+                labels = sorted(t for t in topics if rng.random() < 0.4)
+                words = [w for t in labels for w in rng.sample(topics[t], 2)]
+                words += [rng.choice(["the", "a", "and", "so"]) for _ in range(3)]
+                rng.shuffle(words)
+                fh.write(",".join(labels) + "\t" + " ".join(words) + "\n")
+    clf = os.path.join(d, "multi.safetensors")
+    expect_exit(1, ["finetune", "--train", paths["train"], "--out", clf, "--multi-label=1"],
+                "takes no value")
+    rc, out, err = expect_exit(0, ["finetune", "--multi-label", "--train", paths["train"],
+                                   "--valid", paths["valid"], "--out", clf, "--epochs", "6",
+                                   "--batch", "8", "--lr", "0.02"] + SMALL)
+    expect("3 labels (multi-label)" in err, f"finetune: no multi-label note in {err!r}")
+    rc, out, _ = expect_exit(0, ["eval", "--model", clf, "--data", paths["valid"]])
+    lines = out.rstrip("\n").split("\n")
+    expect(re.fullmatch(r"accuracy=[01]\.\d{4} macro_f1=[01]\.\d{4} loss=\d+\.\d{4}", lines[0])
+           is not None, f"multi eval: first line {lines[0]!r}")
+    expect(lines[1].split() == ["label", "precision", "recall", "f1", "support", "tp", "fp", "fn"],
+           f"multi eval: header {lines[1]!r}")
+    truth_sets = []
+    with open(paths["valid"]) as fh:
+        for line in fh:
+            labs, t = line.rstrip("\n").split("\t", 1)
+            truth_sets.append((set(labs.split(",")) - {""}, t))
+    for line in lines[2:5]:
+        parts = line.split()
+        expect(len(parts) == 8, f"multi eval: row {line!r}")
+        if len(parts) == 8:
+            support = sum(parts[0] in s for s, _ in truth_sets)
+            expect(int(parts[4]) == support, f"multi eval: support of {parts[0]}: {parts[4]} != {support}")
+            expect(int(parts[5]) + int(parts[7]) == support, f"multi eval: tp + fn of {parts[0]}")
+    acc = float(lines[0].split()[0].split("=")[1])
+    expect(acc >= 0.8, f"multi eval: exact-set accuracy {acc} below 0.8")
+    # predict: the set at p >= 0.5 (or -), then each label's own probability.
+    vin = os.path.join(d, "multi-texts.txt")
+    with open(vin, "w") as fh:
+        fh.write("".join(t + "\n" for _, t in truth_sets))
+    rc, out, _ = expect_exit(0, ["predict", "--model", clf, "--input", vin])
+    names = sorted(topics)
+    pat = re.compile(r"^([^\t]+)" + "".join(r"\tp\(" + n + r"\)=([01]\.\d{4})" for n in names) + "$")
+    right = 0
+    plines = out.rstrip("\n").split("\n")
+    expect(len(plines) == len(truth_sets), f"multi predict: {len(plines)} lines")
+    for line, (truth, _) in zip(plines, truth_sets):
+        m = pat.match(line)
+        expect(m is not None, f"multi predict: line {line!r}")
+        if m:
+            probs = dict(zip(names, (float(x) for x in m.groups()[1:])))
+            pred = set() if m.group(1) == "-" else set(m.group(1).split(","))
+            expect(pred == {n for n in names if probs[n] >= 0.5}, f"multi predict: set vs probs {line!r}")
+            right += pred == truth
+    expect(abs(right / len(truth_sets) - acc) < 2e-2,
+           f"multi predict: exact sets {right}/{len(truth_sets)} vs eval accuracy {acc}")
+    # Single-label data is not a label set of this model.
+    expect_exit(2, ["eval", "--model", clf, "--data", f["valid"]], "valid.tsv")
 
 
 def case_cpp_predict(d, f):
