@@ -146,6 +146,8 @@ declare("tf_loader_create_lm", "status", [H, _vp, _vp, P(ctypes.c_char_p), _u32,
 declare("tf_loader_create_lm_vocab", "status", [H, H, _vp, P(ctypes.c_char_p), _u32,
                                                 P(_VocabOpts), P(_LoaderOpts)])
 declare("tf_loader_create_labeled", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
+declare("tf_loader_create_multilabel", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
+declare("tf_loader_is_multilabel", _i32, [_vp])
 declare("tf_loader_free", None, [_vp])
 declare("tf_loader_reset", "status", [_vp])
 declare("tf_loader_epoch", _i64, [_vp])
@@ -159,6 +161,7 @@ declare("tf_model_create", "status", [H, _vp, _vp, P(_ModelOpts)])
 declare("tf_model_free", None, [_vp])
 declare("tf_model_vocab", _vp, [_vp])
 declare("tf_model_num_classes", _i32, [_vp])
+declare("tf_model_is_multilabel", _i32, [_vp])
 declare("tf_model_label_name", ctypes.c_char_p, [_vp, _i32])
 declare("tf_model_num_params", _i64, [_vp])
 declare("tf_model_save", "status", [_vp, ctypes.c_char_p])
@@ -352,13 +355,28 @@ class Loader(_Handle):
     def labeled(cls, ctx, vocab, path, labels=None, **options):
         """`label<TAB>text` lines. `labels` fixes the label names and their ids (e.g. a
         training loader's .labels, or a model's .labels)."""
-        opts, keep = cls._opts(options, "Loader.labeled", labels)
+        return cls._labeled(lib.tf_loader_create_labeled, "Loader.labeled", ctx, vocab, path,
+                            labels, options)
+
+    @classmethod
+    def multilabel(cls, ctx, vocab, path, labels=None, **options):
+        """`labels<TAB>text` lines whose labels are a comma-separated set (possibly empty).
+        Fine-tuning on it trains one yes/no output per label."""
+        return cls._labeled(lib.tf_loader_create_multilabel, "Loader.multilabel", ctx, vocab,
+                            path, labels, options)
+
+    @classmethod
+    def _labeled(cls, create, what, ctx, vocab, path, labels, options):
+        opts, keep = cls._opts(options, what, labels)
         h = _vp()
-        lib.tf_loader_create_labeled(ctypes.byref(h), ctx.handle, vocab.handle,
-                                     str(path).encode(), ctypes.byref(opts))
+        create(ctypes.byref(h), ctx.handle, vocab.handle, str(path).encode(), ctypes.byref(opts))
         loader = cls(ctx, h)
         loader._labels_keep = keep  # the names stay valid as long as the loader
         return loader
+
+    @property
+    def is_multilabel(self):
+        return bool(lib.tf_loader_is_multilabel(self.handle))
 
     def reset(self):
         lib.tf_loader_reset(self.handle)
@@ -471,6 +489,11 @@ class Model(_Handle):
         return [lib.tf_model_label_name(self.handle, i).decode() for i in range(self.num_classes)]
 
     @property
+    def is_multilabel(self):
+        """True when the head gives each label its own probability (a multi-label loader)."""
+        return bool(lib.tf_model_is_multilabel(self.handle))
+
+    @property
     def num_params(self):
         return lib.tf_model_num_params(self.handle)
 
@@ -517,14 +540,20 @@ class Model(_Handle):
         return self._train(lib.tf_finetune, opts, train, valid, progress)
 
     def evaluate(self, data):
-        """Loss, accuracy, macro-F1, count and the confusion matrix (rows = true class)."""
+        """Loss, accuracy, macro-F1, count and the confusion matrix (rows = true class). For a
+        multi-label model, accuracy counts whole label sets and the confusion is one
+        [[TN, FP], [FN, TP]] matrix per label, shape (C, 2, 2)."""
         m = _Metrics()
         lib.tf_metrics_init(ctypes.byref(m), _METRICS_V)
         c = max(self.num_classes, 1)
-        cm = (_i64 * (c * c))()
-        lib.tf_evaluate(self.handle, data.handle, ctypes.byref(m), cm, c * c)
+        n = 4 * c if self.is_multilabel else c * c
+        cm = (_i64 * n)()
+        lib.tf_evaluate(self.handle, data.handle, ctypes.byref(m), cm, n)
         flat = list(cm)
-        rows = [flat[i * c:(i + 1) * c] for i in range(c)]
+        if self.is_multilabel:
+            rows = [[flat[4 * i:4 * i + 2], flat[4 * i + 2:4 * i + 4]] for i in range(c)]
+        else:
+            rows = [flat[i * c:(i + 1) * c] for i in range(c)]
         return {"loss": m.loss, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
                 "count": m.count,
                 "confusion": _np.array(rows, dtype=_np.int64) if _np is not None else rows}

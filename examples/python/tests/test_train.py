@@ -111,6 +111,33 @@ class TrainTest(unittest.TestCase):
             model.close()
             self.assertEqual(ctx.live_objects, 0)
 
+    def test_multilabel_sets_in_per_label_probabilities_out(self):
+        rng = random.Random(9)
+        path = os.path.join(self.dir, "multi.tsv")
+        with open(path, "w") as f:
+            for _ in range(120):
+                labels = [t for t in ("ham", "spam") if rng.random() < 0.5]
+                words = [w for t in labels for w in rng.sample(HAM if t == "ham" else SPAM, 3)]
+                rng.shuffle(words)
+                f.write(",".join(labels) + "\t" + (" ".join(words) or "the") + "\n")
+        with lt.Context(threads=1, seed=2) as ctx:
+            with lt.Vocab.build(ctx, [self.corpus], max_size=64) as vocab:
+                with lt.Loader.multilabel(ctx, vocab, path, batch_size=8) as data:
+                    self.assertTrue(data.is_multilabel)
+                    self.assertEqual(data.labels, ["ham", "spam"])
+                    with lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=12) as model:
+                        model.finetune(data, epochs=6, lr=2e-2)
+                        self.assertTrue(model.is_multilabel)
+                        m = model.evaluate(data)
+                        conf = m["confusion"]
+                        self.assertEqual(len(conf), 2)
+                        for k in range(2):  # each label's 2 x 2 counts cover every text
+                            self.assertEqual(sum(int(v) for row in conf[k] for v in row), 120)
+                        self.assertGreater(m["accuracy"], 0.8)
+                        p = model.predict_text("free money cash meeting report team")
+                        self.assertEqual(len(p), 2)
+                        self.assertTrue(p[0] > 0.5 and p[1] > 0.5, p)  # both, not a softmax
+
     def test_failing_calls_raise_with_the_message(self):
         with lt.Context(threads=1) as ctx:
             missing = os.path.join(self.dir, "no-such-model.safetensors")
