@@ -103,3 +103,17 @@ int tf_test_select(int argc, char **argv, const struct CMUnitTest *tests, size_t
     fprintf(stderr, "no test case named %s is registered in this group\n", argv[1]);
     return 1;
 }
+
+tf_loader_opts_t tf_test_opts_with_labels(const tf_loader_t *from, const char **names,
+                                          int32_t batch_size)
+{
+    tf_loader_opts_t lo;
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = batch_size;
+    lo.shuffle = 0;
+    for (int32_t i = 0; i < tf_loader_num_labels(from); i++)
+        names[i] = tf_loader_label_name(from, i);
+    lo.labels = names;
+    lo.num_labels = tf_loader_num_labels(from);
+    return lo;
+}

@@ -56,6 +56,11 @@ int tf_test_teardown_ctx(void **state);
          ? 1                                                                                       \
          : cmocka_run_group_tests(tests, NULL, NULL))
 
+/* Loader options for validation data: batch `batch_size`, in order, with the label names (and
+ * ids) of `from`; `names` must hold them and outlive the loader's creation. */
+tf_loader_opts_t tf_test_opts_with_labels(const tf_loader_t *from, const char **names,
+                                          int32_t batch_size);
+
 /* Set the case filter from argv[1]; nonzero (and a message) if no case has that name, so a case
  * defined but left out of the group cannot pass by running nothing. */
 int tf_test_select(int argc, char **argv, const struct CMUnitTest *tests, size_t count);

@@ -113,13 +113,8 @@ static tf_loader_t *sets_loader(rig_t *r, const char *path, const tf_loader_t *f
     const char *names[3];
     tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
     lo.batch_size = 16;
-    if (fixed != NULL) {
-        for (int32_t i = 0; i < tf_loader_num_labels(fixed); i++)
-            names[i] = tf_loader_label_name(fixed, i);
-        lo.labels = names;
-        lo.num_labels = tf_loader_num_labels(fixed);
-        lo.shuffle = 0;
-    }
+    if (fixed != NULL)
+        lo = tf_test_opts_with_labels(fixed, names, 16);
     assert_ok(tf_loader_create_multilabel(&l, r->ctx, r->vocab, path, &lo));
     return l;
 }

@@ -142,13 +142,8 @@ static tf_loader_t *labeled(rig_t *r, const char *path, const tf_loader_t *fixed
     const char *names[8];
     tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
     lo.batch_size = 16;
-    if (fixed != NULL) {
-        for (int32_t i = 0; i < tf_loader_num_labels(fixed); i++)
-            names[i] = tf_loader_label_name(fixed, i);
-        lo.labels = names;
-        lo.num_labels = tf_loader_num_labels(fixed);
-        lo.shuffle = 0;
-    }
+    if (fixed != NULL)
+        lo = tf_test_opts_with_labels(fixed, names, 16);
     assert_ok(tf_loader_create_labeled(&l, r->ctx, r->vocab, path, &lo));
     return l;
 }
