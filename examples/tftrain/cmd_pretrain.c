@@ -22,7 +22,8 @@ static const char pretrain_help[] =
     "  --batch N        parallel streams per batch (default 32)\n"
     "  --epochs N       passes over the corpus (default 1)\n"
     "  --steps N        train exactly N optimizer steps instead of whole epochs\n"
-    "  --lr X           peak learning rate of AdamW (default 3e-3; warmup, cosine decay)\n"
+    "  --lr X           peak learning rate of AdamW (default 1e-2; warmup, cosine decay;\n"
+    "                   lower it for much larger models if training diverges)\n"
     "  --threads N      compute threads, 0 = all cores (default 0)\n"
     "  --seed N         random seed (default 42)\n"
     "\n"
@@ -38,7 +39,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42;
-    double lr = 3e-3;
+    double lr = 1e-2;
     tt_opt_t opts[] = {
         {"--corpus", TT_OPT_STRINGS, &corpus, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},

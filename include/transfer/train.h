@@ -226,7 +226,7 @@ typedef struct tf_pretrain_opts {
                                          `epochs` epochs. */
     int64_t stop_after_steps;       /**< Return after this many steps of this call (a later call
                                          continues); 0 = run to the end. */
-    const tf_optim_opts_t *optim;   /**< Optimizer and schedule; NULL = AdamW, lr 3e-3, weight
+    const tf_optim_opts_t *optim;   /**< Optimizer and schedule; NULL = AdamW, lr 1e-2, weight
                                          decay 0.01, linear warmup (1%) then cosine decay.
                                          `total_steps` 0 is filled in from the budget. */
     double clip_norm;               /**< Global gradient-norm clipping; 0 = off. Default 0.5. */
@@ -304,7 +304,7 @@ typedef struct tf_finetune_opts {
                                        #TF_METRIC_ACCURACY. */
     int32_t reserved;             /**< Must be 0. */
     int64_t stop_after_steps;     /**< Return after this many steps of this call; 0 = to the end. */
-    double lr;                    /**< Peak rate of the top layer; default 5e-3. */
+    double lr;                    /**< Peak rate of the top layer; default 1e-2. */
     double discriminative;        /**< Rate divisor from one layer to the one below (2.6 in
                                        ULMFiT); 1 = the same rate everywhere (default). */
     double weight_decay;          /**< AdamW weight decay; default 0.01. */

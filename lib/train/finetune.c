@@ -17,7 +17,7 @@ static void finetune_opts_defaults(tf_finetune_opts_t *o)
     o->epochs = 8;
     o->patience = 0;
     o->metric = TF_METRIC_ACCURACY;
-    o->lr = 5e-3;
+    o->lr = 1e-2;
     o->discriminative = 1.0;
     o->weight_decay = 0.01;
     o->head_dropout = 0.3;
