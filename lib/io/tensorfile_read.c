@@ -1,8 +1,8 @@
 /* Loading a tensor file: every size, offset and string read from the file is bounded and
  * validated before it is used; the payload of every entry is CRC-checked. */
 #include "io_internal.h"
+#include "json.h"
 
-#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +56,7 @@ static const dtype_info_t dtypes[] = {
 
 /* One entry as described by the header, before any data is read. */
 typedef struct pentry {
-    const char *name; /* in the cJSON tree */
+    const char *name; /* in the JSON tree */
     const dtype_info_t *dt;
     uint32_t ndim; /* as in the file (may exceed TF_TENSOR_MAX_DIMS) */
     int64_t shape[TF_TENSOR_MAX_DIMS];
@@ -93,15 +93,12 @@ static tf_status_t src_read(const src_t *s, uint64_t off, void *dst, size_t n)
     return TF_STATUS_OK;
 }
 
-/* A JSON number that is a non-negative integer exactly representable in a double. */
-static int json_u64(const cJSON *j, uint64_t *out)
+/* A JSON number written as a non-negative integer (exact up to 2^64 - 1). */
+static int json_u64(const tf__json_t *j, uint64_t *out)
 {
-    if (!cJSON_IsNumber(j))
+    if (!tf__json_is(j, TF__JSON_NUMBER) || !j->is_u64)
         return 0;
-    double d = j->valuedouble;
-    if (!(d >= 0.0) || d > 9007199254740992.0 || d != floor(d))
-        return 0;
-    *out = (uint64_t)d;
+    *out = j->u64;
     return 1;
 }
 
@@ -113,36 +110,36 @@ static const dtype_info_t *dtype_lookup(const char *name)
     return NULL;
 }
 
-static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint64_t data_len)
+static tf_status_t parse_entry(const src_t *s, const tf__json_t *j, pentry_t *e, uint64_t data_len)
 {
-    const char *L = s->label, *n = j->string;
+    const char *L = s->label, *n = j->key;
     e->name = n;
     if (n[0] == '\0' || !tf__utf8_valid(n, strlen(n)))
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: an entry name is empty or not valid UTF-8", L);
-    if (!cJSON_IsObject(j))
+    if (!tf__json_is(j, TF__JSON_OBJECT))
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' is not a JSON object", L, n);
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(j, "shape");
-    const cJSON *of = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
+    const tf__json_t *dt = tf__json_get(j, "dtype");
+    const tf__json_t *sh = tf__json_get(j, "shape");
+    const tf__json_t *of = tf__json_get(j, "data_offsets");
     if (dt == NULL || sh == NULL || of == NULL)
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s' lacks '%s'", L, n,
                 dt == NULL   ? "dtype"
                 : sh == NULL ? "shape"
                              : "data_offsets");
-    if (!cJSON_IsString(dt))
+    if (!tf__json_is(dt, TF__JSON_STRING))
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dtype is not a string", L, n);
-    e->dt = dtype_lookup(dt->valuestring);
+    e->dt = dtype_lookup(dt->str);
     if (e->dt == NULL)
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': unknown dtype '%.32s'", L, n,
-                dt->valuestring);
-    if (!cJSON_IsArray(sh))
+                dt->str);
+    if (!tf__json_is(sh, TF__JSON_ARRAY))
         TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': shape is not an array", L, n);
     uint64_t numel = 1;
     uint32_t nd = 0;
     int zero = 0;
-    for (const cJSON *d = sh->child; d != NULL; d = d->next, nd++) {
+    for (const tf__json_t *d = sh->child; d != NULL; d = d->next, nd++) {
         uint64_t v;
-        if (cJSON_IsNumber(d) && d->valuedouble < 0)
+        if (tf__json_is(d, TF__JSON_NUMBER) && d->num < 0)
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is negative", L, n, nd);
         if (!json_u64(d, &v))
             TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: entry '%s': dimension %u is not an integer", L, n,
@@ -161,7 +158,7 @@ static tf_status_t parse_entry(const src_t *s, const cJSON *j, pentry_t *e, uint
     e->ndim = nd;
     e->numel = zero ? 0 : numel;
     uint64_t b, en;
-    if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !json_u64(of->child, &b) ||
+    if (!tf__json_is(of, TF__JSON_ARRAY) || of->count != 2 || !json_u64(of->child, &b) ||
         !json_u64(of->child->next, &en))
         TF_FAIL(TF_STATUS_EFORMAT,
                 FN ": %s: entry '%s': data_offsets is not two non-negative integers", L, n);
@@ -261,19 +258,6 @@ static int parse_hex32(const char *s, uint32_t *out)
         return 0;
     *out = v;
     return 1;
-}
-
-/* Reject a \u0000 escape: cJSON would cut the string there, changing names silently. */
-static int has_nul_escape(const char *h, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (h[i] != '\\')
-            continue;
-        if (h[i + 1] == 'u' && n - i >= 6 && memcmp(h + i + 2, "0000", 4) == 0)
-            return 1;
-        i++; /* skip the escaped character */
-    }
-    return 0;
 }
 
 /* The header is parsed; check the metadata, the libtransfer keys and the layout. */
@@ -437,7 +421,8 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
     tf_status_t st = TF_STATUS_OK;
     unsigned char len8[8];
     char *hbuf = NULL;
-    cJSON *root = NULL;
+    tf__json_doc_t *doc = NULL;
+    const tf__json_t *root = NULL;
     pentry_t *pe = NULL;
     mpair_t *mp = NULL;
     tf_tensorfile_t *f = NULL;
@@ -470,36 +455,36 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
         return TF_STATUS_ENOMEM;
     TF_CHECK_GOTO(st, src_read(s, 8, hbuf, (size_t)n), done);
     hbuf[n] = '\0';
-    if (memchr(hbuf, '\0', (size_t)n) != NULL || has_nul_escape(hbuf, (size_t)n)) {
+    if (memchr(hbuf, '\0', (size_t)n) != NULL) {
         st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header contains a NUL character", L);
         goto done;
     }
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(hbuf, (size_t)n, &end, 0);
-    if (root == NULL) {
-        size_t at = (end != NULL && end >= hbuf && end <= hbuf + n) ? (size_t)(end - hbuf) : 0;
+    size_t at;
+    int why;
+    st = tf__json_parse(ctx, hbuf, (size_t)n, &doc, &root, &at, &why);
+    if (st == TF_STATUS_EFORMAT && why == TF__JSON_ERR_TRAILING)
+        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: bytes after the JSON header object", L);
+    else if (st == TF_STATUS_EFORMAT && why == TF__JSON_ERR_NUL)
+        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header contains a NUL character (a "
+                       "\\u0000 escape)", L);
+    else if (st == TF_STATUS_EFORMAT)
         st = tf__error(TF_STATUS_EFORMAT,
-                       FN ": %s: the header is not valid JSON (near byte %zu "
-                          "of %llu)",
-                       L, at, (unsigned long long)n);
+                       FN ": %s: the header is not valid JSON (near byte %zu of %llu%s)", L, at,
+                       (unsigned long long)n,
+                       why == TF__JSON_ERR_DEPTH ? "; nested too deeply" : "");
+    if (st != TF_STATUS_OK)
         goto done;
-    }
-    for (const char *p = end; p < hbuf + n; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            st = tf__error(TF_STATUS_EFORMAT, FN ": %s: bytes after the JSON header object", L);
-            goto done;
-        }
-    if (!cJSON_IsObject(root)) {
+    if (!tf__json_is(root, TF__JSON_OBJECT)) {
         st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header is not a JSON object", L);
         goto done;
     }
-    const cJSON *meta = NULL;
-    for (const cJSON *c = root->child; c != NULL; c = c->next) {
-        if (strcmp(c->string, "__metadata__") != 0) {
+    const tf__json_t *meta = NULL;
+    for (const tf__json_t *c = root->child; c != NULL; c = c->next) {
+        if (strcmp(c->key, "__metadata__") != 0) {
             np++;
             continue;
         }
-        if (meta != NULL || !cJSON_IsObject(c)) {
+        if (meta != NULL || !tf__json_is(c, TF__JSON_OBJECT)) {
             st = tf__error(TF_STATUS_EFORMAT,
                            FN ": %s: __metadata__ is repeated or not an "
                               "object",
@@ -507,10 +492,10 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
             goto done;
         }
         meta = c;
-        for (const cJSON *m = c->child; m != NULL; m = m->next, nm++)
-            if (!cJSON_IsString(m)) {
+        for (const tf__json_t *m = c->child; m != NULL; m = m->next, nm++)
+            if (!tf__json_is(m, TF__JSON_STRING)) {
                 st = tf__error(TF_STATUS_EFORMAT, FN ": %s: metadata '%s' is not a string", L,
-                               m->string);
+                               m->key);
                 goto done;
             }
     }
@@ -521,13 +506,13 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
         goto done;
     }
     uint32_t i = 0;
-    for (const cJSON *c = root->child; c != NULL; c = c->next)
+    for (const tf__json_t *c = root->child; c != NULL; c = c->next)
         if (c != meta)
             TF_CHECK_GOTO(st, parse_entry(s, c, &pe[i++], data_len), done);
     i = 0;
-    for (const cJSON *m = meta ? meta->child : NULL; m != NULL; m = m->next, i++) {
-        mp[i].key = m->string;
-        mp[i].value = m->valuestring;
+    for (const tf__json_t *m = meta ? meta->child : NULL; m != NULL; m = m->next, i++) {
+        mp[i].key = m->key;
+        mp[i].value = m->str;
     }
     TF_CHECK_GOTO(st, check_header(s, o, pe, np, mp, nm, data_len), done);
 
@@ -558,7 +543,7 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
     for (i = 0; i < np; i++)
         TF_CHECK_GOTO(st, read_entry(f, s, o, &pe[i], data_start, &f->entries[i]), done);
 done:
-    cJSON_Delete(root);
+    tf__json_free(doc);
     tf__free(ctx, hbuf);
     tf__free(ctx, pe);
     tf__free(ctx, mp);

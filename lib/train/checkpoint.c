@@ -3,7 +3,7 @@
 #include "transfer/io.h"
 #include "train_internal.h"
 
-#include <cjson/cJSON.h>
+#include "../io/json.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,28 +153,45 @@ out:
 
 /* ---- loading ---- */
 
-static tf_status_t json_int(const char *path, cJSON *obj, const char *key, int32_t lo, int32_t hi, int32_t *out)
+/* A metadata value parsed as JSON of the given type; EFORMAT names the file and `what`. */
+static tf_status_t parse_json(tf_ctx_t *ctx, const char *path, const char *text, int32_t type,
+                              const char *what, tf__json_doc_t **doc, const tf__json_t **root)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
-        v->valuedouble != floor(v->valuedouble))
+    size_t at;
+    int why;
+    tf_status_t st = tf__json_parse(ctx, text, strlen(text), doc, root, &at, &why);
+    if (st == TF_STATUS_OK && !tf__json_is(*root, type)) {
+        tf__json_free(*doc);
+        *doc = NULL;
+        st = TF_STATUS_EFORMAT;
+    }
+    if (st == TF_STATUS_EFORMAT)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: the %s", path, what);
+    return st;
+}
+
+static tf_status_t json_int(const char *path, const tf__json_t *obj, const char *key, int32_t lo,
+                            int32_t hi, int32_t *out)
+{
+    const tf__json_t *v = tf__json_get(obj, key);
+    if (!tf__json_is(v, TF__JSON_NUMBER) || !(v->num >= lo && v->num <= hi) ||
+        v->num != floor(v->num))
         TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field '%s' is missing or not "
                 "an integer in [%d, %d]", path, key, lo, hi);
-    *out = (int32_t)v->valuedouble;
+    *out = (int32_t)v->num;
     return TF_STATUS_OK;
 }
 
-static tf_status_t parse_config(const char *path, const char *text, tf_model_opts_t *c,
-                                int32_t *vocab_size, int32_t *num_classes, uint32_t *pooling,
-                                double *head_p, int32_t *multilabel)
+static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *text,
+                                tf_model_opts_t *c, int32_t *vocab_size, int32_t *num_classes,
+                                uint32_t *pooling, double *head_p, int32_t *multilabel)
 {
     tf_status_t st = TF_STATUS_OK;
     int32_t pool = 0;
-    cJSON *root = cJSON_Parse(text);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: the configuration is not a JSON object", path);
-    }
+    tf__json_doc_t *doc;
+    const tf__json_t *root;
+    TF_CHECK(parse_json(ctx, path, text, TF__JSON_OBJECT, "configuration is not a JSON object",
+                        &doc, &root));
     tf_model_opts_init(c, TF_MODEL_OPTS_VERSION);
     const int32_t big = 1 << 24;
     TF_CHECK_GOTO(st, json_int(path, root, "input", 1, 2, &c->input), out);
@@ -189,24 +206,24 @@ static tf_status_t parse_config(const char *path, const char *text, tf_model_opt
     TF_CHECK_GOTO(st, json_int(path, root, "pooling", 0, 7, &pool), out);
     *pooling = (uint32_t)pool;
     *multilabel = 0; /* absent in files from before multi-label heads */
-    if (cJSON_GetObjectItemCaseSensitive(root, "multi_label") != NULL)
+    if (tf__json_get(root, "multi_label") != NULL)
         TF_CHECK_GOTO(st, json_int(path, root, "multi_label", 0, 1, multilabel), out);
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dropout");
-    if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0.0 && d->valuedouble < 1.0)) {
+    const tf__json_t *d = tf__json_get(root, "dropout");
+    if (!tf__json_is(d, TF__JSON_NUMBER) || !(d->num >= 0.0 && d->num < 1.0)) {
         st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'dropout' is "
                        "missing or outside [0, 1)", path);
         goto out;
     }
-    c->dropout = d->valuedouble;
-    d = cJSON_GetObjectItemCaseSensitive(root, "head_dropout");
-    if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0.0 && d->valuedouble < 1.0)) {
+    c->dropout = d->num;
+    d = tf__json_get(root, "head_dropout");
+    if (!tf__json_is(d, TF__JSON_NUMBER) || !(d->num >= 0.0 && d->num < 1.0)) {
         st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'head_dropout' "
                        "is missing or outside [0, 1)", path);
         goto out;
     }
-    *head_p = d->valuedouble;
+    *head_p = d->num;
 out:
-    cJSON_Delete(root);
+    tf__json_free(doc);
     return st;
 }
 
@@ -214,26 +231,29 @@ static tf_status_t parse_labels(tf_ctx_t *ctx, const char *path, const char *tex
                                 char ***out)
 {
     tf_status_t st = TF_STATUS_OK;
-    cJSON *root = cJSON_Parse(text);
-    if (root == NULL || !cJSON_IsArray(root) || cJSON_GetArraySize(root) != n) {
-        cJSON_Delete(root);
+    tf__json_doc_t *doc;
+    const tf__json_t *root;
+    TF_CHECK(parse_json(ctx, path, text, TF__JSON_ARRAY, "label list is not a JSON array", &doc,
+                        &root));
+    if (root->count != n) {
+        tf__json_free(doc);
         TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: the label list is not a JSON array of %d "
                 "strings", path, n);
     }
     char **labels = tf__calloc(ctx, (size_t)n, sizeof *labels);
     if (labels == NULL) {
-        cJSON_Delete(root);
+        tf__json_free(doc);
         return TF_STATUS_ENOMEM;
     }
-    for (int32_t i = 0; i < n && st == TF_STATUS_OK; i++) {
-        cJSON *v = cJSON_GetArrayItem(root, i);
-        if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+    const tf__json_t *v = root->child;
+    for (int32_t i = 0; i < n && st == TF_STATUS_OK; i++, v = v->next) {
+        if (!tf__json_is(v, TF__JSON_STRING) || v->str[0] == '\0')
             st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: label %d is not a non-empty "
                            "string", path, i);
-        else if ((labels[i] = tf__strdup(ctx, v->valuestring)) == NULL)
+        else if ((labels[i] = tf__strdup(ctx, v->str)) == NULL)
             st = TF_STATUS_ENOMEM;
     }
-    cJSON_Delete(root);
+    tf__json_free(doc);
     if (st != TF_STATUS_OK) {
         for (int32_t i = 0; i < n; i++)
             tf__free(ctx, labels[i]);
@@ -298,7 +318,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
                        "metadata)", path, KEY_CONFIG);
         goto out;
     }
-    TF_CHECK_GOTO(st, parse_config(path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p,
+    TF_CHECK_GOTO(st, parse_config(ctx, path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p,
                                    &multilabel), out);
     if (cfg.input == TF_MODEL_INPUT_TOKENS) {
         const char *v = tf_tensorfile_meta(f, KEY_VOCAB);
