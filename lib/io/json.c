@@ -214,8 +214,8 @@ static int parse_number(parser_t *p, tf__json_t *j)
         while (i < p->n && is_digit(p->s[i]))
             i++;
     }
-    char *copy = arena_alloc(p->doc, i - b + 1); /* strtod needs a terminated string */
-    if (copy == NULL) {
+    char local[64], *copy = local; /* strtod needs a terminated string */
+    if (i - b >= sizeof local && (copy = arena_alloc(p->doc, i - b + 1)) == NULL) {
         p->oom = 1;
         return 0;
     }
