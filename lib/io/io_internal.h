@@ -30,6 +30,27 @@ tf_status_t tf__buf_u64(tf__buf_t *b, uint64_t v);
 /* Append `s` as a quoted JSON string (", \ and control characters escaped). */
 tf_status_t tf__buf_json_string(tf__buf_t *b, const char *s);
 
+/* Read n hex digits (either case) at s into *out; 0 if one is not a hex digit. */
+static inline int tf__hex_digits(const char *s, int n, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = s[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return 0;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 1;
+}
+
 /* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int tf__utf8_valid(const char *s, size_t n);
 

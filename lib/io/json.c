@@ -1,6 +1,7 @@
 /* The JSON reader (see json.h): recursive descent over a length-bounded buffer into a tree held
  * in an arena of context-allocated blocks. */
 #include "json.h"
+#include "io_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,24 +66,9 @@ static void skip_ws(parser_t *p)
 
 static int hex4(parser_t *p, uint32_t *out)
 {
-    uint32_t v = 0;
-    if (p->n - p->i < 4)
+    if (p->n - p->i < 4 || !tf__hex_digits(p->s + p->i, 4, out))
         return 0;
-    for (int k = 0; k < 4; k++) {
-        char c = p->s[p->i + (size_t)k];
-        uint32_t d;
-        if (c >= '0' && c <= '9')
-            d = (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (uint32_t)(c - 'A' + 10);
-        else
-            return 0;
-        v = v << 4 | d;
-    }
     p->i += 4;
-    *out = v;
     return 1;
 }
 

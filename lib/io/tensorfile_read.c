@@ -240,24 +240,7 @@ static const char *meta_find(const mpair_t *m, uint32_t n, const char *prefix, c
 
 static int parse_hex32(const char *s, uint32_t *out)
 {
-    uint32_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        char c = s[i];
-        uint32_t d;
-        if (c >= '0' && c <= '9')
-            d = (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (uint32_t)(c - 'A' + 10);
-        else
-            return 0;
-        v = v << 4 | d;
-    }
-    if (s[8] != '\0')
-        return 0;
-    *out = v;
-    return 1;
+    return strlen(s) == 8 && tf__hex_digits(s, 8, out);
 }
 
 /* The header is parsed; check the metadata, the libtransfer keys and the layout. */
