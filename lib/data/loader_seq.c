@@ -27,60 +27,58 @@ static tf_status_t add_seq(tf_loader_t *l, int32_t label)
     return TF_STATUS_OK;
 }
 
-/* The names of a multi-label field: comma-separated, spaces around them ignored, possibly none.
- * Calls `fn(l, name, len, arg)` for each; stops at the first error. */
-typedef tf_status_t (*name_fn)(tf_loader_t *l, const char *s, size_t n, void *arg);
-
-static tf_status_t each_name(tf_loader_t *l, const char *s, size_t n, name_fn fn, void *arg)
+/* The id of label name s[0..n) of a data line; EFORMAT (with file:line) for a name outside
+ * fixed labels. */
+static tf_status_t line_label_id(tf_loader_t *l, const tf__lines_t *lr, const char *s, size_t n,
+                                 int32_t *id)
 {
-    for (size_t i = 0; n > 0;) {
-        size_t j = i;
-        while (j < n && s[j] != ',')
-            j++;
-        size_t a = i, b = j;
-        while (a < b && s[a] == ' ')
-            a++;
-        while (b > a && s[b - 1] == ' ')
-            b--;
-        TF_CHECK(fn(l, s + a, b - a, arg));
-        if (j == n)
-            break;
-        i = j + 1;
-    }
-    return TF_STATUS_OK;
-}
-
-static tf_status_t check_name(tf_loader_t *l, const char *s, size_t n, void *arg)
-{
-    (void)l, (void)s, (void)arg;
-    return n == 0 ? TF_STATUS_EFORMAT : TF_STATUS_OK;
-}
-
-/* Append the name's id to lset_ids unless the line already has it. */
-static tf_status_t add_name(tf_loader_t *l, const char *s, size_t n, void *arg)
-{
-    const tf__lines_t *lr = arg;
-    int32_t id;
-    TF_CHECK(tf__loader_label_id(l, s, n, &id));
-    if (id < 0)
+    TF_CHECK(tf__loader_label_id(l, s, n, id));
+    if (*id < 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
                 lr->fn, lr->name, (long long)lr->lineno, (int)(n > 64 ? 64 : n), s, l->num_labels);
-    for (size_t k = (size_t)l->lset_off[l->nseq]; k < l->nlset; k++)
-        if (l->lset_ids[k] == id)
-            return TF_STATUS_OK;
-    TF_CHECK(tf__grow_i32(l->ctx, &l->lset_ids, &l->lset_cap, l->nlset + 1));
-    l->lset_ids[l->nlset++] = id;
     return TF_STATUS_OK;
+}
+
+/* The next name of a multi-label field s[0..n) from *pos: [*a, *b), spaces around it trimmed.
+ * Names are comma-separated; an empty field has none. 0 after the last. */
+static int next_name(const char *s, size_t n, size_t *pos, size_t *a, size_t *b)
+{
+    if (n == 0 || *pos > n)
+        return 0;
+    size_t j = *pos;
+    while (j < n && s[j] != ',')
+        j++;
+    *a = *pos;
+    *b = j;
+    while (*a < *b && s[*a] == ' ')
+        (*a)++;
+    while (*b > *a && s[*b - 1] == ' ')
+        (*b)--;
+    *pos = j + 1;
+    return 1;
 }
 
 /* A multi-label field: every name is checked before any is added, so a bad line never adds
- * a label without examples. */
+ * a label without examples. Each distinct id of the line goes to lset_ids. */
 static tf_status_t parse_label_set(tf_loader_t *l, tf__lines_t *lr, const char *s, size_t n)
 {
-    if (each_name(l, s, n, check_name, NULL) != TF_STATUS_OK)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label name in the set '%.*s'", lr->fn,
-                lr->name, (long long)lr->lineno, (int)(n > 64 ? 64 : n), s);
-    return each_name(l, s, n, add_name, lr);
+    size_t pos = 0, a, b;
+    while (next_name(s, n, &pos, &a, &b))
+        if (a == b)
+            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label name in the set '%.*s'", lr->fn,
+                    lr->name, (long long)lr->lineno, (int)(n > 64 ? 64 : n), s);
+    for (pos = 0; next_name(s, n, &pos, &a, &b);) {
+        int32_t id;
+        int seen = 0;
+        TF_CHECK(line_label_id(l, lr, s + a, b - a, &id));
+        for (size_t k = (size_t)l->lset_off[l->nseq]; k < l->nlset && !seen; k++)
+            seen = l->lset_ids[k] == id;
+        if (!seen) {
+            TF_CHECK(tf__grow_i32(l->ctx, &l->lset_ids, &l->lset_cap, l->nlset + 1));
+            l->lset_ids[l->nlset++] = id;
+        }
+    }
+    return TF_STATUS_OK;
 }
 
 /* One TSV line: label<TAB>text (or labels<TAB>text). EFORMAT (with file:line) for a bad line. */
@@ -104,14 +102,10 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
     /* The labels last, so a bad line never adds a label without examples. */
     int32_t label = 0;
-    if (l->multilabel) {
+    if (l->multilabel)
         TF_CHECK(parse_label_set(l, lr, line, llen));
-    } else {
-        TF_CHECK(tf__loader_label_id(l, line, llen, &label));
-        if (label < 0)
-            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: label '%.*s' is not one of the %d known labels",
-                    fn, lr->name, ln, (int)(llen > 64 ? 64 : llen), line, l->num_labels);
-    }
+    else
+        TF_CHECK(line_label_id(l, lr, line, llen, &label));
     l->invalid_utf8 += bad;
     return add_seq(l, label);
 }
