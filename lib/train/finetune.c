@@ -66,6 +66,22 @@ size_t tf__counts_len(const tf_model_t *m)
     return m->multilabel ? 4 * C + 1 : C * C;
 }
 
+/* Single-label counts of a batch: the C x C confusion matrix (one logit for two classes). */
+static void count_classes(const float *z, const int32_t *lab, int64_t B, int64_t C, int64_t *counts)
+{
+    for (int64_t i = 0; i < B; i++) {
+        int64_t pred = 0;
+        if (C == 2) {
+            pred = z[i] > 0.0f;
+        } else {
+            for (int64_t c = 1; c < C; c++)
+                if (z[i * C + c] > z[i * C + pred])
+                    pred = c;
+        }
+        counts[lab[i] * C + pred]++;
+    }
+}
+
 /* Multi-label counts of a batch: per class [TN, FP; FN, TP] at probability 0.5, then exact sets. */
 static void count_sets(const float *z, const float *y, int64_t B, int64_t C, int64_t *counts)
 {
@@ -113,8 +129,6 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
     const float *z = tf_tensor_data(logits);
     if (m->multilabel) {
         TF_CHECK(tf_loss_bce_with_logits(logits, sets, loss, train ? &m->dlogits.view : NULL));
-        if (confusion != NULL)
-            count_sets(z, tf_tensor_data(sets), B, C, confusion);
     } else if (C == 2) {
         int64_t tshape[2] = {B, 1};
         TF_CHECK(tf__scratch_f32(m->ctx, &m->targets, tshape, 2));
@@ -125,18 +139,10 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         TF_CHECK(tf_loss_cross_entropy(logits, labels, TF_NN_INDEX_NONE, loss,
                                        train ? &m->dlogits.view : NULL));
     }
-    if (confusion != NULL && !m->multilabel)
-        for (int64_t i = 0; i < B; i++) {
-            int64_t pred = 0;
-            if (C == 2) {
-                pred = z[i] > 0.0f;
-            } else {
-                for (int64_t c = 1; c < C; c++)
-                    if (z[i * C + c] > z[i * C + pred])
-                        pred = c;
-            }
-            confusion[lab[i] * C + pred]++;
-        }
+    if (confusion != NULL && m->multilabel)
+        count_sets(z, tf_tensor_data(sets), B, C, confusion);
+    else if (confusion != NULL)
+        count_classes(z, lab, B, C, confusion);
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
     TF_CHECK(tf_module_backward(m->head, &m->dlogits.view, &dpd));
@@ -189,6 +195,15 @@ static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, 
     return tf_optimizer_add_group(opt, in, pow(factor, -(double)(L + 1)), wd);
 }
 
+/* Add one class's F1 to a macro average, if the class occurs in the labels or predictions. */
+static void add_f1(int64_t tp, int64_t fp, int64_t fn, double *sum, int32_t *n)
+{
+    if (tp + fp + fn > 0) {
+        *sum += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
+        (*n)++;
+    }
+}
+
 double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t metric)
 {
     int64_t total = 0, right = 0, C = m->num_classes;
@@ -199,30 +214,22 @@ double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t
     if (m->multilabel) { /* per-class 2 x 2 counts, then the exact sets */
         for (int64_t c = 0; c < C; c++) {
             const int64_t *k = conf + 4 * c;
-            int64_t tp = k[3], fp = k[1], fn = k[2];
-            if (tp + fp + fn > 0) {
-                f1sum += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
-                nf1++;
-            }
+            add_f1(k[3], k[1], k[2], &f1sum, &nf1);
         }
         total = C > 0 ? conf[0] + conf[1] + conf[2] + conf[3] : 0;
-        if (metric == TF_METRIC_ACCURACY)
-            return total ? (double)conf[4 * C] / (double)total : 0.0;
-        return nf1 ? f1sum / nf1 : 0.0;
-    }
-    for (int64_t c = 0; c < C; c++) {
-        int64_t tp = conf[c * C + c], fp = 0, fn = 0;
-        for (int64_t k = 0; k < C; k++) {
-            total += conf[c * C + k];
-            if (k != c) {
-                fn += conf[c * C + k];
-                fp += conf[k * C + c];
+        right = conf[4 * C];
+    } else {
+        for (int64_t c = 0; c < C; c++) {
+            int64_t tp = conf[c * C + c], fp = 0, fn = 0;
+            for (int64_t k = 0; k < C; k++) {
+                total += conf[c * C + k];
+                if (k != c) {
+                    fn += conf[c * C + k];
+                    fp += conf[k * C + c];
+                }
             }
-        }
-        right += tp;
-        if (tp + fp + fn > 0) {
-            f1sum += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
-            nf1++;
+            right += tp;
+            add_f1(tp, fp, fn, &f1sum, &nf1);
         }
     }
     if (metric == TF_METRIC_ACCURACY)
