@@ -48,7 +48,8 @@ tf_status_t tf_evaluate(tf_model_t *m,
     if (m->head == NULL)
         TF_FAIL(TF_STATUS_ESTATE, "tf_evaluate: the model has no task head; fine-tune it first");
     int64_t C = m->num_classes;
-    size_t ncounts = tf__counts_len(m), nconf = m->multilabel ? (size_t)(4 * C) : (size_t)(C * C);
+    /* The caller's matrix is the counts without the multi-label exact-set count at the end. */
+    size_t ncounts = tf__counts_len(m), nconf = ncounts - (m->multilabel ? 1 : 0);
     if (confusion != NULL && confusion_capacity < nconf)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %zu elements, the "
                 "buffer holds %zu", nconf, confusion_capacity);
@@ -97,6 +98,11 @@ static void view_of(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *dat
     t->dtype = dtype;
 }
 
+static double sigmoid(double z)
+{
+    return 1.0 / (1.0 + exp(-z));
+}
+
 /* Probabilities from the head for a single sequence given as an input tensor (T, 1[, F]). */
 static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor *input, float *probs,
                                  size_t capacity)
@@ -126,11 +132,11 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
     const float *z = tf_tensor_data(logits);
     if (m->multilabel) { /* independent probabilities */
         for (int64_t c = 0; c < C; c++)
-            probs[c] = (float)(1.0 / (1.0 + exp(-(double)z[c])));
+            probs[c] = (float)sigmoid(z[c]);
         return TF_STATUS_OK;
     }
     if (C == 2) {
-        double p = 1.0 / (1.0 + exp(-(double)z[0]));
+        double p = sigmoid(z[0]);
         probs[0] = (float)(1.0 - p);
         probs[1] = (float)p;
         return TF_STATUS_OK;
