@@ -182,6 +182,17 @@ static tf_status_t json_int(const char *path, const tf__json_t *obj, const char 
     return TF_STATUS_OK;
 }
 
+static tf_status_t json_fraction(const char *path, const tf__json_t *obj, const char *key,
+                                 double *out)
+{
+    const tf__json_t *v = tf__json_get(obj, key);
+    if (!tf__json_is(v, TF__JSON_NUMBER) || !(v->num >= 0.0 && v->num < 1.0))
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field '%s' is missing or "
+                "outside [0, 1)", path, key);
+    *out = v->num;
+    return TF_STATUS_OK;
+}
+
 static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *text,
                                 tf_model_opts_t *c, int32_t *vocab_size, int32_t *num_classes,
                                 uint32_t *pooling, double *head_p, int32_t *multilabel)
@@ -208,20 +219,8 @@ static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *tex
     *multilabel = 0; /* absent in files from before multi-label heads */
     if (tf__json_get(root, "multi_label") != NULL)
         TF_CHECK_GOTO(st, json_int(path, root, "multi_label", 0, 1, multilabel), out);
-    const tf__json_t *d = tf__json_get(root, "dropout");
-    if (!tf__json_is(d, TF__JSON_NUMBER) || !(d->num >= 0.0 && d->num < 1.0)) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'dropout' is "
-                       "missing or outside [0, 1)", path);
-        goto out;
-    }
-    c->dropout = d->num;
-    d = tf__json_get(root, "head_dropout");
-    if (!tf__json_is(d, TF__JSON_NUMBER) || !(d->num >= 0.0 && d->num < 1.0)) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'head_dropout' "
-                       "is missing or outside [0, 1)", path);
-        goto out;
-    }
-    *head_p = d->num;
+    TF_CHECK_GOTO(st, json_fraction(path, root, "dropout", &c->dropout), out);
+    TF_CHECK_GOTO(st, json_fraction(path, root, "head_dropout", head_p), out);
 out:
     tf__json_free(doc);
     return st;
