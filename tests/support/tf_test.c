@@ -117,3 +117,21 @@ tf_loader_opts_t tf_test_opts_with_labels(const tf_loader_t *from, const char **
     lo.num_labels = tf_loader_num_labels(from);
     return lo;
 }
+
+tf_ctx_t *tf_test_ctx_seeded(uint64_t seed)
+{
+    tf_ctx_opts_t o;
+    tf_ctx_t *ctx;
+    tf_ctx_opts_init(&o, TF_CTX_OPTS_VERSION);
+    o.num_threads = 1;
+    o.seed = seed;
+    assert_int_equal(tf_ctx_create(&ctx, &o), TF_STATUS_OK);
+    return ctx;
+}
+
+int tf_test_remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}

@@ -56,6 +56,12 @@ int tf_test_teardown_ctx(void **state);
          ? 1                                                                                       \
          : cmocka_run_group_tests(tests, NULL, NULL))
 
+/* A context with one compute thread and this seed (for runs that must repeat exactly). */
+tf_ctx_t *tf_test_ctx_seeded(uint64_t seed);
+
+/* Remove a temporary directory and everything in it (a group teardown); 0 on success. */
+int tf_test_remove_tree(const char *dir);
+
 /* Loader options for validation data: batch `batch_size`, in order, with the label names (and
  * ids) of `from`; `names` must hold them and outlive the loader's creation. */
 tf_loader_opts_t tf_test_opts_with_labels(const tf_loader_t *from, const char **names,

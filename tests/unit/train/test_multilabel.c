@@ -93,10 +93,8 @@ static int setup_files(void **state)
 
 static int teardown_files(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_test_remove_tree(dir);
 }
 
 typedef struct {
@@ -122,15 +120,11 @@ static tf_loader_t *sets_loader(rig_t *r, const char *path, const tf_loader_t *f
 /* A small model fine-tuned from scratch on the label sets. */
 static void rig_open(rig_t *r)
 {
-    tf_ctx_opts_t co;
     tf_model_opts_t mo;
     tf_finetune_opts_t fo;
     tf_train_report_t rep;
     const char *paths[1] = {train_tsv};
-    tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
-    co.num_threads = 1;
-    co.seed = 5;
-    assert_ok(tf_ctx_create(&r->ctx, &co));
+    r->ctx = tf_test_ctx_seeded(5);
     /* The vocabulary from the texts (the label column is a word too; harmless here). */
     assert_ok(tf_vocab_build_files(&r->vocab, r->ctx, paths, 1, NULL));
     tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);

@@ -62,10 +62,8 @@ static int setup_files(void **state)
 
 static int teardown_files(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tf_test_remove_tree(dir);
 }
 
 /* A context, vocabulary, LM loader and small model. */
@@ -75,17 +73,6 @@ typedef struct {
     tf_loader_t *lm;
     tf_model_t *model;
 } rig_t;
-
-static tf_ctx_t *ctx_seeded(uint64_t seed)
-{
-    tf_ctx_opts_t o;
-    tf_ctx_t *ctx;
-    tf_ctx_opts_init(&o, TF_CTX_OPTS_VERSION);
-    o.num_threads = 1;
-    o.seed = seed;
-    assert_ok(tf_ctx_create(&ctx, &o));
-    return ctx;
-}
 
 static void lm_opts(tf_loader_opts_t *lo)
 {
@@ -108,7 +95,7 @@ static void rig_open(rig_t *r, uint64_t seed)
     tf_loader_opts_t lo;
     tf_model_opts_t mo;
     const char *paths[1] = {corpus};
-    r->ctx = ctx_seeded(seed);
+    r->ctx = tf_test_ctx_seeded(seed);
     tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
     assert_ok(tf_vocab_build_files(&r->vocab, r->ctx, paths, 1, &vo));
     lm_opts(&lo);
@@ -541,7 +528,7 @@ static void test_api_errors(void **state)
 
 static void test_numeric_pretrain_and_classify(void **state)
 {
-    tf_ctx_t *ctx = ctx_seeded(41);
+    tf_ctx_t *ctx = tf_test_ctx_seeded(41);
     enum { N = 120, L = 20 };
     static float values[N * L];
     static int64_t offsets[N + 1];
