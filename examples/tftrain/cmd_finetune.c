@@ -13,8 +13,9 @@ static const char finetune_help[] =
     "vocabulary come from a model made by `tftrain pretrain` and a new task head is\n"
     "attached; without it the model is trained from scratch, with a vocabulary built from\n"
     "--train and the architecture flags below. The best weights by validation accuracy are\n"
-    "kept. Without --valid, 10% of the --train lines (by a hash of the\n"
-    "line) are held out for validation.\n"
+    "kept, and a temperature is fitted on the validation texts so that the predicted\n"
+    "probabilities are calibrated. Without --valid, 10% of the --train lines (by a hash\n"
+    "of the line) are held out for validation.\n"
     "\n"
     "  --train TSV        labelled training data\n"
     "  --valid TSV        labelled validation data (same label names)\n"
@@ -32,6 +33,11 @@ static const char finetune_help[] =
     "  --discriminative F rate divisor from one layer to the one below (>= 1; default 1,\n"
     "                     or 2.6 with --strategy gradual)\n"
     "  --head-dropout P   dropout before the task head, in [0, 1) (default 0.3)\n"
+    "  --class-weight W   none | balanced | LABEL=W,... (default none)\n"
+    "                       balanced: class c weighs n / (classes * n_c), so rare\n"
+    "                       classes count as much as common ones; LABEL=W,...: the\n"
+    "                       given weights, 1 for labels not named. The decision then\n"
+    "                       assumes the weighted class balance (see `tftrain adapt`)\n"
     "  --max-len N        truncate texts to N tokens (default 256)\n"
     "  --batch N          texts per batch (default 32)\n"
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
@@ -49,7 +55,7 @@ int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL;
-    const char *strategy = NULL;
+    const char *strategy = NULL, *class_weight = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int64_t seed = 42;
@@ -62,6 +68,7 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--init", TT_OPT_STRING, &init, 0, 0, 0},
         {"--multi-label", TT_OPT_FLAG, &multi, 0, 0, 0},
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
+        {"--class-weight", TT_OPT_STRING, &class_weight, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
         {"--discriminative", TT_OPT_DOUBLE, &disc, 0, 0, 0},
@@ -78,6 +85,8 @@ int tt_cmd_finetune(int argc, char **argv)
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const char *label_names[TT_MAX_LABELS];
+    float weights[TT_MAX_LABELS];
+    double given[TT_MAX_LABELS];
     tf_ctx_t *ctx = NULL;
     tf_vocab_t *vocab = NULL;
     tf_loader_t *train = NULL, *valid = NULL;
@@ -210,6 +219,21 @@ int tt_cmd_finetune(int argc, char **argv)
             (double)tf_model_num_params(model) / 1e6);
 
     tf_finetune_opts_init(&fopts, TF_FINETUNE_OPTS_VERSION);
+    if (class_weight == NULL || strcmp(class_weight, "none") == 0) {
+        fopts.class_weight = TF_CLASS_WEIGHT_NONE;
+    } else if (strcmp(class_weight, "balanced") == 0) {
+        fopts.class_weight = TF_CLASS_WEIGHT_BALANCED;
+    } else {
+        rc = tt_label_values(cmd, "--class-weight", class_weight, NULL, label_names, num_labels,
+                             1.0, given);
+        if (rc != TT_EXIT_OK)
+            goto done;
+        for (i = 0; i < num_labels; i++)
+            weights[i] = (float)given[i];
+        fopts.class_weight = TF_CLASS_WEIGHT_GIVEN;
+        fopts.class_weights = weights;
+        fopts.num_class_weights = num_labels;
+    }
     fopts.strategy = strat;
     fopts.epochs = epochs;
     fopts.lr = lr;
@@ -240,6 +264,9 @@ int tt_cmd_finetune(int argc, char **argv)
     rc = tt_training_status(cmd, st, out, "fine-tuning failed");
     if (rc != TT_EXIT_OK)
         goto done;
+    if (valid != NULL)
+        fprintf(stderr, "tftrain %s: calibrated on the validation texts: temperature %.4f\n", cmd,
+                tf_model_temperature(model));
     rc = tt_model_save(cmd, model, out);
     if (rc != TT_EXIT_OK)
         goto done;

@@ -1,6 +1,8 @@
 /* tftrain: glue shared by the subcommands (errors, context, vocabularies, models, Ctrl-C). */
 #include "tftrain.h"
 
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -135,5 +137,42 @@ int tt_training_status(const char *cmd, tf_status_t st, const char *out, const c
     }
     if (st != TF_STATUS_OK)
         return tt_fail(cmd, st, "%s", what);
+    return TT_EXIT_OK;
+}
+
+int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_model_t *model,
+                    const char *const *names, int32_t n, double dflt, double *out)
+{
+    int32_t i;
+    const char *p = spec;
+    for (i = 0; i < n; i++)
+        out[i] = dflt;
+    while (*p != '\0') {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        char *stop;
+        double v;
+        if (end == NULL)
+            end = p + strlen(p);
+        if (eq == NULL || eq > end || eq == p)
+            return tt_usage_error(cmd, "%s: '%s' is not a list of LABEL=VALUE", flag, spec);
+        for (i = 0; i < n; i++) {
+            const char *name = model != NULL ? tf_model_label_name(model, i) : names[i];
+            if (strlen(name) == (size_t)(eq - p) && strncmp(name, p, (size_t)(eq - p)) == 0)
+                break;
+        }
+        if (i == n)
+            return tt_usage_error(cmd, "%s: '%.*s' is not one of the labels", flag, (int)(eq - p), p);
+        errno = 0;
+        v = strtod(eq + 1, &stop);
+        if (stop != end || errno != 0 || !(v > 0.0) || !isfinite(v))
+            return tt_usage_error(cmd, "%s: the value of '%.*s' is not a number > 0", flag,
+                                  (int)(eq - p), p);
+        out[i] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    for (i = 0; i < n; i++)
+        if (isnan(out[i]))
+            return tt_usage_error(cmd, "%s: no value for label '%s'", flag,
+                                  model != NULL ? tf_model_label_name(model, i) : names[i]);
     return TT_EXIT_OK;
 }

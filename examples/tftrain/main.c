@@ -18,6 +18,8 @@ static const char main_help[] =
     "  finetune   --train TSV [--valid TSV] --out MODEL [--init PRETRAINED]   classifier\n"
     "  eval       --model MODEL --data TSV      accuracy, macro-F1, loss, per-class table\n"
     "  predict    --model MODEL --input FILE    label and class probabilities per line\n"
+    "  adapt      --model MODEL --unlabeled FILE --out MODEL2   decide for the class\n"
+    "             balance of new data, estimated from unlabelled texts of it\n"
     "\n"
     "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
     "Models are safetensors files. Progress goes to stderr (a bar on a terminal).\n"
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
 {
     const char *c;
     if (argc < 2) {
-        fputs("tftrain: missing command: pretrain, finetune, eval or predict (see 'tftrain "
+        fputs("tftrain: missing command: pretrain, finetune, eval, predict or adapt (see 'tftrain "
               "--help')\n",
               stderr);
         return TT_EXIT_USAGE;
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
         return tt_cmd_eval(argc - 1, argv + 1);
     if (strcmp(c, "predict") == 0)
         return tt_cmd_predict(argc - 1, argv + 1);
+    if (strcmp(c, "adapt") == 0)
+        return tt_cmd_adapt(argc - 1, argv + 1);
     fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);
     return TT_EXIT_USAGE;
 }

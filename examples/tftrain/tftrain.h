@@ -92,6 +92,12 @@ void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size);
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
 
+/* Parse `LABEL=VALUE,...` (values finite and > 0) into out[0..n-1] in label order; the labels
+ * are the model's (when `model` is not NULL) or `names`. Labels not named get `dflt`; NaN makes
+ * every label required. Returns TT_EXIT_OK or a usage error naming `flag`. */
+int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_model_t *model,
+                    const char *const *names, int32_t n, double dflt, double *out);
+
 /* Install a SIGINT handler that makes the progress callback stop training. */
 void tt_catch_interrupt(void);
 int tt_interrupted(void);
@@ -117,6 +123,7 @@ int tt_cmd_pretrain(int argc, char **argv);
 int tt_cmd_finetune(int argc, char **argv);
 int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
+int tt_cmd_adapt(int argc, char **argv);
 
 /* Architecture flags shared by pretrain and finetune (from scratch). */
 #define TT_DEFAULT_VOCAB 8000

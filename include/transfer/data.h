@@ -622,6 +622,18 @@ TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
 TF_API const char *tf_loader_label_name(const tf_loader_t *loader, int32_t id);
 
 /**
+ * @brief How many of the loader's sequences carry each label (for class weights and class
+ *        priors): single-label, the sequences of class c; multi-label, the sequences whose set
+ *        contains label c. Counts the whole loader (its split), whatever its position.
+ * @param[in] loader A labelled loader.
+ * @param[out] counts Receives tf_loader_num_labels() counts.
+ * @param[in] capacity Elements `counts` can hold.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a loader without labels);
+ *         #TF_STATUS_EBUFSIZE (`capacity` below the label count).
+ */
+TF_API tf_status_t tf_loader_label_counts(const tf_loader_t *loader, int64_t *counts, size_t capacity);
+
+/**
  * @brief Feature count F of a numeric loader.
  * @param[in] loader The loader.
  * @return F, or 0 for token loaders and NULL.

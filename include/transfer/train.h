@@ -285,8 +285,19 @@ typedef enum tf_metric {
     TF_METRIC_LOSS = 3      /**< Validation loss (lower is better). */
 } tf_metric_t;
 
-/** Current version of ::tf_finetune_opts_t. */
-#define TF_FINETUNE_OPTS_VERSION 1
+/** How the classes of a fine-tuning loss are weighted (tf_finetune_opts_t::class_weight).
+ *  Values are stable. */
+typedef enum tf_class_weight {
+    TF_CLASS_WEIGHT_NONE = 1,     /**< Every sequence counts the same. */
+    TF_CLASS_WEIGHT_BALANCED = 2, /**< Class c weighs n / (C n_c) from the training counts (as
+                                       scikit-learn's "balanced"), so every class weighs the
+                                       same in all; multi-label: the positive side of label c
+                                       weighs n_neg / n_pos (PyTorch's `pos_weight`). */
+    TF_CLASS_WEIGHT_GIVEN = 3     /**< The weights in tf_finetune_opts_t::class_weights. */
+} tf_class_weight_t;
+
+/** Current version of ::tf_finetune_opts_t (2 added class weights and calibration). */
+#define TF_FINETUNE_OPTS_VERSION 2
 
 /** @brief Options of tf_finetune(). Fill with tf_finetune_opts_init(). */
 typedef struct tf_finetune_opts {
@@ -317,6 +328,17 @@ typedef struct tf_finetune_opts {
     int64_t progress_every;       /**< Call `progress` every this many steps; default 20. */
     tf_progress_cb progress;      /**< Progress callback, or NULL. */
     void *progress_payload;       /**< Passed to `progress`. */
+    /* version 2 */
+    int32_t class_weight;         /**< A ::tf_class_weight_t; default #TF_CLASS_WEIGHT_NONE
+                                       (see the README's results on later e-mails). The weights
+                                       act as PyTorch's CrossEntropyLoss `weight` (a weighted
+                                       mean) or BCEWithLogitsLoss `pos_weight` (multi-label). */
+    int32_t calibrate;            /**< 1 = after training, fit a temperature on the validation
+                                       loader (tf_model_calibrate()) so that probabilities are
+                                       calibrated; default 1. No effect without validation. */
+    const float *class_weights;   /**< #TF_CLASS_WEIGHT_GIVEN: one finite weight > 0 per label,
+                                       in the training loader's label order. */
+    int64_t num_class_weights;    /**< Length of `class_weights`. */
 } tf_finetune_opts_t;
 
 /**
@@ -463,6 +485,121 @@ TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
                                     const char *text,
                                     int64_t len,
                                     double *loss_out);
+
+/* ---- calibration and class priors ------------------------------------------------------------ */
+
+/**
+ * @name Decisions under a new class prior
+ * A classifier learns the class frequencies of its training data (its *prior*) along with the
+ * task. Where the new data have other frequencies (spam is 15% of the training e-mails and half
+ * of later ones), its decisions are biased towards the old majority. A fine-tuned model
+ * therefore turns its head's logits z into probabilities as
+ * `softmax(z / T + log(prior) - log(model_prior))` (for a single logit or a multi-label head,
+ * the same per label with the log-odds): T is a temperature fitted on validation data
+ * (tf_model_calibrate(); 1 until then), `model_prior` the class frequencies the loss saw
+ * (the training counts times the class weights, normalised) and `prior` the frequencies
+ * expected in use. Until a prior is set, `prior` is `model_prior`: the model decides as
+ * trained. tf_adapt_prior() estimates the prior of new data from unlabelled examples.
+ * Predictions and tf_evaluate() use the adjusted probabilities; all of it is saved in the
+ * checkpoint (metadata `libtransfer.decision`).
+ * @{
+ */
+
+/** Which prior tf_model_prior() reads. Values are stable. */
+typedef enum tf_prior_kind {
+    TF_PRIOR_TRAIN = 1, /**< Class frequencies of the training data (single-label: sum to 1;
+                             multi-label: the fraction of sequences with each label). */
+    TF_PRIOR_MODEL = 2, /**< What the loss saw: the training frequencies times the class weights,
+                             normalised (equal to #TF_PRIOR_TRAIN without class weights). */
+    TF_PRIOR_TARGET = 3 /**< The prior decisions are made for (#TF_PRIOR_MODEL until set). */
+} tf_prior_kind_t;
+
+/**
+ * @brief Fit the temperature T that minimises the negative log-likelihood of a labelled loader
+ *        (temperature scaling, Guo et al. 2017), with the model deciding for the loader's own
+ *        training prior; store it in the model. Decisions at the target prior are unchanged
+ *        when the prior is the model's; the probabilities become calibrated.
+ * @param[in,out] model A fine-tuned model.
+ * @param[in] data A labelled loader with the model's labels (one pass; reset before and after).
+ * @param[out] temperature Receives T (may be NULL); T lies in [0.05, 20].
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, labels that differ);
+ *         #TF_STATUS_ESTATE (not fine-tuned); #TF_STATUS_ENOMEM; a loader's errors.
+ */
+TF_API tf_status_t tf_model_calibrate(tf_model_t *model, tf_loader_t *data, double *temperature);
+
+/** Current version of ::tf_adapt_opts_t. */
+#define TF_ADAPT_OPTS_VERSION 1
+
+/** @brief Options of tf_adapt_prior(). Fill with tf_adapt_opts_init(). */
+typedef struct tf_adapt_opts {
+    uint32_t struct_size; /**< sizeof(tf_adapt_opts_t), set by the init function. */
+    uint32_t version;     /**< #TF_ADAPT_OPTS_VERSION. */
+    int32_t max_iter;     /**< EM iterations at most; default 1000. */
+    int32_t reserved;     /**< Must be 0. */
+    double tol;           /**< Stop when no class prior moves by more than this; default 1e-6. */
+    double min_prior;     /**< Floor of every estimated prior (and 1 - it the ceiling of a
+                               multi-label one); default 1e-4. */
+} tf_adapt_opts_t;
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_ADAPT_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ */
+TF_API tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Estimate the class prior of new data from unlabelled sequences and make it the
+ *        model's target prior: the EM procedure of Saerens, Latinne and Decaestecker (2002) on
+ *        the model's calibrated probabilities (calibrate first with tf_model_calibrate(), as
+ *        tf_finetune() does when it has validation data). Multi-label heads get one estimate
+ *        per label.
+ * @param[in,out] model A fine-tuned model.
+ * @param[in] unlabeled A loader of the new sequences (labels, if any, are ignored), e.g.
+ *            tf_loader_create_tokens() with no labels; one pass, reset before and after.
+ * @param[in] opts Options, or NULL for the defaults.
+ * @param[out] iterations Receives the EM iterations run (may be NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, bad options, a loader without
+ *         sequences); #TF_STATUS_EVERSION; #TF_STATUS_ESTATE (not fine-tuned);
+ *         #TF_STATUS_ENOMEM; a loader's errors.
+ */
+TF_API tf_status_t tf_adapt_prior(tf_model_t *model,
+                                  tf_loader_t *unlabeled,
+                                  const tf_adapt_opts_t *opts,
+                                  int32_t *iterations);
+
+/**
+ * @brief Read one of the model's priors.
+ * @param[in] model A fine-tuned model.
+ * @param[in] kind A ::tf_prior_kind_t.
+ * @param[out] prior Receives tf_model_num_classes() values.
+ * @param[in] capacity Elements `prior` can hold.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, unknown kind); #TF_STATUS_ESTATE
+ *         (not fine-tuned, or a model saved before priors were recorded); #TF_STATUS_EBUFSIZE.
+ */
+TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double *prior, size_t capacity);
+
+/**
+ * @brief Set the target prior (a known class balance of the data the model will see), or go back
+ *        to deciding as trained.
+ * @param[in,out] model A fine-tuned model.
+ * @param[in] prior tf_model_num_classes() values in (0, 1) (single-label: summing to 1 within
+ *            1e-6), or NULL to clear the target prior.
+ * @param[in] count Number of values (ignored when `prior` is NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, wrong count, values out of range);
+ *         #TF_STATUS_ESTATE (not fine-tuned, or no recorded model prior); #TF_STATUS_ENOMEM.
+ */
+TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, size_t count);
+
+/**
+ * @brief The model's temperature (1 until calibrated).
+ * @param[in] model The model.
+ * @return T, or 0 for a NULL model.
+ */
+TF_API double tf_model_temperature(const tf_model_t *model);
+
+/** @} */
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 

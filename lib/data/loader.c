@@ -395,6 +395,27 @@ const char *tf_loader_label_name(const tf_loader_t *l, int32_t id)
     return tf__strtab_str(&l->labels, id);
 }
 
+tf_status_t tf_loader_label_counts(const tf_loader_t *l, int64_t *counts, size_t capacity)
+{
+    TF_REQUIRE_ARG(l);
+    TF_REQUIRE_ARG(counts);
+    if (l->num_labels < 1 || (l->seq_labels == NULL && !l->multilabel))
+        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_label_counts: the loader has no labels");
+    if (capacity < (size_t)l->num_labels)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_label_counts: counts holds %zu values, the loader "
+                "has %d labels", capacity, l->num_labels);
+    memset(counts, 0, (size_t)l->num_labels * sizeof *counts);
+    if (l->multilabel) {
+        for (int64_t k = 0; k < l->lset_off[l->nseq]; k++)
+            counts[l->lset_ids[k]]++;
+        return TF_STATUS_OK;
+    }
+    for (int64_t i = 0; i < l->nseq; i++)
+        if (l->seq_labels[i] >= 0 && l->seq_labels[i] < l->num_labels)
+            counts[l->seq_labels[i]]++;
+    return TF_STATUS_OK;
+}
+
 /* ---- state blobs ----------------------------------------------------------------------------- */
 #define STATE_MAGIC 0x534c4654u /* "TFLS" */
 #define STATE_VERSION 1u

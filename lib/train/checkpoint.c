@@ -12,6 +12,7 @@
 #define KEY_VOCAB "libtransfer.vocab"
 #define KEY_LABELS "libtransfer.labels"
 #define KEY_KIND "libtransfer.kind"
+#define KEY_DECISION "libtransfer.decision"
 
 /* ---- a small growable string for the JSON we write ---- */
 
@@ -97,6 +98,34 @@ static tf_status_t labels_json(tf_model_t *m, sbuf_t *b)
     return b->st;
 }
 
+static void prior_json(sbuf_t *b, const char *key, const double *p, int32_t n)
+{
+    char tmp[64];
+    if (p == NULL)
+        return;
+    snprintf(tmp, sizeof tmp, ",\"%s\":[", key);
+    sb_str(b, tmp);
+    for (int32_t i = 0; i < n; i++) {
+        snprintf(tmp, sizeof tmp, i ? ",%.17g" : "%.17g", p[i]);
+        sb_str(b, tmp);
+    }
+    sb_str(b, "]");
+}
+
+/* How the head's logits become decisions: {"temperature":T,"train_prior":[..],"model_prior":[..],
+ * "prior":[..]}, the priors only where recorded or set. */
+static tf_status_t decision_json(tf_model_t *m, sbuf_t *b)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "{\"temperature\":%.17g", m->temperature);
+    sb_str(b, tmp);
+    prior_json(b, "train_prior", m->train_prior, m->num_classes);
+    prior_json(b, "model_prior", m->model_prior, m->num_classes);
+    prior_json(b, "prior", m->prior, m->num_classes);
+    sb_str(b, "}");
+    return b->st;
+}
+
 static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
 {
     tf_module_t *mods[3];
@@ -114,12 +143,12 @@ static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
 tf_status_t tf_model_save(tf_model_t *m, const char *path)
 {
     tf_tensorfile_writer_t *w = NULL;
-    sbuf_t cfg = {0}, labels = {0};
+    sbuf_t cfg = {0}, labels = {0}, dec = {0};
     char *vocab = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(path);
-    cfg.ctx = labels.ctx = m->ctx;
+    cfg.ctx = labels.ctx = dec.ctx = m->ctx;
     TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
     TF_CHECK_GOTO(st, add_params(m, w), out);
     TF_CHECK_GOTO(st, config_json(m, &cfg), out);
@@ -141,12 +170,15 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
     if (m->head != NULL) {
         TF_CHECK_GOTO(st, labels_json(m, &labels), out);
         TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_LABELS, labels.s), out);
+        TF_CHECK_GOTO(st, decision_json(m, &dec), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_DECISION, dec.s), out);
     }
     st = tf_tensorfile_writer_save(w, path);
 out:
     tf_tensorfile_writer_free(w);
     tf__free(m->ctx, cfg.s);
     tf__free(m->ctx, labels.s);
+    tf__free(m->ctx, dec.s);
     tf__free(m->ctx, vocab);
     return st;
 }
@@ -263,6 +295,62 @@ static tf_status_t parse_labels(tf_ctx_t *ctx, const char *path, const char *tex
     return TF_STATUS_OK;
 }
 
+/* One prior of the decision metadata: absent (NULL), or n numbers in (0, 1). */
+static tf_status_t parse_prior(tf_ctx_t *ctx, const char *path, const tf__json_t *root, const char *key,
+                               int32_t n, double **out)
+{
+    const tf__json_t *v = tf__json_get(root, key);
+    *out = NULL;
+    if (v == NULL)
+        return TF_STATUS_OK;
+    if (!tf__json_is(v, TF__JSON_ARRAY) || v->count != n)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: decision field '%s' is not an array of %d "
+                "numbers", path, key, n);
+    double *p = tf__calloc(ctx, (size_t)n, sizeof *p);
+    if (p == NULL)
+        return TF_STATUS_ENOMEM;
+    const tf__json_t *e = v->child;
+    for (int32_t i = 0; i < n; i++, e = e->next)
+        if (!tf__json_is(e, TF__JSON_NUMBER) || !(e->num > 0.0 && e->num < 1.0)) {
+            tf__free(ctx, p);
+            TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: decision field '%s' value %d is not a "
+                    "number in (0, 1)", path, key, i);
+        } else {
+            p[i] = e->num;
+        }
+    *out = p;
+    return TF_STATUS_OK;
+}
+
+/* The decision metadata into a model with a head (absent in older files: decide as trained). */
+static tf_status_t parse_decision(tf_model_t *m, const char *path, const char *text)
+{
+    tf_status_t st = TF_STATUS_OK;
+    tf__json_doc_t *doc;
+    const tf__json_t *root;
+    if (text == NULL)
+        return TF_STATUS_OK;
+    TF_CHECK(parse_json(m->ctx, path, text, TF__JSON_OBJECT, "decision metadata is not a JSON "
+                        "object", &doc, &root));
+    const tf__json_t *t = tf__json_get(root, "temperature");
+    if (!tf__json_is(t, TF__JSON_NUMBER) || !(t->num > 0.0 && t->num <= 1e6)) {
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: decision field 'temperature' is "
+                       "missing or not a number in (0, 1e6]", path);
+        goto out;
+    }
+    m->temperature = t->num;
+    TF_CHECK_GOTO(st, parse_prior(m->ctx, path, root, "train_prior", m->num_classes, &m->train_prior), out);
+    TF_CHECK_GOTO(st, parse_prior(m->ctx, path, root, "model_prior", m->num_classes, &m->model_prior), out);
+    TF_CHECK_GOTO(st, parse_prior(m->ctx, path, root, "prior", m->num_classes, &m->prior), out);
+    if ((m->train_prior == NULL) != (m->model_prior == NULL) ||
+        (m->prior != NULL && m->model_prior == NULL))
+        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: the decision metadata has a prior "
+                       "without the model's training priors", path);
+out:
+    tf__json_free(doc);
+    return st;
+}
+
 /* Copy every parameter of the model's modules from the file, checking names and shapes. */
 static tf_status_t load_params(tf_model_t *m, tf_tensorfile_t *f, const char *path, uint32_t *used)
 {
@@ -350,6 +438,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         TF_CHECK_GOTO(st, parse_labels(ctx, path, ltext, num_classes, &labels), out);
         TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, multilabel,
                                               (const char *const *)labels, pooling, head_p), out);
+        TF_CHECK_GOTO(st, parse_decision(m, path, tf_tensorfile_meta(f, KEY_DECISION)), out);
     }
     TF_CHECK_GOTO(st, load_params(m, f, path, &used), out);
     uint32_t extra = 0;

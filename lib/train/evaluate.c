@@ -53,18 +53,7 @@ tf_status_t tf_evaluate(tf_model_t *m,
     if (confusion != NULL && confusion_capacity < nconf)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %zu elements, the "
                 "buffer holds %zu", nconf, confusion_capacity);
-    if (tf_loader_is_multilabel(data) != m->multilabel)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: the model is %s, the loader is not; create it "
-                "with tf_loader_create_%s", m->multilabel ? "multi-label" : "single-label",
-                m->multilabel ? "multilabel" : "labeled");
-    if (tf_loader_num_labels(data) != C)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: the loader has %d labels, the model %lld",
-                tf_loader_num_labels(data), (long long)C);
-    for (int32_t c = 0; c < C; c++)
-        if (strcmp(tf_loader_label_name(data, c), m->labels[c]) != 0)
-            TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: label %d is '%s' in the loader but '%s' in the "
-                    "model; create the loader with the model's labels", c,
-                    tf_loader_label_name(data, c), m->labels[c]);
+    TF_CHECK(tf__model_check_labels(m, data, __func__));
     int64_t *conf = tf__calloc(m->ctx, ncounts, sizeof *conf);
     if (conf == NULL)
         return TF_STATUS_ENOMEM;
@@ -98,11 +87,6 @@ static void view_of(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *dat
     t->dtype = dtype;
 }
 
-static double sigmoid(double z)
-{
-    return 1.0 / (1.0 + exp(-z));
-}
-
 /* Probabilities from the head for a single sequence given as an input tensor (T, 1[, F]). */
 static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor *input, float *probs,
                                  size_t capacity)
@@ -129,26 +113,7 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
         st = tf_module_forward(m->head, &m->pooled.view, NULL, &logits);
     tf__model_set_training(m, 1);
     TF_CHECK(st);
-    const float *z = tf_tensor_data(logits);
-    if (m->multilabel) { /* independent probabilities */
-        for (int64_t c = 0; c < C; c++)
-            probs[c] = (float)sigmoid(z[c]);
-        return TF_STATUS_OK;
-    }
-    if (C == 2) {
-        double p = sigmoid(z[0]);
-        probs[0] = (float)(1.0 - p);
-        probs[1] = (float)p;
-        return TF_STATUS_OK;
-    }
-    double zmax = z[0], sum = 0;
-    for (int64_t c = 1; c < C; c++)
-        zmax = z[c] > zmax ? z[c] : zmax;
-    for (int64_t c = 0; c < C; c++)
-        sum += exp((double)z[c] - zmax);
-    for (int64_t c = 0; c < C; c++)
-        probs[c] = (float)(exp((double)z[c] - zmax) / sum);
-    return TF_STATUS_OK;
+    return tf__decision_probs(m, tf_tensor_data(logits), probs);
 }
 
 tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t len, float *probs, size_t capacity)

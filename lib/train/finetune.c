@@ -4,8 +4,13 @@
 #include "train_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Size of each published version of tf_finetune_opts_t (index = version). */
+static const size_t opts_size[] = {0, offsetof(tf_finetune_opts_t, class_weight),
+                                   sizeof(tf_finetune_opts_t)};
 
 static void finetune_opts_defaults(tf_finetune_opts_t *o)
 {
@@ -25,12 +30,18 @@ static void finetune_opts_defaults(tf_finetune_opts_t *o)
     o->schedule = TF_OPTIM_SCHED_SLANTED_TRIANGULAR;
     o->reset_head = 1;
     o->progress_every = 20;
+    o->class_weight = TF_CLASS_WEIGHT_NONE;
+    o->calibrate = 1;
 }
 
 tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version)
 {
+    tf_finetune_opts_t d;
     TF_CHECK(tf__opts_init_check(opts, version, TF_FINETUNE_OPTS_VERSION, __func__));
-    finetune_opts_defaults(opts);
+    finetune_opts_defaults(&d);
+    d.struct_size = (uint32_t)opts_size[version];
+    d.version = version;
+    memcpy(opts, &d, opts_size[version]); /* a caller's older struct is no bigger than this */
     return TF_STATUS_OK;
 }
 
@@ -57,6 +68,10 @@ static tf_status_t check_opts(const tf_finetune_opts_t *o)
         TF_FAIL(TF_STATUS_EINVAL, "%s: schedule %d is not a tf_optim_schedule_t", fn, o->schedule);
     if ((o->reset_head != 0 && o->reset_head != 1) || o->reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: reset_head must be 0 or 1 and reserved 0", fn);
+    if (o->class_weight < TF_CLASS_WEIGHT_NONE || o->class_weight > TF_CLASS_WEIGHT_GIVEN)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: class_weight %d is not a tf_class_weight_t", fn, o->class_weight);
+    if (o->calibrate != 0 && o->calibrate != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: calibrate must be 0 or 1", fn);
     return TF_STATUS_OK;
 }
 
@@ -96,15 +111,41 @@ static void count_sets(const float *z, const float *y, int64_t B, int64_t C, int
     }
 }
 
-tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
+/* The encoder's output of the last tf__head_logits call is kept for the backward pass. */
+static tf_status_t head_forward(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_tensor_t **logits)
 {
-    tf_tensor_t *y, *pd, *logits, *dpd, *dpooled;
+    tf_tensor_t *pd;
     int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
     tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
+    tf_tensor_t *lengths = tf_batch_lengths(b);
+    if (input == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s; use a %s loader",
+                tokens ? "token sequences" : "numeric sequences", tokens ? "text" : "numeric");
+    TF_CHECK(tf_module_forward(m->encoder, input, lengths, y));
+    int64_t pshape[2] = {tf_batch_size(b), 0};
+    pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
+                                        ((m->pool_modes & TF_POOL_MEAN) != 0) +
+                                        ((m->pool_modes & TF_POOL_MAX) != 0));
+    TF_CHECK(tf__scratch_f32(m->ctx, &m->pooled, pshape, 2));
+    TF_CHECK(tf_pool_forward(*y, lengths, m->pool_modes, tf__model_dirs(m), &m->pooled.view));
+    TF_CHECK(tf_module_forward(m->head_dropout, &m->pooled.view, NULL, &pd));
+    return tf_module_forward(m->head, pd, NULL, logits);
+}
+
+tf_status_t tf__head_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **logits)
+{
+    tf_tensor_t *y;
+    return head_forward(m, b, &y, logits);
+}
+
+tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
+{
+    tf_tensor_t *y, *logits, *dpd, *dpooled;
+    int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
     tf_tensor_t *lengths = tf_batch_lengths(b), *labels = tf_batch_labels(b);
     tf_tensor_t *sets = tf_batch_label_sets(b);
     int64_t B = tf_batch_size(b), C = m->num_classes;
-    if (input == NULL || (m->multilabel ? sets == NULL : labels == NULL))
+    if (m->multilabel ? sets == NULL : labels == NULL)
         TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s with %s; use a %s loader",
                 tokens ? "token sequences" : "numeric sequences",
                 m->multilabel ? "label sets" : "labels", m->multilabel ? "multi-label" : "labelled");
@@ -116,28 +157,28 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         if (lab[i] < 0 || lab[i] >= C)
             TF_FAIL(TF_STATUS_EINVAL, "label id %d of sequence %lld is outside the model's %lld "
                     "classes", lab[i], (long long)i, (long long)C);
-    TF_CHECK(tf_module_forward(m->encoder, input, lengths, &y));
-    int64_t pshape[2] = {B, 0};
-    pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
-                                        ((m->pool_modes & TF_POOL_MEAN) != 0) +
-                                        ((m->pool_modes & TF_POOL_MAX) != 0));
-    TF_CHECK(tf__scratch_f32(m->ctx, &m->pooled, pshape, 2));
-    TF_CHECK(tf_pool_forward(y, lengths, m->pool_modes, tf__model_dirs(m), &m->pooled.view));
-    TF_CHECK(tf_module_forward(m->head_dropout, &m->pooled.view, NULL, &pd));
-    TF_CHECK(tf_module_forward(m->head, pd, NULL, &logits));
+    TF_CHECK(head_forward(m, b, &y, &logits));
+    if (!train && !tf__decision_is_identity(m)) { /* evaluate the decisions the model makes */
+        TF_CHECK(tf__scratch_f32(m->ctx, &m->adj, logits->shape, logits->ndim));
+        memcpy(m->adj.data, tf_tensor_data(logits), (size_t)tf_tensor_numel(logits) * sizeof(float));
+        tf__decision_apply(m, m->adj.data, B);
+        logits = &m->adj.view;
+    }
     TF_CHECK(tf__scratch_f32(m->ctx, &m->dlogits, logits->shape, logits->ndim));
     const float *z = tf_tensor_data(logits);
-    if (m->multilabel) {
-        TF_CHECK(tf_loss_bce_with_logits(logits, sets, loss, train ? &m->dlogits.view : NULL));
+    tf_tensor_t *grad = train ? &m->dlogits.view : NULL;
+    if (train && m->class_w != NULL) {
+        TF_CHECK(tf__weighted_loss(m, logits, lab, sets, loss, grad));
+    } else if (m->multilabel) {
+        TF_CHECK(tf_loss_bce_with_logits(logits, sets, loss, grad));
     } else if (C == 2) {
         int64_t tshape[2] = {B, 1};
         TF_CHECK(tf__scratch_f32(m->ctx, &m->targets, tshape, 2));
         for (int64_t i = 0; i < B; i++)
             m->targets.data[i] = (float)lab[i];
-        TF_CHECK(tf_loss_bce_with_logits(logits, &m->targets.view, loss, train ? &m->dlogits.view : NULL));
+        TF_CHECK(tf_loss_bce_with_logits(logits, &m->targets.view, loss, grad));
     } else {
-        TF_CHECK(tf_loss_cross_entropy(logits, labels, TF_NN_INDEX_NONE, loss,
-                                       train ? &m->dlogits.view : NULL));
+        TF_CHECK(tf_loss_cross_entropy(logits, labels, TF_NN_INDEX_NONE, loss, grad));
     }
     if (confusion != NULL && m->multilabel)
         count_sets(z, tf_tensor_data(sets), B, C, confusion);
@@ -251,8 +292,11 @@ static uint64_t fingerprint(const tf_finetune_opts_t *o, const tf_loader_t *trai
 {
     const double d[] = {o->lr, o->discriminative, o->weight_decay, o->head_dropout, o->clip_norm};
     const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, o->strategy, o->pooling, o->epochs,
-                         o->patience, o->metric, o->schedule, tf_loader_is_multilabel(train)};
+                         o->patience, o->metric, o->schedule, tf_loader_is_multilabel(train),
+                         o->class_weight};
     uint64_t h = tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
+    if (o->class_weight == TF_CLASS_WEIGHT_GIVEN && o->class_weights != NULL && o->num_class_weights > 0)
+        h = tf__fnv1a(h, o->class_weights, (size_t)o->num_class_weights * sizeof *o->class_weights);
     for (int32_t c = 0; c < tf_loader_num_labels(train); c++) {
         const char *name = tf_loader_label_name(train, c);
         h = tf__fnv1a(h, name, strlen(name) + 1);
@@ -367,7 +411,7 @@ tf_status_t tf_finetune(tf_model_t *m,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     finetune_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_FINETUNE_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, opts_size[1], TF_FINETUNE_OPTS_VERSION, __func__));
     TF_CHECK(check_opts(&o));
     int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
     if (C < 2 - multi)
@@ -389,6 +433,7 @@ tf_status_t tf_finetune(tf_model_t *m,
         TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has no batches");
     int64_t total = (int64_t)o.epochs * per_epoch;
     TF_CHECK(begin_phase(m, &o, train, total));
+    TF_CHECK(tf__class_weights_resolve(m, &o, train));
 
     tf__clock_start(&clk);
     tf__blas_set_threads(m->ctx->num_threads);
@@ -441,6 +486,8 @@ tf_status_t tf_finetune(tf_model_t *m,
             tf__model_restore(m, m->ph.best);
         /* Every parameter trainable again: the model is whole for later use. */
         apply_freezing(m, TF_FINETUNE_FULL, 0);
+        if (o.calibrate && valid != NULL)
+            TF_CHECK_GOTO(st, tf_model_calibrate(m, valid, NULL), out);
     }
 out:
     tf__model_set_training(m, 1);

@@ -113,6 +113,7 @@ tf_status_t tf__model_new(tf_model_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab, co
     m->ctx = ctx;
     m->cfg = *cfg;
     m->vocab = vocab;
+    m->temperature = 1.0;
     tf__object_created(ctx);
     tf_status_t st = build_modules(m);
     if (st != TF_STATUS_OK) {
@@ -155,6 +156,7 @@ void tf__model_drop_head(tf_model_t *m)
     tf_module_free(m->head_dropout);
     m->head = m->head_dropout = NULL;
     free_labels(m);
+    tf__decision_clear(m);
     m->num_classes = 0;
     m->multilabel = 0;
     m->pool_modes = 0;
@@ -177,6 +179,8 @@ void tf_model_free(tf_model_t *m)
     tf__scratch_free(ctx, &m->dpooled);
     tf__scratch_free(ctx, &m->targets);
     tf__scratch_free(ctx, &m->dlogits);
+    tf__scratch_free(ctx, &m->adj);
+    tf__free(ctx, m->class_w);
     tf__free(ctx, m->ids);
     tf__free(ctx, m);
     tf__object_freed(ctx);

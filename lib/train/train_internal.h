@@ -52,9 +52,14 @@ struct tf_model {
     int32_t num_classes;
     int32_t multilabel;         /* 1: one sigmoid output per class (BCE), label sets */
     char **labels;
+    /* decisions (decision.c): z / T + log(prior) - log(model_prior); NULL priors: none recorded
+     * (model_prior, train_prior) or deciding as trained (prior) */
+    double temperature;
+    double *train_prior, *model_prior, *prior;
     tf__phase_t ph;
     /* scratch for a step */
-    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits;
+    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits, adj;
+    double *class_w;            /* per-class loss weights of the running fine-tuning, or NULL */
     int32_t *ids;               /* predict_text tokenisation buffer */
     size_t ids_cap;
 };
@@ -87,6 +92,32 @@ void tf__model_drop_head(tf_model_t *m);
  * class, column = predicted); multi-label, a 2 x 2 matrix per class ([TN, FP; FN, TP], 4*C)
  * and then the number of sequences whose whole set was right. tf__counts_len gives the size. */
 size_t tf__counts_len(const tf_model_t *m);
+
+/* Encoder, pooling, dropout and task head of one batch: the raw logits (B x tf__head_width). */
+tf_status_t tf__head_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **logits);
+
+/* Logits per sequence: 1 for a two-class single-label head, else C. */
+int64_t tf__head_width(const tf_model_t *m);
+
+/* Decisions (decision.c). Clear: temperature 1, no priors. Set the training frequencies from
+ * label counts over n sequences and the class weights the loss uses (NULL: all 1). Apply: turn
+ * B rows of raw logits into decision logits in place. Probs: one row of raw logits into C
+ * probabilities. */
+void tf__decision_clear(tf_model_t *m);
+tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t n, const double *w);
+int tf__decision_is_identity(const tf_model_t *m);
+void tf__decision_apply(const tf_model_t *m, float *z, int64_t B);
+tf_status_t tf__decision_probs(const tf_model_t *m, const float *z, float *probs);
+
+/* Class weights (class_weights.c): from the options and the training loader's counts into
+ * m->class_w (NULL when every weight is 1), recording the training and model priors; and the
+ * weighted loss (and gradient into `grad`, may be NULL) of a batch's logits. */
+tf_status_t tf__class_weights_resolve(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *train);
+tf_status_t tf__weighted_loss(tf_model_t *m, tf_tensor_t *logits, const int32_t *lab,
+                              tf_tensor_t *sets, double *loss, tf_tensor_t *grad);
+
+/* EINVAL unless `data` has exactly the model's labels (kind, count and names). */
+tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data, const char *fn);
 
 /* Forward + loss (+ backward when `train`) of one classification batch. Adds to `confusion`
  * (tf__counts_len) when given. Returns the mean loss of the batch in *loss. */

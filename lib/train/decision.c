@@ -1,0 +1,501 @@
+/* How a task head's logits become decisions: a temperature and class priors (see train.h,
+ * "Decisions under a new class prior"), temperature scaling on labelled data, and the EM
+ * estimate of a new prior from unlabelled data (Saerens, Latinne and Decaestecker, 2002). */
+#include "transfer/train.h"
+#include "train_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Temperatures are searched in [T_MIN, T_MAX]: beyond them a head is degenerate anyway. */
+#define T_MIN 0.05
+#define T_MAX 20.0
+
+void tf__decision_clear(tf_model_t *m)
+{
+    tf__free(m->ctx, m->train_prior);
+    tf__free(m->ctx, m->model_prior);
+    tf__free(m->ctx, m->prior);
+    m->train_prior = m->model_prior = m->prior = NULL;
+    m->temperature = 1.0;
+}
+
+/* Whether the head is one independent yes/no per output (a single logit for two classes, or a
+ * multi-label head): then priors are per label, and "prior" means the positive class's. */
+static int one_logit(const tf_model_t *m)
+{
+    return !m->multilabel && m->num_classes == 2;
+}
+
+/* Logits per sequence: 1 for two classes, else C. */
+int64_t tf__head_width(const tf_model_t *m)
+{
+    return one_logit(m) ? 1 : m->num_classes;
+}
+
+static double logit(double p)
+{
+    return log(p) - log1p(-p);
+}
+
+tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t n, const double *w)
+{
+    int32_t C = m->num_classes;
+    tf__decision_clear(m);
+    m->train_prior = tf__calloc(m->ctx, (size_t)C, sizeof(double));
+    m->model_prior = tf__calloc(m->ctx, (size_t)C, sizeof(double));
+    if (m->train_prior == NULL || m->model_prior == NULL) {
+        tf__decision_clear(m);
+        return TF_STATUS_ENOMEM;
+    }
+    /* Half a count of smoothing keeps every prior inside (0, 1), so logs stay finite. */
+    double total = 0;
+    for (int32_t c = 0; c < C; c++) {
+        if (m->multilabel) {
+            double pi = ((double)counts[c] + 0.5) / ((double)n + 1.0);
+            double wc = w != NULL ? w[c] : 1.0;
+            m->train_prior[c] = pi;
+            m->model_prior[c] = wc * pi / (wc * pi + 1.0 - pi);
+        } else {
+            m->train_prior[c] = ((double)counts[c] + 0.5) / ((double)n + 0.5 * C);
+            m->model_prior[c] = m->train_prior[c] * (w != NULL ? w[c] : 1.0);
+            total += m->model_prior[c];
+        }
+    }
+    for (int32_t c = 0; c < C && !m->multilabel; c++)
+        m->model_prior[c] /= total;
+    return TF_STATUS_OK;
+}
+
+/* The offset added to z_k / T to decide for prior `target` (NULL: the model's target prior).
+ * Zero when the model has no recorded prior. */
+static double offset_k(const tf_model_t *m, const double *target, int64_t k)
+{
+    const double *mp = m->model_prior;
+    const double *p = target != NULL ? target : (m->prior != NULL ? m->prior : mp);
+    if (mp == NULL || p == mp)
+        return 0.0;
+    if (one_logit(m))
+        return log(p[1] / p[0]) - log(mp[1] / mp[0]);
+    if (m->multilabel)
+        return logit(p[k]) - logit(mp[k]);
+    return log(p[k]) - log(mp[k]);
+}
+
+int tf__decision_is_identity(const tf_model_t *m)
+{
+    return m->temperature == 1.0 && (m->prior == NULL || m->model_prior == NULL);
+}
+
+/* z_k / T + offset_k for prior `target` on B rows of K logits, from `z` into `a`. */
+static void adjust_rows(const tf_model_t *m, const double *target, double T, const float *z, int64_t B,
+                        double *a)
+{
+    int64_t K = tf__head_width(m);
+    for (int64_t k = 0; k < K; k++) {
+        double o = offset_k(m, target, k);
+        for (int64_t i = 0; i < B; i++)
+            a[i * K + k] = (double)z[i * K + k] / T + o;
+    }
+}
+
+void tf__decision_apply(const tf_model_t *m, float *z, int64_t B)
+{
+    int64_t K = tf__head_width(m);
+    if (tf__decision_is_identity(m))
+        return;
+    for (int64_t k = 0; k < K; k++) {
+        double o = offset_k(m, NULL, k);
+        for (int64_t i = 0; i < B; i++)
+            z[i * K + k] = (float)((double)z[i * K + k] / m->temperature + o);
+    }
+}
+
+/* Probabilities (C values) of one row of adjusted logits `a` (K values), in place when the two
+ * are the same buffer of C values. */
+static void row_probs(const tf_model_t *m, const double *a, double *p)
+{
+    int64_t C = m->num_classes;
+    if (one_logit(m)) {
+        double p1 = 1.0 / (1.0 + exp(-a[0]));
+        p[0] = 1.0 - p1;
+        p[1] = p1;
+    } else if (m->multilabel) {
+        for (int64_t c = 0; c < C; c++)
+            p[c] = 1.0 / (1.0 + exp(-a[c]));
+    } else {
+        double mx = a[0], sum = 0;
+        for (int64_t c = 1; c < C; c++)
+            mx = a[c] > mx ? a[c] : mx;
+        for (int64_t c = 0; c < C; c++)
+            sum += (p[c] = exp(a[c] - mx));
+        for (int64_t c = 0; c < C; c++)
+            p[c] /= sum;
+    }
+}
+
+tf_status_t tf__decision_probs(const tf_model_t *m, const float *z, float *probs)
+{
+    int64_t C = m->num_classes;
+    double *a = tf__calloc(m->ctx, (size_t)C, sizeof *a);
+    if (a == NULL)
+        return TF_STATUS_ENOMEM;
+    adjust_rows(m, NULL, m->temperature, z, 1, a);
+    row_probs(m, a, a);
+    for (int64_t c = 0; c < C; c++)
+        probs[c] = (float)a[c];
+    tf__free(m->ctx, a);
+    return TF_STATUS_OK;
+}
+
+/* ---- a pass over a loader collecting raw logits (and labels) ---- */
+
+typedef struct {
+    float *z;       /* n x K */
+    int32_t *lab;   /* n, single-label loaders */
+    float *sets;    /* n x C, multi-label loaders */
+    int64_t n, cap;
+} logits_t;
+
+static void logits_free(tf_ctx_t *ctx, logits_t *L)
+{
+    tf__free(ctx, L->z);
+    tf__free(ctx, L->lab);
+    tf__free(ctx, L->sets);
+}
+
+static tf_status_t logits_grow(tf_ctx_t *ctx, logits_t *L, int64_t need, int64_t K, int64_t C)
+{
+    if (need <= L->cap)
+        return TF_STATUS_OK;
+    int64_t cap = L->cap ? L->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    float *z = tf__calloc(ctx, (size_t)(cap * K), sizeof *z);
+    int32_t *lab = tf__calloc(ctx, (size_t)cap, sizeof *lab);
+    float *sets = tf__calloc(ctx, (size_t)(cap * C), sizeof *sets);
+    if (z == NULL || lab == NULL || sets == NULL) {
+        tf__free(ctx, z);
+        tf__free(ctx, lab);
+        tf__free(ctx, sets);
+        return TF_STATUS_ENOMEM;
+    }
+    if (L->n > 0) {
+        memcpy(z, L->z, (size_t)(L->n * K) * sizeof *z);
+        memcpy(lab, L->lab, (size_t)L->n * sizeof *lab);
+        memcpy(sets, L->sets, (size_t)(L->n * C) * sizeof *sets);
+    }
+    logits_free(ctx, L);
+    L->z = z;
+    L->lab = lab;
+    L->sets = sets;
+    L->cap = cap;
+    return TF_STATUS_OK;
+}
+
+/* Raw head logits of every sequence of `data` (evaluation mode); with `labelled`, also the
+ * labels (a batch without them is an error). */
+static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const char *fn, logits_t *L)
+{
+    int64_t K = tf__head_width(m), C = m->num_classes;
+    tf_status_t st;
+    memset(L, 0, sizeof *L);
+    TF_CHECK(tf_loader_reset(data));
+    tf__blas_set_threads(m->ctx->num_threads);
+    tf__model_set_training(m, 0);
+    for (;;) {
+        tf_batch_t *b;
+        tf_tensor_t *logits;
+        TF_CHECK_GOTO(st, tf_loader_next(data, &b), out);
+        if (b == NULL)
+            break;
+        int64_t B = tf_batch_size(b);
+        tf_tensor_t *lab = tf_batch_labels(b), *sets = tf_batch_label_sets(b);
+        if (labelled && (m->multilabel ? sets == NULL : lab == NULL)) {
+            st = tf__error(TF_STATUS_EINVAL, "%s: the loader gives no %s", fn,
+                           m->multilabel ? "label sets" : "labels");
+            goto out;
+        }
+        TF_CHECK_GOTO(st, tf__head_logits(m, b, &logits), out);
+        TF_CHECK_GOTO(st, logits_grow(m->ctx, L, L->n + B, K, C), out);
+        memcpy(L->z + L->n * K, tf_tensor_data(logits), (size_t)(B * K) * sizeof(float));
+        if (labelled && m->multilabel)
+            memcpy(L->sets + L->n * C, tf_tensor_data(sets), (size_t)(B * C) * sizeof(float));
+        else if (labelled)
+            memcpy(L->lab + L->n, tf_tensor_data(lab), (size_t)B * sizeof(int32_t));
+        L->n += B;
+    }
+    st = tf_loader_reset(data);
+out:
+    tf__model_set_training(m, 1);
+    if (st == TF_STATUS_OK && L->n == 0)
+        st = tf__error(TF_STATUS_EINVAL, "%s: the loader gave no sequences", fn);
+    if (st != TF_STATUS_OK)
+        logits_free(m->ctx, L);
+    return st;
+}
+
+/* Probabilities (n x C, into q) of every collected row at temperature T for prior `target`. */
+static void all_probs(const tf_model_t *m, const logits_t *L, const double *target, double T, double *q)
+{
+    int64_t C = m->num_classes, K = tf__head_width(m);
+    for (int64_t i = 0; i < L->n; i++) {
+        adjust_rows(m, target, T, L->z + i * K, 1, q + i * C);
+        row_probs(m, q + i * C, q + i * C);
+    }
+}
+
+/* Mean negative log-likelihood of the labelled rows at temperature T, deciding for the
+ * training prior (the prior the labelled data come from); q is n x C scratch. */
+static double nll(const tf_model_t *m, const logits_t *L, double T, double *q)
+{
+    int64_t C = m->num_classes;
+    double sum = 0;
+    all_probs(m, L, m->train_prior, T, q);
+    for (int64_t i = 0; i < L->n; i++) {
+        const double *p = q + i * C;
+        if (m->multilabel)
+            for (int64_t c = 0; c < C; c++)
+                sum -= log(fmax(L->sets[i * C + c] > 0.5f ? p[c] : 1.0 - p[c], 1e-300));
+        else
+            sum -= log(fmax(p[L->lab[i]], 1e-300));
+    }
+    return sum / (double)L->n;
+}
+
+static tf_status_t check_head(const tf_model_t *m, const char *fn)
+{
+    if (m->head == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: the model has no task head; fine-tune it first", fn);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data, const char *fn)
+{
+    if (tf_loader_is_multilabel(data) != m->multilabel)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the model is %s, the loader is not; create it "
+                "with tf_loader_create_%s", fn, m->multilabel ? "multi-label" : "single-label",
+                m->multilabel ? "multilabel" : "labeled");
+    if (tf_loader_num_labels(data) != m->num_classes)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the loader has %d labels, the model %d", fn,
+                tf_loader_num_labels(data), m->num_classes);
+    for (int32_t c = 0; c < m->num_classes; c++)
+        if (strcmp(tf_loader_label_name(data, c), m->labels[c]) != 0)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: label %d is '%s' in the loader but '%s' in the "
+                    "model; create the loader with the model's labels", fn, c,
+                    tf_loader_label_name(data, c), m->labels[c]);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *temperature)
+{
+    logits_t L;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(data);
+    TF_CHECK(check_head(m, __func__));
+    TF_CHECK(tf__model_check_labels(m, data, __func__));
+    TF_CHECK(collect(m, data, 1, __func__, &L));
+    double *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
+    if (q == NULL) {
+        logits_free(m->ctx, &L);
+        return TF_STATUS_ENOMEM;
+    }
+    /* The likelihood is convex in 1/T, so a golden-section search on log T finds its minimum. */
+    const double g = (sqrt(5.0) - 1.0) / 2.0;
+    double a = log(T_MIN), b = log(T_MAX);
+    double x1 = b - g * (b - a), x2 = a + g * (b - a);
+    double f1 = nll(m, &L, exp(x1), q), f2 = nll(m, &L, exp(x2), q);
+    while (b - a > 1e-6) {
+        if (f1 <= f2) {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - g * (b - a);
+            f1 = nll(m, &L, exp(x1), q);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + g * (b - a);
+            f2 = nll(m, &L, exp(x2), q);
+        }
+    }
+    logits_free(m->ctx, &L);
+    tf__free(m->ctx, q);
+    m->temperature = exp((a + b) / 2.0);
+    if (temperature != NULL)
+        *temperature = m->temperature;
+    tf__log(m->ctx, TF_LOG_INFO, "calibration: temperature %.4f", m->temperature);
+    return TF_STATUS_OK;
+}
+
+/* ---- prior estimation ---- */
+
+static void adapt_defaults(tf_adapt_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_ADAPT_OPTS_VERSION;
+    o->max_iter = 1000;
+    o->tol = 1e-6;
+    o->min_prior = 1e-4;
+}
+
+tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version)
+{
+    TF_CHECK(tf__opts_init_check(opts, version, TF_ADAPT_OPTS_VERSION, __func__));
+    adapt_defaults(opts);
+    return TF_STATUS_OK;
+}
+
+/* Clamp a prior into [lo, 1 - lo] (single-label: then renormalise). */
+static void clamp_prior(const tf_model_t *m, double *p, double lo)
+{
+    int64_t C = m->num_classes;
+    double sum = 0;
+    for (int64_t c = 0; c < C; c++) {
+        p[c] = p[c] < lo ? lo : (p[c] > 1.0 - lo ? 1.0 - lo : p[c]);
+        sum += p[c];
+    }
+    for (int64_t c = 0; c < C && !m->multilabel; c++)
+        p[c] /= sum;
+}
+
+/* One EM step: the posteriors q (decided for the training prior) re-weighted to prior `pi`,
+ * averaged into `next`. */
+static void em_step(const tf_model_t *m, const double *q, int64_t n, const double *pi, double *next)
+{
+    int64_t C = m->num_classes;
+    const double *tr = m->train_prior;
+    for (int64_t c = 0; c < C; c++)
+        next[c] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double *qi = q + i * C;
+        if (m->multilabel) {
+            for (int64_t c = 0; c < C; c++) {
+                double yes = qi[c] * pi[c] / tr[c], no = (1.0 - qi[c]) * (1.0 - pi[c]) / (1.0 - tr[c]);
+                next[c] += yes / (yes + no);
+            }
+        } else {
+            double sum = 0;
+            for (int64_t c = 0; c < C; c++)
+                sum += qi[c] * pi[c] / tr[c];
+            for (int64_t c = 0; c < C; c++)
+                next[c] += qi[c] * pi[c] / tr[c] / sum;
+        }
+    }
+    for (int64_t c = 0; c < C; c++)
+        next[c] /= (double)n;
+}
+
+tf_status_t tf_adapt_prior(tf_model_t *m, tf_loader_t *unlabeled, const tf_adapt_opts_t *opts,
+                           int32_t *iterations)
+{
+    tf_adapt_opts_t o;
+    logits_t L;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(unlabeled);
+    adapt_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_ADAPT_OPTS_VERSION, __func__));
+    if (o.max_iter < 1 || !(o.tol > 0.0) || !isfinite(o.tol) || !(o.min_prior > 0.0 && o.min_prior < 0.1) ||
+        o.reserved != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_adapt_prior: max_iter (%d) must be >= 1, tol (%g) finite and "
+                "> 0, min_prior (%g) in (0, 0.1) and reserved 0", o.max_iter, o.tol, o.min_prior);
+    TF_CHECK(check_head(m, __func__));
+    if (m->train_prior == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_adapt_prior: the model has no recorded training prior (it "
+                "was saved before priors were recorded); fine-tune it again");
+    TF_CHECK(collect(m, unlabeled, 0, __func__, &L));
+    int64_t C = m->num_classes, n = L.n;
+    double *q = tf__calloc(m->ctx, (size_t)(n * C), sizeof *q);
+    double *pi = tf__calloc(m->ctx, (size_t)C, sizeof *pi), *next = tf__calloc(m->ctx, (size_t)C, sizeof *next);
+    double *keep = m->prior == NULL ? tf__calloc(m->ctx, (size_t)C, sizeof *keep) : m->prior;
+    if (q == NULL || pi == NULL || next == NULL || keep == NULL) {
+        logits_free(m->ctx, &L);
+        tf__free(m->ctx, q);
+        tf__free(m->ctx, pi);
+        tf__free(m->ctx, next);
+        if (keep != m->prior)
+            tf__free(m->ctx, keep);
+        return TF_STATUS_ENOMEM;
+    }
+    /* Calibrated posteriors under the training prior, which EM then moves to the new one. */
+    all_probs(m, &L, m->train_prior, m->temperature, q);
+    logits_free(m->ctx, &L);
+    memcpy(pi, m->train_prior, (size_t)C * sizeof *pi);
+    int32_t it = 0;
+    for (double moved = INFINITY; it < o.max_iter && moved > o.tol; it++) {
+        em_step(m, q, n, pi, next);
+        clamp_prior(m, next, o.min_prior);
+        moved = 0;
+        for (int64_t c = 0; c < C; c++) {
+            moved = fmax(moved, fabs(next[c] - pi[c]));
+            pi[c] = next[c];
+        }
+    }
+    memcpy(keep, pi, (size_t)C * sizeof *keep);
+    m->prior = keep;
+    tf__free(m->ctx, q);
+    tf__free(m->ctx, pi);
+    tf__free(m->ctx, next);
+    if (iterations != NULL)
+        *iterations = it;
+    tf__log(m->ctx, TF_LOG_INFO, "prior adaptation: %d EM iterations on %lld sequences", it,
+            (long long)n);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_prior(const tf_model_t *m, int32_t kind, double *prior, size_t capacity)
+{
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(prior);
+    if (kind < TF_PRIOR_TRAIN || kind > TF_PRIOR_TARGET)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_model_prior: kind %d is not a tf_prior_kind_t", kind);
+    TF_CHECK(check_head(m, __func__));
+    if (m->train_prior == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_model_prior: the model has no recorded priors (it was saved "
+                "before priors were recorded)");
+    if (capacity < (size_t)m->num_classes)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_model_prior: prior holds %zu values, the model has %d "
+                "classes", capacity, m->num_classes);
+    const double *src = kind == TF_PRIOR_TRAIN ? m->train_prior
+                        : kind == TF_PRIOR_MODEL || m->prior == NULL ? m->model_prior
+                                                                     : m->prior;
+    memcpy(prior, src, (size_t)m->num_classes * sizeof *prior);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t count)
+{
+    TF_REQUIRE_ARG(m);
+    TF_CHECK(check_head(m, __func__));
+    if (m->model_prior == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "tf_model_set_prior: the model has no recorded model prior (it "
+                "was saved before priors were recorded); fine-tune it again");
+    if (prior == NULL) {
+        tf__free(m->ctx, m->prior);
+        m->prior = NULL;
+        return TF_STATUS_OK;
+    }
+    int64_t C = m->num_classes;
+    if (count != (size_t)C)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: %zu values for %lld classes", count, (long long)C);
+    double sum = 0;
+    for (int64_t c = 0; c < C; c++) {
+        if (!(prior[c] > 0.0 && prior[c] < 1.0))
+            TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: value %lld (%g) is outside (0, 1)",
+                    (long long)c, prior[c]);
+        sum += prior[c];
+    }
+    if (!m->multilabel && fabs(sum - 1.0) > 1e-6)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: the values sum to %.9g, not 1", sum);
+    if (m->prior == NULL && (m->prior = tf__calloc(m->ctx, (size_t)C, sizeof *m->prior)) == NULL)
+        return TF_STATUS_ENOMEM;
+    memcpy(m->prior, prior, (size_t)C * sizeof *prior);
+    return TF_STATUS_OK;
+}
+
+double tf_model_temperature(const tf_model_t *m)
+{
+    return m != NULL ? m->temperature : 0.0;
+}
