@@ -48,22 +48,27 @@ tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t
         tf__decision_clear(m);
         return TF_STATUS_ENOMEM;
     }
-    /* Half a count of smoothing keeps every prior inside (0, 1), so logs stay finite. */
-    double total = 0;
+    /* A class never (or, multi-label, always) seen counts half an example the other way, so
+     * every prior stays inside (0, 1) and logs stay finite. */
+    double total = 0, mtotal = 0, half = 0.5 / ((double)n + 1.0);
     for (int32_t c = 0; c < C; c++) {
+        double wc = w != NULL ? w[c] : 1.0;
         if (m->multilabel) {
-            double pi = ((double)counts[c] + 0.5) / ((double)n + 1.0);
-            double wc = w != NULL ? w[c] : 1.0;
+            double pi = (double)counts[c] / (double)(n > 0 ? n : 1);
+            pi = pi < half ? half : (pi > 1.0 - half ? 1.0 - half : pi);
             m->train_prior[c] = pi;
             m->model_prior[c] = wc * pi / (wc * pi + 1.0 - pi);
         } else {
-            m->train_prior[c] = ((double)counts[c] + 0.5) / ((double)n + 0.5 * C);
-            m->model_prior[c] = m->train_prior[c] * (w != NULL ? w[c] : 1.0);
-            total += m->model_prior[c];
+            m->train_prior[c] = counts[c] > 0 ? (double)counts[c] : 0.5;
+            m->model_prior[c] = m->train_prior[c] * wc;
+            total += m->train_prior[c];
+            mtotal += m->model_prior[c];
         }
     }
-    for (int32_t c = 0; c < C && !m->multilabel; c++)
-        m->model_prior[c] /= total;
+    for (int32_t c = 0; c < C && !m->multilabel; c++) {
+        m->train_prior[c] /= total;
+        m->model_prior[c] /= mtotal;
+    }
     return TF_STATUS_OK;
 }
 
