@@ -98,7 +98,7 @@ int tt_cmd_finetune(int argc, char **argv)
     tf_train_report_t report;
     tt_progress_t progress;
     tf_status_t st;
-    int32_t strat, i, num_labels;
+    int32_t strat, i, num_labels, cw_kind;
     tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *, const char *,
                           const tf_loader_opts_t *);
     int rc;
@@ -193,6 +193,19 @@ int tt_cmd_finetune(int argc, char **argv)
     lopts.labels = label_names;
     lopts.num_labels = num_labels;
     lopts.shuffle = 0;
+    if (class_weight == NULL || strcmp(class_weight, "none") == 0) {
+        cw_kind = TF_CLASS_WEIGHT_NONE;
+    } else if (strcmp(class_weight, "balanced") == 0) {
+        cw_kind = TF_CLASS_WEIGHT_BALANCED;
+    } else {
+        rc = tt_label_values(cmd, "--class-weight", class_weight, NULL, label_names, num_labels,
+                             1.0, given);
+        if (rc != TT_EXIT_OK)
+            goto done;
+        for (i = 0; i < num_labels; i++)
+            weights[i] = (float)given[i];
+        cw_kind = TF_CLASS_WEIGHT_GIVEN;
+    }
     if (valid_path != NULL) {
         st = create(&valid, ctx, vocab, valid_path, &lopts);
         if (st != TF_STATUS_OK) {
@@ -219,18 +232,8 @@ int tt_cmd_finetune(int argc, char **argv)
             (double)tf_model_num_params(model) / 1e6);
 
     tf_finetune_opts_init(&fopts, TF_FINETUNE_OPTS_VERSION);
-    if (class_weight == NULL || strcmp(class_weight, "none") == 0) {
-        fopts.class_weight = TF_CLASS_WEIGHT_NONE;
-    } else if (strcmp(class_weight, "balanced") == 0) {
-        fopts.class_weight = TF_CLASS_WEIGHT_BALANCED;
-    } else {
-        rc = tt_label_values(cmd, "--class-weight", class_weight, NULL, label_names, num_labels,
-                             1.0, given);
-        if (rc != TT_EXIT_OK)
-            goto done;
-        for (i = 0; i < num_labels; i++)
-            weights[i] = (float)given[i];
-        fopts.class_weight = TF_CLASS_WEIGHT_GIVEN;
+    fopts.class_weight = cw_kind;
+    if (cw_kind == TF_CLASS_WEIGHT_GIVEN) {
         fopts.class_weights = weights;
         fopts.num_class_weights = num_labels;
     }

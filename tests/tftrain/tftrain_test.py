@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
-with CASE one of: usage, help, data_errors, end_to_end, multi_label, cpp_predict."""
+with CASE one of: usage, help, data_errors, end_to_end, multi_label, adapt, cpp_predict."""
 import os
 import random
 import re
@@ -124,7 +124,8 @@ def case_help(d, f):
                        (["pretrain", "--help"], "usage: tftrain pretrain"),
                        (["finetune", "--help"], "usage: tftrain finetune"),
                        (["eval", "--help"], "usage: tftrain eval"),
-                       (["predict", "-h"], "usage: tftrain predict")):
+                       (["predict", "-h"], "usage: tftrain predict"),
+                       (["adapt", "--help"], "usage: tftrain adapt")):
         rc, out, err = run(*args)
         expect(rc == 0, f"`tftrain {' '.join(args)}`: exit {rc}")
         expect(out.startswith(head), f"`tftrain {' '.join(args)}`: stdout {out[:60]!r}")
@@ -330,6 +331,85 @@ def case_multi_label(d, f):
            f"multi predict: exact sets {right}/{len(truth_sets)} vs eval accuracy {acc}")
     # Single-label data is not a label set of this model.
     expect_exit(2, ["eval", "--model", clf, "--data", f["valid"]], "valid.tsv")
+
+
+def case_adapt(d, f):
+    """adapt: a new class balance estimated from unlabelled texts, or given; used by eval and
+    predict; finetune --class-weight."""
+    rng = random.Random(8)
+    # Training: spam is one text in six; the new texts: spam is two in three.
+    paths = {}
+    for name, n, spam_rate in (("train", 240, 1 / 6), ("valid", 60, 1 / 6), ("new", 150, 2 / 3)):
+        paths[name] = os.path.join(d, f"adapt-{name}.tsv")
+        with open(paths[name], "w") as fh:
+            for _ in range(n):
+                spam = rng.random() < spam_rate
+                # Overlapping words, so probabilities are graded.
+                words = [rng.choice(SPAM if (rng.random() < 0.7) == spam else HAM) for _ in range(6)]
+                fh.write(("spam" if spam else "ham") + "\t" + " ".join(words) + "\n")
+    new_txt = os.path.join(d, "adapt-new.txt")
+    with open(paths["new"]) as src, open(new_txt, "w") as dst:
+        dst.write("".join(line.split("\t", 1)[1] for line in src))
+    clf = os.path.join(d, "adapt.safetensors")
+    rc, out, err = expect_exit(0, ["finetune", "--train", paths["train"], "--valid", paths["valid"],
+                                   "--out", clf, "--epochs", "6", "--batch", "8", "--lr", "0.02"]
+                               + SMALL)
+    expect(re.search(r"temperature \d+\.\d{4}", err) is not None, f"finetune: no temperature in {err!r}")
+    adapted = os.path.join(d, "adapted.safetensors")
+    rc, out, err = expect_exit(0, ["adapt", "--model", clf, "--unlabeled", new_txt, "--out", adapted])
+    m = re.fullmatch(r"texts=150 iterations=(\d+) temperature=(\d+\.\d+) prior=ham:([01]\.\d{4}),"
+                     r"spam:([01]\.\d{4}) train_prior=ham:([01]\.\d{4}),spam:([01]\.\d{4})\n", out)
+    expect(m is not None, f"adapt summary {out!r}")
+    if m:
+        prior_spam, train_spam = float(m.group(4)), float(m.group(6))
+        with open(paths["train"]) as fh:
+            rows = fh.read().splitlines()
+        true_train = sum(r.startswith("spam") for r in rows) / len(rows)
+        expect(abs(train_spam - true_train) < 1e-3, f"adapt: train prior {train_spam} vs {true_train}")
+        expect(prior_spam > 0.45, f"adapt: estimated spam rate {prior_spam}, the texts have 2/3")
+    # The adapted model decides for the new balance: the spam recall on the new texts rises.
+    def spam_recall(model):
+        rc, out, _ = expect_exit(0, ["eval", "--model", model, "--data", paths["new"]])
+        for line in out.split("\n"):
+            if line.startswith("spam "):
+                return float(line.split()[2])
+        return -1.0
+    expect(spam_recall(adapted) > spam_recall(clf), "adapt: spam recall did not rise")
+    rc, out, _ = expect_exit(0, ["predict", "--model", adapted, "--input", new_txt])
+    check_predict_output(out, ["ham", "spam"], 150, "predict adapted")
+    # A known balance, and back to deciding as trained (the same predictions as the original).
+    even = os.path.join(d, "even.safetensors")
+    rc, out, _ = expect_exit(0, ["adapt", "--model", adapted, "--prior", "spam=0.5,ham=0.5", "--out", even])
+    expect("prior=ham:0.5000,spam:0.5000" in out, f"adapt --prior summary {out!r}")
+    back = os.path.join(d, "back.safetensors")
+    expect_exit(0, ["adapt", "--model", adapted, "--prior", "train", "--out", back])
+    _, p1, _ = run("predict", "--model", clf, "--input", new_txt)
+    _, p2, _ = run("predict", "--model", back, "--input", new_txt)
+    expect(p1 == p2, "adapt --prior train does not give the original predictions back")
+    # Usage and data errors.
+    base = ["adapt", "--model", clf, "--out", os.path.join(d, "x.st")]
+    expect_exit(1, base, "either --unlabeled FILE or --prior P")
+    expect_exit(1, base + ["--unlabeled", new_txt, "--prior", "train"], "either")
+    expect_exit(1, base + ["--prior", "spam=0.5"], "no value for label 'ham'")
+    expect_exit(1, base + ["--prior", "eggs=0.5,ham=0.5"], "'eggs' is not one of the labels")
+    expect_exit(1, base + ["--prior", "spam=0.7,ham=0.7"], "sum")
+    expect_exit(1, base + ["--prior", "spam=x,ham=0.5"], "not a number")
+    expect_exit(1, ["adapt", "--unlabeled", new_txt, "--out", "x"], "--model MODEL is required")
+    expect_exit(2, base + ["--unlabeled", os.path.join(d, "absent.txt")], "absent.txt")
+    empty = os.path.join(d, "empty.txt")
+    open(empty, "w").close()
+    expect_exit(2, base + ["--unlabeled", empty], "no text")
+    expect_exit(2, ["adapt", "--model", f["corrupt"], "--unlabeled", new_txt, "--out", "x"],
+                "corrupt.safetensors")
+    expect(not os.path.exists(os.path.join(d, "x.st")), "a failed adapt wrote its output")
+    # finetune --class-weight
+    ft = ["finetune", "--train", paths["train"], "--out", os.path.join(d, "w.st"), "--epochs", "1",
+          "--batch", "8"] + SMALL
+    expect_exit(1, ft + ["--class-weight", "heavy"], "--class-weight")
+    expect_exit(1, ft + ["--class-weight", "spam=0"], "--class-weight")
+    expect_exit(1, ft + ["--class-weight", "eggs=2"], "'eggs' is not one of the labels")
+    expect_exit(0, ft + ["--class-weight", "spam=3"])
+    expect_exit(0, ft + ["--class-weight", "balanced"])
 
 
 def case_cpp_predict(d, f):
