@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""A libtransfer checkpoint loads into an equivalent PyTorch model and predicts the same.
+"""A libtransfer checkpoint loads into an equivalent PyTorch model and predicts the same,
+the decision metadata (temperature and class priors) applied as train.h describes it.
 
 usage: test_torch_checkpoint.py TORCH_TOOL WORKDIR
 Exits 77 (CTest: skipped) when torch or safetensors is not installed.
 """
+import json
 import os
 import random
 import subprocess
@@ -11,6 +13,7 @@ import sys
 
 try:
     import torch
+    from safetensors import safe_open
     from safetensors.torch import load_file
 except ImportError as e:  # reported as skipped, never as passed
     print(f"skipped: {e}")
@@ -23,6 +26,7 @@ subj = ["the cat", "a dog", "my bird", "the old man", "a small child"]
 verb = ["sees", "likes", "chases", "finds", "wants"]
 obj = ["the ball", "a red apple", "the big house", "some warm milk", "a toy"]
 corpus, tsv = os.path.join(work, "corpus.txt"), os.path.join(work, "train.tsv")
+binary_tsv = os.path.join(work, "binary.tsv")
 with open(corpus, "w") as f:
     for _ in range(300):
         f.write(f"{rnd.choice(subj)} {rnd.choice(verb)} {rnd.choice(obj)} .\n")
@@ -31,6 +35,11 @@ with open(tsv, "w") as f:
         a, b = rnd.randrange(5), rnd.randrange(5)
         label = ["like", "hunt", "want"][min(b // 2, 2)]
         f.write(f"{label}\t{subj[a]} {verb[b]} {rnd.choice(obj)} .\n")
+with open(binary_tsv, "w") as f:  # a two-class task (one logit), a fifth of it mislabelled so
+    for _ in range(120):            # that the calibrated temperature stays off its bounds
+        a = rnd.randrange(5)
+        label = ["animal", "person"][(a >= 3) != (rnd.random() < 0.2)]
+        f.write(f"{label}\t{subj[a]} {rnd.choice(verb)} {rnd.choice(obj)} .\n")
 probes = ["the cat likes the ball .", "a small child wants a toy", "my bird chases some warm milk ."]
 
 
@@ -58,29 +67,58 @@ class Reference(torch.nn.Module):
             parts.append(y.mean(0))
         if self.pooling & 4:
             parts.append(y.max(0).values)
-        z = self.head(torch.cat(parts))
-        if z.numel() == 1:
-            p = torch.sigmoid(z)
-            return torch.cat([1 - p, p])
-        return torch.softmax(z, 0)
+        return self.head(torch.cat(parts))
+
+
+def decide(z, decision):
+    """softmax(z / T + log(prior) - log(model_prior)), with the log-odds for a single logit."""
+    z = z.double() / decision["temperature"]
+    mp = torch.tensor(decision["model_prior"], dtype=torch.float64)
+    p = torch.tensor(decision.get("prior", decision["model_prior"]), dtype=torch.float64)
+    if z.numel() == 1:
+        q = torch.sigmoid(z + torch.log(p[1] / p[0]) - torch.log(mp[1] / mp[0]))
+        return torch.cat([1 - q, q])
+    return torch.softmax(z + torch.log(p) - torch.log(mp), 0)
 
 
 worst = 0.0
-for pooling in (7, 1, 6):
-    model_path = os.path.join(work, f"model{pooling}.safetensors")
-    out = subprocess.run([tool, corpus, tsv, model_path, str(pooling)], input="\n".join(probes) + "\n",
-                         capture_output=True, text=True, check=True).stdout.split("\n")
+# (task, pooling, decision flags of torch_tool): 1 = calibrated and a new prior, 2 = balanced
+# class weights; flag 0 keeps the identity decision.
+cases = [(tsv, 7, 0), (tsv, 1, 0), (tsv, 6, 0), (tsv, 7, 3), (binary_tsv, 7, 0), (binary_tsv, 6, 3),
+         (binary_tsv, 1, 1)]
+for k, (task, pooling, flags) in enumerate(cases):
+    model_path = os.path.join(work, f"model{k}.safetensors")
+    out = subprocess.run([tool, corpus, task, model_path, str(pooling), str(flags)],
+                         input="\n".join(probes) + "\n", capture_output=True, text=True,
+                         check=True).stdout.split("\n")
     sd = load_file(model_path)
+    with safe_open(model_path, "pt") as f:
+        decision = json.loads(f.metadata()["libtransfer.decision"])
     ref = Reference(sd, layers=2, pooling=pooling).eval()
+    if flags & 1 and (decision["temperature"] == 1.0 or decision["prior"] == decision["model_prior"]):
+        print(f"FAIL: the decision of case {flags} is the identity: {decision}")
+        sys.exit(1)
+    if flags & 2 and max(abs(a - b) for a, b in zip(decision["train_prior"], decision["model_prior"])) < 0.01:
+        print(f"FAIL: balanced weights left the model prior at the training prior: {decision}")
+        sys.exit(1)
+    moved = 0.0
     for line in filter(None, out):
         ids_part, probs_part = line.split(" ")
         ids = torch.tensor([int(v) for v in ids_part[4:].split(",")])
-        got = torch.tensor([float(v) for v in probs_part[6:].split(",")])
+        got = torch.tensor([float(v) for v in probs_part[6:].split(",")], dtype=torch.float64)
         with torch.no_grad():
-            want = ref(ids)
+            z = ref(ids)
+        want = decide(z, decision)
+        plain = decide(z, {"temperature": 1.0, "model_prior": decision["model_prior"]})
+        moved = max(moved, (want - plain).abs().max().item())
         err = (got - want).abs().max().item()
         worst = max(worst, err)
         if err > 1e-5:
-            print(f"FAIL pooling {pooling}: libtransfer {got.tolist()} vs PyTorch {want.tolist()}")
+            print(f"FAIL {os.path.basename(task)} pooling {pooling} decision {flags}: libtransfer "
+                  f"{got.tolist()} vs PyTorch {want.tolist()}")
             sys.exit(1)
-print(f"libtransfer and PyTorch agree on {len(probes) * 3} predictions (max abs difference {worst:.2e})")
+    if flags & 1 and moved < 1e-3:  # the comparison must be able to tell the decision apart
+        print(f"FAIL: the decision of case {flags} moves no probability ({moved:.1e})")
+        sys.exit(1)
+print(f"libtransfer and PyTorch agree on {len(probes) * len(cases)} predictions (max abs difference "
+      f"{worst:.2e})")

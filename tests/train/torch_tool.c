@@ -1,8 +1,10 @@
 /* Trains a tiny model on the synthetic sentences given on the command line's files, saves it,
  * and prints, for each probe text, its token ids and the class probabilities:
- *   torch_tool CORPUS TRAIN_TSV MODEL_OUT [pooling]
+ *   torch_tool CORPUS TRAIN_TSV MODEL_OUT [pooling [decision]]
  *   -> lines "ids=4,5,6 probs=0.1,0.9" for the probes read from stdin (one per line)
- * Used by test_torch_checkpoint.py to compare with an equivalent PyTorch model. */
+ * decision (an OR, default 0): 1 = calibrate a temperature on the training data and decide for
+ * a prior other than the training one; 2 = balanced class weights (a model prior other than the
+ * training prior). Used by test_torch_checkpoint.py to compare with an equivalent PyTorch model. */
 #include <transfer.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +55,22 @@ int main(int argc, char **argv)
     fo.epochs = 2;
     if (argc > 4)
         fo.pooling = (uint32_t)atoi(argv[4]);
+    int decision = argc > 5 ? atoi(argv[5]) : 0;
+    if (decision & 2)
+        fo.class_weight = TF_CLASS_WEIGHT_BALANCED;
     CK(tf_finetune(m, tr, NULL, &fo, NULL));
+    if (decision & 1) {
+        /* The training prior tilted towards the later classes: p_c ~ train_c (c + 1)^2. */
+        double prior[16], sum = 0;
+        int32_t C = tf_model_num_classes(m);
+        CK(tf_model_calibrate(m, tr, NULL));
+        CK(tf_model_prior(m, TF_PRIOR_TRAIN, prior, 16));
+        for (int32_t c = 0; c < C; c++)
+            sum += (prior[c] *= (double)((c + 1) * (c + 1)));
+        for (int32_t c = 0; c < C; c++)
+            prior[c] /= sum;
+        CK(tf_model_set_prior(m, prior, (size_t)C));
+    }
     CK(tf_model_save(m, argv[3]));
     char line[4096];
     int32_t ids[1024];
