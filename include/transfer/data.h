@@ -3,25 +3,38 @@
  * @brief Vocabularies, tokenisers and data loaders: text files, TSV, CSV and caller memory in,
  *        time-major batches out.
  *
- * **Vocabularies.** A word vocabulary splits text on ASCII whitespace (and, optionally, makes
- * every ASCII punctuation character its own token), optionally lower-cases ASCII letters, keeps
- * tokens seen at least `min_count` times, most frequent first (ties in byte order), up to
- * `max_size` entries. A byte vocabulary has one token per byte value and never produces
- * #TF_VOCAB_UNK. Both start with four special tokens at fixed ids: #TF_VOCAB_PAD (0, "<pad>"),
- * #TF_VOCAB_UNK (1, "<unk>"), #TF_VOCAB_BOS (2, "<bos>"), #TF_VOCAB_EOS (3, "<eos>").
+ * **Vocabularies.** A word vocabulary splits text on whitespace (and, optionally, makes every
+ * punctuation character or symbol its own token), optionally lower-cases, keeps tokens seen at
+ * least `min_count` times, most frequent first (ties in byte order), up to `max_size` entries.
+ * A byte vocabulary has one token per byte value and never produces #TF_VOCAB_UNK. Both start
+ * with four special tokens at fixed ids: #TF_VOCAB_PAD (0, "<pad>"), #TF_VOCAB_UNK (1,
+ * "<unk>"), #TF_VOCAB_BOS (2, "<bos>"), #TF_VOCAB_EOS (3, "<eos>").
  * Text is UTF-8: every invalid byte is replaced by U+FFFD before tokenising; replacements are
  * counted (tf_vocab_invalid_utf8(), tf_loader_invalid_utf8()) and reported through the log
  * callback at #TF_LOG_WARN, never an error.
  *
+ * **Unicode text** (vocabularies built by this version; serialised format 2). A text with
+ * non-ASCII bytes is first normalised to NFKC, and lower-casing is Unicode full case folding
+ * (so "Straße" and "STRASSE" both give "strasse", and U+0130 gives "i" + U+0307: no
+ * language-specific rules). Characters of the categories Z* and Cc separate tokens; P* and S*
+ * (emoji among them) are punctuation, each a token together with the marks and modifiers of its
+ * grapheme cluster; a CJK ideograph is always a token of its own; every other character (letters,
+ * marks, digits, format characters, and U+FFFD) belongs to words. Pure ASCII text is split
+ * exactly as before. Vocabularies read from format 1 keep the rules of the release that wrote
+ * them: non-ASCII bytes are word bytes and only ASCII letters are lower-cased.
+ *
  * **Serialised vocabulary** (tf_vocab_serialize(), a UTF-8 string without NUL bytes):
  * @code
- * libtransfer-vocab 1\n
+ * libtransfer-vocab 2\n
  * kind word\n            (or: kind byte)
  * lowercase 0|1\n
  * split_punct 0|1\n
+ * unicode 1\n
  * size N\n
  * token 0\n ... token N-1\n    (word vocabularies only: one escaped token per line, by id)
  * @endcode
+ * Format 1 is the same without the `unicode` line (the first line reads `libtransfer-vocab 1`);
+ * it is read, and a vocabulary read from it is written in it again.
  * Escapes in tokens: a backslash is written `\\`, and a byte below 0x20 or 0x7f as `\xHH`
  * (two lower-case hex digits); every other byte is written as is. So each token is exactly one
  * line, and any token round-trips.
@@ -91,8 +104,9 @@ typedef struct tf_vocab_opts {
     uint32_t struct_size; /**< sizeof(tf_vocab_opts_t), set by the init function. */
     uint32_t version;     /**< #TF_VOCAB_OPTS_VERSION, set by the init function. */
     int32_t kind;         /**< A ::tf_vocab_kind_t; default #TF_VOCAB_KIND_WORD. */
-    int32_t lowercase;    /**< 1: lower-case ASCII letters before lookup. Default 0. */
-    int32_t split_punct;  /**< 1: each ASCII punctuation character is its own token. Default 1. */
+    int32_t lowercase;    /**< 1: lower-case (Unicode case folding) before lookup. Default 0. */
+    int32_t split_punct;  /**< 1: each punctuation character or symbol is its own token.
+                               Default 1. */
     int32_t min_count;    /**< Keep words seen at least this often (>= 1). Default 1. */
     int32_t max_size;     /**< Largest size including the specials; 0 = no limit. Default 0. */
 } tf_vocab_opts_t;

@@ -72,11 +72,16 @@ typedef struct tf__toks {
     uint32_t *off, *len, *hash;
     uint64_t *key; /* tf__slot_key of each token */
     size_t n, cap;
+    int32_t *cps; /* TF__TOK_UNICODE: the normalised text (code points, then UTF-8 in place) */
+    size_t cps_cap;
 } tf__toks_t;
 
 #define TF__TOK_LOWER 1u
 #define TF__TOK_PUNCT 2u
 #define TF__TOK_BYTES 4u /* no splitting: the cleaned text is one "token" */
+/* NFKC and Unicode case folding (with TF__TOK_LOWER) through utf8proc, and non-ASCII characters
+ * classed by Unicode category; without it, non-ASCII bytes are word bytes (format 1 vocabularies) */
+#define TF__TOK_UNICODE 8u
 
 /* Split `s` into tokens; returns ENOMEM; *invalid is increased by replaced bytes. */
 tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *s, size_t n, uint32_t flags,
@@ -87,12 +92,15 @@ void tf__toks_free(tf__toks_t *tk, tf_ctx_t *ctx);
 struct tf_vocab {
     tf_ctx_t *ctx;
     int32_t kind, lowercase, split_punct;
+    int32_t unicode; /* 1: TF__TOK_UNICODE (every vocabulary built now); 0: read from format 1 */
     tf__strtab_t tab;
     uint64_t invalid_utf8;
     tf__toks_t scratch;
 };
 tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t lowercase,
-                          int32_t split_punct);
+                          int32_t split_punct, int32_t unicode);
+/* Tokeniser flags of a vocabulary built now with options `o`. */
+uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o);
 /* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK. The array
  * belongs to `owner` (the loader's context, which may differ from the vocabulary's). */
 tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,

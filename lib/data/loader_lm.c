@@ -63,11 +63,11 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
     if (vocab_out != NULL) {
         TF_CHECK(tf__vocab_read_opts(&vo, vopts, fn));
         if (vo.kind == TF_VOCAB_KIND_BYTE) {
-            TF_CHECK(tf__vocab_new(&built, ctx, vo.kind, vo.lowercase, vo.split_punct));
+            TF_CHECK(tf__vocab_new(&built, ctx, vo.kind, vo.lowercase, vo.split_punct, 1));
             vocab = built;
         }
         c.ctx = ctx;
-        c.flags = (vo.lowercase ? TF__TOK_LOWER : 0u) | (vo.split_punct ? TF__TOK_PUNCT : 0u);
+        c.flags = tf__vocab_build_flags(&vo);
     }
     TF_CHECK_GOTO(st, tf__loader_new(&l, ctx, TF__LOADER_LM, opts, fn), fail);
     for (uint32_t p = 0; p < num_paths; p++) {

@@ -1,12 +1,16 @@
 /* The tokeniser: one pass over the bytes with a class table; UTF-8 is validated and invalid
  * bytes become U+FFFD; tokens are copied (lower-cased) into a scratch buffer and hashed on the
- * way. */
+ * way. With TF__TOK_UNICODE, a text with non-ASCII bytes is first normalised by utf8proc (NFKC,
+ * and case folding when lower-casing), and non-ASCII characters are classed by their Unicode
+ * category; ASCII text takes the table path unchanged either way. */
 #include "transfer/data.h"
 #include "data_internal.h"
 
 #include <string.h>
+#include <utf8proc.h>
 
-enum { C_WORD = 0, C_SPACE = 1, C_PUNCT = 2, C_HIGH = 3 };
+/* C_IDEO: a CJK ideograph, a token of its own (there are no spaces between such words). */
+enum { C_WORD = 0, C_SPACE = 1, C_PUNCT = 2, C_HIGH = 3, C_IDEO = 4 };
 
 /* Byte classes: control characters and ASCII blanks separate tokens. */
 static const unsigned char byte_class[256] = {
@@ -290,12 +294,169 @@ static void hash_and_key(const unsigned char *p, size_t n, uint32_t *h_out, uint
 #endif
 }
 
+/* Whether a code point is a CJK ideograph (the unified and compatibility blocks): such text has
+ * no spaces between words, so each ideograph is a token; the categories say only "letter". */
+static int is_ideograph(int32_t c)
+{
+    return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) ||
+           (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2ebef) ||
+           (c >= 0x30000 && c <= 0x3134f) || (c >= 0xf900 && c <= 0xfaff) ||
+           (c >= 0x2f800 && c <= 0x2fa1f);
+}
+
+/* The class of a non-ASCII code point from its Unicode category: separators and controls split,
+ * punctuation and symbols (emoji among them) are tokens of their own when splitting punctuation,
+ * and everything else (letters, marks, digits, format characters) belongs to words. U+FFFD
+ * stands for invalid bytes, which stay inside words as before. */
+static unsigned unicode_class(int32_t c, uint32_t flags)
+{
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+        return C_SPACE;
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+    case UTF8PROC_CATEGORY_SM:
+    case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+        return (flags & TF__TOK_PUNCT) && c != 0xfffd ? C_PUNCT : C_WORD;
+    default:
+        return is_ideograph(c) ? C_IDEO : C_WORD;
+    }
+}
+
+/* The code point at s[i] (valid UTF-8 after normalisation) and its length. */
+static size_t next_cp(const unsigned char *s, size_t n, size_t i, int32_t *c)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+    if (k <= 0) {
+        *c = 0xfffd; /* unreachable on normalised text; keeps a byte a word byte */
+        return 1;
+    }
+    *c = cp;
+    return (size_t)k;
+}
+
+/* Byte length of the extended grapheme cluster (UAX #29) starting at s[i]: a punctuation or
+ * ideograph token keeps its combining marks, an emoji its modifiers and joined sequence. */
+static size_t cluster_len(const unsigned char *s, size_t n, size_t i)
+{
+    utf8proc_int32_t state = 0;
+    int32_t prev, next;
+    size_t j = i + next_cp(s, n, i, &prev);
+    while (j < n) {
+        size_t k = next_cp(s, n, j, &next);
+        if (utf8proc_grapheme_break_stateful(prev, next, &state))
+            break;
+        j += k;
+        prev = next;
+    }
+    return j - i;
+}
+
+/* Copy s to out with every invalid UTF-8 byte replaced by U+FFFD (counted) and ASCII bytes
+ * mapped through `low`; returns the output length (at most 3n). */
+static size_t clean_utf8(unsigned char *out, const unsigned char *s, size_t n,
+                         const unsigned char *low, uint64_t *invalid)
+{
+    size_t o = 0, i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            out[o++] = low[c];
+            i++;
+        } else {
+            size_t k = utf8_valid_len(s + i, n - i);
+            if (k == 0) {
+                memcpy(out + o, "\xef\xbf\xbd", 3);
+                o += 3;
+                (*invalid)++;
+                i++;
+            } else {
+                memcpy(out + o, s + i, k);
+                o += k;
+                i += k;
+            }
+        }
+    }
+    return o;
+}
+
+/* NFKC, with full case folding when lower-casing, of a text into tk->cps (as UTF-8, in place:
+ * utf8proc re-encodes into its code point buffer); invalid bytes become U+FFFD first. Every
+ * buffer is the context's: utf8proc only writes into the ones given. */
+static tf_status_t normalize(tf__toks_t *tk, tf_ctx_t *ctx, const unsigned char *s, size_t n,
+                             uint32_t flags, uint64_t *invalid, size_t *len_out)
+{
+    utf8proc_option_t opt = (utf8proc_option_t)(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                UTF8PROC_COMPAT |
+                                                ((flags & TF__TOK_LOWER) ? UTF8PROC_CASEFOLD : 0));
+    TF_CHECK(reserve(tk, ctx, n));
+    size_t clean = clean_utf8((unsigned char *)tk->bytes, s, n, same_map, invalid);
+    size_t want = clean + 16;
+    for (;;) {
+        if (want + 1 > tk->cps_cap) {
+            size_t bytes;
+            if (!tf__mul_size(want + 1, sizeof *tk->cps, &bytes))
+                TF_FAIL(TF_STATUS_ENOMEM, "tokenizer: text of %zu bytes is too large", n);
+            tf__free(ctx, tk->cps);
+            tk->cps_cap = 0;
+            tk->cps = tf__alloc(ctx, bytes);
+            if (tk->cps == NULL)
+                return TF_STATUS_ENOMEM;
+            tk->cps_cap = want + 1;
+        }
+        /* One slot is kept free: re-encoding writes a NUL after the text. */
+        utf8proc_ssize_t m = utf8proc_decompose((const utf8proc_uint8_t *)tk->bytes,
+                                                (utf8proc_ssize_t)clean, tk->cps,
+                                                (utf8proc_ssize_t)(tk->cps_cap - 1), opt);
+        if (m < 0)
+            TF_FAIL(TF_STATUS_EFORMAT, "tokenizer: cannot normalise the text: %s",
+                    utf8proc_errmsg(m));
+        if ((size_t)m + 1 > tk->cps_cap) {
+            want = (size_t)m;
+            continue;
+        }
+        utf8proc_ssize_t b = utf8proc_reencode(tk->cps, m, opt);
+        if (b < 0)
+            TF_FAIL(TF_STATUS_EFORMAT, "tokenizer: cannot normalise the text: %s",
+                    utf8proc_errmsg(b));
+        *len_out = (size_t)b;
+        return TF_STATUS_OK;
+    }
+}
+
+static int has_high_byte(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
 tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t n,
                          uint32_t flags, uint64_t *invalid)
 {
     const unsigned char *s = (const unsigned char *)text;
+    const int uni = (flags & TF__TOK_UNICODE) != 0;
     if (n > (size_t)(UINT32_MAX / 4))
         TF_FAIL(TF_STATUS_EOVERFLOW, "tokenizer: a text of %zu bytes is too long (limit 1 GiB)", n);
+    if (uni && has_high_byte(s, n)) {
+        TF_CHECK(normalize(tk, ctx, s, n, flags, invalid, &n));
+        s = (const unsigned char *)tk->cps;
+        if (n > (size_t)(UINT32_MAX / 4))
+            TF_FAIL(TF_STATUS_EOVERFLOW, "tokenizer: the normalised text has %zu bytes (limit "
+                    "1 GiB)", n);
+    }
     TF_CHECK(reserve(tk, ctx, n));
     unsigned char *out = (unsigned char *)tk->bytes;
     size_t o = 0, ntok = 0, i = 0;
@@ -306,25 +467,7 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
                                 : ((flags & TF__TOK_PUNCT) ? word_same_split : word_same_joined);
     if (flags & TF__TOK_BYTES) {
         /* Byte vocabularies: clean and lower-case only; the caller maps bytes to ids. */
-        while (i < n) {
-            unsigned c = s[i];
-            if (c < 0x80) {
-                out[o++] = low[c];
-                i++;
-            } else {
-                size_t k = utf8_valid_len(s + i, n - i);
-                if (k == 0) {
-                    memcpy(out + o, "\xef\xbf\xbd", 3);
-                    o += 3;
-                    (*invalid)++;
-                    i++;
-                } else {
-                    memcpy(out + o, s + i, k);
-                    o += k;
-                    i += k;
-                }
-            }
-        }
+        o = clean_utf8(out, s, n, low, invalid);
         tk->off[0] = 0;
         tk->len[0] = (uint32_t)o;
         tk->hash[0] = 0;
@@ -334,15 +477,24 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
     }
     while (i < n) {
         unsigned cls = cls_of[s[i]];
+        size_t k = 1;
+        if (cls == C_HIGH && uni) {
+            int32_t c;
+            k = next_cp(s, n, i, &c);
+            cls = unicode_class(c, flags);
+        }
         if (cls == C_SPACE) {
-            i++;
+            i += k;
             continue;
         }
         size_t start = o;
-        if (cls == C_PUNCT) {
-            out[o++] = s[i++];
+        if (cls == C_PUNCT || cls == C_IDEO) {
+            k = uni ? cluster_len(s, n, i) : 1;
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
         } else {
-            /* A word: runs of word bytes, with UTF-8 sequences checked. */
+            /* A word: runs of word bytes, with UTF-8 sequences checked (or classed). */
             for (;;) {
                 /* The hot loop: one table gives "still a word" and the output byte. */
                 const unsigned char *p = s + i, *e = s + n;
@@ -355,7 +507,14 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
                 o = (size_t)(q - out);
                 if (i >= n || cls_of[s[i]] != C_HIGH)
                     break;
-                size_t k = utf8_valid_len(s + i, n - i);
+                if (uni) {
+                    int32_t c;
+                    k = next_cp(s, n, i, &c);
+                    if (unicode_class(c, flags) != C_WORD)
+                        break;
+                } else {
+                    k = utf8_valid_len(s + i, n - i);
+                }
                 if (k == 0) {
                     memcpy(out + o, "\xef\xbf\xbd", 3);
                     o += 3;
@@ -384,5 +543,6 @@ void tf__toks_free(tf__toks_t *tk, tf_ctx_t *ctx)
     tf__free(ctx, tk->len);
     tf__free(ctx, tk->hash);
     tf__free(ctx, tk->key);
+    tf__free(ctx, tk->cps);
     memset(tk, 0, sizeof *tk);
 }

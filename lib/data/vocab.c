@@ -44,7 +44,7 @@ tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts,
 }
 
 tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t lowercase,
-                          int32_t split_punct)
+                          int32_t split_punct, int32_t unicode)
 {
     tf_vocab_t *v = tf__calloc(ctx, 1, sizeof *v);
     tf_status_t st;
@@ -56,6 +56,7 @@ tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t
     v->kind = kind;
     v->lowercase = lowercase;
     v->split_punct = split_punct;
+    v->unicode = unicode;
     for (int i = 0; i < TF_VOCAB_NUM_SPECIALS; i++) {
         const char *s = special_names[i];
         TF_CHECK_GOTO(st, tf__strtab_add(&v->tab, ctx, s, strlen(s), tf__hash_bytes(s, strlen(s)),
@@ -90,7 +91,14 @@ void tf_vocab_free(tf_vocab_t *v)
 static uint32_t tok_flags(const tf_vocab_t *v)
 {
     return (v->lowercase ? TF__TOK_LOWER : 0u) | (v->split_punct ? TF__TOK_PUNCT : 0u) |
-           (v->kind == TF_VOCAB_KIND_BYTE ? TF__TOK_BYTES : 0u);
+           (v->kind == TF_VOCAB_KIND_BYTE ? TF__TOK_BYTES : 0u) |
+           (v->unicode ? TF__TOK_UNICODE : 0u);
+}
+
+uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o)
+{
+    return (o->lowercase ? TF__TOK_LOWER : 0u) | (o->split_punct ? TF__TOK_PUNCT : 0u) |
+           TF__TOK_UNICODE;
 }
 
 /* ---- building -------------------------------------------------------------------------------- */
@@ -158,7 +166,7 @@ tf_status_t tf__counter_finish(tf__counter_t *c, const tf_vocab_opts_t *o, tf_vo
     size_t n = (size_t)c->tab.count;
     if (o->kind == TF_VOCAB_KIND_WORD && n == 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: the input has no tokens", fn);
-    TF_CHECK(tf__vocab_new(&v, c->ctx, o->kind, o->lowercase, o->split_punct));
+    TF_CHECK(tf__vocab_new(&v, c->ctx, o->kind, o->lowercase, o->split_punct, 1));
     v->invalid_utf8 = c->invalid;
     if (o->kind == TF_VOCAB_KIND_WORD) {
         ids = tf__alloc(c->ctx, (n ? n : 1) * sizeof *ids);
@@ -220,7 +228,7 @@ tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
         TF_FAIL(TF_STATUS_EINVAL, "%s: a word vocabulary needs at least one file", fn);
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
-    c.flags = (o.lowercase ? TF__TOK_LOWER : 0u) | (o.split_punct ? TF__TOK_PUNCT : 0u);
+    c.flags = tf__vocab_build_flags(&o);
     for (uint32_t p = 0; p < num_paths; p++) {
         tf__lines_t lr;
         if (paths[p] == NULL) {
@@ -263,7 +271,7 @@ tf_status_t tf_vocab_build_texts(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
         TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'texts' is NULL", fn);
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
-    c.flags = (o.lowercase ? TF__TOK_LOWER : 0u) | (o.split_punct ? TF__TOK_PUNCT : 0u);
+    c.flags = tf__vocab_build_flags(&o);
     for (uint32_t i = 0; i < num_texts && o.kind == TF_VOCAB_KIND_WORD; i++) {
         if (texts[i] == NULL) {
             st = tf__error(TF_STATUS_EINVAL, "%s: texts[%u] is NULL", fn, i);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAGIC "libtransfer-vocab 1"
+/* Format 1 (no "unicode" line) is still written for vocabularies read from it, so a checkpoint
+ * saved again keeps loading in older releases. */
+#define MAGIC "libtransfer-vocab "
 #define MAX_VOCAB_FILE ((long)1 << 30)
 
 static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
@@ -24,9 +26,13 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
     TF_REQUIRE_ARG(len_out);
     if (buf == NULL && capacity > 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_serialize: argument 'buf' is NULL");
-    int hn = snprintf(head, sizeof head, MAGIC "\nkind %s\nlowercase %d\nsplit_punct %d\nsize %d\n",
-                      v->kind == TF_VOCAB_KIND_BYTE ? "byte" : "word", v->lowercase,
-                      v->split_punct, v->tab.count);
+    const char *kind = v->kind == TF_VOCAB_KIND_BYTE ? "byte" : "word";
+    int hn = v->unicode ? snprintf(head, sizeof head, MAGIC "2\nkind %s\nlowercase %d\n"
+                                   "split_punct %d\nunicode 1\nsize %d\n", kind, v->lowercase,
+                                   v->split_punct, v->tab.count)
+                        : snprintf(head, sizeof head, MAGIC "1\nkind %s\nlowercase %d\n"
+                                   "split_punct %d\nsize %d\n", kind, v->lowercase,
+                                   v->split_punct, v->tab.count);
     size_t o = put(buf, capacity, 0, head, (size_t)hn);
     if (v->kind == TF_VOCAB_KIND_WORD)
         for (int32_t id = 0; id < v->tab.count; id++) {
@@ -132,7 +138,8 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     tf_vocab_t *v = NULL;
     char *tok = NULL;
     tf_status_t st = TF_STATUS_OK;
-    long kind, lower, punct, size;
+    long kind, lower, punct, size, unicode = 0;
+    int version, line0; /* line0: the line of the first token, minus its id */
     size_t p = 0;
     TF_REQUIRE_ARG(out);
     *out = NULL;
@@ -142,12 +149,13 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     if (s == NULL)
         s = "";
     const size_t ml = sizeof MAGIC - 1;
-    if (n < ml + 1 || memcmp(s, MAGIC, ml - 1) != 0)
+    if (n < ml + 2 || memcmp(s, MAGIC, ml) != 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: line 1: not a libtransfer vocabulary", fn);
-    if (s[ml - 1] != '1' || s[ml] != '\n')
-        TF_FAIL(s[ml - 1] > '1' && s[ml - 1] <= '9' ? TF_STATUS_EVERSION : TF_STATUS_EFORMAT,
+    if ((s[ml] != '1' && s[ml] != '2') || s[ml + 1] != '\n')
+        TF_FAIL(s[ml] > '2' && s[ml] <= '9' ? TF_STATUS_EVERSION : TF_STATUS_EFORMAT,
                 "%s: line 1: unsupported vocabulary format version", fn);
-    p = ml + 1;
+    version = s[ml] - '0';
+    p = ml + 2;
     if (n - p >= 10 && memcmp(s + p, "kind word\n", 10) == 0)
         kind = TF_VOCAB_KIND_WORD;
     else if (n - p >= 10 && memcmp(s + p, "kind byte\n", 10) == 0)
@@ -157,14 +165,19 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     p += 10;
     TF_CHECK(header_int(s, n, &p, "lowercase", 0, 1, 3, &lower));
     TF_CHECK(header_int(s, n, &p, "split_punct", 0, 1, 4, &punct));
-    TF_CHECK(header_int(s, n, &p, "size", TF_VOCAB_NUM_SPECIALS, INT32_MAX / 2, 5, &size));
+    if (version >= 2)
+        TF_CHECK(header_int(s, n, &p, "unicode", 1, 1, 5, &unicode));
+    line0 = version >= 2 ? 7 : 6;
+    TF_CHECK(header_int(s, n, &p, "size", TF_VOCAB_NUM_SPECIALS, INT32_MAX / 2, line0 - 1, &size));
     if (kind == TF_VOCAB_KIND_BYTE && size != TF_VOCAB_NUM_SPECIALS + 256)
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 5: a byte vocabulary has %d tokens, not %ld", fn,
-                TF_VOCAB_NUM_SPECIALS + 256, size);
-    TF_CHECK(tf__vocab_new(&v, ctx, (int32_t)kind, (int32_t)lower, (int32_t)punct));
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line %d: a byte vocabulary has %d tokens, not %ld", fn,
+                line0 - 1, TF_VOCAB_NUM_SPECIALS + 256, size);
+    TF_CHECK(tf__vocab_new(&v, ctx, (int32_t)kind, (int32_t)lower, (int32_t)punct,
+                           (int32_t)unicode));
     if (kind == TF_VOCAB_KIND_BYTE) {
         if (p != n) {
-            st = tf__error(TF_STATUS_EFORMAT, "%s: line 6: unexpected text after the header", fn);
+            st = tf__error(TF_STATUS_EFORMAT, "%s: line %d: unexpected text after the header", fn,
+                           line0);
             goto fail;
         }
         *out = v;
@@ -176,7 +189,7 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
         goto fail;
     }
     for (long id = 0; id < size; id++) {
-        long line = 6 + id;
+        long line = line0 + id;
         const char *nl = p < n ? memchr(s + p, '\n', n - p) : NULL;
         if (nl == NULL) {
             st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: expected %ld tokens, the text ends "
@@ -236,7 +249,7 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     }
     if (p != n) {
         st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: unexpected text after the last token",
-                       fn, 6 + size);
+                       fn, line0 + size);
         goto fail;
     }
     tf__free(ctx, tok);

@@ -157,8 +157,9 @@ static void test_vocab_serialize_exact_format(void **state)
     char buf[256];
     size_t len = 0;
     assert_ok(tf_vocab_serialize(v, buf, sizeof buf, &len));
-    const char *want = "libtransfer-vocab 1\nkind word\nlowercase 0\nsplit_punct 0\nsize 6\n"
-                       "<pad>\n<unk>\n<bos>\n<eos>\na\\\\b\nc\n";
+    /* Built now: format 2, whose tokeniser is Unicode-aware. */
+    const char *want = "libtransfer-vocab 2\nkind word\nlowercase 0\nsplit_punct 0\nunicode 1\n"
+                       "size 6\n<pad>\n<unk>\n<bos>\n<eos>\na\\\\b\nc\n";
     assert_string_equal(buf, want);
     assert_int_equal(len, strlen(want));
     assert_status(tf_vocab_serialize(v, buf, 10, &len), TF_STATUS_EBUFSIZE);
@@ -220,6 +221,13 @@ static void test_vocab_deserialize_rejects_malformed(void **state)
         "<bos>\n<eos>\nx\ny\n",
         "libtransfer-vocab 1\nkind byte\nlowercase 0\nsplit_punct 1\nsize 100\n",
         "libtransfer-vocab 1\nkind word\nlowercase 0\nsplit_punct 1\nsize 99999999999\n",
+        /* Format 2: the unicode line is required and is 1. */
+        "libtransfer-vocab 2\nkind word\nlowercase 0\nsplit_punct 1\nsize 4\n<pad>\n<unk>\n"
+        "<bos>\n<eos>\n",
+        "libtransfer-vocab 2\nkind word\nlowercase 0\nsplit_punct 1\nunicode 0\nsize 4\n<pad>\n"
+        "<unk>\n<bos>\n<eos>\n",
+        "libtransfer-vocab 2\nkind word\nlowercase 0\nsplit_punct 1\nunicode 1\nsize 5\n<pad>\n"
+        "<unk>\n<bos>\n<eos>\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tf_vocab_t *v = (tf_vocab_t *)ctx;
@@ -230,7 +238,7 @@ static void test_vocab_deserialize_rejects_malformed(void **state)
         assert_null(v);
     }
     tf_vocab_t *v = NULL;
-    const char *newer = "libtransfer-vocab 2\nkind word\n";
+    const char *newer = "libtransfer-vocab 3\nkind word\n";
     assert_status(tf_vocab_deserialize(&v, ctx, newer, strlen(newer)), TF_STATUS_EVERSION);
     assert_status(tf_vocab_deserialize(&v, ctx, NULL, 3), TF_STATUS_EINVAL);
     assert_int_equal(tf_ctx_live_objects(ctx), 0);
@@ -293,6 +301,39 @@ static void test_vocab_bad_options(void **state)
     assert_status(tf_vocab_build_texts(NULL, ctx, &t, NULL, 1, NULL), TF_STATUS_EINVAL);
 }
 
+/* A format 1 vocabulary keeps its release's rules: a curly apostrophe is a word byte and
+ * only ASCII is lower-cased; the same tokens in format 2 split and fold it. */
+static void test_vocab_format1_keeps_ascii_rules(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    const char *v1 = "libtransfer-vocab 1\nkind word\nlowercase 1\nsplit_punct 1\nsize 8\n"
+                     "<pad>\n<unk>\n<bos>\n<eos>\ndon\u2019t\n\u00c9t\u00c9\ndon\n\u2019\n";
+    const char *v2 = "libtransfer-vocab 2\nkind word\nlowercase 1\nsplit_punct 1\nunicode 1\n"
+                     "size 8\n<pad>\n<unk>\n<bos>\n<eos>\ndon\u2019t\n\u00e9t\u00e9\ndon\n\u2019\n";
+    const char *text = "DON\u2019T \u00c9T\u00c9";
+    tf_vocab_t *v = NULL;
+    int32_t ids[8];
+    size_t n = 0;
+    assert_ok(tf_vocab_deserialize(&v, ctx, v1, strlen(v1)));
+    assert_ok(tf_vocab_encode(v, text, strlen(text), ids, 8, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], 4); /* "don\u2019t": ASCII lower-cased, one word */
+    assert_int_equal(ids[1], 5); /* "\u00c9T\u00c9" -> "\u00c9t\u00c9" */
+    char buf[256];
+    size_t len;
+    assert_ok(tf_vocab_serialize(v, buf, sizeof buf, &len));
+    assert_string_equal(buf, v1);
+    tf_vocab_free(v);
+    assert_ok(tf_vocab_deserialize(&v, ctx, v2, strlen(v2)));
+    assert_ok(tf_vocab_encode(v, text, strlen(text), ids, 8, &n));
+    assert_int_equal(n, 4);
+    assert_int_equal(ids[0], 6); /* don */
+    assert_int_equal(ids[1], 7); /* \u2019 */
+    assert_int_equal(ids[2], TF_VOCAB_UNK); /* t */
+    assert_int_equal(ids[3], 5); /* \u00e9t\u00e9 */
+    tf_vocab_free(v);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
@@ -307,6 +348,7 @@ int main(int argc, char **argv)
         T(test_vocab_deserialize_rejects_malformed),
         T(test_vocab_files_save_load),
         T(test_vocab_bad_options),
+        T(test_vocab_format1_keeps_ascii_rules),
     };
     return TF_TEST_RUN(tests);
 }
