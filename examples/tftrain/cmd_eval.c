@@ -153,6 +153,7 @@ int tt_cmd_eval(int argc, char **argv)
         rc = tt_fail(cmd, st, "cannot read '%s'", data_path);
         goto done;
     }
+    tt_report_unknown(cmd, data, data_path);
     tf_metrics_init(&metrics, TF_METRICS_VERSION);
     st = tf_evaluate(model, data, &metrics, cm, ncounts);
     if (st != TF_STATUS_OK) {

@@ -222,6 +222,8 @@ int tt_cmd_finetune(int argc, char **argv)
             valid = NULL;
         }
     }
+    tt_report_unknown(cmd, train, train_path);
+    tt_report_unknown(cmd, valid, valid_path ? valid_path : "the validation lines");
     fprintf(stderr,
             "tftrain %s: %s model, vocabulary %d words, %d %s, %lld training and %lld "
             "validation texts, %.2fM parameters\n",

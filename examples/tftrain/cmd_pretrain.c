@@ -98,6 +98,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         rc = tt_fail(cmd, st, "cannot read the corpus");
         goto done;
     }
+    tt_report_unknown(cmd, train, "the corpus (training lines)");
     lopts.split = TF_LOADER_SPLIT_VALID;
     lopts.shuffle = 0;
     st = tf_loader_create_lm(&valid, ctx, vocab, corpus.items, corpus.count, &lopts);
@@ -106,6 +107,7 @@ int tt_cmd_pretrain(int argc, char **argv)
                 tf_last_error_message());
         valid = NULL;
     }
+    tt_report_unknown(cmd, valid, "the corpus (validation lines)");
 
     tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
     mopts.embedding_dim = emb;

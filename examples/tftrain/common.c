@@ -68,6 +68,24 @@ void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size)
     opts->max_size = max_size;
 }
 
+void tt_report_unknown(const char *cmd, const tf_loader_t *loader, const char *what)
+{
+    uint64_t n = tf_loader_num_tokens(loader), unk = tf_loader_unknown_tokens(loader);
+    char digits[24], grouped[32];
+    int nd, o = 0;
+    if (n == 0)
+        return;
+    nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    for (int i = 0; i < nd; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            grouped[o++] = ',';
+        grouped[o++] = digits[i];
+    }
+    grouped[o] = '\0';
+    fprintf(stderr, "tftrain %s: %.1f%% of %s tokens in %s are unknown to the vocabulary\n", cmd,
+            100.0 * (double)unk / (double)n, grouped, what);
+}
+
 int tt_model_vocab(const char *cmd, tf_model_t *model, tf_vocab_t **out)
 {
     *out = tf_model_vocab(model);

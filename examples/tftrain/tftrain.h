@@ -74,6 +74,10 @@ int tt_ctx_create(const char *cmd, tf_ctx_t **ctx, int32_t threads, uint64_t see
  * one (numeric input) is a data error. */
 int tt_model_vocab(const char *cmd, tf_model_t *model, tf_vocab_t **out);
 
+/* One line on stderr: the share of the loader's tokens unknown to the vocabulary, so a user sees
+ * when a vocabulary no longer fits the data; `what` names the data ("valid.tsv"). */
+void tt_report_unknown(const char *cmd, const tf_loader_t *loader, const char *what);
+
 /* Load a model file; flags as tf_model_load(). */
 int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t flags,
                   tf_model_t **out);

@@ -612,6 +612,26 @@ TF_API int64_t tf_loader_skipped_lines(const tf_loader_t *loader);
 TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
 
 /**
+ * @brief Tokens the loader read from text (labelled and language-model loaders; the
+ *        #TF_VOCAB_EOS put between lines not included; skipped lines not included).
+ *
+ * With tf_loader_unknown_tokens() it tells how well a vocabulary fits new data: a rising share
+ * of unknown tokens means the vocabulary was built from text unlike this.
+ * @param[in] loader The loader.
+ * @return The count; 0 for loaders of token ids or numbers, or if `loader` is NULL.
+ */
+TF_API uint64_t tf_loader_num_tokens(const tf_loader_t *loader);
+
+/**
+ * @brief How many of the tokens counted by tf_loader_num_tokens() were mapped to
+ *        #TF_VOCAB_UNK (not in the vocabulary, or cut by its size limit when it was built by
+ *        tf_loader_create_lm_vocab()).
+ * @param[in] loader The loader.
+ * @return The count (0 with a byte vocabulary), or 0 if `loader` is NULL.
+ */
+TF_API uint64_t tf_loader_unknown_tokens(const tf_loader_t *loader);
+
+/**
  * @brief Number of labels (classes); 0 for a loader without labels.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.

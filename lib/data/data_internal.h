@@ -101,10 +101,12 @@ tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t
                           int32_t split_punct, int32_t unicode);
 /* Tokeniser flags of a vocabulary built now with options `o`. */
 uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o);
-/* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK. The array
- * belongs to `owner` (the loader's context, which may differ from the vocabulary's). */
+/* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK, counted
+ * in *unknown (may be NULL). The array belongs to `owner` (the loader's context, which may differ
+ * from the vocabulary's). */
 tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
-                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid);
+                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid,
+                                    uint64_t *unknown);
 /* Token counting for building word vocabularies. */
 typedef struct tf__counter {
     tf_ctx_t *ctx;
@@ -203,6 +205,7 @@ struct tf_loader {
     size_t nlset, lset_cap, lset_off_cap;
     int64_t skipped;
     uint64_t invalid_utf8;
+    uint64_t text_tokens, unknown_tokens; /* tokens read from text, and those mapped to UNK */
     /* batch buffers */
     int32_t *b_tok, *b_tgt, *b_len, *b_lab;
     float *b_feat, *b_ftgt, *b_lset;

@@ -379,6 +379,16 @@ uint64_t tf_loader_invalid_utf8(const tf_loader_t *l)
 {
     return l ? l->invalid_utf8 : 0;
 }
+
+uint64_t tf_loader_num_tokens(const tf_loader_t *l)
+{
+    return l ? l->text_tokens : 0;
+}
+
+uint64_t tf_loader_unknown_tokens(const tf_loader_t *l)
+{
+    return l ? l->unknown_tokens : 0;
+}
 int32_t tf_loader_is_multilabel(const tf_loader_t *l)
 {
     return l ? l->multilabel : 0;

@@ -24,7 +24,7 @@ static tf_status_t read_file(tf_loader_t *l, tf_vocab_t *vocab, tf__counter_t *c
         size_t before = l->nids;
         if (vocab != NULL) {
             TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, line, len, &l->ids, &l->nids, &l->ids_cap,
-                                             &l->invalid_utf8));
+                                             &l->invalid_utf8, &l->unknown_tokens));
         } else {
             uint64_t before_bad = c->invalid;
             TF_CHECK(tf__counter_text(c, line, len, &l->ids, &l->nids, &l->ids_cap));
@@ -32,6 +32,7 @@ static tf_status_t read_file(tf_loader_t *l, tf_vocab_t *vocab, tf__counter_t *c
         }
         if (l->nids == before)
             continue; /* blank line */
+        l->text_tokens += l->nids - before;
         TF_CHECK(tf__grow_i32(l->ctx, &l->ids, &l->ids_cap, l->nids + 1));
         l->ids[l->nids++] = vocab != NULL ? TF_VOCAB_EOS : -1; /* -1: remapped to EOS */
     }
@@ -92,8 +93,10 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
                                          c.tab.len[i], c.tab.hash[i]);
             map[i] = id < 0 ? TF_VOCAB_UNK : id;
         }
-        for (size_t i = 0; i < l->nids; i++)
+        for (size_t i = 0; i < l->nids; i++) {
             l->ids[i] = l->ids[i] < 0 ? TF_VOCAB_EOS : map[l->ids[i]];
+            l->unknown_tokens += l->ids[i] == TF_VOCAB_UNK;
+        }
         tf__free(ctx, map);
         map = NULL;
     }

@@ -95,9 +95,9 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
     if (llen == 0 && !l->multilabel)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
     size_t before = l->nids;
-    uint64_t bad = 0;
+    uint64_t bad = 0, unk = 0;
     TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
-                                     &l->own_ids_cap, &bad));
+                                     &l->own_ids_cap, &bad, &unk));
     if (l->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
     /* The labels last, so a bad line never adds a label without examples. */
@@ -107,6 +107,8 @@ static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr
     else
         TF_CHECK(line_label_id(l, lr, line, llen, &label));
     l->invalid_utf8 += bad;
+    l->unknown_tokens += unk;
+    l->text_tokens += l->nids - before;
     return add_seq(l, label);
 }
 
@@ -138,12 +140,14 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
             continue;
         if (st == TF_STATUS_OK) {
             size_t nids = l->nids, nlset = l->nlset;
-            uint64_t bad = l->invalid_utf8;
+            uint64_t bad = l->invalid_utf8, unk = l->unknown_tokens, ntok = l->text_tokens;
             st = parse_line(l, vocab, lr, line, len);
             if (st != TF_STATUS_OK) {
                 l->nids = nids; /* drop a half-added sequence */
                 l->nlset = nlset;
                 l->invalid_utf8 = bad;
+                l->unknown_tokens = unk;
+                l->text_tokens = ntok;
             }
         }
         if (st != TF_STATUS_OK)

@@ -318,7 +318,8 @@ int32_t tf_vocab_lookup(const tf_vocab_t *v, const char *token, size_t len)
 }
 
 tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
-                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid)
+                                    int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid,
+                                    uint64_t *unknown)
 {
     tf__toks_t *tk = &v->scratch;
     uint64_t bad = 0;
@@ -342,12 +343,16 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *
         return TF_STATUS_OK;
     TF_CHECK(tf__grow_i32(owner, ids, cap, *num + tk->n));
     int32_t *dst = *ids + *num;
+    uint64_t unk = 0;
     for (size_t i = 0; i < tk->n; i++) {
         int32_t id = tf__strtab_find_key(&v->tab, tk->bytes + tk->off[i], tk->len[i],
                                          tk->hash[i], tk->key[i]);
         dst[i] = id < 0 ? TF_VOCAB_UNK : id;
+        unk += dst[i] == TF_VOCAB_UNK;
     }
     *num += tk->n;
+    if (unknown != NULL)
+        *unknown += unk;
     return TF_STATUS_OK;
 }
 
@@ -362,7 +367,7 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_encode: argument 'ids' is NULL");
     int32_t *tmp = NULL;
     size_t n = 0, cap = 0;
-    TF_CHECK(tf__vocab_encode_append(v, v->ctx, text ? text : "", len, &tmp, &n, &cap, NULL));
+    TF_CHECK(tf__vocab_encode_append(v, v->ctx, text ? text : "", len, &tmp, &n, &cap, NULL, NULL));
     *num_out = n;
     if (n > capacity) {
         tf__free(v->ctx, tmp);

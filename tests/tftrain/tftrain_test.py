@@ -226,6 +226,16 @@ def case_end_to_end(d, f):
                         r"seconds=\d+\.\d\n", out) is not None, f"finetune summary {out!r}")
     rc, out, err = expect_exit(0, ["eval", "--model", clf, "--data", f["valid"], "--threads", "1"])
     acc = check_eval_output(out, f["valid"], "eval")
+    unknown_line = r"tftrain {}: (\d+\.\d)% of ([\d,]+) tokens in {} are unknown to the vocabulary\n"
+    m = re.search(unknown_line.format("eval", re.escape(f["valid"])), err)
+    expect(m is not None and m.group(1) == "0.0", f"eval: no unknown-token line: {err!r}")
+    # Two words of six are not in the vocabulary.
+    novel = os.path.join(d, "novel.tsv")
+    with open(novel, "w") as fh:
+        fh.write("ham\tmeeting xylophone report quokka\nspam\tfree money\n")
+    rc, out, err = expect_exit(0, ["eval", "--model", clf, "--data", novel, "--threads", "1"])
+    m = re.search(unknown_line.format("eval", re.escape(novel)), err)
+    expect(m is not None and m.groups() == ("33.3", "6"), f"eval: unknown tokens {err!r}")
     expect_exit(2, ["eval", "--model", clf, "--data", f["unknown_label"]], "unknown-label.tsv")
     expect_exit(2, ["eval", "--model", clf, "--data", f["notab"]], "notab.tsv")
 

@@ -319,6 +319,36 @@ static void test_multilabel_tsv_sets(void **state)
     tmp_close(&d);
 }
 
+/* Tokens read and those unknown to the vocabulary; a skipped line counts for neither. */
+static void test_labeled_unknown_token_counts(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    tmpdir_t d;
+    tmp_open(&d);
+    const char *known = "good bad";
+    tf_vocab_t *v = NULL;
+    tf_loader_t *l = NULL;
+    assert_ok(tf_vocab_build_texts(&v, ctx, &known, NULL, 1, NULL));
+    const char *path = tmp_write(&d, "t.tsv",
+                                 "pos\tgood day\nneg\tbad bad night\nother\tmystery words\n"
+                                 "pos\tgood\n", (size_t)-1);
+    static const char *const names[] = {"neg", "pos"};
+    tf_loader_opts_t o;
+    tf_loader_opts_init(&o, TF_LOADER_OPTS_VERSION);
+    o.labels = names;
+    o.num_labels = 2;
+    o.skip_bad_lines = 1;
+    assert_ok(tf_loader_create_labeled(&l, ctx, v, path, &o));
+    assert_int_equal(tf_loader_skipped_lines(l), 1);
+    assert_int_equal(tf_loader_num_tokens(l), 6);
+    assert_int_equal(tf_loader_unknown_tokens(l), 2); /* day, night */
+    tf_loader_free(l);
+    assert_int_equal(tf_loader_num_tokens(NULL), 0);
+    assert_int_equal(tf_loader_unknown_tokens(NULL), 0);
+    tf_vocab_free(v);
+    tmp_close(&d);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
@@ -328,6 +358,7 @@ int main(int argc, char **argv)
         T(test_labeled_bucketing_and_shuffle),
         T(test_memory_tokens_flat_and_padded),
         T(test_multilabel_tsv_sets),
+        T(test_labeled_unknown_token_counts),
     };
     return TF_TEST_RUN(tests);
 }

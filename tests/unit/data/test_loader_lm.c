@@ -204,6 +204,11 @@ static void test_lm_one_pass_equals_two_pass(void **state)
     assert_ok(tf_loader_create_lm_vocab(&l2, &v2, ctx, &path, 1, &vo, &lo));
     assert_int_equal(tf_vocab_size(v1), tf_vocab_size(v2));
     assert_int_equal(tf_vocab_size(v1), 6); /* x y */
+    /* 9 tokens, of which z , q rare were seen once and are unknown, on either path. */
+    assert_int_equal(tf_loader_num_tokens(l1), 9);
+    assert_int_equal(tf_loader_unknown_tokens(l1), 4);
+    assert_int_equal(tf_loader_num_tokens(l2), 9);
+    assert_int_equal(tf_loader_unknown_tokens(l2), 4);
     for (;;) {
         tf_batch_t *b1, *b2;
         assert_ok(tf_loader_next(l1, &b1));
@@ -225,6 +230,8 @@ static void test_lm_one_pass_equals_two_pass(void **state)
     assert_ok(tf_loader_create_lm_vocab(&l2, &v2, ctx, &path, 1, &vo, &lo));
     assert_int_equal(tf_vocab_size(v2), 260);
     assert_int_equal(tf_loader_num_sequences(l2), 20); /* 17 bytes (CR/LF dropped) + 3 eos */
+    assert_int_equal(tf_loader_num_tokens(l2), 17);
+    assert_int_equal(tf_loader_unknown_tokens(l2), 0);
     tf_loader_free(l1);
     tf_loader_free(l2);
     tf_vocab_free(v1);
