@@ -515,10 +515,12 @@ typedef enum tf_prior_kind {
 } tf_prior_kind_t;
 
 /**
- * @brief Fit the temperature T that minimises the negative log-likelihood of a labelled loader
- *        (temperature scaling, Guo et al. 2017), with the model deciding for the loader's own
- *        training prior; store it in the model. Decisions at the target prior are unchanged
- *        when the prior is the model's; the probabilities become calibrated.
+ * @brief Fit the temperature T that minimises the cross-entropy of a labelled loader
+ *        (temperature scaling, Guo et al. 2017), with the model deciding for the training
+ *        prior; store it in the model. The targets are Platt's (1999): (n + 1) / (n + 2) for a
+ *        class seen n times, not 1, so that a small validation set the model separates
+ *        perfectly does not drive T to zero. Decisions are unchanged while the model decides as
+ *        trained; the probabilities become calibrated.
  * @param[in,out] model A fine-tuned model.
  * @param[in] data A labelled loader with the model's labels (one pass; reset before and after).
  * @param[out] temperature Receives T (may be NULL); T lies in [0.05, 20].

@@ -250,20 +250,48 @@ static void all_probs(const tf_model_t *m, const logits_t *L, const double *targ
     }
 }
 
-/* Mean negative log-likelihood of the labelled rows at temperature T, deciding for the
- * training prior (the prior the labelled data come from); q is n x C scratch. */
-static double nll(const tf_model_t *m, const logits_t *L, double T, double *q)
+/* Platt's targets (1999): a class seen n times is aimed at with (n + 1) / (n + 2) instead of 1,
+ * so a validation set the model separates perfectly (a few dozen rows with few labels) does
+ * not drive the temperature to zero. tgt[c]: the target of class c where it is the label
+ * (multi-label: where label c is present); tgt[C + c]: single-label, the share of each other
+ * class; multi-label, the target of label c where it is absent, 1 / (n_absent + 2). */
+static tf_status_t platt_targets(const tf_model_t *m, const logits_t *L, double **out)
+{
+    int64_t C = m->num_classes;
+    double *t = tf__calloc(m->ctx, (size_t)(2 * C), sizeof *t);
+    if (t == NULL)
+        return TF_STATUS_ENOMEM;
+    for (int64_t i = 0; i < L->n; i++) /* counts first, in t[C + c] */
+        for (int64_t c = 0; c < C; c++)
+            t[C + c] += m->multilabel ? (L->sets[i * C + c] > 0.5f) : (L->lab[i] == c);
+    for (int64_t c = 0; c < C; c++) {
+        double n = t[C + c];
+        t[c] = (n + 1.0) / (n + 2.0);
+        t[C + c] = m->multilabel ? 1.0 / ((double)L->n - n + 2.0) : (1.0 - t[c]) / (double)(C - 1);
+    }
+    *out = t;
+    return TF_STATUS_OK;
+}
+
+/* Cross-entropy of the labelled rows against Platt's targets at temperature T, deciding for
+ * the training prior (the prior the labelled data come from); q is n x C scratch. */
+static double nll(const tf_model_t *m, const logits_t *L, double T, const double *tgt, double *q)
 {
     int64_t C = m->num_classes;
     double sum = 0;
     all_probs(m, L, m->train_prior, T, q);
     for (int64_t i = 0; i < L->n; i++) {
         const double *p = q + i * C;
-        if (m->multilabel)
-            for (int64_t c = 0; c < C; c++)
-                sum -= log(fmax(L->sets[i * C + c] > 0.5f ? p[c] : 1.0 - p[c], 1e-300));
-        else
-            sum -= log(fmax(p[L->lab[i]], 1e-300));
+        for (int64_t c = 0; c < C; c++) {
+            double pc = fmax(p[c], 1e-300), rest = fmax(1.0 - p[c], 1e-300);
+            if (m->multilabel) {
+                double t = L->sets[i * C + c] > 0.5f ? tgt[c] : tgt[C + c];
+                sum -= t * log(pc) + (1.0 - t) * log(rest);
+            } else {
+                int32_t y = L->lab[i];
+                sum -= (c == y ? tgt[y] : tgt[C + y]) * log(pc);
+            }
+        }
     }
     return sum / (double)L->n;
 }
@@ -300,33 +328,35 @@ tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *tempera
     TF_CHECK(check_head(m, __func__));
     TF_CHECK(tf__model_check_labels(m, data, __func__));
     TF_CHECK(collect(m, data, 1, __func__, &L));
-    double *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
-    if (q == NULL) {
+    double *tgt = NULL, *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
+    if (q == NULL || platt_targets(m, &L, &tgt) != TF_STATUS_OK) {
         logits_free(m->ctx, &L);
+        tf__free(m->ctx, q);
         return TF_STATUS_ENOMEM;
     }
     /* The likelihood is convex in 1/T, so a golden-section search on log T finds its minimum. */
     const double g = (sqrt(5.0) - 1.0) / 2.0;
     double a = log(T_MIN), b = log(T_MAX);
     double x1 = b - g * (b - a), x2 = a + g * (b - a);
-    double f1 = nll(m, &L, exp(x1), q), f2 = nll(m, &L, exp(x2), q);
+    double f1 = nll(m, &L, exp(x1), tgt, q), f2 = nll(m, &L, exp(x2), tgt, q);
     while (b - a > 1e-6) {
         if (f1 <= f2) {
             b = x2;
             x2 = x1;
             f2 = f1;
             x1 = b - g * (b - a);
-            f1 = nll(m, &L, exp(x1), q);
+            f1 = nll(m, &L, exp(x1), tgt, q);
         } else {
             a = x1;
             x1 = x2;
             f1 = f2;
             x2 = a + g * (b - a);
-            f2 = nll(m, &L, exp(x2), q);
+            f2 = nll(m, &L, exp(x2), tgt, q);
         }
     }
     logits_free(m->ctx, &L);
     tf__free(m->ctx, q);
+    tf__free(m->ctx, tgt);
     m->temperature = exp((a + b) / 2.0);
     if (temperature != NULL)
         *temperature = m->temperature;
