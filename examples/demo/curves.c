@@ -8,7 +8,8 @@
 static const char *const phase_names[] = {"pretrain", "finetune"};
 static const char *const run_names[] = {"pretrained", "scratch"};
 
-int demo_curves_add(demo_curves_t *c, int phase, int run, int64_t step, double loss, double lr)
+int demo_curves_add(demo_curves_t *c, int phase, int run, int seed, int64_t step, double loss,
+                    double lr)
 {
     demo_point_t *p;
     if (!isfinite(loss))
@@ -24,6 +25,7 @@ int demo_curves_add(demo_curves_t *c, int phase, int run, int64_t step, double l
     p = &c->pts[c->n++];
     p->phase = phase;
     p->run = run;
+    p->seed = seed;
     p->step = step;
     p->loss = loss;
     p->lr = lr;
@@ -43,10 +45,13 @@ int demo_curves_write_csv(const demo_curves_t *c, const char *path)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "phase,run,step,loss,lr\n");
+    fprintf(f, "phase,run,seed,step,loss,lr\n");
     for (i = 0; i < c->n; i++) {
         const demo_point_t *p = &c->pts[i];
-        fprintf(f, "%s,%s,%lld,%.6f,%.6g\n", phase_names[p->phase], run_names[p->run],
+        char seed[16] = "";
+        if (p->seed > 0)
+            snprintf(seed, sizeof seed, "%d", p->seed);
+        fprintf(f, "%s,%s,%s,%lld,%.6f,%.6g\n", phase_names[p->phase], run_names[p->run], seed,
                 (long long)p->step, p->loss, p->lr);
     }
     return fclose(f) == 0 ? 0 : -1;
@@ -144,20 +149,40 @@ static void axes(FILE *f, const panel_t *p, const char *title, const char *ylabe
                "</text>\n", p->x - 48, p->y + p->h / 2, ylabel);
 }
 
+/* The largest seed recorded for a run of a phase (0 when none). */
+static int max_seed(const demo_curves_t *c, int phase, int run)
+{
+    size_t i;
+    int m = 0;
+    for (i = 0; i < c->n; i++)
+        if (c->pts[i].phase == phase && c->pts[i].run == run && c->pts[i].seed > m)
+            m = c->pts[i].seed;
+    return m;
+}
+
+/* One polyline per seed of the run: the first seed solid and drawn last (on top), the others
+ * lighter. */
 static void line(FILE *f, const panel_t *p, const demo_curves_t *c, int phase, int run,
                  const char *color)
 {
-    size_t i;
-    int first = 1;
-    fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2' points='", color);
-    for (i = 0; i < c->n; i++) {
-        const demo_point_t *q = &c->pts[i];
-        if (q->phase != phase || q->run != run)
-            continue;
-        fprintf(f, "%s%.1f,%.1f", first ? "" : " ", px(p, (double)q->step), py(p, q->loss));
-        first = 0;
+    int seed, last = max_seed(c, phase, run);
+    for (seed = last; seed >= 0; seed--) {
+        size_t i;
+        int first = 1;
+        for (i = 0; i < c->n; i++) {
+            const demo_point_t *q = &c->pts[i];
+            if (q->phase != phase || q->run != run || q->seed != seed)
+                continue;
+            if (first)
+                fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='%s' "
+                           "stroke-opacity='%s' points='", color, seed <= 1 ? "2" : "1.2",
+                        seed <= 1 ? "1" : "0.5");
+            fprintf(f, "%s%.1f,%.1f", first ? "" : " ", px(p, (double)q->step), py(p, q->loss));
+            first = 0;
+        }
+        if (!first)
+            fprintf(f, "'/>\n");
     }
-    fprintf(f, "'/>\n");
 }
 
 static void legend(FILE *f, const panel_t *p, int row, const char *color, const char *text)
@@ -192,11 +217,12 @@ int demo_curves_write_svg(const demo_curves_t *c, const char *path)
     line(f, &right, c, DEMO_PHASE_FINETUNE, DEMO_RUN_PRETRAINED, blue);
     legend(f, &right, 0, blue, "pre-trained + fine-tuned");
     legend(f, &right, 1, orange, "from scratch");
+    legend(f, &right, 2, "#888", "light lines: other seeds");
     fprintf(f, "<text x='500' y='424' text-anchor='middle' fill='#555'>Training loss per "
-               "optimizer step (fine-tuning: per batch of labelled e-mails; a low training loss "
-               "can be memorisation).</text>\n"
+               "optimizer step (fine-tuning: per batch of labelled e-mails, one line per seed; a "
+               "low training loss can be memorisation).</text>\n"
                "<text x='500' y='439' text-anchor='middle' fill='#555'>Held-out accuracy and "
-               "macro-F1 of both models are in the table the demo prints.</text>\n");
+               "macro-F1 of every run are in the table the demo prints.</text>\n");
     fprintf(f, "</svg>\n");
     return fclose(f) == 0 ? 0 : -1;
 }

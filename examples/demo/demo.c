@@ -2,9 +2,12 @@
  * @example demo/demo.c
  * The main job (`scripts/demo`): pre-train an LSTM language model on unlabelled e-mails, fine-tune
  * it as a spam filter on 276 labelled e-mails, train the same architecture from scratch on the
- * same labels, and compare both on 490 held-out e-mails. Writes the loss curves as CSV and SVG.
+ * same labels, and compare both on 490 held-out e-mails. Each arm is fine-tuned with several seeds
+ * (the pre-training is one run), so the comparison shows the seed-to-seed spread. Writes the loss
+ * curves as CSV and SVG.
  *
  * usage: demo [--data DIR] [--out DIR] [--threads N] [--pretrain-steps N] [--epochs N]
+ *             [--seeds N]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <transfer.h>
@@ -19,7 +22,7 @@
 
 #include "curves.h"
 
-/* ---- settings: about 3 minutes of pre-training and 1 minute of fine-tuning on 2 idle cores --- */
+/* ---- settings: sized so that the whole demo fits in 10 minutes on 2 cores ------------------- */
 #define VOCAB_SIZE 8000          /* most frequent words of the unlabelled corpus */
 #define EMB 100                  /* embedding size */
 #define HIDDEN 200               /* LSTM hidden size */
@@ -35,6 +38,8 @@
 #define MAX_LEN 200              /* words of an e-mail used */
 #define EARLY_STOP_FRACTION 0.15 /* labelled rows held out for early stopping (by hash) */
 #define SEED 2026                /* random seed of the context */
+#define FT_SEEDS 3               /* fine-tuning runs per arm: seeds 1..FT_SEEDS */
+#define MAX_SEEDS 5              /* most seeds --seeds accepts (the table stays readable) */
 
 #define CHECK(call)                                                                                \
     do {                                                                                           \
@@ -56,7 +61,7 @@ static double now_s(void)
 /* What the progress callback records into and prints. */
 typedef struct run_log {
     demo_curves_t *curves;
-    int phase, run;
+    int phase, run, seed;
     double last_print;
     double deadline; /* stop at this time (seconds of now_s()); 0 = never */
     int out_of_time;
@@ -66,7 +71,8 @@ static int32_t on_progress(const tf_progress_t *p, void *payload)
 {
     run_log_t *log = (run_log_t *)payload;
     double t = now_s();
-    if (demo_curves_add(log->curves, log->phase, log->run, p->step, p->loss, p->lr) != 0)
+    if (demo_curves_add(log->curves, log->phase, log->run, log->seed, p->step, p->loss,
+                        p->lr) != 0)
         return 1; /* out of memory: stop */
     if (t - log->last_print >= 5.0 || p->step >= p->total_steps) {
         long eta = isfinite(p->eta_s) ? (long)(p->eta_s + 0.5) : 0;
@@ -199,36 +205,189 @@ static long parse_count(const char *flag, const char *s)
     return v;
 }
 
+/* Held-out results of one arm, one entry per fine-tuning seed. */
+typedef struct arm {
+    int n;
+    double acc[MAX_SEEDS], f1[MAX_SEEDS];
+    double seconds;
+} arm_t;
+
+static void spread(const double *v, int n, double *mean, double *lo, double *hi)
+{
+    int i;
+    *mean = 0, *lo = v[0], *hi = v[0];
+    for (i = 0; i < n; i++) {
+        *mean += v[i] / n;
+        if (v[i] < *lo)
+            *lo = v[i];
+        if (v[i] > *hi)
+            *hi = v[i];
+    }
+}
+
+/* "93.88%  (93.06 - 94.90)": the mean and the range, in percent. */
+static void summary(char *buf, size_t cap, const double *v, int n)
+{
+    double mean, lo, hi;
+    spread(v, n, &mean, &lo, &hi);
+    snprintf(buf, cap, "%6.2f%%  (%.2f - %.2f)", 100 * mean, 100 * lo, 100 * hi);
+}
+
+/* " 93.88 / 93.06 / 94.90": every seed's value, in percent. */
+static void per_seed(char *buf, size_t cap, const double *v, int n)
+{
+    int i;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%.2f", i ? " / " : " ", 100 * v[i]);
+}
+
+/* Fine-tune one arm (the pre-trained language model, or a fresh model on `scratch_vocab`) with
+ * one seed and evaluate it on the held-out file. */
+static tf_status_t run_seed(tf_ctx_t *ctx, int run, int seed, const char *lm_path,
+                            tf_vocab_t *scratch_vocab, const tf_model_opts_t *mo,
+                            const char *train_path, const char *heldout, int32_t epochs,
+                            run_log_t *log, tf_metrics_t *m, int64_t *confusion, arm_t *arm)
+{
+    tf_model_t *model = NULL;
+    tf_train_report_t rep;
+    double t = now_s();
+    /* Both arms' runs with the same seed start from the same random state (head init, order,
+     * dropout). */
+    tf_status_t st = tf_ctx_reseed(ctx, (uint64_t)(SEED + seed));
+    if (st != TF_STATUS_OK)
+        return st;
+    if (run == DEMO_RUN_PRETRAINED)
+        st = tf_model_load(&model, ctx, lm_path, TF_MODEL_LOAD_BACKBONE);
+    else
+        st = tf_model_create(&model, ctx, scratch_vocab, mo);
+    if (st != TF_STATUS_OK)
+        return st;
+    printf("  seed %d\n", seed);
+    log->run = run;
+    log->seed = seed;
+    log->last_print = 0;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    st = finetune(ctx, model, tf_model_vocab(model), train_path, TF_FINETUNE_FULL, 1.0, epochs,
+                  log, &rep);
+    if (st == TF_STATUS_OK)
+        st = evaluate(ctx, model, tf_model_vocab(model), heldout, m, confusion);
+    if (st == TF_STATUS_OK) {
+        t = now_s() - t;
+        arm->acc[arm->n] = m->accuracy;
+        arm->f1[arm->n] = m->macro_f1;
+        arm->n++;
+        arm->seconds += t;
+        printf("    done in %.0f s (best epoch %d): held-out accuracy %.2f%%, macro-F1 %.2f%%\n",
+               t, rep.best_epoch, 100 * m->accuracy, 100 * m->macro_f1);
+    }
+    tf_model_free(model);
+    return st;
+}
+
+static void rule(int w0, int w)
+{
+    printf("+%.*s+%.*s+%.*s+\n", w0 + 2, "----------------------------------------------------",
+           w + 2, "----------------------------------------------------", w + 2,
+           "----------------------------------------------------");
+}
+
+static void row(int w0, int w, const char *a, const char *b, const char *c)
+{
+    printf("| %-*s | %-*s | %-*s |\n", w0, a, w, b, w, c);
+}
+
+/* The comparison: per arm the mean and range over the seeds, then each seed's value. */
+static void print_table(const arm_t *pre, const arm_t *scratch, double majority)
+{
+    static const char *const names[2] = {"pre-trained + fine-tuned", "from scratch"};
+    const arm_t *arms[2];
+    char seeds[64], b[128], c[128];
+    int w0 = 32, w = 26, a, i;
+    size_t used = 0;
+    arms[0] = pre;
+    arms[1] = scratch;
+    used += (size_t)snprintf(seeds, sizeof seeds, "  per seed (");
+    for (i = 0; i < pre->n && used < sizeof seeds; i++)
+        used += (size_t)snprintf(seeds + used, sizeof seeds - used, "%s%d", i ? " / " : "", i + 1);
+    if (used < sizeof seeds)
+        snprintf(seeds + used, sizeof seeds - used, ")");
+    per_seed(b, sizeof b, pre->acc, pre->n);
+    if ((int)strlen(b) > w)
+        w = (int)strlen(b);
+    rule(w0, w);
+    row(w0, w, "model (same LSTM, same labels)", "accuracy: mean (min - max)",
+        "macro-F1: mean (min - max)");
+    rule(w0, w);
+    for (a = 0; a < 2; a++) {
+        summary(b, sizeof b, arms[a]->acc, arms[a]->n);
+        summary(c, sizeof c, arms[a]->f1, arms[a]->n);
+        row(w0, w, names[a], b, c);
+        per_seed(b, sizeof b, arms[a]->acc, arms[a]->n);
+        per_seed(c, sizeof c, arms[a]->f1, arms[a]->n);
+        row(w0, w, seeds, b, c);
+    }
+    snprintf(b, sizeof b, "%6.2f%%", 100 * majority);
+    row(w0, w, "(always the majority class)", b, "     -");
+    rule(w0, w);
+}
+
+/* The conclusion, worded by whether the seeds' ranges overlap. */
+static void print_verdict(const arm_t *pre, const arm_t *scratch)
+{
+    double pf, plo, phi, sf, slo, shi, pa, sa, lo, hi;
+    spread(pre->f1, pre->n, &pf, &plo, &phi);
+    spread(scratch->f1, scratch->n, &sf, &slo, &shi);
+    spread(pre->acc, pre->n, &pa, &lo, &hi);
+    spread(scratch->acc, scratch->n, &sa, &lo, &hi);
+    if (pf > sf && plo > shi)
+        printf("Pre-training improves macro-F1 by %.1f points and accuracy by %+.1f points on "
+               "average,\nand every pre-trained run beats every run from scratch (macro-F1 %.2f%% "
+               "at worst against %.2f%% at best).\n",
+               100 * (pf - sf), 100 * (pa - sa), 100 * plo, 100 * shi);
+    else if (pf > sf)
+        printf("Pre-training improves macro-F1 by %.1f points on average (accuracy %+.1f), but "
+               "the seeds overlap:\nthe worst pre-trained run (%.2f%%) is not above the best run "
+               "from scratch (%.2f%%).\n",
+               100 * (pf - sf), 100 * (pa - sa), 100 * plo, 100 * shi);
+    else
+        printf("Pre-training does not improve macro-F1 on average in this run (%+.1f points).\n",
+               100 * (pf - sf));
+}
+
 int main(int argc, char **argv)
 {
     const char *data_dir = "examples/data/spam", *out_dir = "out/demo";
-    long threads = 0, pretrain_steps = PRETRAIN_STEPS, ft_epochs = FT_EPOCHS;
-    char unlabeled[1024], train10[1024], heldout[1024], csv[1024], svg[1024];
+    long threads = 0, pretrain_steps = PRETRAIN_STEPS, ft_epochs = FT_EPOCHS, nseeds = FT_SEEDS;
+    char unlabeled[1024], train10[1024], heldout[1024], csv[1024], svg[1024], lm_path[1024];
     const char *corpus[1];
     tf_ctx_opts_t co;
     tf_ctx_t *ctx = NULL;
     tf_vocab_t *lm_vocab = NULL, *scratch_vocab = NULL;
     tf_loader_t *lm_train = NULL, *lm_valid = NULL;
-    tf_model_t *pretrained = NULL, *scratch = NULL;
+    tf_model_t *pretrained = NULL;
     tf_vocab_opts_t vo;
     tf_loader_opts_t lo;
     tf_model_opts_t mo;
     tf_optim_opts_t oo;
     tf_pretrain_opts_t po;
-    tf_train_report_t rep_pre, rep_ft, rep_sc;
-    tf_metrics_t m_ft, m_sc;
-    int64_t cm_ft[64 * 64], cm_sc[64 * 64], majority = 0, row;
+    tf_train_report_t rep_pre;
+    tf_metrics_t m;
+    int64_t cm[64 * 64], majority = 0, count = 0, total;
+    arm_t pre_arm, scratch_arm;
     demo_curves_t curves = {NULL, 0, 0};
     run_log_t log;
-    double t0 = now_s(), t_pre = 0, t_ft = 0, t_sc = 0;
-    int i, j, rc = 1;
+    double t0 = now_s(), t_pre = 0;
+    int i, j, s, rc = 1;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: demo [--data DIR] [--out DIR] [--threads N] [--pretrain-steps N] "
-                   "[--epochs N]\n(defaults: examples/data/spam, out/demo, all cores, %d "
-                   "pre-training steps, %d fine-tuning epochs)\n",
-                   PRETRAIN_STEPS, FT_EPOCHS);
+                   "[--epochs N] [--seeds N]\n(defaults: examples/data/spam, out/demo, all "
+                   "cores, %d pre-training steps, %d fine-tuning epochs, %d fine-tuning seeds "
+                   "per model, at most %d)\n",
+                   PRETRAIN_STEPS, FT_EPOCHS, FT_SEEDS, MAX_SEEDS);
             return 0;
         }
         if (i + 1 >= argc) {
@@ -246,29 +405,43 @@ int main(int argc, char **argv)
             pretrain_steps = parse_count(argv[i], argv[i + 1]), i++;
         else if (strcmp(argv[i], "--epochs") == 0)
             ft_epochs = parse_count(argv[i], argv[i + 1]), i++;
+        else if (strcmp(argv[i], "--seeds") == 0)
+            nseeds = parse_count(argv[i], argv[i + 1]), i++;
         else {
             fprintf(stderr, "demo: unknown option '%s' (see demo --help)\n", argv[i]);
             return 1;
         }
     }
+    if (nseeds < 1 || nseeds > MAX_SEEDS) {
+        fprintf(stderr, "demo: --seeds: %ld is not in 1..%d\n", nseeds, MAX_SEEDS);
+        return 1;
+    }
     if (join(unlabeled, sizeof unlabeled, data_dir, "unlabeled.txt") ||
         join(train10, sizeof train10, data_dir, "train-10pct.tsv") ||
         join(heldout, sizeof heldout, data_dir, "valid.tsv") ||
-        join(csv, sizeof csv, out_dir, "curves.csv") || join(svg, sizeof svg, out_dir, "curves.svg")) {
+        join(csv, sizeof csv, out_dir, "curves.csv") || join(svg, sizeof svg, out_dir, "curves.svg") ||
+        join(lm_path, sizeof lm_path, out_dir, "lm.safetensors")) {
         fprintf(stderr, "demo: path too long\n");
         return 1;
     }
+    if (mkdir_p(out_dir) != 0) {
+        fprintf(stderr, "demo: cannot create %s: %s\n", out_dir, strerror(errno));
+        return 1;
+    }
     corpus[0] = unlabeled;
+    memset(&pre_arm, 0, sizeof pre_arm);
+    memset(&scratch_arm, 0, sizeof scratch_arm);
 
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
     co.num_threads = (int32_t)threads;
     co.seed = SEED;
     CHECK(tf_ctx_create(&ctx, &co));
     printf("libtransfer %s demo: does pre-training on unlabelled e-mails help a spam filter "
-           "trained on few labels?\n(%d threads)\n\n", tf_version_string(), tf_ctx_num_threads(ctx));
+           "trained on few labels?\n(%d threads; each classifier fine-tuned with %ld seeds)\n\n",
+           tf_version_string(), tf_ctx_num_threads(ctx), nseeds);
 
     /* 1. Pre-train a language model on the unlabelled e-mails (5% held out for perplexity). */
-    printf("[1/4] pre-training a language model on %s\n", unlabeled);
+    printf("[1/3] pre-training a language model on %s\n", unlabeled);
     tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
     vo.lowercase = 1;
     vo.split_punct = 1;
@@ -306,6 +479,7 @@ int main(int argc, char **argv)
     log.curves = &curves;
     log.phase = DEMO_PHASE_PRETRAIN;
     log.run = DEMO_RUN_PRETRAINED;
+    log.seed = 0;
     log.last_print = 0;
     log.out_of_time = 0;
     tf_train_report_init(&rep_pre, TF_TRAIN_REPORT_VERSION);
@@ -324,84 +498,62 @@ int main(int argc, char **argv)
     printf("    done: %lld steps in %.0f s", (long long)rep_pre.steps, t_pre);
     if (isfinite(rep_pre.valid_metric))
         printf(", validation perplexity %.1f", rep_pre.valid_metric);
-    printf("\n\n");
+    printf("\n");
+    /* Every fine-tuning run starts from this file, so each gets the same pre-trained weights. */
+    CHECK(tf_model_save(pretrained, lm_path));
+    printf("    saved as %s\n\n", lm_path);
+    tf_model_free(pretrained);
+    pretrained = NULL;
 
-    /* 2. Fine-tune it on the small labelled set: a new head, every layer training (the same
-     *    rate everywhere, slanted triangular schedule), the best epoch kept. After a short
-     *    pre-training this beats ULMFiT's gradual unfreezing with discriminative rates. */
-    printf("[2/4] fine-tuning the pre-trained model on %s\n", train10);
+    /* 2. Fine-tune it on the small labelled set, once per seed: a new head, every layer training
+     *    (the same rate everywhere, slanted triangular schedule), the best epoch kept. After a
+     *    short pre-training this beats ULMFiT's gradual unfreezing with discriminative rates. */
+    printf("[2/3] fine-tuning the pre-trained model on %s, then evaluating on %s\n", train10,
+           heldout);
     log.phase = DEMO_PHASE_FINETUNE;
-    log.last_print = 0;
-    /* Both fine-tuning runs start from the same random state (head init, order, dropout). */
-    CHECK(tf_ctx_reseed(ctx, SEED + 1));
-    tf_train_report_init(&rep_ft, TF_TRAIN_REPORT_VERSION);
-    t_ft = now_s();
-    CHECK(finetune(ctx, pretrained, lm_vocab, train10, TF_FINETUNE_FULL, 1.0,
-                   (int32_t)ft_epochs, &log, &rep_ft));
-    t_ft = now_s() - t_ft;
-    printf("    done in %.0f s (best epoch %d)\n\n", t_ft, rep_ft.best_epoch);
+    for (s = 1; s <= nseeds; s++) {
+        CHECK(run_seed(ctx, DEMO_RUN_PRETRAINED, s, lm_path, NULL, &mo, train10, heldout,
+                       (int32_t)ft_epochs, &log, &m, cm, &pre_arm));
+        if (s == 1) { /* the majority-class baseline, from the confusion matrix's row sums */
+            for (count = 0, i = 0; i < m.num_classes; i++) {
+                for (total = 0, j = 0; j < m.num_classes; j++)
+                    total += cm[i * m.num_classes + j];
+                if (total > majority)
+                    majority = total;
+                count += total;
+            }
+        }
+    }
+    printf("\n");
 
     /* 3. The same architecture from scratch on the same labels (vocabulary from those labels,
-     *    as a user without unlabelled text would build it). */
-    printf("[3/4] training the same architecture from scratch on %s\n", train10);
+     *    as a user without unlabelled text would build it), with the same seeds. */
+    printf("[3/3] training the same architecture from scratch on %s, then evaluating on %s\n",
+           train10, heldout);
     vo.max_size = VOCAB_SIZE;
     corpus[0] = train10;
     CHECK(tf_vocab_build_files(&scratch_vocab, ctx, corpus, 1, &vo));
-    CHECK(tf_ctx_reseed(ctx, SEED + 1));
-    CHECK(tf_model_create(&scratch, ctx, scratch_vocab, &mo));
-    log.run = DEMO_RUN_SCRATCH;
-    log.last_print = 0;
-    tf_train_report_init(&rep_sc, TF_TRAIN_REPORT_VERSION);
-    t_sc = now_s();
-    CHECK(finetune(ctx, scratch, scratch_vocab, train10, TF_FINETUNE_FULL, 1.0,
-                   (int32_t)ft_epochs, &log, &rep_sc));
-    t_sc = now_s() - t_sc;
-    printf("    done in %.0f s (best epoch %d)\n\n", t_sc, rep_sc.best_epoch);
+    for (s = 1; s <= nseeds; s++)
+        CHECK(run_seed(ctx, DEMO_RUN_SCRATCH, s, NULL, scratch_vocab, &mo, train10, heldout,
+                       (int32_t)ft_epochs, &log, &m, cm, &scratch_arm));
+    printf("\n");
 
-    /* 4. Both on the held-out e-mails. */
-    printf("[4/4] evaluating both on %s\n\n", heldout);
-    CHECK(evaluate(ctx, pretrained, lm_vocab, heldout, &m_ft, cm_ft));
-    CHECK(evaluate(ctx, scratch, scratch_vocab, heldout, &m_sc, cm_sc));
-    for (i = 0; i < m_ft.num_classes; i++) {
-        for (row = 0, j = 0; j < m_ft.num_classes; j++)
-            row += cm_ft[i * m_ft.num_classes + j];
-        if (row > majority)
-            majority = row;
-    }
+    printf("Held-out e-mails: %lld (%s); each model fine-tuned with seeds 1 to %ld\n",
+           (long long)m.count, heldout, nseeds);
+    print_table(&pre_arm, &scratch_arm, (double)majority / (double)(count > 0 ? count : 1));
+    print_verdict(&pre_arm, &scratch_arm);
+    printf("\n");
 
-    printf("Held-out e-mails: %lld (%s)\n", (long long)m_ft.count, heldout);
-    printf("+-------------------------------------+----------+----------+\n");
-    printf("| model (same LSTM, same 276 labels)  | accuracy | macro-F1 |\n");
-    printf("+-------------------------------------+----------+----------+\n");
-    printf("| pre-trained + fine-tuned            |  %6.2f%% |  %6.2f%% |\n",
-           100 * m_ft.accuracy, 100 * m_ft.macro_f1);
-    printf("| from scratch                        |  %6.2f%% |  %6.2f%% |\n",
-           100 * m_sc.accuracy, 100 * m_sc.macro_f1);
-    printf("| (always the majority class)         |  %6.2f%% |        - |\n",
-           100.0 * (double)majority / (double)(m_ft.count > 0 ? m_ft.count : 1));
-    printf("+-------------------------------------+----------+----------+\n");
-    if (m_ft.macro_f1 > m_sc.macro_f1)
-        printf("Pre-training improves macro-F1 by %.1f points and accuracy by %+.1f points.\n\n",
-               100 * (m_ft.macro_f1 - m_sc.macro_f1), 100 * (m_ft.accuracy - m_sc.accuracy));
-    else
-        printf("Pre-training does not improve macro-F1 in this run (%+.1f points).\n\n",
-               100 * (m_ft.macro_f1 - m_sc.macro_f1));
-
-    if (mkdir_p(out_dir) != 0) {
-        fprintf(stderr, "demo: cannot create %s: %s\n", out_dir, strerror(errno));
-        goto fail;
-    }
     if (demo_curves_write_csv(&curves, csv) != 0 || demo_curves_write_svg(&curves, svg) != 0) {
         fprintf(stderr, "demo: cannot write %s or %s: %s\n", csv, svg, strerror(errno));
         goto fail;
     }
-    printf("Loss curves: %s and %s\n", csv, svg);
+    printf("Loss curves (every seed): %s and %s\n", csv, svg);
     printf("Time: pre-training %.0f s, fine-tuning %.0f s, from scratch %.0f s, total %.0f s\n",
-           t_pre, t_ft, t_sc, now_s() - t0);
+           t_pre, pre_arm.seconds, scratch_arm.seconds, now_s() - t0);
     rc = 0;
 fail:
     demo_curves_free(&curves);
-    tf_model_free(scratch);
     tf_model_free(pretrained);
     tf_loader_free(lm_valid);
     tf_loader_free(lm_train);
