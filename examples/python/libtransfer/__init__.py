@@ -8,7 +8,8 @@
 The shared library is found through $LIBTRANSFER_PATH, a build directory of this source tree, or
 the system library path. Every failing call raises TransferError with the library's message.
 
-Training (pre-train, fine-tune, evaluate, predict) is in Vocab, Loader and Model; see train.py.
+Training (pre-train, fine-tune, evaluate, predict, decide for a new class prior) is in Vocab,
+Loader and Model; see train.py.
 """
 from ._lib import ABI_VERSION, TransferError, lib
 from .core import F32, I32, Context, Tensor

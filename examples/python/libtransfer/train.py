@@ -5,15 +5,26 @@
         with lt.Loader.lm_with_vocab(ctx, ["corpus.txt"], max_size=8000) as (lm, vocab):
             model = lt.Model.create(ctx, vocab, embedding_dim=100, hidden_size=200)
             model.pretrain(lm, epochs=1, progress=lambda p: print(p.step, p.loss))
-        with lt.Loader.labeled(ctx, model.vocab, "train.tsv") as train:
-            model.finetune(train, epochs=4)
+        with lt.Loader.labeled(ctx, model.vocab, "train.tsv") as train, \
+             lt.Loader.labeled(ctx, model.vocab, "valid.tsv", labels=train.labels) as valid:
+            model.finetune(train, valid, epochs=4, class_weight="balanced")
         print(model.predict_text("Subject: free money"), model.labels)
+        print(model.adapt_prior("later.txt"))   # decide for the class balance of new texts
 
 Options are keyword arguments named like the fields of the C options structs (`batch_size`,
 `bptt`, `epochs`, `lr`, ...); enumerations also take their names as strings (`split="train"`,
-`strategy="gradual"`, `metric="macro_f1"`). Every failing call raises TransferError.
+`strategy="gradual"`, `metric="macro_f1"`, `class_weight="balanced"`). Every failing call raises
+TransferError.
+
+A classifier decides for the class frequencies of its training data. Model.prior() reads them,
+Model.set_prior() sets the frequencies to decide for, Model.adapt_prior() estimates them from
+unlabelled texts of new data, and Model.calibrate() fits the temperature that makes the
+probabilities fit for that estimate (fine-tuning with a validation loader does it).
 """
 import ctypes
+import math
+import os
+from collections.abc import Mapping
 
 from ._lib import TransferError, declare, lib
 
@@ -87,7 +98,15 @@ class _FinetuneOpts(ctypes.Structure):
                 ("stop_after_steps", _i64), ("lr", _dbl), ("discriminative", _dbl),
                 ("weight_decay", _dbl), ("head_dropout", _dbl), ("clip_norm", _dbl),
                 ("schedule", _i32), ("reset_head", _i32), ("progress_every", _i64),
-                ("progress", _PROGRESS_CB), ("progress_payload", _vp)]
+                ("progress", _PROGRESS_CB), ("progress_payload", _vp),
+                # version 2
+                ("class_weight", _i32), ("calibrate", _i32),
+                ("class_weights", ctypes.POINTER(ctypes.c_float)), ("num_class_weights", _i64)]
+
+
+class _AdaptOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("max_iter", _i32), ("reserved", _i32),
+                ("tol", _dbl), ("min_prior", _dbl)]
 
 
 class _Report(ctypes.Structure):
@@ -104,7 +123,8 @@ class _Metrics(ctypes.Structure):
 
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _MODEL_OPTS_V = _OPTIM_OPTS_V = 1
-_PRETRAIN_OPTS_V = _FINETUNE_OPTS_V = _REPORT_V = _METRICS_V = 1
+_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = 1
+_FINETUNE_OPTS_V = 2
 
 # Names accepted for enumerations.
 _ENUMS = {
@@ -116,7 +136,10 @@ _ENUMS = {
     "algorithm": {"sgd": 1, "adam": 2, "adamw": 3},
     "schedule": {"constant": 0, "warmup_cosine": 1, "warmup_linear": 2,
                  "slanted_triangular": 3, "one_cycle": 4},
+    "class_weight": {"none": 1, "balanced": 2},  # 3 (given) comes from a dict of weights
 }
+_CLASS_WEIGHT_GIVEN = 3
+_PRIOR_KINDS = {"train": 1, "model": 2, "target": 3}
 _POOL = {"last": 1, "mean": 2, "max": 4}
 
 P, H = ctypes.POINTER, ctypes.POINTER(_vp)
@@ -128,6 +151,7 @@ declare("tf_pretrain_opts_init", "status", [P(_PretrainOpts), _u32])
 declare("tf_finetune_opts_init", "status", [P(_FinetuneOpts), _u32])
 declare("tf_train_report_init", "status", [P(_Report), _u32])
 declare("tf_metrics_init", "status", [P(_Metrics), _u32])
+declare("tf_adapt_opts_init", "status", [P(_AdaptOpts), _u32])
 
 declare("tf_vocab_build_files", "status", [H, _vp, P(ctypes.c_char_p), _u32, P(_VocabOpts)])
 declare("tf_vocab_load", "status", [H, _vp, ctypes.c_char_p])
@@ -147,6 +171,8 @@ declare("tf_loader_create_lm_vocab", "status", [H, H, _vp, P(ctypes.c_char_p), _
                                                 P(_VocabOpts), P(_LoaderOpts)])
 declare("tf_loader_create_labeled", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
 declare("tf_loader_create_multilabel", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
+declare("tf_loader_create_tokens", "status", [H, _vp, P(_i32), P(_i64), _i64, P(_i32),
+                                              P(_LoaderOpts)])
 declare("tf_loader_is_multilabel", _i32, [_vp])
 declare("tf_loader_free", None, [_vp])
 declare("tf_loader_reset", "status", [_vp])
@@ -156,6 +182,9 @@ declare("tf_loader_num_batches", _i64, [_vp])
 declare("tf_loader_num_sequences", _i64, [_vp])
 declare("tf_loader_num_labels", _i32, [_vp])
 declare("tf_loader_label_name", ctypes.c_char_p, [_vp, _i32])
+declare("tf_loader_label_counts", "status", [_vp, P(_i64), ctypes.c_size_t])
+declare("tf_loader_num_tokens", _u64, [_vp])
+declare("tf_loader_unknown_tokens", _u64, [_vp])
 
 declare("tf_model_create", "status", [H, _vp, _vp, P(_ModelOpts)])
 declare("tf_model_free", None, [_vp])
@@ -176,6 +205,11 @@ declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, _i64, P(ctypes.c_flo
 declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, _i64, P(_dbl)])
 declare("tf_train_state_save", "status", [_vp, _vp, ctypes.c_char_p])
 declare("tf_train_state_load", "status", [_vp, _vp, ctypes.c_char_p])
+declare("tf_model_calibrate", "status", [_vp, _vp, P(_dbl)])
+declare("tf_adapt_prior", "status", [_vp, _vp, P(_AdaptOpts), P(_i32)])
+declare("tf_model_prior", "status", [_vp, _i32, P(_dbl), ctypes.c_size_t])
+declare("tf_model_set_prior", "status", [_vp, P(_dbl), ctypes.c_size_t])
+declare("tf_model_temperature", _dbl, [_vp])
 
 _MODEL_LOAD_BACKBONE = 0x1
 
@@ -192,9 +226,10 @@ def _paths(paths):
     return (ctypes.c_char_p * len(enc))(*enc), len(enc)
 
 
-def _apply(struct, options, what):
-    """Set struct fields from keyword options (enum names, bools and pooling tuples allowed)."""
-    names = {f[0] for f in struct._fields_} - {"struct_size", "version", "reserved"}
+def _apply(struct, options, what, hidden=()):
+    """Set struct fields from keyword options (enum names, bools and pooling tuples allowed);
+    `hidden` fields are the bindings' own (pointers and their lengths)."""
+    names = {f[0] for f in struct._fields_} - {"struct_size", "version", "reserved", *hidden}
     for key, value in options.items():
         if key not in names:
             raise TypeError(f"{what}: unknown option '{key}' (known: {', '.join(sorted(names))})")
@@ -213,6 +248,37 @@ def _floats_out(buf):
     if _np is not None:
         return _np.ctypeslib.as_array(buf).copy()
     return list(buf)
+
+
+def _array(values, ctype):
+    """A C array of `values` (a list or numpy array): (owner to keep alive, pointer, length)."""
+    if _np is not None:
+        a = _np.ascontiguousarray(values, dtype=_np.dtype(ctype))
+        return a, a.ctypes.data_as(ctypes.POINTER(ctype)), a.size
+    a = (ctype * len(values))(*values)
+    return a, ctypes.cast(a, ctypes.POINTER(ctype)), len(values)
+
+
+def _by_label(labels, values, what, default=None):
+    """The values of a {label: value} mapping in the order of `labels`; a label not named gets
+    `default`, or is an error without one."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{what}: expected a dict {{label: value}}, got {type(values).__name__}")
+    unknown = [k for k in values if k not in labels]
+    if unknown:
+        raise ValueError(f"{what}: unknown label {unknown[0]!r} (the labels are "
+                         f"{', '.join(map(repr, labels))})")
+    missing = [name for name in labels if name not in values]
+    if missing and default is None:
+        raise ValueError(f"{what}: no value for label {missing[0]!r} (give one for each of "
+                         f"{', '.join(map(repr, labels))})")
+    return [float(values.get(name, default)) for name in labels]
+
+
+def _read_lines(path):
+    """The lines of a text file as bytes, without their line ends (the library reads UTF-8)."""
+    with open(path, "rb") as f:
+        return [line.rstrip(b"\r\n") for line in f]
 
 
 class _Handle:
@@ -297,8 +363,9 @@ class Vocab(_Handle):
         return lib.tf_vocab_lookup(self.handle, b, len(b))
 
     def encode(self, text):
-        """Token ids of a text (a numpy int32 array when numpy is present, else a list)."""
-        b = text.encode()
+        """Token ids of a text, str or UTF-8 bytes (a numpy int32 array when numpy is present,
+        else a list)."""
+        b = text.encode() if isinstance(text, str) else bytes(text)
         n = ctypes.c_size_t()
         st = lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n))
         if st not in (0, _STATUS_EBUFSIZE):
@@ -366,6 +433,35 @@ class Loader(_Handle):
                             path, labels, options)
 
     @classmethod
+    def tokens(cls, ctx, sequences, targets=None, labels=None, **options):
+        """Sequences of token ids (lists or arrays, e.g. from Vocab.encode; each non-empty).
+        `targets` are their label ids, indexes into `labels`, the label names; without targets
+        the loader is unlabelled (for Model.adapt_prior). The ids are copied once into buffers
+        that live as long as the loader."""
+        if targets is not None and labels is None:
+            raise ValueError("Loader.tokens: targets need labels, the names of the label ids")
+        opts, keep = cls._opts(options, "Loader.tokens", labels)
+        sequences = list(sequences)
+        offsets = [0]
+        for s in sequences:
+            offsets.append(offsets[-1] + len(s))
+        flat = [int(i) for s in sequences for i in s]
+        bufs = [_array(flat, _i32), _array(offsets, _i64)]
+        if targets is not None:
+            bufs.append(_array([int(t) for t in targets], _i32))
+            if bufs[2][2] != len(offsets) - 1:
+                raise ValueError(f"Loader.tokens: {bufs[2][2]} targets for "
+                                 f"{len(offsets) - 1} sequences")
+        h = _vp()
+        lib.tf_loader_create_tokens(ctypes.byref(h), ctx.handle, bufs[0][1], bufs[1][1],
+                                    len(offsets) - 1, bufs[2][1] if targets is not None else None,
+                                    ctypes.byref(opts))
+        loader = cls(ctx, h)
+        loader._labels_keep = keep
+        loader._tokens_keep = bufs  # the loader reads the ids in place
+        return loader
+
+    @classmethod
     def _labeled(cls, create, what, ctx, vocab, path, labels, options):
         opts, keep = cls._opts(options, what, labels)
         h = _vp()
@@ -398,6 +494,30 @@ class Loader(_Handle):
         """Label names in id order ([] for an unlabelled loader)."""
         return [lib.tf_loader_label_name(self.handle, i).decode()
                 for i in range(lib.tf_loader_num_labels(self.handle))]
+
+    def label_counts(self):
+        """{label: number of sequences carrying it} over the whole loader (its split)."""
+        names = self.labels
+        counts = (_i64 * max(len(names), 1))()
+        lib.tf_loader_label_counts(self.handle, counts, len(names))
+        return dict(zip(names, counts[:len(names)]))
+
+    @property
+    def num_tokens(self):
+        """Tokens read from text (0 for loaders of token ids)."""
+        return lib.tf_loader_num_tokens(self.handle)
+
+    @property
+    def unknown_tokens(self):
+        """How many of num_tokens were not in the vocabulary (mapped to <unk>)."""
+        return lib.tf_loader_unknown_tokens(self.handle)
+
+    @property
+    def unknown_rate(self):
+        """unknown_tokens / num_tokens: how badly the vocabulary fits this text (NaN when no
+        token was read from text)."""
+        n = self.num_tokens
+        return self.unknown_tokens / n if n else math.nan
 
 
 class _Pair(tuple):
@@ -529,15 +649,98 @@ class Model(_Handle):
             opts.optim = ctypes.pointer(oo)
         return self._train(lib.tf_pretrain, opts, train, valid, progress)
 
-    def finetune(self, train, valid=None, progress=None, **options):
+    def finetune(self, train, valid=None, progress=None, class_weight="none", **options):
         """Fine-tuning with a new task head; returns the report as a dict. Options: strategy
         ("full", "frozen", "gradual"), pooling (e.g. ("last", "mean", "max")), epochs, patience,
         metric ("accuracy", "macro_f1", "loss"), lr, discriminative, weight_decay,
-        head_dropout, clip_norm, schedule, reset_head, stop_after_steps, progress_every."""
+        head_dropout, clip_norm, schedule, reset_head, stop_after_steps, progress_every.
+
+        `class_weight` weighs the classes of the loss: "none", "balanced" (every class weighs
+        the same in all; multi-label: positives weigh negatives / positives) or a dict
+        {label: weight > 0} over `train`'s labels (labels not named weigh 1). With `valid`,
+        `calibrate` (default True) fits the temperature on it afterwards (see calibrate())."""
         opts = _FinetuneOpts()
         lib.tf_finetune_opts_init(ctypes.byref(opts), _FINETUNE_OPTS_V)
-        _apply(opts, options, "Model.finetune")
+        _apply(opts, options, "Model.finetune", hidden=("class_weight", "class_weights",
+                                                         "num_class_weights"))
+        if isinstance(class_weight, Mapping):  # _keep holds the weights through the call
+            weights = _by_label(train.labels, class_weight, "Model.finetune class_weight", 1.0)
+            _keep, opts.class_weights, opts.num_class_weights = _array(weights, ctypes.c_float)
+            opts.class_weight = _CLASS_WEIGHT_GIVEN
+        elif isinstance(class_weight, str):
+            _apply(opts, {"class_weight": class_weight}, "Model.finetune")
+        else:
+            raise TypeError("Model.finetune: class_weight must be \"none\", \"balanced\" or a "
+                            f"dict {{label: weight}}, not {type(class_weight).__name__}")
         return self._train(lib.tf_finetune, opts, train, valid, progress)
+
+    # ---- decisions under a new class prior (see include/transfer/train.h) ----
+
+    def calibrate(self, data):
+        """Fit the temperature on a labelled loader with the model's labels (temperature
+        scaling); returns it. Decisions stay as they were, probabilities become calibrated.
+        finetune() does this on its validation loader unless calibrate=False."""
+        t = _dbl()
+        lib.tf_model_calibrate(self.handle, data.handle, ctypes.byref(t))
+        return t.value
+
+    @property
+    def temperature(self):
+        """The temperature dividing the head's logits (1 until calibrated; saved with the
+        model)."""
+        return lib.tf_model_temperature(self.handle)
+
+    def prior(self, kind="target"):
+        """{label: p}: the class frequencies of the training data ("train"), what the loss saw
+        with its class weights ("model"), or the prior decisions are made for ("target": the
+        model prior until set_prior() or adapt_prior())."""
+        if kind not in _PRIOR_KINDS:
+            raise ValueError(f"Model.prior: kind must be one of {sorted(_PRIOR_KINDS)}")
+        c = self.num_classes
+        out = (_dbl * max(c, 1))()
+        lib.tf_model_prior(self.handle, _PRIOR_KINDS[kind], out, c)
+        return dict(zip(self.labels, out[:c]))
+
+    def set_prior(self, prior):
+        """Decide for a known class balance, {label: p} for every label in (0, 1) (summing to 1
+        unless multi-label, where p is each label's own rate), or None to decide as trained
+        again. Predictions and evaluate() use it; save() keeps it."""
+        labels = self.labels
+        if prior is None or not labels:  # a model without a head gets the library's ESTATE
+            lib.tf_model_set_prior(self.handle, None, 0)
+            return
+        _keep, ptr, n = _array(_by_label(labels, prior, "Model.set_prior"), _dbl)
+        lib.tf_model_set_prior(self.handle, ptr, n)
+
+    def adapt_prior(self, unlabeled, **options):
+        """Estimate the class prior of new data from unlabelled examples (EM of Saerens et al.
+        2002 on the calibrated probabilities) and decide for it from now on. `unlabeled` is a
+        Loader, a list of texts, or the path of a text file with one text per line (texts
+        without a token are left out). Options: max_iter, tol, min_prior. Returns
+        {"iterations": n, "prior": {label: p}}."""
+        opts = _AdaptOpts()
+        lib.tf_adapt_opts_init(ctypes.byref(opts), _ADAPT_OPTS_V)
+        _apply(opts, options, "Model.adapt_prior")
+        data = unlabeled if isinstance(unlabeled, Loader) else self._texts_loader(unlabeled)
+        iterations = _i32()
+        try:
+            lib.tf_adapt_prior(self.handle, data.handle, ctypes.byref(opts),
+                               ctypes.byref(iterations))
+        finally:
+            if data is not unlabeled:
+                data.close()
+        return {"iterations": iterations.value, "prior": self.prior("target")}
+
+    def _texts_loader(self, texts):
+        """An unlabelled loader of texts (or of a file's lines) encoded with the vocabulary."""
+        if self.vocab is None:
+            raise ValueError("Model.adapt_prior: a model without a vocabulary needs a Loader")
+        if isinstance(texts, (str, bytes, os.PathLike)):
+            texts = _read_lines(texts)
+        ids = [seq for seq in (self.vocab.encode(t) for t in texts) if len(seq)]
+        if not ids:
+            raise ValueError("Model.adapt_prior: no text with a token to classify")
+        return Loader.tokens(self._ctx, ids, batch_size=64, shuffle=False)
 
     def evaluate(self, data):
         """Loss, accuracy, macro-F1, count and the confusion matrix (rows = true class). For a
@@ -567,12 +770,7 @@ class Model(_Handle):
 
     def predict_ids(self, ids):
         """Class probabilities of a sequence of token ids (list or numpy array)."""
-        if _np is not None:
-            a = _np.ascontiguousarray(ids, dtype=_np.int32)
-            ptr, n = a.ctypes.data_as(ctypes.POINTER(_i32)), a.size
-        else:
-            a = (_i32 * len(ids))(*ids)
-            ptr, n = a, len(ids)
+        _keep, ptr, n = _array(ids, _i32)
         out = (ctypes.c_float * max(self.num_classes, 1))()
         lib.tf_predict_ids(self.handle, ptr, n, out, len(out))
         return _floats_out(out)

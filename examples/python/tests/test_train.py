@@ -1,5 +1,6 @@
 """Tests of the training bindings: vocabularies, loaders, pre-training, fine-tuning, evaluation,
 prediction, checkpoints, errors and cancelling. Tiny data and a few steps: a few seconds."""
+import ctypes
 import math
 import os
 import random
@@ -24,10 +25,22 @@ def _text(rng, words, n=10):
     return " ".join(rng.choice(words) for _ in range(n))
 
 
-class TrainTest(unittest.TestCase):
+class DataDirTest(unittest.TestCase):
+    """A temporary directory for the files a test class writes, removed after the class."""
+
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="tf_py_train_")
+        cls.dir = tempfile.mkdtemp(prefix="tf_py_")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+
+class TrainTest(DataDirTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         rng = random.Random(5)
         cls.corpus = os.path.join(cls.dir, "corpus.txt")
         with open(cls.corpus, "w") as f:
@@ -43,10 +56,6 @@ class TrainTest(unittest.TestCase):
         cls.bad = os.path.join(cls.dir, "bad.tsv")
         with open(cls.bad, "w") as f:
             f.write("ham\tfine line\nthis line has no tab\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def _pretrained(self, ctx, steps=6, **kw):
         pair = lt.Loader.lm_with_vocab(ctx, [self.corpus], vocab_options={"max_size": 64,
@@ -137,6 +146,69 @@ class TrainTest(unittest.TestCase):
                         p = model.predict_text("free money cash meeting report team")
                         self.assertEqual(len(p), 2)
                         self.assertTrue(p[0] > 0.5 and p[1] > 0.5, p)  # both, not a softmax
+
+    def test_options_structs_match_the_library(self):
+        """Each ctypes struct has the size the library's init writes for the version the
+        bindings pass, and the documented defaults where they are read."""
+        from libtransfer import core, train
+        cases = [(core._CtxOpts, "tf_ctx_opts_init", 1),
+                 (train._VocabOpts, "tf_vocab_opts_init", train._VOCAB_OPTS_V),
+                 (train._LoaderOpts, "tf_loader_opts_init", train._LOADER_OPTS_V),
+                 (train._ModelOpts, "tf_model_opts_init", train._MODEL_OPTS_V),
+                 (train._OptimOpts, "tf_optim_opts_init", train._OPTIM_OPTS_V),
+                 (train._PretrainOpts, "tf_pretrain_opts_init", train._PRETRAIN_OPTS_V),
+                 (train._FinetuneOpts, "tf_finetune_opts_init", train._FINETUNE_OPTS_V),
+                 (train._AdaptOpts, "tf_adapt_opts_init", train._ADAPT_OPTS_V),
+                 (train._Report, "tf_train_report_init", train._REPORT_V),
+                 (train._Metrics, "tf_metrics_init", train._METRICS_V)]
+        for struct, init, version in cases:
+            with self.subTest(init=init):
+                opts = struct()
+                getattr(lt.lib, init)(ctypes.byref(opts), version)
+                self.assertEqual(opts.version, version)
+                self.assertEqual(opts.struct_size, ctypes.sizeof(struct))
+        ft = train._FinetuneOpts()
+        lt.lib.tf_finetune_opts_init(ctypes.byref(ft), train._FINETUNE_OPTS_V)
+        self.assertEqual((ft.class_weight, ft.calibrate, ft.num_class_weights), (1, 1, 0))
+        self.assertFalse(ft.class_weights)
+        ad = train._AdaptOpts()
+        lt.lib.tf_adapt_opts_init(ctypes.byref(ad), train._ADAPT_OPTS_V)
+        self.assertEqual((ad.max_iter, ad.tol, ad.min_prior), (1000, 1e-6, 1e-4))
+
+    def test_loader_counts_labels_and_unknown_tokens(self):
+        path = os.path.join(self.dir, "unknown.tsv")
+        with open(path, "w") as f:  # one word of three is not in the corpus
+            for i in range(12):
+                f.write(f"{'spam' if i % 4 == 0 else 'ham'}\tmeeting zzqx{i} report\n")
+        with lt.Context(threads=1) as ctx, lt.Vocab.build(ctx, [self.corpus]) as vocab:
+            with lt.Loader.labeled(ctx, vocab, self.train) as train:
+                self.assertEqual(train.label_counts(), {"ham": 40, "spam": 20})
+                self.assertEqual((train.num_tokens, train.unknown_tokens), (600, 0))
+                self.assertEqual(train.unknown_rate, 0.0)
+            with lt.Loader.labeled(ctx, vocab, path, labels=["spam", "ham"]) as data:
+                self.assertEqual(data.label_counts(), {"spam": 3, "ham": 9})
+                self.assertEqual((data.num_tokens, data.unknown_tokens), (36, 12))
+                self.assertAlmostEqual(data.unknown_rate, 1 / 3, places=12)
+            seqs = [[4, 5, 6], [7], [5, 5]]
+            with lt.Loader.tokens(ctx, seqs, targets=[2, 0, 2], labels=["a", "b", "c"],
+                                  batch_size=2) as data:
+                self.assertEqual(data.num_sequences, 3)
+                self.assertEqual(data.label_counts(), {"a": 1, "b": 0, "c": 2})
+                self.assertEqual(data.num_tokens, 0)  # ids, not text
+                self.assertTrue(math.isnan(data.unknown_rate))
+            with lt.Loader.tokens(ctx, seqs) as data:
+                self.assertEqual(data.labels, [])
+                with self.assertRaises(lt.TransferError) as cm:
+                    data.label_counts()
+                self.assertEqual(cm.exception.name, "EINVAL")
+            with self.assertRaises(ValueError):
+                lt.Loader.tokens(ctx, seqs, targets=[0, 0, 0])
+            with self.assertRaises(ValueError):
+                lt.Loader.tokens(ctx, seqs, targets=[0, 0], labels=["a"])
+            for bad in ([[4, 5], []], [[4, -1]], []):
+                with self.assertRaises(lt.TransferError) as cm:
+                    lt.Loader.tokens(ctx, bad)
+                self.assertEqual(cm.exception.name, "EINVAL")
 
     def test_failing_calls_raise_with_the_message(self):
         with lt.Context(threads=1) as ctx:
