@@ -84,6 +84,29 @@ class PriorTest(DataDirTest):
                         self._assert_prior(model.prior("model"), model_prior)
                         self._assert_prior(model.prior(), model_prior)  # target until set
 
+    def test_multilabel_weights_and_priors_are_per_label_rates(self):
+        rng = random.Random(4)
+        path = os.path.join(self.dir, "multi.tsv")
+        sets = [[t for t in ("ham", "spam") if rng.random() < (0.5 if t == "ham" else 0.2)]
+                for _ in range(120)]
+        with open(path, "w") as f:
+            for labels in sets:
+                words = [w for t in labels for w in rng.sample(HAM if t == "ham" else SPAM, 3)]
+                f.write(",".join(labels) + "\t" + (" ".join(words) or "the") + "\n")
+        pos = {t: sum(t in labels for labels in sets) for t in ("ham", "spam")}
+        with lt.Context(threads=1, seed=2) as ctx, lt.Vocab.build(ctx, [self.corpus]) as vocab:
+            with lt.Loader.multilabel(ctx, vocab, path, batch_size=8) as data, \
+                 lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=12) as model:
+                self.assertEqual(data.label_counts(), pos)
+                model.finetune(data, epochs=2, class_weight={"spam": 3.0})
+                self._assert_prior(model.prior("train"), {t: pos[t] / 120 for t in pos})
+                # Positives of spam weigh 3: the loss sees 3 n_pos against n_neg.
+                spam = 3 * pos["spam"] / (3 * pos["spam"] + 120 - pos["spam"])
+                self._assert_prior(model.prior("model"), {"ham": pos["ham"] / 120,
+                                                          "spam": spam})
+                model.set_prior({"ham": 0.3, "spam": 0.9})  # each label's own rate
+                self._assert_prior(model.prior(), {"ham": 0.3, "spam": 0.9})
+
     def test_adapt_prior_moves_towards_the_new_balance_and_decides_by_bayes(self):
         with lt.Context(threads=1, seed=3) as ctx, lt.Vocab.build(ctx, [self.corpus]) as vocab:
             with self._finetuned(ctx, vocab) as model:
