@@ -43,7 +43,7 @@ static const char finetune_help[] =
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
     "  --seed N           random seed (default 42)\n"
     "Architecture, from scratch only (same defaults as `tftrain pretrain`):\n"
-    "  --vocab-size N  --emb N  --hidden N  --layers N\n"
+    "  --vocab-size N  --emb N  --hidden N  --layers N  --tokenizer word|bpe|byte\n"
     "\n"
     "Progress goes to stderr; the last line on stdout is a summary:\n"
     "  epochs=N best_epoch=N valid_accuracy=X train_loss=X seconds=X\n"
@@ -55,7 +55,7 @@ int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL;
-    const char *strategy = NULL, *class_weight = NULL;
+    const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int64_t seed = 42;
@@ -81,8 +81,10 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--emb", TT_OPT_INT, &emb, 1, 65536, 0},
         {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
         {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
+        {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
     };
-    static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers"};
+    static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
+                                             "--tokenizer"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const char *label_names[TT_MAX_LABELS];
     float weights[TT_MAX_LABELS];
@@ -125,10 +127,14 @@ int tt_cmd_finetune(int argc, char **argv)
     if (tt_opt(opts, nopts, "--head-dropout")->seen && !(head_dropout >= 0.0 && head_dropout < 1.0))
         return tt_usage_error(cmd, "--head-dropout: %g is not in [0, 1)", head_dropout);
     if (init != NULL) {
-        for (i = 0; i < 4; i++)
+        for (i = 0; i < (int32_t)(sizeof arch_flags / sizeof arch_flags[0]); i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
                 return tt_usage_error(cmd, "%s cannot be used with --init (the architecture "
                                       "comes from the pre-trained model)", arch_flags[i]);
+    } else {
+        rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
+        if (rc != TT_EXIT_OK)
+            return rc;
     }
 
     rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
@@ -141,7 +147,6 @@ int tt_cmd_finetune(int argc, char **argv)
             goto done;
     } else {
         tf_vocab_t *built = NULL;
-        tt_vocab_opts(&vopts, vocab_size);
         st = tf_vocab_build_files(&built, ctx, &train_path, 1, &vopts);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);

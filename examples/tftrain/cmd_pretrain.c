@@ -15,6 +15,9 @@ static const char pretrain_help[] =
     "  --corpus FILE    text file, one text per line (repeat for several files)\n"
     "  --out MODEL      where to write the model (safetensors)\n"
     "  --vocab-size N   largest vocabulary, special tokens included (default 8000)\n"
+    "  --tokenizer T    word (default): whole words, others become <unk>;\n"
+    "                   bpe: subwords learnt from the corpora (byte-level BPE), so new\n"
+    "                   words are spelled with known pieces; byte: one token per byte\n"
     "  --emb N          embedding size (default 100)\n"
     "  --hidden N       LSTM hidden size (default 200)\n"
     "  --layers N       stacked LSTM layers (default 1)\n"
@@ -35,7 +38,7 @@ int tt_cmd_pretrain(int argc, char **argv)
 {
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
-    const char *out = NULL;
+    const char *out = NULL, *tokenizer = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42;
@@ -54,6 +57,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
         {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
+        {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -81,11 +85,13 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
 
+    rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
+    if (rc != TT_EXIT_OK)
+        return rc;
     rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
     if (rc != TT_EXIT_OK)
         return rc;
 
-    tt_vocab_opts(&vopts, vocab_size);
     tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
     lopts.batch_size = batch;
     lopts.bptt = bptt;

@@ -58,14 +58,25 @@ int tt_ctx_create(const char *cmd, tf_ctx_t **ctx, int32_t threads, uint64_t see
     return TT_EXIT_OK;
 }
 
-void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size)
+int tt_vocab_opts(const char *cmd, tf_vocab_opts_t *opts, int32_t max_size, const char *tokenizer)
 {
     tf_vocab_opts_init(opts, TF_VOCAB_OPTS_VERSION);
-    opts->kind = TF_VOCAB_KIND_WORD;
+    if (tokenizer == NULL || strcmp(tokenizer, "word") == 0)
+        opts->kind = TF_VOCAB_KIND_WORD;
+    else if (strcmp(tokenizer, "bpe") == 0)
+        opts->kind = TF_VOCAB_KIND_BPE;
+    else if (strcmp(tokenizer, "byte") == 0)
+        opts->kind = TF_VOCAB_KIND_BYTE;
+    else
+        return tt_usage_error(cmd, "--tokenizer: '%s' is not word, bpe or byte", tokenizer);
+    if (opts->kind == TF_VOCAB_KIND_BPE && max_size < TF_VOCAB_NUM_SPECIALS + 256)
+        return tt_usage_error(cmd, "--vocab-size: a BPE vocabulary has at least %d tokens (the "
+                              "specials and the 256 bytes)", TF_VOCAB_NUM_SPECIALS + 256);
     opts->lowercase = 1;
     opts->split_punct = 1;
     opts->min_count = 1;
     opts->max_size = max_size;
+    return TT_EXIT_OK;
 }
 
 void tt_report_unknown(const char *cmd, const tf_loader_t *loader, const char *what)

@@ -90,8 +90,10 @@ int tt_load_classifier(const char *cmd, tf_ctx_t *ctx, const char *path, tf_mode
 /* Exit status of a training call: an interrupt (nothing written) or a failure, with its message. */
 int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what);
 
-/* The vocabulary options of the tool: lower-cased words, punctuation split, at most max_size. */
-void tt_vocab_opts(tf_vocab_opts_t *opts, int32_t max_size);
+/* The vocabulary options of the tool: lower-cased, punctuation split, at most max_size tokens,
+ * of the kind named by --tokenizer (word, bpe or byte; NULL = word). Prints a usage error and
+ * returns TT_EXIT_USAGE for another name or a size BPE cannot have. */
+int tt_vocab_opts(const char *cmd, tf_vocab_opts_t *opts, int32_t max_size, const char *tokenizer);
 
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);

@@ -6,9 +6,23 @@
  * **Vocabularies.** A word vocabulary splits text on whitespace (and, optionally, makes every
  * punctuation character or symbol its own token), optionally lower-cases, keeps tokens seen at
  * least `min_count` times, most frequent first (ties in byte order), up to `max_size` entries.
- * A byte vocabulary has one token per byte value and never produces #TF_VOCAB_UNK. Both start
- * with four special tokens at fixed ids: #TF_VOCAB_PAD (0, "<pad>"), #TF_VOCAB_UNK (1,
+ * A byte vocabulary has one token per byte value and never produces #TF_VOCAB_UNK. All kinds
+ * start with four special tokens at fixed ids: #TF_VOCAB_PAD (0, "<pad>"), #TF_VOCAB_UNK (1,
  * "<unk>"), #TF_VOCAB_BOS (2, "<bos>"), #TF_VOCAB_EOS (3, "<eos>").
+ *
+ * **Subwords (#TF_VOCAB_KIND_BPE).** Text is split into words and punctuation as for a word
+ * vocabulary, and a word that follows whitespace keeps one leading space byte (" the"). Each
+ * such pre-token is a sequence of bytes (ids 4 to 259), which merges join into longer tokens: a
+ * merge is a pair of token ids and makes the token spelled by their bytes one after the other.
+ * Training starts from the bytes of the distinct pre-tokens, weighted by their counts, and
+ * repeatedly merges the adjacent pair seen most often (overlapping pairs counted; ties go to the
+ * smaller left id, then the smaller right id), everywhere left to right, until the vocabulary has
+ * `max_size` tokens or no pair is seen `max(2, min_count)` times. A merge whose token already
+ * exists reuses it; one that would spell a special is never made. Encoding applies, to each
+ * pre-token, the present pair of the earliest merge, everywhere left to right, until none
+ * applies. Pre-tokens longer than 64 bytes are trained on and encoded in chunks of 64 bytes, so
+ * no token is longer. A BPE vocabulary never produces #TF_VOCAB_UNK: a new word is spelled with
+ * known pieces, at worst its bytes.
  * Text is UTF-8: every invalid byte is replaced by U+FFFD before tokenising; replacements are
  * counted (tf_vocab_invalid_utf8(), tf_loader_invalid_utf8()) and reported through the log
  * callback at #TF_LOG_WARN, never an error.
@@ -32,7 +46,11 @@
  * unicode 1\n
  * size N\n
  * token 0\n ... token N-1\n    (word vocabularies only: one escaped token per line, by id)
+ * merges M\n             (BPE vocabularies only, then M lines:)
+ * left right\n           (the ids of a merge, in decimal; merges in rank order)
  * @endcode
+ * A BPE vocabulary lists no tokens: the specials and bytes are implied and merge k makes token
+ * `size` as counted so far (unless its token exists). `size` must match at the end.
  * Format 1 is the same without the `unicode` line (the first line reads `libtransfer-vocab 1`);
  * it is read, and a vocabulary read from it is written in it again.
  * Escapes in tokens: a backslash is written `\\`, and a byte below 0x20 or 0x7f as `\xHH`
@@ -93,7 +111,8 @@ typedef struct tf_batch tf_batch_t;
 /** @brief Kind of vocabulary (tf_vocab_opts_t::kind). Values are stable. */
 typedef enum tf_vocab_kind {
     TF_VOCAB_KIND_WORD = 1, /**< Whitespace (and punctuation) separated words. */
-    TF_VOCAB_KIND_BYTE = 2  /**< One token per byte: ids 4..259 are bytes 0..255. */
+    TF_VOCAB_KIND_BYTE = 2, /**< One token per byte: ids 4..259 are bytes 0..255. */
+    TF_VOCAB_KIND_BPE = 3   /**< Byte-level BPE subwords: ids 4..259 are bytes, then merges. */
 } tf_vocab_kind_t;
 
 /** Current version of ::tf_vocab_opts_t. */
@@ -107,8 +126,10 @@ typedef struct tf_vocab_opts {
     int32_t lowercase;    /**< 1: lower-case (Unicode case folding) before lookup. Default 0. */
     int32_t split_punct;  /**< 1: each punctuation character or symbol is its own token.
                                Default 1. */
-    int32_t min_count;    /**< Keep words seen at least this often (>= 1). Default 1. */
-    int32_t max_size;     /**< Largest size including the specials; 0 = no limit. Default 0. */
+    int32_t min_count;    /**< Keep words seen at least this often (>= 1); BPE: merge pairs
+                               seen at least max(2, this) times. Default 1. */
+    int32_t max_size;     /**< Largest size including the specials (BPE: at least 260, the
+                               specials and bytes); 0 = no limit. Default 0. */
 } tf_vocab_opts_t;
 
 /**
@@ -221,8 +242,10 @@ TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
 
 /**
  * @brief Turn ids back into text. Word vocabularies join tokens with one space and write
- *        specials as their names ("<unk>"), except #TF_VOCAB_PAD, which is left out; byte
- *        vocabularies write the bytes and leave every special out.
+ *        specials as their names ("<unk>"), except #TF_VOCAB_PAD, which is left out; byte and
+ *        BPE vocabularies write the bytes of the tokens one after the other and leave every
+ *        special out (so a BPE encoding decodes to the normalised text with each run of
+ *        whitespace one space).
  * @param[in] vocab The vocabulary.
  * @param[in] ids Ids.
  * @param[in] num Number of ids.

@@ -82,6 +82,9 @@ typedef struct tf__toks {
 /* NFKC and Unicode case folding (with TF__TOK_LOWER) through utf8proc, and non-ASCII characters
  * classed by Unicode category; without it, non-ASCII bytes are word bytes (format 1 vocabularies) */
 #define TF__TOK_UNICODE 8u
+/* A token after whitespace starts with one space byte (BPE pre-tokens, so decoding restores the
+ * spaces); the first token of a text never does. */
+#define TF__TOK_SPACE 16u
 
 /* Split `s` into tokens; returns ENOMEM; *invalid is increased by replaced bytes. */
 tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *s, size_t n, uint32_t flags,
@@ -94,6 +97,11 @@ struct tf_vocab {
     int32_t kind, lowercase, split_punct;
     int32_t unicode; /* 1: TF__TOK_UNICODE (every vocabulary built now); 0: read from format 1 */
     tf__strtab_t tab;
+    /* BPE: merge rank r is the pair of ids stored as the 8 bytes of merge_tab string r (left,
+     * right), and makes token merge_out[r] */
+    tf__strtab_t merge_tab;
+    int32_t *merge_out;
+    size_t merge_cap;
     uint64_t invalid_utf8;
     tf__toks_t scratch;
 };
@@ -107,6 +115,24 @@ uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o);
 tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
                                     int32_t **ids, size_t *num, size_t *cap, uint64_t *invalid,
                                     uint64_t *unknown);
+/* ---- bpe.c ----------------------------------------------------------------------------------- */
+/* Longest BPE token, in bytes; longer pre-tokens are encoded (and trained on) in chunks of this
+ * size, which also bounds the work of encoding one. */
+#define TF__BPE_MAX_PIECE 64
+/* Append merge (l, r) as the next rank: its token is found or added. EFORMAT (naming `fn` and
+ * `line`) for ids out of range, a token over TF__BPE_MAX_PIECE bytes, a special's spelling or a
+ * repeated pair. */
+tf_status_t tf__bpe_add_merge(tf_vocab_t *v, int32_t l, int32_t r, const char *fn, long line);
+void tf__bpe_merge(const tf_vocab_t *v, int32_t rank, int32_t *left, int32_t *right);
+int32_t tf__bpe_num_merges(const tf_vocab_t *v);
+/* Append the pieces of one pre-token (growable array of the context `owner`). */
+tf_status_t tf__bpe_encode(const tf_vocab_t *v, tf_ctx_t *owner, const char *s, size_t n,
+                           int32_t **ids, size_t *num, size_t *cap);
+struct tf__counter;
+/* Learn merges from the counted pre-tokens until the vocabulary has o->max_size tokens (0: no
+ * limit) or no pair is seen max(2, o->min_count) times. */
+tf_status_t tf__bpe_train(tf_vocab_t *v, const struct tf__counter *c, const tf_vocab_opts_t *o);
+
 /* Token counting for building word vocabularies. */
 typedef struct tf__counter {
     tf_ctx_t *ctx;

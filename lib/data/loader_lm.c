@@ -38,6 +38,71 @@ static tf_status_t read_file(tf_loader_t *l, tf_vocab_t *vocab, tf__counter_t *c
     }
 }
 
+/* Words through the one pass: each provisional id (a counted token) becomes its vocabulary id
+ * (UNK when it did not make it into the vocabulary). */
+static tf_status_t map_words(tf_loader_t *l, const tf_vocab_t *v, const tf__counter_t *c)
+{
+    size_t n = (size_t)c->tab.count;
+    int32_t *map = tf__alloc(l->ctx, (n ? n : 1) * sizeof *map);
+    if (map == NULL)
+        return TF_STATUS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = tf__strtab_find(&v->tab, tf__strtab_str(&c->tab, (int32_t)i), c->tab.len[i],
+                                     c->tab.hash[i]);
+        map[i] = id < 0 ? TF_VOCAB_UNK : id;
+    }
+    for (size_t i = 0; i < l->nids; i++) {
+        l->ids[i] = l->ids[i] < 0 ? TF_VOCAB_EOS : map[l->ids[i]];
+        l->unknown_tokens += l->ids[i] == TF_VOCAB_UNK;
+    }
+    tf__free(l->ctx, map);
+    return TF_STATUS_OK;
+}
+
+/* BPE through the one pass: each provisional id (a counted pre-token) becomes its pieces, each
+ * distinct pre-token encoded once. */
+static tf_status_t expand_pieces(tf_loader_t *l, const tf_vocab_t *v, const tf__counter_t *c)
+{
+    int32_t *pieces = NULL, *ids = NULL;
+    size_t npieces = 0, pcap = 0, n = (size_t)c->tab.count, total = 0, cap = 0;
+    size_t *start = tf__alloc(l->ctx, (n + 1) * sizeof *start);
+    tf_status_t st = TF_STATUS_OK;
+    if (start == NULL)
+        return TF_STATUS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        start[i] = npieces;
+        TF_CHECK_GOTO(st, tf__bpe_encode(v, l->ctx, tf__strtab_str(&c->tab, (int32_t)i),
+                                         c->tab.len[i], &pieces, &npieces, &pcap), done);
+    }
+    start[n] = npieces;
+    for (size_t i = 0; i < l->nids; i++)
+        total += l->ids[i] < 0 ? 1 : start[l->ids[i] + 1] - start[l->ids[i]];
+    TF_CHECK_GOTO(st, tf__grow_i32(l->ctx, &ids, &cap, total), done);
+    l->text_tokens = 0;
+    total = 0;
+    for (size_t i = 0; i < l->nids; i++) {
+        int32_t id = l->ids[i];
+        if (id < 0) {
+            ids[total++] = TF_VOCAB_EOS;
+            continue;
+        }
+        size_t k = start[id + 1] - start[id];
+        memcpy(ids + total, pieces + start[id], k * sizeof *ids);
+        total += k;
+        l->text_tokens += k;
+    }
+    tf__free(l->ctx, l->ids);
+    l->ids = ids;
+    l->nids = total;
+    l->ids_cap = cap;
+    ids = NULL;
+done:
+    tf__free(l->ctx, ids);
+    tf__free(l->ctx, pieces);
+    tf__free(l->ctx, start);
+    return st;
+}
+
 static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *ctx,
                          tf_vocab_t *vocab, const char *const *paths, uint32_t num_paths,
                          const tf_vocab_opts_t *vopts, const tf_loader_opts_t *opts,
@@ -47,7 +112,6 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
     tf_vocab_t *built = NULL;
     tf__counter_t c;
     tf_vocab_opts_t vo;
-    int32_t *map = NULL;
     tf_status_t st = TF_STATUS_OK;
     memset(&c, 0, sizeof c);
     TF_REQUIRE_ARG(out);
@@ -82,23 +146,10 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
     if (vocab == NULL) {
         /* One pass built the counts and provisional ids: make the vocabulary, then map. */
         TF_CHECK_GOTO(st, tf__counter_finish(&c, &vo, &built, fn), fail);
-        size_t n = (size_t)c.tab.count;
-        map = tf__alloc(ctx, (n ? n : 1) * sizeof *map);
-        if (map == NULL) {
-            st = TF_STATUS_ENOMEM;
-            goto fail;
-        }
-        for (size_t i = 0; i < n; i++) {
-            int32_t id = tf__strtab_find(&built->tab, tf__strtab_str(&c.tab, (int32_t)i),
-                                         c.tab.len[i], c.tab.hash[i]);
-            map[i] = id < 0 ? TF_VOCAB_UNK : id;
-        }
-        for (size_t i = 0; i < l->nids; i++) {
-            l->ids[i] = l->ids[i] < 0 ? TF_VOCAB_EOS : map[l->ids[i]];
-            l->unknown_tokens += l->ids[i] == TF_VOCAB_UNK;
-        }
-        tf__free(ctx, map);
-        map = NULL;
+        if (vo.kind == TF_VOCAB_KIND_BPE)
+            TF_CHECK_GOTO(st, expand_pieces(l, built, &c), fail);
+        else
+            TF_CHECK_GOTO(st, map_words(l, built, &c), fail);
     }
     int64_t B = l->o.batch_size;
     l->stream_len = (int64_t)l->nids / B;
@@ -115,7 +166,6 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
         *vocab_out = built;
     return TF_STATUS_OK;
 fail:
-    tf__free(ctx, map);
     tf__counter_free(&c);
     tf_vocab_free(built);
     tf_loader_free(l);

@@ -475,6 +475,7 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
         tk->n = 1;
         return TF_STATUS_OK;
     }
+    int gap = 0; /* whitespace since the last token */
     while (i < n) {
         unsigned cls = cls_of[s[i]];
         size_t k = 1;
@@ -485,9 +486,13 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
         }
         if (cls == C_SPACE) {
             i += k;
+            gap = 1;
             continue;
         }
         size_t start = o;
+        if ((flags & TF__TOK_SPACE) && gap && ntok > 0)
+            out[o++] = ' ';
+        gap = 0;
         if (cls == C_PUNCT || cls == C_IDEO) {
             k = uni ? cluster_len(s, n, i) : 1;
             memcpy(out + o, s + i, k);

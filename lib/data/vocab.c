@@ -31,7 +31,8 @@ tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts,
 {
     vocab_opts_defaults(o);
     TF_CHECK(tf__opts_read(o, sizeof *o, opts, sizeof *o, TF_VOCAB_OPTS_VERSION, fn));
-    if (o->kind != TF_VOCAB_KIND_WORD && o->kind != TF_VOCAB_KIND_BYTE)
+    if (o->kind != TF_VOCAB_KIND_WORD && o->kind != TF_VOCAB_KIND_BYTE &&
+        o->kind != TF_VOCAB_KIND_BPE)
         TF_FAIL(TF_STATUS_EINVAL, "%s: kind %d is not a tf_vocab_kind_t", fn, o->kind);
     if ((o->lowercase != 0 && o->lowercase != 1) || (o->split_punct != 0 && o->split_punct != 1))
         TF_FAIL(TF_STATUS_EINVAL, "%s: lowercase and split_punct must be 0 or 1", fn);
@@ -40,6 +41,9 @@ tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts,
     if (o->max_size != 0 && o->max_size < TF_VOCAB_NUM_SPECIALS)
         TF_FAIL(TF_STATUS_EINVAL, "%s: max_size %d is below the %d special tokens; use 0 for no "
                 "limit", fn, o->max_size, TF_VOCAB_NUM_SPECIALS);
+    if (o->kind == TF_VOCAB_KIND_BPE && o->max_size != 0 && o->max_size < TF_VOCAB_NUM_SPECIALS + 256)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: a BPE vocabulary has at least %d tokens (the specials and "
+                "the bytes); max_size is %d", fn, TF_VOCAB_NUM_SPECIALS + 256, o->max_size);
     return TF_STATUS_OK;
 }
 
@@ -62,7 +66,7 @@ tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t
         TF_CHECK_GOTO(st, tf__strtab_add(&v->tab, ctx, s, strlen(s), tf__hash_bytes(s, strlen(s)),
                                          &id, &added), fail);
     }
-    if (kind == TF_VOCAB_KIND_BYTE)
+    if (kind != TF_VOCAB_KIND_WORD)
         for (int b = 0; b < 256; b++) {
             char c = (char)b;
             TF_CHECK_GOTO(st, tf__strtab_add(&v->tab, ctx, &c, 1, tf__hash_bytes(&c, 1), &id,
@@ -83,6 +87,8 @@ void tf_vocab_free(tf_vocab_t *v)
         return;
     tf_ctx_t *ctx = v->ctx;
     tf__strtab_free(&v->tab, ctx);
+    tf__strtab_free(&v->merge_tab, ctx);
+    tf__free(ctx, v->merge_out);
     tf__toks_free(&v->scratch, ctx);
     tf__free(ctx, v);
     tf__object_freed(ctx);
@@ -92,13 +98,14 @@ static uint32_t tok_flags(const tf_vocab_t *v)
 {
     return (v->lowercase ? TF__TOK_LOWER : 0u) | (v->split_punct ? TF__TOK_PUNCT : 0u) |
            (v->kind == TF_VOCAB_KIND_BYTE ? TF__TOK_BYTES : 0u) |
+           (v->kind == TF_VOCAB_KIND_BPE ? TF__TOK_SPACE : 0u) |
            (v->unicode ? TF__TOK_UNICODE : 0u);
 }
 
 uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o)
 {
     return (o->lowercase ? TF__TOK_LOWER : 0u) | (o->split_punct ? TF__TOK_PUNCT : 0u) |
-           TF__TOK_UNICODE;
+           (o->kind == TF_VOCAB_KIND_BPE ? TF__TOK_SPACE : 0u) | TF__TOK_UNICODE;
 }
 
 /* ---- building -------------------------------------------------------------------------------- */
@@ -164,10 +171,12 @@ tf_status_t tf__counter_finish(tf__counter_t *c, const tf_vocab_opts_t *o, tf_vo
     tf_vocab_t *v = NULL;
     int32_t *ids = NULL, *tmp = NULL;
     size_t n = (size_t)c->tab.count;
-    if (o->kind == TF_VOCAB_KIND_WORD && n == 0)
+    if (o->kind != TF_VOCAB_KIND_BYTE && n == 0)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: the input has no tokens", fn);
     TF_CHECK(tf__vocab_new(&v, c->ctx, o->kind, o->lowercase, o->split_punct, 1));
     v->invalid_utf8 = c->invalid;
+    if (o->kind == TF_VOCAB_KIND_BPE)
+        TF_CHECK_GOTO(st, tf__bpe_train(v, c, o), fail);
     if (o->kind == TF_VOCAB_KIND_WORD) {
         ids = tf__alloc(c->ctx, (n ? n : 1) * sizeof *ids);
         tmp = tf__alloc(c->ctx, (n ? n : 1) * sizeof *tmp);
@@ -224,8 +233,8 @@ tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
     TF_CHECK(tf__vocab_read_opts(&o, opts, fn));
     if (num_paths > 0 && paths == NULL)
         TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'paths' is NULL", fn);
-    if (num_paths == 0 && o.kind == TF_VOCAB_KIND_WORD)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: a word vocabulary needs at least one file", fn);
+    if (num_paths == 0 && o.kind != TF_VOCAB_KIND_BYTE)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: a word or BPE vocabulary needs at least one file", fn);
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.flags = tf__vocab_build_flags(&o);
@@ -242,7 +251,7 @@ tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
             st = tf__lines_next(&lr, &line, &len);
             if (st != TF_STATUS_OK || line == NULL)
                 break;
-            if (o.kind == TF_VOCAB_KIND_WORD && (st = tf__counter_text(&c, line, len, NULL, NULL, NULL)) != TF_STATUS_OK)
+            if (o.kind != TF_VOCAB_KIND_BYTE && (st = tf__counter_text(&c, line, len, NULL, NULL, NULL)) != TF_STATUS_OK)
                 break;
         }
         tf__lines_close(&lr);
@@ -272,7 +281,7 @@ tf_status_t tf_vocab_build_texts(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.flags = tf__vocab_build_flags(&o);
-    for (uint32_t i = 0; i < num_texts && o.kind == TF_VOCAB_KIND_WORD; i++) {
+    for (uint32_t i = 0; i < num_texts && o.kind != TF_VOCAB_KIND_BYTE; i++) {
         if (texts[i] == NULL) {
             st = tf__error(TF_STATUS_EINVAL, "%s: texts[%u] is NULL", fn, i);
             goto done;
@@ -339,6 +348,11 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *
         *num += len;
         return TF_STATUS_OK;
     }
+    if (v->kind == TF_VOCAB_KIND_BPE) {
+        for (size_t i = 0; i < tk->n; i++)
+            TF_CHECK(tf__bpe_encode(v, owner, tk->bytes + tk->off[i], tk->len[i], ids, num, cap));
+        return TF_STATUS_OK;
+    }
     if (tk->n == 0)
         return TF_STATUS_OK;
     TF_CHECK(tf__grow_i32(owner, ids, cap, *num + tk->n));
@@ -399,7 +413,7 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num,
             if (id < 0 || id >= v->tab.count)
                 TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: ids[%zu] = %d is outside [0, %d)", i,
                         id, v->tab.count);
-            if (id == TF_VOCAB_PAD || (v->kind == TF_VOCAB_KIND_BYTE && id < TF_VOCAB_NUM_SPECIALS))
+            if (id == TF_VOCAB_PAD || (v->kind != TF_VOCAB_KIND_WORD && id < TF_VOCAB_NUM_SPECIALS))
                 continue;
             size_t l = v->tab.len[id];
             if (v->kind == TF_VOCAB_KIND_WORD && !first) {

@@ -26,7 +26,9 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
     TF_REQUIRE_ARG(len_out);
     if (buf == NULL && capacity > 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_serialize: argument 'buf' is NULL");
-    const char *kind = v->kind == TF_VOCAB_KIND_BYTE ? "byte" : "word";
+    const char *kind = v->kind == TF_VOCAB_KIND_BYTE  ? "byte"
+                       : v->kind == TF_VOCAB_KIND_BPE ? "bpe"
+                                                      : "word";
     int hn = v->unicode ? snprintf(head, sizeof head, MAGIC "2\nkind %s\nlowercase %d\n"
                                    "split_punct %d\nunicode 1\nsize %d\n", kind, v->lowercase,
                                    v->split_punct, v->tab.count)
@@ -57,12 +59,40 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
             o = put(buf, capacity, o, (const char *)s + run, l - run);
             o = put(buf, capacity, o, "\n", 1);
         }
+    if (v->kind == TF_VOCAB_KIND_BPE) {
+        int32_t m = tf__bpe_num_merges(v), l, r;
+        hn = snprintf(head, sizeof head, "merges %d\n", m);
+        o = put(buf, capacity, o, head, (size_t)hn);
+        for (int32_t k = 0; k < m; k++) {
+            tf__bpe_merge(v, k, &l, &r);
+            hn = snprintf(head, sizeof head, "%d %d\n", l, r);
+            o = put(buf, capacity, o, head, (size_t)hn);
+        }
+    }
     *len_out = o;
     if (capacity < o + 1)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_serialize: needs %zu bytes; buf has %zu", o + 1,
                 capacity);
     buf[o] = '\0';
     return TF_STATUS_OK;
+}
+
+/* A decimal number of at most 10 digits ending in `end`, in canonical form (no leading zeros,
+ * so a vocabulary has one serialised form); advances *pos past `end`. 0 if there is none. */
+static int read_number(const char *s, size_t n, size_t *pos, char end, long *val)
+{
+    size_t p = *pos, digits = 0;
+    long x = 0;
+    while (p < n && s[p] >= '0' && s[p] <= '9' && digits < 10) {
+        x = x * 10 + (s[p] - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || p >= n || s[p] != end || (digits > 1 && s[p - digits] == '0'))
+        return 0;
+    *pos = p + 1;
+    *val = x;
+    return 1;
 }
 
 /* Parse "key value\n" with an integer value; advances *pos. */
@@ -74,20 +104,38 @@ static tf_status_t header_int(const char *s, size_t n, size_t *pos, const char *
         TF_FAIL(TF_STATUS_EFORMAT, "tf_vocab_deserialize: line %d: expected '%s <number>'", line,
                 key);
     p += kl + 1;
-    long x = 0;
-    size_t digits = 0;
-    while (p < n && s[p] >= '0' && s[p] <= '9' && digits < 10) {
-        x = x * 10 + (s[p] - '0');
-        p++;
-        digits++;
-    }
-    /* Canonical decimal only (no leading zeros), so a vocabulary has one serialised form. */
-    if (digits == 0 || p >= n || s[p] != '\n' || x < lo || x > hi ||
-        (digits > 1 && s[p - digits] == '0'))
+    if (!read_number(s, n, &p, '\n', val) || *val < lo || *val > hi)
         TF_FAIL(TF_STATUS_EFORMAT, "tf_vocab_deserialize: line %d: '%s' needs a number from %ld "
                 "to %ld", line, key, lo, hi);
-    *pos = p + 1;
-    *val = x;
+    *pos = p;
+    return TF_STATUS_OK;
+}
+
+/* The merges of a BPE vocabulary (after its header), which must make `size` tokens. */
+static tf_status_t read_merges(tf_vocab_t *v, const char *s, size_t n, size_t p, int line0,
+                               long size)
+{
+    static const char fn[] = "tf_vocab_deserialize";
+    long m;
+    TF_CHECK(header_int(s, n, &p, "merges", 0, INT32_MAX / 2, line0, &m));
+    /* Each merge line has at least four bytes: refuse a count the text cannot hold. */
+    if (m > (long)((n - p) / 4))
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line %d: %ld merges do not fit in the %zu bytes that "
+                "follow", fn, line0, m, n - p);
+    for (long k = 0; k < m; k++) {
+        long line = line0 + 1 + k, a, b;
+        if (!read_number(s, n, &p, ' ', &a) || !read_number(s, n, &p, '\n', &b) ||
+            a > INT32_MAX || b > INT32_MAX)
+            TF_FAIL(TF_STATUS_EFORMAT, "%s: line %ld: expected a merge 'left right' (two ids)",
+                    fn, line);
+        TF_CHECK(tf__bpe_add_merge(v, (int32_t)a, (int32_t)b, fn, line));
+    }
+    if (v->tab.count != size)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line %d: size is %ld, but the merges make %d tokens", fn,
+                line0 - 1, size, v->tab.count);
+    if (p != n)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line %ld: unexpected text after the last merge", fn,
+                line0 + 1 + m);
     return TF_STATUS_OK;
 }
 
@@ -160,9 +208,12 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
         kind = TF_VOCAB_KIND_WORD;
     else if (n - p >= 10 && memcmp(s + p, "kind byte\n", 10) == 0)
         kind = TF_VOCAB_KIND_BYTE;
+    else if (version >= 2 && n - p >= 9 && memcmp(s + p, "kind bpe\n", 9) == 0)
+        kind = TF_VOCAB_KIND_BPE;
     else
-        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 2: expected 'kind word' or 'kind byte'", fn);
-    p += 10;
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line 2: expected 'kind word', 'kind byte' or 'kind bpe'",
+                fn);
+    p += kind == TF_VOCAB_KIND_BPE ? 9 : 10;
     TF_CHECK(header_int(s, n, &p, "lowercase", 0, 1, 3, &lower));
     TF_CHECK(header_int(s, n, &p, "split_punct", 0, 1, 4, &punct));
     if (version >= 2)
@@ -172,8 +223,16 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     if (kind == TF_VOCAB_KIND_BYTE && size != TF_VOCAB_NUM_SPECIALS + 256)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: line %d: a byte vocabulary has %d tokens, not %ld", fn,
                 line0 - 1, TF_VOCAB_NUM_SPECIALS + 256, size);
+    if (kind == TF_VOCAB_KIND_BPE && size < TF_VOCAB_NUM_SPECIALS + 256)
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: line %d: a BPE vocabulary has at least %d tokens, not %ld",
+                fn, line0 - 1, TF_VOCAB_NUM_SPECIALS + 256, size);
     TF_CHECK(tf__vocab_new(&v, ctx, (int32_t)kind, (int32_t)lower, (int32_t)punct,
                            (int32_t)unicode));
+    if (kind == TF_VOCAB_KIND_BPE) {
+        TF_CHECK_GOTO(st, read_merges(v, s, n, p, line0, size), fail);
+        *out = v;
+        return TF_STATUS_OK;
+    }
     if (kind == TF_VOCAB_KIND_BYTE) {
         if (p != n) {
             st = tf__error(TF_STATUS_EFORMAT, "%s: line %d: unexpected text after the header", fn,

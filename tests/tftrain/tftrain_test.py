@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
-with CASE one of: usage, help, data_errors, end_to_end, multi_label, adapt, cpp_predict."""
+with CASE one of: usage, help, data_errors, end_to_end, multi_label, adapt, tokenizer_bpe,
+cpp_predict."""
 import os
 import random
 import re
@@ -276,6 +277,39 @@ def case_end_to_end(d, f):
     expect_exit(2, ["finetune", "--train", f["train"], "--out",
                     os.path.join(d, "no-dir", "m.st"), "--epochs", "1", "--batch", "8"] + SMALL, "no-dir",
                 last_line_only=True)
+
+
+def case_tokenizer_bpe(d, f):
+    lm = os.path.join(d, "lm-bpe.safetensors")
+    clf = os.path.join(d, "clf-bpe.safetensors")
+    small = ["--emb", "8", "--hidden", "12", "--threads", "1"]
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--tokenizer", "words"],
+                "--tokenizer")
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--tokenizer", "bpe",
+                    "--vocab-size", "100"], "--vocab-size")
+    rc, out, err = expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--steps",
+                                   "4", "--bptt", "8", "--batch", "4", "--tokenizer", "bpe",
+                                   "--vocab-size", "300"] + small)
+    m = re.search(r"tftrain pretrain: vocabulary (\d+) ", err)
+    expect(m is not None and m.group(1) == "300", f"pretrain --tokenizer bpe: {err!r}")
+    expect_exit(1, ["finetune", "--init", lm, "--train", f["train"], "--out", clf,
+                    "--tokenizer", "bpe"], "--tokenizer cannot be used with --init")
+    expect_exit(0, ["finetune", "--init", lm, "--train", f["train"], "--valid", f["valid"],
+                    "--out", clf, "--epochs", "1", "--batch", "8", "--threads", "1"])
+    # Words the corpus never had are spelled with pieces: more tokens than words, none unknown.
+    novel = os.path.join(d, "novel.tsv")
+    with open(novel, "w") as fh:
+        fh.write("ham\tmeeting xylophone report quokka\nspam\tfree money\n")
+    rc, out, err = expect_exit(0, ["eval", "--model", clf, "--data", novel, "--threads", "1"])
+    m = re.search(r"tftrain eval: (\d+\.\d)% of ([\d,]+) tokens in .*novel\.tsv are unknown", err)
+    expect(m is not None and m.group(1) == "0.0" and int(m.group(2)) > 6,
+           f"eval with a BPE vocabulary: {err!r}")
+    check_eval_output(out, novel, "eval bpe")
+    # From scratch, and the byte kind.
+    for kind in ("bpe", "byte"):
+        expect_exit(0, ["finetune", "--train", f["train"], "--out", os.path.join(d, kind + ".st"),
+                        "--epochs", "1", "--batch", "8", "--tokenizer", kind, "--vocab-size",
+                        "300"] + small)
 
 
 def case_multi_label(d, f):
