@@ -99,4 +99,34 @@ static inline const int32_t *i32_of(tf_tensor_t *t)
     return (const int32_t *)tf_tensor_data(t);
 }
 
+/* The serialised vocabulary in a malloc'ed string (free it); its length in *len. */
+static inline char *serialized(const tf_vocab_t *v, size_t *len)
+{
+    tf_vocab_serialize(v, NULL, 0, len);
+    char *buf = malloc(*len + 1);
+    assert_non_null(buf);
+    assert_ok(tf_vocab_serialize(v, buf, *len + 1, len));
+    return buf;
+}
+
+/* Two loaders give the same token batches (and targets) to the end of their epoch. */
+static inline void assert_same_token_batches(tf_loader_t *a, tf_loader_t *b)
+{
+    for (;;) {
+        tf_batch_t *ba, *bb;
+        assert_ok(tf_loader_next(a, &ba));
+        assert_ok(tf_loader_next(b, &bb));
+        assert_true((ba == NULL) == (bb == NULL));
+        if (ba == NULL)
+            break;
+        assert_int_equal(tf_batch_steps(ba), tf_batch_steps(bb));
+        assert_memory_equal(tf_tensor_data(tf_batch_tokens(ba)),
+                            tf_tensor_data(tf_batch_tokens(bb)),
+                            tf_tensor_nbytes(tf_batch_tokens(ba)));
+        assert_memory_equal(tf_tensor_data(tf_batch_targets(ba)),
+                            tf_tensor_data(tf_batch_targets(bb)),
+                            tf_tensor_nbytes(tf_batch_targets(ba)));
+    }
+}
+
 #endif

@@ -59,9 +59,7 @@ static void check_config(tf_ctx_t *ctx, FILE *f, char *line, size_t cap, const c
     assert_int_equal(tf_vocab_size(v), size);
     /* The merges, in order, through the serialised form. */
     size_t len = 0;
-    tf_vocab_serialize(v, NULL, 0, &len);
-    char *ser = malloc(len + 1);
-    assert_ok(tf_vocab_serialize(v, ser, len + 1, &len));
+    char *ser = serialized(v, &len);
     merges = atoi(fixture_line(f, line, cap, "merges"));
     char want_head[64];
     snprintf(want_head, sizeof want_head, "\nmerges %d\n", merges);
@@ -151,9 +149,7 @@ static void test_bpe_round_trip_new_words(void **state)
     assert_string_equal(out, want);
     /* The serialised vocabulary encodes the same. */
     size_t len = 0;
-    tf_vocab_serialize(v, NULL, 0, &len);
-    char *ser = malloc(len + 1);
-    assert_ok(tf_vocab_serialize(v, ser, len + 1, &len));
+    char *ser = serialized(v, &len);
     assert_non_null(strstr(ser, "libtransfer-vocab 2\nkind bpe\n"));
     assert_ok(tf_vocab_deserialize(&w, ctx, ser, len));
     assert_int_equal(tf_vocab_size(w), tf_vocab_size(v));
@@ -214,16 +210,7 @@ static void test_bpe_lm_loader_one_pass_equals_two_pass(void **state)
     assert_int_equal(tf_loader_num_tokens(l1), tf_loader_num_tokens(l2));
     assert_true(tf_loader_num_tokens(l1) > 1000);
     assert_int_equal(tf_loader_unknown_tokens(l1), 0);
-    for (;;) {
-        tf_batch_t *b1, *b2;
-        assert_ok(tf_loader_next(l1, &b1));
-        assert_ok(tf_loader_next(l2, &b2));
-        assert_true((b1 == NULL) == (b2 == NULL));
-        if (b1 == NULL)
-            break;
-        assert_memory_equal(tf_tensor_data(tf_batch_tokens(b1)), tf_tensor_data(tf_batch_tokens(b2)),
-                            tf_tensor_nbytes(tf_batch_tokens(b1)));
-    }
+    assert_same_token_batches(l1, l2);
     tf_loader_free(l1);
     tf_loader_free(l2);
     tf_vocab_free(v1);

@@ -209,20 +209,7 @@ static void test_lm_one_pass_equals_two_pass(void **state)
     assert_int_equal(tf_loader_unknown_tokens(l1), 4);
     assert_int_equal(tf_loader_num_tokens(l2), 9);
     assert_int_equal(tf_loader_unknown_tokens(l2), 4);
-    for (;;) {
-        tf_batch_t *b1, *b2;
-        assert_ok(tf_loader_next(l1, &b1));
-        assert_ok(tf_loader_next(l2, &b2));
-        assert_true((b1 == NULL) == (b2 == NULL));
-        if (b1 == NULL)
-            break;
-        assert_int_equal(tf_batch_steps(b1), tf_batch_steps(b2));
-        assert_memory_equal(tf_tensor_data(tf_batch_tokens(b1)),
-                            tf_tensor_data(tf_batch_tokens(b2)), tf_tensor_nbytes(tf_batch_tokens(b1)));
-        assert_memory_equal(tf_tensor_data(tf_batch_targets(b1)),
-                            tf_tensor_data(tf_batch_targets(b2)),
-                            tf_tensor_nbytes(tf_batch_targets(b1)));
-    }
+    assert_same_token_batches(l1, l2);
     /* Byte kind through the one-pass entry point. */
     tf_loader_free(l2);
     tf_vocab_free(v2);
@@ -251,7 +238,7 @@ static void test_lm_state_resume_is_bit_exact(void **state)
     const char *path = tmp_write(&d, "c.txt", text, o);
     tf_vocab_t *v = NULL;
     tf_loader_t *a = NULL, *b = NULL;
-    tf_batch_t *ba, *bb;
+    tf_batch_t *ba;
     tf_loader_opts_t lo = lm_opts(3, 8, 1);
     lo.bptt_random = 1;
     assert_ok(tf_loader_create_lm_vocab(&a, &v, ctx, &path, 1, NULL, &lo));
@@ -274,17 +261,7 @@ static void test_lm_state_resume_is_bit_exact(void **state)
     assert_int_equal(tf_loader_epoch(b), 1);
     assert_int_equal(tf_loader_items_read(b), 5);
     for (int epoch = 0; epoch < 2; epoch++) {
-        for (;;) {
-            assert_ok(tf_loader_next(a, &ba));
-            assert_ok(tf_loader_next(b, &bb));
-            assert_true((ba == NULL) == (bb == NULL));
-            if (ba == NULL)
-                break;
-            assert_int_equal(tf_batch_steps(ba), tf_batch_steps(bb));
-            assert_memory_equal(tf_tensor_data(tf_batch_tokens(ba)),
-                                tf_tensor_data(tf_batch_tokens(bb)),
-                                tf_tensor_nbytes(tf_batch_tokens(ba)));
-        }
+        assert_same_token_batches(a, b);
         assert_ok(tf_loader_reset(a));
         assert_ok(tf_loader_reset(b));
     }
