@@ -334,6 +334,32 @@ static void test_vocab_format1_keeps_ascii_rules(void **state)
     tf_vocab_free(v);
 }
 
+/* A checkpoint saved by the release before vocabulary format 2 (tests/data/checkpoint_vocab1:
+ * a word vocabulary of "Caf\u00e9 don\u2019t STOP \u00dcber stop caf\u00e9", lower-cased, and
+ * an untrained model) loads, and its vocabulary encodes as that release did: only ASCII
+ * lower-cased, the curly apostrophe inside the word. The ids were printed by that release. */
+static void test_vocab_old_checkpoint_keeps_its_rules(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    tf_model_t *m = NULL;
+    assert_ok(tf_model_load(&m, ctx, TF_TEST_DATA_DIR "/data/checkpoint_vocab1.safetensors", 0));
+    tf_vocab_t *v = tf_model_vocab(m);
+    const char *text = "CAF\u00c9 Don\u2019t \u00dcBER stop";
+    int32_t ids[16];
+    size_t n = 0;
+    assert_ok(tf_vocab_encode(v, text, strlen(text), ids, 16, &n));
+    assert_int_equal(n, 4);
+    assert_int_equal(ids[0], TF_VOCAB_UNK); /* "caf\u00c9" */
+    assert_int_equal(ids[1], 6);            /* "don\u2019t" */
+    assert_int_equal(ids[2], 7);            /* "\u00dcber" */
+    assert_int_equal(ids[3], 5);            /* "stop" */
+    char buf[256];
+    size_t len;
+    assert_ok(tf_vocab_serialize(v, buf, sizeof buf, &len));
+    assert_int_equal(strncmp(buf, "libtransfer-vocab 1\n", 20), 0);
+    tf_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tf_test_setup_ctx, tf_test_teardown_ctx)
@@ -349,6 +375,7 @@ int main(int argc, char **argv)
         T(test_vocab_files_save_load),
         T(test_vocab_bad_options),
         T(test_vocab_format1_keeps_ascii_rules),
+        T(test_vocab_old_checkpoint_keeps_its_rules),
     };
     return TF_TEST_RUN(tests);
 }
