@@ -21,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     tf_vocab_opts_t vo;
     tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
-    vo.kind = (flags & 64) ? TF_VOCAB_KIND_BYTE : TF_VOCAB_KIND_WORD;
+    /* Bit 1 is shared with the batch size: byte or BPE. */
+    vo.kind = (flags & 64) ? ((flags & 2) ? TF_VOCAB_KIND_BPE : TF_VOCAB_KIND_BYTE)
+                           : TF_VOCAB_KIND_WORD;
     vo.lowercase = (flags >> 7) & 1;
     const char *seed_text = "a b c hello world";
     const char *texts[2] = {seed_text, text};
