@@ -128,7 +128,7 @@ _FINETUNE_OPTS_V = 2
 
 # Names accepted for enumerations.
 _ENUMS = {
-    "kind": {"word": 1, "byte": 2},
+    "kind": {"word": 1, "byte": 2, "bpe": 3},
     "split": {"all": 0, "train": 1, "valid": 2},
     "input": {"tokens": 1, "features": 2},
     "strategy": {"full": 1, "frozen": 2, "gradual": 3},
@@ -318,8 +318,8 @@ class Vocab(_Handle):
 
     @classmethod
     def build(cls, ctx, paths, **options):
-        """Build from text files (one text per line). Options: kind ("word" or "byte"),
-        lowercase, split_punct, min_count, max_size."""
+        """Build from text files (one text per line). Options: kind ("word", "bpe" for
+        byte-level BPE subwords, or "byte"), lowercase, split_punct, min_count, max_size."""
         opts = _VocabOpts()
         lib.tf_vocab_opts_init(ctypes.byref(opts), _VOCAB_OPTS_V)
         _apply(opts, options, "Vocab.build")

@@ -189,6 +189,13 @@ class TrainTest(DataDirTest):
                 self.assertEqual(data.label_counts(), {"spam": 3, "ham": 9})
                 self.assertEqual((data.num_tokens, data.unknown_tokens), (36, 12))
                 self.assertAlmostEqual(data.unknown_rate, 1 / 3, places=12)
+        # Subwords spell the new words with pieces: more tokens, none unknown.
+        with lt.Context(threads=1) as ctx, lt.Vocab.build(ctx, [self.corpus], kind="bpe",
+                                                           max_size=300) as vocab:
+            self.assertEqual(len(vocab), 300)
+            with lt.Loader.labeled(ctx, vocab, path, labels=["spam", "ham"]) as data:
+                self.assertGreater(data.num_tokens, 36)
+                self.assertEqual(data.unknown_tokens, 0)
             seqs = [[4, 5, 6], [7], [5, 5]]
             with lt.Loader.tokens(ctx, seqs, targets=[2, 0, 2], labels=["a", "b", "c"],
                                   batch_size=2) as data:
