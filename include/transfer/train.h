@@ -525,7 +525,8 @@ typedef enum tf_prior_kind {
  * @param[in] data A labelled loader with the model's labels (one pass; reset before and after).
  * @param[out] temperature Receives T (may be NULL); T lies in [0.05, 20].
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, labels that differ);
- *         #TF_STATUS_ESTATE (not fine-tuned); #TF_STATUS_ENOMEM; a loader's errors.
+ *         #TF_STATUS_ESTATE (not fine-tuned); #TF_STATUS_EDIVERGED (a non-finite logit; the
+ *         model is left as it was); #TF_STATUS_ENOMEM; a loader's errors.
  */
 TF_API tf_status_t tf_model_calibrate(tf_model_t *model, tf_loader_t *data, double *temperature);
 
@@ -564,6 +565,7 @@ TF_API tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version);
  * @param[out] iterations Receives the EM iterations run (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, bad options, a loader without
  *         sequences); #TF_STATUS_EVERSION; #TF_STATUS_ESTATE (not fine-tuned);
+ *         #TF_STATUS_EDIVERGED (a non-finite logit; the model is left as it was);
  *         #TF_STATUS_ENOMEM; a loader's errors.
  */
 TF_API tf_status_t tf_adapt_prior(tf_model_t *model,

@@ -222,6 +222,13 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
             goto out;
         }
         TF_CHECK_GOTO(st, tf__head_logits(m, b, &logits), out);
+        const float *z = tf_tensor_data(logits);
+        for (int64_t k = 0; k < B * K; k++)
+            if (!isfinite(z[k])) { /* a broken model must not leave a broken decision behind */
+                st = tf__error(TF_STATUS_EDIVERGED, "%s: the model gives a non-finite logit for "
+                               "sequence %lld", fn, (long long)(L->n + k / K));
+                goto out;
+            }
         TF_CHECK_GOTO(st, logits_grow(m->ctx, L, L->n + B, K, C), out);
         memcpy(L->z + L->n * K, tf_tensor_data(logits), (size_t)(B * K) * sizeof(float));
         if (labelled && m->multilabel)

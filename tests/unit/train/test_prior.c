@@ -501,6 +501,34 @@ static void test_prior_bad_arguments(void **state)
     rig_close(&r);
 }
 
+/* A model whose logits are not finite fails with EDIVERGED and keeps its decision. */
+static void test_prior_non_finite_logits_leave_the_decision(void **state)
+{
+    rig_t r;
+    texts_t *t = test_malloc(sizeof *t);
+    double before[2], after[2], T;
+    tf_tensor_t *w;
+    (void)state;
+    rig_open(&r, TF_CLASS_WEIGHT_NONE);
+    tf_loader_t *l = unlabelled(&r, shifted_txt, t);
+    assert_ok(tf_model_set_prior(r.model, (const double[]){0.4, 0.6}, 2));
+    assert_ok(tf_model_prior(r.model, TF_PRIOR_TARGET, before, 2));
+    T = tf_model_temperature(r.model);
+    assert_ok(tf_module_param_at(tf_model_encoder(r.model), 0, NULL, &w, NULL));
+    float *data = tf_tensor_data(w);
+    for (int64_t i = 0; i < tf_tensor_numel(w); i++)
+        data[i] = NAN;
+    assert_status(tf_adapt_prior(r.model, l, NULL, NULL), TF_STATUS_EDIVERGED);
+    assert_non_null(strstr(tf_last_error_message(), "non-finite"));
+    assert_status(tf_model_calibrate(r.model, r.valid, NULL), TF_STATUS_EDIVERGED);
+    assert_ok(tf_model_prior(r.model, TF_PRIOR_TARGET, after, 2));
+    assert_memory_equal(before, after, sizeof before);
+    assert_true(tf_model_temperature(r.model) == T);
+    tf_loader_free(l);
+    test_free(t);
+    rig_close(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +539,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_prior_checkpoint_round_trip),
         cmocka_unit_test(test_prior_hostile_decision_metadata),
         cmocka_unit_test(test_prior_bad_arguments),
+        cmocka_unit_test(test_prior_non_finite_logits_leave_the_decision),
     };
     if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
         return 1;
