@@ -8,6 +8,9 @@
  * tf_model_create(&model, ctx, vocab, &model_opts);            // embedding + LSTM backbone
  * tf_pretrain(model, lm_train, lm_valid, &pre_opts, &report);   // next-token LM; LM head kept
  * tf_model_save(model, "lm.safetensors");
+ * // later, new text: load, grow the vocabulary, pre-train further (domain adaptation)
+ * tf_model_extend_vocab_files(model, new_paths, n, 2, 0, &added);
+ * tf_pretrain(model, lm_new, NULL, &pre_opts, &report);
  * tf_finetune(model, cls_train, cls_valid, &ft_opts, &report);  // new task head
  * tf_evaluate(model, cls_valid, &metrics, confusion, capacity);
  * tf_predict_text(model, "Subject: free money", -1, probs, capacity);
@@ -250,6 +253,13 @@ TF_API tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t vers
  *        the LM head) on a language-model loader (tf_loader_create_lm()), or next-step regression
  *        (MSE) on a numeric loader made with `next_step` = 1.
  *
+ * A model that was pre-trained before (in this process or loaded with tf_model_load()) trains on
+ * from its current weights, language-model head included: a call that does not continue an
+ * unfinished phase (see `stop_after_steps`) starts a new phase with a new optimizer and schedule.
+ * This is how a general language model is adapted to the text of a domain, after
+ * tf_model_extend_vocab_files() for the domain's new words. Only the backbone and the
+ * language-model head train; a task head is left as it is.
+ *
  * A non-finite loss or gradient stops training with #TF_STATUS_EDIVERGED before the bad update,
  * so the model keeps its last good weights.
  * @param[in,out] model The model (unidirectional).
@@ -267,6 +277,51 @@ TF_API tf_status_t tf_pretrain(tf_model_t *model,
                                tf_loader_t *valid,
                                const tf_pretrain_opts_t *opts,
                                tf_train_report_t *report);
+
+/**
+ * @brief Grow a token model's vocabulary with the frequent words of new text, before pre-training
+ *        it further on that text (domain adaptation, ULMFiT's second stage).
+ *
+ * The files are read one text per line and split with the model's own tokenisation rules
+ * (lower-casing, punctuation). Words seen at least `min_count` times that the vocabulary lacks
+ * are appended, the most frequent first (ties in byte order), until the vocabulary holds
+ * `max_size` tokens. Existing tokens keep their ids. Each new word gets an embedding row equal
+ * to the mean of the old rows, and the language-model head an output row equal to the mean of
+ * its old rows with the mean of its old biases (a tied head follows the embedding), so the model
+ * predicts as before until it is trained. Every other parameter, the task head and its labels
+ * are unchanged; frozen parameters stay frozen.
+ *
+ * When words are added, the model's training state is reset (the next tf_pretrain() or
+ * tf_finetune() starts a new phase), and the pointers returned earlier by tf_model_vocab() and
+ * tf_model_encoder() become invalid: ask for them again, and make loaders with the new
+ * vocabulary. On any failure the model is unchanged.
+ * @code
+ * tf_model_load(&model, ctx, "general-lm.safetensors", TF_MODEL_LOAD_BACKBONE);
+ * tf_model_extend_vocab_files(model, paths, 1, 2, tf_vocab_size(tf_model_vocab(model)) + 2000,
+ *                             &added);
+ * tf_loader_create_lm(&lm, ctx, tf_model_vocab(model), paths, 1, &lm_opts);
+ * tf_pretrain(model, lm, NULL, &pre_opts, &report);
+ * @endcode
+ * @param[in,out] model A token model with a word vocabulary.
+ * @param[in] paths `num_paths` text files.
+ * @param[in] num_paths Number of files, at least 1.
+ * @param[in] min_count Append only words seen at least this often in all the files (>= 1).
+ * @param[in] max_size Largest vocabulary size, special tokens included: at least the current
+ *            size (which adds nothing); 0 = no limit.
+ * @param[out] added Receives the number of words appended (0 on failure); may be NULL.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `model` or `paths`, no file, `min_count`
+ *         below 1, `max_size` below the current size); #TF_STATUS_ESTATE (a numeric model, or a
+ *         byte or BPE vocabulary, which already covers every input); #TF_STATUS_EIO (a file cannot be
+ *         read); #TF_STATUS_EFORMAT (bad lines, or no word at all in the files);
+ *         #TF_STATUS_ENOMEM.
+ * @threadsafety Uses the model's context.
+ */
+TF_API tf_status_t tf_model_extend_vocab_files(tf_model_t *model,
+                                               const char *const *paths,
+                                               uint32_t num_paths,
+                                               int32_t min_count,
+                                               int32_t max_size,
+                                               int32_t *added);
 
 /* ---- fine-tuning ---------------------------------------------------------------------------- */
 

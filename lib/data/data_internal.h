@@ -109,6 +109,8 @@ tf_status_t tf__vocab_new(tf_vocab_t **out, tf_ctx_t *ctx, int32_t kind, int32_t
                           int32_t split_punct, int32_t unicode);
 /* Tokeniser flags of a vocabulary built now with options `o`. */
 uint32_t tf__vocab_build_flags(const tf_vocab_opts_t *o);
+/* Tokeniser flags of vocabulary `v` (its own rules, also for one read from an older format). */
+uint32_t tf__vocab_tok_flags(const tf_vocab_t *v);
 /* Append the ids of `s` to *ids (growable array of *n, capacity *cap); unknown -> UNK, counted
  * in *unknown (may be NULL). The array belongs to `owner` (the loader's context, which may differ
  * from the vocabulary's). */
@@ -147,9 +149,22 @@ tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts,
 /* Count the tokens of a text; with `ids`, also append their counter ids (growable array). */
 tf_status_t tf__counter_text(tf__counter_t *c, const char *s, size_t n, int32_t **ids,
                              size_t *num, size_t *cap);
+/* Count the tokens of every line of the files (`count` 0: only read them, checking they can be
+ * read); errors name `fn`. */
+tf_status_t tf__counter_files(tf__counter_t *c, const char *const *paths, uint32_t num_paths,
+                              int32_t count, const char *fn);
 tf_status_t tf__counter_finish(tf__counter_t *c, const tf_vocab_opts_t *o, tf_vocab_t **out,
                                const char *fn);
 void tf__counter_free(tf__counter_t *c);
+
+/* ---- vocab_extend.c ---------------------------------------------------------------------------- */
+/* A new vocabulary: word vocabulary `base` (ids unchanged), then the words of the files it lacks,
+ * counted with its own tokenisation rules, seen at least `min_count` times, most frequent first
+ * (ties in byte order), until it holds `max_size` tokens (0: no limit). *added receives how many
+ * were appended. Errors name `fn`. */
+tf_status_t tf__vocab_extend_files(const tf_vocab_t *base, const char *const *paths,
+                                   uint32_t num_paths, int32_t min_count, int32_t max_size,
+                                   const char *fn, tf_vocab_t **out, int32_t *added);
 /* Grow an int32 array to hold at least `need` elements (doubling). */
 tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need);
 tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap_elems, size_t need, size_t elem);

@@ -94,7 +94,7 @@ void tf_vocab_free(tf_vocab_t *v)
     tf__object_freed(ctx);
 }
 
-static uint32_t tok_flags(const tf_vocab_t *v)
+uint32_t tf__vocab_tok_flags(const tf_vocab_t *v)
 {
     return (v->lowercase ? TF__TOK_LOWER : 0u) | (v->split_punct ? TF__TOK_PUNCT : 0u) |
            (v->kind == TF_VOCAB_KIND_BYTE ? TF__TOK_BYTES : 0u) |
@@ -220,6 +220,31 @@ void tf__counter_free(tf__counter_t *c)
     tf__toks_free(&c->tk, c->ctx);
 }
 
+tf_status_t tf__counter_files(tf__counter_t *c, const char *const *paths, uint32_t num_paths,
+                              int32_t count, const char *fn)
+{
+    tf_status_t st = TF_STATUS_OK;
+    for (uint32_t p = 0; p < num_paths; p++) {
+        tf__lines_t lr;
+        if (paths[p] == NULL)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: paths[%u] is NULL", fn, p);
+        TF_CHECK(tf__lines_open_file(&lr, c->ctx, paths[p], fn));
+        for (;;) {
+            const char *line;
+            size_t len;
+            st = tf__lines_next(&lr, &line, &len);
+            if (st != TF_STATUS_OK || line == NULL)
+                break;
+            if (count && (st = tf__counter_text(c, line, len, NULL, NULL, NULL)) != TF_STATUS_OK)
+                break;
+        }
+        tf__lines_close(&lr);
+        if (st != TF_STATUS_OK)
+            return st;
+    }
+    return TF_STATUS_OK;
+}
+
 tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *const *paths,
                                  uint32_t num_paths, const tf_vocab_opts_t *opts)
 {
@@ -238,28 +263,9 @@ tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.flags = tf__vocab_build_flags(&o);
-    for (uint32_t p = 0; p < num_paths; p++) {
-        tf__lines_t lr;
-        if (paths[p] == NULL) {
-            st = tf__error(TF_STATUS_EINVAL, "%s: paths[%u] is NULL", fn, p);
-            goto done;
-        }
-        TF_CHECK_GOTO(st, tf__lines_open_file(&lr, ctx, paths[p], fn), done);
-        for (;;) {
-            const char *line;
-            size_t len;
-            st = tf__lines_next(&lr, &line, &len);
-            if (st != TF_STATUS_OK || line == NULL)
-                break;
-            if (o.kind != TF_VOCAB_KIND_BYTE && (st = tf__counter_text(&c, line, len, NULL, NULL, NULL)) != TF_STATUS_OK)
-                break;
-        }
-        tf__lines_close(&lr);
-        if (st != TF_STATUS_OK)
-            goto done;
-    }
-    st = tf__counter_finish(&c, &o, out, fn);
-done:
+    st = tf__counter_files(&c, paths, num_paths, o.kind != TF_VOCAB_KIND_BYTE, fn);
+    if (st == TF_STATUS_OK)
+        st = tf__counter_finish(&c, &o, out, fn);
     tf__counter_free(&c);
     return st;
 }
@@ -332,7 +338,7 @@ tf_status_t tf__vocab_encode_append(tf_vocab_t *v, tf_ctx_t *owner, const char *
 {
     tf__toks_t *tk = &v->scratch;
     uint64_t bad = 0;
-    TF_CHECK(tf__tokenize(tk, v->ctx, s, n, tok_flags(v), &bad));
+    TF_CHECK(tf__tokenize(tk, v->ctx, s, n, tf__vocab_tok_flags(v), &bad));
     v->invalid_utf8 += bad;
     if (invalid != NULL)
         *invalid += bad;

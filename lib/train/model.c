@@ -330,10 +330,8 @@ void tf__model_restore(tf_model_t *m, const float *src)
     copy_params(m, (float *)src, 0);
 }
 
-tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt)
+static tf_status_t attach_modules(tf_optimizer_t *opt, tf_module_t *const *mods, uint32_t n)
 {
-    tf_module_t *mods[3];
-    uint32_t n = tf__model_modules(m, mods);
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
             const char *name;
@@ -342,6 +340,18 @@ tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt)
             TF_CHECK(tf_optimizer_add_param(opt, name, p, g));
         }
     return TF_STATUS_OK;
+}
+
+tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt)
+{
+    tf_module_t *mods[3];
+    return attach_modules(opt, mods, tf__model_modules(m, mods));
+}
+
+tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt)
+{
+    tf_module_t *const mods[2] = {m->encoder, m->lm_head};
+    return attach_modules(opt, mods, 2);
 }
 
 static tf_status_t scratch(tf_ctx_t *ctx, tf__scratch_t *s, int32_t dtype, const int64_t *shape, uint32_t ndim)

@@ -183,7 +183,7 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_optim_opts_t *oo, int64_t
     tf_optim_opts_t own = *oo;
     own.max_grad_norm = 0.0; /* clipped by tf__clip_and_step */
     TF_CHECK(tf_optimizer_create(&opt, m->ctx, &own));
-    tf_status_t st = tf__optimizer_attach(m, opt);
+    tf_status_t st = tf__optimizer_attach_lm(m, opt);
     if (st != TF_STATUS_OK) {
         tf_optimizer_free(opt);
         return st;

@@ -156,6 +156,9 @@ void tf__model_zero_grad(tf_model_t *m);
 
 /* Add every parameter of the model's modules to the optimizer. */
 tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt);
+/* Only the backbone and the language-model head (pre-training leaves a task head as it is; its
+ * weights would otherwise shrink by weight decay). */
+tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt);
 
 /* Progress reporting shared by the two trainers. */
 typedef struct tf__clock {
