@@ -1,20 +1,33 @@
-/* tftrain pretrain: a word-level LSTM language model on unlabelled text. */
+/* tftrain pretrain: a word-level LSTM language model on unlabelled text, new or continued from a
+ * pre-trained one (domain adaptation). */
 #include "tftrain.h"
 
 #include <math.h>
 #include <stdint.h>
 
 static const char pretrain_help[] =
-    "usage: tftrain pretrain --corpus FILE [--corpus FILE ...] --out MODEL [options]\n"
+    "usage: tftrain pretrain --corpus FILE [--corpus FILE ...] --out MODEL [--init MODEL]\n"
+    "                        [options]\n"
     "\n"
     "Pre-train an LSTM language model (next-word prediction) on unlabelled text, one text\n"
     "per line. The vocabulary is built from the corpora: words lower-cased, punctuation\n"
     "split off, the most frequent first. 5% of the lines (chosen by a hash of the line)\n"
     "are held out to report the validation perplexity.\n"
     "\n"
+    "With --init, a pre-trained language model goes on training on new text (domain\n"
+    "adaptation): words of the corpora seen at least twice that its vocabulary lacks are\n"
+    "added, the most frequent first, up to --vocab-size (their embedding and output rows\n"
+    "start at the mean of the old ones; the number added is printed on stderr), then it is\n"
+    "pre-trained from its own weights. The architecture and the tokenizer come from the\n"
+    "model: --emb, --hidden, --layers and --tokenizer are refused. A subword or byte\n"
+    "vocabulary already spells every word and does not grow.\n"
+    "\n"
     "  --corpus FILE    text file, one text per line (repeat for several files)\n"
     "  --out MODEL      where to write the model (safetensors)\n"
-    "  --vocab-size N   largest vocabulary, special tokens included (default 8000)\n"
+    "  --init MODEL     pre-trained language model to continue from\n"
+    "  --vocab-size N   largest vocabulary, special tokens included (default 8000; with\n"
+    "                   --init, the size a word vocabulary may grow to: default its\n"
+    "                   size + 2000)\n"
     "  --tokenizer T    word (default): whole words, others become <unk>;\n"
     "                   bpe: subwords learnt from the corpora (byte-level BPE), so new\n"
     "                   words are spelled with known pieces; byte: one token per byte\n"
@@ -34,11 +47,48 @@ static const char pretrain_help[] =
     "  steps=N train_loss=X valid_ppl=X seconds=X\n"
     "Exit status: 0 success, 1 usage error, 2 data/file/format error, 3 training failed.\n";
 
+/* Extra words an --init model may take in without --vocab-size. */
+#define TT_VOCAB_GROWTH 2000
+
+/* Load the --init language model and add the corpora's new words (seen at least twice) up to
+ * `max_size` (0: its size + TT_VOCAB_GROWTH). */
+static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
+                           const tt_strings_t *corpus, int32_t max_size, tf_model_t **model)
+{
+    tf_vocab_t *vocab;
+    int32_t added = 0;
+    int rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, model);
+    if (rc == TT_EXIT_OK)
+        rc = tt_model_vocab(cmd, *model, &vocab);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    int32_t size = tf_vocab_size(vocab);
+    if (tf_vocab_kind(vocab) != TF_VOCAB_KIND_WORD) {
+        fprintf(stderr, "tftrain %s: the %s vocabulary of '%s' spells new words with its own "
+                "pieces: none added\n", cmd,
+                tf_vocab_kind(vocab) == TF_VOCAB_KIND_BYTE ? "byte" : "subword", init);
+        return TT_EXIT_OK;
+    }
+    if (max_size == 0)
+        max_size = size > INT32_MAX - TT_VOCAB_GROWTH ? INT32_MAX : size + TT_VOCAB_GROWTH;
+    if (max_size < size)
+        return tt_usage_error(cmd, "--vocab-size %d is below the vocabulary of '%s' (%d words); "
+                              "it can only grow", (int)max_size, init, (int)size);
+    tf_status_t st = tf_model_extend_vocab_files(*model, corpus->items, corpus->count, 2,
+                                                 max_size, &added);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot extend the vocabulary of '%s'", init);
+    fprintf(stderr, "tftrain %s: %d new words added to the vocabulary of '%s' (%d -> %d words)\n",
+            cmd, (int)added, init, (int)size, (int)(size + added));
+    return TT_EXIT_OK;
+}
+
 int tt_cmd_pretrain(int argc, char **argv)
 {
+    static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--tokenizer"};
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
-    const char *out = NULL, *tokenizer = NULL;
+    const char *out = NULL, *init = NULL, *tokenizer = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42;
@@ -46,6 +96,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     tt_opt_t opts[] = {
         {"--corpus", TT_OPT_STRINGS, &corpus, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
+        {"--init", TT_OPT_STRING, &init, 0, 0, 0},
         {"--vocab-size", TT_OPT_INT, &vocab_size, TF_VOCAB_NUM_SPECIALS + 1, 10000000, 0},
         {"--emb", TT_OPT_INT, &emb, 1, 65536, 0},
         {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
@@ -84,6 +135,10 @@ int tt_cmd_pretrain(int argc, char **argv)
         return tt_usage_error(cmd, "--out MODEL is required");
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
+    for (int i = 0; init != NULL && i < 4; i++)
+        if (tt_opt(opts, nopts, arch_flags[i])->seen)
+            return tt_usage_error(cmd, "%s cannot be used with --init (the architecture and the "
+                                  "tokenizer come from the pre-trained model)", arch_flags[i]);
 
     rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
     if (rc != TT_EXIT_OK)
@@ -98,8 +153,17 @@ int tt_cmd_pretrain(int argc, char **argv)
     lopts.shuffle = 1;
     lopts.split = TF_LOADER_SPLIT_TRAIN;
     lopts.valid_fraction = 0.05;
-    st = tf_loader_create_lm_vocab(&train, &vocab, ctx, corpus.items, corpus.count, &vopts,
-                                   &lopts);
+    if (init != NULL) {
+        rc = load_and_extend(cmd, ctx, init, &corpus, tt_opt(opts, nopts, "--vocab-size")->seen
+                             ? vocab_size : 0, &model);
+        if (rc != TT_EXIT_OK)
+            goto done;
+        st = tf_loader_create_lm(&train, ctx, tf_model_vocab(model), corpus.items, corpus.count,
+                                 &lopts);
+    } else {
+        st = tf_loader_create_lm_vocab(&train, &vocab, ctx, corpus.items, corpus.count, &vopts,
+                                       &lopts);
+    }
     if (st != TF_STATUS_OK) {
         rc = tt_fail(cmd, st, "cannot read the corpus");
         goto done;
@@ -107,7 +171,8 @@ int tt_cmd_pretrain(int argc, char **argv)
     tt_report_unknown(cmd, train, "the corpus (training lines)");
     lopts.split = TF_LOADER_SPLIT_VALID;
     lopts.shuffle = 0;
-    st = tf_loader_create_lm(&valid, ctx, vocab, corpus.items, corpus.count, &lopts);
+    st = tf_loader_create_lm(&valid, ctx, init != NULL ? tf_model_vocab(model) : vocab,
+                             corpus.items, corpus.count, &lopts);
     if (st != TF_STATUS_OK) {
         fprintf(stderr, "tftrain %s: note: no validation split (%s); training without it\n", cmd,
                 tf_last_error_message());
@@ -115,19 +180,21 @@ int tt_cmd_pretrain(int argc, char **argv)
     }
     tt_report_unknown(cmd, valid, "the corpus (validation lines)");
 
-    tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
-    mopts.embedding_dim = emb;
-    mopts.hidden_size = hidden;
-    mopts.num_layers = layers;
-    st = tf_model_create(&model, ctx, vocab, &mopts);
-    if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "cannot create the model");
-        goto done;
+    if (model == NULL) {
+        tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
+        mopts.embedding_dim = emb;
+        mopts.hidden_size = hidden;
+        mopts.num_layers = layers;
+        st = tf_model_create(&model, ctx, vocab, &mopts);
+        if (st != TF_STATUS_OK) {
+            rc = tt_fail(cmd, st, "cannot create the model");
+            goto done;
+        }
     }
     fprintf(stderr,
             "tftrain %s: vocabulary %d words, %lld training tokens, %lld batches per epoch, "
             "model %.2fM parameters\n",
-            cmd, (int)tf_vocab_size(vocab), (long long)tf_loader_num_sequences(train),
+            cmd, (int)tf_vocab_size(tf_model_vocab(model)), (long long)tf_loader_num_sequences(train),
             (long long)tf_loader_num_batches(train),
             (double)tf_model_num_params(model) / 1e6);
 

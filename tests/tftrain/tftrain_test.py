@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
-with CASE one of: usage, help, data_errors, end_to_end, multi_label, adapt, tokenizer_bpe,
-cpp_predict."""
+with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
+tokenizer_bpe, cpp_predict."""
+import json
 import os
 import random
 import re
@@ -310,6 +311,87 @@ def case_tokenizer_bpe(d, f):
         expect_exit(0, ["finetune", "--train", f["train"], "--out", os.path.join(d, kind + ".st"),
                         "--epochs", "1", "--batch", "8", "--tokenizer", kind, "--vocab-size",
                         "300"] + small)
+
+
+def safetensors_header(path):
+    """The JSON header of a safetensors file (tensor shapes and metadata)."""
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        return json.loads(fh.read(n))
+
+
+def case_pretrain_init(d, f):
+    lm = os.path.join(d, "lm.safetensors")
+    lm2 = os.path.join(d, "lm2.safetensors")
+    clf = os.path.join(d, "clf.safetensors")
+    new = os.path.join(d, "new.txt")
+    rng = random.Random(5)
+    # 40, 30, 20 and 20 times (ties in byte order), and "once" once: the expected new ids
+    fresh = ["invoice", "shipment", "bitcoin", "wallet"]
+    with open(new, "w") as fh:
+        for i in range(40):
+            words = [fresh[0]] + [fresh[1]] * (i < 30) + [fresh[3], fresh[2]] * (i < 20)
+            fh.write(" ".join(words) + " " + text(rng, HAM, 5) + " .\n")
+        fh.write("once meeting .\n")
+    train = ["--steps", "4", "--bptt", "8", "--batch", "4", "--threads", "1"]
+    small = [a for a in SMALL if a not in ("--threads", "1")]
+    expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--seed", "3"] + small + train)
+    old = safetensors_header(lm)
+    v0 = old["embedding.weight"]["shape"][0]
+
+    init = ["pretrain", "--init", lm, "--corpus", new, "--out", lm2]
+    for flag in ("--emb", "--hidden", "--layers"):
+        expect_exit(1, init + [flag, "8"], f"{flag} cannot be used with --init")
+    expect_exit(1, init + ["--vocab-size", str(v0 - 1)], "below the vocabulary")
+    expect_exit(2, ["pretrain", "--init", os.path.join(d, "none.st"), "--corpus", new, "--out",
+                    lm2], "none.st")
+    expect_exit(2, ["pretrain", "--init", f["corrupt"], "--corpus", new, "--out", lm2],
+                "corrupt.safetensors")
+    expect_exit(2, init + ["--corpus", os.path.join(d, "none.txt")], "none.txt")
+    expect(not os.path.exists(lm2), "a failed pretrain --init wrote its output")
+
+    # The default limit lets every new word seen twice in (the most frequent first).
+    rc, out, err = expect_exit(0, init + train)
+    expect(f"4 new words added to the vocabulary of '{lm}' ({v0} -> {v0 + 4} words)" in err,
+           f"pretrain --init: stderr {err!r}")
+    expect(re.fullmatch(r"steps=4 train_loss=\d+\.\d{4} valid_ppl=\S+ seconds=\d+\.\d\n", out)
+           is not None, f"pretrain --init summary {out!r}")
+    hdr = safetensors_header(lm2)
+    config = json.loads(hdr["__metadata__"]["libtransfer.config"])
+    vocab = hdr["__metadata__"]["libtransfer.vocab"].split("\n")
+    expect(config["vocab_size"] == v0 + 4, f"config vocab_size {config['vocab_size']}")
+    expect(hdr["embedding.weight"]["shape"] == [v0 + 4, 8], f"embedding {hdr['embedding.weight']}")
+    expect(hdr["lm_head.weight"]["shape"] == [v0 + 4, 12], f"lm_head {hdr['lm_head.weight']}")
+    expect(hdr["lm_head.bias"]["shape"] == [v0 + 4], f"lm_head.bias {hdr['lm_head.bias']}")
+    words = vocab[5:5 + v0 + 4]  # after the five header lines
+    expect(words[:v0] == old["__metadata__"]["libtransfer.vocab"].split("\n")[5:5 + v0],
+           "the old words changed ids")
+    expect(words[v0:] == fresh, f"new words {words[v0:]}, expected {fresh}")
+
+    # --vocab-size caps the growth; the grown model fine-tunes and predicts new words.
+    rc, out, err = expect_exit(0, init + train + ["--vocab-size", str(v0 + 2)])
+    expect(f"2 new words added to the vocabulary of '{lm}' ({v0} -> {v0 + 2} words)" in err,
+           f"pretrain --init --vocab-size: stderr {err!r}")
+    hdr = safetensors_header(lm2)
+    expect(hdr["embedding.weight"]["shape"][0] == v0 + 2, "--vocab-size limit")
+    expect_exit(0, ["finetune", "--init", lm2, "--train", f["train"], "--out", clf, "--epochs",
+                    "1", "--batch", "8", "--threads", "1"])
+    rc, out, _ = expect_exit(0, ["predict", "--model", clf, "--input", new])
+    check_predict_output(out, ["ham", "spam"], 41, "predict with new words")
+    # A fine-tuned model as --init: its task head is dropped, the language model goes on.
+    expect_exit(0, ["pretrain", "--init", clf, "--corpus", new, "--out", lm2] + train)
+    expect(not any(k.startswith("head.") for k in safetensors_header(lm2)),
+           "pretrain --init kept a task head")
+    # A subword vocabulary spells new words with its pieces: nothing to add, training goes on.
+    bpe = os.path.join(d, "bpe.safetensors")
+    expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", bpe, "--tokenizer", "bpe",
+                    "--vocab-size", "300"] + small + train)
+    expect_exit(1, ["pretrain", "--init", bpe, "--corpus", new, "--out", lm2, "--tokenizer",
+                    "bpe"], "--tokenizer cannot be used with --init")
+    rc, out, err = expect_exit(0, ["pretrain", "--init", bpe, "--corpus", new, "--out", lm2] + train)
+    expect(f"the subword vocabulary of '{bpe}' spells new words with its own pieces: none added"
+           in err, f"pretrain --init on a BPE model: {err!r}")
+    expect(safetensors_header(lm2)["embedding.weight"]["shape"][0] == 300, "the BPE vocabulary grew")
 
 
 def case_multi_label(d, f):
