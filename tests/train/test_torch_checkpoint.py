@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """A libtransfer checkpoint loads into an equivalent PyTorch model and predicts the same,
-the decision metadata (temperature and class priors) applied as train.h describes it.
+the decision metadata (temperature and class priors) applied as train.h describes it; the
+language model's next-token loss agrees too, also after the vocabulary grew with the words of new
+text (the configuration's size matching the tensors).
 
 usage: test_torch_checkpoint.py TORCH_TOOL WORKDIR
 Exits 77 (CTest: skipped) when torch or safetensors is not installed.
@@ -41,6 +43,13 @@ with open(binary_tsv, "w") as f:  # a two-class task (one logit), a fifth of it 
         label = ["animal", "person"][(a >= 3) != (rnd.random() < 0.2)]
         f.write(f"{label}\t{subj[a]} {rnd.choice(verb)} {rnd.choice(obj)} .\n")
 probes = ["the cat likes the ball .", "a small child wants a toy", "my bird chases some warm milk ."]
+# New text for a grown vocabulary: six new words beside the old ones.
+new_corpus = os.path.join(work, "new.txt")
+with open(new_corpus, "w") as f:
+    for _ in range(100):
+        f.write(f"{rnd.choice(subj)} {rnd.choice(['eats', 'paints', 'sells'])} a "
+                f"{rnd.choice(['mango', 'kite', 'violin'])} .\n")
+new_probes = probes + ["the cat paints a violin .", "a dog sells a mango"]
 
 
 class Reference(torch.nn.Module):
@@ -69,6 +78,11 @@ class Reference(torch.nn.Module):
             parts.append(y.max(0).values)
         return self.head(torch.cat(parts))
 
+    def lm_loss(self, ids):
+        """Mean cross-entropy of each next token, as tf_lm_score_text."""
+        y, _ = self.lstm(self.embedding(ids[:-1, None]))
+        return torch.nn.functional.cross_entropy(self.lm_head(y[:, 0, :]), ids[1:]).item()
+
 
 def decide(z, decision):
     """softmax(z / T + log(prior) - log(model_prior)), with the log-odds for a single logit."""
@@ -82,18 +96,26 @@ def decide(z, decision):
 
 
 worst = 0.0
-# (task, pooling, decision flags of torch_tool): 1 = calibrated and a new prior, 2 = balanced
-# class weights; flag 0 keeps the identity decision.
-cases = [(tsv, 7, 0), (tsv, 1, 0), (tsv, 6, 0), (tsv, 7, 3), (binary_tsv, 7, 0), (binary_tsv, 6, 3),
-         (binary_tsv, 1, 1)]
-for k, (task, pooling, flags) in enumerate(cases):
+# (task, pooling, decision flags of torch_tool, grown vocabulary): flags 1 = calibrated and a new
+# prior, 2 = balanced class weights, 0 keeps the identity decision; grown: the vocabulary took in
+# the words of new_corpus before more pre-training.
+cases = [(tsv, 7, 0, 0), (tsv, 1, 0, 0), (tsv, 6, 0, 0), (tsv, 7, 3, 0), (binary_tsv, 7, 0, 0),
+         (binary_tsv, 6, 3, 0), (binary_tsv, 1, 1, 0), (tsv, 7, 0, 1)]
+checked = 0
+for k, (task, pooling, flags, grown) in enumerate(cases):
     model_path = os.path.join(work, f"model{k}.safetensors")
-    out = subprocess.run([tool, corpus, task, model_path, str(pooling), str(flags)],
-                         input="\n".join(probes) + "\n", capture_output=True, text=True,
+    texts = new_probes if grown else probes
+    out = subprocess.run([tool, corpus, task, model_path, str(pooling), str(flags)]
+                         + ([new_corpus] if grown else []),
+                         input="\n".join(texts) + "\n", capture_output=True, text=True,
                          check=True).stdout.split("\n")
     sd = load_file(model_path)
     with safe_open(model_path, "pt") as f:
         decision = json.loads(f.metadata()["libtransfer.decision"])
+        vocab_size = json.loads(f.metadata()["libtransfer.config"])["vocab_size"]
+    if vocab_size != sd["embedding.weight"].shape[0] or vocab_size != sd["lm_head.weight"].shape[0]:
+        print(f"FAIL: configuration vocab_size {vocab_size}, tensors {sd['embedding.weight'].shape}")
+        sys.exit(1)
     ref = Reference(sd, layers=2, pooling=pooling).eval()
     if flags & 1 and (decision["temperature"] == 1.0 or decision["prior"] == decision["model_prior"]):
         print(f"FAIL: the decision of case {flags} is the identity: {decision}")
@@ -102,23 +124,31 @@ for k, (task, pooling, flags) in enumerate(cases):
         print(f"FAIL: balanced weights left the model prior at the training prior: {decision}")
         sys.exit(1)
     moved = 0.0
+    new_ids = 0
     for line in filter(None, out):
-        ids_part, probs_part = line.split(" ")
+        ids_part, probs_part, lm_part = line.split(" ")
         ids = torch.tensor([int(v) for v in ids_part[4:].split(",")])
         got = torch.tensor([float(v) for v in probs_part[6:].split(",")], dtype=torch.float64)
+        got_lm = float(lm_part[3:])
         with torch.no_grad():
             z = ref(ids)
+            want_lm = ref.lm_loss(ids)
         want = decide(z, decision)
         plain = decide(z, {"temperature": 1.0, "model_prior": decision["model_prior"]})
         moved = max(moved, (want - plain).abs().max().item())
-        err = (got - want).abs().max().item()
+        new_ids += int((ids >= vocab_size - 6).sum())  # a grown model's six new words come last
+        err = max((got - want).abs().max().item(), abs(got_lm - want_lm) / max(1.0, want_lm))
         worst = max(worst, err)
+        checked += 1
         if err > 1e-5:
-            print(f"FAIL {os.path.basename(task)} pooling {pooling} decision {flags}: libtransfer "
-                  f"{got.tolist()} vs PyTorch {want.tolist()}")
+            print(f"FAIL {os.path.basename(task)} pooling {pooling} decision {flags} grown {grown}: "
+                  f"libtransfer {got.tolist()} lm {got_lm} vs PyTorch {want.tolist()} lm {want_lm}")
             sys.exit(1)
     if flags & 1 and moved < 1e-3:  # the comparison must be able to tell the decision apart
         print(f"FAIL: the decision of case {flags} moves no probability ({moved:.1e})")
         sys.exit(1)
-print(f"libtransfer and PyTorch agree on {len(probes) * len(cases)} predictions (max abs difference "
-      f"{worst:.2e})")
+    if grown and new_ids < 4:
+        print(f"FAIL: the probes of the grown model hold {new_ids} new ids, expected 4")
+        sys.exit(1)
+print(f"libtransfer and PyTorch agree on {checked} predictions and language-model losses, one "
+      f"model with a grown vocabulary among them (max difference {worst:.2e})")

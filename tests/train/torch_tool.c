@@ -1,10 +1,13 @@
 /* Trains a tiny model on the synthetic sentences given on the command line's files, saves it,
- * and prints, for each probe text, its token ids and the class probabilities:
- *   torch_tool CORPUS TRAIN_TSV MODEL_OUT [pooling [decision]]
- *   -> lines "ids=4,5,6 probs=0.1,0.9" for the probes read from stdin (one per line)
+ * and prints, for each probe text, its token ids, the class probabilities and the language
+ * model's mean next-token loss:
+ *   torch_tool CORPUS TRAIN_TSV MODEL_OUT [pooling [decision [NEW_CORPUS]]]
+ *   -> lines "ids=4,5,6 probs=0.1,0.9 lm=2.5" for the probes read from stdin (one per line)
  * decision (an OR, default 0): 1 = calibrate a temperature on the training data and decide for
  * a prior other than the training one; 2 = balanced class weights (a model prior other than the
- * training prior). Used by test_torch_checkpoint.py to compare with an equivalent PyTorch model. */
+ * training prior). With NEW_CORPUS, the pre-trained model's vocabulary grows with its words and
+ * pre-training goes on there before fine-tuning. Used by test_torch_checkpoint.py to compare with
+ * an equivalent PyTorch model. */
 #include <transfer.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,18 @@ int main(int argc, char **argv)
     tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
     po.max_steps = 30;
     CK(tf_pretrain(m, lm, NULL, &po, NULL));
+    if (argc > 6) {
+        const char *more[1] = {argv[6]};
+        tf_loader_t *lm2;
+        int32_t added;
+        CK(tf_model_extend_vocab_files(m, more, 1, 1, 0, &added));
+        CK(tf_loader_create_lm(&lm2, ctx, tf_model_vocab(m), more, 1, &lo));
+        po.max_steps = 10;
+        CK(tf_pretrain(m, lm2, NULL, &po, NULL));
+        tf_loader_free(lm2);
+        tf_loader_free(tr);
+        CK(tf_loader_create_labeled(&tr, ctx, tf_model_vocab(m), argv[2], &lo));
+    }
     tf_finetune_opts_t fo;
     tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
     fo.epochs = 2;
@@ -77,7 +92,8 @@ int main(int argc, char **argv)
     float probs[16];
     while (fgets(line, sizeof line, stdin) != NULL) {
         size_t n, len = strcspn(line, "\n");
-        CK(tf_vocab_encode(vocab, line, len, ids, 1024, &n));
+        double lm_loss;
+        CK(tf_vocab_encode(tf_model_vocab(m), line, len, ids, 1024, &n));
         CK(tf_predict_ids(m, ids, (int64_t)n, probs, 16));
         printf("ids=");
         for (size_t i = 0; i < n; i++)
@@ -85,7 +101,8 @@ int main(int argc, char **argv)
         printf(" probs=");
         for (int32_t c = 0; c < tf_model_num_classes(m); c++)
             printf(c ? ",%.9g" : "%.9g", probs[c]);
-        printf("\n");
+        CK(tf_lm_score_text(m, line, (int64_t)len, &lm_loss));
+        printf(" lm=%.9g\n", lm_loss);
     }
     tf_model_free(m);
     tf_loader_free(lm);
