@@ -203,6 +203,8 @@ declare("tf_predict_ids", "status", [_vp, P(_i32), _i64, P(ctypes.c_float), ctyp
 declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, _i64, P(ctypes.c_float),
                                       ctypes.c_size_t])
 declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, _i64, P(_dbl)])
+declare("tf_model_extend_vocab_files", "status", [_vp, P(ctypes.c_char_p), _u32, _i32, _i32,
+                                                  P(_i32)])
 declare("tf_train_state_save", "status", [_vp, _vp, ctypes.c_char_p])
 declare("tf_train_state_load", "status", [_vp, _vp, ctypes.c_char_p])
 declare("tf_model_calibrate", "status", [_vp, _vp, P(_dbl)])
@@ -781,6 +783,21 @@ class Model(_Handle):
         loss = _dbl()
         lib.tf_lm_score_text(self.handle, b, len(b), ctypes.byref(loss))
         return loss.value
+
+    def extend_vocab(self, paths, min_count=1, max_size=0):
+        """Grow the vocabulary with the words of text files that it lacks, seen at least
+        `min_count` times, the most frequent first, up to `max_size` tokens (0: no limit), to
+        pre-train further on new text; new embedding and language-model rows start at the mean
+        of the old ones. Returns how many words were added. A Vocab taken from `vocab` before
+        is closed then: ask `vocab` again."""
+        arr, n = _paths(paths)
+        added = _i32()
+        lib.tf_model_extend_vocab_files(self.handle, arr, n, min_count, max_size,
+                                        ctypes.byref(added))
+        if added.value and getattr(self, "_vocab", None) is not None:
+            self._vocab.close()
+            self._vocab = None
+        return added.value
 
     def save_train_state(self, path, loader=None):
         lib.tf_train_state_save(self.handle, loader.handle if loader else None, str(path).encode())

@@ -217,6 +217,31 @@ class TrainTest(DataDirTest):
                     lt.Loader.tokens(ctx, bad)
                 self.assertEqual(cm.exception.name, "EINVAL")
 
+    def test_extend_vocab_then_pretrain_on_new_text(self):
+        new = os.path.join(self.dir, "new.txt")
+        with open(new, "w") as f:
+            for i in range(60):
+                f.write("invoice shipment " * (1 + i % 2) + "team report .\n")
+        with lt.Context(threads=1, seed=4) as ctx:
+            model, pair, _ = self._pretrained(ctx)
+            with pair:
+                size = len(model.vocab)
+                self.assertEqual(model.vocab.lookup("invoice"), -1)
+                with self.assertRaises(lt.TransferError) as cm:
+                    model.extend_vocab([new], max_size=size - 1)
+                self.assertEqual(cm.exception.name, "EINVAL")
+                self.assertEqual(model.extend_vocab([new], min_count=2), 2)
+                self.assertEqual(len(model.vocab), size + 2)
+                # "shipment" 90 times, "invoice" 90 times: ties in byte order
+                self.assertEqual(model.vocab.lookup("invoice"), size)
+                self.assertEqual(model.vocab.lookup("shipment"), size + 1)
+                before = model.lm_score("invoice shipment team report .")
+                with lt.Loader.lm(ctx, model.vocab, [new], batch_size=4, bptt=8) as lm:
+                    model.pretrain(lm, max_steps=30)
+                self.assertLess(model.lm_score("invoice shipment team report ."), before)
+            model.close()
+            self.assertEqual(ctx.live_objects, 0)
+
     def test_failing_calls_raise_with_the_message(self):
         with lt.Context(threads=1) as ctx:
             missing = os.path.join(self.dir, "no-such-model.safetensors")
