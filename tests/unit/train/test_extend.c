@@ -77,6 +77,14 @@ static int teardown_files(void **state)
     return tf_test_remove_tree(dir);
 }
 
+/* Free a test's context after checking that it holds nothing any more. */
+static void ctx_close(tf_ctx_t *ctx)
+{
+    assert_int_equal(tf_ctx_live_objects(ctx), 0);
+    assert_int_equal(tf_ctx_allocated_bytes(ctx), 0);
+    tf_ctx_free(ctx);
+}
+
 static const char *const paths_a[1] = {corpus_a};
 static const char *const paths_b[1] = {corpus_b};
 
@@ -278,9 +286,7 @@ static void test_extend_appends_new_words_with_mean_rows(void **state)
     free(emb2);
     free(emb3);
     tf_model_free(m);
-    assert_int_equal(tf_ctx_live_objects(ctx), 0);
-    assert_int_equal(tf_ctx_allocated_bytes(ctx), 0);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* max_size caps the growth: the most frequent new words first; the current size adds nothing. */
@@ -306,7 +312,7 @@ static void test_extend_respects_max_size(void **state)
     for (int32_t w = 1; w < 5; w++)
         assert_int_equal(encode_one(m, new_words[w]), v0 + w);
     tf_model_free(m);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* A tied head follows the embedding (its own bias grows); a task head, its labels and the
@@ -376,8 +382,7 @@ static void test_extend_tied_model_with_task_head(void **state)
     free(b0);
     free(b1);
     tf_model_free(m);
-    assert_int_equal(tf_ctx_live_objects(ctx), 0);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* A bidirectional model (no language-model head) grows its embedding and fine-tunes on. */
@@ -406,7 +411,7 @@ static void test_extend_bidirectional_model(void **state)
     free(emb);
     free(emb2);
     tf_model_free(m);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* Every bad call fails with its status and leaves the model as it was. */
@@ -465,8 +470,7 @@ static void test_extend_rejects_bad_arguments(void **state)
     tf_model_free(bm);
     tf_vocab_free(bytes);
     tf_model_free(m);
-    assert_int_equal(tf_ctx_live_objects(ctx), 0);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* Fail each allocation of an extension in turn: ENOMEM, nothing leaked, the model unchanged. */
@@ -597,8 +601,7 @@ static void test_continued_pretraining_from_loaded_model(void **state)
     assert_true(lb_after < 0.6 * lb_before);
     tf_loader_free(lm);
     tf_model_free(m);
-    assert_int_equal(tf_ctx_live_objects(ctx), 0);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 /* Pre-training a fine-tuned model trains the backbone and the LM head only: the task head's
@@ -640,7 +643,7 @@ static void test_pretrain_leaves_task_head_unchanged(void **state)
     free(e0);
     free(e1);
     tf_model_free(m);
-    tf_ctx_free(ctx);
+    ctx_close(ctx);
 }
 
 int main(int argc, char **argv)
