@@ -184,6 +184,33 @@ static void check_grown_rows(const float *old, int64_t rows, const float *grown,
     }
 }
 
+/* Tensor `name` is bit-identical in two saved model files. */
+static void assert_same_tensor(tf_ctx_t *ctx, const char *a, const char *b, const char *name)
+{
+    int64_t ra, ca, rb, cb;
+    float *ta = file_tensor(ctx, a, name, &ra, &ca);
+    float *tb = file_tensor(ctx, b, name, &rb, &cb);
+    assert_int_equal(ra * ca, rb * cb);
+    assert_memory_equal(ta, tb, (size_t)(ra * ca) * sizeof *ta);
+    free(ta);
+    free(tb);
+}
+
+/* One epoch of fine-tuning on the two-class file. */
+static void finetune_epoch(tf_ctx_t *ctx, tf_model_t *m)
+{
+    tf_finetune_opts_t fo;
+    tf_loader_opts_t lo;
+    tf_loader_t *tr;
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 16;
+    assert_ok(tf_loader_create_labeled(&tr, ctx, tf_model_vocab(m), train_tsv, &lo));
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.epochs = 1;
+    assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
+    tf_loader_free(tr);
+}
+
 static int32_t encode_one(tf_model_t *m, const char *word)
 {
     int32_t id = -1;
@@ -250,16 +277,9 @@ static void test_extend_appends_new_words_with_mean_rows(void **state)
     assert_ok(tf_tensorfile_load(&fb, ctx, before, NULL));
     assert_ok(tf_tensorfile_load(&fa, ctx, after, NULL));
     assert_int_equal(tf_tensorfile_count(fa), tf_tensorfile_count(fb));
-    for (uint32_t i = 0; i < tf_tensorfile_count(fb); i++) {
-        const char *name = tf_tensorfile_name(fb, i);
-        tf_tensor_t *tb, *ta;
-        if (strncmp(name, "lstm.", 5) != 0)
-            continue;
-        assert_ok(tf_tensorfile_get(fb, name, &tb));
-        assert_ok(tf_tensorfile_get(fa, name, &ta));
-        assert_int_equal(tf_tensor_nbytes(ta), tf_tensor_nbytes(tb));
-        assert_memory_equal(tf_tensor_data(ta), tf_tensor_data(tb), tf_tensor_nbytes(tb));
-    }
+    for (uint32_t i = 0; i < tf_tensorfile_count(fb); i++)
+        if (strncmp(tf_tensorfile_name(fb, i), "lstm.", 5) == 0)
+            assert_same_tensor(ctx, before, after, tf_tensorfile_name(fb, i));
     char want[64];
     snprintf(want, sizeof want, "\"vocab_size\":%d,", v0 + NEW_FREQUENT);
     assert_non_null(strstr(tf_tensorfile_meta(fa, "libtransfer.config"), want));
@@ -323,20 +343,11 @@ static void test_extend_tied_model_with_task_head(void **state)
     int64_t rows, cols, nr, nc, br, bc, ar, ac;
     float p1[2], p2[2];
     int32_t added;
-    tf_finetune_opts_t fo;
-    tf_loader_opts_t lo;
-    tf_loader_t *tr;
     (void)state;
     tf_ctx_t *ctx = tf_test_ctx_seeded(3);
     tf_model_t *m = new_model(ctx, 1, 0);
     pretrain(ctx, m, paths_a, 10);
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 16;
-    assert_ok(tf_loader_create_labeled(&tr, ctx, tf_model_vocab(m), train_tsv, &lo));
-    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
-    fo.epochs = 1;
-    assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
-    tf_loader_free(tr);
+    finetune_epoch(ctx, m);
     snprintf(before, sizeof before, "%s/tied-before.safetensors", dir);
     snprintf(after, sizeof after, "%s/tied-after.safetensors", dir);
     assert_ok(tf_model_save(m, before));
@@ -356,15 +367,8 @@ static void test_extend_tied_model_with_task_head(void **state)
     float *b1 = file_tensor(ctx, after, "lm_head.bias", &ar, &ac);
     assert_int_equal(ar, rows + NEW_FREQUENT);
     check_grown_rows(b0, br, b1, ar, 1);
-    static const char *const task[] = {"head.weight", "head.bias"};
-    for (int h = 0; h < 2; h++) {
-        float *t0 = file_tensor(ctx, before, task[h], &br, &bc);
-        float *t1 = file_tensor(ctx, after, task[h], &ar, &ac);
-        assert_int_equal(ar * ac, br * bc);
-        assert_memory_equal(t0, t1, (size_t)(br * bc) * sizeof *t0);
-        free(t0);
-        free(t1);
-    }
+    assert_same_tensor(ctx, before, after, "head.weight");
+    assert_same_tensor(ctx, before, after, "head.bias");
     tf_tensorfile_t *f;
     tf_tensor_t *t;
     assert_ok(tf_tensorfile_load(&f, ctx, after, NULL));
@@ -398,16 +402,7 @@ static void test_extend_bidirectional_model(void **state)
     assert_int_equal(added, NEW_FREQUENT);
     float *emb2 = encoder_param(m, "embedding.weight", &nr, &nc);
     check_grown_rows(emb, rows, emb2, nr, cols);
-    tf_loader_opts_t lo;
-    tf_loader_t *tr;
-    tf_finetune_opts_t fo;
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 16;
-    assert_ok(tf_loader_create_labeled(&tr, ctx, tf_model_vocab(m), train_tsv, &lo));
-    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
-    fo.epochs = 1;
-    assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
-    tf_loader_free(tr);
+    finetune_epoch(ctx, m);
     free(emb);
     free(emb2);
     tf_model_free(m);
@@ -610,33 +605,17 @@ static void test_pretrain_leaves_task_head_unchanged(void **state)
 {
     char before[160], after[160];
     int64_t r0, c0, r1, c1;
-    tf_finetune_opts_t fo;
-    tf_loader_opts_t lo;
-    tf_loader_t *tr;
     (void)state;
     snprintf(before, sizeof before, "%s/head-before.safetensors", dir);
     snprintf(after, sizeof after, "%s/head-after.safetensors", dir);
     tf_ctx_t *ctx = tf_test_ctx_seeded(7);
     tf_model_t *m = new_model(ctx, 0, 0);
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 16;
-    assert_ok(tf_loader_create_labeled(&tr, ctx, tf_model_vocab(m), train_tsv, &lo));
-    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
-    fo.epochs = 1;
-    assert_ok(tf_finetune(m, tr, NULL, &fo, NULL));
-    tf_loader_free(tr);
+    finetune_epoch(ctx, m);
     assert_ok(tf_model_save(m, before));
     pretrain(ctx, m, paths_b, 20);
     assert_ok(tf_model_save(m, after));
-    static const char *const task[] = {"head.weight", "head.bias"};
-    for (int h = 0; h < 2; h++) {
-        float *t0 = file_tensor(ctx, before, task[h], &r0, &c0);
-        float *t1 = file_tensor(ctx, after, task[h], &r1, &c1);
-        assert_int_equal(r0 * c0, r1 * c1);
-        assert_memory_equal(t0, t1, (size_t)(r0 * c0) * sizeof *t0);
-        free(t0);
-        free(t1);
-    }
+    assert_same_tensor(ctx, before, after, "head.weight");
+    assert_same_tensor(ctx, before, after, "head.bias");
     float *e0 = file_tensor(ctx, before, "lstm.weight_hh_l0", &r0, &c0);
     float *e1 = file_tensor(ctx, after, "lstm.weight_hh_l0", &r1, &c1);
     assert_memory_not_equal(e0, e1, (size_t)(r0 * c0) * sizeof *e0); /* the backbone trained */
