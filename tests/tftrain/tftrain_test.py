@@ -320,6 +320,13 @@ def safetensors_header(path):
         return json.loads(fh.read(n))
 
 
+def vocab_tokens(header):
+    """The tokens of a model's serialised vocabulary, by id (after the header's 'size N' line)."""
+    lines = header["__metadata__"]["libtransfer.vocab"].split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("size ")) + 1
+    return lines[start:start + int(lines[start - 1].split()[1])]
+
+
 def case_pretrain_init(d, f):
     lm = os.path.join(d, "lm.safetensors")
     lm2 = os.path.join(d, "lm2.safetensors")
@@ -358,14 +365,13 @@ def case_pretrain_init(d, f):
            is not None, f"pretrain --init summary {out!r}")
     hdr = safetensors_header(lm2)
     config = json.loads(hdr["__metadata__"]["libtransfer.config"])
-    vocab = hdr["__metadata__"]["libtransfer.vocab"].split("\n")
     expect(config["vocab_size"] == v0 + 4, f"config vocab_size {config['vocab_size']}")
     expect(hdr["embedding.weight"]["shape"] == [v0 + 4, 8], f"embedding {hdr['embedding.weight']}")
     expect(hdr["lm_head.weight"]["shape"] == [v0 + 4, 12], f"lm_head {hdr['lm_head.weight']}")
     expect(hdr["lm_head.bias"]["shape"] == [v0 + 4], f"lm_head.bias {hdr['lm_head.bias']}")
-    words = vocab[5:5 + v0 + 4]  # after the five header lines
-    expect(words[:v0] == old["__metadata__"]["libtransfer.vocab"].split("\n")[5:5 + v0],
-           "the old words changed ids")
+    words = vocab_tokens(hdr)
+    expect(words[:v0] == vocab_tokens(old), "the old words changed ids")
+    expect(len(words) == v0 + 4, f"{len(words)} tokens in the vocabulary, expected {v0 + 4}")
     expect(words[v0:] == fresh, f"new words {words[v0:]}, expected {fresh}")
 
     # --vocab-size caps the growth; the grown model fine-tunes and predicts new words.
