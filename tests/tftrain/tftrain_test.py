@@ -391,7 +391,7 @@ def case_pretrain_init(d, f):
     # A subword vocabulary spells new words with its pieces: nothing to add, training goes on.
     bpe = os.path.join(d, "bpe.safetensors")
     expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", bpe, "--tokenizer", "bpe",
-                    "--vocab-size", "300"] + small + train)
+                    "--vocab-size", "300", "--emb", "8", "--hidden", "12"] + train)
     expect_exit(1, ["pretrain", "--init", bpe, "--corpus", new, "--out", lm2, "--tokenizer",
                     "bpe"], "--tokenizer cannot be used with --init")
     rc, out, err = expect_exit(0, ["pretrain", "--init", bpe, "--corpus", new, "--out", lm2] + train)

@@ -464,6 +464,44 @@ static void test_extend_rejects_bad_arguments(void **state)
     assert_status(tf_model_extend_vocab_files(bm, paths_b, 1, 2, 0, NULL), TF_STATUS_ESTATE);
     tf_model_free(bm);
     tf_vocab_free(bytes);
+    vo.kind = TF_VOCAB_KIND_BPE;
+    vo.max_size = 300;
+    assert_ok(tf_vocab_build_files(&bytes, ctx, paths_a, 1, &vo));
+    assert_ok(tf_model_create(&bm, ctx, bytes, &mo));
+    assert_status(tf_model_extend_vocab_files(bm, paths_b, 1, 2, 0, NULL), TF_STATUS_ESTATE);
+    assert_int_equal(tf_vocab_size(tf_model_vocab(bm)), 300);
+    tf_model_free(bm);
+    tf_vocab_free(bytes);
+    tf_model_free(m);
+    ctx_close(ctx);
+}
+
+/* A model saved before vocabulary format 2 (tests/data/checkpoint_vocab1: "caf\u00e9", "stop",
+ * "don\u2019t", "\u00dcber" under ASCII-only lower-casing) grows by its own rules: "CAF\u00c9"
+ * becomes the new word "caf\u00c9", and "\u00dcBER" is its "\u00dcber" (Unicode folding would
+ * have added "\u00fcber" instead and found "caf\u00e9"). */
+static void test_extend_old_vocabulary_keeps_its_rules(void **state)
+{
+    char path[160], buf[512];
+    int32_t added;
+    size_t len;
+    (void)state;
+    snprintf(path, sizeof path, "%s/accents.txt", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "CAF\u00c9 \u00dcBER\nCAF\u00c9 \u00dcBER stop\n");
+    fclose(f);
+    const char *const paths[1] = {path};
+    tf_ctx_t *ctx = tf_test_ctx_seeded(8);
+    tf_model_t *m;
+    assert_ok(tf_model_load(&m, ctx, TF_TEST_DATA_DIR "/data/checkpoint_vocab1.safetensors", 0));
+    int32_t v0 = tf_vocab_size(tf_model_vocab(m));
+    assert_ok(tf_model_extend_vocab_files(m, paths, 1, 2, 0, &added));
+    assert_int_equal(added, 1);
+    assert_string_equal(tf_vocab_token(tf_model_vocab(m), v0, NULL), "caf\u00c9");
+    assert_int_equal(encode_one(m, "CAF\u00c9"), v0);
+    assert_int_equal(tf_vocab_lookup(tf_model_vocab(m), "\u00fcber", strlen("\u00fcber")), -1);
+    assert_ok(tf_vocab_serialize(tf_model_vocab(m), buf, sizeof buf, &len));
+    assert_int_equal(strncmp(buf, "libtransfer-vocab 1\n", 20), 0); /* still the old rules */
     tf_model_free(m);
     ctx_close(ctx);
 }
@@ -633,6 +671,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_extend_tied_model_with_task_head),
         cmocka_unit_test(test_extend_bidirectional_model),
         cmocka_unit_test(test_extend_rejects_bad_arguments),
+        cmocka_unit_test(test_extend_old_vocabulary_keeps_its_rules),
         cmocka_unit_test(test_extend_oom_sweep),
         cmocka_unit_test(test_continued_pretraining_from_loaded_model),
         cmocka_unit_test(test_pretrain_leaves_task_head_unchanged),
