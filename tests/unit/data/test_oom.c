@@ -120,6 +120,45 @@ static tf_status_t op_lm_vocab(tf_ctx_t *ctx, const char *const *paths, void **m
     return st;
 }
 
+/* BPE learnt in the one pass, then the pre-tokens expanded to pieces. */
+static tf_status_t op_lm_bpe(tf_ctx_t *ctx, const char *const *paths, void **made)
+{
+    tf_loader_opts_t o;
+    tf_vocab_opts_t vo;
+    pair_t *p = &pairs[0];
+    memset(p, 0, sizeof *p);
+    tf_loader_opts_init(&o, TF_LOADER_OPTS_VERSION);
+    o.batch_size = 2;
+    o.bptt = 3;
+    tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
+    vo.kind = TF_VOCAB_KIND_BPE;
+    vo.max_size = 300;
+    tf_status_t st = tf_loader_create_lm_vocab(&p->l, &p->v, ctx, paths, 1, &vo, &o);
+    *made = p;
+    return st;
+}
+
+/* A BPE vocabulary read, then a text that needs normalising encoded with it. */
+static tf_status_t op_bpe_roundtrip(tf_ctx_t *ctx, const char *const *paths, void **made)
+{
+    const char *ser = "libtransfer-vocab 2\nkind bpe\nlowercase 1\nsplit_punct 1\nunicode 1\n"
+                      "size 263\nmerges 4\n101 102\n260 103\n102 103\n101 262\n";
+    const char *text = "ABC \xef\xac\x81ne \xc3\x89t\xc3\xa9 xbc";
+    tf_vocab_t *v = NULL;
+    int32_t ids[32];
+    size_t n;
+    (void)paths;
+    tf_status_t st = tf_vocab_deserialize(&v, ctx, ser, strlen(ser));
+    if (st == TF_STATUS_OK)
+        st = tf_vocab_encode(v, text, strlen(text), ids, 32, &n);
+    if (st != TF_STATUS_OK) {
+        tf_vocab_free(v);
+        return st;
+    }
+    *made = v;
+    return st;
+}
+
 static tf_status_t op_labeled(tf_ctx_t *ctx, const char *const *paths, void **made)
 {
     tf_loader_opts_t o;
@@ -276,6 +315,14 @@ static void test_oom_lm_one_pass(void **state)
     sweep(op_lm_vocab, free_pair, paths);
 }
 
+static void test_oom_bpe(void **state)
+{
+    const char *paths[1] = {p_txt};
+    (void)state;
+    sweep(op_lm_bpe, free_pair, paths);
+    sweep(op_bpe_roundtrip, free_vocab, paths);
+}
+
 static void test_oom_labeled_loader(void **state)
 {
     const char *paths[1] = {p_txt};
@@ -305,6 +352,7 @@ int main(int argc, char **argv)
                                         teardown_files),
         cmocka_unit_test_setup_teardown(test_oom_lm_loader, setup_files, teardown_files),
         cmocka_unit_test_setup_teardown(test_oom_lm_one_pass, setup_files, teardown_files),
+        cmocka_unit_test_setup_teardown(test_oom_bpe, setup_files, teardown_files),
         cmocka_unit_test_setup_teardown(test_oom_labeled_loader, setup_files, teardown_files),
         cmocka_unit_test_setup_teardown(test_oom_memory_loaders, setup_files, teardown_files),
         cmocka_unit_test_setup_teardown(test_oom_numeric_csv, setup_files, teardown_files),
