@@ -108,8 +108,9 @@ TF_API void tf_model_free(tf_model_t *model);
 /**
  * @brief The model's vocabulary (NULL for numeric input), for building loaders that match it.
  * @param[in] model The model.
- * @return The vocabulary, borrowed: valid until the model is freed; or NULL. It belongs to the
- *         model: do not free it, and do not use it while the model is used from another thread.
+ * @return The vocabulary, borrowed: valid until the model is freed or its vocabulary grows
+ *         (tf_model_extend_vocab_files()); or NULL. It belongs to the model: do not free it, and
+ *         do not use it while the model is used from another thread.
  */
 TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
 
@@ -117,7 +118,8 @@ TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
  * @brief The backbone encoder module (parameters `embedding.weight` or `proj.*`, then `lstm.*`),
  *        for inspection, freezing or custom training loops.
  * @param[in] model The model.
- * @return The module, borrowed; or NULL if `model` is NULL.
+ * @return The module, borrowed (valid until the model is freed or its vocabulary grows); or NULL
+ *         if `model` is NULL.
  */
 TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
 
