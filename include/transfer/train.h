@@ -574,9 +574,9 @@ typedef enum tf_prior_kind {
 /**
  * @brief Fit the temperature T that minimises the cross-entropy of a labelled loader
  *        (temperature scaling, Guo et al. 2017), with the model deciding for the training
- *        prior; store it in the model. The targets are Platt's (1999): (n + 1) / (n + 2) for a
- *        class seen n times, not 1, so that a small validation set the model separates
- *        perfectly does not drive T to zero. Decisions are unchanged while the model decides as
+ *        prior; store it in the model. The targets are smoothed as Platt (1999) does:
+ *        (n + 1) / (n + 2) for the true class of n labelled rows, not 1, so that a small
+ *        validation set the model separates perfectly does not drive T to zero. Decisions are unchanged while the model decides as
  *        trained; the probabilities become calibrated.
  * @param[in,out] model A fine-tuned model.
  * @param[in] data A labelled loader with the model's labels (one pass; reset before and after).

@@ -257,30 +257,29 @@ static void all_probs(const tf_model_t *m, const logits_t *L, const double *targ
     }
 }
 
-/* Platt's targets (1999): a class seen n times is aimed at with (n + 1) / (n + 2) instead of 1,
- * so a validation set the model separates perfectly (a few dozen rows with few labels) does
- * not drive the temperature to zero. tgt[c]: the target of class c where it is the label
- * (multi-label: where label c is present); tgt[C + c]: single-label, the share of each other
- * class; multi-label, the target of label c where it is absent, 1 / (n_absent + 2). */
-static tf_status_t platt_targets(const tf_model_t *m, const logits_t *L, double **out)
+/* Smoothed targets, after Platt (1999): with n labelled rows, the true class (or a present
+ * label) is aimed at with (n + 1) / (n + 2) instead of 1, so a validation set the model
+ * separates perfectly (a few dozen rows) does not drive the temperature to zero. Platt counts
+ * n per class; a rare class of a handful of rows then gets targets far from 1, the temperature
+ * comes out too high and the EM prior estimate overshoots (measured in the README's "Later
+ * e-mails"), so n here is the number of rows. tgt[c]: the target of class c where it is the label;
+ * tgt[C + c]: single-label, the share of each other class; multi-label, label c where absent. */
+static tf_status_t smoothed_targets(const tf_model_t *m, const logits_t *L, double **out)
 {
     int64_t C = m->num_classes;
     double *t = tf__calloc(m->ctx, (size_t)(2 * C), sizeof *t);
     if (t == NULL)
         return TF_STATUS_ENOMEM;
-    for (int64_t i = 0; i < L->n; i++) /* counts first, in t[C + c] */
-        for (int64_t c = 0; c < C; c++)
-            t[C + c] += m->multilabel ? (L->sets[i * C + c] > 0.5f) : (L->lab[i] == c);
+    double hit = ((double)L->n + 1.0) / ((double)L->n + 2.0);
     for (int64_t c = 0; c < C; c++) {
-        double n = t[C + c];
-        t[c] = (n + 1.0) / (n + 2.0);
-        t[C + c] = m->multilabel ? 1.0 / ((double)L->n - n + 2.0) : (1.0 - t[c]) / (double)(C - 1);
+        t[c] = hit;
+        t[C + c] = m->multilabel ? 1.0 - hit : (1.0 - hit) / (double)(C - 1);
     }
     *out = t;
     return TF_STATUS_OK;
 }
 
-/* Cross-entropy of the labelled rows against Platt's targets at temperature T, deciding for
+/* Cross-entropy of the labelled rows against the smoothed targets at temperature T, deciding for
  * the training prior (the prior the labelled data come from); q is n x C scratch. */
 static double nll(const tf_model_t *m, const logits_t *L, double T, const double *tgt, double *q)
 {
@@ -336,7 +335,7 @@ tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *tempera
     TF_CHECK(tf__model_check_labels(m, data, __func__));
     TF_CHECK(collect(m, data, 1, __func__, &L));
     double *tgt = NULL, *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
-    if (q == NULL || platt_targets(m, &L, &tgt) != TF_STATUS_OK) {
+    if (q == NULL || smoothed_targets(m, &L, &tgt) != TF_STATUS_OK) {
         logits_free(m->ctx, &L);
         tf__free(m->ctx, q);
         return TF_STATUS_ENOMEM;

@@ -282,27 +282,25 @@ static void test_prior_em_after_balanced_weights(void **state)
     rig_close(&r);
 }
 
-/* Cross-entropy of valid.tsv against Platt's targets ((n + 1) / (n + 2) for a class seen n
- * times) when the decision logits are scaled by s. */
+/* Cross-entropy of valid.tsv against smoothed targets ((n + 1) / (n + 2) for the true class of
+ * n rows) when the decision logits are scaled by s. */
 static double valid_nll(rig_t *r, double s)
 {
     char line[256];
-    double sum = 0, npos = 0, nneg = 0;
-    int n = 0;
+    double sum = 0, n = 0;
     FILE *f = fopen(valid_tsv, "r");
     assert_non_null(f);
     while (fgets(line, sizeof line, f) != NULL)
-        *(strncmp(line, "pos", 3) == 0 ? &npos : &nneg) += 1;
+        n += 1;
     rewind(f);
+    double hit = (n + 1) / (n + 2);
     while (fgets(line, sizeof line, f) != NULL) {
         float q[2];
         char *tab = strchr(line, '\t');
-        int pos = strncmp(line, "pos", 3) == 0;
-        double t = pos ? (npos + 1) / (npos + 2) : 1 / (nneg + 2);
+        double t = strncmp(line, "pos", 3) == 0 ? hit : 1 - hit;
         assert_ok(tf_predict_text(r->model, tab + 1, (int64_t)strcspn(tab + 1, "\n"), q, 2));
         double a = s * log((double)q[1] / (double)q[0]);
         sum += t * log1p(exp(-a)) + (1 - t) * log1p(exp(a));
-        n++;
     }
     fclose(f);
     return sum / n;
