@@ -261,8 +261,8 @@ static void all_probs(const tf_model_t *m, const logits_t *L, const double *targ
  * label) is aimed at with (n + 1) / (n + 2) instead of 1, so a validation set the model
  * separates perfectly (a few dozen rows) does not drive the temperature to zero. Platt counts
  * n per class; a rare class of a handful of rows then gets targets far from 1, the temperature
- * comes out too high and the EM prior estimate overshoots (measured in the README's "Later
- * e-mails"), so n here is the number of rows. tgt[c]: the target of class c where it is the label;
+ * comes out too high, the probabilities under-confident, and the EM prior estimate overshoots.
+ * So n here is the number of rows. tgt[c]: the target of class c where it is the label;
  * tgt[C + c]: single-label, the share of each other class; multi-label, label c where absent. */
 static tf_status_t smoothed_targets(const tf_model_t *m, const logits_t *L, double **out)
 {
