@@ -122,12 +122,9 @@ int tt_cmd_eval(int argc, char **argv)
         return tt_usage_error(cmd, "--model MODEL is required");
     if (data_path == NULL)
         return tt_usage_error(cmd, "--data TSV is required");
-    rc = tt_ctx_create(cmd, &ctx, threads, 42);
+    rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_load_classifier(cmd, ctx, model_path, &model, &c);
-    if (rc != TT_EXIT_OK)
-        goto done;
     rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
@@ -216,12 +213,9 @@ int tt_cmd_predict(int argc, char **argv)
         return tt_usage_error(cmd, "--model MODEL is required");
     if (input == NULL)
         return tt_usage_error(cmd, "--input FILE is required");
-    rc = tt_ctx_create(cmd, &ctx, threads, 42);
+    rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_load_classifier(cmd, ctx, model_path, &model, &c);
-    if (rc != TT_EXIT_OK)
-        goto done;
     probs = (float *)malloc(sizeof *probs * (size_t)c);
     if (probs == NULL) {
         fprintf(stderr, "tftrain %s: out of memory\n", cmd);

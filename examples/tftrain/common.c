@@ -143,19 +143,25 @@ int tt_interrupted(void)
     return g_interrupted != 0;
 }
 
-int tt_load_classifier(const char *cmd, tf_ctx_t *ctx, const char *path, tf_model_t **model,
-                       int32_t *classes)
+int tt_load_classifier(const char *cmd, int32_t threads, const char *path, tf_ctx_t **ctx,
+                       tf_model_t **model, int32_t *classes)
 {
-    int rc = tt_model_load(cmd, ctx, path, 0, model);
+    int rc = tt_ctx_create(cmd, ctx, threads, 42);
     if (rc != TT_EXIT_OK)
         return rc;
-    *classes = tf_model_num_classes(*model);
-    if (*classes < 1) {
+    rc = tt_model_load(cmd, *ctx, path, 0, model);
+    if (rc == TT_EXIT_OK && (*classes = tf_model_num_classes(*model)) < 1) {
         fprintf(stderr, "tftrain %s: %s: not a fine-tuned model (no classes); run tftrain "
                         "finetune first\n", cmd, path);
-        return TT_EXIT_DATA;
+        rc = TT_EXIT_DATA;
     }
-    return TT_EXIT_OK;
+    if (rc != TT_EXIT_OK) {
+        tf_model_free(*model);
+        tf_ctx_free(*ctx);
+        *model = NULL;
+        *ctx = NULL;
+    }
+    return rc;
 }
 
 int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what)

@@ -82,10 +82,11 @@ void tt_report_unknown(const char *cmd, const tf_loader_t *loader, const char *w
 int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t flags,
                   tf_model_t **out);
 
-/* Load a fine-tuned model for eval/predict; *classes receives its class count. A model without a
- * task head is a data error (exit 2) naming the file. */
-int tt_load_classifier(const char *cmd, tf_ctx_t *ctx, const char *path, tf_model_t **model,
-                       int32_t *classes);
+/* Create the context (threads; seed 42) and load a fine-tuned model for eval, predict and adapt;
+ * *classes receives its class count. A model without a task head is a data error (exit 2) naming
+ * the file. On failure nothing is left to free. */
+int tt_load_classifier(const char *cmd, int32_t threads, const char *path, tf_ctx_t **ctx,
+                       tf_model_t **model, int32_t *classes);
 
 /* Exit status of a training call: an interrupt (nothing written) or a failure, with its message. */
 int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what);
