@@ -257,33 +257,19 @@ static void all_probs(const tf_model_t *m, const logits_t *L, const double *targ
     }
 }
 
-/* Smoothed targets, after Platt (1999): with n labelled rows, the true class (or a present
- * label) is aimed at with (n + 1) / (n + 2) instead of 1, so a validation set the model
- * separates perfectly (a few dozen rows) does not drive the temperature to zero. Platt counts
- * n per class; a rare class of a handful of rows then gets targets far from 1, the temperature
- * comes out too high, the probabilities under-confident, and the EM prior estimate overshoots.
- * So n here is the number of rows. tgt[c]: the target of class c where it is the label;
- * tgt[C + c]: single-label, the share of each other class; multi-label, label c where absent. */
-static tf_status_t smoothed_targets(const tf_model_t *m, const logits_t *L, double **out)
+/* Cross-entropy of the labelled rows at temperature T, deciding for the training prior (the
+ * prior the labelled data come from); q is n x C scratch. The targets are smoothed after Platt
+ * (1999): with n rows, the true class (or a present label) is aimed at with (n + 1) / (n + 2)
+ * instead of 1, so a validation set the model separates perfectly (a few dozen rows) does not
+ * drive the temperature to zero. Platt counts n per class; a rare class of a handful of rows then
+ * gets targets far from 1, the temperature comes out too high, the probabilities
+ * under-confident, and the EM prior estimate overshoots. So n here is the number of rows, and
+ * the rest of the target mass is shared by the other classes (multi-label: the absent side). */
+static double nll(const tf_model_t *m, const logits_t *L, double T, double *q)
 {
     int64_t C = m->num_classes;
-    double *t = tf__calloc(m->ctx, (size_t)(2 * C), sizeof *t);
-    if (t == NULL)
-        return TF_STATUS_ENOMEM;
     double hit = ((double)L->n + 1.0) / ((double)L->n + 2.0);
-    for (int64_t c = 0; c < C; c++) {
-        t[c] = hit;
-        t[C + c] = m->multilabel ? 1.0 - hit : (1.0 - hit) / (double)(C - 1);
-    }
-    *out = t;
-    return TF_STATUS_OK;
-}
-
-/* Cross-entropy of the labelled rows against the smoothed targets at temperature T, deciding for
- * the training prior (the prior the labelled data come from); q is n x C scratch. */
-static double nll(const tf_model_t *m, const logits_t *L, double T, const double *tgt, double *q)
-{
-    int64_t C = m->num_classes;
+    double miss = m->multilabel ? 1.0 - hit : (1.0 - hit) / (double)(C - 1);
     double sum = 0;
     all_probs(m, L, m->train_prior, T, q);
     for (int64_t i = 0; i < L->n; i++) {
@@ -291,11 +277,10 @@ static double nll(const tf_model_t *m, const logits_t *L, double T, const double
         for (int64_t c = 0; c < C; c++) {
             double pc = fmax(p[c], 1e-300), rest = fmax(1.0 - p[c], 1e-300);
             if (m->multilabel) {
-                double t = L->sets[i * C + c] > 0.5f ? tgt[c] : tgt[C + c];
+                double t = L->sets[i * C + c] > 0.5f ? hit : miss;
                 sum -= t * log(pc) + (1.0 - t) * log(rest);
             } else {
-                int32_t y = L->lab[i];
-                sum -= (c == y ? tgt[y] : tgt[C + y]) * log(pc);
+                sum -= (c == L->lab[i] ? hit : miss) * log(pc);
             }
         }
     }
@@ -334,35 +319,33 @@ tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *tempera
     TF_CHECK(check_head(m, __func__));
     TF_CHECK(tf__model_check_labels(m, data, __func__));
     TF_CHECK(collect(m, data, 1, __func__, &L));
-    double *tgt = NULL, *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
-    if (q == NULL || smoothed_targets(m, &L, &tgt) != TF_STATUS_OK) {
+    double *q = tf__calloc(m->ctx, (size_t)(L.n * m->num_classes), sizeof *q);
+    if (q == NULL) {
         logits_free(m->ctx, &L);
-        tf__free(m->ctx, q);
         return TF_STATUS_ENOMEM;
     }
     /* The likelihood is convex in 1/T, so a golden-section search on log T finds its minimum. */
     const double g = (sqrt(5.0) - 1.0) / 2.0;
     double a = log(T_MIN), b = log(T_MAX);
     double x1 = b - g * (b - a), x2 = a + g * (b - a);
-    double f1 = nll(m, &L, exp(x1), tgt, q), f2 = nll(m, &L, exp(x2), tgt, q);
+    double f1 = nll(m, &L, exp(x1), q), f2 = nll(m, &L, exp(x2), q);
     while (b - a > 1e-6) {
         if (f1 <= f2) {
             b = x2;
             x2 = x1;
             f2 = f1;
             x1 = b - g * (b - a);
-            f1 = nll(m, &L, exp(x1), tgt, q);
+            f1 = nll(m, &L, exp(x1), q);
         } else {
             a = x1;
             x1 = x2;
             f1 = f2;
             x2 = a + g * (b - a);
-            f2 = nll(m, &L, exp(x2), tgt, q);
+            f2 = nll(m, &L, exp(x2), q);
         }
     }
     logits_free(m->ctx, &L);
     tf__free(m->ctx, q);
-    tf__free(m->ctx, tgt);
     m->temperature = exp((a + b) / 2.0);
     if (temperature != NULL)
         *temperature = m->temperature;
