@@ -210,7 +210,7 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
     tf__model_set_training(m, 0);
     for (;;) {
         tf_batch_t *b;
-        tf_tensor_t *logits;
+        tf_tensor_t *y, *logits;
         TF_CHECK_GOTO(st, tf_loader_next(data, &b), out);
         if (b == NULL)
             break;
@@ -221,7 +221,7 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
                            m->multilabel ? "label sets" : "labels");
             goto out;
         }
-        TF_CHECK_GOTO(st, tf__head_logits(m, b, &logits), out);
+        TF_CHECK_GOTO(st, tf__batch_logits(m, b, &y, &logits), out);
         const float *z = tf_tensor_data(logits);
         for (int64_t k = 0; k < B * K; k++)
             if (!isfinite(z[k])) { /* a broken model must not leave a broken decision behind */

@@ -100,17 +100,7 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
                 capacity, (long long)C);
     tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 0);
-    tf_status_t st = tf_module_forward(m->encoder, input, NULL, &y);
-    int64_t pshape[2] = {1, m->head ? 0 : 0};
-    pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
-                                        ((m->pool_modes & TF_POOL_MEAN) != 0) +
-                                        ((m->pool_modes & TF_POOL_MAX) != 0));
-    if (st == TF_STATUS_OK)
-        st = tf__scratch_f32(m->ctx, &m->pooled, pshape, 2);
-    if (st == TF_STATUS_OK)
-        st = tf_pool_forward(y, NULL, m->pool_modes, tf__model_dirs(m), &m->pooled.view);
-    if (st == TF_STATUS_OK)
-        st = tf_module_forward(m->head, &m->pooled.view, NULL, &logits);
+    tf_status_t st = tf__head_logits(m, input, NULL, &y, &logits);
     tf__model_set_training(m, 1);
     TF_CHECK(st);
     return tf__decision_probs(m, tf_tensor_data(logits), probs);

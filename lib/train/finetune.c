@@ -111,18 +111,12 @@ static void count_sets(const float *z, const float *y, int64_t B, int64_t C, int
     }
 }
 
-/* The encoder's output of the last tf__head_logits call is kept for the backward pass. */
-static tf_status_t head_forward(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_tensor_t **logits)
+tf_status_t tf__head_logits(tf_model_t *m, tf_tensor_t *input, tf_tensor_t *lengths, tf_tensor_t **y,
+                            tf_tensor_t **logits)
 {
     tf_tensor_t *pd;
-    int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
-    tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
-    tf_tensor_t *lengths = tf_batch_lengths(b);
-    if (input == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s; use a %s loader",
-                tokens ? "token sequences" : "numeric sequences", tokens ? "text" : "numeric");
     TF_CHECK(tf_module_forward(m->encoder, input, lengths, y));
-    int64_t pshape[2] = {tf_batch_size(b), 0};
+    int64_t pshape[2] = {tf_tensor_dim(input, 1), 0};
     pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
                                         ((m->pool_modes & TF_POOL_MEAN) != 0) +
                                         ((m->pool_modes & TF_POOL_MAX) != 0));
@@ -132,10 +126,14 @@ static tf_status_t head_forward(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, t
     return tf_module_forward(m->head, pd, NULL, logits);
 }
 
-tf_status_t tf__head_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **logits)
+tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_tensor_t **logits)
 {
-    tf_tensor_t *y;
-    return head_forward(m, b, &y, logits);
+    int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
+    tf_tensor_t *input = tokens ? tf_batch_tokens(b) : tf_batch_features(b);
+    if (input == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "the loader gives no %s; use a %s loader",
+                tokens ? "token sequences" : "numeric sequences", tokens ? "text" : "numeric");
+    return tf__head_logits(m, input, tf_batch_lengths(b), y, logits);
 }
 
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
@@ -157,7 +155,7 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         if (lab[i] < 0 || lab[i] >= C)
             TF_FAIL(TF_STATUS_EINVAL, "label id %d of sequence %lld is outside the model's %lld "
                     "classes", lab[i], (long long)i, (long long)C);
-    TF_CHECK(head_forward(m, b, &y, &logits));
+    TF_CHECK(tf__batch_logits(m, b, &y, &logits));
     if (!train && !tf__decision_is_identity(m)) { /* evaluate the decisions the model makes */
         TF_CHECK(tf__scratch_f32(m->ctx, &m->adj, logits->shape, logits->ndim));
         memcpy(m->adj.data, tf_tensor_data(logits), (size_t)tf_tensor_numel(logits) * sizeof(float));

@@ -93,8 +93,12 @@ void tf__model_drop_head(tf_model_t *m);
  * and then the number of sequences whose whole set was right. tf__counts_len gives the size. */
 size_t tf__counts_len(const tf_model_t *m);
 
-/* Encoder, pooling, dropout and task head of one batch: the raw logits (B x tf__head_width). */
-tf_status_t tf__head_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **logits);
+/* Encoder, pooling, dropout and task head: the raw logits (B x tf__head_width) of an input
+ * (T, B[, F]) with its lengths (NULL: all T), and the encoder's output y for a backward pass.
+ * tf__batch_logits does it for a loader's batch (EINVAL if it has no input of the model's kind). */
+tf_status_t tf__head_logits(tf_model_t *m, tf_tensor_t *input, tf_tensor_t *lengths, tf_tensor_t **y,
+                            tf_tensor_t **logits);
+tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_tensor_t **logits);
 
 /* Logits per sequence: 1 for a two-class single-label head, else C. */
 int64_t tf__head_width(const tf_model_t *m);
