@@ -527,6 +527,69 @@ static void test_prior_non_finite_logits_leave_the_decision(void **state)
     rig_close(&r);
 }
 
+/* Fail each allocation of a calibration, then of a prior adaptation, in turn: ENOMEM, nothing
+ * leaked, the temperature and the prior as they were. */
+static void test_prior_oom_sweep(void **state)
+{
+    rig_t r;
+    char path[160];
+    texts_t *t = test_malloc(sizeof *t);
+    (void)state;
+    rig_open(&r, TF_CLASS_WEIGHT_NONE);
+    snprintf(path, sizeof path, "%s/oom.safetensors", dir);
+    assert_ok(tf_model_save(r.model, path));
+    rig_close(&r);
+    for (int adapt = 0; adapt < 2; adapt++)
+        for (long n = 1;; n++) {
+            tf_test_alloc_t ta;
+            rig_t o;
+            const char *names[2];
+            tf_loader_opts_t lo;
+            double before[2], after[2];
+            tf_loader_t *l;
+            tf_test_alloc_init(&ta);
+            memset(&o, 0, sizeof o);
+            o.ctx = tf_test_ctx_new(&ta);
+            assert_ok(tf_model_load(&o.model, o.ctx, path, 0));
+            o.vocab = tf_model_vocab(o.model);
+            if (adapt) {
+                l = unlabelled(&o, shifted_txt, t);
+            } else {
+                tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+                names[0] = tf_model_label_name(o.model, 0);
+                names[1] = tf_model_label_name(o.model, 1);
+                lo.labels = names;
+                lo.num_labels = 2;
+                assert_ok(tf_loader_create_labeled(&l, o.ctx, o.vocab, valid_tsv, &lo));
+            }
+            double T = tf_model_temperature(o.model);
+            assert_ok(tf_model_prior(o.model, TF_PRIOR_TARGET, before, 2));
+            ta.fail_at = ta.attempts + n;
+            tf_status_t st = adapt ? tf_adapt_prior(o.model, l, NULL, NULL)
+                                   : tf_model_calibrate(o.model, l, NULL);
+            ta.fail_at = 0;
+            if (st != TF_STATUS_OK) {
+                assert_int_equal(st, TF_STATUS_ENOMEM);
+                assert_true(tf_model_temperature(o.model) == T);
+                assert_ok(tf_model_prior(o.model, TF_PRIOR_TARGET, after, 2));
+                assert_memory_equal(before, after, sizeof before);
+            }
+            tf_loader_free(l);
+            tf_model_free(o.model);
+            if (tf_ctx_allocated_bytes(o.ctx) != 0)
+                fail_msg("%s: failing allocation %ld leaked %llu bytes", adapt ? "adapt" : "calibrate",
+                         n, (unsigned long long)tf_ctx_allocated_bytes(o.ctx));
+            tf_ctx_free(o.ctx);
+            assert_int_equal(ta.allocs, ta.frees);
+            if (st == TF_STATUS_OK) {
+                assert_true(n > 2); /* the call allocates: the sweep did fail some */
+                break;
+            }
+            assert_true(n < 20000);
+        }
+    test_free(t);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +601,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_prior_hostile_decision_metadata),
         cmocka_unit_test(test_prior_bad_arguments),
         cmocka_unit_test(test_prior_non_finite_logits_leave_the_decision),
+        cmocka_unit_test(test_prior_oom_sweep),
     };
     if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
         return 1;
