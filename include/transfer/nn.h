@@ -63,6 +63,11 @@ typedef enum tf_module_kind {
     TF_MODULE_ENCODER = 5    /**< Embedding (or linear input projection) followed by an LSTM stack. */
 } tf_module_kind_t;
 
+/** @brief Recurrent cell of a recurrent module or encoder. Values are stable and saved in checkpoints. */
+typedef enum tf_cell {
+    TF_CELL_LSTM = 0 /**< Long short-term memory (torch.nn.LSTM; the default). */
+} tf_cell_t;
+
 /** "No padding index" / "no ignore index" marker. */
 #define TF_NN_INDEX_NONE (-1)
 

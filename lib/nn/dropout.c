@@ -80,7 +80,7 @@ static tf_status_t drop_backward(tf_module_t *m, const tf_tensor_t *grad_output,
 }
 
 static const tf__module_vtable_t drop_vt = {TF_MODULE_DROPOUT, "dropout", drop_forward, drop_backward,
-                                            NULL, drop_destroy};
+                                            NULL, drop_destroy, NULL, NULL};
 
 static void drop_defaults(tf_dropout_opts_t *o)
 {

@@ -108,7 +108,7 @@ static tf_status_t emb_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
 }
 
 static const tf__module_vtable_t emb_vt = {TF_MODULE_EMBEDDING, "embedding", emb_forward, emb_backward,
-                                           NULL, emb_destroy};
+                                           NULL, emb_destroy, NULL, NULL};
 
 tf__param_t *tf__embedding_weight(tf_module_t *m)
 {

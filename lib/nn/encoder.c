@@ -1,5 +1,5 @@
 /* The encoder: an embedding (token input) or a linear projection (numeric input) followed by an
- * LSTM stack, all parameters in one buffer owned by the encoder. */
+ * recurrent stack of the chosen cell, all parameters in one buffer owned by the encoder. */
 #include "transfer/nn.h"
 #include "nn_internal.h"
 
@@ -8,7 +8,7 @@
 typedef struct tf__encoder {
     tf_module_t base;
     tf_module_t *in;   /* embedding or projection */
-    tf_module_t *lstm;
+    tf_module_t *rnn; /* parameters named after the cell ("lstm.*") */
     int32_t numeric;
     int64_t F;
     float *xin; /* numeric input with padded rows zeroed (the projection's GEMMs read them) */
@@ -20,7 +20,7 @@ static void enc_destroy(tf_module_t *m)
 {
     tf__encoder_t *e = (tf__encoder_t *)m;
     tf__module_discard(e->in);
-    tf__module_discard(e->lstm);
+    tf__module_discard(e->rnn);
     tf__free(m->ctx, e->xin);
 }
 
@@ -28,7 +28,7 @@ static void enc_set_training(tf_module_t *m, int32_t training)
 {
     tf__encoder_t *e = (tf__encoder_t *)m;
     e->in->training = training;
-    e->lstm->training = training;
+    e->rnn->training = training;
 }
 
 tf_module_t *tf__encoder_embedding(tf_module_t *m)
@@ -37,14 +37,14 @@ tf_module_t *tf__encoder_embedding(tf_module_t *m)
     return e->numeric ? NULL : e->in;
 }
 
-tf_status_t tf__encoder_forward_states(tf_module_t *m,
-                                       const tf_tensor_t *input,
-                                       const tf_tensor_t *lengths,
-                                       const tf_tensor_t *h0,
-                                       const tf_tensor_t *c0,
-                                       tf_tensor_t **output,
-                                       tf_tensor_t **h_n,
-                                       tf_tensor_t **c_n)
+static tf_status_t encoder_forward_states(tf_module_t *m,
+                                          const tf_tensor_t *input,
+                                          const tf_tensor_t *lengths,
+                                          const tf_tensor_t *h0,
+                                          const tf_tensor_t *c0,
+                                          tf_tensor_t **output,
+                                          tf_tensor_t **h_n,
+                                          tf_tensor_t **c_n)
 {
     tf__encoder_t *e = (tf__encoder_t *)m;
     static const char fn[] = "tf_lstm_forward";
@@ -78,26 +78,26 @@ tf_status_t tf__encoder_forward_states(tf_module_t *m,
         input = &e->xin_view;
     }
     TF_CHECK(e->in->vt->forward(e->in, input, e->numeric ? NULL : lengths, &x));
-    TF_CHECK(tf__lstm_forward_states(e->lstm, x, lengths, h0, c0, output, h_n, c_n));
+    TF_CHECK(e->rnn->vt->forward_states(e->rnn, x, lengths, h0, c0, output, h_n, c_n));
     m->has_forward = m->training;
     return TF_STATUS_OK;
 }
 
-tf_status_t tf__encoder_backward_states(tf_module_t *m,
-                                        const tf_tensor_t *grad_output,
-                                        const tf_tensor_t *grad_h_n,
-                                        const tf_tensor_t *grad_c_n,
-                                        tf_tensor_t **grad_input,
-                                        tf_tensor_t **grad_h0,
-                                        tf_tensor_t **grad_c0)
+static tf_status_t encoder_backward_states(tf_module_t *m,
+                                           const tf_tensor_t *grad_output,
+                                           const tf_tensor_t *grad_h_n,
+                                           const tf_tensor_t *grad_c_n,
+                                           tf_tensor_t **grad_input,
+                                           tf_tensor_t **grad_h0,
+                                           tf_tensor_t **grad_c0)
 {
     tf__encoder_t *e = (tf__encoder_t *)m;
     int need = grad_input != NULL && e->numeric;
     for (uint32_t i = 0; i < e->in->nparams; i++)
         need |= e->in->params[i]->value.requires_grad;
     tf_tensor_t *dx = NULL;
-    TF_CHECK(tf__lstm_backward_states(e->lstm, grad_output, grad_h_n, grad_c_n, need ? &dx : NULL,
-                                      grad_h0, grad_c0));
+    TF_CHECK(e->rnn->vt->backward_states(e->rnn, grad_output, grad_h_n, grad_c_n, need ? &dx : NULL,
+                                          grad_h0, grad_c0));
     if (need)
         TF_CHECK(e->in->vt->backward(e->in, dx, e->numeric ? grad_input : NULL));
     return TF_STATUS_OK;
@@ -108,16 +108,17 @@ static tf_status_t enc_forward_vt(tf_module_t *m,
                                   const tf_tensor_t *lengths,
                                   tf_tensor_t **output)
 {
-    return tf__encoder_forward_states(m, input, lengths, NULL, NULL, output, NULL, NULL);
+    return encoder_forward_states(m, input, lengths, NULL, NULL, output, NULL, NULL);
 }
 
 static tf_status_t enc_backward_vt(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input)
 {
-    return tf__encoder_backward_states(m, grad_output, NULL, NULL, grad_input, NULL, NULL);
+    return encoder_backward_states(m, grad_output, NULL, NULL, grad_input, NULL, NULL);
 }
 
 static const tf__module_vtable_t enc_vt = {TF_MODULE_ENCODER, "encoder", enc_forward_vt, enc_backward_vt,
-                                           enc_set_training, enc_destroy};
+                                           enc_set_training, enc_destroy, encoder_forward_states,
+                                           encoder_backward_states};
 
 static void enc_defaults(tf_encoder_opts_t *o)
 {
@@ -170,14 +171,15 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     lo.num_layers = o.num_layers;
     lo.bidirectional = o.bidirectional;
     lo.dropout = o.dropout;
-    lo.name = "lstm";
+    const tf__cell_ops_t *cell = tf__cell_get(TF_CELL_LSTM);
+    lo.name = cell->name;
     if (numeric)
         TF_CHECK(tf__linear_check_opts("tf_encoder_create", &po));
     else
         TF_CHECK(tf__embedding_check_opts("tf_encoder_create", &eo));
-    TF_CHECK(tf__lstm_check_opts("tf_encoder_create", &lo));
+    TF_CHECK(tf__rnn_check_opts("tf_encoder_create", &lo));
     size_t n_in = numeric ? tf__linear_param_floats(&po) : tf__embedding_param_floats(&eo);
-    size_t n_lstm = tf__lstm_param_floats(&lo);
+    size_t n_rnn = tf__rnn_param_floats(&lo, cell);
 
     tf__encoder_t *e = tf__calloc(ctx, 1, sizeof *e);
     if (e == NULL)
@@ -186,13 +188,13 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     tf__module_init(m, &enc_vt, ctx);
     e->numeric = numeric;
     e->F = o.input_features;
-    TF_CHECK_GOTO(st, tf__module_alloc_buffers(m, n_in + n_lstm), fail);
+    TF_CHECK_GOTO(st, tf__module_alloc_buffers(m, n_in + n_rnn), fail);
     if (numeric)
         TF_CHECK_GOTO(st, tf__linear_new(&e->in, ctx, &po, m->pbuf, m->gbuf), fail);
     else
         TF_CHECK_GOTO(st, tf__embedding_new(&e->in, ctx, &eo, m->pbuf, m->gbuf), fail);
-    TF_CHECK_GOTO(st, tf__lstm_new(&e->lstm, ctx, &lo, m->pbuf + n_in, m->gbuf + n_in), fail);
-    uint32_t np = e->in->nparams + e->lstm->nparams;
+    TF_CHECK_GOTO(st, tf__rnn_new(&e->rnn, ctx, &lo, cell, m->pbuf + n_in, m->gbuf + n_in), fail);
+    uint32_t np = e->in->nparams + e->rnn->nparams;
     st = TF_STATUS_ENOMEM;
     m->params = tf__calloc(ctx, np, sizeof *m->params);
     if (m->params == NULL)
@@ -200,8 +202,8 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     m->nparams = np;
     for (uint32_t i = 0; i < e->in->nparams; i++)
         m->params[i] = e->in->params[i];
-    for (uint32_t i = 0; i < e->lstm->nparams; i++)
-        m->params[e->in->nparams + i] = e->lstm->params[i];
+    for (uint32_t i = 0; i < e->rnn->nparams; i++)
+        m->params[e->in->nparams + i] = e->rnn->params[i];
     *out = m;
     tf__object_created(ctx);
     return TF_STATUS_OK;

@@ -93,7 +93,7 @@ static tf_status_t lin_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
 }
 
 static const tf__module_vtable_t lin_vt = {TF_MODULE_LINEAR, "linear", lin_forward, lin_backward, NULL,
-                                           lin_destroy};
+                                           lin_destroy, NULL, NULL};
 
 void tf__linear_get_view(tf_module_t *m, tf__linear_view_t *v)
 {

@@ -24,6 +24,7 @@
  * exp, so they vectorise at the library's -O2 without -ffast-math; sigmoid and tanh stay within a
  * few ulp of libm (checked by test_lstm_kernel_internal). */
 #include "lstm_kernel.h"
+#include "transfer/nn.h"
 #include "../core/internal.h"
 #include "../tensor/blas.h"
 #include "../core/team.h"
@@ -828,3 +829,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     if (dx && I > 0)
         tf__sgemm(0, 0, TB, I, G4, 1.0f, dG, G4, w_ih, I, 1.0f, dx, lddx);
 }
+
+/* The LSTM's entry in the cell table (cell.c). */
+const tf__cell_ops_t tf__lstm_cell = {"lstm", "LSTM", TF_MODULE_LSTM, 4, 1, tf__lstm_cache_floats,
+                                      tf__lstm_work_floats, tf__lstm_forward, tf__lstm_backward};

@@ -33,17 +33,13 @@
 #ifndef TF_NN_LSTM_KERNEL_H
 #define TF_NN_LSTM_KERNEL_H
 
+#include "cell.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct tf__lstm_shape {
-    int64_t input_size;  /* I */
-    int64_t hidden_size; /* H */
-    int64_t steps;       /* T */
-    int64_t batch;       /* B */
-    int32_t threads;     /* threads for the time loop (0 or 1: the calling thread only); the
-                            results are the same for any value */
-} tf__lstm_shape_t;
+/* The shape of one direction of one layer (cell.h). */
+typedef tf__cell_shape_t tf__lstm_shape_t;
 
 /* Floats of the forward cache kept for backward, and of the scratch workspace. */
 size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s);
@@ -52,94 +48,13 @@ size_t tf__lstm_work_floats(const tf__lstm_shape_t *s);
 /* Forward. h0/c0 (B, H) may be NULL (zeros); b_ih/b_hh may be NULL (no bias); y, h_n/c_n (B, H) may
  * be NULL. `cache` may be NULL in inference (then backward cannot be called). `work` is always
  * needed. */
-void tf__lstm_forward(const tf__lstm_shape_t *s,
-                      int reverse,
-                      const float *x,
-                      int64_t ldx,
-                      const int32_t *lengths,
-                      const float *w_ih,
-                      const float *w_hh,
-                      const float *b_ih,
-                      const float *b_hh,
-                      const float *h0,
-                      const float *c0,
-                      float *y,
-                      int64_t ldy,
-                      float *h_n,
-                      float *c_n,
-                      float *cache,
-                      float *work);
+tf__cell_forward_fn tf__lstm_forward;
 
 /* Backward, after a forward with the same arguments and cache. dy (rows, lddy) and dh_n/dc_n (B, H)
  * are the incoming gradients, each may be NULL (zero). Results are ACCUMULATED (+=) into dx (rows,
  * lddx), dw_ih, dw_hh, db_ih, db_hh, dh0, dc0; any of them may be NULL to skip that work (frozen
  * weights skip their GEMMs; dx NULL skips the input-gradient GEMM). */
-void tf__lstm_backward(const tf__lstm_shape_t *s,
-                       int reverse,
-                       const float *x,
-                       int64_t ldx,
-                       const int32_t *lengths,
-                       const float *w_ih,
-                       const float *w_hh,
-                       const float *h0,
-                       const float *c0,
-                       const float *dy,
-                       int64_t lddy,
-                       const float *dh_n,
-                       const float *dc_n,
-                       const float *cache,
-                       float *work,
-                       float *dx,
-                       int64_t lddx,
-                       float *dw_ih,
-                       float *dw_hh,
-                       float *db_ih,
-                       float *db_hh,
-                       float *dh0,
-                       float *dc0);
-
-/* Plain reference implementation of the same contract (no BLAS, step by step, easy to read);
- * the tests compare the fast path against it. Same cache/work sizes. */
-void tf__lstm_forward_ref(const tf__lstm_shape_t *s,
-                          int reverse,
-                          const float *x,
-                          int64_t ldx,
-                          const int32_t *lengths,
-                          const float *w_ih,
-                          const float *w_hh,
-                          const float *b_ih,
-                          const float *b_hh,
-                          const float *h0,
-                          const float *c0,
-                          float *y,
-                          int64_t ldy,
-                          float *h_n,
-                          float *c_n,
-                          float *cache,
-                          float *work);
-void tf__lstm_backward_ref(const tf__lstm_shape_t *s,
-                           int reverse,
-                           const float *x,
-                           int64_t ldx,
-                           const int32_t *lengths,
-                           const float *w_ih,
-                           const float *w_hh,
-                           const float *h0,
-                           const float *c0,
-                           const float *dy,
-                           int64_t lddy,
-                           const float *dh_n,
-                           const float *dc_n,
-                           const float *cache,
-                           float *work,
-                           float *dx,
-                           int64_t lddx,
-                           float *dw_ih,
-                           float *dw_hh,
-                           float *db_ih,
-                           float *db_hh,
-                           float *dh0,
-                           float *dc0);
+tf__cell_backward_fn tf__lstm_backward;
 
 /* Blocks of hidden units each step of the time loop is split into (1: the step runs whole on the
  * calling thread); for the tests, which check that splitting changes no bit. */

@@ -343,12 +343,10 @@ tf_status_t tf_lstm_forward(tf_module_t *m,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
     tf__blas_set_threads(m->ctx->num_threads);
-    if (m->vt->kind == TF_MODULE_LSTM)
-        return tf__lstm_forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
-    if (m->vt->kind == TF_MODULE_ENCODER)
-        return tf__encoder_forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
-    TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_forward: the module is a %s module, not an LSTM or encoder",
-            m->vt->kind_name);
+    if (m->vt->forward_states == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_forward: the module is a %s module, not a recurrent module or encoder",
+                m->vt->kind_name);
+    return m->vt->forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
 }
 
 tf_status_t tf_lstm_backward(tf_module_t *m,
@@ -366,13 +364,11 @@ tf_status_t tf_lstm_backward(tf_module_t *m,
     if (grad_c0)
         *grad_c0 = NULL;
     TF_REQUIRE_ARG(m);
-    if (m->vt->kind != TF_MODULE_LSTM && m->vt->kind != TF_MODULE_ENCODER)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_backward: the module is a %s module, not an LSTM or encoder",
+    if (m->vt->backward_states == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_backward: the module is a %s module, not a recurrent module or encoder",
                 m->vt->kind_name);
     if (!m->has_forward)
         TF_FAIL(TF_STATUS_ESTATE, "tf_lstm_backward: no training-mode forward to go back through");
     tf__blas_set_threads(m->ctx->num_threads);
-    if (m->vt->kind == TF_MODULE_LSTM)
-        return tf__lstm_backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
-    return tf__encoder_backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
+    return m->vt->backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
 }

@@ -17,7 +17,8 @@
  *   Backward through the encoder: tf_lstm_backward(enc, dy, dh_n or NULL, dc_n or NULL, NULL,
  *     NULL, NULL) (or tf_module_backward(enc, dy, NULL)).
  *   Parameters across encoder + heads: enumerate each module with tf_module_param_count /
- *     tf_module_param_at (names are already prefixed: "embedding.weight", "lstm.*", "head.weight",
+ *     tf_module_param_at (names are already prefixed: "embedding.weight", "lstm.*" (the cell's
+ *     name, cell.h), "head.weight",
  *     "lm_head.bias"); zero with tf_module_zero_grad on each; freeze with tf_module_freeze.
  *   Inside lib/, tf__module_param_buffers() gives the flat parameter and gradient arrays.
  */
@@ -26,6 +27,7 @@
 
 #include "transfer/nn.h"
 #include "../tensor/tensor_internal.h"
+#include "cell.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +50,23 @@ typedef struct tf__module_vtable {
     tf_status_t (*backward)(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input);
     void (*set_training)(tf_module_t *m, int32_t training); /* children; may be NULL */
     void (*destroy)(tf_module_t *m);                        /* frees the kind's own memory */
+    /* Forward and backward with initial and final states (tf_lstm_forward/_backward); NULL for a
+     * module that is neither recurrent nor an encoder. */
+    tf_status_t (*forward_states)(tf_module_t *m,
+                                  const tf_tensor_t *input,
+                                  const tf_tensor_t *lengths,
+                                  const tf_tensor_t *h0,
+                                  const tf_tensor_t *c0,
+                                  tf_tensor_t **output,
+                                  tf_tensor_t **h_n,
+                                  tf_tensor_t **c_n);
+    tf_status_t (*backward_states)(tf_module_t *m,
+                                   const tf_tensor_t *grad_output,
+                                   const tf_tensor_t *grad_h_n,
+                                   const tf_tensor_t *grad_c_n,
+                                   tf_tensor_t **grad_input,
+                                   tf_tensor_t **grad_h0,
+                                   tf_tensor_t **grad_c0);
 } tf__module_vtable_t;
 
 /* Base of every module; each kind's struct starts with it. */
@@ -130,7 +149,7 @@ tf_status_t tf__check_name(const char *fn, const char *name);
 /* Parameter floats each kind needs. */
 size_t tf__embedding_param_floats(const tf_embedding_opts_t *o);
 size_t tf__linear_param_floats(const tf_linear_opts_t *o);
-size_t tf__lstm_param_floats(const tf_lstm_opts_t *o);
+size_t tf__rnn_param_floats(const tf_lstm_opts_t *o, const tf__cell_ops_t *cell);
 
 /* Create with the parameters placed at pbuf/gbuf (not owned) when pbuf is non-NULL, else owned.
  * Options are already read and validated. */
@@ -144,51 +163,20 @@ tf_status_t tf__linear_new(tf_module_t **out,
                            const tf_linear_opts_t *o,
                            float *pbuf,
                            float *gbuf);
-tf_status_t tf__lstm_new(tf_module_t **out,
-                         tf_ctx_t *ctx,
-                         const tf_lstm_opts_t *o,
-                         float *pbuf,
-                         float *gbuf);
+tf_status_t tf__rnn_new(tf_module_t **out,
+                        tf_ctx_t *ctx,
+                        const tf_lstm_opts_t *o,
+                        const tf__cell_ops_t *cell,
+                        float *pbuf,
+                        float *gbuf);
 tf_status_t tf__embedding_check_opts(const char *fn, const tf_embedding_opts_t *o);
 tf_status_t tf__linear_check_opts(const char *fn, const tf_linear_opts_t *o);
-tf_status_t tf__lstm_check_opts(const char *fn, const tf_lstm_opts_t *o);
+tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o);
 
 /* Embedding weight parameter (V, E) of an embedding module or token encoder, or NULL. */
 tf__param_t *tf__embedding_weight(tf_module_t *m);
 /* The embedding part of a token encoder, or NULL (numeric encoder). */
 tf_module_t *tf__encoder_embedding(tf_module_t *m);
-/* The embedding/encoder/lstm hooks the encoder and the tied head use. */
-tf_status_t tf__lstm_forward_states(tf_module_t *m,
-                                    const tf_tensor_t *input,
-                                    const tf_tensor_t *lengths,
-                                    const tf_tensor_t *h0,
-                                    const tf_tensor_t *c0,
-                                    tf_tensor_t **output,
-                                    tf_tensor_t **h_n,
-                                    tf_tensor_t **c_n);
-tf_status_t tf__lstm_backward_states(tf_module_t *m,
-                                     const tf_tensor_t *grad_output,
-                                     const tf_tensor_t *grad_h_n,
-                                     const tf_tensor_t *grad_c_n,
-                                     tf_tensor_t **grad_input,
-                                     tf_tensor_t **grad_h0,
-                                     tf_tensor_t **grad_c0);
-tf_status_t tf__encoder_forward_states(tf_module_t *m,
-                                       const tf_tensor_t *input,
-                                       const tf_tensor_t *lengths,
-                                       const tf_tensor_t *h0,
-                                       const tf_tensor_t *c0,
-                                       tf_tensor_t **output,
-                                       tf_tensor_t **h_n,
-                                       tf_tensor_t **c_n);
-tf_status_t tf__encoder_backward_states(tf_module_t *m,
-                                        const tf_tensor_t *grad_output,
-                                        const tf_tensor_t *grad_h_n,
-                                        const tf_tensor_t *grad_c_n,
-                                        tf_tensor_t **grad_input,
-                                        tf_tensor_t **grad_h0,
-                                        tf_tensor_t **grad_c0);
-
 /* nn_vec.c: vectorised row loops. max of n >= 1 floats; x += b then the max of x (n >= 1);
  * out[i] = exp(in[i] - shift) (out may be in; meant for in <= shift) returning the sum in double,
  * or only the sum; x *= a; acc += x; acc += a x. */

@@ -200,7 +200,7 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
     return tf_module_backward(m->encoder, &m->dy.view, NULL);
 }
 
-/* Units of gradual unfreezing, top first: LSTM layers L-1 .. 0, then the embedding/projection.
+/* Units of gradual unfreezing, top first: recurrent layers L-1 .. 0, then the embedding/projection.
  * Unit u is trainable from epoch u + 1 on (the head trains from epoch 0). */
 static void apply_freezing(tf_model_t *m, int32_t strategy, int32_t epoch)
 {
@@ -209,25 +209,24 @@ static void apply_freezing(tf_model_t *m, int32_t strategy, int32_t epoch)
         const char *name;
         tf_tensor_t *p;
         tf_module_param_at(m->encoder, j, &name, &p, NULL);
-        int32_t unit = L; /* embedding or projection: the last unit */
-        for (int32_t k = 0; k < L; k++)
-            if (tf__param_in_layer(name, k))
-                unit = L - 1 - k;
+        int32_t layer = tf__cell_param_layer(name);
+        /* not a recurrent layer's: the embedding or projection, the last unit */
+        int32_t unit = layer >= 0 && layer < L ? L - 1 - layer : L;
         int32_t trainable = strategy == TF_FINETUNE_FULL ||
                             (strategy == TF_FINETUNE_GRADUAL && epoch >= unit + 1);
         tf_tensor_set_requires_grad(p, trainable);
     }
 }
 
-/* Discriminative rates: head 1, top LSTM layer 1/f, ..., embedding 1/f^(L+1). */
+/* Discriminative rates: head 1, top recurrent layer 1/f, ..., embedding 1/f^(L+1). */
 static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, double wd)
 {
     char prefix[64];
     int32_t L = m->cfg.num_layers;
-    static const char *const kinds[] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"};
+    const tf__cell_ops_t *cell = tf__cell_get(TF_CELL_LSTM);
     for (int32_t k = 0; k < L; k++)
-        for (int i = 0; i < 4; i++) {
-            snprintf(prefix, sizeof prefix, "lstm.%s%d", kinds[i], k);
+        for (int i = 0; i < TF__CELL_PARAMS; i++) {
+            tf__cell_param_prefix(prefix, sizeof prefix, cell, i, k);
             TF_CHECK(tf_optimizer_add_group(opt, prefix, pow(factor, -(double)(L - k)), wd));
         }
     const char *in = m->cfg.input == TF_MODEL_INPUT_TOKENS ? "embedding." : "proj.";

@@ -251,25 +251,6 @@ int64_t tf__model_out_dim(const tf_model_t *m)
     return (int64_t)m->cfg.hidden_size * tf__model_dirs(m);
 }
 
-int tf__param_in_layer(const char *name, int32_t layer)
-{
-    const char *p = strrchr(name, '_');
-    /* names end in "_l<k>" or "_l<k>_reverse" */
-    if (p != NULL && strcmp(p, "_reverse") == 0) {
-        const char *q = p;
-        while (q > name && q[-1] != '_')
-            q--;
-        if (q == name)
-            return 0;
-        p = q - 1;
-    }
-    if (p == NULL || p[1] != 'l' || strncmp(name, "lstm.", 5) != 0)
-        return 0;
-    char *end;
-    long k = strtol(p + 2, &end, 10);
-    return (end != p + 2) && (*end == '\0' || *end == '_') && k == layer;
-}
-
 void tf__model_set_training(tf_model_t *m, int32_t training)
 {
     tf_module_set_training(m->encoder, training);

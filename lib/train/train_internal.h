@@ -74,9 +74,6 @@ uint32_t tf__model_modules(tf_model_t *m, tf_module_t **mods);
 int32_t tf__model_dirs(const tf_model_t *m);
 int64_t tf__model_out_dim(const tf_model_t *m);
 
-/* Whether a parameter name belongs to LSTM layer `layer` ("lstm.weight_ih_l<k>[_reverse]"). */
-int tf__param_in_layer(const char *name, int32_t layer);
-
 /* Make the task head for `num_classes` classes with these label names (copied): one output
  * per class for softmax cross-entropy (C > 2) or for multi-label BCE, one logit for two
  * classes. */

@@ -1,4 +1,4 @@
-/* The LSTM kernel (lib/nn/lstm_kernel.c) and its reference (lib/nn/lstm_ref.c).
+/* The LSTM kernel (lib/nn/lstm_kernel.c) and its reference (tests/support/ref/lstm_ref.c).
  *
  * Independent checks:
  *  - the reference is compiled a second time in double precision (below) and its gradients are
@@ -12,7 +12,7 @@
  * truncation error is ~1e-10 and rounding ~1e-11, so a 1e-7 relative tolerance catches any
  * wrong term. */
 #include "tf_test.h"
-#include "nn/lstm_kernel.h"
+#include "cell_ref.h"
 #include "core/rng.h"
 
 #include <math.h>
@@ -24,7 +24,7 @@
 #define LSTM_REF_LINKAGE static
 #define LSTM_REF_EXP exp
 #define LSTM_REF_TANH tanh
-#include "nn/lstm_ref.c"
+#include "lstm_ref.c"
 
 typedef void (*fwd_fn)(const tf__lstm_shape_t *, int, const float *, int64_t, const int32_t *,
                        const float *, const float *, const float *, const float *, const float *,

@@ -10,7 +10,7 @@
  * cancellation, not the kernel). */
 #include "tf_test.h"
 #include "tf_fixture.h"
-#include "nn/lstm_kernel.h"
+#include "cell_ref.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,25 +1,27 @@
-/* The stacked LSTM module: layers of one or two directions over the kernel in lstm_kernel.h,
+/* The stacked recurrent module: layers of one or two directions over a cell's kernels (cell.h),
  * dropout between layers, lengths, initial and final states.
  *
  * Working memory for (T, B), rows = T*B, DH = directions*H, one block carved into:
  *   y[l]       rows*DH per layer (layer outputs; dropout applied in place to all but the last)
- *   cache[l,d] tf__lstm_cache_floats per layer and direction
- *   work       max tf__lstm_work_floats
+ *   cache[l,d] the cell's cache_floats per layer and direction
+ *   work       max of the cell's work_floats
  *   mask[l]    rows*DH for l < L-1 (dropout scales), only with dropout
- *   h0, c0, hn, cn, dh0, dc0   L*D*B*H each
+ *   h0, c0, hn, cn, dh0, dc0   L*D*B*H each (the c buffers unused by a cell without a cell state)
  *   da, db     rows*DH (gradient ping-pong between layers), dx0 rows*I
  *   xin        rows*I, the input with padded rows zeroed (NaN there must not reach the GEMMs)
  * Memory of a training step = that block + the parameters and gradients (2 x param floats). */
 #include "transfer/nn.h"
 #include "nn_internal.h"
-#include "lstm_kernel.h"
+#include "cell.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct tf__lstm {
+typedef struct tf__rnn {
     tf_module_t base;
+    tf__module_vtable_t vt; /* the module vtable with the cell's kind */
+    const tf__cell_ops_t *cell;
     int64_t I, H;
     int32_t L, D;
     double p;
@@ -36,17 +38,17 @@ typedef struct tf__lstm {
     int32_t has_len, has_h0, has_c0, dropped;
     const float *x;
     struct tf_tensor y_view, hn_view, cn_view, dx_view, dh0_view, dc0_view;
-} tf__lstm_t;
+} tf__rnn_t;
 
-static int64_t layer_in(const tf__lstm_t *s, int32_t l)
+static int64_t layer_in(const tf__rnn_t *s, int32_t l)
 {
     return l == 0 ? s->I : s->D * s->H;
 }
 
 static tf__param_t *lp(tf_module_t *m, int32_t l, int32_t d, int k)
 {
-    tf__lstm_t *s = (tf__lstm_t *)m;
-    return &m->own[(l * s->D + d) * 4 + k];
+    tf__rnn_t *s = (tf__rnn_t *)m;
+    return &m->own[(l * s->D + d) * TF__CELL_PARAMS + k];
 }
 
 static const float *pv(tf__param_t *p)
@@ -55,7 +57,7 @@ static const float *pv(tf__param_t *p)
 }
 
 /* Carve the workspace for (T, B) at `base` (NULL: only count). Returns the floats needed. */
-static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
+static size_t carve(tf__rnn_t *s, int64_t T, int64_t B, float *base)
 {
     size_t rows = (size_t)(T * B), DH = (size_t)(s->D * s->H), st = (size_t)(s->L * s->D) * (size_t)(B * s->H);
     size_t off = 0, maxwork = 0;
@@ -66,11 +68,11 @@ static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
         off += (n);                                                                                \
     } while (0)
     for (int32_t l = 0; l < s->L; l++) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, 1};
+        tf__cell_shape_t sh = {layer_in(s, l), s->H, T, B, 1};
         TAKE(s->y[l], rows * DH);
         for (int32_t d = 0; d < s->D; d++)
-            TAKE(s->cache[l * s->D + d], tf__lstm_cache_floats(&sh));
-        size_t w = tf__lstm_work_floats(&sh);
+            TAKE(s->cache[l * s->D + d], s->cell->cache_floats(&sh));
+        size_t w = s->cell->work_floats(&sh);
         if (w > maxwork)
             maxwork = w;
         if (s->p > 0.0 && l < s->L - 1)
@@ -91,7 +93,7 @@ static size_t carve(tf__lstm_t *s, int64_t T, int64_t B, float *base)
     return off;
 }
 
-static tf_status_t reserve(tf__lstm_t *s, int64_t T, int64_t B)
+static tf_status_t reserve(tf__rnn_t *s, int64_t T, int64_t B)
 {
     tf_ctx_t *ctx = s->base.ctx;
     if (s->T == T && s->B == B)
@@ -121,29 +123,31 @@ static tf_status_t reserve(tf__lstm_t *s, int64_t T, int64_t B)
     return TF_STATUS_OK;
 }
 
-static tf_status_t check_state(const char *fn, const char *name, const tf_tensor_t *t, const tf__lstm_t *s, int64_t B)
+static tf_status_t check_state(const char *fn, const char *name, const tf_tensor_t *t, const tf__rnn_t *s, int64_t B)
 {
     if (t == NULL)
         return TF_STATUS_OK;
     return tf__tensor_expect(fn, name, t, TF_DTYPE_F32, 3, (int64_t[]){(int64_t)s->L * s->D, B, s->H});
 }
 
-tf_status_t tf__lstm_forward_states(tf_module_t *m,
-                                    const tf_tensor_t *input,
-                                    const tf_tensor_t *lengths,
-                                    const tf_tensor_t *h0,
-                                    const tf_tensor_t *c0,
-                                    tf_tensor_t **output,
-                                    tf_tensor_t **h_n,
-                                    tf_tensor_t **c_n)
+static tf_status_t rnn_forward_states(tf_module_t *m,
+                                      const tf_tensor_t *input,
+                                      const tf_tensor_t *lengths,
+                                      const tf_tensor_t *h0,
+                                      const tf_tensor_t *c0,
+                                      tf_tensor_t **output,
+                                      tf_tensor_t **h_n,
+                                      tf_tensor_t **c_n)
 {
-    tf__lstm_t *s = (tf__lstm_t *)m;
+    tf__rnn_t *s = (tf__rnn_t *)m;
     static const char fn[] = "tf_lstm_forward";
     if (input->dtype != TF_DTYPE_F32)
-        TF_FAIL(TF_STATUS_EDTYPE, "%s: LSTM input must be f32 (T, B, I)", fn);
+        TF_FAIL(TF_STATUS_EDTYPE, "%s: %s input must be f32 (T, B, I)", fn, s->cell->kind_name);
     if (input->ndim != 3 || input->shape[2] != s->I)
-        TF_FAIL(TF_STATUS_ESHAPE, "%s: LSTM input must be (T, B, %lld); got %u dimensions, last %lld", fn,
-                (long long)s->I, input->ndim, (long long)input->shape[input->ndim - 1]);
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: %s input must be (T, B, %lld); got %u dimensions, last %lld", fn,
+                s->cell->kind_name, (long long)s->I, input->ndim, (long long)input->shape[input->ndim - 1]);
+    if (c0 != NULL && !s->cell->cell_state)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: a %s has no cell state; pass c0 = NULL", fn, s->cell->kind_name);
     int64_t T = input->shape[0], B = input->shape[1];
     TF_CHECK(tf__check_lengths(fn, lengths, T, B));
     TF_CHECK(check_state(fn, "h0", h0, s, B));
@@ -179,11 +183,11 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
     const int32_t *len = s->has_len ? s->len : NULL;
     float keep = (float)(1.0 - s->p), scale = 1.0f / keep;
     for (int32_t l = 0; l < s->L; l++) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
+        tf__cell_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
         const float *x = l == 0 ? s->x : s->y[l - 1];
         for (int32_t d = 0; d < s->D; d++) {
             int64_t k = l * s->D + d;
-            tf__lstm_forward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
+            s->cell->forward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
                              pv(lp(m, l, d, 2)), pv(lp(m, l, d, 3)), s->has_h0 ? s->h0 + k * sB : NULL,
                              s->has_c0 ? s->c0 + k * sB : NULL, s->y[l] + d * s->H, DH, s->hn + k * sB,
                              s->cn + k * sB, m->training ? s->cache[k] : NULL, s->work);
@@ -208,25 +212,27 @@ tf_status_t tf__lstm_forward_states(tf_module_t *m,
     if (h_n)
         *h_n = &s->hn_view;
     if (c_n)
-        *c_n = &s->cn_view;
+        *c_n = s->cell->cell_state ? &s->cn_view : NULL;
     return TF_STATUS_OK;
 }
 
-tf_status_t tf__lstm_backward_states(tf_module_t *m,
-                                     const tf_tensor_t *grad_output,
-                                     const tf_tensor_t *grad_h_n,
-                                     const tf_tensor_t *grad_c_n,
-                                     tf_tensor_t **grad_input,
-                                     tf_tensor_t **grad_h0,
-                                     tf_tensor_t **grad_c0)
+static tf_status_t rnn_backward_states(tf_module_t *m,
+                                       const tf_tensor_t *grad_output,
+                                       const tf_tensor_t *grad_h_n,
+                                       const tf_tensor_t *grad_c_n,
+                                       tf_tensor_t **grad_input,
+                                       tf_tensor_t **grad_h0,
+                                       tf_tensor_t **grad_c0)
 {
-    tf__lstm_t *s = (tf__lstm_t *)m;
+    tf__rnn_t *s = (tf__rnn_t *)m;
     static const char fn[] = "tf_lstm_backward";
     int64_t T = s->T, B = s->B, DH = s->D * s->H, sB = B * s->H;
     if (grad_output)
         TF_CHECK(tf__tensor_expect(fn, "grad_output", grad_output, TF_DTYPE_F32, 3, (int64_t[]){T, B, DH}));
     TF_CHECK(check_state(fn, "grad_h_n", grad_h_n, s, B));
     TF_CHECK(check_state(fn, "grad_c_n", grad_c_n, s, B));
+    if (grad_c_n != NULL && !s->cell->cell_state)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: a %s has no cell state; pass grad_c_n = NULL", fn, s->cell->kind_name);
     size_t st = (size_t)(s->L * s->D) * (size_t)sB, rows = (size_t)(T * B);
     memset(s->dh0, 0, st * sizeof(float));
     memset(s->dc0, 0, st * sizeof(float));
@@ -236,7 +242,7 @@ tf_status_t tf__lstm_backward_states(tf_module_t *m,
     const float *dcn = grad_c_n ? (const float *)grad_c_n->data : NULL;
     float *bufs[2] = {s->da, s->db};
     for (int32_t l = s->L - 1; l >= 0; l--) {
-        tf__lstm_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
+        tf__cell_shape_t sh = {layer_in(s, l), s->H, T, B, m->ctx->num_threads};
         const float *x = l == 0 ? s->x : s->y[l - 1];
         float *dx = NULL;
         if (l > 0)
@@ -247,7 +253,7 @@ tf_status_t tf__lstm_backward_states(tf_module_t *m,
             memset(dx, 0, rows * (size_t)sh.input_size * sizeof(float));
         for (int32_t d = 0; d < s->D; d++) {
             int64_t k = l * s->D + d;
-            tf__lstm_backward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
+            s->cell->backward(&sh, d, x, sh.input_size, len, pv(lp(m, l, d, 0)), pv(lp(m, l, d, 1)),
                               s->has_h0 ? s->h0 + k * sB : NULL, s->has_c0 ? s->c0 + k * sB : NULL,
                               dy ? dy + d * s->H : NULL, DH, dhn ? dhn + k * sB : NULL,
                               dcn ? dcn + k * sB : NULL, s->cache[k], s->work, dx, sh.input_size,
@@ -267,26 +273,26 @@ tf_status_t tf__lstm_backward_states(tf_module_t *m,
     if (grad_h0)
         *grad_h0 = &s->dh0_view;
     if (grad_c0)
-        *grad_c0 = &s->dc0_view;
+        *grad_c0 = s->cell->cell_state ? &s->dc0_view : NULL;
     return TF_STATUS_OK;
 }
 
-static tf_status_t lstm_forward_vt(tf_module_t *m,
-                                   const tf_tensor_t *input,
-                                   const tf_tensor_t *lengths,
-                                   tf_tensor_t **output)
+static tf_status_t rnn_forward_vt(tf_module_t *m,
+                                  const tf_tensor_t *input,
+                                  const tf_tensor_t *lengths,
+                                  tf_tensor_t **output)
 {
-    return tf__lstm_forward_states(m, input, lengths, NULL, NULL, output, NULL, NULL);
+    return rnn_forward_states(m, input, lengths, NULL, NULL, output, NULL, NULL);
 }
 
-static tf_status_t lstm_backward_vt(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input)
+static tf_status_t rnn_backward_vt(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input)
 {
-    return tf__lstm_backward_states(m, grad_output, NULL, NULL, grad_input, NULL, NULL);
+    return rnn_backward_states(m, grad_output, NULL, NULL, grad_input, NULL, NULL);
 }
 
-static void lstm_destroy(tf_module_t *m)
+static void rnn_destroy(tf_module_t *m)
 {
-    tf__lstm_t *s = (tf__lstm_t *)m;
+    tf__rnn_t *s = (tf__rnn_t *)m;
     tf__free(m->ctx, s->ws);
     tf__free(m->ctx, s->len);
     tf__free(m->ctx, s->y);
@@ -294,8 +300,9 @@ static void lstm_destroy(tf_module_t *m)
     tf__free(m->ctx, s->mask);
 }
 
-static const tf__module_vtable_t lstm_vt = {TF_MODULE_LSTM, "LSTM", lstm_forward_vt, lstm_backward_vt,
-                                            NULL, lstm_destroy};
+/* Every cell shares these entries; kind and kind_name are the cell's. */
+static const tf__module_vtable_t rnn_vt = {0, NULL, rnn_forward_vt, rnn_backward_vt, NULL, rnn_destroy,
+                                           rnn_forward_states, rnn_backward_states};
 
 static void lstm_defaults(tf_lstm_opts_t *o)
 {
@@ -312,17 +319,17 @@ tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
     return TF_STATUS_OK;
 }
 
-size_t tf__lstm_param_floats(const tf_lstm_opts_t *o)
+size_t tf__rnn_param_floats(const tf_lstm_opts_t *o, const tf__cell_ops_t *cell)
 {
-    size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0;
+    size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0, G = (size_t)cell->gates;
     for (int32_t l = 0; l < o->num_layers; l++) {
         size_t in = l == 0 ? (size_t)o->input_size : D * H;
-        n += D * (4 * H * in + 4 * H * H + 8 * H);
+        n += D * (G * H * in + G * H * H + 2 * G * H);
     }
     return n;
 }
 
-tf_status_t tf__lstm_check_opts(const char *fn, const tf_lstm_opts_t *o)
+tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o)
 {
     if (o->input_size < 1 || o->hidden_size < 1 || o->num_layers < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: input_size (%lld), hidden_size (%lld) and num_layers (%d) must be at least 1",
@@ -333,7 +340,7 @@ tf_status_t tf__lstm_check_opts(const char *fn, const tf_lstm_opts_t *o)
         TF_FAIL(TF_STATUS_EINVAL, "%s: dropout is %g; it must be in [0, 1)", fn, o->dropout);
     if (o->input_size > (1 << 24) || o->hidden_size > (1 << 24) || o->num_layers > 1024)
         TF_FAIL(TF_STATUS_EOVERFLOW, "%s: sizes are too large (at most 2^24 features, 1024 layers)", fn);
-    double total = 0;
+    double total = 0; /* with 4 gate blocks, the most any cell has */
     for (int32_t l = 0; l < o->num_layers; l++) {
         double in = l == 0 ? (double)o->input_size : 2.0 * (double)o->hidden_size;
         total += 2.0 * 4.0 * (double)o->hidden_size * (in + (double)o->hidden_size + 2.0);
@@ -343,20 +350,29 @@ tf_status_t tf__lstm_check_opts(const char *fn, const tf_lstm_opts_t *o)
     return tf__check_name(fn, o->name);
 }
 
-tf_status_t tf__lstm_new(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *o, float *pbuf, float *gbuf)
+tf_status_t tf__rnn_new(tf_module_t **out,
+                        tf_ctx_t *ctx,
+                        const tf_lstm_opts_t *o,
+                        const tf__cell_ops_t *cell,
+                        float *pbuf,
+                        float *gbuf)
 {
     tf_status_t st;
-    tf__lstm_t *s = tf__calloc(ctx, 1, sizeof *s);
+    tf__rnn_t *s = tf__calloc(ctx, 1, sizeof *s);
     if (s == NULL)
         return TF_STATUS_ENOMEM;
     tf_module_t *m = &s->base;
-    tf__module_init(m, &lstm_vt, ctx);
+    s->vt = rnn_vt;
+    s->vt.kind = cell->module_kind;
+    s->vt.kind_name = cell->kind_name;
+    s->cell = cell;
+    tf__module_init(m, &s->vt, ctx);
     s->I = o->input_size;
     s->H = o->hidden_size;
     s->L = o->num_layers;
     s->D = o->bidirectional ? 2 : 1;
     s->p = o->dropout;
-    size_t n = tf__lstm_param_floats(o);
+    size_t n = tf__rnn_param_floats(o, cell);
     st = TF_STATUS_ENOMEM;
     s->y = tf__calloc(ctx, (size_t)s->L, sizeof *s->y);
     if (s->y == NULL)
@@ -374,27 +390,22 @@ tf_status_t tf__lstm_new(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t 
     } else {
         TF_CHECK_GOTO(st, tf__module_alloc_buffers(m, n), fail);
     }
-    TF_CHECK_GOTO(st, tf__module_alloc_params(m, (uint32_t)(4 * s->L * s->D)), fail);
+    TF_CHECK_GOTO(st, tf__module_alloc_params(m, (uint32_t)(TF__CELL_PARAMS * s->L * s->D)), fail);
     size_t off = 0;
-    int64_t H4 = 4 * s->H;
+    int64_t GH = cell->gates * s->H;
     for (int32_t l = 0; l < s->L; l++)
         for (int32_t d = 0; d < s->D; d++) {
-            char nm[64];
-            const char *suffix = d ? "_reverse" : "";
-            uint32_t i = (uint32_t)((l * s->D + d) * 4);
-            int64_t in = layer_in(s, l);
-            snprintf(nm, sizeof nm, "weight_ih_l%d%s", l, suffix);
-            TF_CHECK_GOTO(st, tf__module_set_param(m, i, o->name, nm, off, (int64_t[]){H4, in}, 2), fail);
-            off += (size_t)(H4 * in);
-            snprintf(nm, sizeof nm, "weight_hh_l%d%s", l, suffix);
-            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 1, o->name, nm, off, (int64_t[]){H4, s->H}, 2), fail);
-            off += (size_t)(H4 * s->H);
-            snprintf(nm, sizeof nm, "bias_ih_l%d%s", l, suffix);
-            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 2, o->name, nm, off, (int64_t[]){H4}, 1), fail);
-            off += (size_t)H4;
-            snprintf(nm, sizeof nm, "bias_hh_l%d%s", l, suffix);
-            TF_CHECK_GOTO(st, tf__module_set_param(m, i + 3, o->name, nm, off, (int64_t[]){H4}, 1), fail);
-            off += (size_t)H4;
+            const int64_t in = layer_in(s, l);
+            const int64_t shapes[TF__CELL_PARAMS][2] = {{GH, in}, {GH, s->H}, {GH, 0}, {GH, 0}};
+            for (int k = 0; k < TF__CELL_PARAMS; k++) {
+                char nm[64];
+                uint32_t nd = shapes[k][1] ? 2 : 1;
+                tf__cell_param_local(nm, sizeof nm, k, l, d);
+                TF_CHECK_GOTO(st, tf__module_set_param(m, (uint32_t)((l * s->D + d) * TF__CELL_PARAMS + k), o->name,
+                                                       nm, off, shapes[k], nd),
+                              fail);
+                off += (size_t)(GH * (nd == 2 ? shapes[k][1] : 1));
+            }
         }
     tf__init_uniform(ctx, m->pbuf, n, 1.0f / sqrtf((float)s->H));
     *out = m;
@@ -413,8 +424,8 @@ tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_
     TF_REQUIRE_ARG(opts);
     lstm_defaults(&o);
     TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LSTM_OPTS_VERSION, __func__));
-    TF_CHECK(tf__lstm_check_opts(__func__, &o));
-    TF_CHECK(tf__lstm_new(out, ctx, &o, NULL, NULL));
+    TF_CHECK(tf__rnn_check_opts(__func__, &o));
+    TF_CHECK(tf__rnn_new(out, ctx, &o, tf__cell_get(TF_CELL_LSTM), NULL, NULL));
     tf__object_created(ctx);
     return TF_STATUS_OK;
 }

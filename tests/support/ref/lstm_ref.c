@@ -5,10 +5,9 @@
  * The scalar type and the names are macros so the tests can compile this file a second time in
  * double precision (for finite differences): they define LSTM_REF_REAL double, LSTM_REF_NAME(n)
  * n##_f64 and LSTM_REF_LINKAGE static, then #include this file. The library build uses float and
- * the names of lstm_kernel.h. */
+ * the names of cell_ref.h (the float build is the tests' support library, never libtransfer). */
 #ifndef LSTM_REF_REAL
-#include "lstm_kernel.h"
-#include "../core/internal.h"
+#include "cell_ref.h"
 #define LSTM_REF_REAL float
 #define LSTM_REF_NAME(n) n
 #define LSTM_REF_LINKAGE

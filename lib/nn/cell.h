@@ -1,0 +1,107 @@
+/* Recurrent cells: the one private interface between a cell's kernels and everything that stacks,
+ * names, saves or trains recurrent layers (rnn.c, encoder.c, lib/train). docs/cells.md says how to
+ * add a cell.
+ *
+ * A cell's kernels run one direction of one layer over all steps on flat buffers, with the contract
+ * spelled out in lstm_kernel.h (time-major rows r = t*B + b, row strides, PyTorch packed-sequence
+ * lengths: a finished sequence's state stops updating, its outputs are zero; results of backward
+ * accumulated into the gradients; caller-provided cache and work, no allocation inside). The
+ * weights are PyTorch's: w_ih (G*H, I), w_hh (G*H, H), b_ih (G*H), b_hh (G*H) with G gate blocks,
+ * named weight_ih_l<k>, weight_hh_l<k>, bias_ih_l<k>, bias_hh_l<k> (+ "_reverse" for the second
+ * direction) under the cell's name ("lstm.weight_ih_l0"). A cell without a cell state (GRU)
+ * ignores c0, c_n, dc_n and dc0. */
+#ifndef TF_NN_CELL_H
+#define TF_NN_CELL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tf__cell_shape {
+    int64_t input_size;  /* I */
+    int64_t hidden_size; /* H */
+    int64_t steps;       /* T */
+    int64_t batch;       /* B */
+    int32_t threads;     /* threads for the time loop (0 or 1: the calling thread only); the
+                            results are the same for any value */
+} tf__cell_shape_t;
+
+/* One direction of one layer over all steps (the contract of lstm_kernel.h). Declared with these
+ * types: `tf__cell_forward_fn tf__lstm_forward;`. */
+typedef void tf__cell_forward_fn(const tf__cell_shape_t *s,
+                                 int reverse,
+                                 const float *x,
+                                 int64_t ldx,
+                                 const int32_t *lengths,
+                                 const float *w_ih,
+                                 const float *w_hh,
+                                 const float *b_ih,
+                                 const float *b_hh,
+                                 const float *h0,
+                                 const float *c0,
+                                 float *y,
+                                 int64_t ldy,
+                                 float *h_n,
+                                 float *c_n,
+                                 float *cache,
+                                 float *work);
+
+typedef void tf__cell_backward_fn(const tf__cell_shape_t *s,
+                                  int reverse,
+                                  const float *x,
+                                  int64_t ldx,
+                                  const int32_t *lengths,
+                                  const float *w_ih,
+                                  const float *w_hh,
+                                  const float *h0,
+                                  const float *c0,
+                                  const float *dy,
+                                  int64_t lddy,
+                                  const float *dh_n,
+                                  const float *dc_n,
+                                  const float *cache,
+                                  float *work,
+                                  float *dx,
+                                  int64_t lddx,
+                                  float *dw_ih,
+                                  float *dw_hh,
+                                  float *db_ih,
+                                  float *db_hh,
+                                  float *dh0,
+                                  float *dc0);
+
+typedef struct tf__cell_ops {
+    const char *name;      /* "lstm": parameter prefix in an encoder, value saved in checkpoints */
+    const char *kind_name; /* "LSTM": module kind name in messages */
+    int32_t module_kind;   /* TF_MODULE_* reported by tf_module_kind */
+    int32_t gates;         /* G: gate blocks in each weight and bias */
+    int32_t cell_state;    /* 1 when the cell carries c besides h */
+    size_t (*cache_floats)(const tf__cell_shape_t *s); /* forward cache kept for backward */
+    size_t (*work_floats)(const tf__cell_shape_t *s);  /* scratch of either direction of a call */
+    tf__cell_forward_fn *forward;
+    tf__cell_backward_fn *backward;
+} tf__cell_ops_t;
+
+/* The cell of a public cell kind (TF_CELL_*), or NULL when it is unknown. */
+const tf__cell_ops_t *tf__cell_get(int32_t cell);
+
+/* The cell kind (TF_CELL_*) named `name` ("lstm"), or -1. */
+int32_t tf__cell_find(const char *name);
+
+/* Number of cell kinds in the table. */
+int32_t tf__cell_count(void);
+
+/* Parameters per layer and direction, in PyTorch's order: weight_ih, weight_hh, bias_ih, bias_hh. */
+#define TF__CELL_PARAMS 4
+
+/* Local name of parameter `which` (0..3) of layer `layer`: "weight_ih_l0", "bias_hh_l1_reverse". */
+void tf__cell_param_local(char *buf, size_t n, int which, int32_t layer, int32_t reverse);
+
+/* Prefix "<cell>.<kind>_l<layer>" shared by both directions of one parameter of a layer (for
+ * optimizer groups). */
+void tf__cell_param_prefix(char *buf, size_t n, const tf__cell_ops_t *c, int which, int32_t layer);
+
+/* The layer a parameter named "<cell>.<kind>_l<k>[_reverse]" belongs to, for any cell in the table;
+ * -1 when the name is not a recurrent parameter. */
+int32_t tf__cell_param_layer(const char *name);
+
+#endif
