@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     long fb = 0;
     for (;;) {
         tf_batch_t *b;
-        if (tf_loader_next(lm, &b) != TF_STATUS_OK)
+        if (tf_loader_next(&b, lm) != TF_STATUS_OK)
             goto fail;
         if (b == NULL)
             break;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     int64_t checksum = 0;
     for (;;) {
         tf_batch_t *b;
-        if (tf_loader_next(lm, &b) != TF_STATUS_OK)
+        if (tf_loader_next(&b, lm) != TF_STATUS_OK)
             goto fail;
         if (b == NULL)
             break;

@@ -220,18 +220,18 @@ static void seed_step(seed_t *s)
     tf_tensor_t *y, *logits, *dpooled;
     double loss;
     int64_t count;
-    MODEL_CHECK(tf_module_forward(s->enc, s->tokens, NULL, &y));
+    MODEL_CHECK(tf_module_forward(&y, s->enc, s->tokens, NULL));
     if (s->lm) {
         MODEL_CHECK(tf_linear_cross_entropy(s->head, y, s->targets, TF_NN_INDEX_NONE, 1, &loss,
                                             &count, s->dy));
     } else {
         MODEL_CHECK(tf_pool_forward(y, NULL, TF_POOL_LAST, 1, s->pooled));
-        MODEL_CHECK(tf_module_forward(s->head, s->pooled, NULL, &logits));
+        MODEL_CHECK(tf_module_forward(&logits, s->head, s->pooled, NULL));
         MODEL_CHECK(tf_loss_bce_with_logits(logits, s->labels, &loss, s->dlogits));
-        MODEL_CHECK(tf_module_backward(s->head, s->dlogits, &dpooled));
+        MODEL_CHECK(tf_module_backward(&dpooled, s->head, s->dlogits));
         MODEL_CHECK(tf_pool_backward(y, NULL, TF_POOL_LAST, 1, dpooled, s->dy));
     }
-    MODEL_CHECK(tf_module_backward(s->enc, s->dy, NULL));
+    MODEL_CHECK(tf_module_backward(NULL, s->enc, s->dy));
     MODEL_CHECK(tf_optimizer_step(s->opt));
     MODEL_CHECK(tf_optimizer_zero_grad(s->opt));
 }
@@ -263,17 +263,17 @@ static int bench_model(const char *which, long threads)
     lo.out_features = s.lm ? V : 1;
     lo.name = "head";
     MODEL_CHECK(tf_linear_create(&s.head, ctx, &lo));
-    tf_optim_opts_t oo;
-    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
-    oo.algorithm = TF_OPTIM_ADAM;
+    tf_optimizer_opts_t oo;
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.algorithm = TF_OPTIMIZER_ADAM;
     oo.lr = 1e-3;
     MODEL_CHECK(tf_optimizer_create(&s.opt, ctx, &oo));
     tf_module_t *mods[2] = {s.enc, s.head};
     for (int k = 0; k < 2; k++)
-        for (uint32_t i = 0; i < tf_module_param_count(mods[k]); i++) {
+        for (uint32_t i = 0; i < tf_module_num_params(mods[k]); i++) {
             const char *name;
             tf_tensor_t *p, *g;
-            MODEL_CHECK(tf_module_param_at(mods[k], i, &name, &p, &g));
+            MODEL_CHECK(tf_module_param_at(&name, &p, &g, mods[k], i));
             MODEL_CHECK(tf_optimizer_add_param(s.opt, name, p, g));
         }
     const int64_t tb[2] = {T, B}, bh[2] = {B, H}, b1[2] = {B, 1}, tbh[3] = {T, B, H};

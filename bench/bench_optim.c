@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     tf_ctx_t *ctx;
     tf_tensor_t *p, *g;
     tf_optimizer_t *opt;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_status_t st;
     if ((st = tf_ctx_create(&ctx, NULL)) != TF_STATUS_OK)
         return fail("tf_ctx_create", st);
@@ -49,8 +49,8 @@ int main(int argc, char **argv)
         pd[i] = (float)(i % 1000) * 1e-3f;
         gd[i] = (float)((i * 7) % 1000) * 1e-4f - 0.05f;
     }
-    tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION);
-    o.algorithm = TF_OPTIM_ADAMW;
+    tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION);
+    o.algorithm = TF_OPTIMIZER_ADAMW;
     o.lr = 1e-3;
     o.weight_decay = 0.01;
     if ((st = tf_optimizer_create(&opt, ctx, &o)) != TF_STATUS_OK)

@@ -78,8 +78,7 @@ class Classifier {
     /** Class probabilities of one text. */
     const std::vector<float> &predict(const std::string &text)
     {
-        check(tf_predict_text(model_.get(), text.data(), static_cast<int64_t>(text.size()),
-                              probs_.data(), probs_.size()),
+        check(tf_predict_text(model_.get(), text.data(), text.size(), probs_.data(), probs_.size()),
               "tf_predict_text");
         return probs_;
     }

@@ -370,7 +370,7 @@ int main(int argc, char **argv)
     tf_vocab_opts_t vo;
     tf_loader_opts_t lo;
     tf_model_opts_t mo;
-    tf_optim_opts_t oo;
+    tf_optimizer_opts_t oo;
     tf_pretrain_opts_t po;
     tf_train_report_t rep_pre;
     tf_metrics_t m;
@@ -463,11 +463,11 @@ int main(int argc, char **argv)
     printf("    vocabulary %d words, %lld tokens, model %.2fM parameters\n",
            (int)tf_vocab_size(lm_vocab), (long long)tf_loader_num_sequences(lm_train),
            (double)tf_model_num_params(pretrained) / 1e6);
-    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
-    oo.algorithm = TF_OPTIM_ADAMW;
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.algorithm = TF_OPTIMIZER_ADAMW;
     oo.lr = PRETRAIN_LR;
     oo.weight_decay = 0.01;
-    oo.schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+    oo.schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
     oo.total_steps = pretrain_steps > 0 ? pretrain_steps : 1;
     oo.warmup_steps = oo.total_steps / 50;
     tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);

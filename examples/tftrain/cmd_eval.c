@@ -234,7 +234,7 @@ int tt_cmd_predict(int argc, char **argv)
             n--;
         if (is_blank(line, (size_t)n))
             continue;
-        st = tf_predict_text(model, line, (int64_t)n, probs, (size_t)c);
+        st = tf_predict_text(model, line, n, probs, (size_t)c);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "%s:%ld", input, lineno);
             goto done;

@@ -118,7 +118,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     tf_vocab_opts_t vopts;
     tf_loader_opts_t lopts;
     tf_model_opts_t mopts;
-    tf_optim_opts_t oopts;
+    tf_optimizer_opts_t oopts;
     tf_pretrain_opts_t popts;
     tf_train_report_t report;
     tt_progress_t progress;
@@ -199,11 +199,11 @@ int tt_cmd_pretrain(int argc, char **argv)
             (double)tf_model_num_params(model) / 1e6);
 
     total = steps > 0 ? steps : (int64_t)epochs * tf_loader_num_batches(train);
-    tf_optim_opts_init(&oopts, TF_OPTIM_OPTS_VERSION);
-    oopts.algorithm = TF_OPTIM_ADAMW;
+    tf_optimizer_opts_init(&oopts, TF_OPTIMIZER_OPTS_VERSION);
+    oopts.algorithm = TF_OPTIMIZER_ADAMW;
     oopts.lr = lr;
     oopts.weight_decay = 0.01;
-    oopts.schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+    oopts.schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
     oopts.total_steps = total > 0 ? total : 1;
     oopts.warmup_steps = oopts.total_steps / 100;
 

@@ -226,11 +226,12 @@ TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_
  * @param[in,out] vocab The vocabulary (its invalid-UTF-8 counter and scratch space change).
  * @param[in] text UTF-8 text (may be NULL when `len` is 0).
  * @param[in] len Byte length of `text`.
- * @param[out] ids Receives the ids (may be NULL when `capacity` is 0).
+ * @param[out] ids Receives the ids; NULL with `capacity` 0 only asks for the count.
  * @param[in] capacity Number of ids `ids` can hold.
  * @param[out] num_out Receives the number of ids the text has (also on #TF_STATUS_EBUFSIZE).
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE (`capacity` too small; call
- *         again with `*num_out`); #TF_STATUS_EOVERFLOW (a text over 1 GiB); #TF_STATUS_ENOMEM.
+ * @return #TF_STATUS_OK (also for the count query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
+ *         (`ids` too small; call again with `*num_out`); #TF_STATUS_EOVERFLOW (a text over
+ *         1 GiB); #TF_STATUS_ENOMEM.
  * @threadsafety Not concurrently with other calls on `vocab`.
  */
 TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
@@ -248,16 +249,16 @@ TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
  *        whitespace one space).
  * @param[in] vocab The vocabulary.
  * @param[in] ids Ids.
- * @param[in] num Number of ids.
- * @param[out] buf Receives the text and a NUL (may be NULL when `capacity` is 0).
+ * @param[in] num_ids Number of ids.
+ * @param[out] buf Receives the text and a NUL; NULL with `capacity` 0 only asks for the length.
  * @param[in] capacity Size of `buf` in bytes.
  * @param[out] len_out Receives the text length without the NUL (also on #TF_STATUS_EBUFSIZE).
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, id out of range);
- *         #TF_STATUS_EBUFSIZE (`capacity` below `*len_out` + 1).
+ * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL (NULL argument, id out
+ *         of range); #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out` + 1).
  */
 TF_API tf_status_t tf_vocab_decode(const tf_vocab_t *vocab,
                                    const int32_t *ids,
-                                   size_t num,
+                                   size_t num_ids,
                                    char *buf,
                                    size_t capacity,
                                    size_t *len_out);
@@ -272,10 +273,11 @@ TF_API uint64_t tf_vocab_invalid_utf8(const tf_vocab_t *vocab);
 /**
  * @brief Write the vocabulary as one UTF-8 string (format in the file description above).
  * @param[in] vocab The vocabulary.
- * @param[out] buf Receives the string and a NUL (may be NULL when `capacity` is 0).
+ * @param[out] buf Receives the string and a NUL; NULL with `capacity` 0 only asks for the length.
  * @param[in] capacity Size of `buf`.
  * @param[out] len_out Receives the length without the NUL (also on #TF_STATUS_EBUFSIZE).
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE.
+ * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
+ *         (`buf` given and `capacity` below `*len_out` + 1).
  */
 TF_API tf_status_t tf_vocab_serialize(const tf_vocab_t *vocab,
                                       char *buf,
@@ -562,14 +564,14 @@ TF_API void tf_loader_free(tf_loader_t *loader);
 
 /**
  * @brief The next batch of the current epoch.
- * @param[in,out] loader The loader.
  * @param[out] batch Receives the batch, or NULL at the end of the epoch.
+ * @param[in,out] loader The loader.
  * @return #TF_STATUS_OK (also at the end of the epoch); #TF_STATUS_EINVAL; #TF_STATUS_ENOMEM
  *         (the batch buffers grow to the longest batch seen; the position does not advance).
  * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`;
  *            never pass them to tf_tensor_free().
  */
-TF_API tf_status_t tf_loader_next(tf_loader_t *loader, tf_batch_t **batch);
+TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
 
 /**
  * @brief Start the next epoch (epoch number + 1, a fresh order).
@@ -729,10 +731,11 @@ TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
  *        options. The blob is a fixed-size binary record in the machine's byte order (store it
  *        as bytes, e.g. base64, and restore it on the same kind of machine).
  * @param[in] loader The loader.
- * @param[out] buf Receives the blob (may be NULL when `capacity` is 0).
+ * @param[out] buf Receives the blob; NULL with `capacity` 0 only asks for the size.
  * @param[in] capacity Size of `buf`.
  * @param[out] len_out Receives the blob size (also on #TF_STATUS_EBUFSIZE).
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE.
+ * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
+ *         (`buf` given and `capacity` below `*len_out`).
  */
 TF_API tf_status_t tf_loader_export_state(const tf_loader_t *loader,
                                           void *buf,

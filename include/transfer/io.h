@@ -123,12 +123,12 @@ TF_API void tf_tensorfile_free(tf_tensorfile_t *f);
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
  */
-TF_API uint32_t tf_tensorfile_count(const tf_tensorfile_t *f);
+TF_API uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f);
 
 /**
  * @brief Name of the i-th entry (entries are in the order of their data in the file).
  * @param[in] f The file handle.
- * @param[in] i 0 to tf_tensorfile_count() - 1.
+ * @param[in] i 0 to tf_tensorfile_num_entries() - 1.
  * @return The name, or NULL if `f` is NULL or `i` is out of range.
  * @ownership borrowed: valid until tf_tensorfile_free(f).
  */
@@ -137,7 +137,7 @@ TF_API const char *tf_tensorfile_name(const tf_tensorfile_t *f, uint32_t i);
 /**
  * @brief Kind of the i-th entry.
  * @param[in] f The file handle.
- * @param[in] i 0 to tf_tensorfile_count() - 1.
+ * @param[in] i 0 to tf_tensorfile_num_entries() - 1.
  * @return #TF_TENSORFILE_KIND_TENSOR or #TF_TENSORFILE_KIND_BLOB, or 0 if `f` is NULL or `i` is
  *         out of range.
  */
@@ -145,31 +145,31 @@ TF_API int32_t tf_tensorfile_kind(const tf_tensorfile_t *f, uint32_t i);
 
 /**
  * @brief Look up a tensor by name.
+ * @param[out] out Receives the tensor; NULL on failure.
  * @param[in] f The file handle.
  * @param[in] name Entry name.
- * @param[out] out Receives the tensor; NULL on failure.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no entry of
  *         that name); #TF_STATUS_EDTYPE (the entry is a blob).
  * @ownership borrowed: the tensor belongs to `f` (its data may be modified; never free it) and is
  *            valid until tf_tensorfile_free(f).
  */
-TF_API tf_status_t tf_tensorfile_get(tf_tensorfile_t *f, const char *name, tf_tensor_t **out);
+TF_API tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, const char *name);
 
 /**
  * @brief Look up a blob by name.
- * @param[in] f The file handle.
- * @param[in] name Entry name.
  * @param[out] data Receives a pointer to the bytes (NULL on failure; non-NULL even for an empty
  *             blob).
  * @param[out] nbytes Receives the size in bytes (0 on failure).
+ * @param[in] f The file handle.
+ * @param[in] name Entry name.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no entry of
  *         that name); #TF_STATUS_EDTYPE (the entry is a tensor).
  * @ownership borrowed: the bytes belong to `f` and are valid until tf_tensorfile_free(f).
  */
-TF_API tf_status_t tf_tensorfile_blob(const tf_tensorfile_t *f,
-                                      const char *name,
-                                      const void **data,
-                                      size_t *nbytes);
+TF_API tf_status_t tf_tensorfile_blob(const void **data,
+                                      size_t *nbytes,
+                                      const tf_tensorfile_t *f,
+                                      const char *name);
 
 /**
  * @brief Value of a metadata key.
@@ -185,21 +185,21 @@ TF_API const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key)
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
  */
-TF_API uint32_t tf_tensorfile_meta_count(const tf_tensorfile_t *f);
+TF_API uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f);
 
 /**
  * @brief The i-th metadata entry (sorted by key).
- * @param[in] f The file handle.
- * @param[in] i 0 to tf_tensorfile_meta_count() - 1.
  * @param[out] key Receives the key (NULL on failure).
  * @param[out] value Receives the value (NULL on failure).
+ * @param[in] f The file handle.
+ * @param[in] i 0 to tf_tensorfile_num_meta() - 1.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument or `i` out of range).
  * @ownership borrowed: valid until tf_tensorfile_free(f).
  */
-TF_API tf_status_t tf_tensorfile_meta_at(const tf_tensorfile_t *f,
-                                         uint32_t i,
-                                         const char **key,
-                                         const char **value);
+TF_API tf_status_t tf_tensorfile_meta_at(const char **key,
+                                         const char **value,
+                                         const tf_tensorfile_t *f,
+                                         uint32_t i);
 
 /**
  * @brief Start building a tensor file.

@@ -32,9 +32,9 @@
  * @code
  * tf_tensor_t *y, *h_n, *c_n;                 // borrowed from enc
  * tf_module_zero_grad(enc); tf_module_zero_grad(lm);
- * tf_lstm_forward(enc, tokens, lengths, NULL, NULL, &y, &h_n, &c_n);
+ * tf_lstm_forward(&y, &h_n, &c_n, enc, tokens, lengths, NULL, NULL);
  * tf_linear_cross_entropy(lm, y, targets, pad_id, 1, &loss, &count, dy);   // dy: (T, B, H), yours
- * tf_lstm_backward(enc, dy, NULL, NULL, NULL, NULL, NULL);
+ * tf_lstm_backward(NULL, NULL, NULL, enc, dy, NULL, NULL);
  * // then an optimizer step over tf_module_param_at(enc, i, ...) and tf_module_param_at(lm, i, ...)
  * @endcode
  *
@@ -311,7 +311,7 @@ TF_API int32_t tf_module_kind(const tf_module_t *m);
  * @param[in] m The module.
  * @return The count, or 0 if `m` is NULL.
  */
-TF_API uint32_t tf_module_param_count(const tf_module_t *m);
+TF_API uint32_t tf_module_num_params(const tf_module_t *m);
 
 /**
  * @brief Total number of parameter elements (floats) of the module.
@@ -322,34 +322,34 @@ TF_API int64_t tf_module_param_numel(const tf_module_t *m);
 
 /**
  * @brief The parameter at `index`, its name and its gradient.
- * @param[in] m The module.
- * @param[in] index 0 to tf_module_param_count() - 1, in PyTorch's order.
  * @param[out] name_out Receives the name (may be NULL).
  * @param[out] param_out Receives the parameter tensor (f32; may be NULL). Its data may be read
  *             and written; do not reshape or free it.
  * @param[out] grad_out Receives the gradient tensor of the same shape (may be NULL).
+ * @param[in] m The module.
+ * @param[in] index 0 to tf_module_num_params() - 1, in PyTorch's order.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module, index out of range).
  * @ownership borrowed: valid until the module is freed.
  */
-TF_API tf_status_t tf_module_param_at(tf_module_t *m,
-                                      uint32_t index,
-                                      const char **name_out,
+TF_API tf_status_t tf_module_param_at(const char **name_out,
                                       tf_tensor_t **param_out,
-                                      tf_tensor_t **grad_out);
+                                      tf_tensor_t **grad_out,
+                                      tf_module_t *m,
+                                      uint32_t index);
 
 /**
  * @brief Find a parameter by its exact name.
- * @param[in] m The module.
- * @param[in] name Name such as "lstm.weight_ih_l0".
  * @param[out] param_out Receives the parameter tensor (may be NULL).
  * @param[out] grad_out Receives the gradient tensor (may be NULL).
+ * @param[in] m The module.
+ * @param[in] name Name such as "lstm.weight_ih_l0".
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or name); #TF_STATUS_ENOTFOUND.
  * @ownership borrowed: valid until the module is freed.
  */
-TF_API tf_status_t tf_module_param_find(tf_module_t *m,
-                                        const char *name,
-                                        tf_tensor_t **param_out,
-                                        tf_tensor_t **grad_out);
+TF_API tf_status_t tf_module_param_find(tf_tensor_t **param_out,
+                                        tf_tensor_t **grad_out,
+                                        tf_module_t *m,
+                                        const char *name);
 
 /**
  * @brief Set every gradient of the module to zero.
@@ -395,79 +395,79 @@ TF_API int32_t tf_module_is_training(const tf_module_t *m);
  * `lengths` (B) i32 applies to (T, B, ...) sequence inputs of the embedding, LSTM and encoder:
  * padded steps are not looked up (their ids are not checked) and give zero outputs. Zero initial
  * states for the LSTM (use tf_lstm_forward() to pass states).
+ * @param[out] output Receives the output (borrowed, valid until the next forward or the free).
  * @param[in,out] m The module.
  * @param[in] input The input; kept by reference until the next backward (do not change it).
  * @param[in] lengths Valid steps per sequence, values in 1..T, or NULL (all T).
- * @param[out] output Receives the output (borrowed, valid until the next forward or the free).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a length outside 1..T, a token id
  *         outside [0, V): the message names the position); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE;
  *         #TF_STATUS_ENOMEM (growing the working memory; the module stays usable).
  * @ownership `*output` borrowed from the module.
  */
-TF_API tf_status_t tf_module_forward(tf_module_t *m,
+TF_API tf_status_t tf_module_forward(tf_tensor_t **output,
+                                     tf_module_t *m,
                                      const tf_tensor_t *input,
-                                     const tf_tensor_t *lengths,
-                                     tf_tensor_t **output);
+                                     const tf_tensor_t *lengths);
 
 /**
  * @brief Backward pass after a training-mode forward: accumulates parameter gradients and
  *        returns the input gradient.
- * @param[in,out] m The module.
- * @param[in] grad_output d(loss)/d(output), shaped like the last output.
  * @param[out] grad_input Receives d(loss)/d(input) (borrowed, overwritten by the next backward);
  *             NULL skips that work. Set to NULL for token inputs (embedding, token encoder).
+ * @param[in,out] m The module.
+ * @param[in] grad_output d(loss)/d(output), shaped like the last output.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or grad_output); #TF_STATUS_ESTATE (no
  *         training-mode forward before); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @ownership `*grad_input` borrowed from the module.
  */
-TF_API tf_status_t tf_module_backward(tf_module_t *m,
-                                      const tf_tensor_t *grad_output,
-                                      tf_tensor_t **grad_input);
+TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
+                                      tf_module_t *m,
+                                      const tf_tensor_t *grad_output);
 
 /**
  * @brief Forward pass of an LSTM or encoder with initial and final states.
+ * @param[out] output Receives the outputs (T, B, H * directions) (may be NULL).
+ * @param[out] h_n Receives the final hidden state (L * directions, B, H): each sequence's state
+ *             after its last valid step (may be NULL).
+ * @param[out] c_n Receives the final cell state (may be NULL).
  * @param[in,out] m An LSTM or encoder module.
  * @param[in] input As for tf_module_forward().
  * @param[in] lengths (B) i32 or NULL.
  * @param[in] h0 Initial hidden state (L * directions, B, H) f32, or NULL for zeros (copied).
  * @param[in] c0 Initial cell state, same shape, or NULL for zeros (copied).
- * @param[out] output Receives the outputs (T, B, H * directions) (may be NULL).
- * @param[out] h_n Receives the final hidden state (L * directions, B, H): each sequence's state
- *             after its last valid step (may be NULL).
- * @param[out] c_n Receives the final cell state (may be NULL).
  * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not an LSTM or an
  *         encoder.
  * @ownership Outputs borrowed from the module, valid until the next forward or the free.
  */
-TF_API tf_status_t tf_lstm_forward(tf_module_t *m,
+TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
+                                   tf_tensor_t **h_n,
+                                   tf_tensor_t **c_n,
+                                   tf_module_t *m,
                                    const tf_tensor_t *input,
                                    const tf_tensor_t *lengths,
                                    const tf_tensor_t *h0,
-                                   const tf_tensor_t *c0,
-                                   tf_tensor_t **output,
-                                   tf_tensor_t **h_n,
-                                   tf_tensor_t **c_n);
+                                   const tf_tensor_t *c0);
 
 /**
  * @brief Backward pass of an LSTM or encoder with state gradients.
+ * @param[out] grad_input Receives d(loss)/d(input) for numeric input (may be NULL: skipped).
+ * @param[out] grad_h0 Receives d(loss)/d(h0) (may be NULL).
+ * @param[out] grad_c0 Receives d(loss)/d(c0) (may be NULL).
  * @param[in,out] m An LSTM or encoder module after a training-mode forward.
  * @param[in] grad_output d(loss)/d(output) (T, B, H * directions), or NULL (zero).
  * @param[in] grad_h_n d(loss)/d(h_n), or NULL (zero).
  * @param[in] grad_c_n d(loss)/d(c_n), or NULL (zero).
- * @param[out] grad_input Receives d(loss)/d(input) for numeric input (may be NULL: skipped).
- * @param[out] grad_h0 Receives d(loss)/d(h0) (may be NULL).
- * @param[out] grad_c0 Receives d(loss)/d(c0) (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE; #TF_STATUS_EDTYPE;
  *         #TF_STATUS_ESHAPE.
  * @ownership Outputs borrowed from the module, overwritten by the next backward.
  */
-TF_API tf_status_t tf_lstm_backward(tf_module_t *m,
+TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
+                                    tf_tensor_t **grad_h0,
+                                    tf_tensor_t **grad_c0,
+                                    tf_module_t *m,
                                     const tf_tensor_t *grad_output,
                                     const tf_tensor_t *grad_h_n,
-                                    const tf_tensor_t *grad_c_n,
-                                    tf_tensor_t **grad_input,
-                                    tf_tensor_t **grad_h0,
-                                    tf_tensor_t **grad_c0);
+                                    const tf_tensor_t *grad_c_n);
 
 /* ---- losses ----------------------------------------------------------------------------------- */
 

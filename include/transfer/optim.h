@@ -37,53 +37,54 @@ TF_BEGIN_DECLS
 /** @brief Opaque optimizer handle. */
 typedef struct tf_optimizer tf_optimizer_t;
 
-/** @brief Update rule (tf_optim_opts_t::algorithm). Values are stable. */
-typedef enum tf_optim_algorithm {
-    TF_OPTIM_SGD = 1,  /**< torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay. */
-    TF_OPTIM_ADAM = 2, /**< torch.optim.Adam: L2 weight decay added to the gradient. */
-    TF_OPTIM_ADAMW = 3 /**< torch.optim.AdamW: decoupled weight decay `p *= 1 - lr * wd`. */
-} tf_optim_algorithm_t;
+/** @brief Update rule (tf_optimizer_opts_t::algorithm). Values are stable. */
+typedef enum tf_optimizer_algorithm {
+    TF_OPTIMIZER_SGD = 1,  /**< torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay. */
+    TF_OPTIMIZER_ADAM = 2, /**< torch.optim.Adam: L2 weight decay added to the gradient. */
+    TF_OPTIMIZER_ADAMW = 3 /**< torch.optim.AdamW: decoupled weight decay `p *= 1 - lr * wd`. */
+} tf_optimizer_algorithm_t;
 
-/** @brief Learning-rate schedule (tf_optim_opts_t::schedule). Values are stable. */
-typedef enum tf_optim_schedule {
+/** @brief Learning-rate schedule (tf_optimizer_opts_t::schedule). Values are stable. */
+typedef enum tf_optimizer_schedule {
     /** Multiplier 1 at every step. */
-    TF_OPTIM_SCHED_CONSTANT = 0,
+    TF_OPTIMIZER_SCHED_CONSTANT = 0,
     /** Linear warmup `t / warmup_steps`, then cosine decay from 1 to `min_lr_ratio` at
      *  `total_steps` (with no warmup and min_lr_ratio = eta_min / lr this is torch's
      *  CosineAnnealingLR with T_max = total_steps). Stays at `min_lr_ratio` afterwards. */
-    TF_OPTIM_SCHED_WARMUP_COSINE = 1,
+    TF_OPTIMIZER_SCHED_WARMUP_COSINE = 1,
     /** Linear warmup `t / warmup_steps`, then linear decay from 1 to `min_lr_ratio` at
      *  `total_steps`. Stays at `min_lr_ratio` afterwards. */
-    TF_OPTIM_SCHED_WARMUP_LINEAR = 2,
+    TF_OPTIMIZER_SCHED_WARMUP_LINEAR = 2,
     /** ULMFiT's slanted triangular rates: with cut = floor(total_steps * cut_frac),
      *  p = t / cut for t < cut, else 1 - (t - cut) / (cut * (1 / cut_frac - 1)); the multiplier is
      *  (1 + p * (ratio - 1)) / ratio (never below 1 / ratio). */
-    TF_OPTIM_SCHED_SLANTED_TRIANGULAR = 3,
+    TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR = 3,
     /** torch's OneCycleLR (two phases, cosine annealing, max_lr = lr) without momentum cycling:
      *  from 1 / div_factor up to 1 at step pct_start * total_steps - 1, then down to
      *  1 / (div_factor * final_div_factor) at step total_steps - 1, where it stays. */
-    TF_OPTIM_SCHED_ONE_CYCLE = 4
-} tf_optim_schedule_t;
+    TF_OPTIMIZER_SCHED_ONE_CYCLE = 4
+} tf_optimizer_schedule_t;
 
-/** Current version of ::tf_optim_opts_t. */
-#define TF_OPTIM_OPTS_VERSION 1
+/** Current version of ::tf_optimizer_opts_t. */
+#define TF_OPTIMIZER_OPTS_VERSION 1
 
 /**
- * @brief Options for tf_optimizer_create(). Fill with tf_optim_opts_init(), then change fields.
+ * @brief Options for tf_optimizer_create(). Fill with tf_optimizer_opts_init(), then change fields.
  *
  * Fields that do not apply to the chosen algorithm or schedule are still validated but ignored.
  */
-typedef struct tf_optim_opts {
-    uint32_t struct_size;    /**< sizeof(tf_optim_opts_t), set by the init function. */
-    uint32_t version;        /**< #TF_OPTIM_OPTS_VERSION, set by the init function. */
-    int32_t algorithm;       /**< A ::tf_optim_algorithm_t; default #TF_OPTIM_ADAMW. */
+typedef struct tf_optimizer_opts {
+    uint32_t struct_size;    /**< sizeof(tf_optimizer_opts_t), set by the init function. */
+    uint32_t version;        /**< #TF_OPTIMIZER_OPTS_VERSION, set by the init function. */
+    int32_t algorithm;       /**< A ::tf_optimizer_algorithm_t; default #TF_OPTIMIZER_ADAMW. */
     int32_t amsgrad;         /**< Adam/AdamW: 1 uses AMSGrad's running maximum; default 0. */
     double lr;               /**< Base learning rate, finite and >= 0; default 1e-3. */
     double momentum;         /**< SGD momentum, finite and >= 0; default 0. */
     double dampening;        /**< SGD dampening, finite; default 0. */
     int32_t nesterov;        /**< SGD: 1 for Nesterov momentum (needs momentum > 0 and
                                   dampening 0); default 0. */
-    int32_t schedule;        /**< A ::tf_optim_schedule_t; default #TF_OPTIM_SCHED_CONSTANT. */
+    int32_t schedule;        /**< A ::tf_optimizer_schedule_t; default
+                                  #TF_OPTIMIZER_SCHED_CONSTANT. */
     double weight_decay;     /**< Weight decay of parameters outside any group, finite and
                                   >= 0; default 0 (torch's AdamW default is 0.01). */
     double beta1;            /**< Adam first-moment decay, in [0, 1); default 0.9. */
@@ -102,17 +103,17 @@ typedef struct tf_optim_opts {
     double div_factor;       /**< One-cycle: initial rate = lr / div_factor, > 0; default 25. */
     double final_div_factor; /**< One-cycle: final rate = initial / final_div_factor, > 0;
                                   default 1e4. */
-} tf_optim_opts_t;
+} tf_optimizer_opts_t;
 
 /**
  * @brief Fill `opts` with the defaults listed for each field.
  * @param[out] opts Options to initialise.
- * @param[in] version Pass #TF_OPTIM_OPTS_VERSION.
+ * @param[in] version Pass #TF_OPTIMIZER_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `opts` is NULL; #TF_STATUS_EVERSION if `version` is
  *         0 or newer than this library.
  * @threadsafety Safe from any thread.
  */
-TF_API tf_status_t tf_optim_opts_init(tf_optim_opts_t *opts, uint32_t version);
+TF_API tf_status_t tf_optimizer_opts_init(tf_optimizer_opts_t *opts, uint32_t version);
 
 /**
  * @brief Create an optimizer with no parameters.
@@ -128,7 +129,7 @@ TF_API tf_status_t tf_optim_opts_init(tf_optim_opts_t *opts, uint32_t version);
  */
 TF_API tf_status_t tf_optimizer_create(tf_optimizer_t **out,
                                        tf_ctx_t *ctx,
-                                       const tf_optim_opts_t *opts);
+                                       const tf_optimizer_opts_t *opts);
 
 /**
  * @brief Free an optimizer and its state (not the parameter tensors). NULL is a no-op.
@@ -161,7 +162,7 @@ TF_API tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
  * @brief Put every parameter whose name starts with `prefix` into a group with its own rate
  *        multiplier and weight decay. A parameter belongs to the group with the longest matching
  *        prefix (parameters added later are matched too); others use multiplier 1 and
- *        tf_optim_opts_t::weight_decay. Calling again with the same prefix updates the group.
+ *        tf_optimizer_opts_t::weight_decay. Calling again with the same prefix updates the group.
  * @param[in,out] opt The optimizer.
  * @param[in] prefix Name prefix, matching at least one registered parameter.
  * @param[in] lr_mult Multiplier of the rate, finite and >= 0.
@@ -179,21 +180,21 @@ TF_API tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
  *        gets the multiplier `factor^-i` (1, 1/2.6, 1/2.6^2, ... for factor 2.6) and the
  *        optimizer's default weight decay (or keeps the weight decay of an existing group).
  * @param[in,out] opt The optimizer.
- * @param[in] prefixes `count` name prefixes, top layer first; each must match a parameter.
- * @param[in] count Number of prefixes, at least 1.
+ * @param[in] prefixes `num_prefixes` name prefixes, top layer first; each must match a parameter.
+ * @param[in] num_prefixes Number of prefixes, at least 1.
  * @param[in] factor Division factor between neighbouring layers, finite and > 0.
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, count 0, bad factor, empty prefix);
- *         #TF_STATUS_ENOTFOUND (a prefix matches no parameter); #TF_STATUS_ENOMEM. Unchanged on
- *         failure.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, `num_prefixes` 0, bad factor, empty
+ *         prefix); #TF_STATUS_ENOTFOUND (a prefix matches no parameter); #TF_STATUS_ENOMEM.
+ *         Unchanged on failure.
  */
 TF_API tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
                                                    const char *const *prefixes,
-                                                   uint32_t count,
+                                                   uint32_t num_prefixes,
                                                    double factor);
 
 /**
  * @brief Apply one update to every trainable parameter, then advance the step counter (and with
- *        it the schedule). With tf_optim_opts_t::max_grad_norm > 0 the gradients are clipped
+ *        it the schedule). With tf_optimizer_opts_t::max_grad_norm > 0 the gradients are clipped
  *        first (see tf_optimizer_clip_grad_norm()).
  * @param[in,out] opt The optimizer.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer); #TF_STATUS_ESHAPE (a registered
@@ -244,7 +245,7 @@ TF_API tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt,
  * @param[in] opt The optimizer.
  * @return The count, or 0 if `opt` is NULL.
  */
-TF_API int64_t tf_optimizer_step_count(const tf_optimizer_t *opt);
+TF_API int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt);
 
 /**
  * @brief The global gradient norm measured by the last clipping (automatic or explicit).
@@ -261,23 +262,21 @@ TF_API double tf_optimizer_last_grad_norm(const tf_optimizer_t *opt);
 TF_API uint32_t tf_optimizer_num_params(const tf_optimizer_t *opt);
 
 /**
- * @brief Size in bytes of the state blob tf_optimizer_state_save() writes.
- * @param[in] opt The optimizer.
- * @param[out] size_out Receives the size.
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EOVERFLOW.
- */
-TF_API tf_status_t tf_optimizer_state_size(const tf_optimizer_t *opt, size_t *size_out);
-
-/**
  * @brief Write the resumable state: a versioned little-endian blob holding the step counter
  *        (schedule position), per-parameter step counters and moments, a fingerprint of the
- *        parameter names and shapes and a CRC32.
+ *        parameter names and shapes and a CRC32. Call with `buf` NULL and `capacity` 0 to learn
+ *        the size, then with a buffer of that size.
  * @param[in] opt The optimizer.
- * @param[out] buf Destination.
- * @param[in] size Size of `buf`; at least tf_optimizer_state_size().
- * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EBUFSIZE (too small).
+ * @param[out] buf Receives the blob; NULL with `capacity` 0 only asks for the size.
+ * @param[in] capacity Size of `buf` in bytes.
+ * @param[out] len_out Receives the blob size (also on #TF_STATUS_EBUFSIZE).
+ * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL (NULL argument);
+ *         #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out`); #TF_STATUS_EOVERFLOW.
  */
-TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt, void *buf, size_t size);
+TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt,
+                                           void *buf,
+                                           size_t capacity,
+                                           size_t *len_out);
 
 /**
  * @brief Restore a state written by tf_optimizer_state_save() into an optimizer built for the

@@ -231,9 +231,9 @@ typedef struct tf_pretrain_opts {
                                          `epochs` epochs. */
     int64_t stop_after_steps;       /**< Return after this many steps of this call (a later call
                                          continues); 0 = run to the end. */
-    const tf_optim_opts_t *optim;   /**< Optimizer and schedule; NULL = AdamW, lr 1e-2, weight
-                                         decay 0.01, linear warmup (1%) then cosine decay.
-                                         `total_steps` 0 is filled in from the budget. */
+    const tf_optimizer_opts_t *optim; /**< Optimizer and schedule; NULL = AdamW, lr 1e-2,
+                                           weight decay 0.01, linear warmup (1%) then cosine
+                                           decay. `total_steps` 0 is filled in from the budget. */
     double clip_norm;               /**< Global gradient-norm clipping; 0 = off. Default 0.5. */
     int64_t valid_every;            /**< Validate every this many steps; 0 = at the end of each
                                          epoch (and of the phase). */
@@ -378,7 +378,7 @@ typedef struct tf_finetune_opts {
     double weight_decay;          /**< AdamW weight decay; default 0.01. */
     double head_dropout;          /**< Dropout before the task head; default 0.3. */
     double clip_norm;             /**< Gradient-norm clipping; 0 = off. Default 1.0. */
-    int32_t schedule;             /**< A ::tf_optim_schedule_t; default slanted triangular
+    int32_t schedule;             /**< A ::tf_optimizer_schedule_t; default slanted triangular
                                        (a run of under 10 steps gets one rising step). */
     int32_t reset_head;           /**< 1 = make a new head even if the model has one for the same
                                        labels; default 1. */
@@ -501,14 +501,14 @@ TF_API tf_status_t tf_predict_ids(tf_model_t *model,
  * @brief Class probabilities for a text, tokenised with the model's vocabulary.
  * @param[in,out] model A fine-tuned token model.
  * @param[in] text UTF-8 text (invalid bytes are replaced).
- * @param[in] len Length in bytes, or -1 for a NUL-terminated string.
+ * @param[in] len Length in bytes (the text needs no NUL).
  * @param[out] probs Receives C probabilities.
  * @param[in] capacity Elements `probs` can hold.
  * @return As tf_predict_ids(); #TF_STATUS_EINVAL also for a text without any token.
  */
 TF_API tf_status_t tf_predict_text(tf_model_t *model,
                                    const char *text,
-                                   int64_t len,
+                                   size_t len,
                                    float *probs,
                                    size_t capacity);
 
@@ -533,14 +533,14 @@ TF_API tf_status_t tf_predict_features(tf_model_t *model,
  *        model; exp() of it is the perplexity.
  * @param[in,out] model A token model.
  * @param[in] text UTF-8 text.
- * @param[in] len Length in bytes, or -1 for NUL-terminated.
+ * @param[in] len Length in bytes (the text needs no NUL).
  * @param[out] loss_out Receives the mean loss per predicted token.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, fewer than 2 tokens);
  *         #TF_STATUS_ESTATE (numeric model); #TF_STATUS_ENOMEM.
  */
 TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
                                     const char *text,
-                                    int64_t len,
+                                    size_t len,
                                     double *loss_out);
 
 /* ---- calibration and class priors ------------------------------------------------------------ */
@@ -647,11 +647,11 @@ TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double 
  * @param[in,out] model A fine-tuned model.
  * @param[in] prior tf_model_num_classes() values in (0, 1) (single-label: summing to 1 within
  *            1e-6), or NULL to clear the target prior.
- * @param[in] count Number of values (ignored when `prior` is NULL).
+ * @param[in] num_classes Number of values (ignored when `prior` is NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, wrong count, values out of range);
  *         #TF_STATUS_ESTATE (not fine-tuned, or no recorded model prior); #TF_STATUS_ENOMEM.
  */
-TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, size_t count);
+TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, size_t num_classes);
 
 /**
  * @brief The model's temperature (1 until calibrated).

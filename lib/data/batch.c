@@ -138,7 +138,7 @@ static tf_status_t fill_seq(tf_loader_t *l, const int64_t *items, int32_t B)
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_loader_next(tf_loader_t *l, tf_batch_t **batch)
+tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *l)
 {
     TF_REQUIRE_ARG(batch);
     *batch = NULL;

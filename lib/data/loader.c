@@ -446,6 +446,8 @@ tf_status_t tf_loader_export_state(const tf_loader_t *l, void *buf, size_t capac
     *len_out = sizeof b;
     if (buf == NULL && capacity > 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_loader_export_state: argument 'buf' is NULL");
+    if (buf == NULL)
+        return TF_STATUS_OK; /* a size query */
     if (capacity < sizeof b)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_export_state: needs %zu bytes; buf has %zu",
                 sizeof b, capacity);

@@ -389,8 +389,11 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
     size_t n = 0, cap = 0;
     TF_CHECK(tf__vocab_encode_append(v, v->ctx, text ? text : "", len, &tmp, &n, &cap, NULL, NULL));
     *num_out = n;
-    if (n > capacity) {
+    if (ids == NULL || n > capacity) {
+        /* NULL ids is a size query. */
         tf__free(v->ctx, tmp);
+        if (ids == NULL)
+            return TF_STATUS_OK;
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_encode: the text has %zu tokens; ids holds %zu", n,
                 capacity);
     }
@@ -400,12 +403,12 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num, char *buf,
+tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num_ids, char *buf,
                             size_t capacity, size_t *len_out)
 {
     TF_REQUIRE_ARG(v);
     TF_REQUIRE_ARG(len_out);
-    if (ids == NULL && num > 0)
+    if (ids == NULL && num_ids > 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: argument 'ids' is NULL");
     if (buf == NULL && capacity > 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: argument 'buf' is NULL");
@@ -414,7 +417,7 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num,
     for (int pass = 0; pass < 2; pass++) {
         size_t o = 0;
         first = 1;
-        for (size_t i = 0; i < num; i++) {
+        for (size_t i = 0; i < num_ids; i++) {
             int32_t id = ids[i];
             if (id < 0 || id >= v->tab.count)
                 TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: ids[%zu] = %d is outside [0, %d)", i,
@@ -435,6 +438,8 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num,
         if (pass == 0) {
             total = o;
             *len_out = total;
+            if (buf == NULL)
+                return TF_STATUS_OK; /* a size query */
             if (capacity < total + 1)
                 TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_decode: the text needs %zu bytes; buf has "
                         "%zu", total + 1, capacity);

@@ -70,6 +70,8 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
         }
     }
     *len_out = o;
+    if (buf == NULL)
+        return TF_STATUS_OK; /* a size query */
     if (capacity < o + 1)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_serialize: needs %zu bytes; buf has %zu", o + 1,
                 capacity);

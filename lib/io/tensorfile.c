@@ -59,7 +59,7 @@ void tf_tensorfile_free(tf_tensorfile_t *f)
     tf__object_freed(ctx);
 }
 
-uint32_t tf_tensorfile_count(const tf_tensorfile_t *f)
+uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f)
 {
     return f ? f->count : 0;
 }
@@ -82,7 +82,7 @@ static const tf__tf_entry_t *find(const tf_tensorfile_t *f, const char *name)
     return NULL;
 }
 
-tf_status_t tf_tensorfile_get(tf_tensorfile_t *f, const char *name, tf_tensor_t **out)
+tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, const char *name)
 {
     TF_REQUIRE_ARG(out);
     *out = NULL;
@@ -99,7 +99,7 @@ tf_status_t tf_tensorfile_get(tf_tensorfile_t *f, const char *name, tf_tensor_t 
 }
 
 tf_status_t
-tf_tensorfile_blob(const tf_tensorfile_t *f, const char *name, const void **data, size_t *nbytes)
+tf_tensorfile_blob(const void **data, size_t *nbytes, const tf_tensorfile_t *f, const char *name)
 {
     TF_REQUIRE_ARG(data);
     *data = NULL;
@@ -136,13 +136,13 @@ const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key)
     return NULL;
 }
 
-uint32_t tf_tensorfile_meta_count(const tf_tensorfile_t *f)
+uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f)
 {
     return f ? f->meta_count : 0;
 }
 
 tf_status_t
-tf_tensorfile_meta_at(const tf_tensorfile_t *f, uint32_t i, const char **key, const char **value)
+tf_tensorfile_meta_at(const char **key, const char **value, const tf_tensorfile_t *f, uint32_t i)
 {
     TF_REQUIRE_ARG(key);
     *key = NULL;

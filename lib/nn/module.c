@@ -195,7 +195,7 @@ int32_t tf_module_kind(const tf_module_t *m)
     return m ? m->vt->kind : 0;
 }
 
-uint32_t tf_module_param_count(const tf_module_t *m)
+uint32_t tf_module_num_params(const tf_module_t *m)
 {
     return m ? m->nparams : 0;
 }
@@ -210,11 +210,11 @@ int64_t tf_module_param_numel(const tf_module_t *m)
     return n;
 }
 
-tf_status_t tf_module_param_at(tf_module_t *m,
-                               uint32_t index,
-                               const char **name_out,
+tf_status_t tf_module_param_at(const char **name_out,
                                tf_tensor_t **param_out,
-                               tf_tensor_t **grad_out)
+                               tf_tensor_t **grad_out,
+                               tf_module_t *m,
+                               uint32_t index)
 {
     TF_REQUIRE_ARG(m);
     if (index >= m->nparams)
@@ -230,10 +230,10 @@ tf_status_t tf_module_param_at(tf_module_t *m,
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_module_param_find(tf_module_t *m,
-                                 const char *name,
-                                 tf_tensor_t **param_out,
-                                 tf_tensor_t **grad_out)
+tf_status_t tf_module_param_find(tf_tensor_t **param_out,
+                                 tf_tensor_t **grad_out,
+                                 tf_module_t *m,
+                                 const char *name)
 {
     if (param_out)
         *param_out = NULL;
@@ -299,10 +299,10 @@ int32_t tf_module_is_training(const tf_module_t *m)
     return m ? m->training : 0;
 }
 
-tf_status_t tf_module_forward(tf_module_t *m,
+tf_status_t tf_module_forward(tf_tensor_t **output,
+                              tf_module_t *m,
                               const tf_tensor_t *input,
-                              const tf_tensor_t *lengths,
-                              tf_tensor_t **output)
+                              const tf_tensor_t *lengths)
 {
     TF_REQUIRE_ARG(output);
     *output = NULL;
@@ -312,7 +312,8 @@ tf_status_t tf_module_forward(tf_module_t *m,
     return m->vt->forward(m, input, lengths, output);
 }
 
-tf_status_t tf_module_backward(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input)
+tf_status_t
+tf_module_backward(tf_tensor_t **grad_input, tf_module_t *m, const tf_tensor_t *grad_output)
 {
     if (grad_input)
         *grad_input = NULL;
@@ -325,14 +326,14 @@ tf_status_t tf_module_backward(tf_module_t *m, const tf_tensor_t *grad_output, t
     return m->vt->backward(m, grad_output, grad_input);
 }
 
-tf_status_t tf_lstm_forward(tf_module_t *m,
+tf_status_t tf_lstm_forward(tf_tensor_t **output,
+                            tf_tensor_t **h_n,
+                            tf_tensor_t **c_n,
+                            tf_module_t *m,
                             const tf_tensor_t *input,
                             const tf_tensor_t *lengths,
                             const tf_tensor_t *h0,
-                            const tf_tensor_t *c0,
-                            tf_tensor_t **output,
-                            tf_tensor_t **h_n,
-                            tf_tensor_t **c_n)
+                            const tf_tensor_t *c0)
 {
     if (output)
         *output = NULL;
@@ -349,13 +350,13 @@ tf_status_t tf_lstm_forward(tf_module_t *m,
     return m->vt->forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
 }
 
-tf_status_t tf_lstm_backward(tf_module_t *m,
+tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
+                             tf_tensor_t **grad_h0,
+                             tf_tensor_t **grad_c0,
+                             tf_module_t *m,
                              const tf_tensor_t *grad_output,
                              const tf_tensor_t *grad_h_n,
-                             const tf_tensor_t *grad_c_n,
-                             tf_tensor_t **grad_input,
-                             tf_tensor_t **grad_h0,
-                             tf_tensor_t **grad_c0)
+                             const tf_tensor_t *grad_c_n)
 {
     if (grad_input)
         *grad_input = NULL;

@@ -4,19 +4,19 @@
  * How the training layer uses the modules (public calls only, see include/transfer/nn.h):
  *
  *   Encoder forward on a batch:
- *     tf_lstm_forward(enc, tokens (T,B) i32, lengths (B) i32 or NULL, h0, c0, &y, &h_n, &c_n)
+ *     tf_lstm_forward(&y, &h_n, &c_n, enc, tokens (T,B) i32, lengths (B) i32 or NULL, h0, c0)
  *     y (T,B,H*dirs), h_n/c_n (L*dirs,B,H) are borrowed from enc until its next forward.
  *   LM head (tied or not), loss in chunks of rows (bounded memory for a 10000-word vocabulary):
  *     tf_linear_create(&lm, ctx, {in=H, out=V, name="lm_head"})        -> "lm_head.weight/.bias"
  *     tf_linear_create_tied(&lm, ctx, enc, {in=E(=H), out=V, name="lm_head"}) -> "lm_head.bias"
  *     tf_linear_cross_entropy(lm, y, targets (T,B), ignore, 1, &loss, &count, dy)  (dy caller's)
  *   Classification: tf_pool_forward(y, lengths, TF_POOL_LAST|..., dirs, pooled (B,k*D));
- *     tf_module_forward(head, pooled, NULL, &logits); tf_loss_bce_with_logits / _cross_entropy
- *     (logits, targets, &loss, dlogits); tf_module_backward(head, dlogits, &dpooled);
+ *     tf_module_forward(&logits, head, pooled, NULL); tf_loss_bce_with_logits / _cross_entropy
+ *     (logits, targets, &loss, dlogits); tf_module_backward(&dpooled, head, dlogits);
  *     tf_pool_backward(y, lengths, modes, dirs, dpooled, dy).
- *   Backward through the encoder: tf_lstm_backward(enc, dy, dh_n or NULL, dc_n or NULL, NULL,
- *     NULL, NULL) (or tf_module_backward(enc, dy, NULL)).
- *   Parameters across encoder + heads: enumerate each module with tf_module_param_count /
+ *   Backward through the encoder: tf_lstm_backward(NULL, NULL, NULL, enc, dy, dh_n or NULL,
+ *     dc_n or NULL) (or tf_module_backward(NULL, enc, dy)).
+ *   Parameters across encoder + heads: enumerate each module with tf_module_num_params /
  *     tf_module_param_at (names are already prefixed: "embedding.weight", "lstm.*" (the cell's
  *     name, cell.h), "head.weight",
  *     "lm_head.bias"); zero with tf_module_zero_grad on each; freeze with tf_module_freeze.

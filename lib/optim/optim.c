@@ -5,18 +5,18 @@
 #include <math.h>
 #include <string.h>
 
-static void optim_opts_defaults(tf_optim_opts_t *o)
+static void optim_opts_defaults(tf_optimizer_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->struct_size = (uint32_t)sizeof *o;
-    o->version = TF_OPTIM_OPTS_VERSION;
-    o->algorithm = TF_OPTIM_ADAMW;
+    o->version = TF_OPTIMIZER_OPTS_VERSION;
+    o->algorithm = TF_OPTIMIZER_ADAMW;
     o->amsgrad = 0;
     o->lr = 1e-3;
     o->momentum = 0.0;
     o->dampening = 0.0;
     o->nesterov = 0;
-    o->schedule = TF_OPTIM_SCHED_CONSTANT;
+    o->schedule = TF_OPTIMIZER_SCHED_CONSTANT;
     o->weight_decay = 0.0;
     o->beta1 = 0.9;
     o->beta2 = 0.999;
@@ -32,9 +32,9 @@ static void optim_opts_defaults(tf_optim_opts_t *o)
     o->final_div_factor = 1e4;
 }
 
-tf_status_t tf_optim_opts_init(tf_optim_opts_t *opts, uint32_t version)
+tf_status_t tf_optimizer_opts_init(tf_optimizer_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_OPTIM_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_init_check(opts, version, TF_OPTIMIZER_OPTS_VERSION, __func__));
     optim_opts_defaults(opts);
     return TF_STATUS_OK;
 }
@@ -44,12 +44,12 @@ static int nonneg_finite(double x)
     return isfinite(x) && x >= 0.0;
 }
 
-static tf_status_t check_opts(const tf_optim_opts_t *o)
+static tf_status_t check_opts(const tf_optimizer_opts_t *o)
 {
     static const char fn[] = "tf_optimizer_create";
-    if (o->algorithm != TF_OPTIM_SGD && o->algorithm != TF_OPTIM_ADAM &&
-        o->algorithm != TF_OPTIM_ADAMW)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: algorithm %d is not a tf_optim_algorithm_t", fn,
+    if (o->algorithm != TF_OPTIMIZER_SGD && o->algorithm != TF_OPTIMIZER_ADAM &&
+        o->algorithm != TF_OPTIMIZER_ADAMW)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: algorithm %d is not a tf_optimizer_algorithm_t", fn,
                 o->algorithm);
     if (!nonneg_finite(o->lr))
         TF_FAIL(TF_STATUS_EINVAL, "%s: lr %g must be finite and >= 0", fn, o->lr);
@@ -80,22 +80,23 @@ static tf_status_t check_opts(const tf_optim_opts_t *o)
     return tf__optim_schedule_check(fn, o);
 }
 
-tf_status_t tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_optim_opts_t *opts)
+tf_status_t
+tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_optimizer_opts_t *opts)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     TF_REQUIRE_ARG(out);
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     optim_opts_defaults(&o);
-    TF_CHECK(
-        tf__opts_read(&o, sizeof o, opts, sizeof o, TF_OPTIM_OPTS_VERSION, "tf_optimizer_create"));
+    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_OPTIMIZER_OPTS_VERSION,
+                           "tf_optimizer_create"));
     TF_CHECK(check_opts(&o));
     tf_optimizer_t *opt = tf__calloc(ctx, 1, sizeof *opt);
     if (opt == NULL)
         TF_FAIL(TF_STATUS_ENOMEM, "tf_optimizer_create: out of memory");
     opt->ctx = ctx;
     opt->o = o;
-    if (o.algorithm == TF_OPTIM_SGD)
+    if (o.algorithm == TF_OPTIMIZER_SGD)
         opt->nstate = o.momentum != 0.0 ? 1u : 0u;
     else
         opt->nstate = o.amsgrad ? 3u : 2u;
@@ -297,20 +298,20 @@ tf_optimizer_add_group(tf_optimizer_t *opt, const char *prefix, double lr_mult, 
 
 tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
                                             const char *const *prefixes,
-                                            uint32_t count,
+                                            uint32_t num_prefixes,
                                             double factor)
 {
     static const char fn[] = "tf_optimizer_set_discriminative";
     tf_status_t st = TF_STATUS_OK;
     TF_REQUIRE_ARG(opt);
     TF_REQUIRE_ARG(prefixes);
-    if (count == 0)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: count is 0", fn);
+    if (num_prefixes == 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_prefixes is 0", fn);
     if (!(isfinite(factor) && factor > 0.0))
         TF_FAIL(TF_STATUS_EINVAL, "%s: factor %g must be finite and > 0", fn, factor);
     /* Validate everything and allocate every new prefix before changing anything. */
     uint32_t fresh = 0;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < num_prefixes; i++) {
         TF_CHECK(check_prefix(opt, fn, prefixes[i]));
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(prefixes[i], prefixes[j]) == 0)
@@ -324,7 +325,7 @@ tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
         if (copies == NULL)
             TF_FAIL(TF_STATUS_ENOMEM, "%s: out of memory", fn);
         uint32_t k = 0;
-        for (uint32_t i = 0; i < count; i++) {
+        for (uint32_t i = 0; i < num_prefixes; i++) {
             if (group_index(opt, prefixes[i]) >= 0)
                 continue;
             copies[k] = tf__strdup(opt->ctx, prefixes[i]);
@@ -338,7 +339,7 @@ tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
     }
     uint32_t k = 0;
     double mult = 1.0;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < num_prefixes; i++) {
         int32_t gi = group_index(opt, prefixes[i]);
         if (gi < 0) {
             gi = (int32_t)opt->ngroups++;
@@ -416,7 +417,7 @@ tf_status_t tf_optimizer_step(tf_optimizer_t *opt)
 {
     TF_REQUIRE_ARG(opt);
     TF_CHECK(check_sizes(opt, "tf_optimizer_step"));
-    const tf_optim_opts_t *o = &opt->o;
+    const tf_optimizer_opts_t *o = &opt->o;
     if (o->max_grad_norm > 0.0)
         (void)clip_norm(opt, o->max_grad_norm);
     const double sched = tf__optim_schedule_mult(o, opt->step);
@@ -430,7 +431,7 @@ tf_status_t tf_optimizer_step(tf_optimizer_t *opt)
         const float *g = tf__f32(q->grad);
         const int64_t n = q->numel;
         q->step++;
-        if (o->algorithm == TF_OPTIM_SGD) {
+        if (o->algorithm == TF_OPTIMIZER_SGD) {
             tf__sgd_update(p, g, q->state, n, lr, o->momentum, o->dampening, wd, o->nesterov,
                            !q->has_buf);
             if (o->momentum != 0.0)
@@ -439,7 +440,7 @@ tf_status_t tf_optimizer_step(tf_optimizer_t *opt)
             float *m = q->state, *v = q->state + n;
             float *vmax = o->amsgrad ? q->state + 2 * n : NULL;
             tf__adam_update(p, g, m, v, vmax, n, lr, o->beta1, o->beta2, o->eps, wd,
-                            o->algorithm == TF_OPTIM_ADAMW, q->step);
+                            o->algorithm == TF_OPTIMIZER_ADAMW, q->step);
         }
     }
     opt->step++;
@@ -476,7 +477,7 @@ tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt, const char *name, d
     TF_FAIL(TF_STATUS_ENOTFOUND, "tf_optimizer_param_lr: no parameter named '%s'", name);
 }
 
-int64_t tf_optimizer_step_count(const tf_optimizer_t *opt)
+int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt)
 {
     return opt ? opt->step : 0;
 }

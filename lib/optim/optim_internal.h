@@ -27,7 +27,7 @@ typedef struct tf__optim_group {
 
 struct tf_optimizer {
     tf_ctx_t *ctx;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     uint32_t nstate; /* floats of state per element */
     tf__optim_param_t *params;
     uint32_t nparams, cap_params;
@@ -38,9 +38,9 @@ struct tf_optimizer {
 };
 
 /* Validate the schedule fields of `o`; `fn` names the public function in the message. */
-tf_status_t tf__optim_schedule_check(const char *fn, const tf_optim_opts_t *o);
+tf_status_t tf__optim_schedule_check(const char *fn, const tf_optimizer_opts_t *o);
 /* The schedule's multiplier of the base rate at 0-based step t. */
-double tf__optim_schedule_mult(const tf_optim_opts_t *o, int64_t t);
+double tf__optim_schedule_mult(const tf_optimizer_opts_t *o, int64_t t);
 
 /* Fused update loops over contiguous memory (one pass, each array read and written once). */
 void tf__sgd_update(float *p,

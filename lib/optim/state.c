@@ -3,7 +3,7 @@
  *   offset  size  field
  *   0       4     magic "TFOS"
  *   4       4     u32 format version (1)
- *   8       4     u32 algorithm (tf_optim_algorithm_t)
+ *   8       4     u32 algorithm (tf_optimizer_algorithm_t)
  *   12      4     u32 amsgrad
  *   16      4     u32 state floats per element (0 to 3)
  *   20      4     u32 parameter count
@@ -138,28 +138,28 @@ static tf_status_t blob_size(const tf_optimizer_t *opt, size_t *out)
             !tf__mul_size(floats, 4u, &bytes) || !tf__add_size(total, bytes, &total) ||
             !tf__add_size(total, PARAM_HEADER_BYTES, &total))
             TF_FAIL(TF_STATUS_EOVERFLOW,
-                    "tf_optimizer_state_size: the state does not fit in size_t");
+                    "tf_optimizer_state_save: the state does not fit in size_t");
     }
     *out = total;
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_optimizer_state_size(const tf_optimizer_t *opt, size_t *size_out)
-{
-    TF_REQUIRE_ARG(opt);
-    TF_REQUIRE_ARG(size_out);
-    return blob_size(opt, size_out);
-}
-
-tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt, void *buf, size_t size)
+tf_status_t
+tf_optimizer_state_save(const tf_optimizer_t *opt, void *buf, size_t capacity, size_t *len_out)
 {
     size_t need;
     TF_REQUIRE_ARG(opt);
-    TF_REQUIRE_ARG(buf);
+    TF_REQUIRE_ARG(len_out);
+    *len_out = 0;
+    if (buf == NULL && capacity > 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_optimizer_state_save: argument 'buf' is NULL");
     TF_CHECK(blob_size(opt, &need));
-    if (size < need)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_optimizer_state_save: buffer of %zu bytes, need %zu", size,
-                need);
+    *len_out = need;
+    if (buf == NULL)
+        return TF_STATUS_OK; /* a size query */
+    if (capacity < need)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_optimizer_state_save: needs %zu bytes; buf has %zu", need,
+                capacity);
     unsigned char *b = buf;
     memcpy(b, STATE_MAGIC, 4);
     put_u32(b + 4, STATE_VERSION);

@@ -131,10 +131,10 @@ static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
     tf_module_t *mods[3];
     uint32_t n = tf__model_modules(m, mods);
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+        for (uint32_t j = 0; j < tf_module_num_params(mods[i]); j++) {
             const char *name;
             tf_tensor_t *p;
-            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, NULL));
+            TF_CHECK(tf_module_param_at(&name, &p, NULL, mods[i], j));
             TF_CHECK(tf_tensorfile_writer_add_tensor(w, name, p));
         }
     return TF_STATUS_OK;
@@ -358,11 +358,11 @@ static tf_status_t load_params(tf_model_t *m, tf_tensorfile_t *f, const char *pa
     uint32_t n = tf__model_modules(m, mods);
     *used = 0;
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+        for (uint32_t j = 0; j < tf_module_num_params(mods[i]); j++) {
             const char *name;
             tf_tensor_t *p, *src;
-            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, NULL));
-            tf_status_t st = tf_tensorfile_get(f, name, &src);
+            TF_CHECK(tf_module_param_at(&name, &p, NULL, mods[i], j));
+            tf_status_t st = tf_tensorfile_get(&src, f, name);
             if (st == TF_STATUS_ENOTFOUND)
                 TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' is missing", path, name);
             TF_CHECK(st);
@@ -442,7 +442,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     }
     TF_CHECK_GOTO(st, load_params(m, f, path, &used), out);
     uint32_t extra = 0;
-    for (uint32_t i = 0; i < tf_tensorfile_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
         const char *name = tf_tensorfile_name(f, i);
         if ((flags & TF_MODEL_LOAD_BACKBONE) && strncmp(name, "head.", 5) == 0)
             continue;
@@ -509,13 +509,15 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
     pb.last_valid_metric = m->ph.last_valid_metric;
     pb.epoch_loss_sum = m->ph.epoch_loss_sum;
     memcpy(pb.rng, m->ctx->rng.s, sizeof pb.rng);
-    TF_CHECK_GOTO(st, tf_optimizer_state_size(m->ph.opt, &opt_size), out);
+    st = tf_optimizer_state_save(m->ph.opt, NULL, 0, &opt_size);
+    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
+        goto out;
     opt_blob = tf__alloc(m->ctx, opt_size);
     if (opt_blob == NULL) {
         st = TF_STATUS_ENOMEM;
         goto out;
     }
-    TF_CHECK_GOTO(st, tf_optimizer_state_save(m->ph.opt, opt_blob, opt_size), out);
+    TF_CHECK_GOTO(st, tf_optimizer_state_save(m->ph.opt, opt_blob, opt_size, &opt_size), out);
     if (train != NULL) {
         st = tf_loader_export_state(train, NULL, 0, &loader_size);
         if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
@@ -566,7 +568,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
                        "state", path);
         goto out;
     }
-    st = tf_tensorfile_blob(f, "phase", &blob, &size);
+    st = tf_tensorfile_blob(&blob, &size, f, "phase");
     if (st != TF_STATUS_OK || size != sizeof pb || memcmp(blob, "TFTS", 4) != 0) {
         st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the phase record is missing "
                        "or damaged", path);
@@ -582,7 +584,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
                        "model without a task head (load the model saved with it)", path);
         goto out;
     }
-    if (tf_tensorfile_blob(f, "optimizer", &blob, &size) != TF_STATUS_OK || size == 0) {
+    if (tf_tensorfile_blob(&blob, &size, f, "optimizer") != TF_STATUS_OK || size == 0) {
         st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: no optimizer state", path);
         goto out;
     }
@@ -594,7 +596,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
     memcpy(pending, blob, size);
     size_t pending_size = size;
     tf_tensor_t *bt;
-    if (tf_tensorfile_get(f, "best_weights", &bt) == TF_STATUS_OK) {
+    if (tf_tensorfile_get(&bt, f, "best_weights") == TF_STATUS_OK) {
         best_n = (size_t)tf_tensor_numel(bt);
         if (best_n != tf__model_param_floats(m)) {
             st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the best weights do not "
@@ -608,7 +610,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
         }
         memcpy(best, tf_tensor_data(bt), best_n * sizeof *best);
     }
-    if (train != NULL && tf_tensorfile_blob(f, "loader", &blob, &size) == TF_STATUS_OK)
+    if (train != NULL && tf_tensorfile_blob(&blob, &size, f, "loader") == TF_STATUS_OK)
         TF_CHECK_GOTO(st, tf_loader_import_state(train, blob, size), out);
     /* Everything read: replace the model's phase state. */
     tf__phase_reset(m);

@@ -211,7 +211,7 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
     for (;;) {
         tf_batch_t *b;
         tf_tensor_t *y, *logits;
-        TF_CHECK_GOTO(st, tf_loader_next(data, &b), out);
+        TF_CHECK_GOTO(st, tf_loader_next(&b, data), out);
         if (b == NULL)
             break;
         int64_t B = tf_batch_size(b);
@@ -489,7 +489,7 @@ tf_status_t tf_model_prior(const tf_model_t *m, int32_t kind, double *prior, siz
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t count)
+tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t num_classes)
 {
     TF_REQUIRE_ARG(m);
     TF_CHECK(check_head(m, __func__));
@@ -502,8 +502,9 @@ tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t count)
         return TF_STATUS_OK;
     }
     int64_t C = m->num_classes;
-    if (count != (size_t)C)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: %zu values for %lld classes", count, (long long)C);
+    if (num_classes != (size_t)C)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: %zu values for %lld classes", num_classes,
+                (long long)C);
     double sum = 0;
     for (int64_t c = 0; c < C; c++) {
         if (!(prior[c] > 0.0 && prior[c] < 1.0))

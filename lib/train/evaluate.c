@@ -16,7 +16,7 @@ tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, 
     for (;;) {
         tf_batch_t *b;
         double l;
-        TF_CHECK_GOTO(st, tf_loader_next(data, &b), out);
+        TF_CHECK_GOTO(st, tf_loader_next(&b, data), out);
         if (b == NULL)
             break;
         TF_CHECK_GOTO(st, tf__cls_batch(m, b, 0, &l, confusion), out);
@@ -122,11 +122,12 @@ tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t len, float
 }
 
 /* Tokenise `text` with the model's vocabulary into m->ids; *n receives the count. */
-static tf_status_t encode(tf_model_t *m, const char *fn, const char *text, int64_t len, size_t *n)
+static tf_status_t encode(tf_model_t *m, const char *fn, const char *text, size_t bytes, size_t *n)
 {
-    size_t bytes = len < 0 ? strlen(text) : (size_t)len;
     /* At most one token per byte, plus a few specials. */
-    size_t need = bytes + 8;
+    size_t need;
+    if (!tf__add_size(bytes, 8, &need))
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: the text of %zu bytes is too long", fn, bytes);
     if (need > m->ids_cap) {
         int32_t *p = tf__alloc(m->ctx, need * sizeof *p);
         if (p == NULL)
@@ -141,7 +142,8 @@ static tf_status_t encode(tf_model_t *m, const char *fn, const char *text, int64
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_predict_text(tf_model_t *m, const char *text, int64_t len, float *probs, size_t capacity)
+tf_status_t
+tf_predict_text(tf_model_t *m, const char *text, size_t len, float *probs, size_t capacity)
 {
     size_t n;
     TF_REQUIRE_ARG(m);
@@ -172,7 +174,7 @@ tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, fl
     return predict_input(m, __func__, &in, probs, capacity);
 }
 
-tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, int64_t len, double *loss_out)
+tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double *loss_out)
 {
     struct tf_tensor in, tgt;
     tf_tensor_t *y;
@@ -191,7 +193,7 @@ tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, int64_t len, doubl
     view_of(&tgt, m->ctx, TF_DTYPE_I32, m->ids + 1, shape, 2);
     tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 0);
-    tf_status_t st = tf_module_forward(m->encoder, &in, NULL, &y);
+    tf_status_t st = tf_module_forward(&y, m->encoder, &in, NULL);
     if (st == TF_STATUS_OK)
         st = tf_linear_cross_entropy(m->lm_head, y, &tgt, TF_NN_INDEX_NONE, 0, loss_out, &count, NULL);
     tf__model_set_training(m, 1);

@@ -36,10 +36,10 @@ static tf_status_t copy_grown(tf_ctx_t *ctx, tf_tensor_t *from, tf_tensor_t *to)
  * names in the same order), with its frozen state. */
 static tf_status_t copy_module(tf_ctx_t *ctx, tf_module_t *from, tf_module_t *to)
 {
-    for (uint32_t j = 0; j < tf_module_param_count(from); j++) {
+    for (uint32_t j = 0; j < tf_module_num_params(from); j++) {
         tf_tensor_t *p, *q;
-        TF_CHECK(tf_module_param_at(from, j, NULL, &p, NULL));
-        TF_CHECK(tf_module_param_at(to, j, NULL, &q, NULL));
+        TF_CHECK(tf_module_param_at(NULL, &p, NULL, from, j));
+        TF_CHECK(tf_module_param_at(NULL, &q, NULL, to, j));
         TF_CHECK(copy_grown(ctx, p, q));
         TF_CHECK(tf_tensor_set_requires_grad(q, tf_tensor_requires_grad(p)));
     }

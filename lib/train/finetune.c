@@ -27,7 +27,7 @@ static void finetune_opts_defaults(tf_finetune_opts_t *o)
     o->weight_decay = 0.01;
     o->head_dropout = 0.3;
     o->clip_norm = 1.0;
-    o->schedule = TF_OPTIM_SCHED_SLANTED_TRIANGULAR;
+    o->schedule = TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR;
     o->reset_head = 1;
     o->progress_every = 20;
     o->class_weight = TF_CLASS_WEIGHT_NONE;
@@ -64,8 +64,9 @@ static tf_status_t check_opts(const tf_finetune_opts_t *o)
                 "weight_decay and clip_norm finite and >= 0", fn, o->lr, o->discriminative);
     if (!(o->head_dropout >= 0.0 && o->head_dropout < 1.0))
         TF_FAIL(TF_STATUS_EINVAL, "%s: head_dropout %g is outside [0, 1)", fn, o->head_dropout);
-    if (o->schedule < TF_OPTIM_SCHED_CONSTANT || o->schedule > TF_OPTIM_SCHED_ONE_CYCLE)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: schedule %d is not a tf_optim_schedule_t", fn, o->schedule);
+    if (o->schedule < TF_OPTIMIZER_SCHED_CONSTANT || o->schedule > TF_OPTIMIZER_SCHED_ONE_CYCLE)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: schedule %d is not a tf_optimizer_schedule_t", fn,
+                o->schedule);
     if ((o->reset_head != 0 && o->reset_head != 1) || o->reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: reset_head must be 0 or 1 and reserved 0", fn);
     if (o->class_weight < TF_CLASS_WEIGHT_NONE || o->class_weight > TF_CLASS_WEIGHT_GIVEN)
@@ -115,15 +116,15 @@ tf_status_t tf__head_logits(tf_model_t *m, tf_tensor_t *input, tf_tensor_t *leng
                             tf_tensor_t **logits)
 {
     tf_tensor_t *pd;
-    TF_CHECK(tf_module_forward(m->encoder, input, lengths, y));
+    TF_CHECK(tf_module_forward(y, m->encoder, input, lengths));
     int64_t pshape[2] = {tf_tensor_dim(input, 1), 0};
     pshape[1] = tf__model_out_dim(m) * (((m->pool_modes & TF_POOL_LAST) != 0) +
                                         ((m->pool_modes & TF_POOL_MEAN) != 0) +
                                         ((m->pool_modes & TF_POOL_MAX) != 0));
     TF_CHECK(tf__scratch_f32(m->ctx, &m->pooled, pshape, 2));
     TF_CHECK(tf_pool_forward(*y, lengths, m->pool_modes, tf__model_dirs(m), &m->pooled.view));
-    TF_CHECK(tf_module_forward(m->head_dropout, &m->pooled.view, NULL, &pd));
-    return tf_module_forward(m->head, pd, NULL, logits);
+    TF_CHECK(tf_module_forward(&pd, m->head_dropout, &m->pooled.view, NULL));
+    return tf_module_forward(logits, m->head, pd, NULL);
 }
 
 tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_tensor_t **logits)
@@ -184,20 +185,20 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         count_classes(z, lab, B, C, confusion);
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
-    TF_CHECK(tf_module_backward(m->head, &m->dlogits.view, &dpd));
-    TF_CHECK(tf_module_backward(m->head_dropout, dpd, &dpooled));
+    TF_CHECK(tf_module_backward(&dpd, m->head, &m->dlogits.view));
+    TF_CHECK(tf_module_backward(&dpooled, m->head_dropout, dpd));
     /* A fully frozen backbone needs no gradient at all. */
     int any = 0;
-    for (uint32_t j = 0; j < tf_module_param_count(m->encoder) && !any; j++) {
+    for (uint32_t j = 0; j < tf_module_num_params(m->encoder) && !any; j++) {
         tf_tensor_t *p;
-        tf_module_param_at(m->encoder, j, NULL, &p, NULL);
+        tf_module_param_at(NULL, &p, NULL, m->encoder, j);
         any = tf_tensor_requires_grad(p);
     }
     if (!any)
         return TF_STATUS_OK;
     TF_CHECK(tf__scratch_f32(m->ctx, &m->dy, y->shape, y->ndim));
     TF_CHECK(tf_pool_backward(y, lengths, m->pool_modes, tf__model_dirs(m), dpooled, &m->dy.view));
-    return tf_module_backward(m->encoder, &m->dy.view, NULL);
+    return tf_module_backward(NULL, m->encoder, &m->dy.view);
 }
 
 /* Units of gradual unfreezing, top first: recurrent layers L-1 .. 0, then the embedding/projection.
@@ -205,10 +206,10 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
 static void apply_freezing(tf_model_t *m, int32_t strategy, int32_t epoch)
 {
     int32_t L = m->cfg.num_layers;
-    for (uint32_t j = 0; j < tf_module_param_count(m->encoder); j++) {
+    for (uint32_t j = 0; j < tf_module_num_params(m->encoder); j++) {
         const char *name;
         tf_tensor_t *p;
-        tf_module_param_at(m->encoder, j, &name, &p, NULL);
+        tf_module_param_at(&name, &p, NULL, m->encoder, j);
         int32_t layer = tf__cell_param_layer(name);
         /* not a recurrent layer's: the embedding or projection, the last unit */
         int32_t unit = layer >= 0 && layer < L ? L - 1 - layer : L;
@@ -327,10 +328,10 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
     m->ph.total_steps = total;
     if (m->ph.opt != NULL)
         return TF_STATUS_OK;
-    tf_optim_opts_t oo;
+    tf_optimizer_opts_t oo;
     tf_optimizer_t *opt;
-    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
-    oo.algorithm = TF_OPTIM_ADAMW;
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.algorithm = TF_OPTIMIZER_ADAMW;
     oo.lr = o->lr;
     oo.weight_decay = o->weight_decay;
     oo.beta1 = 0.8; /* ULMFiT fine-tunes with betas (0.8, 0.99) */
@@ -340,7 +341,7 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_lo
     oo.warmup_steps = total / 10;
     /* A run too short for the schedule's rising part (under 10 steps with the slanted triangle's
      * cut fraction 0.1) gets one rising step. */
-    if (oo.schedule == TF_OPTIM_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
+    if (oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
         oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
     TF_CHECK(tf_optimizer_create(&opt, m->ctx, &oo));
     tf_status_t st = tf__optimizer_attach(m, opt);
@@ -446,7 +447,7 @@ tf_status_t tf_finetune(tf_model_t *m,
             break;
         apply_freezing(m, o.strategy, m->ph.epoch);
         tf_batch_t *b;
-        TF_CHECK_GOTO(st, tf_loader_next(train, &b), out);
+        TF_CHECK_GOTO(st, tf_loader_next(&b, train), out);
         if (b == NULL) {
             int stop;
             m->ph.epoch++;
@@ -462,7 +463,7 @@ tf_status_t tf_finetune(tf_model_t *m,
             continue;
         }
         double loss;
-        int64_t step = tf_optimizer_step_count(m->ph.opt);
+        int64_t step = tf_optimizer_num_steps(m->ph.opt);
         TF_CHECK_GOTO(st, tf__cls_batch(m, b, 1, &loss, NULL), out);
         TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, "tf_finetune"), out);
         TF_CHECK_GOTO(st, tf__clip_and_step(m, o.clip_norm, step, loss, "tf_finetune"), out);

@@ -105,7 +105,7 @@ void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t
     memset(&r, 0, sizeof r);
     r.struct_size = report->struct_size;
     r.version = report->version;
-    r.steps = tf_optimizer_step_count(m->ph.opt);
+    r.steps = tf_optimizer_num_steps(m->ph.opt);
     r.epochs = m->ph.epoch;
     r.best_epoch = m->ph.best_epoch;
     r.train_loss = m->ph.epoch_loss_n ? m->ph.epoch_loss_sum / (double)m->ph.epoch_loss_n : NAN;

@@ -314,10 +314,10 @@ void tf__model_restore(tf_model_t *m, const float *src)
 static tf_status_t attach_modules(tf_optimizer_t *opt, tf_module_t *const *mods, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < tf_module_param_count(mods[i]); j++) {
+        for (uint32_t j = 0; j < tf_module_num_params(mods[i]); j++) {
             const char *name;
             tf_tensor_t *p, *g;
-            TF_CHECK(tf_module_param_at(mods[i], j, &name, &p, &g));
+            TF_CHECK(tf_module_param_at(&name, &p, &g, mods[i], j));
             TF_CHECK(tf_optimizer_add_param(opt, name, p, g));
         }
     return TF_STATUS_OK;

@@ -39,20 +39,20 @@ static tf_status_t check_opts(const tf_pretrain_opts_t *o)
 }
 
 /* The optimizer of the phase: the caller's options or AdamW with warmup and cosine decay. */
-static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optim_opts_t *out)
+static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optimizer_opts_t *out)
 {
     if (o->optim != NULL) {
-        tf_optim_opts_init(out, TF_OPTIM_OPTS_VERSION);
+        tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
         memcpy(out, o->optim,
                o->optim->struct_size < sizeof *out ? o->optim->struct_size : sizeof *out);
         out->struct_size = (uint32_t)sizeof *out;
     } else {
-        tf_optim_opts_init(out, TF_OPTIM_OPTS_VERSION);
-        out->algorithm = TF_OPTIM_ADAMW;
+        tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
+        out->algorithm = TF_OPTIMIZER_ADAMW;
         out->lr = 1e-2; /* tftrain defaults: perplexity 45.8 against 55.4 at 3e-3 after 2,000 steps
                          * on the wordnet glosses, 55.1 against 81.0 after 500 on spam */
         out->weight_decay = 0.01;
-        out->schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+        out->schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
         out->warmup_steps = total / 100;
         out->min_lr_ratio = 0.1;
     }
@@ -63,7 +63,7 @@ static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optim_o
         out->max_grad_norm = o->clip_norm;
 }
 
-static uint64_t fingerprint(const tf_optim_opts_t *oo, int64_t total)
+static uint64_t fingerprint(const tf_optimizer_opts_t *oo, int64_t total)
 {
     const double d[] = {oo->lr, oo->momentum, oo->dampening, oo->weight_decay, oo->beta1,
                         oo->beta2, oo->eps, oo->max_grad_norm, oo->min_lr_ratio, oo->cut_frac,
@@ -116,8 +116,8 @@ static tf_status_t lm_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double 
                 "loader (tf_loader_create_lm) for a token model or a numeric loader with "
                 "next_step = 1 for a numeric model", tokens ? "next-token targets" : "next-step targets");
     tf_tensor_t *lengths = tokens ? NULL : tf_batch_lengths(b);
-    TF_CHECK(tf_module_forward(m->encoder, input, lengths, &y));
-    TF_CHECK(tf_module_forward(m->lm_dropout, y, NULL, &yd));
+    TF_CHECK(tf_module_forward(&y, m->encoder, input, lengths));
+    TF_CHECK(tf_module_forward(&yd, m->lm_dropout, y, NULL));
     if (tokens) {
         if (train)
             TF_CHECK(tf__scratch_f32(m->ctx, &m->dpred, yd->shape, yd->ndim));
@@ -125,16 +125,16 @@ static tf_status_t lm_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double 
                                          train ? &m->dpred.view : NULL));
         dyd = &m->dpred.view;
     } else {
-        TF_CHECK(tf_module_forward(m->lm_head, yd, NULL, &pred));
+        TF_CHECK(tf_module_forward(&pred, m->lm_head, yd, NULL));
         TF_CHECK(tf__scratch_f32(m->ctx, &m->dpred, pred->shape, pred->ndim));
         masked_mse(pred, target, lengths, loss, count, m->dpred.data);
         if (train)
-            TF_CHECK(tf_module_backward(m->lm_head, &m->dpred.view, &dyd));
+            TF_CHECK(tf_module_backward(&dyd, m->lm_head, &m->dpred.view));
     }
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
-    TF_CHECK(tf_module_backward(m->lm_dropout, dyd, &dy));
-    return tf_module_backward(m->encoder, dy, NULL);
+    TF_CHECK(tf_module_backward(&dy, m->lm_dropout, dyd));
+    return tf_module_backward(NULL, m->encoder, dy);
 }
 
 /* Mean loss over a whole validation loader (reset before and after). */
@@ -148,7 +148,7 @@ static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
     for (;;) {
         double loss;
         int64_t count;
-        TF_CHECK(tf_loader_next(valid, &b));
+        TF_CHECK(tf_loader_next(&b, valid));
         if (b == NULL)
             break;
         TF_CHECK(lm_batch(m, b, 0, &loss, &count));
@@ -168,7 +168,7 @@ static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
 }
 
 /* Start (or continue) the phase: optimizer, fingerprint, pending state from a resume. */
-static tf_status_t begin_phase(tf_model_t *m, const tf_optim_opts_t *oo, int64_t total)
+static tf_status_t begin_phase(tf_model_t *m, const tf_optimizer_opts_t *oo, int64_t total)
 {
     uint64_t fp = fingerprint(oo, total);
     if (m->ph.phase != TF_TRAIN_PHASE_PRETRAIN || m->ph.fingerprint != fp || m->ph.finished) {
@@ -180,7 +180,7 @@ static tf_status_t begin_phase(tf_model_t *m, const tf_optim_opts_t *oo, int64_t
     if (m->ph.opt != NULL)
         return TF_STATUS_OK;
     tf_optimizer_t *opt;
-    tf_optim_opts_t own = *oo;
+    tf_optimizer_opts_t own = *oo;
     own.max_grad_norm = 0.0; /* clipped by tf__clip_and_step */
     TF_CHECK(tf_optimizer_create(&opt, m->ctx, &own));
     tf_status_t st = tf__optimizer_attach_lm(m, opt);
@@ -198,7 +198,7 @@ tf_status_t tf_pretrain(tf_model_t *m,
                         tf_train_report_t *report)
 {
     tf_pretrain_opts_t o;
-    tf_optim_opts_t oo;
+    tf_optimizer_opts_t oo;
     tf__clock_t clk;
     tf_status_t st = TF_STATUS_OK;
     TF_REQUIRE_ARG(m);
@@ -224,7 +224,7 @@ tf_status_t tf_pretrain(tf_model_t *m,
     int64_t done_here = 0;
     int32_t validated_now = 0;
     for (;;) {
-        int64_t step = tf_optimizer_step_count(m->ph.opt);
+        int64_t step = tf_optimizer_num_steps(m->ph.opt);
         if (step >= total) {
             m->ph.finished = 1;
             break;
@@ -232,7 +232,7 @@ tf_status_t tf_pretrain(tf_model_t *m,
         if (o.stop_after_steps > 0 && done_here >= o.stop_after_steps)
             break;
         tf_batch_t *b;
-        TF_CHECK_GOTO(st, tf_loader_next(train, &b), out);
+        TF_CHECK_GOTO(st, tf_loader_next(&b, train), out);
         if (b == NULL) { /* end of an epoch */
             m->ph.epoch++;
             if (valid != NULL && o.valid_every == 0) {

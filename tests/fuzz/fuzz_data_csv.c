@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     for (;;) {
         tf_batch_t *b;
-        if (tf_loader_next(l, &b) != TF_STATUS_OK)
+        if (tf_loader_next(&b, l) != TF_STATUS_OK)
             abort();
         if (b == NULL)
             break;

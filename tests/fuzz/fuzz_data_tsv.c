@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int epoch = 0; epoch < 2; epoch++) {
         for (;;) {
             tf_batch_t *b;
-            if (tf_loader_next(l, &b) != TF_STATUS_OK)
+            if (tf_loader_next(&b, l) != TF_STATUS_OK)
                 abort();
             if (b == NULL)
                 break;

@@ -9,11 +9,11 @@
 static void walk(tf_tensorfile_t *f)
 {
     volatile unsigned sink = 0;
-    for (uint32_t i = 0; i < tf_tensorfile_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
         const char *name = tf_tensorfile_name(f, i);
         if (tf_tensorfile_kind(f, i) == TF_TENSORFILE_KIND_TENSOR) {
             tf_tensor_t *t;
-            if (tf_tensorfile_get(f, name, &t) != TF_STATUS_OK)
+            if (tf_tensorfile_get(&t, f, name) != TF_STATUS_OK)
                 abort(); /* names are unique, so the lookup finds this entry */
             const unsigned char *p = tf_tensor_data(t);
             for (size_t k = 0; k < tf_tensor_nbytes(t); k++)
@@ -21,15 +21,15 @@ static void walk(tf_tensorfile_t *f)
         } else {
             const void *data;
             size_t n;
-            if (tf_tensorfile_blob(f, name, &data, &n) != TF_STATUS_OK)
+            if (tf_tensorfile_blob(&data, &n, f, name) != TF_STATUS_OK)
                 abort();
             for (size_t k = 0; k < n; k++)
                 sink += ((const unsigned char *)data)[k];
         }
     }
-    for (uint32_t i = 0; i < tf_tensorfile_meta_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
         const char *k, *v;
-        if (tf_tensorfile_meta_at(f, i, &k, &v) != TF_STATUS_OK || tf_tensorfile_meta(f, k) != v)
+        if (tf_tensorfile_meta_at(&k, &v, f, i) != TF_STATUS_OK || tf_tensorfile_meta(f, k) != v)
             abort(); /* keys are unique and sorted */
         sink += (unsigned)strlen(v);
     }

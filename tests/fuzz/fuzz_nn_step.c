@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ((int32_t *)tf_tensor_data(tgt))[i] = byte_at(data, size, &pos) % 48;
     tf_tensor_t *y, *logits;
     tf_tensor_t *lens = use_len ? len : NULL;
-    if (tf_module_forward(enc, tok, lens, &y) != TF_STATUS_OK)
+    if (tf_module_forward(&y, enc, tok, lens) != TF_STATUS_OK)
         goto done;
     tf_linear_opts_init(&lo, TF_LINEAR_OPTS_VERSION);
     lo.in_features = eo.embedding_dim;
@@ -79,17 +79,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lo.in_features = k * D;
         head = NULL;
         if (tf_linear_create(&head, ctx, &lo) != TF_STATUS_OK ||
-            tf_module_forward(head, pooled, NULL, &logits) != TF_STATUS_OK ||
+            tf_module_forward(&logits, head, pooled, NULL) != TF_STATUS_OK ||
             tf_tensor_create(&dp, ctx, TF_DTYPE_F32, (int64_t[]){B, 1}, 2) != TF_STATUS_OK)
             goto done;
         if (tf_loss_bce_with_logits(logits, lab, &loss, dp) != TF_STATUS_OK || !isfinite(loss))
             abort();
         tf_tensor_t *dpool;
-        if (tf_module_backward(head, dp, &dpool) != TF_STATUS_OK ||
+        if (tf_module_backward(&dpool, head, dp) != TF_STATUS_OK ||
             tf_pool_backward(y, lens, modes, eo.bidirectional ? 2 : 1, dpool, dy) != TF_STATUS_OK)
             abort();
     }
-    if (tf_module_backward(enc, dy, NULL) != TF_STATUS_OK)
+    if (tf_module_backward(NULL, enc, dy) != TF_STATUS_OK)
         abort();
 done:
     tf_tensor_free(tok);

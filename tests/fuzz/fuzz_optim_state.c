@@ -30,7 +30,7 @@ typedef struct fuzz_model {
 static int fuzz_model_init(fuzz_model_t *m, int sgd)
 {
     static const int64_t s0[2] = {3, 4}, s1[1] = {5};
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     memset(m, 0, sizeof *m);
     if (tf_ctx_create(&m->ctx, NULL) != TF_STATUS_OK)
         return 0;
@@ -43,11 +43,11 @@ static int fuzz_model_init(fuzz_model_t *m, int sgd)
     tf_tensor_fill(m->g[0], 0.25);
     tf_tensor_fill(m->p[1], -1.0);
     tf_tensor_fill(m->g[1], 0.125);
-    tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION);
-    o.algorithm = sgd ? TF_OPTIM_SGD : TF_OPTIM_ADAM;
+    tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION);
+    o.algorithm = sgd ? TF_OPTIMIZER_SGD : TF_OPTIMIZER_ADAM;
     o.momentum = sgd ? 0.9 : 0.0;
     o.amsgrad = sgd ? 0 : 1;
-    o.schedule = TF_OPTIM_SCHED_ONE_CYCLE;
+    o.schedule = TF_OPTIMIZER_SCHED_ONE_CYCLE;
     o.total_steps = 20;
     if (tf_optimizer_create(&m->opt, m->ctx, &o) != TF_STATUS_OK)
         return 0;
@@ -103,10 +103,10 @@ int main(void)
             return 1;
         for (int t = 0; t < 3; t++)
             tf_optimizer_step(m.opt);
-        tf_optimizer_state_size(m.opt, &size);
+        tf_optimizer_state_save(m.opt, NULL, 0, &size);
         uint8_t *b = malloc(size + 1);
         b[0] = (uint8_t)(sgd ? 2 : 0);
-        tf_optimizer_state_save(m.opt, b + 1, size);
+        tf_optimizer_state_save(m.opt, b + 1, size, &size);
         char name[32];
         snprintf(name, sizeof name, "valid_%s.bin", sgd ? "sgd" : "adam");
         FILE *f = fopen(name, "wb");

@@ -84,11 +84,11 @@ static int do_dump(tf_ctx_t *ctx, const char *in)
     tf_status_t st = tf_tensorfile_load(&f, ctx, in, &o);
     if (st != TF_STATUS_OK)
         return fail(st);
-    for (uint32_t i = 0; i < tf_tensorfile_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
         const char *name = tf_tensorfile_name(f, i);
         if (tf_tensorfile_kind(f, i) == TF_TENSORFILE_KIND_TENSOR) {
             tf_tensor_t *t;
-            tf_tensorfile_get(f, name, &t);
+            tf_tensorfile_get(&t, f, name);
             fputs("T ", stdout);
             hex(name, strlen(name));
             printf(" %s ", tf_tensor_dtype(t) == TF_DTYPE_F32 ? "F32" : "I32");
@@ -99,7 +99,7 @@ static int do_dump(tf_ctx_t *ctx, const char *in)
         } else {
             const void *data;
             size_t n;
-            tf_tensorfile_blob(f, name, &data, &n);
+            tf_tensorfile_blob(&data, &n, f, name);
             fputs("B ", stdout);
             hex(name, strlen(name));
             fputs(" ", stdout);
@@ -107,9 +107,9 @@ static int do_dump(tf_ctx_t *ctx, const char *in)
         }
         fputs("\n", stdout);
     }
-    for (uint32_t i = 0; i < tf_tensorfile_meta_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
         const char *k, *v;
-        tf_tensorfile_meta_at(f, i, &k, &v);
+        tf_tensorfile_meta_at(&k, &v, f, i);
         fputs("M ", stdout);
         hex(k, strlen(k));
         fputs(" ", stdout);

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
         printf(" probs=");
         for (int32_t c = 0; c < tf_model_num_classes(m); c++)
             printf(c ? ",%.9g" : "%.9g", probs[c]);
-        CK(tf_lm_score_text(m, line, (int64_t)len, &lm_loss));
+        CK(tf_lm_score_text(m, line, len, &lm_loss));
         printf(" lm=%.9g\n", lm_loss);
     }
     tf_model_free(m);

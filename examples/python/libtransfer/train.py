@@ -146,7 +146,7 @@ P, H = ctypes.POINTER, ctypes.POINTER(_vp)
 declare("tf_vocab_opts_init", "status", [P(_VocabOpts), _u32])
 declare("tf_loader_opts_init", "status", [P(_LoaderOpts), _u32])
 declare("tf_model_opts_init", "status", [P(_ModelOpts), _u32])
-declare("tf_optim_opts_init", "status", [P(_OptimOpts), _u32])
+declare("tf_optimizer_opts_init", "status", [P(_OptimOpts), _u32])
 declare("tf_pretrain_opts_init", "status", [P(_PretrainOpts), _u32])
 declare("tf_finetune_opts_init", "status", [P(_FinetuneOpts), _u32])
 declare("tf_train_report_init", "status", [P(_Report), _u32])
@@ -200,9 +200,9 @@ declare("tf_pretrain", ctypes.c_int, [_vp, _vp, _vp, P(_PretrainOpts), P(_Report
 declare("tf_finetune", ctypes.c_int, [_vp, _vp, _vp, P(_FinetuneOpts), P(_Report)])
 declare("tf_evaluate", "status", [_vp, _vp, P(_Metrics), P(_i64), ctypes.c_size_t])
 declare("tf_predict_ids", "status", [_vp, P(_i32), _i64, P(ctypes.c_float), ctypes.c_size_t])
-declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, _i64, P(ctypes.c_float),
+declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(ctypes.c_float),
                                       ctypes.c_size_t])
-declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, _i64, P(_dbl)])
+declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(_dbl)])
 declare("tf_model_extend_vocab_files", "status", [_vp, P(ctypes.c_char_p), _u32, _i32, _i32,
                                                   P(_i32)])
 declare("tf_train_state_save", "status", [_vp, _vp, ctypes.c_char_p])
@@ -644,7 +644,7 @@ class Model(_Handle):
         oo = None
         if optim is not None or lr is not None:
             oo = _OptimOpts()
-            lib.tf_optim_opts_init(ctypes.byref(oo), _OPTIM_OPTS_V)
+            lib.tf_optimizer_opts_init(ctypes.byref(oo), _OPTIM_OPTS_V)
             _apply(oo, {"algorithm": "adamw", "weight_decay": 0.01,
                         "schedule": "warmup_cosine"}, "optim")
             _apply(oo, dict(optim or {}, **({"lr": lr} if lr is not None else {})), "optim")

@@ -155,7 +155,7 @@ class TrainTest(DataDirTest):
                  (train._VocabOpts, "tf_vocab_opts_init", train._VOCAB_OPTS_V),
                  (train._LoaderOpts, "tf_loader_opts_init", train._LOADER_OPTS_V),
                  (train._ModelOpts, "tf_model_opts_init", train._MODEL_OPTS_V),
-                 (train._OptimOpts, "tf_optim_opts_init", train._OPTIM_OPTS_V),
+                 (train._OptimOpts, "tf_optimizer_opts_init", train._OPTIM_OPTS_V),
                  (train._PretrainOpts, "tf_pretrain_opts_init", train._PRETRAIN_OPTS_V),
                  (train._FinetuneOpts, "tf_finetune_opts_init", train._FINETUNE_OPTS_V),
                  (train._AdaptOpts, "tf_adapt_opts_init", train._ADAPT_OPTS_V),

@@ -114,8 +114,8 @@ static inline void assert_same_token_batches(tf_loader_t *a, tf_loader_t *b)
 {
     for (;;) {
         tf_batch_t *ba, *bb;
-        assert_ok(tf_loader_next(a, &ba));
-        assert_ok(tf_loader_next(b, &bb));
+        assert_ok(tf_loader_next(&ba, a));
+        assert_ok(tf_loader_next(&bb, b));
         assert_true((ba == NULL) == (bb == NULL));
         if (ba == NULL)
             break;

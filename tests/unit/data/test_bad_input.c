@@ -211,8 +211,8 @@ static void test_bad_crlf_just_works(void **state)
     p = tmp_write(&d, "lf.tsv", "x\thello world\ny\tc\n", (size_t)-1);
     assert_ok(tf_loader_create_labeled(&m, ctx, v, p, &o));
     tf_batch_t *b2;
-    assert_ok(tf_loader_next(l, &b));
-    assert_ok(tf_loader_next(m, &b2));
+    assert_ok(tf_loader_next(&b, l));
+    assert_ok(tf_loader_next(&b2, m));
     assert_int_equal(tf_batch_steps(b), 2);
     assert_memory_equal(i32_of(tf_batch_tokens(b)), i32_of(tf_batch_tokens(b2)), 16);
     assert_int_equal(tf_vocab_lookup(v, "c", 1), i32_of(tf_batch_tokens(b))[1]);
@@ -246,7 +246,7 @@ static void test_bad_invalid_utf8_replaced_and_counted(void **state)
     assert_int_equal(tf_loader_invalid_utf8(l), 2);
     assert_true(sink.count >= 1);
     assert_non_null(strstr(sink.last, "invalid UTF-8"));
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_steps(b), 4); /* hello, w?rld, ?, ( */
     assert_int_equal(i32_of(tf_batch_tokens(b))[1], tf_vocab_lookup(v, "w\xef\xbf\xbdrld", 7));
     tf_loader_free(l);

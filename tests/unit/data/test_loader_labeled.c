@@ -37,7 +37,7 @@ static void test_labeled_tsv_padding_lengths_labels(void **state)
     assert_null(tf_loader_label_name(l, 2));
     int32_t buy = tf_vocab_lookup(v, "buy", 3), now = tf_vocab_lookup(v, "now", 3),
             hello = tf_vocab_lookup(v, "hello", 5);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_size(b), 2);
     assert_int_equal(tf_batch_steps(b), 2);
     const int32_t want[4] = {buy, hello, now, TF_VOCAB_PAD};
@@ -48,13 +48,13 @@ static void test_labeled_tsv_padding_lengths_labels(void **state)
     assert_int_equal(i32_of(tf_batch_labels(b))[1], 0);
     assert_null(tf_batch_targets(b));
     /* The last batch is smaller (not padded, not dropped by default). */
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_size(b), 1);
     assert_int_equal(tf_batch_steps(b), 4);
     const int32_t want2[4] = {buy, buy, now, now};
     assert_memory_equal(i32_of(tf_batch_tokens(b)), want2, sizeof want2);
     assert_int_equal(tf_tensor_dim(tf_batch_labels(b), 0), 1);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_null(b);
     assert_int_equal(tf_loader_items_read(l), 3);
     tf_loader_free(l);
@@ -64,10 +64,10 @@ static void test_labeled_tsv_padding_lengths_labels(void **state)
     assert_ok(tf_loader_create_labeled(&l, ctx, v, path, &o));
     assert_int_equal(tf_loader_num_batches(l), 1);
     assert_int_equal(tf_loader_num_items(l), 2);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_steps(b), 1);
     assert_int_equal(i32_of(tf_batch_lengths(b))[0], 1);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_null(b);
     tf_loader_free(l);
     tf_vocab_free(v);
@@ -94,7 +94,7 @@ static void test_labeled_validation_uses_training_labels(void **state)
     o.num_labels = 3;
     assert_ok(tf_loader_create_labeled(&valid, ctx, v, va, &o));
     assert_int_equal(tf_loader_num_labels(valid), 3);
-    assert_ok(tf_loader_next(valid, &b));
+    assert_ok(tf_loader_next(&b, valid));
     assert_int_equal(i32_of(tf_batch_labels(b))[0], 2); /* "c" keeps the training id */
     tf_loader_free(valid);
     /* An unknown label names the file and the line. */
@@ -140,7 +140,7 @@ static void test_labeled_bucketing_and_shuffle(void **state)
     assert_ok(tf_loader_create_labeled(&l, ctx, v, path, &lo));
     int seen[65] = {0}, batches = 0, first_T[8];
     for (;;) {
-        assert_ok(tf_loader_next(l, &b));
+        assert_ok(tf_loader_next(&b, l));
         if (b == NULL)
             break;
         const int32_t *len = i32_of(tf_batch_lengths(b)), *lab = i32_of(tf_batch_labels(b));
@@ -171,8 +171,8 @@ static void test_labeled_bucketing_and_shuffle(void **state)
     int wide = 0;
     for (;;) {
         tf_batch_t *b2;
-        assert_ok(tf_loader_next(l, &b));
-        assert_ok(tf_loader_next(l2, &b2));
+        assert_ok(tf_loader_next(&b, l));
+        assert_ok(tf_loader_next(&b2, l2));
         if (b == NULL)
             break;
         assert_memory_equal(i32_of(tf_batch_lengths(b)), i32_of(tf_batch_lengths(b2)), 32);
@@ -203,7 +203,7 @@ static void test_memory_tokens_flat_and_padded(void **state)
     assert_ok(tf_loader_create_tokens(&l, ctx, ids, off, 3, labels, &o));
     assert_int_equal(tf_loader_num_labels(l), 3);
     assert_null(tf_loader_label_name(l, 0));
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     const int32_t want[9] = {5, 8, 9, 6, 0, 10, 7, 0, 0};
     assert_memory_equal(i32_of(tf_batch_tokens(b)), want, sizeof want);
     const int32_t wl[3] = {3, 1, 2};
@@ -218,7 +218,7 @@ static void test_memory_tokens_flat_and_padded(void **state)
     o.num_labels = 2;
     assert_ok(tf_loader_create_tokens_padded(&l, ctx, pad, 3, lens, 2, NULL, &o));
     assert_string_equal(tf_loader_label_name(l, 1), "pos");
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     const int32_t want2[6] = {5, 8, 6, 0, 7, 0};
     assert_memory_equal(i32_of(tf_batch_tokens(b)), want2, sizeof want2);
     assert_null(tf_batch_labels(b));
@@ -266,7 +266,7 @@ static void test_multilabel_tsv_sets(void **state)
     assert_string_equal(tf_loader_label_name(l, 0), "arts"); /* byte order of names */
     assert_string_equal(tf_loader_label_name(l, 1), "politics");
     assert_string_equal(tf_loader_label_name(l, 2), "sport");
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_null(tf_batch_labels(b));
     tf_tensor_t *sets = tf_batch_label_sets(b);
     assert_int_equal(tf_tensor_ndim(sets), 2);
@@ -285,13 +285,13 @@ static void test_multilabel_tsv_sets(void **state)
     o.labels = names;
     o.num_labels = 3;
     assert_ok(tf_loader_create_multilabel(&l, ctx, v, tmp_write(&d, "v.tsv", "sport\tx\n", (size_t)-1), &o));
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     const float want1[3] = {0, 0, 1};
     assert_memory_equal(f32_of(tf_batch_label_sets(b)), want1, sizeof want1);
     tf_loader_free(l);
     assert_ok(tf_loader_create_labeled(&l, ctx, v, tmp_write(&d, "s.tsv", "a\tx\n", (size_t)-1), NULL));
     assert_int_equal(tf_loader_is_multilabel(l), 0);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_null(tf_batch_label_sets(b));
     tf_loader_free(l);
     /* Bad sets name the file and line: an empty name, a trailing comma, an unknown label. */

@@ -35,7 +35,7 @@ static void test_numeric_csv_features_labels_standardization(void **state)
     assert_float_equal(sd[0], sqrtf(8.0f / 3.0f), 1e-5);
     assert_float_equal(sd[1], sqrtf(800.0f / 3.0f), 1e-4);
     assert_status(tf_loader_standardization(l, mean, sd, 3), TF_STATUS_EBUFSIZE);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_size(b), 2);
     assert_int_equal(tf_batch_steps(b), 2);
     tf_tensor_t *x = tf_batch_features(b);
@@ -59,7 +59,7 @@ static void test_numeric_csv_features_labels_standardization(void **state)
     const float m2[2] = {0, 0}, s2[2] = {1, 2};
     assert_ok(tf_loader_set_standardization(l, m2, s2, 2));
     assert_ok(tf_loader_reset(l));
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     f = tf_tensor_data(tf_batch_features(b));
     assert_float_equal(f[0], 1.0f, 0);
     assert_float_equal(f[1], 5.0f, 0);
@@ -83,7 +83,7 @@ static void test_numeric_next_step_targets_from_memory(void **state)
     o.standardize = 0;
     assert_ok(tf_loader_create_numeric_memory(&l, ctx, vals, off, 2, lab, &o));
     assert_int_equal(tf_loader_num_labels(l), 2);
-    assert_ok(tf_loader_next(l, &b));
+    assert_ok(tf_loader_next(&b, l));
     assert_int_equal(tf_batch_steps(b), 3);
     const float *x = tf_tensor_data(tf_batch_features(b));
     const float *y = tf_tensor_data(tf_batch_feature_targets(b));

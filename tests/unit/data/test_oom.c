@@ -97,7 +97,7 @@ static tf_status_t op_lm(tf_ctx_t *ctx, const char *const *paths, void **made)
     if (st == TF_STATUS_OK)
         st = tf_loader_create_lm(&p->l, ctx, p->v, paths, 1, &o);
     if (st == TF_STATUS_OK)
-        st = tf_loader_next(p->l, &b);
+        st = tf_loader_next(&b, p->l);
     if (st != TF_STATUS_OK) {
         free_pair(p);
         return st;
@@ -173,7 +173,7 @@ static tf_status_t op_labeled(tf_ctx_t *ctx, const char *const *paths, void **ma
     if (st == TF_STATUS_OK)
         st = tf_loader_create_labeled(&p->l, ctx, p->v, p_tsv, &o);
     if (st == TF_STATUS_OK)
-        st = tf_loader_next(p->l, &b);
+        st = tf_loader_next(&b, p->l);
     if (st != TF_STATUS_OK) {
         free_pair(p);
         return st;
@@ -213,7 +213,7 @@ static tf_status_t op_tokens(tf_ctx_t *ctx, const char *const *paths, void **mad
     (void)paths;
     tf_status_t st = tf_loader_create_tokens(&l, ctx, ids, off, 2, lab, NULL);
     if (st == TF_STATUS_OK)
-        st = tf_loader_next(l, &b);
+        st = tf_loader_next(&b, l);
     if (st != TF_STATUS_OK) {
         tf_loader_free(l);
         return st;
@@ -234,7 +234,7 @@ static tf_status_t op_numeric(tf_ctx_t *ctx, const char *const *paths, void **ma
     o.next_step = 1;
     tf_status_t st = tf_loader_create_numeric(&l, ctx, p_csv, &o);
     if (st == TF_STATUS_OK)
-        st = tf_loader_next(l, &b);
+        st = tf_loader_next(&b, l);
     if (st != TF_STATUS_OK) {
         tf_loader_free(l);
         return st;
@@ -255,7 +255,7 @@ static tf_status_t op_numeric_memory(tf_ctx_t *ctx, const char *const *paths, vo
     o.num_features = 2;
     tf_status_t st = tf_loader_create_numeric_memory(&l, ctx, v, off, 2, NULL, &o);
     if (st == TF_STATUS_OK)
-        st = tf_loader_next(l, &b);
+        st = tf_loader_next(&b, l);
     if (st != TF_STATUS_OK) {
         tf_loader_free(l);
         return st;

@@ -28,7 +28,7 @@ static void test_samples_sotu_lm_targets_follow_tokens(void **state)
     int32_t prev_last_tgt[4];
     int first = 1;
     for (;;) {
-        assert_ok(tf_loader_next(l, &b));
+        assert_ok(tf_loader_next(&b, l));
         if (b == NULL)
             break;
         int32_t T = tf_batch_steps(b);
@@ -85,7 +85,7 @@ static void test_samples_brown_labels_and_split(void **state)
     int64_t n = 0;
     for (;;) {
         tf_batch_t *b;
-        assert_ok(tf_loader_next(tr, &b));
+        assert_ok(tf_loader_next(&b, tr));
         if (b == NULL)
             break;
         n += tf_batch_size(b);

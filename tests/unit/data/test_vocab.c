@@ -79,6 +79,9 @@ static void test_vocab_encode_decode(void **state)
     assert_int_equal(ids[4], TF_VOCAB_UNK);
     assert_status(tf_vocab_encode(v, text, strlen(text), ids, 2, &n), TF_STATUS_EBUFSIZE);
     assert_int_equal(n, 5);
+    n = 0;
+    assert_ok(tf_vocab_encode(v, text, strlen(text), NULL, 0, &n)); /* a count query */
+    assert_int_equal(n, 5);
     assert_ok(tf_vocab_encode(v, NULL, 0, NULL, 0, &n));
     assert_int_equal(n, 0);
     int32_t back[5] = {4, TF_VOCAB_PAD, 5, TF_VOCAB_EOS, 4};
@@ -86,6 +89,9 @@ static void test_vocab_encode_decode(void **state)
     assert_string_equal(buf, "hello world <eos> hello");
     assert_int_equal(len, 23);
     assert_status(tf_vocab_decode(v, back, 5, buf, 10, &len), TF_STATUS_EBUFSIZE);
+    assert_int_equal(len, 23);
+    len = 0;
+    assert_ok(tf_vocab_decode(v, back, 5, NULL, 0, &len)); /* a length query */
     assert_int_equal(len, 23);
     back[0] = 99;
     assert_status(tf_vocab_decode(v, back, 5, buf, sizeof buf, &len), TF_STATUS_EINVAL);
@@ -163,6 +169,9 @@ static void test_vocab_serialize_exact_format(void **state)
     assert_string_equal(buf, want);
     assert_int_equal(len, strlen(want));
     assert_status(tf_vocab_serialize(v, buf, 10, &len), TF_STATUS_EBUFSIZE);
+    assert_int_equal(len, strlen(want));
+    len = 0;
+    assert_ok(tf_vocab_serialize(v, NULL, 0, &len)); /* a length query */
     assert_int_equal(len, strlen(want));
     tf_vocab_t *w = NULL;
     assert_ok(tf_vocab_deserialize(&w, ctx, want, strlen(want)));

@@ -76,12 +76,12 @@ static int load_version(tf_ctx_t *ctx, const char *path, int64_t numel)
     size_t nb;
     assert_ok(tf_tensorfile_load(&f, ctx, path, NULL));
     int version = atoi(tf_tensorfile_meta(f, "version"));
-    assert_ok(tf_tensorfile_get(f, "weights", &t));
+    assert_ok(tf_tensorfile_get(&t, f, "weights"));
     assert_int_equal(tf_tensor_numel(t), numel);
     const float *d = tf_tensor_data(t);
     for (int64_t i = 0; i < numel; i++)
         assert_true(d[i] == (float)version);
-    assert_ok(tf_tensorfile_blob(f, "state", &blob, &nb));
+    assert_ok(tf_tensorfile_blob(&blob, &nb, f, "state"));
     assert_true(nb == strlen(tf_tensorfile_meta(f, "version")));
     assert_memory_equal(blob, tf_tensorfile_meta(f, "version"), nb);
     tf_tensorfile_free(f);

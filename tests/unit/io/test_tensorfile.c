@@ -135,7 +135,7 @@ static void test_tensorfile_roundtrip_tensors_blobs_and_metadata(void **state)
     tf_tensorfile_t *f;
     assert_ok(tf_tensorfile_load(&f, ctx, td.path, NULL));
     /* data order: 4-byte tensors in insertion order, then blobs in insertion order */
-    assert_int_equal(tf_tensorfile_count(f), 5);
+    assert_int_equal(tf_tensorfile_num_entries(f), 5);
     const char *order[5] = {"encoder.weight", "vocab.ids", "x.\"quoted\"\\é", "train.rng", "empty"};
     for (uint32_t i = 0; i < 5; i++) {
         assert_string_equal(tf_tensorfile_name(f, i), order[i]);
@@ -148,27 +148,27 @@ static void test_tensorfile_roundtrip_tensors_blobs_and_metadata(void **state)
     tf_tensor_t *t;
     int64_t shape[4];
     uint32_t nd;
-    assert_ok(tf_tensorfile_get(f, "encoder.weight", &t));
+    assert_ok(tf_tensorfile_get(&t, f, "encoder.weight"));
     assert_int_equal(tf_tensor_dtype(t), TF_DTYPE_F32);
     assert_ok(tf_tensor_shape(t, shape, 4, &nd));
     assert_int_equal(nd, 2);
     assert_int_equal(shape[0], 2);
     assert_int_equal(shape[1], 3);
     assert_memory_equal(tf_tensor_data(t), special, sizeof special); /* bit-exact, -0 too */
-    assert_ok(tf_tensorfile_get(f, "vocab.ids", &t));
+    assert_ok(tf_tensorfile_get(&t, f, "vocab.ids"));
     assert_int_equal(tf_tensor_dtype(t), TF_DTYPE_I32);
     assert_memory_equal(tf_tensor_data(t), ivals, sizeof ivals);
-    assert_ok(tf_tensorfile_get(f, "x.\"quoted\"\\é", &t));
+    assert_ok(tf_tensorfile_get(&t, f, "x.\"quoted\"\\é"));
     assert_int_equal(tf_tensor_ndim(t), 4);
     assert_int_equal(tf_tensor_dim(t, 3), 2);
     assert_memory_equal(tf_tensor_data(t), f4, 12 * sizeof(float));
 
     const void *blob;
     size_t nb;
-    assert_ok(tf_tensorfile_blob(f, "train.rng", &blob, &nb));
+    assert_ok(tf_tensorfile_blob(&blob, &nb, f, "train.rng"));
     assert_int_equal(nb, 256);
     assert_memory_equal(blob, bytes, 256);
-    assert_ok(tf_tensorfile_blob(f, "empty", &blob, &nb));
+    assert_ok(tf_tensorfile_blob(&blob, &nb, f, "empty"));
     assert_int_equal(nb, 0);
     assert_non_null(blob);
 
@@ -188,25 +188,25 @@ static void test_tensorfile_roundtrip_tensors_blobs_and_metadata(void **state)
     assert_string_equal(tf_tensorfile_meta(f, "crc32.vocab.ids"), hex);
     assert_string_equal(tf_tensorfile_meta(f, "crc32.empty"), "00000000");
     /* 3 user keys + format, format_version, library_version + 5 entry CRCs + metadata CRC */
-    assert_int_equal(tf_tensorfile_meta_count(f), 12);
+    assert_int_equal(tf_tensorfile_num_meta(f), 12);
     const char *k, *v, *prev = "";
     for (uint32_t i = 0; i < 12; i++) {
-        assert_ok(tf_tensorfile_meta_at(f, i, &k, &v));
+        assert_ok(tf_tensorfile_meta_at(&k, &v, f, i));
         assert_true(strcmp(prev, k) < 0); /* sorted by key */
         assert_string_equal(tf_tensorfile_meta(f, k), v);
         prev = k;
     }
-    assert_status(tf_tensorfile_meta_at(f, 12, &k, &v), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_meta_at(&k, &v, f, 12), TF_STATUS_EINVAL);
     assert_null(k);
 
     /* lookups of the wrong kind or a missing name */
-    assert_status(tf_tensorfile_get(f, "train.rng", &t), TF_STATUS_EDTYPE);
+    assert_status(tf_tensorfile_get(&t, f, "train.rng"), TF_STATUS_EDTYPE);
     assert_null(t);
-    assert_status(tf_tensorfile_blob(f, "vocab.ids", &blob, &nb), TF_STATUS_EDTYPE);
+    assert_status(tf_tensorfile_blob(&blob, &nb, f, "vocab.ids"), TF_STATUS_EDTYPE);
     assert_null(blob);
-    assert_status(tf_tensorfile_get(f, "nope", &t), TF_STATUS_ENOTFOUND);
+    assert_status(tf_tensorfile_get(&t, f, "nope"), TF_STATUS_ENOTFOUND);
     assert_non_null(strstr(tf_last_error_message(), "nope"));
-    assert_status(tf_tensorfile_blob(f, "nope", &blob, &nb), TF_STATUS_ENOTFOUND);
+    assert_status(tf_tensorfile_blob(&blob, &nb, f, "nope"), TF_STATUS_ENOTFOUND);
     tf_tensorfile_free(f);
     tf_tensorfile_free(NULL);
     tf_tensor_free(a);
@@ -288,7 +288,7 @@ static void test_tensorfile_overwrite_and_save_twice(void **state)
         tf_tensorfile_t *f;
         tf_tensor_t *got;
         assert_ok(tf_tensorfile_load(&f, ctx, k ? other : td.path, NULL));
-        assert_ok(tf_tensorfile_get(f, "t", &got));
+        assert_ok(tf_tensorfile_get(&got, f, "t"));
         assert_int_equal(((int32_t *)tf_tensor_data(got))[2], 7);
         tf_tensorfile_free(f);
     }
@@ -308,7 +308,7 @@ static void test_tensorfile_empty_file_has_only_metadata(void **state)
     assert_ok(tf_tensorfile_writer_save(w, td.path));
     tf_tensorfile_writer_free(w);
     assert_ok(tf_tensorfile_load(&f, ctx, td.path, NULL));
-    assert_int_equal(tf_tensorfile_count(f), 0);
+    assert_int_equal(tf_tensorfile_num_entries(f), 0);
     assert_string_equal(tf_tensorfile_meta(f, "k"), "v");
     tf_tensorfile_free(f);
     tmp_remove(&td);
@@ -337,7 +337,7 @@ static void test_tensorfile_foreign_files_need_the_flag(void **state)
     tf_tensorfile_opts_t o = opts_flags(TF_TENSORFILE_ALLOW_FOREIGN);
     assert_ok(tf_tensorfile_load(&f, ctx, td.path, &o));
     tf_tensor_t *t;
-    assert_ok(tf_tensorfile_get(f, "w", &t));
+    assert_ok(tf_tensorfile_get(&t, f, "w"));
     assert_memory_equal(tf_tensor_data(t), vals, 8);
     assert_int_equal(tf_tensor_dim(t, 0), 1);
     tf_tensorfile_free(f);
@@ -384,28 +384,28 @@ static void test_tensorfile_rejects_bad_arguments(void **state)
     assert_status(tf_tensorfile_writer_create(&w, NULL, NULL), TF_STATUS_EINVAL);
 
     /* accessors on NULL */
-    assert_int_equal(tf_tensorfile_count(NULL), 0);
+    assert_int_equal(tf_tensorfile_num_entries(NULL), 0);
     assert_null(tf_tensorfile_name(NULL, 0));
     assert_int_equal(tf_tensorfile_kind(NULL, 0), 0);
-    assert_int_equal(tf_tensorfile_meta_count(NULL), 0);
+    assert_int_equal(tf_tensorfile_num_meta(NULL), 0);
     assert_null(tf_tensorfile_meta(NULL, "format"));
     tf_tensor_t *t = (tf_tensor_t *)ctx;
     const void *data = ctx;
     size_t nb = 1;
     const char *k = "", *v = "";
-    assert_status(tf_tensorfile_get(NULL, "a", &t), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_get(&t, NULL, "a"), TF_STATUS_EINVAL);
     assert_null(t);
-    assert_status(tf_tensorfile_get(NULL, "a", NULL), TF_STATUS_EINVAL);
-    assert_status(tf_tensorfile_blob(NULL, "a", &data, &nb), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_get(NULL, NULL, "a"), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_blob(&data, &nb, NULL, "a"), TF_STATUS_EINVAL);
     assert_null(data);
     assert_int_equal(nb, 0);
-    assert_status(tf_tensorfile_blob(NULL, "a", NULL, &nb), TF_STATUS_EINVAL);
-    assert_status(tf_tensorfile_blob(NULL, "a", &data, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_tensorfile_meta_at(NULL, 0, &k, &v), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_blob(NULL, &nb, NULL, "a"), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_blob(&data, NULL, NULL, "a"), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_meta_at(&k, &v, NULL, 0), TF_STATUS_EINVAL);
     assert_null(k);
     assert_null(v);
-    assert_status(tf_tensorfile_meta_at(NULL, 0, NULL, &v), TF_STATUS_EINVAL);
-    assert_status(tf_tensorfile_meta_at(NULL, 0, &k, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_meta_at(NULL, &v, NULL, 0), TF_STATUS_EINVAL);
+    assert_status(tf_tensorfile_meta_at(&k, NULL, NULL, 0), TF_STATUS_EINVAL);
 
     /* writer functions on NULL */
     const int64_t s1[1] = {1};
@@ -476,7 +476,7 @@ static void test_tensorfile_writer_rules(void **state)
     assert_status(tf_tensorfile_load(&f, ctx, td.path, NULL), TF_STATUS_EFORMAT);
     assert_ok(tf_tensorfile_load(&f, ctx, td.path, &o));
     tf_tensor_t *got;
-    assert_ok(tf_tensorfile_get(f, "a", &got));
+    assert_ok(tf_tensorfile_get(&got, f, "a"));
     assert_true(isinf(((float *)tf_tensor_data(got))[0]));
     assert_true(isnan(((float *)tf_tensor_data(got))[1]));
     tf_tensorfile_free(f);
@@ -672,7 +672,7 @@ static void test_tensorfile_oom_sweep_load(void **state)
         tf_status_t st = tf_tensorfile_load(&f, ctx, td.path, NULL);
         if (st == TF_STATUS_OK) {
             assert_true(n > 10);
-            assert_int_equal(tf_tensorfile_count(f), 3);
+            assert_int_equal(tf_tensorfile_num_entries(f), 3);
             assert_string_equal(tf_tensorfile_meta(f, "k11"), "some value");
             tf_tensorfile_free(f);
             tf_ctx_free(ctx);

@@ -89,13 +89,13 @@ static double objective(gc_t *g, tf_tensor_t **y, tf_tensor_t **hn, tf_tensor_t 
         assert_ok(tf_ctx_reseed(g->ctx, g->reseed));
     int32_t kind = tf_module_kind(g->m);
     if (kind == TF_MODULE_LSTM || kind == TF_MODULE_ENCODER) {
-        assert_ok(tf_lstm_forward(g->m, g->x, g->len, g->h0, g->c0, y, hn, cn));
+        assert_ok(tf_lstm_forward(y, hn, cn, g->m, g->x, g->len, g->h0, g->c0));
         double s = dot(g->wy, *y);
         if (g->wh)
             s += dot(g->wh, *hn) + dot(g->wc, *cn);
         return s;
     }
-    assert_ok(tf_module_forward(g->m, g->x, g->len, y));
+    assert_ok(tf_module_forward(y, g->m, g->x, g->len));
     return dot(g->wy, *y);
 }
 
@@ -118,9 +118,9 @@ static void analytic(gc_t *g, tf_tensor_t **dx, tf_tensor_t **dh0, tf_tensor_t *
             gh = weights_tensor(g->ctx, g->wh, hn);
             gcn = weights_tensor(g->ctx, g->wc, cn);
         }
-        assert_ok(tf_lstm_backward(g->m, gy, gh, gcn, dx, dh0, dc0));
+        assert_ok(tf_lstm_backward(dx, dh0, dc0, g->m, gy, gh, gcn));
     } else {
-        assert_ok(tf_module_backward(g->m, gy, dx));
+        assert_ok(tf_module_backward(dx, g->m, gy));
     }
     tf_tensor_free(gy);
     tf_tensor_free(gh);
@@ -166,17 +166,17 @@ static float *copy_of(tf_tensor_t *t)
 /* Check every parameter of g->m (except `skip_param` rows [skip_from, skip_to) of parameter 0). */
 static void check_params(gc_t *g, int64_t skip_from, int64_t skip_to)
 {
-    uint32_t np = tf_module_param_count(g->m);
+    uint32_t np = tf_module_num_params(g->m);
     float **ana = calloc(np, sizeof *ana);
     for (uint32_t i = 0; i < np; i++) {
         tf_tensor_t *gr;
-        assert_ok(tf_module_param_at(g->m, i, NULL, NULL, &gr));
+        assert_ok(tf_module_param_at(NULL, NULL, &gr, g->m, i));
         ana[i] = copy_of(gr);
     }
     for (uint32_t i = 0; i < np; i++) {
         const char *name;
         tf_tensor_t *p;
-        assert_ok(tf_module_param_at(g->m, i, &name, &p, NULL));
+        assert_ok(tf_module_param_at(&name, &p, NULL, g->m, i));
         fd_check(name, f_module, g, tf_tensor_data(p), tf_tensor_numel(p), ana[i], i == 0 ? skip_from : 0,
                  i == 0 ? skip_to : 0);
         free(ana[i]);
@@ -243,11 +243,11 @@ static void test_linear_frozen_weight(void **state)
     g.x = rand_tensor(g.ctx, (int64_t[]){4, 3}, 2, 1.0);
     g.wy = rand_weights(8);
     analytic(&g, &dx, NULL, NULL);
-    assert_ok(tf_module_param_find(g.m, "bias", NULL, &gb));
+    assert_ok(tf_module_param_find(NULL, &gb, g.m, "bias"));
     float *bias_unfrozen = copy_of(gb), *dx_unfrozen = copy_of(dx);
     assert_ok(tf_module_freeze(g.m, "weight", 1));
     analytic(&g, &dx, NULL, NULL);
-    assert_ok(tf_module_param_find(g.m, "weight", NULL, &gw));
+    assert_ok(tf_module_param_find(NULL, &gw, g.m, "weight"));
     for (int i = 0; i < 6; i++)
         assert_true(((float *)tf_tensor_data(gw))[i] == 0.0f);
     for (int i = 0; i < 2; i++)
@@ -275,7 +275,7 @@ static void test_embedding_padding_lengths(void **state)
     g.len = i32_tensor(g.ctx, (int64_t[]){3}, 1, (const int32_t[]){4, 2, 3});
     g.wy = rand_weights(4 * 3 * 3);
     analytic(&g, NULL, NULL, NULL);
-    assert_ok(tf_module_param_at(g.m, 0, NULL, &w, &gw));
+    assert_ok(tf_module_param_at(NULL, &w, &gw, g.m, 0));
     for (int j = 0; j < 3; j++) {
         assert_true(((float *)tf_tensor_data(gw))[j] == 0.0f); /* padding row: no gradient */
         assert_true(((float *)tf_tensor_data(w))[j] == 0.0f);  /* and initialised to zero */
@@ -399,12 +399,12 @@ static void encoder_case(tf_ctx_t *ctx, int64_t F, const char *freeze)
         check_params(&g, 0, F ? 0 : 3);
     } else {
         /* Frozen parameters get no gradient; the others are what they were unfrozen. */
-        uint32_t np = tf_module_param_count(g.m);
+        uint32_t np = tf_module_num_params(g.m);
         float **before = calloc(np, sizeof *before);
         analytic(&g, NULL, NULL, NULL);
         for (uint32_t i = 0; i < np; i++) {
             tf_tensor_t *gr;
-            assert_ok(tf_module_param_at(g.m, i, NULL, NULL, &gr));
+            assert_ok(tf_module_param_at(NULL, NULL, &gr, g.m, i));
             before[i] = copy_of(gr);
         }
         assert_ok(tf_module_freeze(g.m, freeze, 1));
@@ -412,7 +412,7 @@ static void encoder_case(tf_ctx_t *ctx, int64_t F, const char *freeze)
         for (uint32_t i = 0; i < np; i++) {
             const char *name;
             tf_tensor_t *p, *gr;
-            assert_ok(tf_module_param_at(g.m, i, &name, &p, &gr));
+            assert_ok(tf_module_param_at(&name, &p, &gr, g.m, i));
             const float *now = tf_tensor_data(gr);
             int frozen = strncmp(name, freeze, strlen(freeze)) == 0;
             assert_int_equal(tf_tensor_requires_grad(p), !frozen);
@@ -541,7 +541,7 @@ static void test_linear_cross_entropy_head(void **state)
     free(a);
     for (uint32_t i = 0; i < 2; i++) {
         tf_tensor_t *p, *gr;
-        assert_ok(tf_module_param_at(g.m, i, NULL, &p, &gr));
+        assert_ok(tf_module_param_at(NULL, &p, &gr, g.m, i));
         a = copy_of(gr);
         fd_check("head param", f_loss, &g, tf_tensor_data(p), tf_tensor_numel(p), a, 0, 0);
         free(a);

@@ -64,8 +64,8 @@ typedef struct head_run {
 static void head_grads(tf_module_t *head, head_run_t *r, size_t nx, size_t nw, size_t nb)
 {
     tf_tensor_t *w, *gw, *b, *gb;
-    assert_ok(tf_module_param_find(head, "weight", &w, &gw));
-    assert_ok(tf_module_param_find(head, "bias", &b, &gb));
+    assert_ok(tf_module_param_find(&w, &gw, head, "weight"));
+    assert_ok(tf_module_param_find(&b, &gb, head, "bias"));
     r->gw = malloc(nw * sizeof(float));
     r->gb = malloc(nb * sizeof(float));
     assert_non_null(r->gw);
@@ -104,10 +104,10 @@ static void test_chunked_head_on_two_threads(void **state)
     tf_tensor_t *logits, *gl, *gx;
     assert_ok(tf_module_set_training(head, 1));
     assert_ok(tf_module_zero_grad(head));
-    assert_ok(tf_module_forward(head, x, NULL, &logits));
+    assert_ok(tf_module_forward(&logits, head, x, NULL));
     gl = tensor(ctx, TF_DTYPE_F32, (int64_t[]){N, V}, 2, 0);
     assert_ok(tf_loss_cross_entropy(logits, tg, 3, &want.loss, gl));
-    assert_ok(tf_module_backward(head, gl, &gx));
+    assert_ok(tf_module_backward(&gx, head, gl));
     want.gx = malloc(nx * sizeof(float));
     assert_non_null(want.gx);
     memcpy(want.gx, tf_tensor_data(gx), nx * sizeof(float));
@@ -259,19 +259,19 @@ static void test_create_errors(void **state)
     assert_int_equal(tf_ctx_live_objects(ctx), 0);
     tf_module_free(NULL);
     assert_int_equal(tf_module_kind(NULL), 0);
-    assert_int_equal(tf_module_param_count(NULL), 0);
+    assert_int_equal(tf_module_num_params(NULL), 0);
     assert_int_equal(tf_module_param_numel(NULL), 0);
     assert_int_equal(tf_module_is_training(NULL), 0);
 }
 
 static void expect_names(tf_module_t *m, const char *const *names, const int64_t (*shapes)[2], uint32_t n)
 {
-    assert_int_equal(tf_module_param_count(m), n);
+    assert_int_equal(tf_module_num_params(m), n);
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
         const char *name;
         tf_tensor_t *p, *g;
-        assert_ok(tf_module_param_at(m, i, &name, &p, &g));
+        assert_ok(tf_module_param_at(&name, &p, &g, m, i));
         assert_string_equal(name, names[i]);
         assert_int_equal(tf_tensor_dim(p, 0), shapes[i][0]);
         assert_int_equal(tf_tensor_ndim(p), shapes[i][1] ? 2 : 1);
@@ -299,8 +299,8 @@ static void test_param_names_lstm(void **state)
     expect_names(m, names, shapes, 16);
     assert_int_equal(tf_module_kind(m), TF_MODULE_LSTM);
     const char *name = NULL;
-    assert_status(tf_module_param_at(m, 16, &name, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_module_param_at(NULL, 0, &name, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_module_param_at(&name, NULL, NULL, m, 16), TF_STATUS_EINVAL);
+    assert_status(tf_module_param_at(&name, NULL, NULL, NULL, 0), TF_STATUS_EINVAL);
     tf_module_free(m);
     m = lstm_new(ctx, 3, 4, 1, 0, "lstm");
     static const char *const pre[] = {"lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0"};
@@ -344,14 +344,14 @@ static void test_param_names_encoder_and_heads(void **state)
     assert_null(bad);
     /* Find by name. */
     tf_tensor_t *p, *g;
-    assert_ok(tf_module_param_find(enc, "lstm.bias_hh_l0", &p, &g));
+    assert_ok(tf_module_param_find(&p, &g, enc, "lstm.bias_hh_l0"));
     assert_int_equal(tf_tensor_dim(p, 0), 12);
-    assert_status(tf_module_param_find(enc, "lstm.bias_hh_l1", &p, &g), TF_STATUS_ENOTFOUND);
+    assert_status(tf_module_param_find(&p, &g, enc, "lstm.bias_hh_l1"), TF_STATUS_ENOTFOUND);
     assert_null(p);
     assert_null(g);
     assert_true(strstr(tf_last_error_message(), "lstm.bias_hh_l1") != NULL);
-    assert_status(tf_module_param_find(enc, NULL, &p, &g), TF_STATUS_EINVAL);
-    assert_status(tf_module_param_find(NULL, "x", &p, &g), TF_STATUS_EINVAL);
+    assert_status(tf_module_param_find(&p, &g, enc, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_module_param_find(&p, &g, NULL, "x"), TF_STATUS_EINVAL);
     tf_module_free(lm);
     tf_module_free(lin);
     tf_module_free(head);
@@ -369,19 +369,19 @@ static void test_same_seed_same_weights(void **state)
     assert_ok(tf_ctx_reseed(ctx, 5));
     b = encoder_new(ctx, 20, 4, 3, 0);
     c = encoder_new(ctx, 20, 4, 3, 0);
-    for (uint32_t i = 0; i < tf_module_param_count(a); i++) {
-        assert_ok(tf_module_param_at(a, i, NULL, &pa, NULL));
-        assert_ok(tf_module_param_at(b, i, NULL, &pb, NULL));
-        assert_ok(tf_module_param_at(c, i, NULL, &pc, NULL));
+    for (uint32_t i = 0; i < tf_module_num_params(a); i++) {
+        assert_ok(tf_module_param_at(NULL, &pa, NULL, a, i));
+        assert_ok(tf_module_param_at(NULL, &pb, NULL, b, i));
+        assert_ok(tf_module_param_at(NULL, &pc, NULL, c, i));
         assert_memory_equal(tf_tensor_data(pa), tf_tensor_data(pb), tf_tensor_nbytes(pa));
         assert_memory_not_equal(tf_tensor_data(pa), tf_tensor_data(pc), tf_tensor_nbytes(pa));
     }
     /* LSTM weights are within 1/sqrt(H); the embedding is N(0, 1) (some values beyond 1). */
-    assert_ok(tf_module_param_find(a, "lstm.weight_hh_l0", &pa, NULL));
+    assert_ok(tf_module_param_find(&pa, NULL, a, "lstm.weight_hh_l0"));
     const float *w = tf_tensor_data(pa);
     for (int64_t i = 0; i < tf_tensor_numel(pa); i++)
         assert_true(fabsf(w[i]) <= 1.0f / sqrtf(3.0f));
-    assert_ok(tf_module_param_find(a, "embedding.weight", &pa, NULL));
+    assert_ok(tf_module_param_find(&pa, NULL, a, "embedding.weight"));
     w = tf_tensor_data(pa);
     double s = 0, s2 = 0;
     for (int64_t i = 0; i < 80; i++) {
@@ -404,12 +404,12 @@ static void test_freeze_and_modes(void **state)
     assert_status(tf_module_freeze(enc, NULL, 1), TF_STATUS_EINVAL);
     assert_status(tf_module_freeze(NULL, "", 1), TF_STATUS_EINVAL);
     assert_ok(tf_module_freeze(enc, "lstm.", 1));
-    assert_ok(tf_module_param_find(enc, "lstm.weight_ih_l0", &p, NULL));
+    assert_ok(tf_module_param_find(&p, NULL, enc, "lstm.weight_ih_l0"));
     assert_int_equal(tf_tensor_requires_grad(p), 0);
-    assert_ok(tf_module_param_find(enc, "embedding.weight", &p, NULL));
+    assert_ok(tf_module_param_find(&p, NULL, enc, "embedding.weight"));
     assert_int_equal(tf_tensor_requires_grad(p), 1);
     assert_ok(tf_module_freeze(enc, "", 0));
-    assert_ok(tf_module_param_find(enc, "lstm.weight_ih_l0", &p, NULL));
+    assert_ok(tf_module_param_find(&p, NULL, enc, "lstm.weight_ih_l0"));
     assert_int_equal(tf_tensor_requires_grad(p), 1);
 
     assert_int_equal(tf_module_is_training(enc), 1);
@@ -420,16 +420,16 @@ static void test_freeze_and_modes(void **state)
     /* Evaluation-mode forward keeps nothing for backward. */
     tf_tensor_t *tok = tensor(ctx, TF_DTYPE_I32, (int64_t[]){2, 2}, 2, 3), *y;
     tf_tensor_t *gy = tensor(ctx, TF_DTYPE_F32, (int64_t[]){2, 2, 3}, 3, 1);
-    assert_ok(tf_module_forward(enc, tok, NULL, &y));
-    assert_status(tf_module_backward(enc, gy, NULL), TF_STATUS_ESTATE);
-    assert_status(tf_lstm_backward(enc, gy, NULL, NULL, NULL, NULL, NULL), TF_STATUS_ESTATE);
+    assert_ok(tf_module_forward(&y, enc, tok, NULL));
+    assert_status(tf_module_backward(NULL, enc, gy), TF_STATUS_ESTATE);
+    assert_status(tf_lstm_backward(NULL, NULL, NULL, enc, gy, NULL, NULL), TF_STATUS_ESTATE);
     assert_ok(tf_module_set_training(enc, 1));
-    assert_ok(tf_module_forward(enc, tok, NULL, &y));
-    assert_ok(tf_module_backward(enc, gy, NULL));
+    assert_ok(tf_module_forward(&y, enc, tok, NULL));
+    assert_ok(tf_module_backward(NULL, enc, gy));
     assert_ok(tf_module_zero_grad(enc));
     assert_status(tf_module_zero_grad(NULL), TF_STATUS_EINVAL);
     tf_tensor_t *g;
-    assert_ok(tf_module_param_at(enc, 1, NULL, NULL, &g));
+    assert_ok(tf_module_param_at(NULL, NULL, &g, enc, 1));
     for (int64_t i = 0; i < tf_tensor_numel(g); i++)
         assert_true(((float *)tf_tensor_data(g))[i] == 0.0f);
     tf_tensor_free(tok);
@@ -447,8 +447,8 @@ static void test_dropout_modes(void **state)
     o.p = 0.25;
     assert_ok(tf_dropout_create(&d, ctx, &o));
     assert_int_equal(tf_module_kind(d), TF_MODULE_DROPOUT);
-    assert_int_equal(tf_module_param_count(d), 0);
-    assert_ok(tf_module_forward(d, x, NULL, &y));
+    assert_int_equal(tf_module_num_params(d), 0);
+    assert_ok(tf_module_forward(&y, d, x, NULL));
     int zeros = 0;
     for (int i = 0; i < 1000; i++) {
         float v = ((float *)tf_tensor_data(y))[i];
@@ -457,11 +457,11 @@ static void test_dropout_modes(void **state)
     }
     assert_true(zeros > 180 && zeros < 320);
     assert_ok(tf_module_set_training(d, 0));
-    assert_ok(tf_module_forward(d, x, NULL, &y));
+    assert_ok(tf_module_forward(&y, d, x, NULL));
     for (int i = 0; i < 1000; i++)
         assert_true(((float *)tf_tensor_data(y))[i] == 2.0f);
     tf_tensor_t *xi = tensor(ctx, TF_DTYPE_I32, (int64_t[]){4}, 1, 1);
-    assert_status(tf_module_forward(d, xi, NULL, &y), TF_STATUS_EDTYPE);
+    assert_status(tf_module_forward(&y, d, xi, NULL), TF_STATUS_EDTYPE);
     assert_null(y);
     tf_tensor_free(xi);
     tf_tensor_free(x);
@@ -482,44 +482,44 @@ static void test_forward_errors(void **state)
     tf_tensor_t *h0 = tensor(ctx, TF_DTYPE_F32, (int64_t[]){2, 2, 3}, 3, 0);
     tf_tensor_t *h0bad = tensor(ctx, TF_DTYPE_F32, (int64_t[]){1, 2, 3}, 3, 0);
     tf_tensor_t *y = (tf_tensor_t *)ctx, *hn, *cn;
-    assert_status(tf_module_forward(NULL, tok, NULL, &y), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, NULL, tok, NULL), TF_STATUS_EINVAL);
     assert_null(y);
-    assert_status(tf_module_forward(enc, NULL, NULL, &y), TF_STATUS_EINVAL);
-    assert_status(tf_module_forward(enc, tok, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_module_forward(enc, x, NULL, &y), TF_STATUS_EDTYPE);
-    assert_status(tf_module_forward(lstm, tok, NULL, &y), TF_STATUS_EDTYPE);
-    assert_status(tf_module_forward(lstm, x5, NULL, &y), TF_STATUS_ESHAPE);
-    assert_status(tf_module_forward(lin, x5, NULL, &y), TF_STATUS_ESHAPE);
-    assert_status(tf_module_forward(lstm, x, lenf, &y), TF_STATUS_EDTYPE);
-    assert_status(tf_module_forward(lstm, x, len3, &y), TF_STATUS_ESHAPE);
+    assert_status(tf_module_forward(&y, enc, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(NULL, enc, tok, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, enc, x, NULL), TF_STATUS_EDTYPE);
+    assert_status(tf_module_forward(&y, lstm, tok, NULL), TF_STATUS_EDTYPE);
+    assert_status(tf_module_forward(&y, lstm, x5, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_module_forward(&y, lin, x5, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_module_forward(&y, lstm, x, lenf), TF_STATUS_EDTYPE);
+    assert_status(tf_module_forward(&y, lstm, x, len3), TF_STATUS_ESHAPE);
     /* Lengths out of range name the sequence. */
     ((int32_t *)tf_tensor_data(len))[1] = 0;
-    assert_status(tf_module_forward(lstm, x, len, &y), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, lstm, x, len), TF_STATUS_EINVAL);
     assert_true(strstr(tf_last_error_message(), "lengths[1]") != NULL);
     ((int32_t *)tf_tensor_data(len))[1] = 4;
-    assert_status(tf_module_forward(enc, tok, len, &y), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, enc, tok, len), TF_STATUS_EINVAL);
     ((int32_t *)tf_tensor_data(len))[1] = 2;
     /* A token outside the vocabulary names its position; padded steps are not checked. */
     ((int32_t *)tf_tensor_data(tok))[1 * 2 + 0] = 10;
-    assert_status(tf_module_forward(enc, tok, len, &y), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, enc, tok, len), TF_STATUS_EINVAL);
     assert_true(strstr(tf_last_error_message(), "token id 10 at (t=1, b=0)") != NULL);
     ((int32_t *)tf_tensor_data(tok))[1 * 2 + 0] = 1;
     ((int32_t *)tf_tensor_data(tok))[2 * 2 + 1] = -5; /* t=2 >= lengths[1] = 2: padding */
-    assert_ok(tf_module_forward(enc, tok, len, &y));
+    assert_ok(tf_module_forward(&y, enc, tok, len));
     assert_int_equal(tf_tensor_dim(y, 2), 3);
     for (int j = 0; j < 3; j++) /* padded output is zero */
         assert_true(((float *)tf_tensor_data(y))[(2 * 2 + 1) * 3 + j] == 0.0f);
-    assert_status(tf_module_forward(enc, tok, NULL, &y), TF_STATUS_EINVAL);
+    assert_status(tf_module_forward(&y, enc, tok, NULL), TF_STATUS_EINVAL);
     assert_true(strstr(tf_last_error_message(), "token id -5 at (t=2, b=1)") != NULL);
     /* States. */
-    assert_ok(tf_lstm_forward(lstm, x, NULL, h0, h0, &y, &hn, &cn));
+    assert_ok(tf_lstm_forward(&y, &hn, &cn, lstm, x, NULL, h0, h0));
     assert_int_equal(tf_tensor_dim(hn, 0), 2);
-    assert_status(tf_lstm_forward(lstm, x, NULL, h0bad, NULL, &y, &hn, &cn), TF_STATUS_ESHAPE);
+    assert_status(tf_lstm_forward(&y, &hn, &cn, lstm, x, NULL, h0bad, NULL), TF_STATUS_ESHAPE);
     assert_null(hn);
-    assert_status(tf_lstm_forward(lin, x, NULL, NULL, NULL, &y, &hn, &cn), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_forward(NULL, x, NULL, NULL, NULL, &y, &hn, &cn), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_forward(lstm, NULL, NULL, NULL, NULL, &y, &hn, &cn), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_backward(lin, NULL, NULL, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_lstm_forward(&y, &hn, &cn, lin, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_lstm_forward(&y, &hn, &cn, NULL, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_lstm_forward(&y, &hn, &cn, lstm, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_lstm_backward(NULL, NULL, NULL, lin, NULL, NULL, NULL), TF_STATUS_EINVAL);
     assert_status(tf_lstm_backward(NULL, NULL, NULL, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
     tf_tensor_free(tok);
     tf_tensor_free(x);
@@ -542,20 +542,20 @@ static void test_backward_errors(void **state)
     tf_tensor_t *gy = tensor(ctx, TF_DTYPE_F32, (int64_t[]){3, 2, 6}, 3, 1);
     tf_tensor_t *gbad = tensor(ctx, TF_DTYPE_F32, (int64_t[]){3, 2, 3}, 3, 1);
     tf_tensor_t *gint = tensor(ctx, TF_DTYPE_I32, (int64_t[]){3, 2, 6}, 3, 1);
-    assert_status(tf_module_backward(lstm, gy, &dx), TF_STATUS_ESTATE);
+    assert_status(tf_module_backward(&dx, lstm, gy), TF_STATUS_ESTATE);
     assert_null(dx);
-    assert_status(tf_module_backward(lin, gy, &dx), TF_STATUS_ESTATE);
-    assert_ok(tf_module_forward(lstm, x, NULL, &y));
-    assert_status(tf_module_backward(NULL, gy, &dx), TF_STATUS_EINVAL);
-    assert_status(tf_module_backward(lstm, NULL, &dx), TF_STATUS_EINVAL);
-    assert_status(tf_module_backward(lstm, gbad, &dx), TF_STATUS_ESHAPE);
-    assert_status(tf_module_backward(lstm, gint, &dx), TF_STATUS_EDTYPE);
-    assert_status(tf_lstm_backward(lstm, gy, gbad, NULL, &dx, NULL, NULL), TF_STATUS_ESHAPE);
-    assert_ok(tf_module_backward(lstm, gy, &dx));
+    assert_status(tf_module_backward(&dx, lin, gy), TF_STATUS_ESTATE);
+    assert_ok(tf_module_forward(&y, lstm, x, NULL));
+    assert_status(tf_module_backward(&dx, NULL, gy), TF_STATUS_EINVAL);
+    assert_status(tf_module_backward(&dx, lstm, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_module_backward(&dx, lstm, gbad), TF_STATUS_ESHAPE);
+    assert_status(tf_module_backward(&dx, lstm, gint), TF_STATUS_EDTYPE);
+    assert_status(tf_lstm_backward(&dx, NULL, NULL, lstm, gy, gbad, NULL), TF_STATUS_ESHAPE);
+    assert_ok(tf_module_backward(&dx, lstm, gy));
     assert_int_equal(tf_tensor_dim(dx, 2), 4);
-    assert_ok(tf_module_forward(lin, x, NULL, &y));
+    assert_ok(tf_module_forward(&y, lin, x, NULL));
     assert_int_equal(tf_tensor_dim(y, 2), 2);
-    assert_status(tf_module_backward(lin, gy, &dx), TF_STATUS_ESHAPE);
+    assert_status(tf_module_backward(&dx, lin, gy), TF_STATUS_ESHAPE);
     tf_tensor_free(x);
     tf_tensor_free(gy);
     tf_tensor_free(gbad);
@@ -674,10 +674,10 @@ static void test_tied_head_gradient(void **state)
     assert_ok(tf_linear_create_tied(&tied, ctx, emb, &o));
     assert_ok(tf_linear_create(&plain, ctx, &o));
     tf_tensor_t *ew, *eg, *pw, *pg, *tb, *pb;
-    assert_ok(tf_module_param_at(emb, 0, NULL, &ew, &eg));
-    assert_ok(tf_module_param_find(plain, "weight", &pw, &pg));
-    assert_ok(tf_module_param_find(plain, "bias", &pb, NULL));
-    assert_ok(tf_module_param_find(tied, "bias", &tb, NULL));
+    assert_ok(tf_module_param_at(NULL, &ew, &eg, emb, 0));
+    assert_ok(tf_module_param_find(&pw, &pg, plain, "weight"));
+    assert_ok(tf_module_param_find(&pb, NULL, plain, "bias"));
+    assert_ok(tf_module_param_find(&tb, NULL, tied, "bias"));
     memcpy(tf_tensor_data(pw), tf_tensor_data(ew), tf_tensor_nbytes(ew));
     memcpy(tf_tensor_data(pb), tf_tensor_data(tb), tf_tensor_nbytes(tb));
     tf_tensor_t *x = tensor(ctx, TF_DTYPE_F32, (int64_t[]){5, 3}, 2, 0.3), *tg = tensor(ctx, TF_DTYPE_I32, (int64_t[]){5}, 1, 2);
@@ -735,8 +735,8 @@ static void test_chunked_head_matches_double_reference(void **state)
     int64_t count;
     assert_ok(tf_linear_cross_entropy(a, x, t, 5, 1, &loss, &count, gx));
     assert_int_equal(count, N - 1);
-    assert_ok(tf_module_param_find(a, "weight", &w, &gw));
-    assert_ok(tf_module_param_find(a, "bias", &b, &gb));
+    assert_ok(tf_module_param_find(&w, &gw, a, "weight"));
+    assert_ok(tf_module_param_find(&b, &gb, a, "bias"));
     const float *W = tf_tensor_data(w), *bias = tf_tensor_data(b);
     /* The reference, in double. */
     double *z = calloc((size_t)V, sizeof(double)), *dx = calloc((size_t)(N * K), sizeof(double));
@@ -803,21 +803,21 @@ static void test_workspace_reuse_across_shapes(void **state)
     for (int i = 0; i < 6; i++)
         ((int32_t *)tf_tensor_data(small))[i] = i + 1;
     float first[18], grad1[48];
-    assert_ok(tf_module_forward(enc, small, NULL, &y));
+    assert_ok(tf_module_forward(&y, enc, small, NULL));
     memcpy(first, tf_tensor_data(y), sizeof first);
-    assert_ok(tf_module_backward(enc, gs, NULL));
-    assert_ok(tf_module_param_at(enc, 1, NULL, NULL, &g));
+    assert_ok(tf_module_backward(NULL, enc, gs));
+    assert_ok(tf_module_param_at(NULL, NULL, &g, enc, 1));
     memcpy(grad1, tf_tensor_data(g), sizeof grad1);
     uint64_t bytes = tf_ctx_allocated_bytes(ctx);
-    assert_ok(tf_module_forward(enc, big, NULL, &y));
+    assert_ok(tf_module_forward(&y, enc, big, NULL));
     assert_int_equal(tf_tensor_dim(y, 0), 7);
-    assert_ok(tf_module_backward(enc, gb, NULL));
+    assert_ok(tf_module_backward(NULL, enc, gb));
     assert_true(tf_ctx_allocated_bytes(ctx) > bytes);
     bytes = tf_ctx_allocated_bytes(ctx);
     assert_ok(tf_module_zero_grad(enc));
-    assert_ok(tf_module_forward(enc, small, NULL, &y));
+    assert_ok(tf_module_forward(&y, enc, small, NULL));
     assert_memory_equal(first, tf_tensor_data(y), sizeof first);
-    assert_ok(tf_module_backward(enc, gs, NULL));
+    assert_ok(tf_module_backward(NULL, enc, gs));
     assert_memory_equal(grad1, tf_tensor_data(g), sizeof grad1);
     assert_int_equal(tf_ctx_allocated_bytes(ctx), bytes); /* no allocation for a smaller batch */
     tf_tensor_free(small);
@@ -840,13 +840,13 @@ static void test_nan_in_padded_steps(void **state)
             ((float *)tf_tensor_data(x))[(t * 2 + 1) * 2 + j] = NAN;
     for (int k = 0; k < 2; k++) {
         tf_tensor_t *y, *dx, *g;
-        assert_ok(tf_module_forward(mods[k], x, len, &y));
+        assert_ok(tf_module_forward(&y, mods[k], x, len));
         for (int64_t i = 0; i < tf_tensor_numel(y); i++)
             assert_true(isfinite(((float *)tf_tensor_data(y))[i]));
         tf_tensor_t *gy = tensor(ctx, TF_DTYPE_F32, (int64_t[]){4, 2, tf_tensor_dim(y, 2)}, 3, 1);
-        assert_ok(tf_module_backward(mods[k], gy, &dx));
-        for (uint32_t i = 0; i < tf_module_param_count(mods[k]); i++) {
-            assert_ok(tf_module_param_at(mods[k], i, NULL, NULL, &g));
+        assert_ok(tf_module_backward(&dx, mods[k], gy));
+        for (uint32_t i = 0; i < tf_module_num_params(mods[k]); i++) {
+            assert_ok(tf_module_param_at(NULL, NULL, &g, mods[k], i));
             for (int64_t j = 0; j < tf_tensor_numel(g); j++)
                 assert_true(isfinite(((float *)tf_tensor_data(g))[j]));
         }

@@ -165,10 +165,10 @@ static void test_create_tied_head(void **state)
 static tf_status_t step(tf_module_t *m, tf_tensor_t *x, tf_tensor_t *len, tf_tensor_t *gy)
 {
     tf_tensor_t *y, *dx;
-    tf_status_t st = tf_module_forward(m, x, len, &y);
+    tf_status_t st = tf_module_forward(&y, m, x, len);
     if (st != TF_STATUS_OK)
         return st;
-    return tf_module_backward(m, gy, &dx);
+    return tf_module_backward(&dx, m, gy);
 }
 
 static void sweep_step(create_fn mk, int tokens)
@@ -205,7 +205,7 @@ static void sweep_step(create_fn mk, int tokens)
             assert_int_equal(st, TF_STATUS_ENOMEM);
             /* Usable again once memory is back. */
             assert_ok(step(m, x, lens, gy));
-            assert_ok(tf_module_forward(m, x, lens, &y));
+            assert_ok(tf_module_forward(&y, m, x, lens));
         }
         tf_module_free(m);
         tf_tensor_free(x);

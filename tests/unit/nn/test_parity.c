@@ -26,13 +26,13 @@ static tf_tensor_t *fx_tensor(tf_ctx_t *ctx, const tf_fixture_t *fx, const char 
  * module names must equal PyTorch's. Every module parameter must be in the fixture. */
 static void load_params(tf_module_t *m, const tf_fixture_t *fx, const char *fx_prefix)
 {
-    for (uint32_t i = 0; i < tf_module_param_count(m); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(m); i++) {
         const char *name;
         tf_tensor_t *p;
         char key[128];
         int64_t n, dims[4];
         uint32_t nd;
-        assert_ok(tf_module_param_at(m, i, &name, &p, NULL));
+        assert_ok(tf_module_param_at(&name, &p, NULL, m, i));
         snprintf(key, sizeof key, "p.%s%s", fx_prefix, name);
         const float *src = tf_fixture_f32(fx, key, &n);
         tf_fixture_shape(fx, key, dims, &nd);
@@ -45,12 +45,12 @@ static void load_params(tf_module_t *m, const tf_fixture_t *fx, const char *fx_p
 
 static void check_grads(tf_module_t *m, const tf_fixture_t *fx, const char *fx_prefix)
 {
-    for (uint32_t i = 0; i < tf_module_param_count(m); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(m); i++) {
         const char *name;
         tf_tensor_t *g;
         char key[128];
         int64_t n;
-        assert_ok(tf_module_param_at(m, i, &name, NULL, &g));
+        assert_ok(tf_module_param_at(&name, NULL, &g, m, i));
         snprintf(key, sizeof key, "g.%s%s", fx_prefix, name);
         const float *want = tf_fixture_f32(fx, key, &n);
         assert_int_equal(n, tf_tensor_numel(g));
@@ -88,11 +88,11 @@ static void lstm_parity(tf_ctx_t *ctx, const char *file)
     tf_tensor_t *ghn = fx_tensor(ctx, fx, "ghn", TF_DTYPE_F32);
     tf_tensor_t *gcn = fx_tensor(ctx, fx, "gcn", TF_DTYPE_F32);
     tf_tensor_t *y, *hn, *cn, *dx, *dh0, *dc0;
-    assert_ok(tf_lstm_forward(m, x, len, h0, c0, &y, &hn, &cn));
+    assert_ok(tf_lstm_forward(&y, &hn, &cn, m, x, len, h0, c0));
     close_to("y", y, fx, "y");
     close_to("h_n", hn, fx, "h_n");
     close_to("c_n", cn, fx, "c_n");
-    assert_ok(tf_lstm_backward(m, gy, ghn, gcn, &dx, &dh0, &dc0));
+    assert_ok(tf_lstm_backward(&dx, &dh0, &dc0, m, gy, ghn, gcn));
     check_grads(m, fx, "");
     close_to("grad input", dx, fx, "g.input");
     if (h0) {
@@ -101,9 +101,9 @@ static void lstm_parity(tf_ctx_t *ctx, const char *file)
     }
     /* A second backward accumulates: gradients double. */
     tf_tensor_t *g0;
-    assert_ok(tf_module_param_at(m, 0, NULL, NULL, &g0));
+    assert_ok(tf_module_param_at(NULL, NULL, &g0, m, 0));
     float first = ((float *)tf_tensor_data(g0))[0];
-    assert_ok(tf_lstm_backward(m, gy, ghn, gcn, NULL, NULL, NULL));
+    assert_ok(tf_lstm_backward(NULL, NULL, NULL, m, gy, ghn, gcn));
     assert_float_equal(((float *)tf_tensor_data(g0))[0], 2.0f * first, 1e-5 * (1.0 + 2.0 * fabs((double)first)));
     tf_tensor_free(x);
     tf_tensor_free(len);
@@ -187,13 +187,13 @@ static void test_model_cross_entropy(void **state)
     for (int pass = 0; pass < 2; pass++) {
         assert_ok(tf_module_zero_grad(enc));
         assert_ok(tf_module_zero_grad(head));
-        assert_ok(tf_module_forward(enc, tok, len, &y));
+        assert_ok(tf_module_forward(&y, enc, tok, len));
         if (pass == 0) {
-            assert_ok(tf_module_forward(head, y, NULL, &logits));
+            assert_ok(tf_module_forward(&logits, head, y, NULL));
             close_to("logits", logits, fx, "logits");
             assert_ok(tf_tensor_create(&dlogits, ctx, TF_DTYPE_F32, (int64_t[]){T, B, V}, 3));
             assert_ok(tf_loss_cross_entropy(logits, tgt, cfg[5], &loss, dlogits));
-            assert_ok(tf_module_backward(head, dlogits, &dy));
+            assert_ok(tf_module_backward(&dy, head, dlogits));
             tf_tensor_free(dlogits);
         } else {
             assert_ok(tf_tensor_create(&dy2, ctx, TF_DTYPE_F32, (int64_t[]){T, B, H}, 3));
@@ -202,7 +202,7 @@ static void test_model_cross_entropy(void **state)
             dy = dy2;
         }
         assert_true(fabs(loss - want) <= 1e-5 * fabs(want));
-        assert_ok(tf_module_backward(enc, dy, NULL));
+        assert_ok(tf_module_backward(NULL, enc, dy));
         check_grads(enc, fx, "");
         check_grads(head, fx, "");
         if (pass == 1)
@@ -234,16 +234,16 @@ static void test_model_bce_pool_last(void **state)
     assert_ok(tf_tensor_create(&pooled, ctx, TF_DTYPE_F32, (int64_t[]){B, 2 * H}, 2));
     assert_ok(tf_tensor_create(&dlogits, ctx, TF_DTYPE_F32, (int64_t[]){B, 1}, 2));
     assert_ok(tf_tensor_create(&dy, ctx, TF_DTYPE_F32, (int64_t[]){T, B, 2 * H}, 3));
-    assert_ok(tf_module_forward(enc, tok, len, &y));
+    assert_ok(tf_module_forward(&y, enc, tok, len));
     assert_ok(tf_pool_forward(y, len, TF_POOL_LAST, 2, pooled));
     close_to("pooled", pooled, fx, "pooled");
-    assert_ok(tf_module_forward(head, pooled, NULL, &logits));
+    assert_ok(tf_module_forward(&logits, head, pooled, NULL));
     close_to("logits", logits, fx, "logits");
     assert_ok(tf_loss_bce_with_logits(logits, lab, &loss, dlogits));
     assert_true(fabs(loss - want) <= 1e-5 * fabs(want));
-    assert_ok(tf_module_backward(head, dlogits, &dpooled));
+    assert_ok(tf_module_backward(&dpooled, head, dlogits));
     assert_ok(tf_pool_backward(y, len, TF_POOL_LAST, 2, dpooled, dy));
-    assert_ok(tf_module_backward(enc, dy, NULL));
+    assert_ok(tf_module_backward(NULL, enc, dy));
     check_grads(enc, fx, "");
     check_grads(head, fx, "");
     tf_tensor_free(pooled);

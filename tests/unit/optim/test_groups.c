@@ -46,10 +46,10 @@ static void model_free(model_t *m)
 
 static tf_optimizer_t *make_sgd(tf_ctx_t *ctx, double lr, double wd)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_optimizer_t *opt;
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
-    o.algorithm = TF_OPTIM_SGD;
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
+    o.algorithm = TF_OPTIMIZER_SGD;
     o.lr = lr;
     o.weight_decay = wd;
     assert_ok(tf_optimizer_create(&opt, ctx, &o));
@@ -154,15 +154,15 @@ static void run_frozen(tf_ctx_t *ctx, int32_t algorithm)
 {
     model_t m, ref;
     float frozen0[N], grad0[N];
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_optimizer_t *opt, *fresh;
     model_init(ctx, &m, 2);
     model_init(ctx, &ref, 2);
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
     o.algorithm = algorithm;
     o.lr = 0.05;
     o.weight_decay = 0.1;
-    o.momentum = algorithm == TF_OPTIM_SGD ? 0.9 : 0.0;
+    o.momentum = algorithm == TF_OPTIMIZER_SGD ? 0.9 : 0.0;
     o.max_grad_norm = 0.5; /* clipping must not touch the frozen gradient either */
     assert_ok(tf_optimizer_create(&opt, ctx, &o));
     model_add(opt, &m);
@@ -190,17 +190,17 @@ static void run_frozen(tf_ctx_t *ctx, int32_t algorithm)
 
 static void test_frozen_untouched_adamw(void **state)
 {
-    run_frozen(*state, TF_OPTIM_ADAMW);
+    run_frozen(*state, TF_OPTIMIZER_ADAMW);
 }
 
 static void test_frozen_untouched_adam(void **state)
 {
-    run_frozen(*state, TF_OPTIM_ADAM);
+    run_frozen(*state, TF_OPTIMIZER_ADAM);
 }
 
 static void test_frozen_untouched_sgd_momentum(void **state)
 {
-    run_frozen(*state, TF_OPTIM_SGD);
+    run_frozen(*state, TF_OPTIMIZER_SGD);
 }
 
 static void test_clip_hand_computed_norm(void **state)
@@ -251,10 +251,10 @@ static void test_step_clips_when_max_grad_norm_is_set(void **state)
     tf_tensor_t *p, *g;
     const int64_t s[1] = {2};
     const float g0[2] = {30.0f, 40.0f};
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_optimizer_t *opt;
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
-    o.algorithm = TF_OPTIM_SGD;
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
+    o.algorithm = TF_OPTIMIZER_SGD;
     o.lr = 1.0;
     o.max_grad_norm = 5.0;
     assert_ok(tf_optimizer_create(&opt, ctx, &o));

@@ -4,15 +4,15 @@
 #include <math.h>
 #include <string.h>
 
-static void init(tf_optim_opts_t *o)
+static void init(tf_optimizer_opts_t *o)
 {
-    assert_ok(tf_optim_opts_init(o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(o, TF_OPTIMIZER_OPTS_VERSION));
 }
 
 /* Creation with `o` fails with `want`, a message naming the function and `needle`, and no
  * object is left behind. */
 static void
-expect_bad(tf_ctx_t *ctx, const tf_optim_opts_t *o, tf_status_t want, const char *needle)
+expect_bad(tf_ctx_t *ctx, const tf_optimizer_opts_t *o, tf_status_t want, const char *needle)
 {
     tf_optimizer_t *opt = (tf_optimizer_t *)ctx;
     assert_status(tf_optimizer_create(&opt, ctx, o), want);
@@ -27,24 +27,24 @@ expect_bad(tf_ctx_t *ctx, const tf_optim_opts_t *o, tf_status_t want, const char
 static void test_opts_init_defaults_and_versions(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_optimizer_t *opt;
     init(&o);
     assert_int_equal(o.struct_size, sizeof o);
-    assert_int_equal(o.algorithm, TF_OPTIM_ADAMW);
+    assert_int_equal(o.algorithm, TF_OPTIMIZER_ADAMW);
     assert_true(o.lr == 1e-3 && o.beta1 == 0.9 && o.beta2 == 0.999 && o.eps == 1e-8);
     assert_true(o.pct_start == 0.3 && o.div_factor == 25.0 && o.final_div_factor == 1e4);
     assert_true(o.cut_frac == 0.1 && o.ratio == 32.0);
-    assert_status(tf_optim_opts_init(NULL, TF_OPTIM_OPTS_VERSION), TF_STATUS_EINVAL);
-    assert_status(tf_optim_opts_init(&o, 0), TF_STATUS_EVERSION);
-    assert_status(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION + 1), TF_STATUS_EVERSION);
+    assert_status(tf_optimizer_opts_init(NULL, TF_OPTIMIZER_OPTS_VERSION), TF_STATUS_EINVAL);
+    assert_status(tf_optimizer_opts_init(&o, 0), TF_STATUS_EVERSION);
+    assert_status(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION + 1), TF_STATUS_EVERSION);
     /* NULL options: the defaults. */
     assert_ok(tf_optimizer_create(&opt, ctx, NULL));
     assert_true(tf_optimizer_lr(opt) == 1e-3);
     tf_optimizer_free(opt);
     tf_optimizer_free(NULL);
     init(&o);
-    o.version = TF_OPTIM_OPTS_VERSION + 1;
+    o.version = TF_OPTIMIZER_OPTS_VERSION + 1;
     expect_bad(ctx, &o, TF_STATUS_EVERSION, "version");
     init(&o);
     o.struct_size = 8;
@@ -57,7 +57,7 @@ static void test_opts_init_defaults_and_versions(void **state)
 
 static void test_create_rejects_bad_algorithm(void **state)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     init(&o);
     o.algorithm = 0;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "algorithm 0");
@@ -67,7 +67,7 @@ static void test_create_rejects_bad_algorithm(void **state)
 
 static void test_create_rejects_bad_lr(void **state)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     init(&o);
     o.lr = -0.1;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "lr");
@@ -83,7 +83,7 @@ static void test_create_rejects_bad_lr(void **state)
 
 static void test_create_rejects_bad_betas_and_eps(void **state)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     init(&o);
     o.beta1 = 1.0;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "beta1");
@@ -110,9 +110,9 @@ static void test_create_rejects_bad_betas_and_eps(void **state)
 
 static void test_create_rejects_bad_momentum_and_decay(void **state)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     init(&o);
-    o.algorithm = TF_OPTIM_SGD;
+    o.algorithm = TF_OPTIMIZER_SGD;
     o.momentum = -0.5;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "momentum");
     o.momentum = 0.0;
@@ -141,11 +141,11 @@ static void test_create_rejects_bad_momentum_and_decay(void **state)
 
 static void test_create_rejects_bad_schedule(void **state)
 {
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     init(&o);
     o.schedule = 5;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "schedule 5");
-    o.schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+    o.schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
     o.total_steps = 0;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "total_steps");
     o.total_steps = 10;
@@ -157,7 +157,7 @@ static void test_create_rejects_bad_schedule(void **state)
     o.min_lr_ratio = 1.5;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "min_lr_ratio");
     init(&o);
-    o.schedule = TF_OPTIM_SCHED_SLANTED_TRIANGULAR;
+    o.schedule = TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR;
     o.total_steps = 100;
     o.cut_frac = 0.0;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "cut_frac");
@@ -170,7 +170,7 @@ static void test_create_rejects_bad_schedule(void **state)
     o.total_steps = 5; /* 5 * 0.1 < 1 rising step */
     expect_bad(*state, &o, TF_STATUS_EINVAL, "cut_frac");
     init(&o);
-    o.schedule = TF_OPTIM_SCHED_ONE_CYCLE;
+    o.schedule = TF_OPTIMIZER_SCHED_ONE_CYCLE;
     o.total_steps = 100;
     o.pct_start = 0.0;
     expect_bad(*state, &o, TF_STATUS_EINVAL, "pct_start");
@@ -276,7 +276,7 @@ static void test_null_getters(void **state)
 {
     (void)state;
     assert_true(tf_optimizer_lr(NULL) == 0.0);
-    assert_int_equal(tf_optimizer_step_count(NULL), 0);
+    assert_int_equal(tf_optimizer_num_steps(NULL), 0);
     assert_int_equal(tf_optimizer_num_params(NULL), 0);
     assert_true(tf_optimizer_last_grad_norm(NULL) == 0.0);
 }

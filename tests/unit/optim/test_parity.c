@@ -20,11 +20,11 @@ static const char *const names[NPARAM] = {"a.weight", "b.weight", "b.bias"};
 static void run_parity(tf_ctx_t *ctx, const char *file)
 {
     tf_fixture_t *fx = tf_fixture_load(file);
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_optimizer_t *opt;
     tf_tensor_t *p[NPARAM], *g[NPARAM];
     char key[64];
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
     o.algorithm = (int32_t)tf_fixture_scalar(fx, "alg");
     o.lr = tf_fixture_scalar(fx, "lr");
     o.momentum = tf_fixture_scalar(fx, "momentum");
@@ -38,7 +38,7 @@ static void run_parity(tf_ctx_t *ctx, const char *file)
     o.schedule = (int32_t)tf_fixture_scalar(fx, "schedule");
     const int steps = (int)tf_fixture_scalar(fx, "steps");
     const int frozen = (int)tf_fixture_scalar(fx, "frozen");
-    if (o.schedule != TF_OPTIM_SCHED_CONSTANT)
+    if (o.schedule != TF_OPTIMIZER_SCHED_CONSTANT)
         o.total_steps = steps;
     assert_ok(tf_optimizer_create(&opt, ctx, &o));
     for (int j = 0; j < NPARAM; j++) {
@@ -81,7 +81,7 @@ static void run_parity(tf_ctx_t *ctx, const char *file)
             tf_assert_close_f32(what, tf_tensor_data(p[j]), after + t * n, n, RTOL, ATOL);
         }
     }
-    assert_int_equal(tf_optimizer_step_count(opt), steps);
+    assert_int_equal(tf_optimizer_num_steps(opt), steps);
     tf_optimizer_free(opt);
     for (int j = 0; j < NPARAM; j++) {
         tf_tensor_free(p[j]);
@@ -156,7 +156,8 @@ static void test_parity_adamw_groups(void **state)
 }
 
 /* The rate queried before each step against torch's scheduler (get_last_lr before step). */
-static void check_schedule(tf_ctx_t *ctx, const tf_optim_opts_t *o, const double *want, int64_t n)
+static void
+check_schedule(tf_ctx_t *ctx, const tf_optimizer_opts_t *o, const double *want, int64_t n)
 {
     tf_optimizer_t *opt;
     assert_ok(tf_optimizer_create(&opt, ctx, o));
@@ -172,12 +173,12 @@ static void check_schedule(tf_ctx_t *ctx, const tf_optim_opts_t *o, const double
 static void test_schedule_cosine_matches_torch(void **state)
 {
     tf_fixture_t *fx = tf_fixture_load("optim_sched.tfx");
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     int64_t n;
     const double *want = tf_fixture_f64(fx, "cosine.lr", &n);
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
     o.lr = 0.1;
-    o.schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+    o.schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
     o.total_steps = 20;
     o.warmup_steps = 0;
     o.min_lr_ratio = 0.005 / 0.1;
@@ -188,12 +189,12 @@ static void test_schedule_cosine_matches_torch(void **state)
 static void test_schedule_one_cycle_matches_torch(void **state)
 {
     tf_fixture_t *fx = tf_fixture_load("optim_sched.tfx");
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     int64_t n;
     const double *want = tf_fixture_f64(fx, "onecycle.lr", &n);
-    assert_ok(tf_optim_opts_init(&o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(&o, TF_OPTIMIZER_OPTS_VERSION));
     o.lr = 0.1;
-    o.schedule = TF_OPTIM_SCHED_ONE_CYCLE;
+    o.schedule = TF_OPTIMIZER_SCHED_ONE_CYCLE;
     o.total_steps = 50; /* defaults: pct_start 0.3, div_factor 25, final_div_factor 1e4 */
     check_schedule(*state, &o, want, n);
     tf_fixture_free(fx);

@@ -5,7 +5,7 @@
 
 static const double pi = 3.14159265358979323846;
 
-static tf_optimizer_t *make(tf_ctx_t *ctx, tf_optim_opts_t *o)
+static tf_optimizer_t *make(tf_ctx_t *ctx, tf_optimizer_opts_t *o)
 {
     tf_optimizer_t *opt;
     assert_ok(tf_optimizer_create(&opt, ctx, o));
@@ -15,17 +15,17 @@ static tf_optimizer_t *make(tf_ctx_t *ctx, tf_optim_opts_t *o)
 /* Advance to `step` and compare the queried rate. */
 static void expect_lr_at(tf_optimizer_t *opt, int64_t step, double want)
 {
-    while (tf_optimizer_step_count(opt) < step)
+    while (tf_optimizer_num_steps(opt) < step)
         assert_ok(tf_optimizer_step(opt));
-    assert_int_equal(tf_optimizer_step_count(opt), step);
+    assert_int_equal(tf_optimizer_num_steps(opt), step);
     double got = tf_optimizer_lr(opt);
     if (fabs(got - want) > 1e-12 * fmax(1.0, fabs(want)))
         fail_msg("step %lld: lr %.17g, want %.17g", (long long)step, got, want);
 }
 
-static void base(tf_optim_opts_t *o, int32_t schedule, int64_t total)
+static void base(tf_optimizer_opts_t *o, int32_t schedule, int64_t total)
 {
-    assert_ok(tf_optim_opts_init(o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(o, TF_OPTIMIZER_OPTS_VERSION));
     o->lr = 2.0;
     o->schedule = schedule;
     o->total_steps = total;
@@ -33,8 +33,8 @@ static void base(tf_optim_opts_t *o, int32_t schedule, int64_t total)
 
 static void test_constant(void **state)
 {
-    tf_optim_opts_t o;
-    base(&o, TF_OPTIM_SCHED_CONSTANT, 0);
+    tf_optimizer_opts_t o;
+    base(&o, TF_OPTIMIZER_SCHED_CONSTANT, 0);
     tf_optimizer_t *opt = make(*state, &o);
     expect_lr_at(opt, 0, 2.0);
     expect_lr_at(opt, 7, 2.0);
@@ -44,8 +44,8 @@ static void test_constant(void **state)
 
 static void test_warmup_cosine(void **state)
 {
-    tf_optim_opts_t o;
-    base(&o, TF_OPTIM_SCHED_WARMUP_COSINE, 100);
+    tf_optimizer_opts_t o;
+    base(&o, TF_OPTIMIZER_SCHED_WARMUP_COSINE, 100);
     o.warmup_steps = 10;
     o.min_lr_ratio = 0.1;
     tf_optimizer_t *opt = make(*state, &o);
@@ -61,8 +61,8 @@ static void test_warmup_cosine(void **state)
 
 static void test_warmup_linear(void **state)
 {
-    tf_optim_opts_t o;
-    base(&o, TF_OPTIM_SCHED_WARMUP_LINEAR, 100);
+    tf_optimizer_opts_t o;
+    base(&o, TF_OPTIMIZER_SCHED_WARMUP_LINEAR, 100);
     o.warmup_steps = 20;
     o.min_lr_ratio = 0.0;
     tf_optimizer_t *opt = make(*state, &o);
@@ -77,8 +77,8 @@ static void test_warmup_linear(void **state)
 
 static void test_slanted_triangular(void **state)
 {
-    tf_optim_opts_t o;
-    base(&o, TF_OPTIM_SCHED_SLANTED_TRIANGULAR, 1000); /* cut_frac 0.1, ratio 32: cut = 100 */
+    tf_optimizer_opts_t o;
+    base(&o, TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR, 1000); /* cut_frac 0.1, ratio 32: cut = 100 */
     tf_optimizer_t *opt = make(*state, &o);
     expect_lr_at(opt, 0, 2.0 / 32.0);
     expect_lr_at(opt, 50, 2.0 * (1.0 + 0.5 * 31.0) / 32.0);
@@ -91,8 +91,8 @@ static void test_slanted_triangular(void **state)
 
 static void test_one_cycle(void **state)
 {
-    tf_optim_opts_t o;
-    base(&o, TF_OPTIM_SCHED_ONE_CYCLE, 100); /* pct_start 0.3: peak at step 29 */
+    tf_optimizer_opts_t o;
+    base(&o, TF_OPTIMIZER_SCHED_ONE_CYCLE, 100); /* pct_start 0.3: peak at step 29 */
     tf_optimizer_t *opt = make(*state, &o);
     const double lo = 1.0 / 25.0, fin = lo / 1e4;
     expect_lr_at(opt, 0, 2.0 * lo);
@@ -106,11 +106,11 @@ static void test_one_cycle(void **state)
 static void test_schedule_applies_to_every_group(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     tf_tensor_t *p, *g;
     const int64_t s[1] = {3};
     double lr;
-    base(&o, TF_OPTIM_SCHED_WARMUP_LINEAR, 10);
+    base(&o, TF_OPTIMIZER_SCHED_WARMUP_LINEAR, 10);
     o.warmup_steps = 4;
     tf_optimizer_t *opt = make(ctx, &o);
     assert_ok(tf_tensor_create(&p, ctx, TF_DTYPE_F32, s, 1));

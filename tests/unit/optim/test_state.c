@@ -45,27 +45,27 @@ static void make_grads(model_t *m, int64_t t)
     }
 }
 
-static void opts_for(tf_optim_opts_t *o, int32_t algorithm)
+static void opts_for(tf_optimizer_opts_t *o, int32_t algorithm)
 {
-    assert_ok(tf_optim_opts_init(o, TF_OPTIM_OPTS_VERSION));
+    assert_ok(tf_optimizer_opts_init(o, TF_OPTIMIZER_OPTS_VERSION));
     o->algorithm = algorithm;
     o->lr = 0.05;
     o->weight_decay = 0.01;
     o->max_grad_norm = 1.0;
-    if (algorithm == TF_OPTIM_SGD) {
+    if (algorithm == TF_OPTIMIZER_SGD) {
         o->momentum = 0.9;
         o->nesterov = 1;
-        o->schedule = TF_OPTIM_SCHED_WARMUP_COSINE;
+        o->schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
         o->total_steps = 40;
         o->warmup_steps = 5;
     } else {
-        o->amsgrad = algorithm == TF_OPTIM_ADAM;
-        o->schedule = TF_OPTIM_SCHED_ONE_CYCLE;
+        o->amsgrad = algorithm == TF_OPTIMIZER_ADAM;
+        o->schedule = TF_OPTIMIZER_SCHED_ONE_CYCLE;
         o->total_steps = 40;
     }
 }
 
-static tf_optimizer_t *make_opt(tf_ctx_t *ctx, const tf_optim_opts_t *o, model_t *m)
+static tf_optimizer_t *make_opt(tf_ctx_t *ctx, const tf_optimizer_opts_t *o, model_t *m)
 {
     tf_optimizer_t *opt;
     const char *layers[2] = {"head.", "lstm."};
@@ -88,10 +88,12 @@ static void run_steps(tf_optimizer_t *opt, model_t *m, int64_t from, int64_t to)
 
 static void *save(const tf_optimizer_t *opt, size_t *size)
 {
-    assert_ok(tf_optimizer_state_size(opt, size));
+    size_t len = 1;
+    assert_ok(tf_optimizer_state_save(opt, NULL, 0, size));
     void *buf = malloc(*size);
     assert_non_null(buf);
-    assert_ok(tf_optimizer_state_save(opt, buf, *size));
+    assert_ok(tf_optimizer_state_save(opt, buf, *size, &len));
+    assert_int_equal(len, *size);
     return buf;
 }
 
@@ -100,7 +102,7 @@ static void *save(const tf_optimizer_t *opt, size_t *size)
 static void run_resume(tf_ctx_t *ctx, int32_t algorithm)
 {
     const int64_t n = 9;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     model_t a, b, c;
     size_t size;
     opts_for(&o, algorithm);
@@ -116,7 +118,7 @@ static void run_resume(tf_ctx_t *ctx, int32_t algorithm)
         assert_ok(tf_tensor_copy_from(c.p[k], tf_tensor_data(b.p[k]), tf_tensor_nbytes(b.p[k])));
     tf_optimizer_t *oc = make_opt(ctx, &o, &c);
     assert_ok(tf_optimizer_state_load(oc, blob, size));
-    assert_int_equal(tf_optimizer_step_count(oc), n);
+    assert_int_equal(tf_optimizer_num_steps(oc), n);
     /* Saving again reproduces the blob exactly. */
     size_t size2;
     void *blob2 = save(oc, &size2);
@@ -138,26 +140,26 @@ static void run_resume(tf_ctx_t *ctx, int32_t algorithm)
 
 static void test_resume_bit_exact_sgd_nesterov(void **state)
 {
-    run_resume(*state, TF_OPTIM_SGD);
+    run_resume(*state, TF_OPTIMIZER_SGD);
 }
 
 static void test_resume_bit_exact_adam_amsgrad(void **state)
 {
-    run_resume(*state, TF_OPTIM_ADAM);
+    run_resume(*state, TF_OPTIMIZER_ADAM);
 }
 
 static void test_resume_bit_exact_adamw(void **state)
 {
-    run_resume(*state, TF_OPTIM_ADAMW);
+    run_resume(*state, TF_OPTIMIZER_ADAMW);
 }
 
 static void test_blob_layout_is_little_endian(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     model_t m;
     size_t size;
-    opts_for(&o, TF_OPTIM_ADAMW);
+    opts_for(&o, TF_OPTIMIZER_ADAMW);
     model_init(ctx, &m);
     tf_optimizer_t *opt = make_opt(ctx, &o, &m);
     run_steps(opt, &m, 0, 3);
@@ -175,9 +177,16 @@ static void test_blob_layout_is_little_endian(void **state)
     const unsigned char zero8[8] = {0};
     assert_memory_equal(b + 40, zero8, 8);
     char small[8];
-    assert_status(tf_optimizer_state_save(opt, small, sizeof small), TF_STATUS_EBUFSIZE);
-    assert_status(tf_optimizer_state_save(opt, NULL, size), TF_STATUS_EINVAL);
-    assert_status(tf_optimizer_state_size(opt, NULL), TF_STATUS_EINVAL);
+    size_t need = 0;
+    assert_status(tf_optimizer_state_save(opt, small, sizeof small, &need), TF_STATUS_EBUFSIZE);
+    assert_int_equal(need, size);
+    /* A size query succeeds and leaves the last error alone. */
+    need = 0;
+    assert_ok(tf_optimizer_state_save(opt, NULL, 0, &need));
+    assert_int_equal(need, size);
+    assert_int_equal(tf_last_error_code(), TF_STATUS_EBUFSIZE);
+    assert_status(tf_optimizer_state_save(opt, NULL, size, &need), TF_STATUS_EINVAL);
+    assert_status(tf_optimizer_state_save(opt, b, size, NULL), TF_STATUS_EINVAL);
     assert_status(tf_optimizer_state_load(opt, NULL, size), TF_STATUS_EINVAL);
     free(b);
     tf_optimizer_free(opt);
@@ -189,13 +198,13 @@ static void expect_load_fails(tf_optimizer_t *opt, const void *blob, size_t size
 {
     size_t before_size, after_size;
     void *before = save(opt, &before_size);
-    int64_t step = tf_optimizer_step_count(opt);
+    int64_t step = tf_optimizer_num_steps(opt);
     assert_status(tf_optimizer_state_load(opt, blob, size), want);
     assert_non_null(strstr(tf_last_error_message(), "tf_optimizer_state_load"));
     void *after = save(opt, &after_size);
     assert_int_equal(before_size, after_size);
     assert_memory_equal(before, after, before_size);
-    assert_int_equal(tf_optimizer_step_count(opt), step);
+    assert_int_equal(tf_optimizer_num_steps(opt), step);
     free(before);
     free(after);
 }
@@ -203,10 +212,10 @@ static void expect_load_fails(tf_optimizer_t *opt, const void *blob, size_t size
 static void test_load_rejects_other_models(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     model_t m, m2;
     size_t size;
-    opts_for(&o, TF_OPTIM_ADAMW);
+    opts_for(&o, TF_OPTIMIZER_ADAMW);
     model_init(ctx, &m);
     model_init(ctx, &m2);
     tf_optimizer_t *opt = make_opt(ctx, &o, &m);
@@ -243,8 +252,8 @@ static void test_load_rejects_other_models(void **state)
     tf_optimizer_free(other);
 
     /* Another algorithm over the same parameters. */
-    tf_optim_opts_t o2;
-    opts_for(&o2, TF_OPTIM_ADAM);
+    tf_optimizer_opts_t o2;
+    opts_for(&o2, TF_OPTIMIZER_ADAM);
     other = make_opt(ctx, &o2, &m2);
     expect_load_fails(other, blob, size, TF_STATUS_EINVAL);
     assert_non_null(strstr(tf_last_error_message(), "algorithm"));
@@ -261,10 +270,10 @@ static void test_load_rejects_other_models(void **state)
 static void test_load_rejects_damaged_blobs(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_optim_opts_t o;
+    tf_optimizer_opts_t o;
     model_t m, m2;
     size_t size;
-    opts_for(&o, TF_OPTIM_ADAM);
+    opts_for(&o, TF_OPTIMIZER_ADAM);
     model_init(ctx, &m);
     model_init(ctx, &m2);
     tf_optimizer_t *opt = make_opt(ctx, &o, &m), *dst = make_opt(ctx, &o, &m2);
@@ -296,7 +305,7 @@ static void test_load_rejects_damaged_blobs(void **state)
     expect_load_fails(dst, longer, size + 4, TF_STATUS_EFORMAT);
     /* The intact blob loads. */
     assert_ok(tf_optimizer_state_load(dst, blob, size));
-    assert_int_equal(tf_optimizer_step_count(dst), 5);
+    assert_int_equal(tf_optimizer_num_steps(dst), 5);
     free(longer);
     free(bad);
     free(blob);
@@ -312,7 +321,7 @@ static void run_oom_sweep(int32_t algorithm)
 {
     for (long n = 1;; n++) {
         tf_test_alloc_t ta;
-        tf_optim_opts_t o;
+        tf_optimizer_opts_t o;
         model_t m;
         tf_optimizer_t *opt = NULL;
         tf_status_t st;
@@ -357,13 +366,13 @@ static void run_oom_sweep(int32_t algorithm)
 static void test_oom_sweep_adam(void **state)
 {
     (void)state;
-    run_oom_sweep(TF_OPTIM_ADAM);
+    run_oom_sweep(TF_OPTIMIZER_ADAM);
 }
 
 static void test_oom_sweep_sgd(void **state)
 {
     (void)state;
-    run_oom_sweep(TF_OPTIM_SGD);
+    run_oom_sweep(TF_OPTIMIZER_SGD);
 }
 
 int main(int argc, char **argv)

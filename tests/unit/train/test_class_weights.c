@@ -331,7 +331,7 @@ static void test_label_counts_in_memory(void **state)
     assert_int_equal(counts[2], -7); /* beyond the labels: untouched */
     /* Reading batches moves no count. */
     tf_batch_t *b;
-    assert_ok(tf_loader_next(r.train, &b));
+    assert_ok(tf_loader_next(&b, r.train));
     assert_ok(tf_loader_label_counts(r.train, counts, 2));
     assert_int_equal(counts[1], class_count[1]);
     assert_status(tf_loader_label_counts(r.train, counts, 1), TF_STATUS_EBUFSIZE);

@@ -70,14 +70,15 @@ static void *train_one(void *arg)
         (j->st = tf_model_create(&m, ctx, vocab, &mo)) == TF_STATUS_OK &&
         (j->st = tf_pretrain(m, lm, NULL, &po, NULL)) == TF_STATUS_OK &&
         (j->st = tf_finetune(m, tr, NULL, &fo, NULL)) == TF_STATUS_OK &&
-        (j->st = tf_predict_text(m, "the sky is blue", -1, j->probs, 2)) == TF_STATUS_OK) {
+        (j->st = tf_predict_text(m, "the sky is blue", strlen("the sky is blue"), j->probs, 2)) ==
+            TF_STATUS_OK) {
         tf_module_t *enc = tf_model_encoder(m);
         j->n = tf_module_param_numel(enc);
         j->weights = malloc((size_t)j->n * sizeof(float));
         int64_t at = 0;
-        for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+        for (uint32_t i = 0; i < tf_module_num_params(enc); i++) {
             tf_tensor_t *p;
-            tf_module_param_at(enc, i, NULL, &p, NULL);
+            tf_module_param_at(NULL, &p, NULL, enc, i);
             memcpy(j->weights + at, tf_tensor_data(p), tf_tensor_nbytes(p));
             at += tf_tensor_numel(p);
         }

@@ -134,10 +134,10 @@ static void pretrain(tf_ctx_t *ctx, tf_model_t *m, const char *const *paths, int
 static float *encoder_param(tf_model_t *m, const char *name, int64_t *rows, int64_t *cols)
 {
     tf_module_t *enc = tf_model_encoder(m);
-    for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(enc); i++) {
         const char *n;
         tf_tensor_t *p;
-        assert_ok(tf_module_param_at(enc, i, &n, &p, NULL));
+        assert_ok(tf_module_param_at(&n, &p, NULL, enc, i));
         if (strcmp(n, name) != 0)
             continue;
         float *copy = malloc(tf_tensor_nbytes(p));
@@ -157,7 +157,7 @@ static float *file_tensor(tf_ctx_t *ctx, const char *path, const char *name, int
     tf_tensorfile_t *f;
     tf_tensor_t *t;
     assert_ok(tf_tensorfile_load(&f, ctx, path, NULL));
-    assert_ok(tf_tensorfile_get(f, name, &t));
+    assert_ok(tf_tensorfile_get(&t, f, name));
     float *copy = malloc(tf_tensor_nbytes(t));
     memcpy(copy, tf_tensor_data(t), tf_tensor_nbytes(t));
     *rows = tf_tensor_dim(t, 0);
@@ -276,8 +276,8 @@ static void test_extend_appends_new_words_with_mean_rows(void **state)
     tf_tensorfile_t *fb, *fa;
     assert_ok(tf_tensorfile_load(&fb, ctx, before, NULL));
     assert_ok(tf_tensorfile_load(&fa, ctx, after, NULL));
-    assert_int_equal(tf_tensorfile_count(fa), tf_tensorfile_count(fb));
-    for (uint32_t i = 0; i < tf_tensorfile_count(fb); i++)
+    assert_int_equal(tf_tensorfile_num_entries(fa), tf_tensorfile_num_entries(fb));
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(fb); i++)
         if (strncmp(tf_tensorfile_name(fb, i), "lstm.", 5) == 0)
             assert_same_tensor(ctx, before, after, tf_tensorfile_name(fb, i));
     char want[64];
@@ -294,8 +294,10 @@ static void test_extend_appends_new_words_with_mean_rows(void **state)
     assert_int_equal(encode_one(loaded, "mango"), v0 + 2);
     float *emb3 = encoder_param(loaded, "embedding.weight", &nr, &nc);
     assert_memory_equal(emb3, emb2, (size_t)(new_rows * cols) * sizeof *emb3);
-    assert_ok(tf_lm_score_text(m, "a zebra devours a mango .", -1, &l1));
-    assert_ok(tf_lm_score_text(loaded, "a zebra devours a mango .", -1, &l2));
+    assert_ok(
+        tf_lm_score_text(m, "a zebra devours a mango .", strlen("a zebra devours a mango ."), &l1));
+    assert_ok(tf_lm_score_text(loaded, "a zebra devours a mango .",
+                               strlen("a zebra devours a mango ."), &l2));
     assert_true(l1 == l2);
     tf_model_free(loaded);
 
@@ -351,14 +353,16 @@ static void test_extend_tied_model_with_task_head(void **state)
     snprintf(before, sizeof before, "%s/tied-before.safetensors", dir);
     snprintf(after, sizeof after, "%s/tied-after.safetensors", dir);
     assert_ok(tf_model_save(m, before));
-    assert_ok(tf_predict_text(m, "a dog likes the ball .", -1, p1, 2));
+    assert_ok(
+        tf_predict_text(m, "a dog likes the ball .", strlen("a dog likes the ball ."), p1, 2));
     float *emb = encoder_param(m, "embedding.weight", &rows, &cols);
 
     assert_ok(tf_model_extend_vocab_files(m, paths_b, 1, 2, 0, &added));
     assert_int_equal(added, NEW_FREQUENT);
     assert_int_equal(tf_model_num_classes(m), 2);
     assert_string_equal(tf_model_label_name(m, 0), "animal");
-    assert_ok(tf_predict_text(m, "a dog likes the ball .", -1, p2, 2));
+    assert_ok(
+        tf_predict_text(m, "a dog likes the ball .", strlen("a dog likes the ball ."), p2, 2));
     assert_memory_equal(p1, p2, sizeof p1);
     float *emb2 = encoder_param(m, "embedding.weight", &nr, &nc);
     check_grown_rows(emb, rows, emb2, nr, cols);
@@ -372,7 +376,7 @@ static void test_extend_tied_model_with_task_head(void **state)
     tf_tensorfile_t *f;
     tf_tensor_t *t;
     assert_ok(tf_tensorfile_load(&f, ctx, after, NULL));
-    assert_status(tf_tensorfile_get(f, "lm_head.weight", &t), TF_STATUS_ENOTFOUND); /* tied */
+    assert_status(tf_tensorfile_get(&t, f, "lm_head.weight"), TF_STATUS_ENOTFOUND); /* tied */
     tf_tensorfile_free(f);
     /* The grown tied model trains and reloads. */
     pretrain(ctx, m, paths_b, 3);
@@ -555,15 +559,15 @@ static float *encoder_weights(tf_model_t *m, int64_t *n)
 {
     tf_module_t *enc = tf_model_encoder(m);
     *n = 0;
-    for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(enc); i++) {
         tf_tensor_t *p;
-        assert_ok(tf_module_param_at(enc, i, NULL, &p, NULL));
+        assert_ok(tf_module_param_at(NULL, &p, NULL, enc, i));
         *n += tf_tensor_numel(p);
     }
     float *w = malloc((size_t)*n * sizeof *w), *at = w;
-    for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(enc); i++) {
         tf_tensor_t *p;
-        assert_ok(tf_module_param_at(enc, i, NULL, &p, NULL));
+        assert_ok(tf_module_param_at(NULL, &p, NULL, enc, i));
         memcpy(at, tf_tensor_data(p), tf_tensor_nbytes(p));
         at += tf_tensor_numel(p);
     }
@@ -584,24 +588,24 @@ static void test_continued_pretraining_from_loaded_model(void **state)
     tf_ctx_t *ctx = tf_test_ctx_seeded(6);
     tf_model_t *m = new_model(ctx, 0, 0);
     pretrain(ctx, m, paths_a, 150);
-    assert_ok(tf_lm_score_text(m, old_text, -1, &la));
+    assert_ok(tf_lm_score_text(m, old_text, strlen(old_text), &la));
     assert_ok(tf_model_save(m, path));
     tf_model_free(m);
 
     assert_ok(tf_model_load(&m, ctx, path, TF_MODEL_LOAD_BACKBONE));
-    assert_ok(tf_lm_score_text(m, old_text, -1, &la2));
+    assert_ok(tf_lm_score_text(m, old_text, strlen(old_text), &la2));
     assert_true(la2 == la); /* the loaded weights, LM head included */
     assert_true(la < 2.0);  /* pre-trained: far below ln(V) */
     assert_ok(tf_model_extend_vocab_files(m, paths_b, 1, 2, 0, &added));
     assert_int_equal(added, NEW_FREQUENT);
-    assert_ok(tf_lm_score_text(m, new_text, -1, &lb_before));
+    assert_ok(tf_lm_score_text(m, new_text, strlen(new_text), &lb_before));
 
     /* One AdamW step moves no weight by more than lr (plus its decay): training starts from the
      * loaded weights, not from new ones. */
-    tf_optim_opts_t oo;
+    tf_optimizer_opts_t oo;
     tf_pretrain_opts_t po;
-    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
-    oo.algorithm = TF_OPTIM_ADAMW;
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.algorithm = TF_OPTIMIZER_ADAMW;
     oo.lr = 1e-3;
     oo.weight_decay = 0.01;
     tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
@@ -630,7 +634,7 @@ static void test_continued_pretraining_from_loaded_model(void **state)
     po.max_steps = 120;
     assert_ok(tf_loader_reset(lm));
     assert_ok(tf_pretrain(m, lm, NULL, &po, NULL));
-    assert_ok(tf_lm_score_text(m, new_text, -1, &lb_after));
+    assert_ok(tf_lm_score_text(m, new_text, strlen(new_text), &lb_after));
     assert_true(lb_after < 0.6 * lb_before);
     tf_loader_free(lm);
     tf_model_free(m);

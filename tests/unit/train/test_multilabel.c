@@ -175,7 +175,7 @@ static void test_multilabel_learns_and_metrics_match_predictions(void **state)
     for (int i = 0; i < NVALID; i++) {
         float p[3];
         int all = 1;
-        assert_ok(tf_predict_text(r.model, valid_text[i], -1, p, 3));
+        assert_ok(tf_predict_text(r.model, valid_text[i], strlen(valid_text[i]), p, 3));
         for (int c = 0; c < 3; c++) {
             int y = valid_set[i][c], yhat = p[c] > 0.5f;
             loss -= y ? log((double)p[c]) : log1p(-(double)p[c]);
@@ -204,7 +204,8 @@ static void test_multilabel_learns_and_metrics_match_predictions(void **state)
     assert_true(fabs(mt.macro_f1 - f1 / 3.0) < 1e-12);
     /* Probabilities are per label, not a distribution: "dog apple" wants two of them high. */
     float p[3];
-    assert_ok(tf_predict_text(r.model, "the dog and one apple", -1, p, 3));
+    assert_ok(
+        tf_predict_text(r.model, "the dog and one apple", strlen("the dog and one apple"), p, 3));
     assert_true(p[0] > 0.5f && p[1] > 0.5f && p[2] < 0.5f);
     rig_close(&r);
 }
@@ -223,8 +224,8 @@ static void test_multilabel_checkpoint_keeps_the_head(void **state)
     assert_int_equal(tf_model_is_multilabel(loaded), 1);
     assert_int_equal(tf_model_num_classes(loaded), 3);
     assert_string_equal(tf_model_label_name(loaded, 2), "vehicle");
-    assert_ok(tf_predict_text(r.model, "a red car", -1, p1, 3));
-    assert_ok(tf_predict_text(loaded, "a red car", -1, p2, 3));
+    assert_ok(tf_predict_text(r.model, "a red car", strlen("a red car"), p1, 3));
+    assert_ok(tf_predict_text(loaded, "a red car", strlen("a red car"), p2, 3));
     assert_memory_equal(p1, p2, sizeof p1);
     tf_model_free(loaded);
     rig_close(&r);

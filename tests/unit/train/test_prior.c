@@ -165,7 +165,7 @@ static void predict_shifted(rig_t *r, double *p)
 {
     for (int i = 0; i < NSHIFT; i++) {
         float q[2];
-        assert_ok(tf_predict_text(r->model, shifted[i], -1, q, 2));
+        assert_ok(tf_predict_text(r->model, shifted[i], strlen(shifted[i]), q, 2));
         p[i] = q[1];
     }
 }
@@ -298,7 +298,7 @@ static double valid_nll(rig_t *r, double s)
         float q[2];
         char *tab = strchr(line, '\t');
         double t = strncmp(line, "pos", 3) == 0 ? hit : 1 - hit;
-        assert_ok(tf_predict_text(r->model, tab + 1, (int64_t)strcspn(tab + 1, "\n"), q, 2));
+        assert_ok(tf_predict_text(r->model, tab + 1, strcspn(tab + 1, "\n"), q, 2));
         double a = s * log((double)q[1] / (double)q[0]);
         sum += t * log1p(exp(-a)) + (1 - t) * log1p(exp(a));
     }
@@ -353,8 +353,8 @@ static void test_prior_checkpoint_round_trip(void **state)
     }
     for (int i = 0; i < 20; i++) {
         float p1[2], p2[2];
-        assert_ok(tf_predict_text(r.model, shifted[i], -1, p1, 2));
-        assert_ok(tf_predict_text(loaded, shifted[i], -1, p2, 2));
+        assert_ok(tf_predict_text(r.model, shifted[i], strlen(shifted[i]), p1, 2));
+        assert_ok(tf_predict_text(loaded, shifted[i], strlen(shifted[i]), p2, 2));
         assert_memory_equal(p1, p2, sizeof p1);
     }
     /* A backbone load drops the head and its decision with it. */
@@ -376,14 +376,14 @@ static void rewrite_decision(tf_ctx_t *ctx, const char *from, const char *to, co
     tf_tensorfile_writer_t *w;
     assert_ok(tf_tensorfile_load(&f, ctx, from, NULL));
     assert_ok(tf_tensorfile_writer_create(&w, ctx, NULL));
-    for (uint32_t i = 0; i < tf_tensorfile_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
         tf_tensor_t *t;
-        assert_ok(tf_tensorfile_get(f, tf_tensorfile_name(f, i), &t));
+        assert_ok(tf_tensorfile_get(&t, f, tf_tensorfile_name(f, i)));
         assert_ok(tf_tensorfile_writer_add_tensor(w, tf_tensorfile_name(f, i), t));
     }
-    for (uint32_t i = 0; i < tf_tensorfile_meta_count(f); i++) {
+    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
         const char *k, *v;
-        assert_ok(tf_tensorfile_meta_at(f, i, &k, &v));
+        assert_ok(tf_tensorfile_meta_at(&k, &v, f, i));
         if (strcmp(k, "libtransfer.decision") != 0 && strncmp(k, "libtransfer.", 12) == 0)
             assert_ok(tf_tensorfile_writer_add_meta(w, k, v));
     }
@@ -512,7 +512,7 @@ static void test_prior_non_finite_logits_leave_the_decision(void **state)
     assert_ok(tf_model_set_prior(r.model, (const double[]){0.4, 0.6}, 2));
     assert_ok(tf_model_prior(r.model, TF_PRIOR_TARGET, before, 2));
     T = tf_model_temperature(r.model);
-    assert_ok(tf_module_param_at(tf_model_encoder(r.model), 0, NULL, &w, NULL));
+    assert_ok(tf_module_param_at(NULL, &w, NULL, tf_model_encoder(r.model), 0));
     float *data = tf_tensor_data(w);
     for (int64_t i = 0; i < tf_tensor_numel(w); i++)
         data[i] = NAN;

@@ -116,7 +116,7 @@ static void rig_close(rig_t *r)
 
 static void pre_opts(tf_pretrain_opts_t *po, int64_t steps)
 {
-    tf_optim_opts_t *oo = NULL;
+    tf_optimizer_opts_t *oo = NULL;
     (void)oo;
     tf_pretrain_opts_init(po, TF_PRETRAIN_OPTS_VERSION);
     po->max_steps = steps;
@@ -142,9 +142,9 @@ static float *weights_of(tf_model_t *m, int64_t *n)
     float *w = malloc((size_t)*n * sizeof *w);
     tf_module_t *enc = tf_model_encoder(m);
     int64_t at = 0;
-    for (uint32_t i = 0; i < tf_module_param_count(enc); i++) {
+    for (uint32_t i = 0; i < tf_module_num_params(enc); i++) {
         tf_tensor_t *p;
-        assert_ok(tf_module_param_at(enc, i, NULL, &p, NULL));
+        assert_ok(tf_module_param_at(NULL, &p, NULL, enc, i));
         memcpy(w + at, tf_tensor_data(p), tf_tensor_nbytes(p));
         at += tf_tensor_numel(p);
     }
@@ -162,12 +162,14 @@ static void test_pretrain_lowers_lm_loss(void **state)
     double before, after;
     (void)state;
     rig_open(&r, 1);
-    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .", -1, &before));
+    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .",
+                               strlen("the cat sees the ball ."), &before));
     pre_opts(&po, 150);
     assert_ok(tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION));
     assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep));
     assert_int_equal(rep.steps, 150);
-    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .", -1, &after));
+    assert_ok(tf_lm_score_text(r.model, "the cat sees the ball .",
+                               strlen("the cat sees the ball ."), &after));
     /* untrained: about ln(V); the grammar leaves about ln(5) per content word */
     assert_true(before > 2.5);
     assert_true(after < 0.6 * before);
@@ -305,12 +307,12 @@ static void test_pretrain_divergence_keeps_finite_weights(void **state)
 {
     rig_t r;
     tf_pretrain_opts_t po;
-    tf_optim_opts_t oo;
+    tf_optimizer_opts_t oo;
     int64_t n;
     (void)state;
     rig_open(&r, 4);
-    tf_optim_opts_init(&oo, TF_OPTIM_OPTS_VERSION);
-    oo.algorithm = TF_OPTIM_SGD;
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.algorithm = TF_OPTIMIZER_SGD;
     oo.lr = 1e30;
     pre_opts(&po, 20);
     po.optim = &oo;
@@ -427,17 +429,19 @@ static void test_checkpoint_roundtrip_same_predictions(void **state)
     rig_open(&r, 21);
     finetune_and_check(&r, train_tsv, valid_tsv, TF_FINETUNE_FULL, 0.9);
     assert_ok(tf_model_save(r.model, path));
-    assert_ok(tf_predict_text(r.model, "a dog likes the ball .", -1, p1, 2));
+    assert_ok(tf_predict_text(r.model, "a dog likes the ball .", strlen("a dog likes the ball ."),
+                              p1, 2));
     assert_ok(tf_model_load(&loaded, r.ctx, path, 0));
     assert_int_equal(tf_model_num_classes(loaded), 2);
     assert_string_equal(tf_model_label_name(loaded, 0), tf_model_label_name(r.model, 0));
-    assert_ok(tf_predict_text(loaded, "a dog likes the ball .", -1, p2, 2));
+    assert_ok(
+        tf_predict_text(loaded, "a dog likes the ball .", strlen("a dog likes the ball ."), p2, 2));
     assert_memory_equal(p1, p2, sizeof p1);
     assert_true(fabs(p1[0] + p1[1] - 1.0) < 1e-6);
     assert_true(p1[0] > 0.5); /* "animal" is label 0 */
     assert_ok(tf_model_load(&backbone, r.ctx, path, TF_MODEL_LOAD_BACKBONE));
     assert_int_equal(tf_model_num_classes(backbone), 0);
-    assert_status(tf_predict_text(backbone, "a dog", -1, p2, 2), TF_STATUS_ESTATE);
+    assert_status(tf_predict_text(backbone, "a dog", strlen("a dog"), p2, 2), TF_STATUS_ESTATE);
     tf_model_free(backbone);
     tf_model_free(loaded);
     rig_close(&r);
@@ -511,11 +515,13 @@ static void test_api_errors(void **state)
     assert_status(tf_finetune(r.model, tr, tri, &fo, NULL), TF_STATUS_EINVAL); /* labels differ */
     tf_metrics_init(&mt, TF_METRICS_VERSION);
     assert_status(tf_evaluate(r.model, tr, &mt, NULL, 0), TF_STATUS_ESTATE);
-    assert_status(tf_predict_text(r.model, "the cat", -1, probs, 1), TF_STATUS_ESTATE);
+    assert_status(tf_predict_text(r.model, "the cat", strlen("the cat"), probs, 1),
+                  TF_STATUS_ESTATE);
     assert_status(tf_train_state_save(r.model, NULL, "/tmp/x"), TF_STATUS_ESTATE);
     fo.epochs = 1;
     assert_ok(tf_finetune(r.model, tr, NULL, &fo, NULL));
-    assert_status(tf_predict_text(r.model, "the cat", -1, probs, 1), TF_STATUS_EBUFSIZE);
+    assert_status(tf_predict_text(r.model, "the cat", strlen("the cat"), probs, 1),
+                  TF_STATUS_EBUFSIZE);
     assert_status(tf_predict_ids(r.model, (const int32_t[]){4}, 0, probs, 1), TF_STATUS_EINVAL);
     int64_t conf[2];
     assert_status(tf_evaluate(r.model, tr, &mt, conf, 2), TF_STATUS_EBUFSIZE);
@@ -587,7 +593,7 @@ static void test_numeric_pretrain_and_classify(void **state)
     float probs[2];
     assert_ok(tf_predict_features(m, values + L, L, probs, 2)); /* sequence 1: fast */
     assert_true(probs[1] > 0.5);
-    assert_status(tf_predict_text(m, "x", -1, probs, 2), TF_STATUS_ESTATE);
+    assert_status(tf_predict_text(m, "x", strlen("x"), probs, 2), TF_STATUS_ESTATE);
     tf_model_free(m);
     tf_loader_free(next);
     tf_loader_free(cls);
