@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install the built library into a scratch prefix, then build and run a consumer against the
 # installed files only: through find_package(transfer) (C and C++) and through pkg-config.
+# Usage: check_install.sh BUILD WORK CC CXX [SANITIZE]; SANITIZE (e.g. -fsanitize=address) is the
+# flag the library was built with, which its consumers must compile and link with too.
 set -eu
-build=$1 work=$2 cc=$3 cxx=$4
+build=$1 work=$2 cc=$3 cxx=$4 sanitize=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 mkdir -p "$work"
@@ -13,7 +15,9 @@ export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 echo "== find_package(transfer)"
 cmake -S "$here/consumer" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
-      -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" >"$work/configure.log"
+      -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
+      -DCMAKE_EXE_LINKER_FLAGS="$sanitize" >"$work/configure.log"
 cmake --build "$work/cmake-build" >"$work/build.log"
 "$work/cmake-build/consumer_c"
 "$work/cmake-build/consumer_cxx"
@@ -22,10 +26,10 @@ echo "== pkg-config libtransfer"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 static=""
 [ -e "$libdir/libtransfer.so" ] || static="--static"
-"$cc" -std=c99 -Wall -Wextra -pedantic -Werror "$here/consumer/consumer.c" -o "$work/pc_c" \
+"$cc" -std=c99 -Wall -Wextra -pedantic -Werror $sanitize "$here/consumer/consumer.c" -o "$work/pc_c" \
       $(pkg-config --cflags libtransfer) $(pkg-config $static --libs libtransfer)
 "$work/pc_c"
-"$cxx" -std=c++11 -Wall -Wextra -pedantic -Werror "$here/consumer/consumer.cpp" -o "$work/pc_cxx" \
+"$cxx" -std=c++11 -Wall -Wextra -pedantic -Werror $sanitize "$here/consumer/consumer.cpp" -o "$work/pc_cxx" \
       $(pkg-config --cflags libtransfer) $(pkg-config $static --libs libtransfer)
 "$work/pc_cxx"
 echo "installed package OK"

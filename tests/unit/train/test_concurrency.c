@@ -1,6 +1,6 @@
 /* Two threads training two independent models at once give bit-for-bit the results of training
- * them one after the other (each model has its own context; nothing is shared). Run under
- * ThreadSanitizer with the command in docs/RELIABILITY.md. */
+ * them one after the other (each model has its own context; nothing is shared). scripts/test also
+ * runs it under ThreadSanitizer. */
 #include "tf_test.h"
 
 #include <pthread.h>
