@@ -132,6 +132,12 @@ typedef struct tf_vocab_opts {
                                specials and bytes); 0 = no limit. Default 0. */
 } tf_vocab_opts_t;
 
+/** Static initializer with the same defaults as tf_vocab_opts_init() (current version). */
+#define TF_VOCAB_OPTS_INIT                                                                         \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_vocab_opts_t), TF_VOCAB_OPTS_VERSION, TF_VOCAB_KIND_WORD, 0, 1, 1, 0   \
+    }
+
 /**
  * @brief Fill `opts` with defaults.
  * @param[out] opts Options to initialise.
@@ -357,6 +363,13 @@ typedef struct tf_loader_opts {
     double valid_fraction;  /**< Fraction of lines in the validation split (0 to 1). Default 0.1. */
     uint64_t seed;          /**< Shuffling seed; 0 = the context's seed. Default 0. */
 } tf_loader_opts_t;
+
+/** Static initializer with the same defaults as tf_loader_opts_init() (current version). */
+#define TF_LOADER_OPTS_INIT                                                                        \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_loader_opts_t), TF_LOADER_OPTS_VERSION, 32, 64, 0, 1, 0, 0, 0, 0, 0,   \
+        1, 0, 0, 1, 0, NULL, 0.1, 0u                                                               \
+    }
 
 /**
  * @brief Fill `opts` with defaults.

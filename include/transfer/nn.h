@@ -86,6 +86,13 @@ typedef struct tf_embedding_opts {
     const char *name;       /**< Name prefix of the parameters ("emb" gives "emb.weight"); NULL (default) gives "weight". Copied. */
 } tf_embedding_opts_t;
 
+/** Static initializer with the same defaults as tf_embedding_opts_init() (current version). */
+#define TF_EMBEDDING_OPTS_INIT                                                                     \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_embedding_opts_t), TF_EMBEDDING_OPTS_VERSION, 0, 0, TF_NN_INDEX_NONE,  \
+        NULL                                                                                       \
+    }
+
 /** Current version of ::tf_linear_opts_t. */
 #define TF_LINEAR_OPTS_VERSION 1
 
@@ -100,6 +107,12 @@ typedef struct tf_linear_opts {
     const char *name;     /**< Name prefix ("head" gives "head.weight"); NULL (default) gives "weight". Copied. */
 } tf_linear_opts_t;
 
+/** Static initializer with the same defaults as tf_linear_opts_init() (current version). */
+#define TF_LINEAR_OPTS_INIT                                                                        \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_linear_opts_t), TF_LINEAR_OPTS_VERSION, 0, 0, 1, 0, NULL               \
+    }
+
 /** Current version of ::tf_dropout_opts_t. */
 #define TF_DROPOUT_OPTS_VERSION 1
 
@@ -109,6 +122,12 @@ typedef struct tf_dropout_opts {
     uint32_t version;     /**< #TF_DROPOUT_OPTS_VERSION, set by the init function. */
     double p;             /**< Probability of zeroing an element, in [0, 1). Default 0.5. */
 } tf_dropout_opts_t;
+
+/** Static initializer with the same defaults as tf_dropout_opts_init() (current version). */
+#define TF_DROPOUT_OPTS_INIT                                                                       \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_dropout_opts_t), TF_DROPOUT_OPTS_VERSION, 0.5                          \
+    }
 
 /** Current version of ::tf_lstm_opts_t. */
 #define TF_LSTM_OPTS_VERSION 1
@@ -124,6 +143,12 @@ typedef struct tf_lstm_opts {
     double dropout;        /**< Dropout on the outputs of every layer but the last, training mode only; [0, 1). Default 0. */
     const char *name;      /**< Name prefix ("lstm" gives "lstm.weight_ih_l0"); NULL (default): "weight_ih_l0". Copied. */
 } tf_lstm_opts_t;
+
+/** Static initializer with the same defaults as tf_lstm_opts_init() (current version). */
+#define TF_LSTM_OPTS_INIT                                                                          \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_lstm_opts_t), TF_LSTM_OPTS_VERSION, 0, 0, 1, 0, 0.0, NULL              \
+    }
 
 /** Current version of ::tf_encoder_opts_t. */
 #define TF_ENCODER_OPTS_VERSION 1
@@ -148,6 +173,13 @@ typedef struct tf_encoder_opts {
     int32_t bidirectional;  /**< 1 for bidirectional layers, 0 (default). */
     double dropout;         /**< Dropout between LSTM layers (training mode); [0, 1). Default 0. */
 } tf_encoder_opts_t;
+
+/** Static initializer with the same defaults as tf_encoder_opts_init() (current version). */
+#define TF_ENCODER_OPTS_INIT                                                                       \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_encoder_opts_t), TF_ENCODER_OPTS_VERSION, 0, 100, TF_NN_INDEX_NONE,    \
+        0, 200, 1, 0, 0.0                                                                          \
+    }
 
 /**
  * @brief Fill `opts` with defaults for the given options version.

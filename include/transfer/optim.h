@@ -105,6 +105,14 @@ typedef struct tf_optimizer_opts {
                                   default 1e4. */
 } tf_optimizer_opts_t;
 
+/** Static initializer with the same defaults as tf_optimizer_opts_init() (current version). */
+#define TF_OPTIMIZER_OPTS_INIT                                                                     \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_optimizer_opts_t), TF_OPTIMIZER_OPTS_VERSION, TF_OPTIMIZER_ADAMW, 0,   \
+        1e-3, 0.0, 0.0, 0, TF_OPTIMIZER_SCHED_CONSTANT, 0.0, 0.9, 0.999, 1e-8, 0.0, 0, 0, 0.0,     \
+        0.1, 32.0, 0.3, 25.0, 1e4                                                                  \
+    }
+
 /**
  * @brief Fill `opts` with the defaults listed for each field.
  * @param[out] opts Options to initialise.

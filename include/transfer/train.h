@@ -72,6 +72,13 @@ typedef struct tf_model_opts {
     int32_t reserved;      /**< Must be 0. */
 } tf_model_opts_t;
 
+/** Static initializer with the same defaults as tf_model_opts_init() (current version). */
+#define TF_MODEL_OPTS_INIT                                                                         \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_model_opts_t), TF_MODEL_OPTS_VERSION, TF_MODEL_INPUT_TOKENS, 0, 100,   \
+        200, 1, 0, 0.2, 0, 0                                                                       \
+    }
+
 /**
  * @brief Fill `opts` with defaults.
  * @param[out] opts Options to initialise.
@@ -242,6 +249,13 @@ typedef struct tf_pretrain_opts {
     void *progress_payload;         /**< Passed to `progress`. */
 } tf_pretrain_opts_t;
 
+/** Static initializer with the same defaults as tf_pretrain_opts_init() (current version). */
+#define TF_PRETRAIN_OPTS_INIT                                                                      \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_pretrain_opts_t), TF_PRETRAIN_OPTS_VERSION, 1, 0, 0, 0, NULL, 0.5, 0,  \
+        50, NULL, NULL                                                                             \
+    }
+
 /**
  * @brief Fill `opts` with defaults.
  * @param[out] opts Options to initialise.
@@ -397,6 +411,15 @@ typedef struct tf_finetune_opts {
                                        in the training loader's label order. */
     int64_t num_class_weights;    /**< Length of `class_weights`. */
 } tf_finetune_opts_t;
+
+/** Static initializer with the same defaults as tf_finetune_opts_init() (current version). */
+#define TF_FINETUNE_OPTS_INIT                                                                      \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_finetune_opts_t), TF_FINETUNE_OPTS_VERSION, TF_FINETUNE_FULL,          \
+        TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX, 8, 0, TF_METRIC_ACCURACY, 0, 0, 1e-2, 1.0,      \
+        0.01, 0.3, 1.0, TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR, 1, 20, NULL, NULL,                  \
+        TF_CLASS_WEIGHT_NONE, 1, NULL, 0                                                           \
+    }
 
 /**
  * @brief Fill `opts` with defaults.
@@ -600,6 +623,12 @@ typedef struct tf_adapt_opts {
     double min_prior;     /**< Floor of every estimated prior (and 1 - it the ceiling of a
                                multi-label one); default 1e-4. */
 } tf_adapt_opts_t;
+
+/** Static initializer with the same defaults as tf_adapt_opts_init() (current version). */
+#define TF_ADAPT_OPTS_INIT                                                                         \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_adapt_opts_t), TF_ADAPT_OPTS_VERSION, 1000, 0, 1e-6, 1e-4              \
+    }
 
 /**
  * @brief Fill `opts` with defaults.
