@@ -28,6 +28,11 @@ static int32_t resolve_threads(int32_t n)
     return cores > 0 ? (int32_t)(cores > 1024 ? 1024 : cores) : 1;
 }
 
+TF__OPTS_LAYOUT(tf__ctx_opts_layout,
+                tf_ctx_opts_t,
+                TF_CTX_OPTS_VERSION,
+                TF__OPTS_END(tf_ctx_opts_t, log_payload));
+
 static void ctx_opts_defaults(tf_ctx_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -40,9 +45,9 @@ static void ctx_opts_defaults(tf_ctx_opts_t *o)
 
 tf_status_t tf_ctx_opts_init(tf_ctx_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_CTX_OPTS_VERSION, __func__));
-    ctx_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_ctx_opts_t d;
+    ctx_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__ctx_opts_layout, __func__);
 }
 
 tf_status_t tf_ctx_create(tf_ctx_t **out, const tf_ctx_opts_t *opts)
@@ -51,7 +56,7 @@ tf_status_t tf_ctx_create(tf_ctx_t **out, const tf_ctx_opts_t *opts)
     TF_REQUIRE_ARG(out);
     *out = NULL;
     ctx_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_CTX_OPTS_VERSION, "tf_ctx_create"));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__ctx_opts_layout, "tf_ctx_create"));
     if (o.num_threads < 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_ctx_create: num_threads is %d; use 0 (all cores) or more",
                 o.num_threads);

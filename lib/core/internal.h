@@ -43,19 +43,70 @@ int tf__add_size(size_t a, size_t b, size_t *out);
 /* Log through the context's callback when `level` is at or below its level. */
 void tf__log(const tf_ctx_t *ctx, int32_t level, const char *fmt, ...) TF__PRINTF(3, 4);
 
-/* Read a caller options struct that starts with {uint32_t struct_size; uint32_t version;}.
- * `dst` holds the defaults (dst_size = sizeof the library's struct); the caller's first
- * min(struct_size, dst_size) bytes are copied over them. `min_size` is the size of version 1 of
- * the struct. Fails with EINVAL/EVERSION and a message naming `what`. */
-tf_status_t tf__opts_read(void *dst,
-                          size_t dst_size,
-                          const void *src,
-                          size_t min_size,
-                          uint32_t current_version,
-                          const char *what);
+/* The published layout of one public struct that starts with {uint32_t struct_size; uint32_t
+ * version;} (options, and the results structs the library fills): sizes[v] is where version v's
+ * last field ends, v = 1..current, so no caller's sizeof of that version is smaller; `size` is
+ * sizeof the library's own struct. Define one with TF__OPTS_LAYOUT; docs/ABI.md has the rules. */
+typedef struct tf__opts_layout {
+    const char *type;
+    uint32_t current;
+    const size_t *sizes;
+    size_t size;
+} tf__opts_layout_t;
 
-/* Validate an options struct pointer for an *_opts_init call and zero it. */
-tf_status_t tf__opts_init_check(void *opts, uint32_t version, uint32_t current, const char *what);
+/* Where `field` of `type` ends: the published size of the version whose last field it is. */
+#define TF__OPTS_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* The options-growth test builds the library against headers whose structs all grew a trailing
+ * int64_t test_grown_field in one more version (tests/unit/core/test_opts_grown_internal.c). */
+#ifdef TF_TEST_GROWN_OPTS
+#define TF__TEST_GROWN_DEFAULT INT64_C(0x6772776E)
+#define TF__OPTS_GROWN(type) , TF__OPTS_END(type, test_grown_field)
+#else
+#define TF__OPTS_GROWN(type)
+#endif
+
+/* Define the layout `name` of `type`, whose current version is `version`; the remaining arguments
+ * are the sizes of versions 1..version in order, each TF__OPTS_END(type, last field). */
+#define TF__OPTS_LAYOUT(name, type, version, ...)                                                  \
+    static const size_t name##_sizes[] = {0, __VA_ARGS__ TF__OPTS_GROWN(type)};                    \
+    _Static_assert(sizeof name##_sizes / sizeof name##_sizes[0] == (size_t)(version) + 1,          \
+                   #type ": one size per version");                                                \
+    const tf__opts_layout_t name = {#type, (uint32_t)(version), name##_sizes, sizeof(type)}
+
+/* An *_init function: check `opts` and `version`, then write the first bytes of `defaults` (a
+ * struct of the library's size, its head overwritten) that the caller's version has. */
+tf_status_t tf__opts_init(
+    void *opts, uint32_t version, void *defaults, const tf__opts_layout_t *l, const char *what);
+
+/* Read a caller's options struct `src` (NULL = defaults) into `dst`, which holds the library's
+ * defaults: accepts any version this library knows whose struct_size covers it, copies that
+ * version's fields, keeps the defaults of newer ones and sets dst's head to the library's own.
+ * Fails with EINVAL/EVERSION and a message naming `what` and the type. */
+tf_status_t tf__opts_read(void *dst, const void *src, const tf__opts_layout_t *l, const char *what);
+
+/* Check a caller's results struct `res` as tf__opts_read does and give the number of its bytes
+ * the library may write. */
+tf_status_t
+tf__results_size(const void *res, const tf__opts_layout_t *l, const char *what, size_t *bytes);
+
+/* Layouts of the public structs; each is defined next to its *_init function. */
+extern const tf__opts_layout_t tf__ctx_opts_layout;
+extern const tf__opts_layout_t tf__vocab_opts_layout;
+extern const tf__opts_layout_t tf__loader_opts_layout;
+extern const tf__opts_layout_t tf__tensorfile_opts_layout;
+extern const tf__opts_layout_t tf__embedding_opts_layout;
+extern const tf__opts_layout_t tf__linear_opts_layout;
+extern const tf__opts_layout_t tf__dropout_opts_layout;
+extern const tf__opts_layout_t tf__lstm_opts_layout;
+extern const tf__opts_layout_t tf__encoder_opts_layout;
+extern const tf__opts_layout_t tf__optimizer_opts_layout;
+extern const tf__opts_layout_t tf__model_opts_layout;
+extern const tf__opts_layout_t tf__pretrain_opts_layout;
+extern const tf__opts_layout_t tf__finetune_opts_layout;
+extern const tf__opts_layout_t tf__adapt_opts_layout;
+extern const tf__opts_layout_t tf__train_report_layout;
+extern const tf__opts_layout_t tf__metrics_layout;
 
 /* How many threads the calling thread's next GEMMs (and the kernels that follow the same setting)
  * may use; the setting is per thread. tf__blas_threads reads it back. */

@@ -6,6 +6,11 @@
 
 #include <string.h>
 
+TF__OPTS_LAYOUT(tf__loader_opts_layout,
+                tf_loader_opts_t,
+                TF_LOADER_OPTS_VERSION,
+                TF__OPTS_END(tf_loader_opts_t, seed));
+
 static void loader_opts_defaults(tf_loader_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -21,9 +26,9 @@ static void loader_opts_defaults(tf_loader_opts_t *o)
 
 tf_status_t tf_loader_opts_init(tf_loader_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_LOADER_OPTS_VERSION, __func__));
-    loader_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_loader_opts_t d;
+    loader_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__loader_opts_layout, __func__);
 }
 
 static int is01(int32_t x)
@@ -36,7 +41,7 @@ tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
 {
     tf_loader_opts_t o;
     loader_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LOADER_OPTS_VERSION, fn));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__loader_opts_layout, fn));
     if (o.batch_size < 1 || o.bptt < 1 || o.max_len < 0 || o.bucket < 0 || o.num_features < 1 ||
         o.num_labels < 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: batch_size, bptt and num_features must be >= 1; max_len, "

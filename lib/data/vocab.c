@@ -8,6 +8,11 @@
 static const char *const special_names[TF_VOCAB_NUM_SPECIALS] = {"<pad>", "<unk>", "<bos>",
                                                                   "<eos>"};
 
+TF__OPTS_LAYOUT(tf__vocab_opts_layout,
+                tf_vocab_opts_t,
+                TF_VOCAB_OPTS_VERSION,
+                TF__OPTS_END(tf_vocab_opts_t, max_size));
+
 static void vocab_opts_defaults(tf_vocab_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -22,15 +27,15 @@ static void vocab_opts_defaults(tf_vocab_opts_t *o)
 
 tf_status_t tf_vocab_opts_init(tf_vocab_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_VOCAB_OPTS_VERSION, __func__));
-    vocab_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_vocab_opts_t d;
+    vocab_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__vocab_opts_layout, __func__);
 }
 
 tf_status_t tf__vocab_read_opts(tf_vocab_opts_t *o, const tf_vocab_opts_t *opts, const char *fn)
 {
     vocab_opts_defaults(o);
-    TF_CHECK(tf__opts_read(o, sizeof *o, opts, sizeof *o, TF_VOCAB_OPTS_VERSION, fn));
+    TF_CHECK(tf__opts_read(o, opts, &tf__vocab_opts_layout, fn));
     if (o->kind != TF_VOCAB_KIND_WORD && o->kind != TF_VOCAB_KIND_BYTE &&
         o->kind != TF_VOCAB_KIND_BPE)
         TF_FAIL(TF_STATUS_EINVAL, "%s: kind %d is not a tf_vocab_kind_t", fn, o->kind);

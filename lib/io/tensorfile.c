@@ -3,6 +3,11 @@
 
 #include <string.h>
 
+TF__OPTS_LAYOUT(tf__tensorfile_opts_layout,
+                tf_tensorfile_opts_t,
+                TF_TENSORFILE_OPTS_VERSION,
+                TF__OPTS_END(tf_tensorfile_opts_t, max_header_bytes));
+
 static void opts_defaults(tf_tensorfile_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -12,9 +17,9 @@ static void opts_defaults(tf_tensorfile_opts_t *o)
 
 tf_status_t tf_tensorfile_opts_init(tf_tensorfile_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_TENSORFILE_OPTS_VERSION, __func__));
-    opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_tensorfile_opts_t d;
+    opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__tensorfile_opts_layout, __func__);
 }
 
 tf_status_t
@@ -22,7 +27,7 @@ tf__tensorfile_opts_read(tf_tensorfile_opts_t *o, const tf_tensorfile_opts_t *op
 {
     const uint32_t known = TF_TENSORFILE_ALLOW_NONFINITE | TF_TENSORFILE_ALLOW_FOREIGN;
     opts_defaults(o);
-    TF_CHECK(tf__opts_read(o, sizeof *o, opts, sizeof *o, TF_TENSORFILE_OPTS_VERSION, fn));
+    TF_CHECK(tf__opts_read(o, opts, &tf__tensorfile_opts_layout, fn));
     if (o->flags & ~known)
         TF_FAIL(TF_STATUS_EINVAL, "%s: unknown flags 0x%x", fn, (unsigned)(o->flags & ~known));
     if (o->reserved != 0)

@@ -82,6 +82,11 @@ static tf_status_t drop_backward(tf_module_t *m, const tf_tensor_t *grad_output,
 static const tf__module_vtable_t drop_vt = {TF_MODULE_DROPOUT, "dropout", drop_forward, drop_backward,
                                             NULL, drop_destroy, NULL, NULL};
 
+TF__OPTS_LAYOUT(tf__dropout_opts_layout,
+                tf_dropout_opts_t,
+                TF_DROPOUT_OPTS_VERSION,
+                TF__OPTS_END(tf_dropout_opts_t, p));
+
 static void drop_defaults(tf_dropout_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -92,9 +97,9 @@ static void drop_defaults(tf_dropout_opts_t *o)
 
 tf_status_t tf_dropout_opts_init(tf_dropout_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_DROPOUT_OPTS_VERSION, __func__));
-    drop_defaults(opts);
-    return TF_STATUS_OK;
+    tf_dropout_opts_t d;
+    drop_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__dropout_opts_layout, __func__);
 }
 
 tf_status_t tf_dropout_create(tf_module_t **out, tf_ctx_t *ctx, const tf_dropout_opts_t *opts)
@@ -104,7 +109,7 @@ tf_status_t tf_dropout_create(tf_module_t **out, tf_ctx_t *ctx, const tf_dropout
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     drop_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_DROPOUT_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__dropout_opts_layout, __func__));
     if (!(o.p >= 0.0 && o.p < 1.0))
         TF_FAIL(TF_STATUS_EINVAL, "tf_dropout_create: p is %g; it must be in [0, 1)", o.p);
     tf__dropout_t *d = tf__calloc(ctx, 1, sizeof *d);

@@ -117,6 +117,11 @@ tf__param_t *tf__embedding_weight(tf_module_t *m)
     return (m != NULL && m->vt == &emb_vt) ? &m->own[0] : NULL;
 }
 
+TF__OPTS_LAYOUT(tf__embedding_opts_layout,
+                tf_embedding_opts_t,
+                TF_EMBEDDING_OPTS_VERSION,
+                TF__OPTS_END(tf_embedding_opts_t, name));
+
 static void emb_defaults(tf_embedding_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -127,9 +132,9 @@ static void emb_defaults(tf_embedding_opts_t *o)
 
 tf_status_t tf_embedding_opts_init(tf_embedding_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_EMBEDDING_OPTS_VERSION, __func__));
-    emb_defaults(opts);
-    return TF_STATUS_OK;
+    tf_embedding_opts_t d;
+    emb_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__embedding_opts_layout, __func__);
 }
 
 size_t tf__embedding_param_floats(const tf_embedding_opts_t *o)
@@ -196,7 +201,7 @@ tf_status_t tf_embedding_create(tf_module_t **out, tf_ctx_t *ctx, const tf_embed
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(opts);
     emb_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_EMBEDDING_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__embedding_opts_layout, __func__));
     TF_CHECK(tf__embedding_check_opts(__func__, &o));
     TF_CHECK(tf__embedding_new(out, ctx, &o, NULL, NULL));
     tf__object_created(ctx);

@@ -120,6 +120,11 @@ static const tf__module_vtable_t enc_vt = {TF_MODULE_ENCODER, "encoder", enc_for
                                            enc_set_training, enc_destroy, encoder_forward_states,
                                            encoder_backward_states};
 
+TF__OPTS_LAYOUT(tf__encoder_opts_layout,
+                tf_encoder_opts_t,
+                TF_ENCODER_OPTS_VERSION,
+                TF__OPTS_END(tf_encoder_opts_t, dropout));
+
 static void enc_defaults(tf_encoder_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -133,9 +138,9 @@ static void enc_defaults(tf_encoder_opts_t *o)
 
 tf_status_t tf_encoder_opts_init(tf_encoder_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_ENCODER_OPTS_VERSION, __func__));
-    enc_defaults(opts);
-    return TF_STATUS_OK;
+    tf_encoder_opts_t d;
+    enc_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__encoder_opts_layout, __func__);
 }
 
 tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder_opts_t *opts)
@@ -147,7 +152,7 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(opts);
     enc_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_ENCODER_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__encoder_opts_layout, __func__));
     if (o.input_features < 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_encoder_create: input_features is %lld; use 0 (tokens) or more",
                 (long long)o.input_features);

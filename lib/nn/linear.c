@@ -114,6 +114,11 @@ tf_status_t tf__linear_scratch(tf_module_t *m, size_t n, float **out)
     return TF_STATUS_OK;
 }
 
+TF__OPTS_LAYOUT(tf__linear_opts_layout,
+                tf_linear_opts_t,
+                TF_LINEAR_OPTS_VERSION,
+                TF__OPTS_END(tf_linear_opts_t, name));
+
 static void lin_defaults(tf_linear_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -124,9 +129,9 @@ static void lin_defaults(tf_linear_opts_t *o)
 
 tf_status_t tf_linear_opts_init(tf_linear_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_LINEAR_OPTS_VERSION, __func__));
-    lin_defaults(opts);
-    return TF_STATUS_OK;
+    tf_linear_opts_t d;
+    lin_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__linear_opts_layout, __func__);
 }
 
 size_t tf__linear_param_floats(const tf_linear_opts_t *o)
@@ -216,7 +221,7 @@ tf_status_t tf_linear_create(tf_module_t **out, tf_ctx_t *ctx, const tf_linear_o
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(opts);
     lin_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LINEAR_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__linear_opts_layout, __func__));
     TF_CHECK(tf__linear_check_opts(__func__, &o));
     TF_CHECK(linear_build(out, ctx, &o, NULL, NULL, NULL));
     tf__object_created(ctx);
@@ -235,7 +240,7 @@ tf_status_t tf_linear_create_tied(tf_module_t **out,
     TF_REQUIRE_ARG(embedding);
     TF_REQUIRE_ARG(opts);
     lin_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LINEAR_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__linear_opts_layout, __func__));
     TF_CHECK(tf__linear_check_opts(__func__, &o));
     tf__param_t *w = tf__embedding_weight(embedding);
     if (w == NULL)

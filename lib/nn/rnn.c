@@ -304,6 +304,11 @@ static void rnn_destroy(tf_module_t *m)
 static const tf__module_vtable_t rnn_vt = {0, NULL, rnn_forward_vt, rnn_backward_vt, NULL, rnn_destroy,
                                            rnn_forward_states, rnn_backward_states};
 
+TF__OPTS_LAYOUT(tf__lstm_opts_layout,
+                tf_lstm_opts_t,
+                TF_LSTM_OPTS_VERSION,
+                TF__OPTS_END(tf_lstm_opts_t, name));
+
 static void lstm_defaults(tf_lstm_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -314,9 +319,9 @@ static void lstm_defaults(tf_lstm_opts_t *o)
 
 tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_LSTM_OPTS_VERSION, __func__));
-    lstm_defaults(opts);
-    return TF_STATUS_OK;
+    tf_lstm_opts_t d;
+    lstm_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__lstm_opts_layout, __func__);
 }
 
 size_t tf__rnn_param_floats(const tf_lstm_opts_t *o, const tf__cell_ops_t *cell)
@@ -423,7 +428,7 @@ tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(opts);
     lstm_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_LSTM_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__lstm_opts_layout, __func__));
     TF_CHECK(tf__rnn_check_opts(__func__, &o));
     TF_CHECK(tf__rnn_new(out, ctx, &o, tf__cell_get(TF_CELL_LSTM), NULL, NULL));
     tf__object_created(ctx);

@@ -5,6 +5,11 @@
 #include <math.h>
 #include <string.h>
 
+TF__OPTS_LAYOUT(tf__optimizer_opts_layout,
+                tf_optimizer_opts_t,
+                TF_OPTIMIZER_OPTS_VERSION,
+                TF__OPTS_END(tf_optimizer_opts_t, final_div_factor));
+
 static void optim_opts_defaults(tf_optimizer_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -34,9 +39,9 @@ static void optim_opts_defaults(tf_optimizer_opts_t *o)
 
 tf_status_t tf_optimizer_opts_init(tf_optimizer_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_OPTIMIZER_OPTS_VERSION, __func__));
-    optim_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_optimizer_opts_t d;
+    optim_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__optimizer_opts_layout, __func__);
 }
 
 static int nonneg_finite(double x)
@@ -88,8 +93,7 @@ tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_optimizer_opts
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     optim_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_OPTIMIZER_OPTS_VERSION,
-                           "tf_optimizer_create"));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__optimizer_opts_layout, "tf_optimizer_create"));
     TF_CHECK(check_opts(&o));
     tf_optimizer_t *opt = tf__calloc(ctx, 1, sizeof *opt);
     if (opt == NULL)

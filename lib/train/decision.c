@@ -355,6 +355,11 @@ tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *tempera
 
 /* ---- prior estimation ---- */
 
+TF__OPTS_LAYOUT(tf__adapt_opts_layout,
+                tf_adapt_opts_t,
+                TF_ADAPT_OPTS_VERSION,
+                TF__OPTS_END(tf_adapt_opts_t, min_prior));
+
 static void adapt_defaults(tf_adapt_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -367,9 +372,9 @@ static void adapt_defaults(tf_adapt_opts_t *o)
 
 tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_ADAPT_OPTS_VERSION, __func__));
-    adapt_defaults(opts);
-    return TF_STATUS_OK;
+    tf_adapt_opts_t d;
+    adapt_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__adapt_opts_layout, __func__);
 }
 
 /* Clamp a prior into [lo, 1 - lo] (single-label: then renormalise). */
@@ -420,7 +425,7 @@ tf_status_t tf_adapt_prior(tf_model_t *m, tf_loader_t *unlabeled, const tf_adapt
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(unlabeled);
     adapt_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_ADAPT_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__adapt_opts_layout, __func__));
     if (o.max_iter < 1 || !(o.tol > 0.0) || !isfinite(o.tol) || !(o.min_prior > 0.0 && o.min_prior < 0.1) ||
         o.reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_adapt_prior: max_iter (%d) must be >= 1, tol (%g) finite and "

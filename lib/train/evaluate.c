@@ -43,8 +43,8 @@ tf_status_t tf_evaluate(tf_model_t *m,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(data);
     TF_REQUIRE_ARG(metrics);
-    if (metrics->struct_size < 2 * sizeof(uint32_t) || metrics->version < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_evaluate: initialise metrics with tf_metrics_init");
+    size_t metrics_bytes;
+    TF_CHECK(tf__results_size(metrics, &tf__metrics_layout, __func__, &metrics_bytes));
     if (m->head == NULL)
         TF_FAIL(TF_STATUS_ESTATE, "tf_evaluate: the model has no task head; fine-tune it first");
     int64_t C = m->num_classes;
@@ -70,7 +70,7 @@ tf_status_t tf_evaluate(tf_model_t *m,
         r.loss = loss;
         r.accuracy = tf__metric(m, conf, loss, TF_METRIC_ACCURACY);
         r.macro_f1 = tf__metric(m, conf, loss, TF_METRIC_MACRO_F1);
-        memcpy(metrics, &r, metrics->struct_size < sizeof r ? metrics->struct_size : sizeof r);
+        memcpy(metrics, &r, metrics_bytes);
         if (confusion != NULL)
             memcpy(confusion, conf, nconf * sizeof *conf);
     }

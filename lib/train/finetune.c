@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Size of each published version of tf_finetune_opts_t (index = version). */
-static const size_t opts_size[] = {0, offsetof(tf_finetune_opts_t, class_weight),
-                                   sizeof(tf_finetune_opts_t)};
+/* Version 2 added class weights and calibration. */
+TF__OPTS_LAYOUT(tf__finetune_opts_layout,
+                tf_finetune_opts_t,
+                TF_FINETUNE_OPTS_VERSION,
+                TF__OPTS_END(tf_finetune_opts_t, progress_payload),
+                TF__OPTS_END(tf_finetune_opts_t, num_class_weights));
 
 static void finetune_opts_defaults(tf_finetune_opts_t *o)
 {
@@ -37,12 +40,8 @@ static void finetune_opts_defaults(tf_finetune_opts_t *o)
 tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version)
 {
     tf_finetune_opts_t d;
-    TF_CHECK(tf__opts_init_check(opts, version, TF_FINETUNE_OPTS_VERSION, __func__));
     finetune_opts_defaults(&d);
-    d.struct_size = (uint32_t)opts_size[version];
-    d.version = version;
-    memcpy(opts, &d, opts_size[version]); /* a caller's older struct is no bigger than this */
-    return TF_STATUS_OK;
+    return tf__opts_init(opts, version, &d, &tf__finetune_opts_layout, __func__);
 }
 
 static tf_status_t check_opts(const tf_finetune_opts_t *o)
@@ -409,7 +408,8 @@ tf_status_t tf_finetune(tf_model_t *m,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     finetune_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, opts_size[1], TF_FINETUNE_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__finetune_opts_layout, __func__));
+    TF_CHECK(tf__report_check(report, __func__));
     TF_CHECK(check_opts(&o));
     int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
     if (C < 2 - multi)

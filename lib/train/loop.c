@@ -100,7 +100,10 @@ tf_status_t tf__diverged(const char *fn, int64_t step, double loss, double grad_
 void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t *clk)
 {
     tf_train_report_t r;
-    if (report == NULL || report->struct_size < 2 * sizeof(uint32_t))
+    size_t bytes;
+    /* The training calls checked the report on entry. */
+    if (report == NULL ||
+        tf__results_size(report, &tf__train_report_layout, "", &bytes) != TF_STATUS_OK)
         return;
     memset(&r, 0, sizeof r);
     r.struct_size = report->struct_size;
@@ -114,28 +117,40 @@ void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t
     r.best_metric = m->ph.best_metric;
     r.seconds = tf__now() - clk->start;
     r.items_per_s = r.seconds > 0 ? clk->items / r.seconds : 0.0;
-    memcpy(report, &r, report->struct_size < sizeof r ? report->struct_size : sizeof r);
+    memcpy(report, &r, bytes);
+}
+
+TF__OPTS_LAYOUT(tf__train_report_layout,
+                tf_train_report_t,
+                TF_TRAIN_REPORT_VERSION,
+                TF__OPTS_END(tf_train_report_t, items_per_s));
+TF__OPTS_LAYOUT(tf__metrics_layout,
+                tf_metrics_t,
+                TF_METRICS_VERSION,
+                TF__OPTS_END(tf_metrics_t, macro_f1));
+
+tf_status_t tf__report_check(const tf_train_report_t *report, const char *fn)
+{
+    size_t bytes;
+    return report == NULL ? TF_STATUS_OK
+                          : tf__results_size(report, &tf__train_report_layout, fn, &bytes);
 }
 
 tf_status_t tf_train_report_init(tf_train_report_t *report, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(report, version, TF_TRAIN_REPORT_VERSION, __func__));
-    memset(report, 0, sizeof *report);
-    report->struct_size = (uint32_t)sizeof *report;
-    report->version = TF_TRAIN_REPORT_VERSION;
-    report->best_epoch = -1;
-    report->valid_loss = report->valid_metric = report->best_metric = NAN;
-    report->train_loss = NAN;
-    return TF_STATUS_OK;
+    tf_train_report_t d;
+    memset(&d, 0, sizeof d);
+    d.best_epoch = -1;
+    d.valid_loss = d.valid_metric = d.best_metric = NAN;
+    d.train_loss = NAN;
+    return tf__opts_init(report, version, &d, &tf__train_report_layout, __func__);
 }
 
 tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(metrics, version, TF_METRICS_VERSION, __func__));
-    memset(metrics, 0, sizeof *metrics);
-    metrics->struct_size = (uint32_t)sizeof *metrics;
-    metrics->version = TF_METRICS_VERSION;
-    return TF_STATUS_OK;
+    tf_metrics_t d;
+    memset(&d, 0, sizeof d);
+    return tf__opts_init(metrics, version, &d, &tf__metrics_layout, __func__);
 }
 
 tf_status_t tf__guard_loss(tf_model_t *m, double loss, int64_t step, const char *fn)

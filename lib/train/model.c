@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+TF__OPTS_LAYOUT(tf__model_opts_layout,
+                tf_model_opts_t,
+                TF_MODEL_OPTS_VERSION,
+                TF__OPTS_END(tf_model_opts_t, reserved));
+
 static void model_opts_defaults(tf_model_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -20,9 +25,9 @@ static void model_opts_defaults(tf_model_opts_t *o)
 
 tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_MODEL_OPTS_VERSION, __func__));
-    model_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_model_opts_t d;
+    model_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__model_opts_layout, __func__);
 }
 
 static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *vocab)
@@ -135,7 +140,7 @@ tf_status_t tf_model_create(tf_model_t **out,
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     model_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_MODEL_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__model_opts_layout, __func__));
     TF_CHECK(check_model_opts(&o, vocab));
     if (o.input == TF_MODEL_INPUT_TOKENS)
         TF_CHECK(copy_vocab(ctx, vocab, &copy));

@@ -5,6 +5,11 @@
 #include <math.h>
 #include <string.h>
 
+TF__OPTS_LAYOUT(tf__pretrain_opts_layout,
+                tf_pretrain_opts_t,
+                TF_PRETRAIN_OPTS_VERSION,
+                TF__OPTS_END(tf_pretrain_opts_t, progress_payload));
+
 static void pretrain_opts_defaults(tf_pretrain_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -17,9 +22,9 @@ static void pretrain_opts_defaults(tf_pretrain_opts_t *o)
 
 tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t version)
 {
-    TF_CHECK(tf__opts_init_check(opts, version, TF_PRETRAIN_OPTS_VERSION, __func__));
-    pretrain_opts_defaults(opts);
-    return TF_STATUS_OK;
+    tf_pretrain_opts_t d;
+    pretrain_opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__pretrain_opts_layout, __func__);
 }
 
 static tf_status_t check_opts(const tf_pretrain_opts_t *o)
@@ -39,13 +44,12 @@ static tf_status_t check_opts(const tf_pretrain_opts_t *o)
 }
 
 /* The optimizer of the phase: the caller's options or AdamW with warmup and cosine decay. */
-static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optimizer_opts_t *out)
+static tf_status_t resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optimizer_opts_t *out)
 {
     if (o->optim != NULL) {
+        /* A nested struct has its own size and version, checked like any options struct. */
         tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
-        memcpy(out, o->optim,
-               o->optim->struct_size < sizeof *out ? o->optim->struct_size : sizeof *out);
-        out->struct_size = (uint32_t)sizeof *out;
+        TF_CHECK(tf__opts_read(out, o->optim, &tf__optimizer_opts_layout, "tf_pretrain: optim"));
     } else {
         tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
         out->algorithm = TF_OPTIMIZER_ADAMW;
@@ -61,6 +65,7 @@ static void resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optimiz
     /* The trainer clips (it must see the norm before the update to guard against divergence). */
     if (out->max_grad_norm == 0.0)
         out->max_grad_norm = o->clip_norm;
+    return TF_STATUS_OK;
 }
 
 static uint64_t fingerprint(const tf_optimizer_opts_t *oo, int64_t total)
@@ -204,7 +209,8 @@ tf_status_t tf_pretrain(tf_model_t *m,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     pretrain_opts_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, sizeof o, opts, sizeof o, TF_PRETRAIN_OPTS_VERSION, __func__));
+    TF_CHECK(tf__opts_read(&o, opts, &tf__pretrain_opts_layout, __func__));
+    TF_CHECK(tf__report_check(report, __func__));
     TF_CHECK(check_opts(&o));
     if (m->lm_head == NULL)
         TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: a bidirectional model has no language-model head; "
@@ -213,7 +219,7 @@ tf_status_t tf_pretrain(tf_model_t *m,
     if (per_epoch < 1)
         TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the training loader has no batches");
     int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
-    resolve_optim(&o, total, &oo);
+    TF_CHECK(resolve_optim(&o, total, &oo));
     TF_CHECK(begin_phase(m, &oo, total));
     double clip = oo.max_grad_norm;
 

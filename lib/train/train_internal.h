@@ -197,5 +197,7 @@ tf_status_t tf__clip_and_step(tf_model_t *m, double clip, int64_t step, double l
 
 /* Fill a caller report (honouring its struct_size). */
 void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t *clk);
+/* A training call's report (NULL allowed) is checked on entry: EINVAL/EVERSION naming `fn`. */
+tf_status_t tf__report_check(const tf_train_report_t *report, const char *fn);
 
 #endif

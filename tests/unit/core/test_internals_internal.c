@@ -49,25 +49,104 @@ typedef struct {
     double b; /* "added in version 2" */
 } demo_opts_t;
 
+/* Version 1 as a caller compiled it: sizeof is 12, its last field ends at 12. */
+typedef struct {
+    uint32_t struct_size, version;
+    int32_t a;
+} demo_v1_t;
+
+static const size_t demo_sizes[] = {0, TF__OPTS_END(demo_opts_t, a), TF__OPTS_END(demo_opts_t, b)};
+static const tf__opts_layout_t demo_layout = {"demo_opts_t", 2, demo_sizes, sizeof(demo_opts_t)};
+
 static void test_internals_opts_read_honours_struct_size(void **state)
 {
     (void)state;
-    demo_opts_t lib = {sizeof(demo_opts_t), 2, 1, 2.5};
+    demo_opts_t lib = {0, 0, 1, 2.5};
     /* A caller built against version 1 passes only {size, version, a}. */
-    struct {
-        uint32_t struct_size, version;
-        int32_t a;
-    } old = {12, 1, 9};
-    assert_ok(tf__opts_read(&lib, sizeof lib, &old, 12, 2, "demo"));
+    demo_v1_t old = {sizeof old, 1, 9};
+    assert_ok(tf__opts_read(&lib, &old, &demo_layout, "demo"));
     assert_int_equal(lib.a, 9);
     assert_true(lib.b == 2.5); /* default kept for the field the caller does not have */
     assert_int_equal(lib.struct_size, sizeof lib);
+    assert_int_equal(lib.version, 2);
+    /* Version 1 in a bigger struct: only version 1's fields are read. */
+    demo_opts_t big = {sizeof big, 1, 4, 7.0};
+    lib.b = 2.5;
+    assert_ok(tf__opts_read(&lib, &big, &demo_layout, "demo"));
+    assert_int_equal(lib.a, 4);
+    assert_true(lib.b == 2.5);
     demo_opts_t newer = {sizeof newer, 3, 0, 0};
-    assert_status(tf__opts_read(&lib, sizeof lib, &newer, 12, 2, "demo"), TF_STATUS_EVERSION);
+    assert_status(tf__opts_read(&lib, &newer, &demo_layout, "demo"), TF_STATUS_EVERSION);
     assert_non_null(strstr(tf_last_error_message(), "demo"));
+    demo_opts_t zero = {sizeof zero, 0, 0, 0};
+    assert_status(tf__opts_read(&lib, &zero, &demo_layout, "demo"), TF_STATUS_EVERSION);
     demo_opts_t tiny = {8, 1, 0, 0};
-    assert_status(tf__opts_read(&lib, sizeof lib, &tiny, 12, 2, "demo"), TF_STATUS_EINVAL);
-    assert_ok(tf__opts_read(&lib, sizeof lib, NULL, 12, 2, "demo"));
+    assert_status(tf__opts_read(&lib, &tiny, &demo_layout, "demo"), TF_STATUS_EINVAL);
+    /* Claims version 2 with version 1's size: refused, the message names the type. */
+    demo_opts_t short2 = {12, 2, 0, 0};
+    assert_status(tf__opts_read(&lib, &short2, &demo_layout, "demo"), TF_STATUS_EINVAL);
+    assert_non_null(strstr(tf_last_error_message(), "demo_opts_t"));
+    assert_ok(tf__opts_read(&lib, NULL, &demo_layout, "demo"));
+    size_t n = 0;
+    assert_ok(tf__results_size(&old, &demo_layout, "demo", &n));
+    assert_int_equal(n, 12);
+    assert_ok(tf__results_size(&big, &demo_layout, "demo", &n));
+    assert_int_equal(n, 12);
+    big.version = 2;
+    assert_ok(tf__results_size(&big, &demo_layout, "demo", &n));
+    assert_int_equal(n, sizeof big);
+    assert_status(tf__results_size(&short2, &demo_layout, "demo", &n), TF_STATUS_EINVAL);
+}
+
+static void test_internals_opts_init_writes_only_the_callers_version(void **state)
+{
+    (void)state;
+    demo_opts_t d = {0, 0, 5, 6.5};
+    unsigned char buf[sizeof(demo_opts_t) + 8];
+    memset(buf, 0xA5, sizeof buf);
+    assert_ok(tf__opts_init(buf, 1, &d, &demo_layout, "demo_init"));
+    demo_v1_t v1;
+    memcpy(&v1, buf, sizeof v1);
+    assert_int_equal(v1.struct_size, 12);
+    assert_int_equal(v1.version, 1);
+    assert_int_equal(v1.a, 5);
+    for (size_t i = sizeof v1; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xA5);
+    memset(buf, 0xA5, sizeof buf);
+    assert_ok(tf__opts_init(buf, 2, &d, &demo_layout, "demo_init"));
+    demo_opts_t v2;
+    memcpy(&v2, buf, sizeof v2);
+    assert_int_equal(v2.struct_size, sizeof v2);
+    assert_true(v2.b == 6.5);
+    assert_int_equal(buf[sizeof v2], 0xA5);
+    assert_status(tf__opts_init(buf, 3, &d, &demo_layout, "demo_init"), TF_STATUS_EVERSION);
+    assert_status(tf__opts_init(buf, 0, &d, &demo_layout, "demo_init"), TF_STATUS_EVERSION);
+    assert_status(tf__opts_init(NULL, 1, &d, &demo_layout, "demo_init"), TF_STATUS_EINVAL);
+}
+
+/* Every public struct's table ends with the struct's last field (a field appended without a new
+ * table entry would leave it outside every version), and sizes only grow. */
+static void test_internals_opts_layouts_cover_their_structs(void **state)
+{
+    (void)state;
+    const tf__opts_layout_t *all[] = {
+        &tf__ctx_opts_layout,        &tf__vocab_opts_layout,     &tf__loader_opts_layout,
+        &tf__tensorfile_opts_layout, &tf__embedding_opts_layout, &tf__linear_opts_layout,
+        &tf__dropout_opts_layout,    &tf__lstm_opts_layout,      &tf__encoder_opts_layout,
+        &tf__optimizer_opts_layout,      &tf__model_opts_layout,     &tf__pretrain_opts_layout,
+        &tf__finetune_opts_layout,   &tf__adapt_opts_layout,     &tf__train_report_layout,
+        &tf__metrics_layout,
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const tf__opts_layout_t *l = all[i];
+        assert_true(l->current >= 1);
+        assert_true(l->sizes[1] >= 2 * sizeof(uint32_t));
+        for (uint32_t v = 2; v <= l->current; v++)
+            assert_true(l->sizes[v] > l->sizes[v - 1]);
+        if (l->size - l->sizes[l->current] >= sizeof(uint64_t))
+            fail_msg("%s: the last version ends at %zu of %zu bytes", l->type, l->sizes[l->current],
+                     l->size);
+    }
 }
 
 static void test_internals_rng_is_deterministic_and_uniform(void **state)
@@ -104,6 +183,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_internals_alloc_accounting_and_alignment,
                                         tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test(test_internals_opts_read_honours_struct_size),
+        cmocka_unit_test(test_internals_opts_init_writes_only_the_callers_version),
+        cmocka_unit_test(test_internals_opts_layouts_cover_their_structs),
         cmocka_unit_test(test_internals_rng_is_deterministic_and_uniform),
     };
     return TF_TEST_RUN(tests);
