@@ -58,7 +58,7 @@ typedef struct tf__opts_layout {
 #define TF__OPTS_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* The options-growth test builds the library against headers whose structs all grew a trailing
- * int64_t test_grown_field in one more version (tests/unit/core/test_opts_grown_internal.c). */
+ * int64_t test_grown_field in one more version (tests/abi/test_opts_grown.c). */
 #ifdef TF_TEST_GROWN_OPTS
 #define TF__TEST_GROWN_DEFAULT INT64_C(0x6772776E)
 #define TF__OPTS_GROWN(type) , TF__OPTS_END(type, test_grown_field)
