@@ -79,6 +79,7 @@ typedef struct tf_ctx_opts {
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `opts` is NULL; #TF_STATUS_EVERSION if `version` is 0
  *         or newer than this library.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_ctx_opts_init(tf_ctx_opts_t *opts, uint32_t version);
 
@@ -98,6 +99,7 @@ TF_API tf_status_t tf_ctx_create(tf_ctx_t **out, const tf_ctx_opts_t *opts);
  * @brief Free a context. NULL is a no-op.
  * @param[in] ctx The context; every object created from it must already be freed.
  * @ownership Takes ownership of `ctx`.
+ * @threadsafety Not concurrently with any other call on `ctx`; its objects must already be freed.
  */
 TF_API void tf_ctx_free(tf_ctx_t *ctx);
 
@@ -106,6 +108,7 @@ TF_API void tf_ctx_free(tf_ctx_t *ctx);
  * @param[in] ctx The context.
  * @return The thread count, or 0 if `ctx` is NULL.
  * @threadsafety Read-only; safe concurrently with other readers.
+ * @ownership Nothing changes hands.
  */
 TF_API int32_t tf_ctx_num_threads(const tf_ctx_t *ctx);
 
@@ -116,6 +119,8 @@ TF_API int32_t tf_ctx_num_threads(const tf_ctx_t *ctx);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL for a NULL context or a negative count.
  * @note The count applies to the calls made with this context from then on; two contexts with
  *       different counts can be used at once from different threads.
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (they read the count).
  */
 TF_API tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads);
 
@@ -123,6 +128,8 @@ TF_API tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads);
  * @brief The seed the context's random generator started from.
  * @param[in] ctx The context.
  * @return The seed, or 0 if `ctx` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `ctx`: safe alongside other read-only calls on it.
  */
 TF_API uint64_t tf_ctx_seed(const tf_ctx_t *ctx);
 
@@ -132,6 +139,9 @@ TF_API uint64_t tf_ctx_seed(const tf_ctx_t *ctx);
  * @param[in,out] ctx The context.
  * @param[in] seed New seed.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `ctx` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (they draw from its
+ *               generator).
  */
 TF_API tf_status_t tf_ctx_reseed(tf_ctx_t *ctx, uint64_t seed);
 
@@ -139,6 +149,8 @@ TF_API tf_status_t tf_ctx_reseed(tf_ctx_t *ctx, uint64_t seed);
  * @brief Number of objects created from `ctx` and not yet freed (a leak check for hosts).
  * @param[in] ctx The context.
  * @return The count, or 0 if `ctx` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `ctx`; not concurrently with calls that create or free its objects.
  */
 TF_API uint64_t tf_ctx_live_objects(const tf_ctx_t *ctx);
 
@@ -146,6 +158,8 @@ TF_API uint64_t tf_ctx_live_objects(const tf_ctx_t *ctx);
  * @brief Bytes currently allocated through the context's allocator.
  * @param[in] ctx The context.
  * @return The byte count, or 0 if `ctx` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `ctx`; not concurrently with calls that allocate through it.
  */
 TF_API uint64_t tf_ctx_allocated_bytes(const tf_ctx_t *ctx);
 

@@ -144,6 +144,7 @@ typedef struct tf_vocab_opts {
  * @param[in] version Pass #TF_VOCAB_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_vocab_opts_init(tf_vocab_opts_t *opts, uint32_t version);
 
@@ -191,6 +192,8 @@ TF_API tf_status_t tf_vocab_build_texts(tf_vocab_t **out,
  * @brief Free a vocabulary. NULL is a no-op.
  * @param[in] vocab The vocabulary.
  * @ownership Takes ownership of `vocab`.
+ * @threadsafety Not concurrently with other calls on `vocab`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_vocab_free(tf_vocab_t *vocab);
 
@@ -198,6 +201,8 @@ TF_API void tf_vocab_free(tf_vocab_t *vocab);
  * @brief Number of tokens, specials included.
  * @param[in] vocab The vocabulary.
  * @return The size, or 0 if `vocab` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_vocab_size(const tf_vocab_t *vocab);
 
@@ -205,6 +210,8 @@ TF_API int32_t tf_vocab_size(const tf_vocab_t *vocab);
  * @brief The kind of vocabulary.
  * @param[in] vocab The vocabulary.
  * @return A ::tf_vocab_kind_t, or 0 if `vocab` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_vocab_kind(const tf_vocab_t *vocab);
 
@@ -215,6 +222,7 @@ TF_API int32_t tf_vocab_kind(const tf_vocab_t *vocab);
  * @param[out] len_out Receives the byte length (may be NULL); useful for the byte token 0.
  * @return A NUL-terminated string, or NULL for a NULL vocabulary or an id out of range.
  * @ownership borrowed: valid until the vocabulary is freed.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API const char *tf_vocab_token(const tf_vocab_t *vocab, int32_t id, size_t *len_out);
 
@@ -224,6 +232,8 @@ TF_API const char *tf_vocab_token(const tf_vocab_t *vocab, int32_t id, size_t *l
  * @param[in] token Token bytes.
  * @param[in] len Byte length of `token`.
  * @return The id, or -1 if absent (or on a NULL argument).
+ * @ownership The arguments are borrowed for the call only; nothing is kept.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_t len);
 
@@ -239,6 +249,7 @@ TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_
  *         (`ids` too small; call again with `*num_out`); #TF_STATUS_EOVERFLOW (a text over
  *         1 GiB); #TF_STATUS_ENOMEM.
  * @threadsafety Not concurrently with other calls on `vocab`.
+ * @ownership `text` and `ids` stay the caller's; nothing is kept after the call.
  */
 TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
                                    const char *text,
@@ -261,6 +272,8 @@ TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
  * @param[out] len_out Receives the text length without the NUL (also on #TF_STATUS_EBUFSIZE).
  * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL (NULL argument, id out
  *         of range); #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out` + 1).
+ * @ownership `ids` and `buf` stay the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_vocab_decode(const tf_vocab_t *vocab,
                                    const int32_t *ids,
@@ -273,6 +286,8 @@ TF_API tf_status_t tf_vocab_decode(const tf_vocab_t *vocab,
  * @brief How many invalid UTF-8 bytes were replaced by U+FFFD while building and encoding.
  * @param[in] vocab The vocabulary.
  * @return The count, or 0 if `vocab` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API uint64_t tf_vocab_invalid_utf8(const tf_vocab_t *vocab);
 
@@ -284,6 +299,8 @@ TF_API uint64_t tf_vocab_invalid_utf8(const tf_vocab_t *vocab);
  * @param[out] len_out Receives the length without the NUL (also on #TF_STATUS_EBUFSIZE).
  * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
  *         (`buf` given and `capacity` below `*len_out` + 1).
+ * @ownership `buf` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_vocab_serialize(const tf_vocab_t *vocab,
                                       char *buf,
@@ -299,6 +316,8 @@ TF_API tf_status_t tf_vocab_serialize(const tf_vocab_t *vocab,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EFORMAT (malformed, with the line);
  *         #TF_STATUS_EVERSION (a newer format); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_vocab_free().
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_vocab_deserialize(tf_vocab_t **out,
                                         tf_ctx_t *ctx,
@@ -310,6 +329,8 @@ TF_API tf_status_t tf_vocab_deserialize(tf_vocab_t **out,
  * @param[in] vocab The vocabulary.
  * @param[in] path File name.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
+ * @ownership The arguments are borrowed for the call only; nothing is kept.
+ * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_vocab_save(const tf_vocab_t *vocab, const char *path);
 
@@ -320,6 +341,8 @@ TF_API tf_status_t tf_vocab_save(const tf_vocab_t *vocab, const char *path);
  * @param[in] path File name.
  * @return As tf_vocab_deserialize(), plus #TF_STATUS_EIO.
  * @ownership caller: free with tf_vocab_free().
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path);
 
@@ -377,6 +400,7 @@ typedef struct tf_loader_opts {
  * @param[in] version Pass #TF_LOADER_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loader_opts_init(tf_loader_opts_t *opts, uint32_t version);
 
@@ -424,6 +448,8 @@ TF_API tf_status_t tf_loader_create_lm(tf_loader_t **out,
  * @return As tf_loader_create_lm() and tf_vocab_build_files().
  * @ownership caller: free the loader with tf_loader_free() and the vocabulary with
  *            tf_vocab_free() (in either order).
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_loader_create_lm_vocab(tf_loader_t **out,
                                              tf_vocab_t **vocab_out,
@@ -447,6 +473,7 @@ TF_API tf_status_t tf_loader_create_lm_vocab(tf_loader_t **out,
  *         #TF_STATUS_EFORMAT (no tab, empty label or text, unknown label, bad line, no data;
  *         naming file and line); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_loader_free().
+ * @threadsafety Uses `ctx` and `vocab`: not concurrently with other calls on `ctx` or its objects.
  */
 TF_API tf_status_t tf_loader_create_labeled(tf_loader_t **out,
                                             tf_ctx_t *ctx,
@@ -470,6 +497,7 @@ TF_API tf_status_t tf_loader_create_labeled(tf_loader_t **out,
  * @return As tf_loader_create_labeled(); #TF_STATUS_EFORMAT also for an empty name in a set
  *         (`a,,b`, or a trailing comma).
  * @ownership caller: free with tf_loader_free().
+ * @threadsafety Uses `ctx` and `vocab`: not concurrently with other calls on `ctx` or its objects.
  */
 TF_API tf_status_t tf_loader_create_multilabel(tf_loader_t **out,
                                                tf_ctx_t *ctx,
@@ -492,6 +520,8 @@ TF_API tf_status_t tf_loader_create_multilabel(tf_loader_t **out,
  * @ownership caller owns the loader; `ids`, `offsets` and `labels` stay the caller's and must
  *            live (unchanged) until the loader is freed. Ids are not checked against a
  *            vocabulary.
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
                                            tf_ctx_t *ctx,
@@ -514,6 +544,8 @@ TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
  * @param[in] opts Options, or NULL for the defaults.
  * @return As tf_loader_create_tokens().
  * @ownership As tf_loader_create_tokens().
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out,
                                                   tf_ctx_t *ctx,
@@ -541,6 +573,8 @@ TF_API tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out,
  *         #TF_STATUS_EFORMAT (non-numeric field, wrong count, bad line, no data; naming file
  *         and line); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_loader_free().
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_loader_create_numeric(tf_loader_t **out,
                                             tf_ctx_t *ctx,
@@ -559,6 +593,8 @@ TF_API tf_status_t tf_loader_create_numeric(tf_loader_t **out,
  * @param[in] opts Options (num_features = F), or NULL for the defaults.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller owns the loader; the arrays stay the caller's and must outlive it.
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out,
                                                    tf_ctx_t *ctx,
@@ -572,6 +608,8 @@ TF_API tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out,
  * @brief Free a loader (and its batch). NULL is a no-op.
  * @param[in] loader The loader.
  * @ownership Takes ownership of `loader`.
+ * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
+ *               allocates through the context).
  */
 TF_API void tf_loader_free(tf_loader_t *loader);
 
@@ -583,6 +621,8 @@ TF_API void tf_loader_free(tf_loader_t *loader);
  *         (the batch buffers grow to the longest batch seen; the position does not advance).
  * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`;
  *            never pass them to tf_tensor_free().
+ * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
+ *               allocates through the context).
  */
 TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
 
@@ -590,6 +630,9 @@ TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
  * @brief Start the next epoch (epoch number + 1, a fresh order).
  * @param[in,out] loader The loader.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
+ *               allocates through the context).
  */
 TF_API tf_status_t tf_loader_reset(tf_loader_t *loader);
 
@@ -597,6 +640,8 @@ TF_API tf_status_t tf_loader_reset(tf_loader_t *loader);
  * @brief The current epoch, counted from 0.
  * @param[in] loader The loader.
  * @return The epoch, or -1 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_epoch(const tf_loader_t *loader);
 
@@ -604,6 +649,8 @@ TF_API int64_t tf_loader_epoch(const tf_loader_t *loader);
  * @brief Items in one epoch: sequences, or for the LM loader, windows.
  * @param[in] loader The loader.
  * @return The count (for bptt_random, of the current epoch), or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_num_items(const tf_loader_t *loader);
 
@@ -611,6 +658,8 @@ TF_API int64_t tf_loader_num_items(const tf_loader_t *loader);
  * @brief Items returned so far in the current epoch.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_items_read(const tf_loader_t *loader);
 
@@ -618,6 +667,8 @@ TF_API int64_t tf_loader_items_read(const tf_loader_t *loader);
  * @brief Batches in the current epoch.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_num_batches(const tf_loader_t *loader);
 
@@ -625,6 +676,8 @@ TF_API int64_t tf_loader_num_batches(const tf_loader_t *loader);
  * @brief Fraction of the current epoch done, 0 to 1.
  * @param[in] loader The loader.
  * @return The fraction, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API double tf_loader_epoch_fraction(const tf_loader_t *loader);
 
@@ -632,6 +685,8 @@ TF_API double tf_loader_epoch_fraction(const tf_loader_t *loader);
  * @brief Number of sequences (LM: tokens) the loader holds.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_num_sequences(const tf_loader_t *loader);
 
@@ -639,6 +694,8 @@ TF_API int64_t tf_loader_num_sequences(const tf_loader_t *loader);
  * @brief Lines skipped as bad (tf_loader_opts_t::skip_bad_lines).
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_loader_skipped_lines(const tf_loader_t *loader);
 
@@ -646,6 +703,8 @@ TF_API int64_t tf_loader_skipped_lines(const tf_loader_t *loader);
  * @brief Invalid UTF-8 bytes replaced by U+FFFD while loading.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
 
@@ -657,6 +716,8 @@ TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
  * of unknown tokens means the vocabulary was built from text unlike this.
  * @param[in] loader The loader.
  * @return The count; 0 for loaders of token ids or numbers, or if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API uint64_t tf_loader_num_tokens(const tf_loader_t *loader);
 
@@ -666,6 +727,8 @@ TF_API uint64_t tf_loader_num_tokens(const tf_loader_t *loader);
  *        tf_loader_create_lm_vocab()).
  * @param[in] loader The loader.
  * @return The count (0 with a byte vocabulary), or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API uint64_t tf_loader_unknown_tokens(const tf_loader_t *loader);
 
@@ -673,6 +736,8 @@ TF_API uint64_t tf_loader_unknown_tokens(const tf_loader_t *loader);
  * @brief Number of labels (classes); 0 for a loader without labels.
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_loader_num_labels(const tf_loader_t *loader);
 
@@ -680,6 +745,8 @@ TF_API int32_t tf_loader_num_labels(const tf_loader_t *loader);
  * @brief Whether the loader gives label sets (tf_loader_create_multilabel()).
  * @param[in] loader The loader.
  * @return 1 for a multi-label loader; 0 otherwise or if `loader` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
 
@@ -690,6 +757,7 @@ TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
  * @param[in] id 0 to num_labels-1.
  * @return A NUL-terminated name, or NULL (no names were given, or bad argument).
  * @ownership borrowed: valid until the loader is freed.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API const char *tf_loader_label_name(const tf_loader_t *loader, int32_t id);
 
@@ -702,6 +770,8 @@ TF_API const char *tf_loader_label_name(const tf_loader_t *loader, int32_t id);
  * @param[in] capacity Elements `counts` can hold.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a loader without labels);
  *         #TF_STATUS_EBUFSIZE (`capacity` below the label count).
+ * @ownership `counts` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_loader_label_counts(const tf_loader_t *loader, int64_t *counts, size_t capacity);
 
@@ -709,6 +779,8 @@ TF_API tf_status_t tf_loader_label_counts(const tf_loader_t *loader, int64_t *co
  * @brief Feature count F of a numeric loader.
  * @param[in] loader The loader.
  * @return F, or 0 for token loaders and NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_loader_num_features(const tf_loader_t *loader);
 
@@ -719,6 +791,8 @@ TF_API int32_t tf_loader_num_features(const tf_loader_t *loader);
  * @param[out] std Receives F standard deviations (1 when standardisation is off).
  * @param[in] num_features Capacity of both arrays; must equal F.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL, not numeric); #TF_STATUS_EBUFSIZE.
+ * @ownership `mean` and `std` stay the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_loader_standardization(const tf_loader_t *loader,
                                              float *mean,
@@ -732,6 +806,8 @@ TF_API tf_status_t tf_loader_standardization(const tf_loader_t *loader,
  * @param[in] std F standard deviations, each finite and > 0.
  * @param[in] num_features Must equal F.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE.
+ * @ownership `mean` and `std` are copied and stay the caller's.
+ * @threadsafety Not concurrently with other calls on `loader`.
  */
 TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
                                                  const float *mean,
@@ -749,6 +825,8 @@ TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
  * @param[out] len_out Receives the blob size (also on #TF_STATUS_EBUFSIZE).
  * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
  *         (`buf` given and `capacity` below `*len_out`).
+ * @ownership `buf` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_loader_export_state(const tf_loader_t *loader,
                                           void *buf,
@@ -762,6 +840,8 @@ TF_API tf_status_t tf_loader_export_state(const tf_loader_t *loader,
  * @param[in] len Its size.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EFORMAT (not a state blob, or from a
  *         loader with other data); #TF_STATUS_ENOMEM. The loader is unchanged on failure.
+ * @ownership `buf` is read during the call only.
+ * @threadsafety Not concurrently with other calls on `loader`.
  */
 TF_API tf_status_t tf_loader_import_state(tf_loader_t *loader, const void *buf, size_t len);
 
@@ -769,6 +849,8 @@ TF_API tf_status_t tf_loader_import_state(tf_loader_t *loader, const void *buf, 
  * @brief B: the number of sequences in the batch.
  * @param[in] batch The batch.
  * @return B, or 0 if `batch` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `batch`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_batch_size(const tf_batch_t *batch);
 
@@ -776,6 +858,8 @@ TF_API int32_t tf_batch_size(const tf_batch_t *batch);
  * @brief T: the number of time steps of the batch's tensors.
  * @param[in] batch The batch.
  * @return T, or 0 if `batch` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `batch`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_batch_steps(const tf_batch_t *batch);
 
@@ -784,6 +868,7 @@ TF_API int32_t tf_batch_steps(const tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (numeric batch, NULL batch).
  * @ownership borrowed: valid until the next call on the loader; do not free.
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_tokens(tf_batch_t *batch);
 
@@ -792,6 +877,7 @@ TF_API tf_tensor_t *tf_batch_tokens(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not an LM batch).
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_targets(tf_batch_t *batch);
 
@@ -800,6 +886,7 @@ TF_API tf_tensor_t *tf_batch_targets(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL for a NULL batch.
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_lengths(tf_batch_t *batch);
 
@@ -808,6 +895,7 @@ TF_API tf_tensor_t *tf_batch_lengths(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (no labels).
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_labels(tf_batch_t *batch);
 
@@ -816,6 +904,7 @@ TF_API tf_tensor_t *tf_batch_labels(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not a multi-label batch).
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_label_sets(tf_batch_t *batch);
 
@@ -824,6 +913,7 @@ TF_API tf_tensor_t *tf_batch_label_sets(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (token batch).
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_features(tf_batch_t *batch);
 
@@ -832,6 +922,7 @@ TF_API tf_tensor_t *tf_batch_features(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not a next-step batch).
  * @ownership borrowed, as tf_batch_tokens().
+ * @threadsafety As the batch: not concurrently with calls on its loader.
  */
 TF_API tf_tensor_t *tf_batch_feature_targets(tf_batch_t *batch);
 

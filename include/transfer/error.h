@@ -63,12 +63,14 @@ TF_API const char *tf_last_error_message(void);
  * @brief The status of the last failure on the calling thread.
  * @return The code recorded with tf_last_error_message(), or #TF_STATUS_OK if none.
  * @threadsafety Thread-local.
+ * @ownership Nothing changes hands.
  */
 TF_API tf_status_t tf_last_error_code(void);
 
 /**
  * @brief Forget the calling thread's last error (code becomes #TF_STATUS_OK, message "").
  * @threadsafety Thread-local.
+ * @ownership Nothing changes hands.
  */
 TF_API void tf_last_error_clear(void);
 

@@ -86,6 +86,7 @@ typedef struct tf_tensorfile_opts {
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `opts` is NULL; #TF_STATUS_EVERSION if `version` is
  *         0 or newer than this library.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_tensorfile_opts_init(tf_tensorfile_opts_t *opts, uint32_t version);
 
@@ -115,6 +116,8 @@ TF_API tf_status_t tf_tensorfile_load(tf_tensorfile_t **out,
  * @brief Free a loaded tensor file and every tensor and blob it holds. NULL is a no-op.
  * @param[in] f The file handle.
  * @ownership Takes ownership of `f`; borrowed tensors, blobs and strings become invalid.
+ * @threadsafety Not concurrently with other calls on `f`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_tensorfile_free(tf_tensorfile_t *f);
 
@@ -122,6 +125,8 @@ TF_API void tf_tensorfile_free(tf_tensorfile_t *f);
  * @brief Number of entries (tensors and blobs) in the file.
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f);
 
@@ -131,6 +136,7 @@ TF_API uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f);
  * @param[in] i 0 to tf_tensorfile_num_entries() - 1.
  * @return The name, or NULL if `f` is NULL or `i` is out of range.
  * @ownership borrowed: valid until tf_tensorfile_free(f).
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API const char *tf_tensorfile_name(const tf_tensorfile_t *f, uint32_t i);
 
@@ -140,6 +146,8 @@ TF_API const char *tf_tensorfile_name(const tf_tensorfile_t *f, uint32_t i);
  * @param[in] i 0 to tf_tensorfile_num_entries() - 1.
  * @return #TF_TENSORFILE_KIND_TENSOR or #TF_TENSORFILE_KIND_BLOB, or 0 if `f` is NULL or `i` is
  *         out of range.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_tensorfile_kind(const tf_tensorfile_t *f, uint32_t i);
 
@@ -152,6 +160,7 @@ TF_API int32_t tf_tensorfile_kind(const tf_tensorfile_t *f, uint32_t i);
  *         that name); #TF_STATUS_EDTYPE (the entry is a blob).
  * @ownership borrowed: the tensor belongs to `f` (its data may be modified; never free it) and is
  *            valid until tf_tensorfile_free(f).
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, const char *name);
 
@@ -165,6 +174,7 @@ TF_API tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, cons
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no entry of
  *         that name); #TF_STATUS_EDTYPE (the entry is a tensor).
  * @ownership borrowed: the bytes belong to `f` and are valid until tf_tensorfile_free(f).
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_tensorfile_blob(const void **data,
                                       size_t *nbytes,
@@ -177,6 +187,7 @@ TF_API tf_status_t tf_tensorfile_blob(const void **data,
  * @param[in] key The key.
  * @return The value, or NULL if `f` or `key` is NULL or the key is absent.
  * @ownership borrowed: valid until tf_tensorfile_free(f).
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key);
 
@@ -184,6 +195,8 @@ TF_API const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key)
  * @brief Number of metadata entries (including the ones libtransfer writes).
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f);
 
@@ -195,6 +208,7 @@ TF_API uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f);
  * @param[in] i 0 to tf_tensorfile_num_meta() - 1.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument or `i` out of range).
  * @ownership borrowed: valid until tf_tensorfile_free(f).
+ * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_tensorfile_meta_at(const char **key,
                                          const char **value,
@@ -219,6 +233,8 @@ TF_API tf_status_t tf_tensorfile_writer_create(tf_tensorfile_writer_t **out,
  * @brief Free a writer. NULL is a no-op. Nothing is saved.
  * @param[in] w The writer.
  * @ownership Takes ownership of `w` (never of the tensors and blobs added to it).
+ * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_tensorfile_writer_free(tf_tensorfile_writer_t *w);
 
@@ -231,6 +247,8 @@ TF_API void tf_tensorfile_writer_free(tf_tensorfile_writer_t *w);
  *         name); #TF_STATUS_ENOMEM. The writer is unchanged on failure.
  * @ownership borrowed: `t` must stay alive until the last
  *            tf_tensorfile_writer_save() or tf_tensorfile_writer_free().
+ * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w,
                                                    const char *name,
@@ -246,6 +264,8 @@ TF_API tf_status_t tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w,
  *         #TF_STATUS_ENOMEM. The writer is unchanged on failure.
  * @ownership borrowed: `data` must stay valid until the last tf_tensorfile_writer_save() or
  *            tf_tensorfile_writer_free().
+ * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_blob(tf_tensorfile_writer_t *w,
                                                  const char *name,
@@ -260,6 +280,9 @@ TF_API tf_status_t tf_tensorfile_writer_add_blob(tf_tensorfile_writer_t *w,
  * @param[in] value UTF-8 string (may be empty).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, reserved, duplicate or invalid key,
  *         invalid UTF-8 value); #TF_STATUS_ENOMEM. The writer is unchanged on failure.
+ * @ownership `key` and `value` are copied and stay the caller's.
+ * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w,
                                                  const char *key,
@@ -276,6 +299,8 @@ TF_API tf_status_t tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w,
  *         rename failed; the message names the path and the system error); #TF_STATUS_ENOMEM.
  *         On failure the previous file at `path` is untouched and no temporary file remains.
  * @threadsafety Uses the writer's context.
+ * @ownership `path` is read during the call only; the tensors and blobs added stay borrowed (see
+ *            tf_tensorfile_writer_add_tensor()).
  */
 TF_API tf_status_t tf_tensorfile_writer_save(tf_tensorfile_writer_t *w, const char *path);
 

@@ -187,6 +187,7 @@ typedef struct tf_encoder_opts {
  * @param[in] version Pass #TF_EMBEDDING_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_embedding_opts_init(tf_embedding_opts_t *opts, uint32_t version);
 
@@ -196,6 +197,7 @@ TF_API tf_status_t tf_embedding_opts_init(tf_embedding_opts_t *opts, uint32_t ve
  * @param[in] version Pass #TF_LINEAR_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_linear_opts_init(tf_linear_opts_t *opts, uint32_t version);
 
@@ -205,6 +207,7 @@ TF_API tf_status_t tf_linear_opts_init(tf_linear_opts_t *opts, uint32_t version)
  * @param[in] version Pass #TF_DROPOUT_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_dropout_opts_init(tf_dropout_opts_t *opts, uint32_t version);
 
@@ -214,6 +217,7 @@ TF_API tf_status_t tf_dropout_opts_init(tf_dropout_opts_t *opts, uint32_t versio
  * @param[in] version Pass #TF_LSTM_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version);
 
@@ -223,6 +227,7 @@ TF_API tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version);
  * @param[in] version Pass #TF_ENCODER_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_encoder_opts_init(tf_encoder_opts_t *opts, uint32_t version);
 
@@ -325,6 +330,8 @@ TF_API tf_status_t tf_encoder_create(tf_module_t **out,
  * @brief Free a module, its parameters, gradients and working memory. NULL is a no-op.
  * @param[in] m The module. Every borrowed tensor obtained from it becomes invalid.
  * @ownership Takes ownership of `m`.
+ * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_module_free(tf_module_t *m);
 
@@ -332,6 +339,8 @@ TF_API void tf_module_free(tf_module_t *m);
  * @brief The kind of a module.
  * @param[in] m The module.
  * @return A ::tf_module_kind_t value, or 0 if `m` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_module_kind(const tf_module_t *m);
 
@@ -342,6 +351,8 @@ TF_API int32_t tf_module_kind(const tf_module_t *m);
  *        head does not list the borrowed weight).
  * @param[in] m The module.
  * @return The count, or 0 if `m` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API uint32_t tf_module_num_params(const tf_module_t *m);
 
@@ -349,6 +360,8 @@ TF_API uint32_t tf_module_num_params(const tf_module_t *m);
  * @brief Total number of parameter elements (floats) of the module.
  * @param[in] m The module.
  * @return The count, or 0 if `m` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_module_param_numel(const tf_module_t *m);
 
@@ -362,6 +375,7 @@ TF_API int64_t tf_module_param_numel(const tf_module_t *m);
  * @param[in] index 0 to tf_module_num_params() - 1, in PyTorch's order.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module, index out of range).
  * @ownership borrowed: valid until the module is freed.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_module_param_at(const char **name_out,
                                       tf_tensor_t **param_out,
@@ -377,6 +391,7 @@ TF_API tf_status_t tf_module_param_at(const char **name_out,
  * @param[in] name Name such as "lstm.weight_ih_l0".
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or name); #TF_STATUS_ENOTFOUND.
  * @ownership borrowed: valid until the module is freed.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_module_param_find(tf_tensor_t **param_out,
                                         tf_tensor_t **grad_out,
@@ -387,6 +402,8 @@ TF_API tf_status_t tf_module_param_find(tf_tensor_t **param_out,
  * @brief Set every gradient of the module to zero.
  * @param[in,out] m The module.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `m`.
  */
 TF_API tf_status_t tf_module_zero_grad(tf_module_t *m);
 
@@ -398,6 +415,8 @@ TF_API tf_status_t tf_module_zero_grad(tf_module_t *m);
  * @param[in] frozen 1 to freeze, 0 to unfreeze.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, `frozen` not 0 or 1);
  *         #TF_STATUS_ENOTFOUND (no parameter name starts with `prefix`; nothing changes).
+ * @ownership `prefix` is read during the call only.
+ * @threadsafety Not concurrently with other calls on `m`.
  */
 TF_API tf_status_t tf_module_freeze(tf_module_t *m, const char *prefix, int32_t frozen);
 
@@ -407,6 +426,8 @@ TF_API tf_status_t tf_module_freeze(tf_module_t *m, const char *prefix, int32_t 
  * @param[in,out] m The module (an encoder switches its parts too).
  * @param[in] training 1 or 0.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module, value other than 0 and 1).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `m`.
  */
 TF_API tf_status_t tf_module_set_training(tf_module_t *m, int32_t training);
 
@@ -414,6 +435,8 @@ TF_API tf_status_t tf_module_set_training(tf_module_t *m, int32_t training);
  * @brief The current mode.
  * @param[in] m The module.
  * @return 1 in training mode, 0 in evaluation mode or if `m` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_module_is_training(const tf_module_t *m);
 
@@ -435,6 +458,8 @@ TF_API int32_t tf_module_is_training(const tf_module_t *m);
  *         outside [0, V): the message names the position); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE;
  *         #TF_STATUS_ENOMEM (growing the working memory; the module stays usable).
  * @ownership `*output` borrowed from the module.
+ * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
+ *               through the context; dropout draws from its generator).
  */
 TF_API tf_status_t tf_module_forward(tf_tensor_t **output,
                                      tf_module_t *m,
@@ -451,6 +476,8 @@ TF_API tf_status_t tf_module_forward(tf_tensor_t **output,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or grad_output); #TF_STATUS_ESTATE (no
  *         training-mode forward before); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @ownership `*grad_input` borrowed from the module.
+ * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
                                       tf_module_t *m,
@@ -470,6 +497,8 @@ TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
  * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not an LSTM or an
  *         encoder.
  * @ownership Outputs borrowed from the module, valid until the next forward or the free.
+ * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
                                    tf_tensor_t **h_n,
@@ -492,6 +521,8 @@ TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE; #TF_STATUS_EDTYPE;
  *         #TF_STATUS_ESHAPE.
  * @ownership Outputs borrowed from the module, overwritten by the next backward.
+ * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
                                     tf_tensor_t **grad_h0,
@@ -514,6 +545,7 @@ TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a target out of range: the message
  *         names the row); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @threadsafety Safe on distinct tensors.
+ * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
                                          const tf_tensor_t *targets,
@@ -530,6 +562,7 @@ TF_API tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a target outside [0, 1));
  *         #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @threadsafety Safe on distinct tensors.
+ * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
                                            const tf_tensor_t *targets,
@@ -544,6 +577,7 @@ TF_API tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
  * @param[out] grad_input Receives d(loss)/d(input) (overwritten; may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @threadsafety Safe on distinct tensors.
+ * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_mse(const tf_tensor_t *input,
                                const tf_tensor_t *target,
@@ -567,6 +601,9 @@ TF_API tf_status_t tf_loss_mse(const tf_tensor_t *input,
  * @param[out] grad_input Receives d(loss)/d(input) shaped like `input` (overwritten; may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, not a linear module, target out of
  *         range); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE; #TF_STATUS_ENOMEM.
+ * @ownership The tensors stay the caller's; nothing is kept.
+ * @threadsafety Not concurrently with other calls on `head`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_linear_cross_entropy(tf_module_t *head,
                                            const tf_tensor_t *input,
@@ -598,6 +635,7 @@ TF_API tf_status_t tf_linear_cross_entropy(tf_module_t *head,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, bad modes, directions, lengths);
  *         #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @threadsafety Safe on distinct tensors.
+ * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_pool_forward(const tf_tensor_t *input,
                                    const tf_tensor_t *lengths,
@@ -616,6 +654,7 @@ TF_API tf_status_t tf_pool_forward(const tf_tensor_t *input,
  * @param[out] grad_input (T, B, D) f32, overwritten.
  * @return As tf_pool_forward().
  * @threadsafety Safe on distinct tensors.
+ * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_pool_backward(const tf_tensor_t *input,
                                     const tf_tensor_t *lengths,

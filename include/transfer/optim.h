@@ -120,6 +120,7 @@ typedef struct tf_optimizer_opts {
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `opts` is NULL; #TF_STATUS_EVERSION if `version` is
  *         0 or newer than this library.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_optimizer_opts_init(tf_optimizer_opts_t *opts, uint32_t version);
 
@@ -143,6 +144,8 @@ TF_API tf_status_t tf_optimizer_create(tf_optimizer_t **out,
  * @brief Free an optimizer and its state (not the parameter tensors). NULL is a no-op.
  * @param[in] opt The optimizer.
  * @ownership Takes ownership of `opt`.
+ * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_optimizer_free(tf_optimizer_t *opt);
 
@@ -160,6 +163,8 @@ TF_API void tf_optimizer_free(tf_optimizer_t *opt);
  *         #TF_STATUS_ENOMEM. The optimizer is unchanged on failure.
  * @ownership borrowed: the tensors stay the caller's and must outlive the optimizer (or its
  *            last use).
+ * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
                                           const char *name,
@@ -177,6 +182,9 @@ TF_API tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
  * @param[in] weight_decay Weight decay of the group, finite and >= 0.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL or empty prefix, bad values);
  *         #TF_STATUS_ENOTFOUND (no parameter matches); #TF_STATUS_ENOMEM. Unchanged on failure.
+ * @ownership `prefix` is copied.
+ * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
                                           const char *prefix,
@@ -194,6 +202,9 @@ TF_API tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, `num_prefixes` 0, bad factor, empty
  *         prefix); #TF_STATUS_ENOTFOUND (a prefix matches no parameter); #TF_STATUS_ENOMEM.
  *         Unchanged on failure.
+ * @ownership The prefixes are copied.
+ * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
                                                    const char *const *prefixes,
@@ -207,6 +218,8 @@ TF_API tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
  * @param[in,out] opt The optimizer.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer); #TF_STATUS_ESHAPE (a registered
  *         tensor was reshaped to another element count).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
  */
 TF_API tf_status_t tf_optimizer_step(tf_optimizer_t *opt);
 
@@ -214,6 +227,8 @@ TF_API tf_status_t tf_optimizer_step(tf_optimizer_t *opt);
  * @brief Set every registered gradient to zero.
  * @param[in,out] opt The optimizer.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
  */
 TF_API tf_status_t tf_optimizer_zero_grad(tf_optimizer_t *opt);
 
@@ -225,6 +240,8 @@ TF_API tf_status_t tf_optimizer_zero_grad(tf_optimizer_t *opt);
  * @param[in] max_norm Largest allowed norm, finite and > 0.
  * @param[out] pre_clip_norm Receives the norm before clipping (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer, bad `max_norm`).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
  */
 TF_API tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt,
                                                double max_norm,
@@ -234,6 +251,8 @@ TF_API tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt,
  * @brief The rate the next step uses for parameters outside any group: lr * schedule(step).
  * @param[in] opt The optimizer.
  * @return The rate, or 0 if `opt` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API double tf_optimizer_lr(const tf_optimizer_t *opt);
 
@@ -243,6 +262,8 @@ TF_API double tf_optimizer_lr(const tf_optimizer_t *opt);
  * @param[in] name A registered parameter name.
  * @param[out] lr_out Receives the rate.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no such name).
+ * @ownership The arguments are borrowed for the call only; nothing is kept.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt,
                                          const char *name,
@@ -252,6 +273,8 @@ TF_API tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt,
  * @brief Number of completed tf_optimizer_step() calls (the schedule position).
  * @param[in] opt The optimizer.
  * @return The count, or 0 if `opt` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt);
 
@@ -259,6 +282,8 @@ TF_API int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt);
  * @brief The global gradient norm measured by the last clipping (automatic or explicit).
  * @param[in] opt The optimizer.
  * @return The norm, or 0 if nothing was clipped yet or `opt` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API double tf_optimizer_last_grad_norm(const tf_optimizer_t *opt);
 
@@ -266,6 +291,8 @@ TF_API double tf_optimizer_last_grad_norm(const tf_optimizer_t *opt);
  * @brief Number of registered parameters.
  * @param[in] opt The optimizer.
  * @return The count, or 0 if `opt` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API uint32_t tf_optimizer_num_params(const tf_optimizer_t *opt);
 
@@ -280,6 +307,8 @@ TF_API uint32_t tf_optimizer_num_params(const tf_optimizer_t *opt);
  * @param[out] len_out Receives the blob size (also on #TF_STATUS_EBUFSIZE).
  * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL (NULL argument);
  *         #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out`); #TF_STATUS_EOVERFLOW.
+ * @ownership `buf` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt,
                                            void *buf,
@@ -296,6 +325,8 @@ TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument; a blob for other parameters or another
  *         algorithm); #TF_STATUS_EFORMAT (truncated, corrupt or not a state blob);
  *         #TF_STATUS_EVERSION (a newer blob version). Nothing changes on failure.
+ * @ownership `buf` is read during the call only.
+ * @threadsafety Not concurrently with other calls on `opt`.
  */
 TF_API tf_status_t tf_optimizer_state_load(tf_optimizer_t *opt, const void *buf, size_t size);
 

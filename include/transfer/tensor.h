@@ -37,6 +37,7 @@ typedef enum tf_dtype {
  * @param[in] dtype A ::tf_dtype_t value.
  * @return 4 for #TF_DTYPE_F32 and #TF_DTYPE_I32, 0 for an unknown dtype.
  * @threadsafety Safe from any thread.
+ * @ownership Nothing changes hands.
  */
 TF_API size_t tf_dtype_size(int32_t dtype);
 
@@ -73,6 +74,8 @@ TF_API tf_status_t tf_tensor_create(tf_tensor_t **out,
  *         #TF_STATUS_ENOMEM.
  * @ownership caller owns the handle (free with tf_tensor_free()); `data` stays the caller's and is
  *            never freed by libtransfer.
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_tensor_wrap(tf_tensor_t **out,
                                   tf_ctx_t *ctx,
@@ -86,6 +89,8 @@ TF_API tf_status_t tf_tensor_wrap(tf_tensor_t **out,
  * @brief Free a tensor (and its memory if it owns it). NULL is a no-op.
  * @param[in] t The tensor.
  * @ownership Takes ownership of `t`.
+ * @threadsafety Not concurrently with other calls on `t`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_tensor_free(tf_tensor_t *t);
 
@@ -93,6 +98,8 @@ TF_API void tf_tensor_free(tf_tensor_t *t);
  * @brief The element type.
  * @param[in] t The tensor.
  * @return A ::tf_dtype_t value, or 0 if `t` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_tensor_dtype(const tf_tensor_t *t);
 
@@ -100,6 +107,8 @@ TF_API int32_t tf_tensor_dtype(const tf_tensor_t *t);
  * @brief The number of dimensions.
  * @param[in] t The tensor.
  * @return 1 to #TF_TENSOR_MAX_DIMS, or 0 if `t` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API uint32_t tf_tensor_ndim(const tf_tensor_t *t);
 
@@ -108,6 +117,8 @@ TF_API uint32_t tf_tensor_ndim(const tf_tensor_t *t);
  * @param[in] t The tensor.
  * @param[in] axis 0 to ndim-1.
  * @return The size, or 0 if `t` is NULL or `axis` is out of range.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_tensor_dim(const tf_tensor_t *t, uint32_t axis);
 
@@ -119,6 +130,8 @@ TF_API int64_t tf_tensor_dim(const tf_tensor_t *t, uint32_t axis);
  * @param[out] ndim_out Receives the number of dimensions (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor or shape_out); #TF_STATUS_EBUFSIZE
  *         (`capacity` below ndim).
+ * @ownership `shape_out` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_tensor_shape(const tf_tensor_t *t,
                                    int64_t *shape_out,
@@ -129,6 +142,8 @@ TF_API tf_status_t tf_tensor_shape(const tf_tensor_t *t,
  * @brief The number of elements (product of the shape).
  * @param[in] t The tensor.
  * @return The count, or 0 if `t` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_tensor_numel(const tf_tensor_t *t);
 
@@ -136,6 +151,8 @@ TF_API int64_t tf_tensor_numel(const tf_tensor_t *t);
  * @brief The size of the data in bytes.
  * @param[in] t The tensor.
  * @return numel * element size, or 0 if `t` is NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API size_t tf_tensor_nbytes(const tf_tensor_t *t);
 
@@ -144,6 +161,8 @@ TF_API size_t tf_tensor_nbytes(const tf_tensor_t *t);
  * @param[in] t The tensor.
  * @return The data pointer, or NULL if `t` is NULL.
  * @ownership borrowed: valid until the tensor is freed.
+ * @threadsafety Not concurrently with calls that write `t`; the caller synchronises its own reads
+ *               and writes.
  */
 TF_API void *tf_tensor_data(tf_tensor_t *t);
 
@@ -151,6 +170,8 @@ TF_API void *tf_tensor_data(tf_tensor_t *t);
  * @brief Whether the tensor wraps caller memory.
  * @param[in] t The tensor.
  * @return 1 for a wrapped tensor, 0 for an owning one or NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_tensor_is_wrapped(const tf_tensor_t *t);
 
@@ -160,6 +181,8 @@ TF_API int32_t tf_tensor_is_wrapped(const tf_tensor_t *t);
  * @param[in] src Source elements of the tensor's dtype, row-major.
  * @param[in] src_bytes Size of `src`; must equal tf_tensor_nbytes().
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EBUFSIZE (size differs).
+ * @ownership `src` is copied and stays the caller's.
+ * @threadsafety Not concurrently with other calls on `t`.
  */
 TF_API tf_status_t tf_tensor_copy_from(tf_tensor_t *t, const void *src, size_t src_bytes);
 
@@ -169,6 +192,8 @@ TF_API tf_status_t tf_tensor_copy_from(tf_tensor_t *t, const void *src, size_t s
  * @param[out] dst Destination buffer.
  * @param[in] dst_bytes Size of `dst`; must be at least tf_tensor_nbytes().
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EBUFSIZE (too small).
+ * @ownership `dst` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_tensor_copy_to(const tf_tensor_t *t, void *dst, size_t dst_bytes);
 
@@ -178,6 +203,8 @@ TF_API tf_status_t tf_tensor_copy_to(const tf_tensor_t *t, void *dst, size_t dst
  * @param[in,out] t The tensor.
  * @param[in] value The value.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor, or a value an i32 cannot hold exactly).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `t`.
  */
 TF_API tf_status_t tf_tensor_fill(tf_tensor_t *t, double value);
 
@@ -188,6 +215,8 @@ TF_API tf_status_t tf_tensor_fill(tf_tensor_t *t, double value);
  * @param[in] ndim 1 to #TF_TENSOR_MAX_DIMS.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ESHAPE (bad shape or a
  *         different element count). The tensor is unchanged on failure.
+ * @ownership `shape` is copied and stays the caller's.
+ * @threadsafety Not concurrently with other calls on `t`.
  */
 TF_API tf_status_t tf_tensor_reshape(tf_tensor_t *t, const int64_t *shape, uint32_t ndim);
 
@@ -197,6 +226,8 @@ TF_API tf_status_t tf_tensor_reshape(tf_tensor_t *t, const int64_t *shape, uint3
  * @param[in,out] t The tensor.
  * @param[in] requires_grad 0 or 1.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor or a value other than 0 and 1).
+ * @ownership Nothing changes hands.
+ * @threadsafety Not concurrently with other calls on `t`.
  */
 TF_API tf_status_t tf_tensor_set_requires_grad(tf_tensor_t *t, int32_t requires_grad);
 
@@ -204,6 +235,8 @@ TF_API tf_status_t tf_tensor_set_requires_grad(tf_tensor_t *t, int32_t requires_
  * @brief Whether the tensor is trainable.
  * @param[in] t The tensor.
  * @return 1 if trainable, 0 if frozen or NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_tensor_requires_grad(const tf_tensor_t *t);
 

@@ -85,6 +85,7 @@ typedef struct tf_model_opts {
  * @param[in] version Pass #TF_MODEL_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
  * @threadsafety Safe from any thread.
+ * @ownership `opts` stays the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version);
 
@@ -109,6 +110,10 @@ TF_API tf_status_t tf_model_create(tf_model_t **out,
 /**
  * @brief Free a model, its modules, vocabulary copy and training state. NULL is a no-op.
  * @param[in] model The model.
+ * @ownership Takes ownership of `model` (its vocabulary copy included; loaders and vocabularies
+ *            given to it stay the caller's).
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects (it allocates
+ *               through the context).
  */
 TF_API void tf_model_free(tf_model_t *model);
 
@@ -118,6 +123,8 @@ TF_API void tf_model_free(tf_model_t *model);
  * @return The vocabulary, borrowed: valid until the model is freed or its vocabulary grows
  *         (tf_model_extend_vocab_files()); or NULL. It belongs to the model: do not free it, and
  *         do not use it while the model is used from another thread.
+ * @ownership Borrowed, as described under Returns; do not free.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
 
@@ -127,6 +134,8 @@ TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
  * @param[in] model The model.
  * @return The module, borrowed (valid until the model is freed or its vocabulary grows); or NULL
  *         if `model` is NULL.
+ * @ownership Borrowed, as described under Returns; do not free.
+ * @threadsafety As the model: calls on the module count as calls on `model`.
  */
 TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
 
@@ -134,6 +143,8 @@ TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
  * @brief Number of task classes (0 before fine-tuning).
  * @param[in] model The model.
  * @return The class count, or 0.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_model_num_classes(const tf_model_t *model);
 
@@ -143,6 +154,8 @@ TF_API int32_t tf_model_num_classes(const tf_model_t *model);
  * @param[in] id 0 to tf_model_num_classes() - 1.
  * @return The label name, borrowed (valid until the model is freed or fine-tuned again); NULL
  *         for a bad id.
+ * @ownership Borrowed, as described under Returns.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
 
@@ -151,6 +164,8 @@ TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
  *        one independent probability per label instead of one distribution over classes.
  * @param[in] model The model.
  * @return 1 for a multi-label head; 0 otherwise (no head, single-label, NULL).
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
 
@@ -158,6 +173,8 @@ TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
  * @brief Total number of parameter elements (backbone and heads).
  * @param[in] model The model.
  * @return The count, or 0.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API int64_t tf_model_num_params(const tf_model_t *model);
 
@@ -220,6 +237,8 @@ typedef struct tf_train_report {
  * @param[out] report The report.
  * @param[in] version Pass #TF_TRAIN_REPORT_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `report` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
  */
 TF_API tf_status_t tf_train_report_init(tf_train_report_t *report, uint32_t version);
 
@@ -261,6 +280,8 @@ typedef struct tf_pretrain_opts {
  * @param[out] opts Options to initialise.
  * @param[in] version Pass #TF_PRETRAIN_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
  */
 TF_API tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t version);
 
@@ -287,6 +308,10 @@ TF_API tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t vers
  *         bidirectional model, bad options); #TF_STATUS_EVERSION; #TF_STATUS_ECANCELED (the
  *         callback stopped it; resumable); #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's
  *         errors.
+ * @ownership `train`, `valid`, `opts` and `report` stay the caller's and are used during the call
+ *            only; the model keeps its training state (see tf_train_state_save()).
+ * @threadsafety Not concurrently with other calls on the contexts of `model`, `train` or `valid` or
+ *               their objects; the progress callback runs on the calling thread.
  */
 TF_API tf_status_t tf_pretrain(tf_model_t *model,
                                tf_loader_t *train,
@@ -331,6 +356,8 @@ TF_API tf_status_t tf_pretrain(tf_model_t *model,
  *         read); #TF_STATUS_EFORMAT (bad lines, or no word at all in the files);
  *         #TF_STATUS_ENOMEM.
  * @threadsafety Uses the model's context.
+ * @ownership `paths` is read during the call only; the vocabulary and encoder borrowed from the
+ *            model before (tf_model_vocab(), tf_model_encoder()) become invalid.
  */
 TF_API tf_status_t tf_model_extend_vocab_files(tf_model_t *model,
                                                const char *const *paths,
@@ -426,6 +453,8 @@ typedef struct tf_finetune_opts {
  * @param[out] opts Options to initialise.
  * @param[in] version Pass #TF_FINETUNE_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
  */
 TF_API tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version);
 
@@ -448,6 +477,11 @@ TF_API tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t vers
  *         classes or no label at all for multi-label, bad options, validation labels that
  *         differ); #TF_STATUS_EVERSION;
  *         #TF_STATUS_ECANCELED; #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's errors.
+ * @ownership `train`, `valid`, `opts` and `report` stay the caller's and are used during the call
+ *            only; the model keeps its training state (see tf_train_state_save()).
+ *            `opts->class_weights` is copied.
+ * @threadsafety Not concurrently with other calls on the contexts of `model`, `train` or `valid` or
+ *               their objects; the progress callback runs on the calling thread.
  */
 TF_API tf_status_t tf_finetune(tf_model_t *model,
                                tf_loader_t *train,
@@ -480,6 +514,8 @@ typedef struct tf_metrics {
  * @param[out] metrics The struct.
  * @param[in] version Pass #TF_METRICS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `metrics` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
  */
 TF_API tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version);
 
@@ -496,6 +532,9 @@ TF_API tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version);
  *            multi-label model, when non-NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, labels that differ); #TF_STATUS_ESTATE
  *         (not fine-tuned); #TF_STATUS_EBUFSIZE; a loader's errors.
+ * @ownership `data`, `metrics` and `confusion` stay the caller's; nothing is kept after the call.
+ * @threadsafety Not concurrently with other calls on the contexts of `model` and `data` or their
+ *               objects.
  */
 TF_API tf_status_t tf_evaluate(tf_model_t *model,
                                tf_loader_t *data,
@@ -513,6 +552,8 @@ TF_API tf_status_t tf_evaluate(tf_model_t *model,
  * @param[in] capacity Elements `probs` can hold (at least C).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (not fine-tuned, or a numeric
  *         model); #TF_STATUS_EBUFSIZE; #TF_STATUS_ENOMEM.
+ * @ownership `ids` and `probs` stay the caller's; nothing is kept after the call.
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
  */
 TF_API tf_status_t tf_predict_ids(tf_model_t *model,
                                   const int32_t *ids,
@@ -528,6 +569,8 @@ TF_API tf_status_t tf_predict_ids(tf_model_t *model,
  * @param[out] probs Receives C probabilities.
  * @param[in] capacity Elements `probs` can hold.
  * @return As tf_predict_ids(); #TF_STATUS_EINVAL also for a text without any token.
+ * @ownership `text` and `probs` stay the caller's; nothing is kept after the call.
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
  */
 TF_API tf_status_t tf_predict_text(tf_model_t *model,
                                    const char *text,
@@ -544,6 +587,8 @@ TF_API tf_status_t tf_predict_text(tf_model_t *model,
  * @param[out] probs Receives C probabilities.
  * @param[in] capacity Elements `probs` can hold.
  * @return As tf_predict_ids().
+ * @ownership `x` and `probs` stay the caller's; nothing is kept after the call.
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
  */
 TF_API tf_status_t tf_predict_features(tf_model_t *model,
                                        const float *x,
@@ -560,6 +605,8 @@ TF_API tf_status_t tf_predict_features(tf_model_t *model,
  * @param[out] loss_out Receives the mean loss per predicted token.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, fewer than 2 tokens);
  *         #TF_STATUS_ESTATE (numeric model); #TF_STATUS_ENOMEM.
+ * @ownership `text` stays the caller's; nothing is kept after the call.
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
  */
 TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
                                     const char *text,
@@ -607,6 +654,9 @@ typedef enum tf_prior_kind {
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model or loader, labels that differ);
  *         #TF_STATUS_ESTATE (not fine-tuned); #TF_STATUS_EDIVERGED (a non-finite logit; the
  *         model is left as it was); #TF_STATUS_ENOMEM; a loader's errors.
+ * @ownership `data` stays the caller's and is used during the call only.
+ * @threadsafety Not concurrently with other calls on the contexts of `model` and `data` or their
+ *               objects.
  */
 TF_API tf_status_t tf_model_calibrate(tf_model_t *model, tf_loader_t *data, double *temperature);
 
@@ -635,6 +685,8 @@ typedef struct tf_adapt_opts {
  * @param[out] opts Options to initialise.
  * @param[in] version Pass #TF_ADAPT_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
  */
 TF_API tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version);
 
@@ -653,6 +705,9 @@ TF_API tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version);
  *         sequences); #TF_STATUS_EVERSION; #TF_STATUS_ESTATE (not fine-tuned);
  *         #TF_STATUS_EDIVERGED (a non-finite logit; the model is left as it was);
  *         #TF_STATUS_ENOMEM; a loader's errors.
+ * @ownership `unlabeled` and `opts` stay the caller's and are used during the call only.
+ * @threadsafety Not concurrently with other calls on the contexts of `model` and `unlabeled` or
+ *               their objects.
  */
 TF_API tf_status_t tf_adapt_prior(tf_model_t *model,
                                   tf_loader_t *unlabeled,
@@ -667,6 +722,8 @@ TF_API tf_status_t tf_adapt_prior(tf_model_t *model,
  * @param[in] capacity Elements `prior` can hold.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, unknown kind); #TF_STATUS_ESTATE
  *         (not fine-tuned, or a model saved before priors were recorded); #TF_STATUS_EBUFSIZE.
+ * @ownership `prior` stays the caller's; nothing is kept after the call.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double *prior, size_t capacity);
 
@@ -679,6 +736,8 @@ TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double 
  * @param[in] num_classes Number of values (ignored when `prior` is NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, wrong count, values out of range);
  *         #TF_STATUS_ESTATE (not fine-tuned, or no recorded model prior); #TF_STATUS_ENOMEM.
+ * @ownership `prior` is copied and stays the caller's.
+ * @threadsafety Not concurrently with other calls on `model`.
  */
 TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, size_t num_classes);
 
@@ -686,6 +745,8 @@ TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, si
  * @brief The model's temperature (1 until calibrated).
  * @param[in] model The model.
  * @return T, or 0 for a NULL model.
+ * @ownership Nothing changes hands.
+ * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
  */
 TF_API double tf_model_temperature(const tf_model_t *model);
 
@@ -706,6 +767,8 @@ TF_API double tf_model_temperature(const tf_model_t *model);
  * @param[in] model The model.
  * @param[in] path Target file.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
+ * @ownership `path` is read during the call only.
+ * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
  */
 TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
 
@@ -719,6 +782,8 @@ TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
  *         #TF_STATUS_EFORMAT (corrupt, not a libtransfer model, tensors missing or of the wrong
  *         shape: the message names them); #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_model_free().
+ * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
+ *               `ctx`).
  */
 TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags);
 
@@ -731,6 +796,9 @@ TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *pa
  * @param[in] path Target file.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (no training state yet);
  *         #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
+ * @ownership `train` and `path` are used during the call only.
+ * @threadsafety Not concurrently with other calls on the contexts of `model` and `train` or their
+ *               objects.
  */
 TF_API tf_status_t tf_train_state_save(tf_model_t *model, tf_loader_t *train, const char *path);
 
@@ -744,6 +812,9 @@ TF_API tf_status_t tf_train_state_save(tf_model_t *model, tf_loader_t *train, co
  * @param[in] path The file.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ENOTFOUND; #TF_STATUS_EIO;
  *         #TF_STATUS_EFORMAT (corrupt or from another model); #TF_STATUS_ENOMEM.
+ * @ownership `train` and `path` are used during the call only.
+ * @threadsafety Not concurrently with other calls on the contexts of `model` and `train` or their
+ *               objects.
  */
 TF_API tf_status_t tf_train_state_load(tf_model_t *model, tf_loader_t *train, const char *path);
 
