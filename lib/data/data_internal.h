@@ -193,7 +193,8 @@ void tf__lines_close(tf__lines_t *lr);
 /* The split rule: 1 if the line belongs to `split` for the fraction. */
 int tf__line_in_split(const char *line, size_t len, double valid_fraction, int32_t split);
 
-/* ---- loader ---------------------------------------------------------------------------------- */
+/* ---- loaders ------------------------------------------------------------------------------- */
+/* The kinds' numbers, written in state blobs: never renumber. */
 enum { TF__LOADER_LM = 1, TF__LOADER_SEQ = 2, TF__LOADER_NUM = 3 };
 
 struct tf_batch {
@@ -202,66 +203,85 @@ struct tf_batch {
     struct tf_tensor tokens, targets, lengths, labels, features, ftargets, label_sets;
 };
 
-struct tf_loader {
-    tf_ctx_t *ctx;
-    int32_t kind;
-    tf_loader_opts_t o;
-    tf__rng_t rng, rng_epoch_start;
-    int64_t epoch, pos, items_read;
-    /* per-epoch batches: LM: start position and window length; SEQ/NUM: start in `order` and
-     * count */
-    int64_t *bstart;
-    int32_t *blen;
-    int64_t nbatches, bcap;
-    int64_t *order; /* SEQ/NUM: permutation of sequences */
-    int64_t nitems_epoch;
-    /* LM */
-    int32_t *ids;
-    size_t nids, ids_cap;
-    int64_t stream_len;
-    /* SEQ: flat ids + offsets, or padded ids + stride + lengths */
-    const int32_t *seq_ids;
-    const int64_t *seq_off;
-    const int32_t *seq_len;
-    int32_t stride;
-    int64_t nseq;
-    const int32_t *seq_labels;
-    int32_t *own_ids, *own_labels;
-    int64_t *own_off;
-    size_t own_ids_cap, own_seq_cap;
-    /* NUM */
-    const float *vals;
-    float *own_vals;
-    size_t own_vals_cap;
-    int32_t F;
-    float *mean, *std;
-    /* labels */
-    tf__strtab_t labels;
-    tf__toks_t scratch; /* label cleaning */
-    int32_t num_labels, fixed_labels;
-    /* multi-label TSV: sequence i has the label ids lset_ids[lset_off[i] .. lset_off[i+1]) */
+/* Sequences of the sequence kinds (labelled text, token arrays, numeric): lengths, labels, the
+ * epoch's order (seqs.c). */
+typedef struct tf__seqs {
+    int64_t n;
+    const int64_t *off;    /* sequence i is [off[i], off[i+1]) of the kind's data, or */
+    const int32_t *len;    /* (off NULL) the first len[i] items of row i */
+    const int32_t *labels; /* one id per sequence, or NULL */
+    /* multi-label: sequence i has the label ids lset_ids[lset_off[i] .. lset_off[i+1]) */
     int32_t multilabel;
     int32_t *lset_ids;
     int64_t *lset_off;
     size_t nlset, lset_cap, lset_off_cap;
+    /* read from a file: offsets and labels owned (tf__seqs_own_begin, tf__seqs_add) */
+    int64_t *own_off;
+    int32_t *own_labels;
+    size_t own_cap;
+    int64_t *order; /* 2n: the epoch's permutation, then merge-sort scratch */
+    int32_t *b_lab; /* batch buffers */
+    float *b_lset;
+    size_t b_lset_cap;
+} tf__seqs_t;
+
+static inline int64_t tf__seqs_len(const tf__seqs_t *s, int64_t i)
+{
+    return s->off != NULL ? s->off[i + 1] - s->off[i] : s->len[i];
+}
+
+/* What a kind of loader does; the shared part (loader.c, batch.c) calls nothing else of it. */
+typedef struct tf__loader_ops {
+    int32_t kind;      /* TF__LOADER_*: in state blobs */
+    size_t state_size; /* the kind's state, allocated zeroed as l->state */
+    /* Sequences held (LM: tokens): tf_loader_num_sequences, and checked by state blobs. */
+    int64_t (*num_sequences)(const tf_loader_t *l);
+    /* Once, after the data is read: set l->bcap (batches per epoch at most) and allocate what
+     * plan_epoch needs. */
+    tf_status_t (*prepare)(tf_loader_t *l, const char *fn);
+    /* Lay out an epoch from l->rng: bstart/blen/nbatches and nitems_epoch; never allocates. */
+    void (*plan_epoch)(tf_loader_t *l);
+    /* Fill l->batch from plan entry (start, count) and add its items to l->items_read. */
+    tf_status_t (*fill)(tf_loader_t *l, int64_t start, int32_t count);
+    /* The kind's sequences (labels, label sets), or NULL (the op itself may be NULL). */
+    tf__seqs_t *(*seqs)(const tf_loader_t *l);
+    /* Free what the state owns (the shared part frees the state itself). */
+    void (*free)(tf_loader_t *l);
+} tf__loader_ops_t;
+
+struct tf_loader {
+    tf_ctx_t *ctx;
+    const tf__loader_ops_t *ops;
+    void *state; /* the kind's */
+    tf_loader_opts_t o;
+    tf__rng_t rng, rng_epoch_start;
+    int64_t epoch, pos, items_read;
+    /* the epoch's batches, from the kind's plan_epoch: LM: start position and window length;
+     * sequence kinds: start in the order and count */
+    int64_t *bstart;
+    int32_t *blen;
+    int64_t nbatches, bcap;
+    int64_t nitems_epoch;
+    /* labels: fixed by the options, or named by the data of the kinds that read them */
+    tf__strtab_t labels;
+    tf__toks_t scratch; /* label cleaning */
+    int32_t num_labels, fixed_labels;
+    /* what reading the data found */
     int64_t skipped;
     uint64_t invalid_utf8;
     uint64_t text_tokens, unknown_tokens; /* tokens read from text, and those mapped to UNK */
-    /* batch buffers */
-    int32_t *b_tok, *b_tgt, *b_len, *b_lab;
-    float *b_feat, *b_ftgt, *b_lset;
-    size_t b_tok_cap, b_tgt_cap, b_feat_cap, b_ftgt_cap, b_lset_cap;
+    int32_t *b_len;                       /* the batch's lengths (every kind has them) */
     tf_batch_t batch;
 };
 
-/* Shared start of the file loaders that own their sequences (TSV, CSV): the fixed-labels check
- * and the first offset and label arrays (freed with the loader on failure). */
-tf_status_t tf__loader_own_begin(tf_loader_t *l, const char *fn);
-tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
+/* A loader of kind `ops` with validated options, fixed labels installed and a zeroed state. */
+tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, const tf__loader_ops_t *ops,
                            const tf_loader_opts_t *opts, const char *fn);
-/* Validate options, then build epoch 0; frees nothing on failure (the caller frees). */
+/* After the data is read: the kind's prepare, the batch plan, warnings about the data, epoch 0.
+ * Frees nothing on failure (the caller frees). */
 tf_status_t tf__loader_finish(tf_loader_t *l, const char *fn);
-int64_t tf__seq_length(const tf_loader_t *l, int64_t i);
+/* Shuffle the epoch's batches (bstart/blen pairs) with the loader's RNG. */
+void tf__loader_shuffle_plan(tf_loader_t *l);
 /* Report a bad line: fail, or (skip_bad_lines) count, log and return OK. The message of the
  * failing reader or parser is already recorded when `st` is not OK. */
 tf_status_t tf__loader_bad_line(tf_loader_t *l, tf_status_t st);
@@ -271,6 +291,26 @@ tf_status_t tf__loader_fixed_labels(tf_loader_t *l, const char *fn);
 tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t *id);
 /* Renumber labels found in data into byte order of their names. */
 tf_status_t tf__loader_sort_labels(tf_loader_t *l, int32_t *labels, int64_t n);
+/* A batch tensor viewing loader memory (4-byte elements). */
+void tf__batch_view(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data, uint32_t ndim,
+                    int64_t d0, int64_t d1, int64_t d2);
+
+/* ---- seqs.c: the part of the sequence kinds they share ------------------------------------- */
+/* Start owning offsets and labels (files): the fixed-labels check and the first entries. */
+tf_status_t tf__seqs_own_begin(tf_loader_t *l, tf__seqs_t *s, const char *fn);
+/* Append an owned sequence with `label` that ends at `end` in the kind's data. */
+tf_status_t tf__seqs_add(tf_loader_t *l, tf__seqs_t *s, int32_t label, int64_t end);
+/* The ops of every sequence kind: the sequence count, a plan of n batches at most and its
+ * order, and the epoch (shuffle, buckets of similar lengths, batches of batch_size). */
+int64_t tf__seqs_num_sequences(const tf_loader_t *l);
+tf_status_t tf__seqs_prepare(tf_loader_t *l, const char *fn);
+void tf__seqs_plan_epoch(tf_loader_t *l);
+/* The shared part of a batch of sequences items[0..B): lengths (clipped to max_len, after
+ * dropping `trim` final steps), labels or label sets, and the batch view reset with T and B;
+ * *T receives the longest length. The kind fills its data and adds B to items_read. */
+tf_status_t tf__seqs_fill(tf_loader_t *l, tf__seqs_t *s, const int64_t *items, int32_t B,
+                          int32_t trim, int64_t *T);
+void tf__seqs_free(tf_ctx_t *ctx, tf__seqs_t *s);
 
 /* Memory entry points for text formats (used by the file loaders and the fuzz targets). */
 /* `multilabel`: the label field is a comma-separated set of names (tf_loader_create_multilabel). */

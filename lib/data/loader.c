@@ -1,6 +1,7 @@
-/* Loaders, the shared part: options, epochs (order, batches), progress, labels, state blobs and
- * the free function. The kinds live in loader_lm.c, loader_seq.c and loader_num.c; batch filling
- * in batch.c. */
+/* Loaders, the shared part: options, epochs, progress, labels, state blobs and the free
+ * function. Each kind is a tf__loader_ops_t with its state (loader_lm.c, loader_seq.c,
+ * loader_num.c; the sequence kinds share seqs.c); tf_loader_next and the batch getters are in
+ * batch.c. */
 #include "transfer/data.h"
 #include "data_internal.h"
 
@@ -36,7 +37,7 @@ static int is01(int32_t x)
     return x == 0 || x == 1;
 }
 
-tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
+tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, const tf__loader_ops_t *ops,
                            const tf_loader_opts_t *opts, const char *fn)
 {
     tf_loader_opts_t o;
@@ -60,10 +61,15 @@ tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, int32_t kind,
     if (l == NULL)
         return TF_STATUS_ENOMEM;
     l->ctx = ctx;
-    l->kind = kind;
+    l->ops = ops;
     l->o = o;
     tf__rng_seed(&l->rng, o.seed != 0 ? o.seed : ctx->seed);
     tf__object_created(ctx);
+    l->state = tf__calloc(ctx, 1, ops->state_size);
+    if (l->state == NULL) {
+        tf_loader_free(l);
+        return TF_STATUS_ENOMEM;
+    }
     if (o.labels != NULL && o.num_labels > 0) {
         tf_status_t st = tf__loader_fixed_labels(l, fn);
         if (st != TF_STATUS_OK) {
@@ -174,32 +180,8 @@ tf_status_t tf__loader_bad_line(tf_loader_t *l, tf_status_t st)
     return TF_STATUS_OK;
 }
 
-int64_t tf__seq_length(const tf_loader_t *l, int64_t i)
-{
-    if (l->seq_off != NULL)
-        return l->seq_off[i + 1] - l->seq_off[i];
-    return l->seq_len[i];
-}
-
 /* ---- epochs ---------------------------------------------------------------------------------- */
-static int32_t lm_min_window(const tf_loader_t *l)
-{
-    return l->o.bptt_random ? (l->o.bptt < 5 ? l->o.bptt : 5) : l->o.bptt;
-}
-
-static int32_t lm_window_len(tf_loader_t *l)
-{
-    if (!l->o.bptt_random)
-        return l->o.bptt;
-    double base = tf__rng_uniform(&l->rng) < 0.95f ? l->o.bptt : l->o.bptt / 2.0;
-    double x = base + 5.0 * tf__rng_normal(&l->rng) + 0.5;
-    int32_t lo = lm_min_window(l), hi = l->o.bptt + 20;
-    if (!(x >= lo))
-        return lo;
-    return x > hi ? hi : (int32_t)x;
-}
-
-static void shuffle_batches(tf_loader_t *l)
+void tf__loader_shuffle_plan(tf_loader_t *l)
 {
     for (int64_t i = l->nbatches - 1; i > 0; i--) {
         int64_t j = (int64_t)tf__rng_below(&l->rng, (uint64_t)i + 1);
@@ -212,23 +194,6 @@ static void shuffle_batches(tf_loader_t *l)
     }
 }
 
-/* Merge sort of order[lo, hi) by length (longest first), stable. */
-static void sort_by_len(tf_loader_t *l, int64_t *a, int64_t *tmp, int64_t n)
-{
-    if (n < 2)
-        return;
-    int64_t h = n / 2, i = 0, j = h, k = 0;
-    sort_by_len(l, a, tmp, h);
-    sort_by_len(l, a + h, tmp, n - h);
-    while (i < h && j < n)
-        tmp[k++] = tf__seq_length(l, a[i]) >= tf__seq_length(l, a[j]) ? a[i++] : a[j++];
-    while (i < h)
-        tmp[k++] = a[i++];
-    while (j < n)
-        tmp[k++] = a[j++];
-    memcpy(a, tmp, (size_t)n * sizeof *a);
-}
-
 /* Lay out one epoch from the current RNG state; never allocates (buffers sized at creation). */
 static void build_epoch(tf_loader_t *l)
 {
@@ -236,69 +201,16 @@ static void build_epoch(tf_loader_t *l)
     l->pos = 0;
     l->items_read = 0;
     l->nbatches = 0;
-    if (l->kind == TF__LOADER_LM) {
-        int64_t last = l->stream_len - 1;
-        for (int64_t s = 0; s < last && l->nbatches < l->bcap;) {
-            int32_t len = lm_window_len(l);
-            if (len > last - s)
-                len = (int32_t)(last - s);
-            l->bstart[l->nbatches] = s;
-            l->blen[l->nbatches++] = len;
-            s += len;
-        }
-        if (l->o.shuffle)
-            shuffle_batches(l);
-        l->nitems_epoch = l->nbatches;
-        return;
-    }
-    int64_t n = l->nseq, B = l->o.batch_size;
-    for (int64_t i = 0; i < n; i++)
-        l->order[i] = i;
-    if (l->o.shuffle)
-        for (int64_t i = n - 1; i > 0; i--) {
-            int64_t j = (int64_t)tf__rng_below(&l->rng, (uint64_t)i + 1), t = l->order[i];
-            l->order[i] = l->order[j];
-            l->order[j] = t;
-        }
-    if (l->o.bucket > 0) {
-        int64_t pool = B * l->o.bucket;
-        int64_t *tmp = l->order + n; /* order has room for 2n */
-        for (int64_t s = 0; s < n; s += pool)
-            sort_by_len(l, l->order + s, tmp, n - s < pool ? n - s : pool);
-    }
-    int64_t items = 0;
-    for (int64_t s = 0; s < n; s += B) {
-        int32_t c = (int32_t)(n - s < B ? n - s : B);
-        if (c < B && l->o.drop_last)
-            break;
-        l->bstart[l->nbatches] = s;
-        l->blen[l->nbatches++] = c;
-        items += c;
-    }
-    if (l->o.bucket > 0 && l->o.shuffle)
-        shuffle_batches(l);
-    l->nitems_epoch = items;
+    l->ops->plan_epoch(l);
 }
 
 tf_status_t tf__loader_finish(tf_loader_t *l, const char *fn)
 {
-    size_t n;
-    if (l->kind == TF__LOADER_LM) {
-        int64_t minw = lm_min_window(l);
-        l->bcap = (l->stream_len - 1 + minw - 1) / minw + 1;
-    } else {
-        l->bcap = l->nseq;
-        if (!tf__mul_size((size_t)l->nseq, 2 * sizeof(int64_t), &n))
-            TF_FAIL(TF_STATUS_ENOMEM, "%s: too many sequences", fn);
-        l->order = tf__alloc(l->ctx, n);
-        if (l->order == NULL)
-            return TF_STATUS_ENOMEM;
-    }
+    TF_CHECK(l->ops->prepare(l, fn));
     l->bstart = tf__calloc(l->ctx, (size_t)l->bcap, sizeof *l->bstart);
     l->blen = tf__calloc(l->ctx, (size_t)l->bcap, sizeof *l->blen);
     l->b_len = tf__calloc(l->ctx, (size_t)l->o.batch_size, sizeof *l->b_len);
-    l->b_lab = tf__calloc(l->ctx, (size_t)l->o.batch_size, sizeof *l->b_lab);
-    if (l->bstart == NULL || l->blen == NULL || l->b_len == NULL || l->b_lab == NULL)
+    if (l->bstart == NULL || l->blen == NULL || l->b_len == NULL)
         return TF_STATUS_ENOMEM;
     if (l->invalid_utf8 > 0)
         tf__log(l->ctx, TF_LOG_WARN, "%s: replaced %llu invalid UTF-8 bytes with U+FFFD", fn,
@@ -322,27 +234,14 @@ void tf_loader_free(tf_loader_t *l)
     if (l == NULL)
         return;
     tf_ctx_t *ctx = l->ctx;
+    if (l->state != NULL)
+        l->ops->free(l);
+    tf__free(ctx, l->state);
     tf__free(ctx, l->bstart);
     tf__free(ctx, l->blen);
-    tf__free(ctx, l->order);
-    tf__free(ctx, l->ids);
-    tf__free(ctx, l->own_ids);
-    tf__free(ctx, l->own_labels);
-    tf__free(ctx, l->lset_ids);
-    tf__free(ctx, l->lset_off);
-    tf__free(ctx, l->own_off);
-    tf__free(ctx, l->own_vals);
-    tf__free(ctx, l->mean);
-    tf__free(ctx, l->std);
     tf__strtab_free(&l->labels, ctx);
     tf__toks_free(&l->scratch, ctx);
-    tf__free(ctx, l->b_tok);
-    tf__free(ctx, l->b_tgt);
     tf__free(ctx, l->b_len);
-    tf__free(ctx, l->b_lab);
-    tf__free(ctx, l->b_feat);
-    tf__free(ctx, l->b_ftgt);
-    tf__free(ctx, l->b_lset);
     tf__free(ctx, l);
     tf__object_freed(ctx);
 }
@@ -372,9 +271,7 @@ double tf_loader_epoch_fraction(const tf_loader_t *l)
 }
 int64_t tf_loader_num_sequences(const tf_loader_t *l)
 {
-    if (l == NULL)
-        return 0;
-    return l->kind == TF__LOADER_LM ? (int64_t)l->nids : l->nseq;
+    return l ? l->ops->num_sequences(l) : 0;
 }
 int64_t tf_loader_skipped_lines(const tf_loader_t *l)
 {
@@ -394,9 +291,16 @@ uint64_t tf_loader_unknown_tokens(const tf_loader_t *l)
 {
     return l ? l->unknown_tokens : 0;
 }
+/* The sequences of the loader's kind, or NULL. */
+static const tf__seqs_t *seqs_of(const tf_loader_t *l)
+{
+    return l->ops->seqs != NULL ? l->ops->seqs(l) : NULL;
+}
+
 int32_t tf_loader_is_multilabel(const tf_loader_t *l)
 {
-    return l ? l->multilabel : 0;
+    const tf__seqs_t *s = l ? seqs_of(l) : NULL;
+    return s ? s->multilabel : 0;
 }
 
 int32_t tf_loader_num_labels(const tf_loader_t *l)
@@ -414,20 +318,21 @@ tf_status_t tf_loader_label_counts(const tf_loader_t *l, int64_t *counts, size_t
 {
     TF_REQUIRE_ARG(l);
     TF_REQUIRE_ARG(counts);
-    if (l->num_labels < 1 || (l->seq_labels == NULL && !l->multilabel))
+    const tf__seqs_t *s = seqs_of(l);
+    if (l->num_labels < 1 || s == NULL || (s->labels == NULL && !s->multilabel))
         TF_FAIL(TF_STATUS_EINVAL, "tf_loader_label_counts: the loader has no labels");
     if (capacity < (size_t)l->num_labels)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_label_counts: counts holds %zu values, the loader "
                 "has %d labels", capacity, l->num_labels);
     memset(counts, 0, (size_t)l->num_labels * sizeof *counts);
-    if (l->multilabel) {
-        for (int64_t k = 0; k < l->lset_off[l->nseq]; k++)
-            counts[l->lset_ids[k]]++;
+    if (s->multilabel) {
+        for (int64_t k = 0; k < s->lset_off[s->n]; k++)
+            counts[s->lset_ids[k]]++;
         return TF_STATUS_OK;
     }
-    for (int64_t i = 0; i < l->nseq; i++)
-        if (l->seq_labels[i] >= 0 && l->seq_labels[i] < l->num_labels)
-            counts[l->seq_labels[i]]++;
+    for (int64_t i = 0; i < s->n; i++)
+        if (s->labels[i] >= 0 && s->labels[i] < l->num_labels)
+            counts[s->labels[i]]++;
     return TF_STATUS_OK;
 }
 
@@ -459,7 +364,7 @@ tf_status_t tf_loader_export_state(const tf_loader_t *l, void *buf, size_t capac
     memset(&b, 0, sizeof b);
     b.magic = STATE_MAGIC;
     b.version = STATE_VERSION;
-    b.kind = l->kind;
+    b.kind = l->ops->kind;
     b.batch_size = l->o.batch_size;
     b.data_size = (uint64_t)tf_loader_num_sequences(l);
     b.epoch = l->epoch;
@@ -482,7 +387,7 @@ tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
     memcpy(&b, buf, sizeof b);
     if (b.magic != STATE_MAGIC || b.version != STATE_VERSION)
         TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: not a loader state blob");
-    if (b.kind != l->kind || b.batch_size != l->o.batch_size ||
+    if (b.kind != l->ops->kind || b.batch_size != l->o.batch_size ||
         b.data_size != (uint64_t)tf_loader_num_sequences(l) || b.epoch < 0 || b.pos < 0)
         TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: the state is from a loader with "
                 "other data or options");
@@ -503,18 +408,5 @@ tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
     l->epoch = b.epoch;
     l->pos = b.pos;
     l->items_read = b.items_read;
-    return TF_STATUS_OK;
-}
-
-tf_status_t tf__loader_own_begin(tf_loader_t *l, const char *fn)
-{
-    if (l->o.num_labels > 0 && !l->fixed_labels)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: num_labels is set but labels is NULL", fn);
-    l->own_off = tf__alloc(l->ctx, 16 * sizeof *l->own_off);
-    l->own_labels = tf__alloc(l->ctx, 16 * sizeof *l->own_labels);
-    if (l->own_off == NULL || l->own_labels == NULL)
-        return TF_STATUS_ENOMEM;
-    l->own_seq_cap = 16;
-    l->own_off[0] = 0;
     return TF_STATUS_OK;
 }

@@ -6,6 +6,94 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct num_state {
+    tf__seqs_t seqs; /* offsets count steps of F values */
+    const float *vals;
+    float *own_vals; /* read from a file */
+    size_t nvals, own_vals_cap;
+    int32_t F;
+    float *mean, *std; /* per feature: values are standardised as (x - mean) / std */
+    float *b_feat, *b_ftgt; /* batch buffers */
+    size_t b_feat_cap, b_ftgt_cap;
+} num_state_t;
+
+static num_state_t *num(const tf_loader_t *l)
+{
+    return l->state;
+}
+
+static tf__seqs_t *num_seqs(const tf_loader_t *l)
+{
+    return &num(l)->seqs;
+}
+
+static tf_status_t grow_f32(tf_ctx_t *ctx, float **p, size_t *cap, size_t need)
+{
+    void *q = *p;
+    tf_status_t st = tf__grow_bytes(ctx, &q, cap, need, sizeof(float));
+    *p = q;
+    return st;
+}
+
+/* Standardised features (T, B, F), zero-padded, and with next_step the next step's as targets. */
+static tf_status_t num_fill(tf_loader_t *l, int64_t start, int32_t B)
+{
+    num_state_t *m = num(l);
+    const int64_t *items = m->seqs.order + start;
+    int32_t F = m->F, next = l->o.next_step;
+    int64_t T;
+    TF_CHECK(tf__seqs_fill(l, &m->seqs, items, B, next, &T));
+    size_t need = (size_t)T * (size_t)B;
+    TF_CHECK(grow_f32(l->ctx, &m->b_feat, &m->b_feat_cap, need * (size_t)F));
+    if (next)
+        TF_CHECK(grow_f32(l->ctx, &m->b_ftgt, &m->b_ftgt_cap, need * (size_t)F));
+    memset(m->b_feat, 0, need * (size_t)F * sizeof(float));
+    if (next)
+        memset(m->b_ftgt, 0, need * (size_t)F * sizeof(float));
+    for (int32_t b = 0; b < B; b++) {
+        const float *src = m->vals + (size_t)m->seqs.off[items[b]] * (size_t)F;
+        for (int32_t t = 0; t < l->b_len[b]; t++)
+            for (int32_t f = 0; f < F; f++) {
+                size_t d = ((size_t)t * B + b) * (size_t)F + (size_t)f;
+                m->b_feat[d] = (src[(size_t)t * F + f] - m->mean[f]) / m->std[f];
+                if (next)
+                    m->b_ftgt[d] = (src[(size_t)(t + 1) * F + f] - m->mean[f]) / m->std[f];
+            }
+    }
+    tf_batch_t *bt = &l->batch;
+    bt->F = F;
+    bt->has_features = 1;
+    tf__batch_view(&bt->features, l->ctx, TF_DTYPE_F32, m->b_feat, 3, T, B, F);
+    if (next) {
+        bt->has_ftargets = 1;
+        tf__batch_view(&bt->ftargets, l->ctx, TF_DTYPE_F32, m->b_ftgt, 3, T, B, F);
+    }
+    l->items_read += B;
+    return TF_STATUS_OK;
+}
+
+static void num_free(tf_loader_t *l)
+{
+    num_state_t *m = num(l);
+    tf__seqs_free(l->ctx, &m->seqs);
+    tf__free(l->ctx, m->own_vals);
+    tf__free(l->ctx, m->mean);
+    tf__free(l->ctx, m->std);
+    tf__free(l->ctx, m->b_feat);
+    tf__free(l->ctx, m->b_ftgt);
+}
+
+static const tf__loader_ops_t num_ops = {
+    .kind = TF__LOADER_NUM,
+    .state_size = sizeof(num_state_t),
+    .num_sequences = tf__seqs_num_sequences,
+    .prepare = tf__seqs_prepare,
+    .plan_epoch = tf__seqs_plan_epoch,
+    .fill = num_fill,
+    .seqs = num_seqs,
+    .free = num_free,
+};
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -34,10 +122,11 @@ static int parse_float(const char *s, const char *e, float *out)
 
 static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line, size_t len)
 {
+    num_state_t *m = num(l);
     const char *p = line, *end = line + len, *fn = lr->fn;
     long long ln = (long long)lr->lineno;
     int32_t label = 0;
-    size_t start = l->nids; /* counts floats here */
+    size_t start = m->nvals;
     const char *ls = NULL, *le = NULL;
     if (l->o.has_label) {
         const char *c = memchr(p, ',', len);
@@ -58,15 +147,13 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
         if (!parse_float(p, fe, &v))
             TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: value %lld ('%.*s') is not a finite number",
                     fn, lr->name, ln, (long long)field, (int)(fe - p > 32 ? 32 : fe - p), p);
-        void *q = l->own_vals;
-        TF_CHECK(tf__grow_bytes(l->ctx, &q, &l->own_vals_cap, l->nids + 1, sizeof(float)));
-        l->own_vals = q;
-        l->own_vals[l->nids++] = v;
+        TF_CHECK(grow_f32(l->ctx, &m->own_vals, &m->own_vals_cap, m->nvals + 1));
+        m->own_vals[m->nvals++] = v;
         if (c == NULL)
             break;
         p = c + 1;
     }
-    size_t count = l->nids - start, F = (size_t)l->F;
+    size_t count = m->nvals - start, F = (size_t)m->F;
     size_t need = l->o.next_step ? 2 * F : F;
     if (count % F != 0 || count < need)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: %zu values; need a multiple of %zu, at least %zu",
@@ -79,50 +166,39 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
                     "labels", fn, lr->name, ln, (int)(le - ls > 64 ? 64 : le - ls), ls,
                     l->num_labels);
     }
-    void *q = l->own_off;
-    size_t cap = l->own_seq_cap;
-    TF_CHECK(tf__grow_bytes(l->ctx, &q, &cap, (size_t)l->nseq + 2, sizeof(int64_t)));
-    l->own_off = q;
-    if (cap != l->own_seq_cap) {
-        size_t lcap = l->own_seq_cap;
-        TF_CHECK(tf__grow_i32(l->ctx, &l->own_labels, &lcap, cap));
-        l->own_seq_cap = cap;
-    }
-    l->own_labels[l->nseq] = label;
-    l->nseq++;
-    l->own_off[l->nseq] = (int64_t)(l->nids / F);
-    return TF_STATUS_OK;
+    return tf__seqs_add(l, &m->seqs, label, (int64_t)(m->nvals / F));
 }
 
 /* Per-feature mean and standard deviation over every step of every sequence. */
 static tf_status_t standardize(tf_loader_t *l)
 {
-    int32_t F = l->F;
-    l->mean = tf__calloc(l->ctx, (size_t)F, sizeof(float));
-    l->std = tf__calloc(l->ctx, (size_t)F, sizeof(float));
+    num_state_t *m = num(l);
+    int32_t F = m->F;
+    m->mean = tf__calloc(l->ctx, (size_t)F, sizeof(float));
+    m->std = tf__calloc(l->ctx, (size_t)F, sizeof(float));
     double *acc = tf__calloc(l->ctx, 2 * (size_t)F, sizeof(double));
-    if (l->mean == NULL || l->std == NULL || acc == NULL) {
+    if (m->mean == NULL || m->std == NULL || acc == NULL) {
         tf__free(l->ctx, acc);
         return TF_STATUS_ENOMEM;
     }
-    int64_t steps = l->seq_off[l->nseq];
+    int64_t steps = m->seqs.off[m->seqs.n];
     for (int32_t f = 0; f < F; f++)
-        l->std[f] = 1.0f;
+        m->std[f] = 1.0f;
     if (l->o.standardize && steps > 0) {
         for (int64_t t = 0; t < steps; t++)
             for (int32_t f = 0; f < F; f++)
-                acc[f] += l->vals[(size_t)t * F + f];
+                acc[f] += m->vals[(size_t)t * F + f];
         for (int32_t f = 0; f < F; f++)
             acc[f] /= (double)steps;
         for (int64_t t = 0; t < steps; t++)
             for (int32_t f = 0; f < F; f++) {
-                double d = l->vals[(size_t)t * F + f] - acc[f];
+                double d = m->vals[(size_t)t * F + f] - acc[f];
                 acc[F + f] += d * d;
             }
         for (int32_t f = 0; f < F; f++) {
             double sd = sqrt(acc[F + f] / (double)steps);
-            l->mean[f] = (float)acc[f];
-            l->std[f] = sd > 1e-12 && isfinite(sd) ? (float)sd : 1.0f;
+            m->mean[f] = (float)acc[f];
+            m->std[f] = sd > 1e-12 && isfinite(sd) ? (float)sd : 1.0f;
         }
     }
     tf__free(l->ctx, acc);
@@ -134,7 +210,7 @@ static tf_status_t check_labels(tf_loader_t *l, const int32_t *labels, const cha
     if (labels == NULL)
         return TF_STATUS_OK;
     int32_t mx = -1;
-    for (int64_t i = 0; i < l->nseq; i++) {
+    for (int64_t i = 0; i < num(l)->seqs.n; i++) {
         if (labels[i] < 0 || (l->o.num_labels > 0 && labels[i] >= l->o.num_labels))
             TF_FAIL(TF_STATUS_EINVAL, "%s: labels[%lld] = %d is out of range", fn, (long long)i,
                     labels[i]);
@@ -142,7 +218,7 @@ static tf_status_t check_labels(tf_loader_t *l, const int32_t *labels, const cha
             mx = labels[i];
     }
     l->num_labels = l->o.num_labels > 0 ? l->o.num_labels : mx + 1;
-    l->seq_labels = labels;
+    num(l)->seqs.labels = labels;
     return TF_STATUS_OK;
 }
 
@@ -152,9 +228,10 @@ tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_
     tf_loader_t *l = NULL;
     tf_status_t st;
     *out = NULL;
-    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_NUM, opts, fn));
-    l->F = l->o.num_features;
-    TF_CHECK_GOTO(st, tf__loader_own_begin(l, fn), fail);
+    TF_CHECK(tf__loader_new(&l, ctx, &num_ops, opts, fn));
+    num_state_t *m = num(l);
+    m->F = l->o.num_features;
+    TF_CHECK_GOTO(st, tf__seqs_own_begin(l, &m->seqs, fn), fail);
     for (;;) {
         const char *line;
         size_t len;
@@ -166,25 +243,24 @@ tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_
         if (st == TF_STATUS_OK && !tf__line_in_split(line, len, l->o.valid_fraction, l->o.split))
             continue;
         if (st == TF_STATUS_OK) {
-            size_t n = l->nids;
+            size_t n = m->nvals;
             st = parse_line(l, lr, line, len);
             if (st != TF_STATUS_OK)
-                l->nids = n;
+                m->nvals = n;
         }
         if (st != TF_STATUS_OK)
             TF_CHECK_GOTO(st, tf__loader_bad_line(l, st), fail);
     }
-    if (l->nseq == 0) {
+    if (m->seqs.n == 0) {
         st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no data lines", fn, lr->name);
         goto fail;
     }
     if (l->o.has_label) {
-        TF_CHECK_GOTO(st, tf__loader_sort_labels(l, l->own_labels, l->nseq), fail);
-        l->seq_labels = l->own_labels;
+        TF_CHECK_GOTO(st, tf__loader_sort_labels(l, m->seqs.own_labels, m->seqs.n), fail);
+        m->seqs.labels = m->seqs.own_labels;
     }
-    l->vals = l->own_vals;
-    l->seq_off = l->own_off;
-    l->nids = 0; /* nids counts tokens of the LM loader only */
+    m->vals = m->own_vals;
+    m->seqs.off = m->seqs.own_off;
     TF_CHECK_GOTO(st, standardize(l), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
@@ -223,8 +299,9 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
     TF_REQUIRE_ARG(offsets);
     if (num_seqs < 1 || offsets[0] != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: need num_seqs >= 1 and offsets[0] == 0", fn);
-    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_NUM, opts, fn));
-    l->F = l->o.num_features;
+    TF_CHECK(tf__loader_new(&l, ctx, &num_ops, opts, fn));
+    num_state_t *m = num(l);
+    m->F = l->o.num_features;
     for (int64_t i = 0; i < num_seqs; i++) {
         int64_t n = offsets[i + 1] - offsets[i];
         if (n < (l->o.next_step ? 2 : 1) || n > INT32_MAX) {
@@ -232,16 +309,16 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
                            fn, (long long)i, (long long)n, l->o.next_step ? 2 : 1);
             goto fail;
         }
-        for (int64_t k = offsets[i] * l->F; k < offsets[i + 1] * l->F; k++)
+        for (int64_t k = offsets[i] * m->F; k < offsets[i + 1] * m->F; k++)
             if (!isfinite(values[k])) {
                 st = tf__error(TF_STATUS_EINVAL, "%s: values[%lld] is not finite", fn,
                                (long long)k);
                 goto fail;
             }
     }
-    l->vals = values;
-    l->seq_off = offsets;
-    l->nseq = num_seqs;
+    m->vals = values;
+    m->seqs.off = offsets;
+    m->seqs.n = num_seqs;
     TF_CHECK_GOTO(st, check_labels(l, labels, fn), fail);
     TF_CHECK_GOTO(st, standardize(l), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
@@ -254,7 +331,7 @@ fail:
 
 int32_t tf_loader_num_features(const tf_loader_t *l)
 {
-    return l && l->kind == TF__LOADER_NUM ? l->F : 0;
+    return l && l->ops == &num_ops ? num(l)->F : 0;
 }
 
 tf_status_t tf_loader_standardization(const tf_loader_t *l, float *mean, float *std,
@@ -263,13 +340,14 @@ tf_status_t tf_loader_standardization(const tf_loader_t *l, float *mean, float *
     TF_REQUIRE_ARG(l);
     TF_REQUIRE_ARG(mean);
     TF_REQUIRE_ARG(std);
-    if (l->kind != TF__LOADER_NUM)
+    if (l->ops != &num_ops)
         TF_FAIL(TF_STATUS_EINVAL, "tf_loader_standardization: not a numeric loader");
-    if (num_features != l->F)
+    const num_state_t *m = num(l);
+    if (num_features != m->F)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_standardization: the loader has %d features, "
-                "not %d", l->F, num_features);
-    memcpy(mean, l->mean, (size_t)l->F * sizeof *mean);
-    memcpy(std, l->std, (size_t)l->F * sizeof *std);
+                "not %d", m->F, num_features);
+    memcpy(mean, m->mean, (size_t)m->F * sizeof *mean);
+    memcpy(std, m->std, (size_t)m->F * sizeof *std);
     return TF_STATUS_OK;
 }
 
@@ -279,16 +357,17 @@ tf_status_t tf_loader_set_standardization(tf_loader_t *l, const float *mean, con
     TF_REQUIRE_ARG(l);
     TF_REQUIRE_ARG(mean);
     TF_REQUIRE_ARG(std);
-    if (l->kind != TF__LOADER_NUM)
+    if (l->ops != &num_ops)
         TF_FAIL(TF_STATUS_EINVAL, "tf_loader_set_standardization: not a numeric loader");
-    if (num_features != l->F)
+    num_state_t *m = num(l);
+    if (num_features != m->F)
         TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_set_standardization: the loader has %d features, "
-                "not %d", l->F, num_features);
-    for (int32_t f = 0; f < l->F; f++)
+                "not %d", m->F, num_features);
+    for (int32_t f = 0; f < m->F; f++)
         if (!isfinite(mean[f]) || !isfinite(std[f]) || !(std[f] > 0.0f))
             TF_FAIL(TF_STATUS_EINVAL, "tf_loader_set_standardization: feature %d needs a finite "
                     "mean and a finite std > 0", f);
-    memcpy(l->mean, mean, (size_t)l->F * sizeof *mean);
-    memcpy(l->std, std, (size_t)l->F * sizeof *std);
+    memcpy(m->mean, mean, (size_t)m->F * sizeof *mean);
+    memcpy(m->std, std, (size_t)m->F * sizeof *std);
     return TF_STATUS_OK;
 }

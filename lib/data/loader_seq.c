@@ -4,28 +4,67 @@
 
 #include <string.h>
 
-static tf_status_t add_seq(tf_loader_t *l, int32_t label)
+typedef struct seq_state {
+    tf__seqs_t seqs;
+    const int32_t *ids; /* flat (seqs.off) or rows of `stride` ids (seqs.len) */
+    int32_t stride;
+    int32_t *own_ids; /* read from a file */
+    size_t nids, own_ids_cap;
+    int32_t *b_tok; /* batch buffer */
+    size_t b_tok_cap;
+} seq_state_t;
+
+static seq_state_t *seq(const tf_loader_t *l)
 {
-    void *p = l->own_off;
-    size_t cap = l->own_seq_cap;
-    TF_CHECK(tf__grow_bytes(l->ctx, &p, &cap, (size_t)l->nseq + 2, sizeof(int64_t)));
-    l->own_off = p;
-    if (cap != l->own_seq_cap) {
-        size_t lcap = l->own_seq_cap;
-        TF_CHECK(tf__grow_i32(l->ctx, &l->own_labels, &lcap, cap));
-        l->own_seq_cap = cap;
+    return l->state;
+}
+
+static tf__seqs_t *seq_seqs(const tf_loader_t *l)
+{
+    return &seq(l)->seqs;
+}
+
+/* Token sequences padded with TF_VOCAB_PAD, with their lengths and labels (or label sets). */
+static tf_status_t seq_fill(tf_loader_t *l, int64_t start, int32_t B)
+{
+    seq_state_t *q = seq(l);
+    const int64_t *items = q->seqs.order + start;
+    int64_t T;
+    TF_CHECK(tf__seqs_fill(l, &q->seqs, items, B, 0, &T));
+    TF_CHECK(tf__grow_i32(l->ctx, &q->b_tok, &q->b_tok_cap, (size_t)T * (size_t)B));
+    for (int32_t b = 0; b < B; b++) {
+        int64_t i = items[b];
+        const int32_t *src = q->seqs.off ? q->ids + q->seqs.off[i]
+                                         : q->ids + (size_t)i * (size_t)q->stride;
+        int32_t len = l->b_len[b];
+        for (int32_t t = 0; t < len; t++)
+            q->b_tok[(size_t)t * B + b] = src[t];
+        for (int64_t t = len; t < T; t++)
+            q->b_tok[(size_t)t * B + b] = TF_VOCAB_PAD;
     }
-    if (l->multilabel) {
-        p = l->lset_off;
-        TF_CHECK(tf__grow_bytes(l->ctx, &p, &l->lset_off_cap, (size_t)l->nseq + 2, sizeof(int64_t)));
-        l->lset_off = p;
-        l->lset_off[l->nseq + 1] = (int64_t)l->nlset;
-    }
-    l->own_labels[l->nseq] = label;
-    l->nseq++;
-    l->own_off[l->nseq] = (int64_t)l->nids;
+    l->batch.has_tokens = 1;
+    tf__batch_view(&l->batch.tokens, l->ctx, TF_DTYPE_I32, q->b_tok, 2, T, B, 0);
+    l->items_read += B;
     return TF_STATUS_OK;
 }
+
+static void seq_free(tf_loader_t *l)
+{
+    tf__seqs_free(l->ctx, &seq(l)->seqs);
+    tf__free(l->ctx, seq(l)->own_ids);
+    tf__free(l->ctx, seq(l)->b_tok);
+}
+
+static const tf__loader_ops_t seq_ops = {
+    .kind = TF__LOADER_SEQ,
+    .state_size = sizeof(seq_state_t),
+    .num_sequences = tf__seqs_num_sequences,
+    .prepare = tf__seqs_prepare,
+    .plan_epoch = tf__seqs_plan_epoch,
+    .fill = seq_fill,
+    .seqs = seq_seqs,
+    .free = seq_free,
+};
 
 /* The id of label name s[0..n) of a data line; EFORMAT (with file:line) for a name outside
  * fixed labels. */
@@ -62,6 +101,7 @@ static int next_name(const char *s, size_t n, size_t *pos, size_t *a, size_t *b)
  * a label without examples. Each distinct id of the line goes to lset_ids. */
 static tf_status_t parse_label_set(tf_loader_t *l, tf__lines_t *lr, const char *s, size_t n)
 {
+    tf__seqs_t *q = seq_seqs(l);
     size_t pos = 0, a, b;
     while (next_name(s, n, &pos, &a, &b))
         if (a == b)
@@ -71,11 +111,11 @@ static tf_status_t parse_label_set(tf_loader_t *l, tf__lines_t *lr, const char *
         int32_t id;
         int seen = 0;
         TF_CHECK(line_label_id(l, lr, s + a, b - a, &id));
-        for (size_t k = (size_t)l->lset_off[l->nseq]; k < l->nlset && !seen; k++)
-            seen = l->lset_ids[k] == id;
+        for (size_t k = (size_t)q->lset_off[q->n]; k < q->nlset && !seen; k++)
+            seen = q->lset_ids[k] == id;
         if (!seen) {
-            TF_CHECK(tf__grow_i32(l->ctx, &l->lset_ids, &l->lset_cap, l->nlset + 1));
-            l->lset_ids[l->nlset++] = id;
+            TF_CHECK(tf__grow_i32(l->ctx, &q->lset_ids, &q->lset_cap, q->nlset + 1));
+            q->lset_ids[q->nlset++] = id;
         }
     }
     return TF_STATUS_OK;
@@ -85,31 +125,33 @@ static tf_status_t parse_label_set(tf_loader_t *l, tf__lines_t *lr, const char *
 static tf_status_t parse_line(tf_loader_t *l, tf_vocab_t *vocab, tf__lines_t *lr,
                               const char *line, size_t len)
 {
+    seq_state_t *q = seq(l);
+    int32_t multilabel = q->seqs.multilabel;
     const char *tab = memchr(line, '\t', len);
     const char *fn = lr->fn;
     long long ln = (long long)lr->lineno;
     if (tab == NULL)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: no tab; expected %s<TAB>text", fn, lr->name, ln,
-                l->multilabel ? "labels" : "label");
+                multilabel ? "labels" : "label");
     size_t llen = (size_t)(tab - line);
-    if (llen == 0 && !l->multilabel)
+    if (llen == 0 && !multilabel)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty label", fn, lr->name, ln);
-    size_t before = l->nids;
+    size_t before = q->nids;
     uint64_t bad = 0, unk = 0;
-    TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, tab + 1, len - llen - 1, &l->own_ids, &l->nids,
-                                     &l->own_ids_cap, &bad, &unk));
-    if (l->nids == before)
+    TF_CHECK(tf__vocab_encode_append(vocab, l->ctx, tab + 1, len - llen - 1, &q->own_ids, &q->nids,
+                                     &q->own_ids_cap, &bad, &unk));
+    if (q->nids == before)
         TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: empty text", fn, lr->name, ln);
     /* The labels last, so a bad line never adds a label without examples. */
     int32_t label = 0;
-    if (l->multilabel)
+    if (multilabel)
         TF_CHECK(parse_label_set(l, lr, line, llen));
     else
         TF_CHECK(line_label_id(l, lr, line, llen, &label));
     l->invalid_utf8 += bad;
     l->unknown_tokens += unk;
-    l->text_tokens += l->nids - before;
-    return add_seq(l, label);
+    l->text_tokens += q->nids - before;
+    return tf__seqs_add(l, &q->seqs, label, (int64_t)q->nids);
 }
 
 tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab,
@@ -119,14 +161,16 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
     tf_loader_t *l = NULL;
     tf_status_t st;
     *out = NULL;
-    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
-    l->multilabel = multilabel;
-    TF_CHECK_GOTO(st, tf__loader_own_begin(l, fn), fail);
+    TF_CHECK(tf__loader_new(&l, ctx, &seq_ops, opts, fn));
+    seq_state_t *q = seq(l);
+    q->seqs.multilabel = multilabel;
+    TF_CHECK_GOTO(st, tf__seqs_own_begin(l, &q->seqs, fn), fail);
     if (multilabel) {
         void *p = NULL;
-        TF_CHECK_GOTO(st, tf__grow_bytes(ctx, &p, &l->lset_off_cap, 16, sizeof(int64_t)), fail);
-        l->lset_off = p;
-        l->lset_off[0] = 0;
+        TF_CHECK_GOTO(st, tf__grow_bytes(ctx, &p, &q->seqs.lset_off_cap, 16, sizeof(int64_t)),
+                      fail);
+        q->seqs.lset_off = p;
+        q->seqs.lset_off[0] = 0;
     }
     for (;;) {
         const char *line;
@@ -139,12 +183,12 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
         if (st == TF_STATUS_OK && !tf__line_in_split(line, len, l->o.valid_fraction, l->o.split))
             continue;
         if (st == TF_STATUS_OK) {
-            size_t nids = l->nids, nlset = l->nlset;
+            size_t nids = q->nids, nlset = q->seqs.nlset;
             uint64_t bad = l->invalid_utf8, unk = l->unknown_tokens, ntok = l->text_tokens;
             st = parse_line(l, vocab, lr, line, len);
             if (st != TF_STATUS_OK) {
-                l->nids = nids; /* drop a half-added sequence */
-                l->nlset = nlset;
+                q->nids = nids; /* drop a half-added sequence */
+                q->seqs.nlset = nlset;
                 l->invalid_utf8 = bad;
                 l->unknown_tokens = unk;
                 l->text_tokens = ntok;
@@ -153,15 +197,16 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
         if (st != TF_STATUS_OK)
             TF_CHECK_GOTO(st, tf__loader_bad_line(l, st), fail);
     }
-    if (l->nseq == 0) {
+    if (q->seqs.n == 0) {
         st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no labelled lines", fn, lr->name);
         goto fail;
     }
-    TF_CHECK_GOTO(st, multilabel ? tf__loader_sort_labels(l, l->lset_ids, (int64_t)l->nlset)
-                                 : tf__loader_sort_labels(l, l->own_labels, l->nseq), fail);
-    l->seq_ids = l->own_ids;
-    l->seq_off = l->own_off;
-    l->seq_labels = multilabel ? NULL : l->own_labels;
+    TF_CHECK_GOTO(st, multilabel
+                          ? tf__loader_sort_labels(l, q->seqs.lset_ids, (int64_t)q->seqs.nlset)
+                          : tf__loader_sort_labels(l, q->seqs.own_labels, q->seqs.n), fail);
+    q->ids = q->own_ids;
+    q->seqs.off = q->seqs.own_off;
+    q->seqs.labels = multilabel ? NULL : q->seqs.own_labels;
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
     return TF_STATUS_OK;
@@ -212,7 +257,7 @@ static tf_status_t check_labels(tf_loader_t *l, const int32_t *labels, int64_t n
             mx = labels[i];
     }
     l->num_labels = l->o.num_labels > 0 ? l->o.num_labels : mx + 1;
-    l->seq_labels = labels;
+    seq(l)->seqs.labels = labels;
     return TF_STATUS_OK;
 }
 
@@ -245,10 +290,10 @@ tf_status_t tf_loader_create_tokens(tf_loader_t **out, tf_ctx_t *ctx, const int3
                     "its offsets decrease", fn, (long long)i);
         TF_CHECK(check_ids(ids + offsets[i], offsets[i + 1] - offsets[i], i, fn));
     }
-    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
-    l->seq_ids = ids;
-    l->seq_off = offsets;
-    l->nseq = num_seqs;
+    TF_CHECK(tf__loader_new(&l, ctx, &seq_ops, opts, fn));
+    seq(l)->ids = ids;
+    seq(l)->seqs.off = offsets;
+    seq(l)->seqs.n = num_seqs;
     TF_CHECK_GOTO(st, check_labels(l, labels, num_seqs, fn), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
@@ -279,11 +324,11 @@ tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out, tf_ctx_t *ctx, con
                     (long long)i, lengths[i], stride);
         TF_CHECK(check_ids(ids + (size_t)i * (size_t)stride, lengths[i], i, fn));
     }
-    TF_CHECK(tf__loader_new(&l, ctx, TF__LOADER_SEQ, opts, fn));
-    l->seq_ids = ids;
-    l->seq_len = lengths;
-    l->stride = stride;
-    l->nseq = num_seqs;
+    TF_CHECK(tf__loader_new(&l, ctx, &seq_ops, opts, fn));
+    seq(l)->ids = ids;
+    seq(l)->stride = stride;
+    seq(l)->seqs.len = lengths;
+    seq(l)->seqs.n = num_seqs;
     TF_CHECK_GOTO(st, check_labels(l, labels, num_seqs, fn), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
