@@ -3,10 +3,11 @@
  * the second epoch with what a fresh loader reads after importing it.
  *
  * The expected values were recorded from commit 2af3bf4, before the loader kinds became one
- * operations table each: the digests are what that code returned, and the blobs are what it
- * wrote (so resume files written then stay readable). A mismatch prints the case's entry as
- * this build computes it; paste it into `golden` only for an intended change of the stream,
- * never to make a refactoring pass. */
+ * operations table each, by running `build/tests/test_data_loader_golden` with the table empty:
+ * each case failed and printed its entry. The digests are what that code returned, and the blobs
+ * are what it wrote (so resume files written then stay readable). A mismatch prints the case's
+ * entry as this build computes it; paste it into `golden` only for an intended change of the
+ * stream, never to make a refactoring pass. */
 #include "data_util.h"
 
 #include <stdint.h>
