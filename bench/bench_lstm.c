@@ -178,7 +178,6 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, in
      * splits GEMMs over its own threads). */
     openblas_set_num_threads((int)threads);
     const double t_gemm = time_best(run_sgemm, &L);
-    tf__blas_set_threads(threads);
     sgemm_gflops = 2.0 * (double)rows * 4.0 * (double)nH * (double)K / t_gemm / 1e9;
 #endif
     const double tokens = (double)rows;
@@ -291,7 +290,6 @@ static int bench_model(const char *which, long threads)
     }
     for (int64_t i = 0; i < B; i++)
         lab[i] = (float)(next_u64() & 1);
-    tf__blas_set_threads((int32_t)threads);
     for (int w = 0; w < 2; w++)
         seed_step(&s);
     /* Best of 5 repetitions of at least 1 s each (the machine is shared). */
@@ -370,7 +368,6 @@ int main(int argc, char **argv)
     }
     if (threads < 1)
         threads = 1;
-    tf__blas_set_threads((int32_t)threads);
     if (model != NULL)
         return bench_model(model, threads);
     if (have_shape) {

@@ -3,15 +3,18 @@
  * @brief The context: allocator, thread count, random seed and log callback shared by the objects
  *        created from it.
  *
- * libtransfer is thread-safe but does no internal locking. Distinct objects may be used
- * concurrently from different threads. One object (and anything created from it) must not be used
- * from two threads at once. Objects may be moved between threads. Read-only tensors may be shared.
+ * Threads: libtransfer does no internal locking. A context and every object created from it are
+ * used by one thread at a time: the objects share the context's allocator (whose hooks are never
+ * called from two threads at once), its memory accounting, its random generator and its log
+ * callback. Distinct contexts, each with its objects, may be used at once from different threads.
+ * A context and its objects may move to another thread between calls. A tensor that no thread
+ * writes may be read (for example as the input of a forward) from several threads at once.
  *
  * Every object is created from a context and keeps a pointer to it; free the objects before the
  * context (freeing a context with live objects is undefined behaviour; the log callback reports it).
  *
  * Compute threads: a call that computes (a forward, backward or training call) may start up to
- * tf_ctx_num_threads() - 1 helper threads for its large products and the LSTM time loop, and joins
+ * tf_ctx_num_threads() - 1 helper threads (the count of the context of the object it computes on) for its large products and the LSTM time loop, and joins
  * them before it returns; no thread outlives a call and none runs between calls. OpenBLAS itself
  * is used single-threaded (each such call sets its process-wide thread count to 1), because its
  * idle workers busy-wait and would compete with the library's threads for the same cores. Results

@@ -13,6 +13,8 @@
 /* Alignment of every block from tf__alloc: wide enough for AVX-512 loads and cache lines. */
 #define TF__ALIGN 64
 
+/* A context and its objects are used by one thread at a time (transfer/context.h), so the counters
+ * and the random generator are plain fields; a compute call's helper threads never allocate. */
 struct tf_ctx {
     tf_allocator_t allocator;
     int32_t num_threads; /* resolved, >= 1 */
@@ -107,10 +109,5 @@ extern const tf__opts_layout_t tf__finetune_opts_layout;
 extern const tf__opts_layout_t tf__adapt_opts_layout;
 extern const tf__opts_layout_t tf__train_report_layout;
 extern const tf__opts_layout_t tf__metrics_layout;
-
-/* How many threads the calling thread's next GEMMs (and the kernels that follow the same setting)
- * may use; the setting is per thread. tf__blas_threads reads it back. */
-void tf__blas_set_threads(int32_t num_threads);
-int32_t tf__blas_threads(void);
 
 #endif

@@ -21,8 +21,8 @@ typedef struct tf__cell_shape {
     int64_t hidden_size; /* H */
     int64_t steps;       /* T */
     int64_t batch;       /* B */
-    int32_t threads;     /* threads for the time loop (0 or 1: the calling thread only); the
-                            results are the same for any value */
+    int32_t threads;     /* threads for the GEMMs and the time loop (0 or 1: the calling thread
+                            only); the time loop's results are the same for any value */
 } tf__cell_shape_t;
 
 /* One direction of one layer over all steps (the contract of lstm_kernel.h). Declared with these

@@ -54,7 +54,7 @@ static tf_status_t lin_forward(tf_module_t *m,
         for (int64_t r = 0; r < n; r++)
             memcpy(l->y + r * l->out, b, (size_t)l->out * sizeof(float));
     }
-    tf__sgemm(0, 1, n, l->out, l->in, 1.0f, (const float *)input->data, l->in, w, l->in,
+    tf__sgemm(m->ctx->num_threads, 0, 1, n, l->out, l->in, 1.0f, (const float *)input->data, l->in, w, l->in,
               l->b != NULL ? 1.0f : 0.0f, l->y, l->out);
     l->x = (const float *)input->data;
     l->rows = n;
@@ -77,14 +77,14 @@ static tf_status_t lin_backward(tf_module_t *m, const tf_tensor_t *grad_output, 
     const float *dy = (const float *)grad_output->data;
     if (grad_input != NULL) {
         TF_CHECK(tf__buf_reserve(m->ctx, &l->dx, &l->dx_cap, (size_t)(l->rows * l->in)));
-        tf__sgemm(0, 0, l->rows, l->in, l->out, 1.0f, dy, l->out, (const float *)l->w->value.data,
+        tf__sgemm(m->ctx->num_threads, 0, 0, l->rows, l->in, l->out, 1.0f, dy, l->out, (const float *)l->w->value.data,
                   l->in, 0.0f, l->dx, l->in);
         l->dx_view.data = l->dx;
         *grad_input = &l->dx_view;
     }
     float *dw = tf__param_grad(l->w);
     if (dw != NULL)
-        tf__sgemm(1, 0, l->out, l->in, l->rows, 1.0f, dy, l->out, l->x, l->in, 1.0f, dw, l->in);
+        tf__sgemm(m->ctx->num_threads, 1, 0, l->out, l->in, l->rows, 1.0f, dy, l->out, l->x, l->in, 1.0f, dw, l->in);
     float *db = l->b ? tf__param_grad(l->b) : NULL;
     if (db != NULL)
         for (int64_t r = 0; r < l->rows; r++)

@@ -124,7 +124,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
      * factors, and the scaled inputs F X. */
     const size_t zfloats = (size_t)(R * V);
     TF_CHECK(tf__linear_scratch(head, 2 * (size_t)R + zfloats + (size_t)R + (size_t)(R * K), &scratch));
-    tf__blas_set_threads(head->ctx->num_threads);
+    const int32_t gemm_threads = head->ctx->num_threads;
     const float *x = (const float *)input->data;
     const int32_t *t = (const int32_t *)targets->data;
     float *gx = (backward && grad_input) ? (float *)grad_input->data : NULL;
@@ -138,7 +138,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
         const int64_t n = N - r0 < R ? N - r0 : R;
         const int32_t threads = n * V >= CE_TEAM_MIN_FLOATS ? head->ctx->num_threads : 1;
         const float *xc = x + r0 * K;
-        tf__sgemm(0, 1, n, V, K, 1.0f, xc, K, v.w, K, 0.0f, z, V);
+        tf__sgemm(gemm_threads, 0, 1, n, V, K, 1.0f, xc, K, v.w, K, 0.0f, z, V);
         job.r0 = r0;
         job.n = n;
         tf__team_for(threads, (n + CE_ROWS - 1) / CE_ROWS, ce_rows, &job);
@@ -148,7 +148,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
             continue;
         if (gx) { /* dX = F (E W) - c W[t] */
             float *g = gx + r0 * K;
-            tf__sgemm(0, 0, n, K, V, 1.0f, z, V, v.w, K, 0.0f, g, K);
+            tf__sgemm(gemm_threads, 0, 0, n, K, V, 1.0f, z, V, v.w, K, 0.0f, g, K);
             for (int64_t r = 0; r < n; r++) {
                 tf__vec_scale(g + r * K, f[r], K);
                 if (!ignored(&job, r))
@@ -160,7 +160,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
                 memcpy(fx + r * K, xc + r * K, (size_t)K * sizeof(float));
                 tf__vec_scale(fx + r * K, f[r], K);
             }
-            tf__sgemm(1, 0, V, K, n, 1.0f, z, V, fx, K, 1.0f, dw, K);
+            tf__sgemm(gemm_threads, 1, 0, V, K, n, 1.0f, z, V, fx, K, 1.0f, dw, K);
             for (int64_t r = 0; r < n; r++)
                 if (!ignored(&job, r))
                     tf__vec_axpy(dw + (int64_t)t[r0 + r] * K, -job.c, xc + r * K, K);

@@ -589,6 +589,7 @@ typedef struct fwd_job {
     const float *bias, *packed, *w_hh;
     float *y;
     int64_t ldy, unit_block;
+    int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
 } fwd_job_t;
 
 /* Step k of the forward loop for hidden units of block `blk`: the recurrent product into those
@@ -622,7 +623,7 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
                 gemm_packed(B, j1 - j0, H, hp, H, J->packed + (size_t)q * per_gate + (size_t)(j0 / PW * H * PW),
                             1, G + q * H + j0, G4);
         } else {
-            tf__sgemm(0, 1, B, G4, H, 1.0f, hp, H, J->w_hh, H, 1.0f, G, G4);
+            tf__sgemm(J->gemm_threads, 0, 1, B, G4, H, 1.0f, hp, H, J->w_hh, H, 1.0f, G, G4);
         }
     }
     fwd_step(H, B, t, J->lengths, G, J->bias, hp, cp, hn, cn, J->y ? J->y + t * B * J->ldy : NULL,
@@ -685,13 +686,13 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
 
     /* Input projection of every step at once. */
     if (I > 0)
-        tf__sgemm(0, 1, T * B, G4, I, 1.0f, x, ldx, w_ih, I, 0.0f, gates, G4);
+        tf__sgemm(s->threads, 0, 1, T * B, G4, I, 1.0f, x, ldx, w_ih, I, 0.0f, gates, G4);
     else
         memset(gates, 0, (size_t)(T * B * G4) * sizeof(float));
 
     const split_t sp = split_steps(s, packed != NULL);
     fwd_job_t job = {H, B, T, reverse, h0 != NULL, cache != NULL, lengths, gates, hs, cs,
-                     bias, packed, w_hh, y, ldy, sp.unit_block};
+                     bias, packed, w_hh, y, ldy, sp.unit_block, sp.threads > 1 ? 1 : s->threads};
     tf__team_run_steps(sp.threads, T, sp.blocks, fwd_chunk, &job);
 
     const float *h_last = cache ? hs + (reverse ? 0 : T * BH) : hs + (T % 2) * BH;
@@ -712,6 +713,7 @@ typedef struct bwd_job {
     int64_t lddy, unit_block;
     float *dG, *dc;
     float *dh[2]; /* stage s reads dh[(s - 1) % 2], writes dh[s % 2] */
+    int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
 } bwd_job_t;
 
 /* Stage s of the backward loop (newest step first) for hidden units of block `blk`: the carried
@@ -729,7 +731,7 @@ static void bwd_chunk(void *arg, int64_t stage, int64_t blk)
         if (J->packed)
             gemm_packed(B, j1 - j0, G4, dGp, G4, J->packed + j0 / PW * G4 * PW, 0, dh + j0, H);
         else
-            tf__sgemm(0, 0, B, H, G4, 1.0f, dGp, G4, J->w_hh, H, 0.0f, dh, H);
+            tf__sgemm(J->gemm_threads, 0, 0, B, H, G4, 1.0f, dGp, G4, J->w_hh, H, 0.0f, dh, H);
         if (J->lengths)
             for (int64_t b = 0; b < B; b++)
                 if (tp >= (int64_t)J->lengths[b])
@@ -796,7 +798,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
 
     const split_t sp = split_steps(s, packed != NULL);
     bwd_job_t job = {H, B, T, reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
-                     dG, dc, {dh, dh_next}};
+                     dG, dc, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads};
     const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dG W_hh */
     tf__team_run_steps(sp.threads, stages, sp.blocks, bwd_chunk, &job);
     if (dh0) {
@@ -823,11 +825,11 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         }
     }
     if (dw_ih && I > 0)
-        tf__sgemm(1, 0, G4, I, TB, 1.0f, dG, G4, x, ldx, 1.0f, dw_ih, I);
+        tf__sgemm(s->threads, 1, 0, G4, I, TB, 1.0f, dG, G4, x, ldx, 1.0f, dw_ih, I);
     if (dw_hh)
-        tf__sgemm(1, 0, G4, H, TB, 1.0f, dG, G4, hs + (reverse ? BH : 0), H, 1.0f, dw_hh, H);
+        tf__sgemm(s->threads, 1, 0, G4, H, TB, 1.0f, dG, G4, hs + (reverse ? BH : 0), H, 1.0f, dw_hh, H);
     if (dx && I > 0)
-        tf__sgemm(0, 0, TB, I, G4, 1.0f, dG, G4, w_ih, I, 1.0f, dx, lddx);
+        tf__sgemm(s->threads, 0, 0, TB, I, G4, 1.0f, dG, G4, w_ih, I, 1.0f, dx, lddx);
 }
 
 /* The LSTM's entry in the cell table (cell.c). */

@@ -19,7 +19,7 @@
  * The caller provides `cache` (tf__lstm_cache_floats floats), written by forward and read by
  * backward, and `work` (tf__lstm_work_floats floats) scratch for either. No allocation happens
  * inside: sizes are known up front, so a training step's memory is those two plus the tensors.
- * Threads are the caller's choice: tf__blas_set_threads for the GEMMs, s->threads for the time loop.
+ * Threads are the caller's choice: s->threads for the GEMMs and the time loop.
  *
  * Memory of a training step of one layer (floats, beyond the tensors x, y, weights, gradients):
  *   cache = 4*H*T*B + 2*H*(T+1)*B   (activated gates; hidden and cell states incl. the initial one)

@@ -308,7 +308,6 @@ tf_status_t tf_module_forward(tf_tensor_t **output,
     *output = NULL;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
-    tf__blas_set_threads(m->ctx->num_threads);
     return m->vt->forward(m, input, lengths, output);
 }
 
@@ -322,7 +321,6 @@ tf_module_backward(tf_tensor_t **grad_input, tf_module_t *m, const tf_tensor_t *
     if (!m->has_forward)
         TF_FAIL(TF_STATUS_ESTATE, "tf_module_backward: no training-mode forward of this %s module to go back through",
                 m->vt->kind_name);
-    tf__blas_set_threads(m->ctx->num_threads);
     return m->vt->backward(m, grad_output, grad_input);
 }
 
@@ -343,7 +341,6 @@ tf_status_t tf_lstm_forward(tf_tensor_t **output,
         *c_n = NULL;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
-    tf__blas_set_threads(m->ctx->num_threads);
     if (m->vt->forward_states == NULL)
         TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_forward: the module is a %s module, not a recurrent module or encoder",
                 m->vt->kind_name);
@@ -370,6 +367,5 @@ tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
                 m->vt->kind_name);
     if (!m->has_forward)
         TF_FAIL(TF_STATUS_ESTATE, "tf_lstm_backward: no training-mode forward to go back through");
-    tf__blas_set_threads(m->ctx->num_threads);
     return m->vt->backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
 }

@@ -79,17 +79,12 @@ static void sgemm_one(int trans_a,
 #endif
 }
 
-/* GEMM threads of the calling thread (tf__blas_set_threads); a team's helper threads keep 1, so
- * GEMMs inside a team never start another. */
-static _Thread_local int32_t gemm_threads = 1;
-
 /* A GEMM is split when it has at least this many flops (about 0.1 ms on one core), so starting a
  * helper thread (tens of microseconds) stays small beside it. */
 #define GEMM_SPLIT_FLOPS (8.0 * 1024 * 1024)
 
-int64_t tf__sgemm_parts(int64_t m, int64_t n, int64_t k, int *split_m, int64_t *block)
+int64_t tf__sgemm_parts(int32_t threads, int64_t m, int64_t n, int64_t k, int *split_m, int64_t *block)
 {
-    const int32_t threads = gemm_threads;
     *split_m = m >= n;
     *block = *split_m ? m : n;
     if (threads < 2 || m <= 0 || n <= 0 || 2.0 * (double)m * (double)n * (double)k < GEMM_SPLIT_FLOPS)
@@ -125,7 +120,8 @@ static void gemm_part(void *arg, int64_t step, int64_t part)
                   J->trans_b ? J->b + lo * J->ldb : J->b + lo, J->ldb, J->beta, J->c + lo, J->ldc);
 }
 
-void tf__sgemm(int trans_a,
+void tf__sgemm(int32_t threads,
+               int trans_a,
                int trans_b,
                int64_t m,
                int64_t n,
@@ -141,36 +137,18 @@ void tf__sgemm(int trans_a,
 {
     if (m <= 0 || n <= 0)
         return;
-    int split_m;
-    int64_t block;
-    const int64_t parts = tf__sgemm_parts(m, n, k, &split_m, &block);
-    if (parts >= 2) {
-        gemm_job_t job = {trans_a, trans_b, split_m, m, n, k, block, alpha, beta, a, b, c, lda, ldb, ldc};
-        tf__team_for(gemm_threads, parts, gemm_part, &job);
-        return;
-    }
-    sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-int32_t tf__blas_threads(void)
-{
-    return gemm_threads;
-}
-
-int tf__blas_enabled(void)
-{
-#ifdef TF_HAVE_CBLAS
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-void tf__blas_set_threads(int32_t num_threads)
-{
-    gemm_threads = num_threads < 1 ? 1 : num_threads;
 #if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
+    /* Process-wide, so checked on every call: the application may have changed it. */
     if (openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
 #endif
+    int split_m;
+    int64_t block;
+    const int64_t parts = tf__sgemm_parts(threads, m, n, k, &split_m, &block);
+    if (parts >= 2) {
+        gemm_job_t job = {trans_a, trans_b, split_m, m, n, k, block, alpha, beta, a, b, c, lda, ldb, ldc};
+        tf__team_for(threads, parts, gemm_part, &job);
+        return;
+    }
+    sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -206,7 +206,6 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
     tf_status_t st;
     memset(L, 0, sizeof *L);
     TF_CHECK(tf_loader_reset(data));
-    tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 0);
     for (;;) {
         tf_batch_t *b;

@@ -98,7 +98,6 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
     if (capacity < (size_t)C)
         TF_FAIL(TF_STATUS_EBUFSIZE, "%s: probs holds %zu values, the model has %lld classes", fn,
                 capacity, (long long)C);
-    tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 0);
     tf_status_t st = tf__head_logits(m, input, NULL, &y, &logits);
     tf__model_set_training(m, 1);
@@ -191,7 +190,6 @@ tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double
     const int64_t shape[2] = {(int64_t)n - 1, 1};
     view_of(&in, m->ctx, TF_DTYPE_I32, m->ids, shape, 2);
     view_of(&tgt, m->ctx, TF_DTYPE_I32, m->ids + 1, shape, 2);
-    tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 0);
     tf_status_t st = tf_module_forward(&y, m->encoder, &in, NULL);
     if (st == TF_STATUS_OK)

@@ -434,7 +434,6 @@ tf_status_t tf_finetune(tf_model_t *m,
     TF_CHECK(tf__class_weights_resolve(m, &o, train));
 
     tf__clock_start(&clk);
-    tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 1);
     tf__model_zero_grad(m);
     int64_t done_here = 0;

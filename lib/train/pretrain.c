@@ -224,7 +224,6 @@ tf_status_t tf_pretrain(tf_model_t *m,
     double clip = oo.max_grad_norm;
 
     tf__clock_start(&clk);
-    tf__blas_set_threads(m->ctx->num_threads);
     tf__model_set_training(m, 1);
     tf__model_zero_grad(m);
     int64_t done_here = 0;

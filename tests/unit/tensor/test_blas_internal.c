@@ -8,16 +8,25 @@
 #include <math.h>
 #include <string.h>
 
-typedef void (*gemm_fn)(int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+typedef void (*gemm_fn)(int32_t, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
                         const float *, int64_t, float, float *, int64_t);
+
+/* The reference under the wrapper's signature (it has no threads). */
+static void sgemm_ref(int32_t threads, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                      int64_t ldc)
+{
+    (void)threads;
+    tf__sgemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
 
 static double at(const float *x, int64_t ld, int trans, int64_t r, int64_t c)
 {
     return trans ? x[c * ld + r] : x[r * ld + c];
 }
 
-static void check_gemm(gemm_fn fn, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-                       float beta)
+static void check_gemm(gemm_fn fn, int32_t threads, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                       float alpha, float beta)
 {
     tf__rng_t rng;
     tf__rng_seed(&rng, (uint64_t)(m * 131 + n * 17 + k + ta * 7 + tb));
@@ -41,7 +50,7 @@ static void check_gemm(gemm_fn fn, int ta, int tb, int64_t m, int64_t n, int64_t
             want[i * n + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * c[i * ldc + j]);
         }
     float pad = c[n + 1]; /* an element of the padding between rows must survive */
-    fn(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    fn(threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             double got = c[i * ldc + j], w = want[i * n + j];
@@ -64,9 +73,9 @@ static void sweep(gemm_fn fn)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
-                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 0.0f);
-                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
-                check_gemm(fn, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
+                check_gemm(fn, 1, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 0.0f);
+                check_gemm(fn, 1, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+                check_gemm(fn, 1, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
             }
 }
 
@@ -79,40 +88,38 @@ static void test_blas_sgemm_matches_double_reference(void **state)
 static void test_blas_sgemm_ref_matches_double_reference(void **state)
 {
     (void)state;
-    sweep(tf__sgemm_ref);
+    sweep(sgemm_ref);
 }
 
-/* Large products split over the calling thread's GEMM threads (by rows of C when it is taller,
- * by columns when wider) still match the double reference, padding between rows untouched. */
+/* Large products split over the threads they are given (by rows of C when it is taller, by
+ * columns when wider) still match the double reference, padding between rows untouched. */
 static void test_blas_sgemm_split_over_threads(void **state)
 {
     (void)state;
     const int64_t sizes[][3] = {{300, 170, 100}, {20, 700, 400}, {33, 1000, 130}};
     const int32_t threads[] = {2, 3};
     for (size_t t = 0; t < 2; t++) {
-        tf__blas_set_threads(threads[t]);
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             int split_m;
             int64_t block;
-            assert_true(tf__sgemm_parts(sizes[s][0], sizes[s][1], sizes[s][2], &split_m, &block) >= 2);
+            assert_true(tf__sgemm_parts(threads[t], sizes[s][0], sizes[s][1], sizes[s][2], &split_m, &block) >= 2);
             assert_int_equal(split_m, sizes[s][0] >= sizes[s][1]);
             for (int ta = 0; ta < 2; ta++)
                 for (int tb = 0; tb < 2; tb++)
-                    check_gemm(tf__sgemm, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+                    check_gemm(tf__sgemm, threads[t], ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
         }
     }
-    tf__blas_set_threads(1);
     int split_m;
     int64_t block;
-    assert_int_equal(tf__sgemm_parts(300, 170, 100, &split_m, &block), 1);
+    assert_int_equal(tf__sgemm_parts(1, 300, 170, 100, &split_m, &block), 1);
 }
 
 static void test_blas_empty_dimensions_are_noops(void **state)
 {
     float c[4] = {1, 2, 3, 4};
     (void)state;
-    tf__sgemm(0, 0, 0, 2, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
-    tf__sgemm(0, 0, 2, 0, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
+    tf__sgemm(1, 0, 0, 0, 2, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
+    tf__sgemm(1, 0, 0, 2, 0, 2, 1.0f, c, 2, c, 2, 0.0f, c, 2);
     assert_true(c[0] == 1.0f && c[3] == 4.0f);
 }
 
