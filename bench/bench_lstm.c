@@ -1,14 +1,16 @@
-/* bench_lstm: speed of one LSTM layer (the kernel in lib/nn/lstm_kernel.c), one direction.
+/* bench_lstm: speed of one recurrent layer, one direction: the LSTM's kernel (lib/nn/lstm_kernel.c)
+ * or, with --cell, another cell's from the cell table (lib/nn/cell.h).
  *
- *   bench_lstm [--shape I,H,T,B] [--threads N]
+ *   bench_lstm [--shape I,H,T,B] [--threads N] [--cell lstm|gru]
  *
- * For each shape it prints one line
+ * For each shape it prints one line (the first word is the cell)
  *   lstm I=.. H=.. T=.. B=.. fwd_tok_s=.. train_tok_s=.. train_gflops=.. sgemm_gflops=..
  * fwd:   forward in training mode (cache kept for backward), zero initial state;
  * train: forward + backward with dx, dW_ih, dW_hh, both bias gradients and dh0/dc0, weight gradients
  *        zeroed each step (as a training step does); d(loss)/dy random, no gradient into h_n/c_n;
- * FLOPs of a training step = 3 * (2 * 4H * (I + H) * T * B) (forward once, backward twice);
- * sgemm: OpenBLAS cblas_sgemm on all the threads, in the same run, at M = T*B, N = 4H, K = I + H
+ * FLOPs of a training step = 3 * (2 * GH * (I + H) * T * B) (forward once, backward twice), G the
+ * cell's gate blocks (LSTM 4, GRU 3);
+ * sgemm: OpenBLAS cblas_sgemm on all the threads, in the same run, at M = T*B, N = GH, K = I + H
  *        (the GEMM the kernel's work adds up to), 2*M*N*K FLOPs; 0 in a build without BLAS.
  * Timing: one warm-up call, then 5 repetitions of at least 0.2 s each (>= 1 s per figure); each
  * figure is the BEST repetition (least disturbed by other processes on a shared machine).
@@ -17,6 +19,7 @@
  * (the time loop runs between GEMMs), so cores are never oversubscribed. */
 #include "nn/lstm_kernel.h"
 #include "core/internal.h"
+#include "transfer/nn.h"
 
 #ifdef TF_HAVE_CBLAS
 #include <cblas.h>
@@ -65,6 +68,9 @@ static void fill(float *p, size_t n, float scale)
         p[i] = scale * (2.0f * (float)((next_u64() >> 40) * (1.0 / 16777216.0)) - 1.0f);
 }
 
+/* The cell timed (--cell). */
+static const tf__cell_ops_t *cell;
+
 typedef struct layer {
     tf__lstm_shape_t s;
     float *x, *w_ih, *w_hh, *b_ih, *b_hh, *y, *cache, *work;
@@ -75,31 +81,31 @@ typedef struct layer {
 static void run_forward(layer_t *L)
 {
     const tf__lstm_shape_t *s = &L->s;
-    tf__lstm_forward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, L->b_ih, L->b_hh, NULL,
-                     NULL, L->y, s->hidden_size, NULL, NULL, L->cache, L->work);
+    cell->forward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, L->b_ih, L->b_hh, NULL,
+                  NULL, L->y, s->hidden_size, NULL, NULL, L->cache, L->work);
 }
 
 static void run_train(layer_t *L)
 {
     const tf__lstm_shape_t *s = &L->s;
-    const size_t ni = (size_t)s->input_size, nh = (size_t)s->hidden_size;
-    memset(L->dw_ih, 0, 4 * nh * ni * sizeof(float));
-    memset(L->dw_hh, 0, 4 * nh * nh * sizeof(float));
-    memset(L->db_ih, 0, 4 * nh * sizeof(float));
-    memset(L->db_hh, 0, 4 * nh * sizeof(float));
+    const size_t ni = (size_t)s->input_size, nh = (size_t)s->hidden_size, G = (size_t)cell->gates;
+    memset(L->dw_ih, 0, G * nh * ni * sizeof(float));
+    memset(L->dw_hh, 0, G * nh * nh * sizeof(float));
+    memset(L->db_ih, 0, G * nh * sizeof(float));
+    memset(L->db_hh, 0, G * nh * sizeof(float));
     memset(L->dh0, 0, (size_t)s->batch * nh * sizeof(float));
     memset(L->dc0, 0, (size_t)s->batch * nh * sizeof(float));
     run_forward(L);
-    tf__lstm_backward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, NULL, NULL, L->dy,
-                      s->hidden_size, NULL, NULL, L->cache, L->work, L->dx, s->input_size,
-                      L->dw_ih, L->dw_hh, L->db_ih, L->db_hh, L->dh0, L->dc0);
+    cell->backward(s, 0, L->x, s->input_size, NULL, L->w_ih, L->w_hh, NULL, NULL, L->dy,
+                   s->hidden_size, NULL, NULL, L->cache, L->work, L->dx, s->input_size,
+                   L->dw_ih, L->dw_hh, L->db_ih, L->db_hh, L->dh0, L->dc0);
 }
 
 #ifdef TF_HAVE_CBLAS
 static void run_sgemm(layer_t *L)
 {
     const tf__lstm_shape_t *s = &L->s;
-    const int M = (int)(s->steps * s->batch), N = (int)(4 * s->hidden_size),
+    const int M = (int)(s->steps * s->batch), N = (int)(cell->gates * s->hidden_size),
               K = (int)(s->input_size + s->hidden_size);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, L->a, K, L->b, K, 0.0f,
                 L->c, N);
@@ -134,34 +140,35 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, in
     memset(&L, 0, sizeof L);
     L.s = (tf__lstm_shape_t){in_size, hid, steps, batch, threads};
     const size_t nI = (size_t)in_size, nH = (size_t)hid, rows = (size_t)(steps * batch);
+    const size_t G = (size_t)cell->gates;
     const float k = 1.0f / sqrtf((float)hid);
     L.x = buf(rows * nI);
-    L.w_ih = buf(4 * nH * nI);
-    L.w_hh = buf(4 * nH * nH);
-    L.b_ih = buf(4 * nH);
-    L.b_hh = buf(4 * nH);
+    L.w_ih = buf(G * nH * nI);
+    L.w_hh = buf(G * nH * nH);
+    L.b_ih = buf(G * nH);
+    L.b_hh = buf(G * nH);
     L.y = buf(rows * nH);
-    L.cache = buf(tf__lstm_cache_floats(&L.s));
-    L.work = buf(tf__lstm_work_floats(&L.s));
+    L.cache = buf(cell->cache_floats(&L.s));
+    L.work = buf(cell->work_floats(&L.s));
     L.dy = buf(rows * nH);
     L.dx = buf(rows * nI);
-    L.dw_ih = buf(4 * nH * nI);
-    L.dw_hh = buf(4 * nH * nH);
-    L.db_ih = buf(4 * nH);
-    L.db_hh = buf(4 * nH);
+    L.dw_ih = buf(G * nH * nI);
+    L.dw_hh = buf(G * nH * nH);
+    L.db_ih = buf(G * nH);
+    L.db_hh = buf(G * nH);
     L.dh0 = buf((size_t)batch * nH);
     L.dc0 = buf((size_t)batch * nH);
     fill(L.x, rows * nI, 1.0f);
-    fill(L.w_ih, 4 * nH * nI, k);
-    fill(L.w_hh, 4 * nH * nH, k);
-    fill(L.b_ih, 4 * nH, k);
-    fill(L.b_hh, 4 * nH, k);
+    fill(L.w_ih, G * nH * nI, k);
+    fill(L.w_hh, G * nH * nH, k);
+    fill(L.b_ih, G * nH, k);
+    fill(L.b_hh, G * nH, k);
     fill(L.dy, rows * nH, 1.0f);
     memset(L.dx, 0, rows * nI * sizeof(float));
 
     const double t_fwd = time_best(run_forward, &L);
     const double t_train = time_best(run_train, &L);
-    for (size_t i = 0; i < 4 * nH * nH; i++)
+    for (size_t i = 0; i < G * nH * nH; i++)
         if (!isfinite(L.dw_hh[i])) {
             fprintf(stderr, "bench_lstm: non-finite gradient\n");
             exit(1);
@@ -170,21 +177,21 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, in
 #ifdef TF_HAVE_CBLAS
     const size_t K = nI + nH;
     L.a = buf(rows * K);
-    L.b = buf(4 * nH * K);
-    L.c = buf(rows * 4 * nH);
+    L.b = buf(G * nH * K);
+    L.c = buf(rows * G * nH);
     fill(L.a, rows * K, 1.0f);
-    fill(L.b, 4 * nH * K, k);
+    fill(L.b, G * nH * K, k);
     /* The yardstick is OpenBLAS on all the threads (the library runs it single-threaded and
      * splits GEMMs over its own threads). */
     openblas_set_num_threads((int)threads);
     const double t_gemm = time_best(run_sgemm, &L);
-    sgemm_gflops = 2.0 * (double)rows * 4.0 * (double)nH * (double)K / t_gemm / 1e9;
+    sgemm_gflops = 2.0 * (double)rows * (double)G * (double)nH * (double)K / t_gemm / 1e9;
 #endif
     const double tokens = (double)rows;
-    const double flops = 3.0 * (2.0 * 4.0 * (double)hid * (double)(in_size + hid) * (double)steps * (double)batch);
-    printf("lstm I=%lld H=%lld T=%lld B=%lld fwd_tok_s=%.0f train_tok_s=%.0f train_gflops=%.1f "
+    const double flops = 3.0 * (2.0 * (double)G * (double)hid * (double)(in_size + hid) * (double)steps * (double)batch);
+    printf("%s I=%lld H=%lld T=%lld B=%lld fwd_tok_s=%.0f train_tok_s=%.0f train_gflops=%.1f "
            "sgemm_gflops=%.1f\n",
-           (long long)in_size, (long long)hid, (long long)steps, (long long)batch, tokens / t_fwd,
+           cell->name, (long long)in_size, (long long)hid, (long long)steps, (long long)batch, tokens / t_fwd,
            tokens / t_train, flops / t_train / 1e9, sgemm_gflops);
     fflush(stdout);
     float *all[] = {L.x,  L.w_ih,  L.w_hh,  L.b_ih,  L.b_hh,  L.y,   L.cache, L.work, L.dy, L.dx,
@@ -324,8 +331,9 @@ static int bench_model(const char *which, long threads)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm] [--threads N]\n"
-               "  times one LSTM layer (forward; forward + backward) and OpenBLAS sgemm\n"
+    fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm] [--threads N] [--cell lstm|gru]\n"
+               "  times one recurrent layer (forward; forward + backward) and OpenBLAS sgemm\n"
+               "  --cell: the layer's cell (default lstm)\n"
                "  without --shape: the six shapes of the benchmark table\n"
                "  --model: a whole training step (Adam included) of vocabulary 10000, embedding\n"
                "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head\n");
@@ -337,6 +345,7 @@ int main(int argc, char **argv)
     int have_shape = 0;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model = NULL;
+    cell = tf__cell_get(TF_CELL_LSTM);
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--shape") == 0 && a + 1 < argc) {
             char tail;
@@ -354,6 +363,12 @@ int main(int argc, char **argv)
             threads = strtol(argv[++a], &end, 10);
             if (*end != '\0' || threads < 1 || threads > 1024) {
                 fprintf(stderr, "bench_lstm: --threads wants a number from 1 to 1024\n");
+                return 2;
+            }
+        } else if (strcmp(argv[a], "--cell") == 0 && a + 1 < argc) {
+            cell = tf__cell_get(tf__cell_find(argv[++a]));
+            if (cell == NULL) {
+                fprintf(stderr, "bench_lstm: --cell wants lstm or gru\n");
                 return 2;
             }
         } else if (strcmp(argv[a], "--model") == 0 && a + 1 < argc) {

@@ -60,12 +60,14 @@ typedef enum tf_module_kind {
     TF_MODULE_LSTM = 2,      /**< Stacked (optionally bidirectional) LSTM. */
     TF_MODULE_LINEAR = 3,    /**< Affine map y = x W^T + b. */
     TF_MODULE_DROPOUT = 4,   /**< Inverted dropout. */
-    TF_MODULE_ENCODER = 5    /**< Embedding (or linear input projection) followed by an LSTM stack. */
+    TF_MODULE_ENCODER = 5,   /**< Embedding (or linear input projection) followed by a recurrent stack. */
+    TF_MODULE_GRU = 6        /**< Stacked (optionally bidirectional) GRU. */
 } tf_module_kind_t;
 
 /** @brief Recurrent cell of a recurrent module or encoder. Values are stable and saved in checkpoints. */
 typedef enum tf_cell {
-    TF_CELL_LSTM = 0 /**< Long short-term memory (torch.nn.LSTM; the default). */
+    TF_CELL_LSTM = 0, /**< Long short-term memory (torch.nn.LSTM; the default). */
+    TF_CELL_GRU = 1   /**< Gated recurrent unit (torch.nn.GRU): no cell state. */
 } tf_cell_t;
 
 /** "No padding index" / "no ignore index" marker. */
@@ -129,10 +131,11 @@ typedef struct tf_dropout_opts {
         (uint32_t)sizeof(tf_dropout_opts_t), TF_DROPOUT_OPTS_VERSION, 0.5                          \
     }
 
-/** Current version of ::tf_lstm_opts_t. */
-#define TF_LSTM_OPTS_VERSION 1
+/** Current version of ::tf_lstm_opts_t (2 added `cell`). */
+#define TF_LSTM_OPTS_VERSION 2
 
-/** @brief Options for tf_lstm_create(). Fill with tf_lstm_opts_init(). */
+/** @brief Options for tf_lstm_create(), which makes a recurrent stack of any cell. Fill with
+ *         tf_lstm_opts_init(). */
 typedef struct tf_lstm_opts {
     uint32_t struct_size;  /**< sizeof(tf_lstm_opts_t), set by the init function. */
     uint32_t version;      /**< #TF_LSTM_OPTS_VERSION, set by the init function. */
@@ -142,24 +145,26 @@ typedef struct tf_lstm_opts {
     int32_t bidirectional; /**< 1 for a reverse direction per layer (outputs 2H), 0 (default). */
     double dropout;        /**< Dropout on the outputs of every layer but the last, training mode only; [0, 1). Default 0. */
     const char *name;      /**< Name prefix ("lstm" gives "lstm.weight_ih_l0"); NULL (default): "weight_ih_l0". Copied. */
+    int32_t cell;          /**< ::tf_cell_t of every layer; default #TF_CELL_LSTM. Since version 2. */
 } tf_lstm_opts_t;
 
 /** Static initializer with the same defaults as tf_lstm_opts_init() (current version). */
 #define TF_LSTM_OPTS_INIT                                                                          \
     {                                                                                              \
-        (uint32_t)sizeof(tf_lstm_opts_t), TF_LSTM_OPTS_VERSION, 0, 0, 1, 0, 0.0, NULL              \
+        (uint32_t)sizeof(tf_lstm_opts_t), TF_LSTM_OPTS_VERSION, 0, 0, 1, 0, 0.0, NULL,             \
+            TF_CELL_LSTM                                                                           \
     }
 
-/** Current version of ::tf_encoder_opts_t. */
-#define TF_ENCODER_OPTS_VERSION 1
+/** Current version of ::tf_encoder_opts_t (2 added `cell`). */
+#define TF_ENCODER_OPTS_VERSION 2
 
 /**
  * @brief Options for tf_encoder_create(). Fill with tf_encoder_opts_init().
  *
  * With `input_features` 0 the encoder reads token ids (T, B) through an embedding
  * (`embedding.weight`); with `input_features` F > 0 it reads numeric sequences (T, B, F) through a
- * linear projection F -> embedding_dim (`proj.weight`, `proj.bias`). The LSTM parameters are named
- * `lstm.*`.
+ * linear projection F -> embedding_dim (`proj.weight`, `proj.bias`). The recurrent parameters are
+ * named after the cell: `lstm.*` or `gru.*`.
  */
 typedef struct tf_encoder_opts {
     uint32_t struct_size;   /**< sizeof(tf_encoder_opts_t), set by the init function. */
@@ -172,13 +177,14 @@ typedef struct tf_encoder_opts {
     int32_t num_layers;     /**< LSTM layers (>= 1). Default 1. */
     int32_t bidirectional;  /**< 1 for bidirectional layers, 0 (default). */
     double dropout;         /**< Dropout between LSTM layers (training mode); [0, 1). Default 0. */
+    int32_t cell;           /**< ::tf_cell_t of the recurrent layers; default #TF_CELL_LSTM. Since version 2. */
 } tf_encoder_opts_t;
 
 /** Static initializer with the same defaults as tf_encoder_opts_init() (current version). */
 #define TF_ENCODER_OPTS_INIT                                                                       \
     {                                                                                              \
         (uint32_t)sizeof(tf_encoder_opts_t), TF_ENCODER_OPTS_VERSION, 0, 100, TF_NN_INDEX_NONE,    \
-        0, 200, 1, 0, 0.0                                                                          \
+        0, 200, 1, 0, 0.0, TF_CELL_LSTM                                                            \
     }
 
 /**
@@ -298,22 +304,26 @@ TF_API tf_status_t tf_dropout_create(tf_module_t **out,
                                      const tf_dropout_opts_t *opts);
 
 /**
- * @brief Create a stacked LSTM with PyTorch's parameter layout (gate order i, f, g, o), all
- *        weights uniform(-1/sqrt(H), 1/sqrt(H)).
+ * @brief Create a stacked recurrent module of the cell `opts->cell` with PyTorch's parameter
+ *        layout (LSTM: torch.nn.LSTM, gate order i, f, g, o; GRU: torch.nn.GRU, gate order r, z,
+ *        n), all weights uniform(-1/sqrt(H), 1/sqrt(H)).
+ *
+ * This one function (with tf_lstm_forward() and tf_lstm_backward()) serves every cell, so a cell
+ * is a value in the options, not a family of functions: a new cell adds no new call.
  * @param[out] out Receives the module; NULL on failure.
  * @param[in] ctx Context.
  * @param[in] opts Options (required).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a size below 1, dropout outside
- *         [0, 1), bidirectional not 0 or 1); #TF_STATUS_EVERSION; #TF_STATUS_EOVERFLOW;
- *         #TF_STATUS_ENOMEM.
+ *         [0, 1), bidirectional not 0 or 1, an unknown cell); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_EOVERFLOW; #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_module_free().
  * @threadsafety Uses `ctx`; not concurrently with other users of `ctx`.
  */
 TF_API tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *opts);
 
 /**
- * @brief Create an encoder: embedding (or linear input projection) followed by an LSTM stack,
- *        with all parameters in one buffer.
+ * @brief Create an encoder: embedding (or linear input projection) followed by a recurrent stack
+ *        of the cell `opts->cell`, with all parameters in one buffer.
  * @param[out] out Receives the module; NULL on failure.
  * @param[in] ctx Context.
  * @param[in] opts Options (required).
@@ -484,18 +494,18 @@ TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
                                       const tf_tensor_t *grad_output);
 
 /**
- * @brief Forward pass of an LSTM or encoder with initial and final states.
+ * @brief Forward pass of a recurrent module (any cell) or encoder with initial and final states.
  * @param[out] output Receives the outputs (T, B, H * directions) (may be NULL).
  * @param[out] h_n Receives the final hidden state (L * directions, B, H): each sequence's state
  *             after its last valid step (may be NULL).
- * @param[out] c_n Receives the final cell state (may be NULL).
- * @param[in,out] m An LSTM or encoder module.
+ * @param[out] c_n Receives the final cell state (may be NULL); NULL for a GRU.
+ * @param[in,out] m A recurrent or encoder module.
  * @param[in] input As for tf_module_forward().
  * @param[in] lengths (B) i32 or NULL.
  * @param[in] h0 Initial hidden state (L * directions, B, H) f32, or NULL for zeros (copied).
- * @param[in] c0 Initial cell state, same shape, or NULL for zeros (copied).
- * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not an LSTM or an
- *         encoder.
+ * @param[in] c0 Initial cell state, same shape, or NULL for zeros (copied); NULL for a GRU.
+ * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not recurrent or an
+ *         encoder, and for a `c0` given to a GRU.
  * @ownership Outputs borrowed from the module, valid until the next forward or the free.
  * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
  *               through the context).
@@ -510,14 +520,14 @@ TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
                                    const tf_tensor_t *c0);
 
 /**
- * @brief Backward pass of an LSTM or encoder with state gradients.
+ * @brief Backward pass of a recurrent module (any cell) or encoder with state gradients.
  * @param[out] grad_input Receives d(loss)/d(input) for numeric input (may be NULL: skipped).
  * @param[out] grad_h0 Receives d(loss)/d(h0) (may be NULL).
- * @param[out] grad_c0 Receives d(loss)/d(c0) (may be NULL).
- * @param[in,out] m An LSTM or encoder module after a training-mode forward.
+ * @param[out] grad_c0 Receives d(loss)/d(c0) (may be NULL); NULL for a GRU.
+ * @param[in,out] m A recurrent or encoder module after a training-mode forward.
  * @param[in] grad_output d(loss)/d(output) (T, B, H * directions), or NULL (zero).
  * @param[in] grad_h_n d(loss)/d(h_n), or NULL (zero).
- * @param[in] grad_c_n d(loss)/d(c_n), or NULL (zero).
+ * @param[in] grad_c_n d(loss)/d(c_n), or NULL (zero); NULL for a GRU.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE; #TF_STATUS_EDTYPE;
  *         #TF_STATUS_ESHAPE.
  * @ownership Outputs borrowed from the module, overwritten by the next backward.

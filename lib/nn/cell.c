@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const tf__cell_ops_t tf__lstm_cell;
+extern const tf__cell_ops_t tf__lstm_cell, tf__gru_cell;
 
 static const tf__cell_ops_t *const cells[] = {
     [TF_CELL_LSTM] = &tf__lstm_cell,
+    [TF_CELL_GRU] = &tf__gru_cell,
 };
 
 static const char *const param_kinds[TF__CELL_PARAMS] = {"weight_ih_l", "weight_hh_l", "bias_ih_l",

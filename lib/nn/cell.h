@@ -81,6 +81,30 @@ typedef struct tf__cell_ops {
     tf__cell_backward_fn *backward;
 } tf__cell_ops_t;
 
+/* ---- what every cell's fast path shares (lstm_kernel.c) ---- */
+
+/* Whether the per-step products of a batch of B rows use tf__cell_gemm_packed over weights packed
+ * once per call (small batches) rather than tf__sgemm. */
+int tf__cell_use_packed(int64_t B, int64_t H);
+/* Floats of a K x N matrix packed by tf__cell_pack. */
+size_t tf__cell_packed_floats(int64_t K, int64_t N);
+/* Pack a K x N matrix into panels: trans = 0, src is K x N row-major; trans = 1, src is N x K. */
+void tf__cell_pack(float *dst, const float *src, int64_t K, int64_t N, int trans);
+/* C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed by tf__cell_pack (small M). */
+void tf__cell_gemm_packed(int64_t M,
+                          int64_t N,
+                          int64_t K,
+                          const float *A,
+                          int64_t lda,
+                          const float *P,
+                          int accumulate,
+                          float *C,
+                          int64_t ldc);
+/* acc[j] += sum over rows of m[r * cols + j] (bias gradients), on up to `threads` threads. */
+void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads);
+
+/* ---- the table (cell.c) ---- */
+
 /* The cell of a public cell kind (TF_CELL_*), or NULL when it is unknown. */
 const tf__cell_ops_t *tf__cell_get(int32_t cell);
 

@@ -3,6 +3,7 @@
 #include "transfer/nn.h"
 #include "nn_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 typedef struct tf__encoder {
@@ -123,7 +124,8 @@ static const tf__module_vtable_t enc_vt = {TF_MODULE_ENCODER, "encoder", enc_for
 TF__OPTS_LAYOUT(tf__encoder_opts_layout,
                 tf_encoder_opts_t,
                 TF_ENCODER_OPTS_VERSION,
-                TF__OPTS_END(tf_encoder_opts_t, dropout));
+                TF__OPTS_END(tf_encoder_opts_t, dropout),
+                TF__OPTS_END(tf_encoder_opts_t, cell));
 
 static void enc_defaults(tf_encoder_opts_t *o)
 {
@@ -134,6 +136,7 @@ static void enc_defaults(tf_encoder_opts_t *o)
     o->padding_idx = TF_NN_INDEX_NONE;
     o->hidden_size = 200;
     o->num_layers = 1;
+    o->cell = TF_CELL_LSTM;
 }
 
 tf_status_t tf_encoder_opts_init(tf_encoder_opts_t *opts, uint32_t version)
@@ -176,15 +179,15 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     lo.num_layers = o.num_layers;
     lo.bidirectional = o.bidirectional;
     lo.dropout = o.dropout;
-    const tf__cell_ops_t *cell = tf__cell_get(TF_CELL_LSTM);
-    lo.name = cell->name;
+    lo.cell = o.cell;
+    lo.name = tf__cell_get(o.cell) ? tf__cell_get(o.cell)->name : NULL;
     if (numeric)
         TF_CHECK(tf__linear_check_opts("tf_encoder_create", &po));
     else
         TF_CHECK(tf__embedding_check_opts("tf_encoder_create", &eo));
     TF_CHECK(tf__rnn_check_opts("tf_encoder_create", &lo));
     size_t n_in = numeric ? tf__linear_param_floats(&po) : tf__embedding_param_floats(&eo);
-    size_t n_rnn = tf__rnn_param_floats(&lo, cell);
+    size_t n_rnn = tf__rnn_param_floats(&lo);
 
     tf__encoder_t *e = tf__calloc(ctx, 1, sizeof *e);
     if (e == NULL)
@@ -198,7 +201,7 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
         TF_CHECK_GOTO(st, tf__linear_new(&e->in, ctx, &po, m->pbuf, m->gbuf), fail);
     else
         TF_CHECK_GOTO(st, tf__embedding_new(&e->in, ctx, &eo, m->pbuf, m->gbuf), fail);
-    TF_CHECK_GOTO(st, tf__rnn_new(&e->rnn, ctx, &lo, cell, m->pbuf + n_in, m->gbuf + n_in), fail);
+    TF_CHECK_GOTO(st, tf__rnn_new(&e->rnn, ctx, &lo, m->pbuf + n_in, m->gbuf + n_in), fail);
     uint32_t np = e->in->nparams + e->rnn->nparams;
     st = TF_STATUS_ENOMEM;
     m->params = tf__calloc(ctx, np, sizeof *m->params);

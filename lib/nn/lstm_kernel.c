@@ -542,6 +542,36 @@ TF_LSTM_CLONES static void gemm_packed(int64_t M,
     }
 }
 
+/* ---- the per-step GEMM machinery other cells share (cell.h) ------------------------------------ */
+
+int tf__cell_use_packed(int64_t B, int64_t H)
+{
+    return use_packed(B, H);
+}
+
+size_t tf__cell_packed_floats(int64_t K, int64_t N)
+{
+    return (size_t)K * (size_t)((N + PW - 1) / PW * PW);
+}
+
+void tf__cell_pack(float *dst, const float *src, int64_t K, int64_t N, int trans)
+{
+    pack_panels(dst, src, K, N, trans);
+}
+
+void tf__cell_gemm_packed(int64_t M,
+                          int64_t N,
+                          int64_t K,
+                          const float *A,
+                          int64_t lda,
+                          const float *P,
+                          int accumulate,
+                          float *C,
+                          int64_t ldc)
+{
+    gemm_packed(M, N, K, A, lda, P, accumulate, C, ldc);
+}
+
 /* ---- splitting the time loop over threads ------------------------------------------------------ */
 
 /* A step's products and passes are split into blocks of hidden units run by a step team
@@ -577,6 +607,13 @@ static split_t split_steps(const tf__lstm_shape_t *s, int packed)
 int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
 {
     return split_steps(s, use_packed(s->batch, s->hidden_size)).blocks;
+}
+
+void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads)
+{
+    colsum_job_t cj = {acc, m, rows, cols};
+    tf__team_for((double)rows * (double)cols >= TEAM_MIN_SUM_FLOATS ? threads : 1,
+                 (cols + SUM_COLS - 1) / SUM_COLS, colsum_chunk, &cj);
 }
 
 /* ---- forward ---------------------------------------------------------------------------------- */
@@ -814,9 +851,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         /* Both biases get the same column sums of dG: one pass into the spare 4H of work. */
         float *dbias = dc + BH;
         memset(dbias, 0, (size_t)G4 * sizeof(float));
-        colsum_job_t cj = {dbias, dG, TB, G4};
-        const int32_t threads = (double)TB * (double)G4 >= TEAM_MIN_SUM_FLOATS ? s->threads : 1;
-        tf__team_for(threads, (G4 + SUM_COLS - 1) / SUM_COLS, colsum_chunk, &cj);
+        tf__cell_column_sums(dbias, dG, TB, G4, s->threads);
         for (int64_t j = 0; j < G4; j++) {
             if (db_ih)
                 db_ih[j] += dbias[j];

@@ -149,7 +149,7 @@ tf_status_t tf__check_name(const char *fn, const char *name);
 /* Parameter floats each kind needs. */
 size_t tf__embedding_param_floats(const tf_embedding_opts_t *o);
 size_t tf__linear_param_floats(const tf_linear_opts_t *o);
-size_t tf__rnn_param_floats(const tf_lstm_opts_t *o, const tf__cell_ops_t *cell);
+size_t tf__rnn_param_floats(const tf_lstm_opts_t *o);
 
 /* Create with the parameters placed at pbuf/gbuf (not owned) when pbuf is non-NULL, else owned.
  * Options are already read and validated. */
@@ -166,7 +166,6 @@ tf_status_t tf__linear_new(tf_module_t **out,
 tf_status_t tf__rnn_new(tf_module_t **out,
                         tf_ctx_t *ctx,
                         const tf_lstm_opts_t *o,
-                        const tf__cell_ops_t *cell,
                         float *pbuf,
                         float *gbuf);
 tf_status_t tf__embedding_check_opts(const char *fn, const tf_embedding_opts_t *o);

@@ -15,6 +15,7 @@
 #include "cell.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -307,7 +308,8 @@ static const tf__module_vtable_t rnn_vt = {0, NULL, rnn_forward_vt, rnn_backward
 TF__OPTS_LAYOUT(tf__lstm_opts_layout,
                 tf_lstm_opts_t,
                 TF_LSTM_OPTS_VERSION,
-                TF__OPTS_END(tf_lstm_opts_t, name));
+                TF__OPTS_END(tf_lstm_opts_t, name),
+                TF__OPTS_END(tf_lstm_opts_t, cell));
 
 static void lstm_defaults(tf_lstm_opts_t *o)
 {
@@ -315,6 +317,7 @@ static void lstm_defaults(tf_lstm_opts_t *o)
     o->struct_size = (uint32_t)sizeof *o;
     o->version = TF_LSTM_OPTS_VERSION;
     o->num_layers = 1;
+    o->cell = TF_CELL_LSTM;
 }
 
 tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
@@ -324,9 +327,10 @@ tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
     return tf__opts_init(opts, version, &d, &tf__lstm_opts_layout, __func__);
 }
 
-size_t tf__rnn_param_floats(const tf_lstm_opts_t *o, const tf__cell_ops_t *cell)
+size_t tf__rnn_param_floats(const tf_lstm_opts_t *o)
 {
-    size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0, G = (size_t)cell->gates;
+    size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0;
+    size_t G = (size_t)tf__cell_get(o->cell)->gates;
     for (int32_t l = 0; l < o->num_layers; l++) {
         size_t in = l == 0 ? (size_t)o->input_size : D * H;
         n += D * (G * H * in + G * H * H + 2 * G * H);
@@ -343,6 +347,8 @@ tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o)
         TF_FAIL(TF_STATUS_EINVAL, "%s: bidirectional is %d; use 0 or 1", fn, o->bidirectional);
     if (!(o->dropout >= 0.0 && o->dropout < 1.0))
         TF_FAIL(TF_STATUS_EINVAL, "%s: dropout is %g; it must be in [0, 1)", fn, o->dropout);
+    if (tf__cell_get(o->cell) == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: cell %d is not a tf_cell_t", fn, o->cell);
     if (o->input_size > (1 << 24) || o->hidden_size > (1 << 24) || o->num_layers > 1024)
         TF_FAIL(TF_STATUS_EOVERFLOW, "%s: sizes are too large (at most 2^24 features, 1024 layers)", fn);
     double total = 0; /* with 4 gate blocks, the most any cell has */
@@ -355,13 +361,9 @@ tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o)
     return tf__check_name(fn, o->name);
 }
 
-tf_status_t tf__rnn_new(tf_module_t **out,
-                        tf_ctx_t *ctx,
-                        const tf_lstm_opts_t *o,
-                        const tf__cell_ops_t *cell,
-                        float *pbuf,
-                        float *gbuf)
+tf_status_t tf__rnn_new(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *o, float *pbuf, float *gbuf)
 {
+    const tf__cell_ops_t *cell = tf__cell_get(o->cell);
     tf_status_t st;
     tf__rnn_t *s = tf__calloc(ctx, 1, sizeof *s);
     if (s == NULL)
@@ -377,7 +379,7 @@ tf_status_t tf__rnn_new(tf_module_t **out,
     s->L = o->num_layers;
     s->D = o->bidirectional ? 2 : 1;
     s->p = o->dropout;
-    size_t n = tf__rnn_param_floats(o, cell);
+    size_t n = tf__rnn_param_floats(o);
     st = TF_STATUS_ENOMEM;
     s->y = tf__calloc(ctx, (size_t)s->L, sizeof *s->y);
     if (s->y == NULL)
@@ -430,7 +432,7 @@ tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_
     lstm_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__lstm_opts_layout, __func__));
     TF_CHECK(tf__rnn_check_opts(__func__, &o));
-    TF_CHECK(tf__rnn_new(out, ctx, &o, tf__cell_get(TF_CELL_LSTM), NULL, NULL));
+    TF_CHECK(tf__rnn_new(out, ctx, &o, NULL, NULL));
     tf__object_created(ctx);
     return TF_STATUS_OK;
 }

@@ -97,6 +97,7 @@ typedef struct {
     int32_t bidirectional;
     double dropout;
     const char *name;
+    int32_t cell;
 } frozen_lstm_opts_t;
 
 typedef struct {
@@ -110,6 +111,7 @@ typedef struct {
     int32_t num_layers;
     int32_t bidirectional;
     double dropout;
+    int32_t cell;
 } frozen_encoder_opts_t;
 
 typedef struct {
@@ -272,8 +274,12 @@ static const frozen_t frozen[] = {
     FROZEN(embedding_opts, 1),
     FROZEN(linear_opts, 1),
     FROZEN(dropout_opts, 1),
-    FROZEN(lstm_opts, 1),
-    FROZEN(encoder_opts, 1),
+    FROZEN(lstm_opts, 2),
+    /* Version 1 of the recurrent and encoder options ended before cell. */
+    {"tf_lstm_opts_t", offsetof(frozen_lstm_opts_t, cell), 1, 2, init_lstm_opts, &tf__lstm_opts_layout},
+    FROZEN(encoder_opts, 2),
+    {"tf_encoder_opts_t", offsetof(frozen_encoder_opts_t, cell), 1, 2, init_encoder_opts,
+     &tf__encoder_opts_layout},
     FROZEN(optimizer_opts, 1),
     FROZEN(model_opts, 1),
     FROZEN(pretrain_opts, 1),
@@ -439,12 +445,12 @@ static void test_public_calls_accept_published_structs(void **state)
     NEW_FROZEN(frozen_dropout_opts_t, dr, init_dropout_opts, 1);
     assert_ok(tf_dropout_create(&mod, ctx, (const tf_dropout_opts_t *)dr));
     tf_module_free(mod);
-    NEW_FROZEN(frozen_lstm_opts_t, ls, init_lstm_opts, 1);
+    NEW_FROZEN(frozen_lstm_opts_t, ls, init_lstm_opts, 2);
     ls->input_size = 2;
     ls->hidden_size = 3;
     assert_ok(tf_lstm_create(&mod, ctx, (const tf_lstm_opts_t *)ls));
     tf_module_free(mod);
-    NEW_FROZEN(frozen_encoder_opts_t, en, init_encoder_opts, 1);
+    NEW_FROZEN(frozen_encoder_opts_t, en, init_encoder_opts, 2);
     en->vocab_size = 6;
     en->embedding_dim = 2;
     en->hidden_size = 3;

@@ -8,5 +8,7 @@
 
 tf__cell_forward_fn tf__lstm_forward_ref;
 tf__cell_backward_fn tf__lstm_backward_ref;
+tf__cell_forward_fn tf__gru_forward_ref;
+tf__cell_backward_fn tf__gru_backward_ref;
 
 #endif

@@ -138,6 +138,7 @@ static void test_lstm(void **state)
     SAME(tf_lstm_opts_t, bidirectional);
     SAME(tf_lstm_opts_t, dropout);
     SAME(tf_lstm_opts_t, name);
+    SAME(tf_lstm_opts_t, cell);
     END(tf_lstm_opts_t);
 }
 
@@ -154,6 +155,7 @@ static void test_encoder(void **state)
     SAME(tf_encoder_opts_t, num_layers);
     SAME(tf_encoder_opts_t, bidirectional);
     SAME(tf_encoder_opts_t, dropout);
+    SAME(tf_encoder_opts_t, cell);
     END(tf_encoder_opts_t);
 }
 

@@ -14,6 +14,13 @@ static void test_table_lookup(void **state)
     assert_int_equal(lstm->gates, 4);
     assert_int_equal(lstm->module_kind, TF_MODULE_LSTM);
     assert_int_equal(tf__cell_find("lstm"), TF_CELL_LSTM);
+    const tf__cell_ops_t *gru = tf__cell_get(TF_CELL_GRU);
+    assert_non_null(gru);
+    assert_string_equal(gru->name, "gru");
+    assert_int_equal(gru->gates, 3);
+    assert_int_equal(gru->cell_state, 0);
+    assert_int_equal(gru->module_kind, TF_MODULE_GRU);
+    assert_int_equal(tf__cell_find("gru"), TF_CELL_GRU);
     assert_int_equal(tf__cell_find("LSTM"), -1);
     assert_int_equal(tf__cell_find(""), -1);
     assert_int_equal(tf__cell_find(NULL), -1);
@@ -47,12 +54,14 @@ static void test_param_layer(void **state)
     assert_int_equal(tf__cell_param_layer("lstm.weight_hh_l3"), 3);
     assert_int_equal(tf__cell_param_layer("lstm.bias_ih_l1_reverse"), 1);
     assert_int_equal(tf__cell_param_layer("lstm.bias_hh_l10"), 10);
+    assert_int_equal(tf__cell_param_layer("gru.weight_ih_l0"), 0);
+    assert_int_equal(tf__cell_param_layer("gru.bias_hh_l2_reverse"), 2);
     /* Not a recurrent layer's parameter. */
     static const char *const no[] = {"embedding.weight", "proj.weight", "head.bias", "lstm.weight_ih_l",
                                      "lstm.weight_ih_lx", "lstm.weight_ih_l1_rev", "lstm.weight_ih_l1x",
                                      "lstmx.weight_ih_l0", "xlstm.weight_ih_l0", "weight_ih_l0",
                                      "lstm.weight_xx_l0", "lstm.weight_ih_l-1", "lstm.weight_ih_l+1",
-                                     "lstm.weight_ih_l99999", "", "lstm."};
+                                     "lstm.weight_ih_l99999", "", "lstm.", "grux.weight_ih_l0"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         assert_int_equal(tf__cell_param_layer(no[i]), -1);
 }

@@ -82,17 +82,18 @@ static tf_tensor_t *weights_tensor(tf_ctx_t *ctx, const double *w, tf_tensor_t *
     return t;
 }
 
-/* Module objective: sum wy*y (+ wh*h_n + wc*c_n for LSTM/encoder with state weights). */
+/* Module objective: sum wy*y (+ wh*h_n + wc*c_n for a recurrent module or encoder with state
+ * weights; a GRU has no c_n). */
 static double objective(gc_t *g, tf_tensor_t **y, tf_tensor_t **hn, tf_tensor_t **cn)
 {
     if (g->reseed)
         assert_ok(tf_ctx_reseed(g->ctx, g->reseed));
     int32_t kind = tf_module_kind(g->m);
-    if (kind == TF_MODULE_LSTM || kind == TF_MODULE_ENCODER) {
+    if (kind == TF_MODULE_LSTM || kind == TF_MODULE_GRU || kind == TF_MODULE_ENCODER) {
         assert_ok(tf_lstm_forward(y, hn, cn, g->m, g->x, g->len, g->h0, g->c0));
         double s = dot(g->wy, *y);
         if (g->wh)
-            s += dot(g->wh, *hn) + dot(g->wc, *cn);
+            s += dot(g->wh, *hn) + (*cn ? dot(g->wc, *cn) : 0.0);
         return s;
     }
     assert_ok(tf_module_forward(y, g->m, g->x, g->len));
@@ -113,10 +114,10 @@ static void analytic(gc_t *g, tf_tensor_t **dx, tf_tensor_t **dh0, tf_tensor_t *
     objective(g, &y, &hn, &cn);
     gy = weights_tensor(g->ctx, g->wy, y);
     int32_t kind = tf_module_kind(g->m);
-    if (kind == TF_MODULE_LSTM || kind == TF_MODULE_ENCODER) {
+    if (kind == TF_MODULE_LSTM || kind == TF_MODULE_GRU || kind == TF_MODULE_ENCODER) {
         if (g->wh) {
             gh = weights_tensor(g->ctx, g->wh, hn);
-            gcn = weights_tensor(g->ctx, g->wc, cn);
+            gcn = cn ? weights_tensor(g->ctx, g->wc, cn) : NULL;
         }
         assert_ok(tf_lstm_backward(dx, dh0, dc0, g->m, gy, gh, gcn));
     } else {
@@ -303,11 +304,12 @@ static void test_dropout_fixed_mask(void **state)
     gc_free(&g);
 }
 
-static tf_module_t *lstm(tf_ctx_t *ctx, int64_t I, int64_t H, int32_t L, int32_t bi, double p)
+static tf_module_t *rnn(tf_ctx_t *ctx, int32_t cell, int64_t I, int64_t H, int32_t L, int32_t bi, double p)
 {
     tf_lstm_opts_t o;
     tf_module_t *m;
     assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    o.cell = cell;
     o.input_size = I;
     o.hidden_size = H;
     o.num_layers = L;
@@ -317,18 +319,19 @@ static tf_module_t *lstm(tf_ctx_t *ctx, int64_t I, int64_t H, int32_t L, int32_t
     return m;
 }
 
-static void lstm_case(tf_ctx_t *ctx, int32_t L, int32_t bi, int with_len, int with_state, double p)
+static void rnn_case(tf_ctx_t *ctx, int32_t cell, int32_t L, int32_t bi, int with_len, int with_state, double p)
 {
     gc_t g = {.ctx = ctx, .reseed = p > 0 ? 7 : 0};
     int64_t I = 3, H = 3, T = 5, B = 3, D = bi ? 2 : 1;
     tf_tensor_t *dx, *dh0, *dc0;
-    g.m = lstm(ctx, I, H, L, bi, p);
+    g.m = rnn(ctx, cell, I, H, L, bi, p);
     g.x = rand_tensor(ctx, (int64_t[]){T, B, I}, 3, 1.0);
     if (with_len)
         g.len = i32_tensor(ctx, (int64_t[]){B}, 1, (const int32_t[]){3, 5, 1});
     if (with_state) {
         g.h0 = rand_tensor(ctx, (int64_t[]){L * D, B, H}, 3, 0.5);
-        g.c0 = rand_tensor(ctx, (int64_t[]){L * D, B, H}, 3, 0.5);
+        if (cell == TF_CELL_LSTM)
+            g.c0 = rand_tensor(ctx, (int64_t[]){L * D, B, H}, 3, 0.5);
     }
     g.wy = rand_weights(T * B * D * H);
     g.wh = rand_weights(L * D * B * H);
@@ -339,34 +342,57 @@ static void lstm_case(tf_ctx_t *ctx, int32_t L, int32_t bi, int with_len, int wi
         analytic(&g, &dx, &dh0, &dc0);
         check_input(&g, g.h0, dh0, "lstm dh0");
         analytic(&g, &dx, &dh0, &dc0);
-        check_input(&g, g.c0, dc0, "lstm dc0");
+        if (cell == TF_CELL_LSTM)
+            check_input(&g, g.c0, dc0, "lstm dc0");
+        else
+            assert_null(dc0);
     }
     analytic(&g, &dx, &dh0, &dc0);
     check_params(&g, 0, 0);
     gc_free(&g);
 }
 
+static void test_gru_one_layer(void **state)
+{
+    rnn_case(*state, TF_CELL_GRU, 1, 0, 0, 0, 0.0);
+}
+
 static void test_lstm_one_layer(void **state)
 {
-    lstm_case(*state, 1, 0, 0, 0, 0.0);
+    rnn_case(*state, TF_CELL_LSTM, 1, 0, 0, 0, 0.0);
+}
+
+static void test_gru_stacked_lengths_state(void **state)
+{
+    rnn_case(*state, TF_CELL_GRU, 2, 0, 1, 1, 0.0);
 }
 
 static void test_lstm_stacked_lengths_state(void **state)
 {
-    lstm_case(*state, 2, 0, 1, 1, 0.0);
+    rnn_case(*state, TF_CELL_LSTM, 2, 0, 1, 1, 0.0);
+}
+
+static void test_gru_bidirectional_stacked_lengths_state(void **state)
+{
+    rnn_case(*state, TF_CELL_GRU, 2, 1, 1, 1, 0.0);
 }
 
 static void test_lstm_bidirectional_stacked_lengths_state(void **state)
 {
-    lstm_case(*state, 2, 1, 1, 1, 0.0);
+    rnn_case(*state, TF_CELL_LSTM, 2, 1, 1, 1, 0.0);
+}
+
+static void test_gru_dropout_between_layers(void **state)
+{
+    rnn_case(*state, TF_CELL_GRU, 3, 1, 1, 0, 0.4);
 }
 
 static void test_lstm_dropout_between_layers(void **state)
 {
-    lstm_case(*state, 3, 1, 1, 0, 0.4);
+    rnn_case(*state, TF_CELL_LSTM, 3, 1, 1, 0, 0.4);
 }
 
-static void encoder_case(tf_ctx_t *ctx, int64_t F, const char *freeze)
+static void encoder_case(tf_ctx_t *ctx, int32_t cell, int64_t F, const char *freeze)
 {
     gc_t g = {.ctx = ctx};
     tf_encoder_opts_t o;
@@ -380,6 +406,7 @@ static void encoder_case(tf_ctx_t *ctx, int64_t F, const char *freeze)
     o.hidden_size = H;
     o.num_layers = 2;
     o.bidirectional = 1;
+    o.cell = cell;
     assert_ok(tf_encoder_create(&g.m, ctx, &o));
     if (F) {
         g.x = rand_tensor(ctx, (int64_t[]){T, B, F}, 3, 1.0);
@@ -434,27 +461,37 @@ static void encoder_case(tf_ctx_t *ctx, int64_t F, const char *freeze)
 
 static void test_encoder_tokens(void **state)
 {
-    encoder_case(*state, 0, NULL);
+    encoder_case(*state, TF_CELL_LSTM, 0, NULL);
 }
 
 static void test_encoder_numeric(void **state)
 {
-    encoder_case(*state, 2, NULL);
+    encoder_case(*state, TF_CELL_LSTM, 2, NULL);
 }
 
 static void test_encoder_frozen_embedding(void **state)
 {
-    encoder_case(*state, 0, "embedding.");
+    encoder_case(*state, TF_CELL_LSTM, 0, "embedding.");
 }
 
 static void test_encoder_frozen_first_layer(void **state)
 {
-    encoder_case(*state, 0, "lstm.weight_ih_l0");
+    encoder_case(*state, TF_CELL_LSTM, 0, "lstm.weight_ih_l0");
+}
+
+static void test_encoder_gru_numeric(void **state)
+{
+    encoder_case(*state, TF_CELL_GRU, 2, NULL);
+}
+
+static void test_encoder_gru_frozen_first_layer(void **state)
+{
+    encoder_case(*state, TF_CELL_GRU, 0, "gru.weight_ih_l0");
 }
 
 static void test_encoder_frozen_projection(void **state)
 {
-    encoder_case(*state, 2, "proj.");
+    encoder_case(*state, TF_CELL_LSTM, 2, "proj.");
 }
 
 /* ---- losses and pooling (objective = the loss itself, or weighted pooled output) ---- */
@@ -615,14 +652,20 @@ int main(int argc, char **argv)
         CASE(test_embedding_padding_lengths),
         CASE(test_dropout_fixed_mask),
         CASE(test_lstm_one_layer),
+        CASE(test_gru_one_layer),
         CASE(test_lstm_stacked_lengths_state),
+        CASE(test_gru_stacked_lengths_state),
         CASE(test_lstm_bidirectional_stacked_lengths_state),
+        CASE(test_gru_bidirectional_stacked_lengths_state),
         CASE(test_lstm_dropout_between_layers),
+        CASE(test_gru_dropout_between_layers),
         CASE(test_encoder_tokens),
         CASE(test_encoder_numeric),
         CASE(test_encoder_frozen_embedding),
         CASE(test_encoder_frozen_first_layer),
         CASE(test_encoder_frozen_projection),
+        CASE(test_encoder_gru_numeric),
+        CASE(test_encoder_gru_frozen_first_layer),
         CASE(test_cross_entropy_ignore_index),
         CASE(test_bce_with_logits),
         CASE(test_mse),

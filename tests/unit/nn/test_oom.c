@@ -32,7 +32,8 @@ static tf_status_t mk_dropout(tf_module_t **out, tf_ctx_t *ctx)
     return tf_dropout_create(out, ctx, NULL);
 }
 
-static tf_status_t mk_lstm(tf_module_t **out, tf_ctx_t *ctx)
+/* A stacked bidirectional recurrent module of `cell` with dropout. */
+static tf_status_t mk_stack(tf_module_t **out, tf_ctx_t *ctx, int32_t cell)
 {
     tf_lstm_opts_t o;
     tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION);
@@ -41,11 +42,23 @@ static tf_status_t mk_lstm(tf_module_t **out, tf_ctx_t *ctx)
     o.num_layers = 2;
     o.bidirectional = 1;
     o.dropout = 0.25;
-    o.name = "lstm";
+    o.name = "rnn";
+    o.cell = cell;
     return tf_lstm_create(out, ctx, &o);
 }
 
-static tf_status_t mk_encoder(tf_module_t **out, tf_ctx_t *ctx)
+static tf_status_t mk_lstm(tf_module_t **out, tf_ctx_t *ctx)
+{
+    return mk_stack(out, ctx, TF_CELL_LSTM);
+}
+
+static tf_status_t mk_gru(tf_module_t **out, tf_ctx_t *ctx)
+{
+    return mk_stack(out, ctx, TF_CELL_GRU);
+}
+
+/* A token encoder of `cell`: two bidirectional layers with dropout. */
+static tf_status_t mk_token_encoder(tf_module_t **out, tf_ctx_t *ctx, int32_t cell)
 {
     tf_encoder_opts_t o;
     tf_encoder_opts_init(&o, TF_ENCODER_OPTS_VERSION);
@@ -55,7 +68,18 @@ static tf_status_t mk_encoder(tf_module_t **out, tf_ctx_t *ctx)
     o.num_layers = 2;
     o.bidirectional = 1;
     o.dropout = 0.1;
+    o.cell = cell;
     return tf_encoder_create(out, ctx, &o);
+}
+
+static tf_status_t mk_encoder(tf_module_t **out, tf_ctx_t *ctx)
+{
+    return mk_token_encoder(out, ctx, TF_CELL_LSTM);
+}
+
+static tf_status_t mk_encoder_gru(tf_module_t **out, tf_ctx_t *ctx)
+{
+    return mk_token_encoder(out, ctx, TF_CELL_GRU);
 }
 
 static tf_status_t mk_encoder_numeric(tf_module_t **out, tf_ctx_t *ctx)
@@ -115,6 +139,18 @@ static void test_create_lstm(void **state)
 {
     (void)state;
     sweep_create(mk_lstm);
+}
+
+static void test_create_gru(void **state)
+{
+    (void)state;
+    sweep_create(mk_gru);
+}
+
+static void test_create_encoder_gru(void **state)
+{
+    (void)state;
+    sweep_create(mk_encoder_gru);
 }
 
 static void test_create_encoder(void **state)
@@ -245,6 +281,18 @@ static void test_step_lstm(void **state)
     sweep_step(mk_lstm, 0);
 }
 
+static void test_step_gru(void **state)
+{
+    (void)state;
+    sweep_step(mk_gru, 0);
+}
+
+static void test_step_encoder_gru(void **state)
+{
+    (void)state;
+    sweep_step(mk_encoder_gru, 1);
+}
+
 static void test_step_encoder(void **state)
 {
     (void)state;
@@ -297,6 +345,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_create_linear),
         cmocka_unit_test(test_create_dropout),
         cmocka_unit_test(test_create_lstm),
+        cmocka_unit_test(test_create_gru),
+        cmocka_unit_test(test_create_encoder_gru),
         cmocka_unit_test(test_create_encoder),
         cmocka_unit_test(test_create_encoder_numeric),
         cmocka_unit_test(test_create_tied_head),
@@ -304,6 +354,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_step_linear),
         cmocka_unit_test(test_step_dropout),
         cmocka_unit_test(test_step_lstm),
+        cmocka_unit_test(test_step_gru),
+        cmocka_unit_test(test_step_encoder_gru),
         cmocka_unit_test(test_step_encoder),
         cmocka_unit_test(test_step_encoder_numeric),
         cmocka_unit_test(test_step_linear_cross_entropy),

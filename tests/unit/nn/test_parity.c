@@ -1,4 +1,5 @@
-/* Parity with PyTorch: fixtures written by tests/reference/gen_nn_fixtures.py (torch 1.13) hold
+/* Parity with PyTorch: fixtures written by tests/reference/gen_nn_fixtures.py and, for the GRU,
+ * gen_gru_fixtures.py (torch 1.13) hold
  * inputs, parameters, outputs and every gradient; the modules must match to 1e-5 relative. */
 #include "tf_test.h"
 #include "tf_fixture.h"
@@ -67,7 +68,8 @@ static void close_to(const char *what, tf_tensor_t *got, const tf_fixture_t *fx,
     tf_assert_close_f32(what, tf_tensor_data(got), want, n, RTOL, ATOL);
 }
 
-static void lstm_parity(tf_ctx_t *ctx, const char *file)
+/* A recurrent module of `cell` against its fixture (a GRU's has no c0, c_n or their gradients). */
+static void rnn_parity(tf_ctx_t *ctx, const char *file, int32_t cell)
 {
     tf_fixture_t *fx = tf_fixture_load(file);
     const int32_t *cfg = tf_fixture_i32(fx, "cfg", NULL);
@@ -78,7 +80,9 @@ static void lstm_parity(tf_ctx_t *ctx, const char *file)
     o.hidden_size = cfg[1];
     o.num_layers = cfg[2];
     o.bidirectional = cfg[3] == 2;
+    o.cell = cell;
     assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_int_equal(tf_module_kind(m), cell == TF_CELL_GRU ? TF_MODULE_GRU : TF_MODULE_LSTM);
     load_params(m, fx, "");
     tf_tensor_t *x = fx_tensor(ctx, fx, "x", TF_DTYPE_F32);
     tf_tensor_t *len = tf_fixture_has(fx, "lengths") ? fx_tensor(ctx, fx, "lengths", TF_DTYPE_I32) : NULL;
@@ -86,18 +90,22 @@ static void lstm_parity(tf_ctx_t *ctx, const char *file)
     tf_tensor_t *c0 = tf_fixture_has(fx, "c0") ? fx_tensor(ctx, fx, "c0", TF_DTYPE_F32) : NULL;
     tf_tensor_t *gy = fx_tensor(ctx, fx, "gy", TF_DTYPE_F32);
     tf_tensor_t *ghn = fx_tensor(ctx, fx, "ghn", TF_DTYPE_F32);
-    tf_tensor_t *gcn = fx_tensor(ctx, fx, "gcn", TF_DTYPE_F32);
+    tf_tensor_t *gcn = tf_fixture_has(fx, "gcn") ? fx_tensor(ctx, fx, "gcn", TF_DTYPE_F32) : NULL;
     tf_tensor_t *y, *hn, *cn, *dx, *dh0, *dc0;
     assert_ok(tf_lstm_forward(&y, &hn, &cn, m, x, len, h0, c0));
     close_to("y", y, fx, "y");
     close_to("h_n", hn, fx, "h_n");
-    close_to("c_n", cn, fx, "c_n");
+    if (gcn)
+        close_to("c_n", cn, fx, "c_n");
+    else
+        assert_null(cn);
     assert_ok(tf_lstm_backward(&dx, &dh0, &dc0, m, gy, ghn, gcn));
     check_grads(m, fx, "");
     close_to("grad input", dx, fx, "g.input");
     if (h0) {
         close_to("grad h0", dh0, fx, "g.h0");
-        close_to("grad c0", dc0, fx, "g.c0");
+        if (c0)
+            close_to("grad c0", dc0, fx, "g.c0");
     }
     /* A second backward accumulates: gradients double. */
     tf_tensor_t *g0;
@@ -116,29 +124,49 @@ static void lstm_parity(tf_ctx_t *ctx, const char *file)
     tf_fixture_free(fx);
 }
 
+static void test_gru_one_layer_with_state(void **state)
+{
+    rnn_parity(*state, "nn_gru_l1.tfx", TF_CELL_GRU);
+}
+
+static void test_gru_two_layers_lengths(void **state)
+{
+    rnn_parity(*state, "nn_gru_l2_len.tfx", TF_CELL_GRU);
+}
+
+static void test_gru_bidirectional_two_layers_lengths(void **state)
+{
+    rnn_parity(*state, "nn_gru_bi2_len.tfx", TF_CELL_GRU);
+}
+
+static void test_gru_bidirectional_two_layers_lengths_large_batch(void **state)
+{
+    rnn_parity(*state, "nn_gru_bi2_len_b66.tfx", TF_CELL_GRU);
+}
+
 static void test_lstm_one_layer_with_state(void **state)
 {
-    lstm_parity(*state, "nn_lstm_l1.tfx");
+    rnn_parity(*state, "nn_lstm_l1.tfx", TF_CELL_LSTM);
 }
 
 static void test_lstm_one_layer_lengths(void **state)
 {
-    lstm_parity(*state, "nn_lstm_l1_len.tfx");
+    rnn_parity(*state, "nn_lstm_l1_len.tfx", TF_CELL_LSTM);
 }
 
 static void test_lstm_two_layers_lengths(void **state)
 {
-    lstm_parity(*state, "nn_lstm_l2_len.tfx");
+    rnn_parity(*state, "nn_lstm_l2_len.tfx", TF_CELL_LSTM);
 }
 
 static void test_lstm_bidirectional(void **state)
 {
-    lstm_parity(*state, "nn_lstm_bi.tfx");
+    rnn_parity(*state, "nn_lstm_bi.tfx", TF_CELL_LSTM);
 }
 
 static void test_lstm_bidirectional_two_layers_lengths(void **state)
 {
-    lstm_parity(*state, "nn_lstm_bi2_len.tfx");
+    rnn_parity(*state, "nn_lstm_bi2_len.tfx", TF_CELL_LSTM);
 }
 
 static tf_module_t *make_encoder(tf_ctx_t *ctx, const int32_t *cfg, int32_t bi)
@@ -260,6 +288,11 @@ static void test_model_bce_pool_last(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_gru_one_layer_with_state, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_gru_two_layers_lengths, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_gru_bidirectional_two_layers_lengths, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_gru_bidirectional_two_layers_lengths_large_batch, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_lstm_one_layer_with_state, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_lstm_one_layer_lengths, tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_lstm_two_layers_lengths, tf_test_setup_ctx, tf_test_teardown_ctx),
