@@ -4,23 +4,6 @@
 
 #include <string.h>
 
-void tf__batch_view(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data, uint32_t ndim,
-                    int64_t d0, int64_t d1, int64_t d2)
-{
-    memset(t, 0, sizeof *t);
-    t->ctx = ctx;
-    t->dtype = dtype;
-    t->ndim = ndim;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->shape[2] = d2;
-    t->numel = d0 * (ndim > 1 ? d1 : 1) * (ndim > 2 ? d2 : 1);
-    t->nbytes = (size_t)t->numel * 4;
-    t->data = data;
-    t->owned = 0;
-    t->requires_grad = 0;
-}
-
 tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *l)
 {
     TF_REQUIRE_ARG(batch);

@@ -5,6 +5,7 @@
 #include "../tensor/tensor_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* ---- strtab.c: interned strings with ids 0..count-1 (NUL-terminated, in one arena) ---------- */
 typedef struct tf__slot {
@@ -291,9 +292,23 @@ tf_status_t tf__loader_fixed_labels(tf_loader_t *l, const char *fn);
 tf_status_t tf__loader_label_id(tf_loader_t *l, const char *s, size_t n, int32_t *id);
 /* Renumber labels found in data into byte order of their names. */
 tf_status_t tf__loader_sort_labels(tf_loader_t *l, int32_t *labels, int64_t n);
-/* A batch tensor viewing loader memory (4-byte elements). */
-void tf__batch_view(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data, uint32_t ndim,
-                    int64_t d0, int64_t d1, int64_t d2);
+/* A batch tensor viewing loader memory (4-byte elements); inline: every batch sets several. */
+static inline void tf__batch_view(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *data,
+                                  uint32_t ndim, int64_t d0, int64_t d1, int64_t d2)
+{
+    memset(t, 0, sizeof *t);
+    t->ctx = ctx;
+    t->dtype = dtype;
+    t->ndim = ndim;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->shape[2] = d2;
+    t->numel = d0 * (ndim > 1 ? d1 : 1) * (ndim > 2 ? d2 : 1);
+    t->nbytes = (size_t)t->numel * 4;
+    t->data = data;
+    t->owned = 0;
+    t->requires_grad = 0;
+}
 
 /* ---- seqs.c: the part of the sequence kinds they share ------------------------------------- */
 /* Start owning offsets and labels (files): the fixed-labels check and the first entries. */
