@@ -539,7 +539,7 @@ int main(int argc, char **argv)
     printf("\n");
 
     printf("Held-out e-mails: %lld (%s); each model fine-tuned with seeds 1 to %ld\n",
-           (long long)m.count, heldout, nseeds);
+           (long long)m.num_sequences, heldout, nseeds);
     print_table(&pre_arm, &scratch_arm, (double)majority / (double)(count > 0 ? count : 1));
     print_verdict(&pre_arm, &scratch_arm);
     printf("\n");

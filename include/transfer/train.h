@@ -349,7 +349,7 @@ TF_API tf_status_t tf_pretrain(tf_model_t *model,
  * @param[in] min_count Append only words seen at least this often in all the files (>= 1).
  * @param[in] max_size Largest vocabulary size, special tokens included: at least the current
  *            size (which adds nothing); 0 = no limit.
- * @param[out] added Receives the number of words appended (0 on failure); may be NULL.
+ * @param[out] num_added Receives the number of words appended (0 on failure); may be NULL.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `model` or `paths`, no file, `min_count`
  *         below 1, `max_size` below the current size); #TF_STATUS_ESTATE (a numeric model, or a
  *         byte or BPE vocabulary, which already covers every input); #TF_STATUS_EIO (a file cannot be
@@ -364,7 +364,7 @@ TF_API tf_status_t tf_model_extend_vocab_files(tf_model_t *model,
                                                uint32_t num_paths,
                                                int32_t min_count,
                                                int32_t max_size,
-                                               int32_t *added);
+                                               int32_t *num_added);
 
 /* ---- fine-tuning ---------------------------------------------------------------------------- */
 
@@ -497,16 +497,16 @@ TF_API tf_status_t tf_finetune(tf_model_t *model,
 /** @brief Classification metrics of tf_evaluate(). Set `struct_size` and `version` first (or
  *         call tf_metrics_init()). */
 typedef struct tf_metrics {
-    uint32_t struct_size; /**< sizeof(tf_metrics_t), set by the caller. */
-    uint32_t version;     /**< #TF_METRICS_VERSION. */
-    int64_t count;        /**< Sequences evaluated. */
-    int32_t num_classes;  /**< C. */
-    int32_t reserved;     /**< 0. */
-    double loss;          /**< Mean loss. */
-    double accuracy;      /**< Fraction correct (multi-label: fraction of sequences whose
-                               whole label set is right, at probability 0.5). */
-    double macro_f1;      /**< Mean of the per-class F1 scores over the classes that occur in
-                               the labels or the predictions. */
+    uint32_t struct_size;  /**< sizeof(tf_metrics_t), set by the caller. */
+    uint32_t version;      /**< #TF_METRICS_VERSION. */
+    int64_t num_sequences; /**< Sequences evaluated. */
+    int32_t num_classes;   /**< C. */
+    int32_t reserved;      /**< 0. */
+    double loss;           /**< Mean loss. */
+    double accuracy;       /**< Fraction correct (multi-label: fraction of sequences whose
+                                whole label set is right, at probability 0.5). */
+    double macro_f1;       /**< Mean of the per-class F1 scores over the classes that occur in
+                                the labels or the predictions. */
 } tf_metrics_t;
 
 /**
@@ -546,7 +546,7 @@ TF_API tf_status_t tf_evaluate(tf_model_t *model,
  * @brief Class probabilities for one sequence of token ids.
  * @param[in,out] model A fine-tuned token model.
  * @param[in] ids Token ids (each in [0, vocabulary size)).
- * @param[in] len Number of ids, at least 1 (longer inputs are used whole).
+ * @param[in] num_ids Number of ids, at least 1 (longer inputs are used whole).
  * @param[out] probs Receives C probabilities (softmax; for two classes, 1 - p and p; for a
  *             multi-label model, each label's own probability).
  * @param[in] capacity Elements `probs` can hold (at least C).
@@ -557,7 +557,7 @@ TF_API tf_status_t tf_evaluate(tf_model_t *model,
  */
 TF_API tf_status_t tf_predict_ids(tf_model_t *model,
                                   const int32_t *ids,
-                                  int64_t len,
+                                  int64_t num_ids,
                                   float *probs,
                                   size_t capacity);
 

@@ -65,7 +65,7 @@ tf_status_t tf_evaluate(tf_model_t *m,
         memset(&r, 0, sizeof r);
         r.struct_size = metrics->struct_size;
         r.version = metrics->version;
-        r.count = n;
+        r.num_sequences = n;
         r.num_classes = (int32_t)C;
         r.loss = loss;
         r.accuracy = tf__metric(m, conf, loss, TF_METRIC_ACCURACY);
@@ -105,7 +105,8 @@ static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor
     return tf__decision_probs(m, tf_tensor_data(logits), probs);
 }
 
-tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t len, float *probs, size_t capacity)
+tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t num_ids, float *probs,
+                           size_t capacity)
 {
     struct tf_tensor in;
     TF_REQUIRE_ARG(m);
@@ -113,9 +114,10 @@ tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t len, float
     TF_REQUIRE_ARG(probs);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
         TF_FAIL(TF_STATUS_ESTATE, "tf_predict_ids: a numeric model takes tf_predict_features");
-    if (len < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_ids: len is %lld; give at least one token", (long long)len);
-    const int64_t shape[2] = {len, 1};
+    if (num_ids < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_ids: num_ids is %lld; give at least one token",
+                (long long)num_ids);
+    const int64_t shape[2] = {num_ids, 1};
     view_of(&in, m->ctx, TF_DTYPE_I32, (void *)ids, shape, 2);
     return predict_input(m, __func__, &in, probs, capacity);
 }

@@ -51,15 +51,15 @@ tf_status_t tf_model_extend_vocab_files(tf_model_t *m,
                                         uint32_t num_paths,
                                         int32_t min_count,
                                         int32_t max_size,
-                                        int32_t *added)
+                                        int32_t *num_added)
 {
     static const char fn[] = "tf_model_extend_vocab_files";
     tf_vocab_t *vocab;
     tf_model_t *grown;
     int32_t n;
     tf_status_t st;
-    if (added != NULL)
-        *added = 0;
+    if (num_added != NULL)
+        *num_added = 0;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(paths);
     if (num_paths == 0)
@@ -102,7 +102,7 @@ tf_status_t tf_model_extend_vocab_files(tf_model_t *m,
     grown->lm_head = lm;
     tf_model_free(grown);
     tf__log(m->ctx, TF_LOG_INFO, "%s: %d words appended; vocabulary %d", fn, n, tf_vocab_size(m->vocab));
-    if (added != NULL)
-        *added = n;
+    if (num_added != NULL)
+        *num_added = n;
     return TF_STATUS_OK;
 }

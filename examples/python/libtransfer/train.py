@@ -117,8 +117,8 @@ class _Report(ctypes.Structure):
 
 
 class _Metrics(ctypes.Structure):
-    _fields_ = [("struct_size", _u32), ("version", _u32), ("count", _i64), ("num_classes", _i32),
-                ("reserved", _i32), ("loss", _dbl), ("accuracy", _dbl), ("macro_f1", _dbl)]
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("num_sequences", _i64),
+                ("num_classes", _i32), ("reserved", _i32), ("loss", _dbl), ("accuracy", _dbl), ("macro_f1", _dbl)]
 
 
 # Versions of the structs above (the TF_*_VERSION macros).
@@ -760,7 +760,7 @@ class Model(_Handle):
         else:
             rows = [flat[i * c:(i + 1) * c] for i in range(c)]
         return {"loss": m.loss, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
-                "count": m.count,
+                "count": m.num_sequences,
                 "confusion": _np.array(rows, dtype=_np.int64) if _np is not None else rows}
 
     def predict_text(self, text):

@@ -168,7 +168,7 @@ static void test_multilabel_learns_and_metrics_match_predictions(void **state)
     assert_ok(tf_metrics_init(&mt, TF_METRICS_VERSION));
     assert_status(tf_evaluate(r.model, r.valid, &mt, conf, 11), TF_STATUS_EBUFSIZE);
     assert_ok(tf_evaluate(r.model, r.valid, &mt, conf, 12));
-    assert_int_equal(mt.count, NVALID);
+    assert_int_equal(mt.num_sequences, NVALID);
     assert_int_equal(mt.num_classes, 3);
     if (mt.accuracy < 0.7)
         fail_msg("exact-set accuracy %.3f below 0.7", mt.accuracy);

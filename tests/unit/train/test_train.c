@@ -350,7 +350,7 @@ static void finetune_and_check(rig_t *r, const char *train_path, const char *val
     int64_t total = 0;
     for (int32_t i = 0; i < C * C; i++)
         total += conf[i];
-    assert_int_equal(total, mt.count);
+    assert_int_equal(total, mt.num_sequences);
     tf_loader_free(tr);
     tf_loader_free(va);
 }
