@@ -110,7 +110,7 @@ TF_API void tf_ctx_free(tf_ctx_t *ctx);
  * @brief The number of compute threads the context uses (resolved: never 0).
  * @param[in] ctx The context.
  * @return The thread count, or 0 if `ctx` is NULL.
- * @threadsafety Read-only; safe concurrently with other readers.
+ * @threadsafety Reads `ctx` only; one thread at a time with `ctx`.
  * @ownership Nothing changes hands.
  */
 TF_API int32_t tf_ctx_num_threads(const tf_ctx_t *ctx);
@@ -123,7 +123,7 @@ TF_API int32_t tf_ctx_num_threads(const tf_ctx_t *ctx);
  * @note The count applies to the calls made with this context from then on; two contexts with
  *       different counts can be used at once from different threads.
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (they read the count).
+ * @threadsafety One thread at a time with `ctx` (its objects read the count).
  */
 TF_API tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads);
 
@@ -132,7 +132,7 @@ TF_API tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads);
  * @param[in] ctx The context.
  * @return The seed, or 0 if `ctx` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `ctx`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `ctx` only; one thread at a time per context (see context.h).
  */
 TF_API uint64_t tf_ctx_seed(const tf_ctx_t *ctx);
 
@@ -143,8 +143,7 @@ TF_API uint64_t tf_ctx_seed(const tf_ctx_t *ctx);
  * @param[in] seed New seed.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL if `ctx` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (they draw from its
- *               generator).
+ * @threadsafety One thread at a time with `ctx` (its objects draw from its generator).
  */
 TF_API tf_status_t tf_ctx_reseed(tf_ctx_t *ctx, uint64_t seed);
 
@@ -153,7 +152,7 @@ TF_API tf_status_t tf_ctx_reseed(tf_ctx_t *ctx, uint64_t seed);
  * @param[in] ctx The context.
  * @return The count, or 0 if `ctx` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `ctx`; not concurrently with calls that create or free its objects.
+ * @threadsafety Reads `ctx` only; one thread at a time with `ctx`.
  */
 TF_API uint64_t tf_ctx_live_objects(const tf_ctx_t *ctx);
 
@@ -162,7 +161,7 @@ TF_API uint64_t tf_ctx_live_objects(const tf_ctx_t *ctx);
  * @param[in] ctx The context.
  * @return The byte count, or 0 if `ctx` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `ctx`; not concurrently with calls that allocate through it.
+ * @threadsafety Reads `ctx` only; one thread at a time with `ctx`.
  */
 TF_API uint64_t tf_ctx_allocated_bytes(const tf_ctx_t *ctx);
 

@@ -192,8 +192,7 @@ TF_API tf_status_t tf_vocab_build_texts(tf_vocab_t **out,
  * @brief Free a vocabulary. NULL is a no-op.
  * @param[in] vocab The vocabulary.
  * @ownership Takes ownership of `vocab`.
- * @threadsafety Not concurrently with other calls on `vocab`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `vocab`'s context (it allocates through it).
  */
 TF_API void tf_vocab_free(tf_vocab_t *vocab);
 
@@ -202,7 +201,7 @@ TF_API void tf_vocab_free(tf_vocab_t *vocab);
  * @param[in] vocab The vocabulary.
  * @return The size, or 0 if `vocab` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_vocab_size(const tf_vocab_t *vocab);
 
@@ -211,7 +210,7 @@ TF_API int32_t tf_vocab_size(const tf_vocab_t *vocab);
  * @param[in] vocab The vocabulary.
  * @return A ::tf_vocab_kind_t, or 0 if `vocab` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_vocab_kind(const tf_vocab_t *vocab);
 
@@ -222,7 +221,7 @@ TF_API int32_t tf_vocab_kind(const tf_vocab_t *vocab);
  * @param[out] len_out Receives the byte length (may be NULL); useful for the byte token 0.
  * @return A NUL-terminated string, or NULL for a NULL vocabulary or an id out of range.
  * @ownership borrowed: valid until the vocabulary is freed.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API const char *tf_vocab_token(const tf_vocab_t *vocab, int32_t id, size_t *len_out);
 
@@ -233,7 +232,7 @@ TF_API const char *tf_vocab_token(const tf_vocab_t *vocab, int32_t id, size_t *l
  * @param[in] len Byte length of `token`.
  * @return The id, or -1 if absent (or on a NULL argument).
  * @ownership The arguments are borrowed for the call only; nothing is kept.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_t len);
 
@@ -248,7 +247,7 @@ TF_API int32_t tf_vocab_lookup(const tf_vocab_t *vocab, const char *token, size_
  * @return #TF_STATUS_OK (also for the count query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
  *         (`ids` too small; call again with `*num_out`); #TF_STATUS_EOVERFLOW (a text over
  *         1 GiB); #TF_STATUS_ENOMEM.
- * @threadsafety Not concurrently with other calls on `vocab`.
+ * @threadsafety Changes `vocab`; one thread at a time with its context.
  * @ownership `text` and `ids` stay the caller's; nothing is kept after the call.
  */
 TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
@@ -273,7 +272,7 @@ TF_API tf_status_t tf_vocab_encode(tf_vocab_t *vocab,
  * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL (NULL argument, id out
  *         of range); #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out` + 1).
  * @ownership `ids` and `buf` stay the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_vocab_decode(const tf_vocab_t *vocab,
                                    const int32_t *ids,
@@ -287,7 +286,7 @@ TF_API tf_status_t tf_vocab_decode(const tf_vocab_t *vocab,
  * @param[in] vocab The vocabulary.
  * @return The count, or 0 if `vocab` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API uint64_t tf_vocab_invalid_utf8(const tf_vocab_t *vocab);
 
@@ -300,7 +299,7 @@ TF_API uint64_t tf_vocab_invalid_utf8(const tf_vocab_t *vocab);
  * @return #TF_STATUS_OK (also for the length query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
  *         (`buf` given and `capacity` below `*len_out` + 1).
  * @ownership `buf` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_vocab_serialize(const tf_vocab_t *vocab,
                                       char *buf,
@@ -316,8 +315,7 @@ TF_API tf_status_t tf_vocab_serialize(const tf_vocab_t *vocab,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EFORMAT (malformed, with the line);
  *         #TF_STATUS_EVERSION (a newer format); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_vocab_free().
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_vocab_deserialize(tf_vocab_t **out,
                                         tf_ctx_t *ctx,
@@ -330,7 +328,7 @@ TF_API tf_status_t tf_vocab_deserialize(tf_vocab_t **out,
  * @param[in] path File name.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
  * @ownership The arguments are borrowed for the call only; nothing is kept.
- * @threadsafety Read-only on `vocab`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `vocab` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_vocab_save(const tf_vocab_t *vocab, const char *path);
 
@@ -341,8 +339,7 @@ TF_API tf_status_t tf_vocab_save(const tf_vocab_t *vocab, const char *path);
  * @param[in] path File name.
  * @return As tf_vocab_deserialize(), plus #TF_STATUS_EIO.
  * @ownership caller: free with tf_vocab_free().
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path);
 
@@ -448,8 +445,7 @@ TF_API tf_status_t tf_loader_create_lm(tf_loader_t **out,
  * @return As tf_loader_create_lm() and tf_vocab_build_files().
  * @ownership caller: free the loader with tf_loader_free() and the vocabulary with
  *            tf_vocab_free() (in either order).
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_loader_create_lm_vocab(tf_loader_t **out,
                                              tf_vocab_t **vocab_out,
@@ -520,8 +516,7 @@ TF_API tf_status_t tf_loader_create_multilabel(tf_loader_t **out,
  * @ownership caller owns the loader; `ids`, `offsets` and `labels` stay the caller's and must
  *            live (unchanged) until the loader is freed. Ids are not checked against a
  *            vocabulary.
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
                                            tf_ctx_t *ctx,
@@ -544,8 +539,7 @@ TF_API tf_status_t tf_loader_create_tokens(tf_loader_t **out,
  * @param[in] opts Options, or NULL for the defaults.
  * @return As tf_loader_create_tokens().
  * @ownership As tf_loader_create_tokens().
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out,
                                                   tf_ctx_t *ctx,
@@ -573,8 +567,7 @@ TF_API tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out,
  *         #TF_STATUS_EFORMAT (non-numeric field, wrong count, bad line, no data; naming file
  *         and line); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_loader_free().
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_loader_create_numeric(tf_loader_t **out,
                                             tf_ctx_t *ctx,
@@ -593,8 +586,7 @@ TF_API tf_status_t tf_loader_create_numeric(tf_loader_t **out,
  * @param[in] opts Options (num_features = F), or NULL for the defaults.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller owns the loader; the arrays stay the caller's and must outlive it.
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out,
                                                    tf_ctx_t *ctx,
@@ -608,8 +600,7 @@ TF_API tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out,
  * @brief Free a loader (and its batch). NULL is a no-op.
  * @param[in] loader The loader.
  * @ownership Takes ownership of `loader`.
- * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
- *               allocates through the context).
+ * @threadsafety One thread at a time with `loader`'s context (it allocates through it).
  */
 TF_API void tf_loader_free(tf_loader_t *loader);
 
@@ -621,8 +612,7 @@ TF_API void tf_loader_free(tf_loader_t *loader);
  *         (the batch buffers grow to the longest batch seen; the position does not advance).
  * @ownership borrowed: the batch and its tensors are valid until the next call on `loader`;
  *            never pass them to tf_tensor_free().
- * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
- *               allocates through the context).
+ * @threadsafety One thread at a time with `loader`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
 
@@ -631,8 +621,7 @@ TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
  * @param[in,out] loader The loader.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL.
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `loader`'s context or its objects (it
- *               allocates through the context).
+ * @threadsafety One thread at a time with `loader`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_loader_reset(tf_loader_t *loader);
 
@@ -641,7 +630,7 @@ TF_API tf_status_t tf_loader_reset(tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The epoch, or -1 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_epoch(const tf_loader_t *loader);
 
@@ -650,7 +639,7 @@ TF_API int64_t tf_loader_epoch(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count (for bptt_random, of the current epoch), or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_num_items(const tf_loader_t *loader);
 
@@ -659,7 +648,7 @@ TF_API int64_t tf_loader_num_items(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_items_read(const tf_loader_t *loader);
 
@@ -668,7 +657,7 @@ TF_API int64_t tf_loader_items_read(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_num_batches(const tf_loader_t *loader);
 
@@ -677,7 +666,7 @@ TF_API int64_t tf_loader_num_batches(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The fraction, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API double tf_loader_epoch_fraction(const tf_loader_t *loader);
 
@@ -686,7 +675,7 @@ TF_API double tf_loader_epoch_fraction(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_num_sequences(const tf_loader_t *loader);
 
@@ -695,7 +684,7 @@ TF_API int64_t tf_loader_num_sequences(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_loader_skipped_lines(const tf_loader_t *loader);
 
@@ -704,7 +693,7 @@ TF_API int64_t tf_loader_skipped_lines(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
 
@@ -717,7 +706,7 @@ TF_API uint64_t tf_loader_invalid_utf8(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count; 0 for loaders of token ids or numbers, or if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API uint64_t tf_loader_num_tokens(const tf_loader_t *loader);
 
@@ -728,7 +717,7 @@ TF_API uint64_t tf_loader_num_tokens(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count (0 with a byte vocabulary), or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API uint64_t tf_loader_unknown_tokens(const tf_loader_t *loader);
 
@@ -737,7 +726,7 @@ TF_API uint64_t tf_loader_unknown_tokens(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return The count, or 0 if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_loader_num_labels(const tf_loader_t *loader);
 
@@ -746,7 +735,7 @@ TF_API int32_t tf_loader_num_labels(const tf_loader_t *loader);
  * @param[in] loader The loader.
  * @return 1 for a multi-label loader; 0 otherwise or if `loader` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
 
@@ -757,7 +746,7 @@ TF_API int32_t tf_loader_is_multilabel(const tf_loader_t *loader);
  * @param[in] id 0 to num_labels-1.
  * @return A NUL-terminated name, or NULL (no names were given, or bad argument).
  * @ownership borrowed: valid until the loader is freed.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API const char *tf_loader_label_name(const tf_loader_t *loader, int32_t id);
 
@@ -771,7 +760,7 @@ TF_API const char *tf_loader_label_name(const tf_loader_t *loader, int32_t id);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a loader without labels);
  *         #TF_STATUS_EBUFSIZE (`capacity` below the label count).
  * @ownership `counts` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_loader_label_counts(const tf_loader_t *loader, int64_t *counts, size_t capacity);
 
@@ -780,7 +769,7 @@ TF_API tf_status_t tf_loader_label_counts(const tf_loader_t *loader, int64_t *co
  * @param[in] loader The loader.
  * @return F, or 0 for token loaders and NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_loader_num_features(const tf_loader_t *loader);
 
@@ -792,7 +781,7 @@ TF_API int32_t tf_loader_num_features(const tf_loader_t *loader);
  * @param[in] num_features Capacity of both arrays; must equal F.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL, not numeric); #TF_STATUS_EBUFSIZE.
  * @ownership `mean` and `std` stay the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_loader_standardization(const tf_loader_t *loader,
                                              float *mean,
@@ -807,7 +796,7 @@ TF_API tf_status_t tf_loader_standardization(const tf_loader_t *loader,
  * @param[in] num_features Must equal F.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE.
  * @ownership `mean` and `std` are copied and stay the caller's.
- * @threadsafety Not concurrently with other calls on `loader`.
+ * @threadsafety Changes `loader`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
                                                  const float *mean,
@@ -826,7 +815,7 @@ TF_API tf_status_t tf_loader_set_standardization(tf_loader_t *loader,
  * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL; #TF_STATUS_EBUFSIZE
  *         (`buf` given and `capacity` below `*len_out`).
  * @ownership `buf` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `loader`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `loader` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_loader_export_state(const tf_loader_t *loader,
                                           void *buf,
@@ -841,7 +830,7 @@ TF_API tf_status_t tf_loader_export_state(const tf_loader_t *loader,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EFORMAT (not a state blob, or from a
  *         loader with other data); #TF_STATUS_ENOMEM. The loader is unchanged on failure.
  * @ownership `buf` is read during the call only.
- * @threadsafety Not concurrently with other calls on `loader`.
+ * @threadsafety Changes `loader`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_loader_import_state(tf_loader_t *loader, const void *buf, size_t len);
 
@@ -850,7 +839,7 @@ TF_API tf_status_t tf_loader_import_state(tf_loader_t *loader, const void *buf, 
  * @param[in] batch The batch.
  * @return B, or 0 if `batch` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `batch`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `batch` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_batch_size(const tf_batch_t *batch);
 
@@ -859,7 +848,7 @@ TF_API int32_t tf_batch_size(const tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return T, or 0 if `batch` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `batch`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `batch` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_batch_steps(const tf_batch_t *batch);
 
@@ -868,7 +857,7 @@ TF_API int32_t tf_batch_steps(const tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (numeric batch, NULL batch).
  * @ownership borrowed: valid until the next call on the loader; do not free.
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_tokens(tf_batch_t *batch);
 
@@ -877,7 +866,7 @@ TF_API tf_tensor_t *tf_batch_tokens(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not an LM batch).
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_targets(tf_batch_t *batch);
 
@@ -886,7 +875,7 @@ TF_API tf_tensor_t *tf_batch_targets(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL for a NULL batch.
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_lengths(tf_batch_t *batch);
 
@@ -895,7 +884,7 @@ TF_API tf_tensor_t *tf_batch_lengths(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (no labels).
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_labels(tf_batch_t *batch);
 
@@ -904,7 +893,7 @@ TF_API tf_tensor_t *tf_batch_labels(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not a multi-label batch).
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_label_sets(tf_batch_t *batch);
 
@@ -913,7 +902,7 @@ TF_API tf_tensor_t *tf_batch_label_sets(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (token batch).
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_features(tf_batch_t *batch);
 
@@ -922,7 +911,7 @@ TF_API tf_tensor_t *tf_batch_features(tf_batch_t *batch);
  * @param[in] batch The batch.
  * @return The tensor, or NULL (not a next-step batch).
  * @ownership borrowed, as tf_batch_tokens().
- * @threadsafety As the batch: not concurrently with calls on its loader.
+ * @threadsafety As the batch: one thread at a time with its loader's context.
  */
 TF_API tf_tensor_t *tf_batch_feature_targets(tf_batch_t *batch);
 

@@ -116,8 +116,7 @@ TF_API tf_status_t tf_tensorfile_load(tf_tensorfile_t **out,
  * @brief Free a loaded tensor file and every tensor and blob it holds. NULL is a no-op.
  * @param[in] f The file handle.
  * @ownership Takes ownership of `f`; borrowed tensors, blobs and strings become invalid.
- * @threadsafety Not concurrently with other calls on `f`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `f`'s context (it allocates through it).
  */
 TF_API void tf_tensorfile_free(tf_tensorfile_t *f);
 
@@ -126,7 +125,7 @@ TF_API void tf_tensorfile_free(tf_tensorfile_t *f);
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f);
 
@@ -136,7 +135,7 @@ TF_API uint32_t tf_tensorfile_num_entries(const tf_tensorfile_t *f);
  * @param[in] i 0 to tf_tensorfile_num_entries() - 1.
  * @return The name, or NULL if `f` is NULL or `i` is out of range.
  * @ownership borrowed: valid until tf_tensorfile_free(f).
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API const char *tf_tensorfile_name(const tf_tensorfile_t *f, uint32_t i);
 
@@ -147,7 +146,7 @@ TF_API const char *tf_tensorfile_name(const tf_tensorfile_t *f, uint32_t i);
  * @return #TF_TENSORFILE_KIND_TENSOR or #TF_TENSORFILE_KIND_BLOB, or 0 if `f` is NULL or `i` is
  *         out of range.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_tensorfile_kind(const tf_tensorfile_t *f, uint32_t i);
 
@@ -160,7 +159,7 @@ TF_API int32_t tf_tensorfile_kind(const tf_tensorfile_t *f, uint32_t i);
  *         that name); #TF_STATUS_EDTYPE (the entry is a blob).
  * @ownership borrowed: the tensor belongs to `f` (its data may be modified; never free it) and is
  *            valid until tf_tensorfile_free(f).
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, const char *name);
 
@@ -174,7 +173,7 @@ TF_API tf_status_t tf_tensorfile_get(tf_tensor_t **out, tf_tensorfile_t *f, cons
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no entry of
  *         that name); #TF_STATUS_EDTYPE (the entry is a tensor).
  * @ownership borrowed: the bytes belong to `f` and are valid until tf_tensorfile_free(f).
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_tensorfile_blob(const void **data,
                                       size_t *nbytes,
@@ -187,7 +186,7 @@ TF_API tf_status_t tf_tensorfile_blob(const void **data,
  * @param[in] key The key.
  * @return The value, or NULL if `f` or `key` is NULL or the key is absent.
  * @ownership borrowed: valid until tf_tensorfile_free(f).
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key);
 
@@ -196,7 +195,7 @@ TF_API const char *tf_tensorfile_meta(const tf_tensorfile_t *f, const char *key)
  * @param[in] f The file handle.
  * @return The count, or 0 if `f` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f);
 
@@ -208,7 +207,7 @@ TF_API uint32_t tf_tensorfile_num_meta(const tf_tensorfile_t *f);
  * @param[in] i 0 to tf_tensorfile_num_meta() - 1.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument or `i` out of range).
  * @ownership borrowed: valid until tf_tensorfile_free(f).
- * @threadsafety Read-only on `f`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `f` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_tensorfile_meta_at(const char **key,
                                          const char **value,
@@ -233,8 +232,7 @@ TF_API tf_status_t tf_tensorfile_writer_create(tf_tensorfile_writer_t **out,
  * @brief Free a writer. NULL is a no-op. Nothing is saved.
  * @param[in] w The writer.
  * @ownership Takes ownership of `w` (never of the tensors and blobs added to it).
- * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `w`'s context (it allocates through it).
  */
 TF_API void tf_tensorfile_writer_free(tf_tensorfile_writer_t *w);
 
@@ -247,8 +245,7 @@ TF_API void tf_tensorfile_writer_free(tf_tensorfile_writer_t *w);
  *         name); #TF_STATUS_ENOMEM. The writer is unchanged on failure.
  * @ownership borrowed: `t` must stay alive until the last
  *            tf_tensorfile_writer_save() or tf_tensorfile_writer_free().
- * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `w`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w,
                                                    const char *name,
@@ -264,8 +261,7 @@ TF_API tf_status_t tf_tensorfile_writer_add_tensor(tf_tensorfile_writer_t *w,
  *         #TF_STATUS_ENOMEM. The writer is unchanged on failure.
  * @ownership borrowed: `data` must stay valid until the last tf_tensorfile_writer_save() or
  *            tf_tensorfile_writer_free().
- * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `w`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_blob(tf_tensorfile_writer_t *w,
                                                  const char *name,
@@ -281,8 +277,7 @@ TF_API tf_status_t tf_tensorfile_writer_add_blob(tf_tensorfile_writer_t *w,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, reserved, duplicate or invalid key,
  *         invalid UTF-8 value); #TF_STATUS_ENOMEM. The writer is unchanged on failure.
  * @ownership `key` and `value` are copied and stay the caller's.
- * @threadsafety Not concurrently with other calls on `w`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `w`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w,
                                                  const char *key,

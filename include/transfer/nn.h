@@ -340,8 +340,7 @@ TF_API tf_status_t tf_encoder_create(tf_module_t **out,
  * @brief Free a module, its parameters, gradients and working memory. NULL is a no-op.
  * @param[in] m The module. Every borrowed tensor obtained from it becomes invalid.
  * @ownership Takes ownership of `m`.
- * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
 TF_API void tf_module_free(tf_module_t *m);
 
@@ -350,7 +349,7 @@ TF_API void tf_module_free(tf_module_t *m);
  * @param[in] m The module.
  * @return A ::tf_module_kind_t value, or 0 if `m` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_module_kind(const tf_module_t *m);
 
@@ -362,7 +361,7 @@ TF_API int32_t tf_module_kind(const tf_module_t *m);
  * @param[in] m The module.
  * @return The count, or 0 if `m` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API uint32_t tf_module_num_params(const tf_module_t *m);
 
@@ -371,7 +370,7 @@ TF_API uint32_t tf_module_num_params(const tf_module_t *m);
  * @param[in] m The module.
  * @return The count, or 0 if `m` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_module_param_numel(const tf_module_t *m);
 
@@ -385,7 +384,7 @@ TF_API int64_t tf_module_param_numel(const tf_module_t *m);
  * @param[in] index 0 to tf_module_num_params() - 1, in PyTorch's order.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module, index out of range).
  * @ownership borrowed: valid until the module is freed.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_module_param_at(const char **name_out,
                                       tf_tensor_t **param_out,
@@ -401,7 +400,7 @@ TF_API tf_status_t tf_module_param_at(const char **name_out,
  * @param[in] name Name such as "lstm.weight_ih_l0".
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or name); #TF_STATUS_ENOTFOUND.
  * @ownership borrowed: valid until the module is freed.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_module_param_find(tf_tensor_t **param_out,
                                         tf_tensor_t **grad_out,
@@ -413,7 +412,7 @@ TF_API tf_status_t tf_module_param_find(tf_tensor_t **param_out,
  * @param[in,out] m The module.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `m`.
+ * @threadsafety Changes `m`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_module_zero_grad(tf_module_t *m);
 
@@ -426,7 +425,7 @@ TF_API tf_status_t tf_module_zero_grad(tf_module_t *m);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, `frozen` not 0 or 1);
  *         #TF_STATUS_ENOTFOUND (no parameter name starts with `prefix`; nothing changes).
  * @ownership `prefix` is read during the call only.
- * @threadsafety Not concurrently with other calls on `m`.
+ * @threadsafety Changes `m`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_module_freeze(tf_module_t *m, const char *prefix, int32_t frozen);
 
@@ -437,7 +436,7 @@ TF_API tf_status_t tf_module_freeze(tf_module_t *m, const char *prefix, int32_t 
  * @param[in] training 1 or 0.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module, value other than 0 and 1).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `m`.
+ * @threadsafety Changes `m`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_module_set_training(tf_module_t *m, int32_t training);
 
@@ -446,7 +445,7 @@ TF_API tf_status_t tf_module_set_training(tf_module_t *m, int32_t training);
  * @param[in] m The module.
  * @return 1 in training mode, 0 in evaluation mode or if `m` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `m`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `m` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_module_is_training(const tf_module_t *m);
 
@@ -468,8 +467,8 @@ TF_API int32_t tf_module_is_training(const tf_module_t *m);
  *         outside [0, V): the message names the position); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE;
  *         #TF_STATUS_ENOMEM (growing the working memory; the module stays usable).
  * @ownership `*output` borrowed from the module.
- * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
- *               through the context; dropout draws from its generator).
+ * @threadsafety One thread at a time with `m`'s context (it allocates through it; dropout draws
+ *               from its generator).
  */
 TF_API tf_status_t tf_module_forward(tf_tensor_t **output,
                                      tf_module_t *m,
@@ -486,8 +485,7 @@ TF_API tf_status_t tf_module_forward(tf_tensor_t **output,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL module or grad_output); #TF_STATUS_ESTATE (no
  *         training-mode forward before); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
  * @ownership `*grad_input` borrowed from the module.
- * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
                                       tf_module_t *m,
@@ -507,8 +505,7 @@ TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
  * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not recurrent or an
  *         encoder, and for a `c0` given to a GRU.
  * @ownership Outputs borrowed from the module, valid until the next forward or the free.
- * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
                                    tf_tensor_t **h_n,
@@ -531,8 +528,7 @@ TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE; #TF_STATUS_EDTYPE;
  *         #TF_STATUS_ESHAPE.
  * @ownership Outputs borrowed from the module, overwritten by the next backward.
- * @threadsafety Not concurrently with other calls on `m`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
                                     tf_tensor_t **grad_h0,
@@ -554,7 +550,8 @@ TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
  *             NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a target out of range: the message
  *         names the row); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
- * @threadsafety Safe on distinct tensors.
+ * @threadsafety One thread at a time with the context of the tensors it writes; inputs that no
+ *               thread writes may be shared.
  * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
@@ -571,7 +568,8 @@ TF_API tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
  * @param[out] grad_logits Receives d(loss)/d(logits) (overwritten; may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a target outside [0, 1));
  *         #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
- * @threadsafety Safe on distinct tensors.
+ * @threadsafety One thread at a time with the context of the tensors it writes; inputs that no
+ *               thread writes may be shared.
  * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
@@ -586,7 +584,8 @@ TF_API tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
  * @param[out] loss_out Receives the mean loss.
  * @param[out] grad_input Receives d(loss)/d(input) (overwritten; may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
- * @threadsafety Safe on distinct tensors.
+ * @threadsafety One thread at a time with the context of the tensors it writes; inputs that no
+ *               thread writes may be shared.
  * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_loss_mse(const tf_tensor_t *input,
@@ -612,8 +611,7 @@ TF_API tf_status_t tf_loss_mse(const tf_tensor_t *input,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, not a linear module, target out of
  *         range); #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE; #TF_STATUS_ENOMEM.
  * @ownership The tensors stay the caller's; nothing is kept.
- * @threadsafety Not concurrently with other calls on `head`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `head`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_linear_cross_entropy(tf_module_t *head,
                                            const tf_tensor_t *input,
@@ -644,7 +642,8 @@ TF_API tf_status_t tf_linear_cross_entropy(tf_module_t *head,
  * @param[out] output (B, k * D) f32, overwritten.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, bad modes, directions, lengths);
  *         #TF_STATUS_EDTYPE; #TF_STATUS_ESHAPE.
- * @threadsafety Safe on distinct tensors.
+ * @threadsafety One thread at a time with the context of the tensors it writes; inputs that no
+ *               thread writes may be shared.
  * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_pool_forward(const tf_tensor_t *input,
@@ -663,7 +662,8 @@ TF_API tf_status_t tf_pool_forward(const tf_tensor_t *input,
  * @param[in] grad_output (B, k * D) f32.
  * @param[out] grad_input (T, B, D) f32, overwritten.
  * @return As tf_pool_forward().
- * @threadsafety Safe on distinct tensors.
+ * @threadsafety One thread at a time with the context of the tensors it writes; inputs that no
+ *               thread writes may be shared.
  * @ownership The tensors stay the caller's; nothing is kept.
  */
 TF_API tf_status_t tf_pool_backward(const tf_tensor_t *input,

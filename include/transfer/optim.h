@@ -144,8 +144,7 @@ TF_API tf_status_t tf_optimizer_create(tf_optimizer_t **out,
  * @brief Free an optimizer and its state (not the parameter tensors). NULL is a no-op.
  * @param[in] opt The optimizer.
  * @ownership Takes ownership of `opt`.
- * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `opt`'s context (it allocates through it).
  */
 TF_API void tf_optimizer_free(tf_optimizer_t *opt);
 
@@ -163,8 +162,7 @@ TF_API void tf_optimizer_free(tf_optimizer_t *opt);
  *         #TF_STATUS_ENOMEM. The optimizer is unchanged on failure.
  * @ownership borrowed: the tensors stay the caller's and must outlive the optimizer (or its
  *            last use).
- * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `opt`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
                                           const char *name,
@@ -183,8 +181,7 @@ TF_API tf_status_t tf_optimizer_add_param(tf_optimizer_t *opt,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL or empty prefix, bad values);
  *         #TF_STATUS_ENOTFOUND (no parameter matches); #TF_STATUS_ENOMEM. Unchanged on failure.
  * @ownership `prefix` is copied.
- * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `opt`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
                                           const char *prefix,
@@ -203,8 +200,7 @@ TF_API tf_status_t tf_optimizer_add_group(tf_optimizer_t *opt,
  *         prefix); #TF_STATUS_ENOTFOUND (a prefix matches no parameter); #TF_STATUS_ENOMEM.
  *         Unchanged on failure.
  * @ownership The prefixes are copied.
- * @threadsafety Not concurrently with other calls on `opt`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `opt`'s context (it allocates through it).
  */
 TF_API tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
                                                    const char *const *prefixes,
@@ -219,7 +215,7 @@ TF_API tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer); #TF_STATUS_ESHAPE (a registered
  *         tensor was reshaped to another element count).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
+ * @threadsafety Changes `opt` and its registered tensors; one thread at a time with their context.
  */
 TF_API tf_status_t tf_optimizer_step(tf_optimizer_t *opt);
 
@@ -228,7 +224,7 @@ TF_API tf_status_t tf_optimizer_step(tf_optimizer_t *opt);
  * @param[in,out] opt The optimizer.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
+ * @threadsafety Changes `opt` and its registered tensors; one thread at a time with their context.
  */
 TF_API tf_status_t tf_optimizer_zero_grad(tf_optimizer_t *opt);
 
@@ -241,7 +237,7 @@ TF_API tf_status_t tf_optimizer_zero_grad(tf_optimizer_t *opt);
  * @param[out] pre_clip_norm Receives the norm before clipping (may be NULL).
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL optimizer, bad `max_norm`).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `opt` or on its registered tensors.
+ * @threadsafety Changes `opt` and its registered tensors; one thread at a time with their context.
  */
 TF_API tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt,
                                                double max_norm,
@@ -252,7 +248,7 @@ TF_API tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt,
  * @param[in] opt The optimizer.
  * @return The rate, or 0 if `opt` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API double tf_optimizer_lr(const tf_optimizer_t *opt);
 
@@ -263,7 +259,7 @@ TF_API double tf_optimizer_lr(const tf_optimizer_t *opt);
  * @param[out] lr_out Receives the rate.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ENOTFOUND (no such name).
  * @ownership The arguments are borrowed for the call only; nothing is kept.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt,
                                          const char *name,
@@ -274,7 +270,7 @@ TF_API tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt,
  * @param[in] opt The optimizer.
  * @return The count, or 0 if `opt` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt);
 
@@ -283,7 +279,7 @@ TF_API int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt);
  * @param[in] opt The optimizer.
  * @return The norm, or 0 if nothing was clipped yet or `opt` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API double tf_optimizer_last_grad_norm(const tf_optimizer_t *opt);
 
@@ -292,7 +288,7 @@ TF_API double tf_optimizer_last_grad_norm(const tf_optimizer_t *opt);
  * @param[in] opt The optimizer.
  * @return The count, or 0 if `opt` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API uint32_t tf_optimizer_num_params(const tf_optimizer_t *opt);
 
@@ -308,7 +304,7 @@ TF_API uint32_t tf_optimizer_num_params(const tf_optimizer_t *opt);
  * @return #TF_STATUS_OK (also for the size query); #TF_STATUS_EINVAL (NULL argument);
  *         #TF_STATUS_EBUFSIZE (`buf` given and `capacity` below `*len_out`); #TF_STATUS_EOVERFLOW.
  * @ownership `buf` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `opt`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `opt` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt,
                                            void *buf,
@@ -326,7 +322,7 @@ TF_API tf_status_t tf_optimizer_state_save(const tf_optimizer_t *opt,
  *         algorithm); #TF_STATUS_EFORMAT (truncated, corrupt or not a state blob);
  *         #TF_STATUS_EVERSION (a newer blob version). Nothing changes on failure.
  * @ownership `buf` is read during the call only.
- * @threadsafety Not concurrently with other calls on `opt`.
+ * @threadsafety Changes `opt`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_optimizer_state_load(tf_optimizer_t *opt, const void *buf, size_t size);
 

@@ -74,8 +74,7 @@ TF_API tf_status_t tf_tensor_create(tf_tensor_t **out,
  *         #TF_STATUS_ENOMEM.
  * @ownership caller owns the handle (free with tf_tensor_free()); `data` stays the caller's and is
  *            never freed by libtransfer.
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_tensor_wrap(tf_tensor_t **out,
                                   tf_ctx_t *ctx,
@@ -89,8 +88,7 @@ TF_API tf_status_t tf_tensor_wrap(tf_tensor_t **out,
  * @brief Free a tensor (and its memory if it owns it). NULL is a no-op.
  * @param[in] t The tensor.
  * @ownership Takes ownership of `t`.
- * @threadsafety Not concurrently with other calls on `t`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `t`'s context (it allocates through it).
  */
 TF_API void tf_tensor_free(tf_tensor_t *t);
 
@@ -99,7 +97,8 @@ TF_API void tf_tensor_free(tf_tensor_t *t);
  * @param[in] t The tensor.
  * @return A ::tf_dtype_t value, or 0 if `t` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API int32_t tf_tensor_dtype(const tf_tensor_t *t);
 
@@ -108,7 +107,8 @@ TF_API int32_t tf_tensor_dtype(const tf_tensor_t *t);
  * @param[in] t The tensor.
  * @return 1 to #TF_TENSOR_MAX_DIMS, or 0 if `t` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API uint32_t tf_tensor_ndim(const tf_tensor_t *t);
 
@@ -118,7 +118,8 @@ TF_API uint32_t tf_tensor_ndim(const tf_tensor_t *t);
  * @param[in] axis 0 to ndim-1.
  * @return The size, or 0 if `t` is NULL or `axis` is out of range.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API int64_t tf_tensor_dim(const tf_tensor_t *t, uint32_t axis);
 
@@ -131,7 +132,8 @@ TF_API int64_t tf_tensor_dim(const tf_tensor_t *t, uint32_t axis);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor or shape_out); #TF_STATUS_EBUFSIZE
  *         (`capacity` below ndim).
  * @ownership `shape_out` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API tf_status_t tf_tensor_shape(const tf_tensor_t *t,
                                    int64_t *shape_out,
@@ -143,7 +145,8 @@ TF_API tf_status_t tf_tensor_shape(const tf_tensor_t *t,
  * @param[in] t The tensor.
  * @return The count, or 0 if `t` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API int64_t tf_tensor_numel(const tf_tensor_t *t);
 
@@ -152,7 +155,8 @@ TF_API int64_t tf_tensor_numel(const tf_tensor_t *t);
  * @param[in] t The tensor.
  * @return numel * element size, or 0 if `t` is NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API size_t tf_tensor_nbytes(const tf_tensor_t *t);
 
@@ -171,7 +175,8 @@ TF_API void *tf_tensor_data(tf_tensor_t *t);
  * @param[in] t The tensor.
  * @return 1 for a wrapped tensor, 0 for an owning one or NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API int32_t tf_tensor_is_wrapped(const tf_tensor_t *t);
 
@@ -182,7 +187,7 @@ TF_API int32_t tf_tensor_is_wrapped(const tf_tensor_t *t);
  * @param[in] src_bytes Size of `src`; must equal tf_tensor_nbytes().
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EBUFSIZE (size differs).
  * @ownership `src` is copied and stays the caller's.
- * @threadsafety Not concurrently with other calls on `t`.
+ * @threadsafety Writes `t`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_tensor_copy_from(tf_tensor_t *t, const void *src, size_t src_bytes);
 
@@ -193,7 +198,8 @@ TF_API tf_status_t tf_tensor_copy_from(tf_tensor_t *t, const void *src, size_t s
  * @param[in] dst_bytes Size of `dst`; must be at least tf_tensor_nbytes().
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_EBUFSIZE (too small).
  * @ownership `dst` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API tf_status_t tf_tensor_copy_to(const tf_tensor_t *t, void *dst, size_t dst_bytes);
 
@@ -204,7 +210,7 @@ TF_API tf_status_t tf_tensor_copy_to(const tf_tensor_t *t, void *dst, size_t dst
  * @param[in] value The value.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor, or a value an i32 cannot hold exactly).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `t`.
+ * @threadsafety Writes `t`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_tensor_fill(tf_tensor_t *t, double value);
 
@@ -216,7 +222,7 @@ TF_API tf_status_t tf_tensor_fill(tf_tensor_t *t, double value);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ESHAPE (bad shape or a
  *         different element count). The tensor is unchanged on failure.
  * @ownership `shape` is copied and stays the caller's.
- * @threadsafety Not concurrently with other calls on `t`.
+ * @threadsafety Writes `t`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_tensor_reshape(tf_tensor_t *t, const int64_t *shape, uint32_t ndim);
 
@@ -227,7 +233,7 @@ TF_API tf_status_t tf_tensor_reshape(tf_tensor_t *t, const int64_t *shape, uint3
  * @param[in] requires_grad 0 or 1.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL tensor or a value other than 0 and 1).
  * @ownership Nothing changes hands.
- * @threadsafety Not concurrently with other calls on `t`.
+ * @threadsafety Writes `t`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_tensor_set_requires_grad(tf_tensor_t *t, int32_t requires_grad);
 
@@ -236,7 +242,8 @@ TF_API tf_status_t tf_tensor_set_requires_grad(tf_tensor_t *t, int32_t requires_
  * @param[in] t The tensor.
  * @return 1 if trainable, 0 if frozen or NULL.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `t`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `t` only: a tensor that no thread writes may be read from several threads at
+ *               once.
  */
 TF_API int32_t tf_tensor_requires_grad(const tf_tensor_t *t);
 

@@ -112,8 +112,7 @@ TF_API tf_status_t tf_model_create(tf_model_t **out,
  * @param[in] model The model.
  * @ownership Takes ownership of `model` (its vocabulary copy included; loaders and vocabularies
  *            given to it stay the caller's).
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects (it allocates
- *               through the context).
+ * @threadsafety One thread at a time with `model`'s context (it allocates through it).
  */
 TF_API void tf_model_free(tf_model_t *model);
 
@@ -124,7 +123,7 @@ TF_API void tf_model_free(tf_model_t *model);
  *         (tf_model_extend_vocab_files()); or NULL. It belongs to the model: do not free it, and
  *         do not use it while the model is used from another thread.
  * @ownership Borrowed, as described under Returns; do not free.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
 
@@ -135,7 +134,7 @@ TF_API tf_vocab_t *tf_model_vocab(tf_model_t *model);
  * @return The module, borrowed (valid until the model is freed or its vocabulary grows); or NULL
  *         if `model` is NULL.
  * @ownership Borrowed, as described under Returns; do not free.
- * @threadsafety As the model: calls on the module count as calls on `model`.
+ * @threadsafety As the model: one thread at a time with its context.
  */
 TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
 
@@ -144,7 +143,7 @@ TF_API tf_module_t *tf_model_encoder(tf_model_t *model);
  * @param[in] model The model.
  * @return The class count, or 0.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_model_num_classes(const tf_model_t *model);
 
@@ -155,7 +154,7 @@ TF_API int32_t tf_model_num_classes(const tf_model_t *model);
  * @return The label name, borrowed (valid until the model is freed or fine-tuned again); NULL
  *         for a bad id.
  * @ownership Borrowed, as described under Returns.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
 
@@ -165,7 +164,7 @@ TF_API const char *tf_model_label_name(const tf_model_t *model, int32_t id);
  * @param[in] model The model.
  * @return 1 for a multi-label head; 0 otherwise (no head, single-label, NULL).
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
 
@@ -174,7 +173,7 @@ TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
  * @param[in] model The model.
  * @return The count, or 0.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API int64_t tf_model_num_params(const tf_model_t *model);
 
@@ -310,8 +309,8 @@ TF_API tf_status_t tf_pretrain_opts_init(tf_pretrain_opts_t *opts, uint32_t vers
  *         errors.
  * @ownership `train`, `valid`, `opts` and `report` stay the caller's and are used during the call
  *            only; the model keeps its training state (see tf_train_state_save()).
- * @threadsafety Not concurrently with other calls on the contexts of `model`, `train` or `valid` or
- *               their objects; the progress callback runs on the calling thread.
+ * @threadsafety One thread at a time with the contexts of `model`, `train` and `valid`; the progress
+ *               callback runs on the calling thread.
  */
 TF_API tf_status_t tf_pretrain(tf_model_t *model,
                                tf_loader_t *train,
@@ -480,8 +479,8 @@ TF_API tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t vers
  * @ownership `train`, `valid`, `opts` and `report` stay the caller's and are used during the call
  *            only; the model keeps its training state (see tf_train_state_save()).
  *            `opts->class_weights` is copied.
- * @threadsafety Not concurrently with other calls on the contexts of `model`, `train` or `valid` or
- *               their objects; the progress callback runs on the calling thread.
+ * @threadsafety One thread at a time with the contexts of `model`, `train` and `valid`; the progress
+ *               callback runs on the calling thread.
  */
 TF_API tf_status_t tf_finetune(tf_model_t *model,
                                tf_loader_t *train,
@@ -533,8 +532,7 @@ TF_API tf_status_t tf_metrics_init(tf_metrics_t *metrics, uint32_t version);
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, labels that differ); #TF_STATUS_ESTATE
  *         (not fine-tuned); #TF_STATUS_EBUFSIZE; a loader's errors.
  * @ownership `data`, `metrics` and `confusion` stay the caller's; nothing is kept after the call.
- * @threadsafety Not concurrently with other calls on the contexts of `model` and `data` or their
- *               objects.
+ * @threadsafety One thread at a time with the contexts of `model` and `data`.
  */
 TF_API tf_status_t tf_evaluate(tf_model_t *model,
                                tf_loader_t *data,
@@ -553,7 +551,7 @@ TF_API tf_status_t tf_evaluate(tf_model_t *model,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (not fine-tuned, or a numeric
  *         model); #TF_STATUS_EBUFSIZE; #TF_STATUS_ENOMEM.
  * @ownership `ids` and `probs` stay the caller's; nothing is kept after the call.
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
+ * @threadsafety One thread at a time with `model`'s context.
  */
 TF_API tf_status_t tf_predict_ids(tf_model_t *model,
                                   const int32_t *ids,
@@ -570,7 +568,7 @@ TF_API tf_status_t tf_predict_ids(tf_model_t *model,
  * @param[in] capacity Elements `probs` can hold.
  * @return As tf_predict_ids(); #TF_STATUS_EINVAL also for a text without any token.
  * @ownership `text` and `probs` stay the caller's; nothing is kept after the call.
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
+ * @threadsafety One thread at a time with `model`'s context.
  */
 TF_API tf_status_t tf_predict_text(tf_model_t *model,
                                    const char *text,
@@ -588,7 +586,7 @@ TF_API tf_status_t tf_predict_text(tf_model_t *model,
  * @param[in] capacity Elements `probs` can hold.
  * @return As tf_predict_ids().
  * @ownership `x` and `probs` stay the caller's; nothing is kept after the call.
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
+ * @threadsafety One thread at a time with `model`'s context.
  */
 TF_API tf_status_t tf_predict_features(tf_model_t *model,
                                        const float *x,
@@ -606,7 +604,7 @@ TF_API tf_status_t tf_predict_features(tf_model_t *model,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, fewer than 2 tokens);
  *         #TF_STATUS_ESTATE (numeric model); #TF_STATUS_ENOMEM.
  * @ownership `text` stays the caller's; nothing is kept after the call.
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
+ * @threadsafety One thread at a time with `model`'s context.
  */
 TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
                                     const char *text,
@@ -655,8 +653,7 @@ typedef enum tf_prior_kind {
  *         #TF_STATUS_ESTATE (not fine-tuned); #TF_STATUS_EDIVERGED (a non-finite logit; the
  *         model is left as it was); #TF_STATUS_ENOMEM; a loader's errors.
  * @ownership `data` stays the caller's and is used during the call only.
- * @threadsafety Not concurrently with other calls on the contexts of `model` and `data` or their
- *               objects.
+ * @threadsafety One thread at a time with the contexts of `model` and `data`.
  */
 TF_API tf_status_t tf_model_calibrate(tf_model_t *model, tf_loader_t *data, double *temperature);
 
@@ -706,8 +703,7 @@ TF_API tf_status_t tf_adapt_opts_init(tf_adapt_opts_t *opts, uint32_t version);
  *         #TF_STATUS_EDIVERGED (a non-finite logit; the model is left as it was);
  *         #TF_STATUS_ENOMEM; a loader's errors.
  * @ownership `unlabeled` and `opts` stay the caller's and are used during the call only.
- * @threadsafety Not concurrently with other calls on the contexts of `model` and `unlabeled` or
- *               their objects.
+ * @threadsafety One thread at a time with the contexts of `model` and `unlabeled`.
  */
 TF_API tf_status_t tf_adapt_prior(tf_model_t *model,
                                   tf_loader_t *unlabeled,
@@ -723,7 +719,7 @@ TF_API tf_status_t tf_adapt_prior(tf_model_t *model,
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, unknown kind); #TF_STATUS_ESTATE
  *         (not fine-tuned, or a model saved before priors were recorded); #TF_STATUS_EBUFSIZE.
  * @ownership `prior` stays the caller's; nothing is kept after the call.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double *prior, size_t capacity);
 
@@ -737,7 +733,7 @@ TF_API tf_status_t tf_model_prior(const tf_model_t *model, int32_t kind, double 
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, wrong count, values out of range);
  *         #TF_STATUS_ESTATE (not fine-tuned, or no recorded model prior); #TF_STATUS_ENOMEM.
  * @ownership `prior` is copied and stays the caller's.
- * @threadsafety Not concurrently with other calls on `model`.
+ * @threadsafety Changes `model`; one thread at a time with its context.
  */
 TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, size_t num_classes);
 
@@ -746,7 +742,7 @@ TF_API tf_status_t tf_model_set_prior(tf_model_t *model, const double *prior, si
  * @param[in] model The model.
  * @return T, or 0 for a NULL model.
  * @ownership Nothing changes hands.
- * @threadsafety Read-only on `model`: safe alongside other read-only calls on it.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
  */
 TF_API double tf_model_temperature(const tf_model_t *model);
 
@@ -768,7 +764,7 @@ TF_API double tf_model_temperature(const tf_model_t *model);
  * @param[in] path Target file.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
  * @ownership `path` is read during the call only.
- * @threadsafety Not concurrently with other calls on `model`'s context or its objects.
+ * @threadsafety One thread at a time with `model`'s context.
  */
 TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
 
@@ -782,8 +778,7 @@ TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
  *         #TF_STATUS_EFORMAT (corrupt, not a libtransfer model, tensors missing or of the wrong
  *         shape: the message names them); #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_model_free().
- * @threadsafety Not concurrently with other calls on `ctx` or its objects (it allocates through
- *               `ctx`).
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags);
 
@@ -797,8 +792,7 @@ TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *pa
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ESTATE (no training state yet);
  *         #TF_STATUS_EIO; #TF_STATUS_ENOMEM.
  * @ownership `train` and `path` are used during the call only.
- * @threadsafety Not concurrently with other calls on the contexts of `model` and `train` or their
- *               objects.
+ * @threadsafety One thread at a time with the contexts of `model` and `train`.
  */
 TF_API tf_status_t tf_train_state_save(tf_model_t *model, tf_loader_t *train, const char *path);
 
@@ -813,8 +807,7 @@ TF_API tf_status_t tf_train_state_save(tf_model_t *model, tf_loader_t *train, co
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_ENOTFOUND; #TF_STATUS_EIO;
  *         #TF_STATUS_EFORMAT (corrupt or from another model); #TF_STATUS_ENOMEM.
  * @ownership `train` and `path` are used during the call only.
- * @threadsafety Not concurrently with other calls on the contexts of `model` and `train` or their
- *               objects.
+ * @threadsafety One thread at a time with the contexts of `model` and `train`.
  */
 TF_API tf_status_t tf_train_state_load(tf_model_t *model, tf_loader_t *train, const char *path);
 
