@@ -156,9 +156,7 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
     TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_CONFIG, cfg.s), out);
     if (m->vocab != NULL) {
         size_t len = 0;
-        st = tf_vocab_serialize(m->vocab, NULL, 0, &len);
-        if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
-            goto out;
+        TF_CHECK_GOTO(st, tf_vocab_serialize(m->vocab, NULL, 0, &len), out);
         vocab = tf__alloc(m->ctx, len + 1);
         if (vocab == NULL) {
             st = TF_STATUS_ENOMEM;
@@ -509,9 +507,7 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
     pb.last_valid_metric = m->ph.last_valid_metric;
     pb.epoch_loss_sum = m->ph.epoch_loss_sum;
     memcpy(pb.rng, m->ctx->rng.s, sizeof pb.rng);
-    st = tf_optimizer_state_save(m->ph.opt, NULL, 0, &opt_size);
-    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
-        goto out;
+    TF_CHECK_GOTO(st, tf_optimizer_state_save(m->ph.opt, NULL, 0, &opt_size), out);
     opt_blob = tf__alloc(m->ctx, opt_size);
     if (opt_blob == NULL) {
         st = TF_STATUS_ENOMEM;
@@ -519,9 +515,7 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
     }
     TF_CHECK_GOTO(st, tf_optimizer_state_save(m->ph.opt, opt_blob, opt_size, &opt_size), out);
     if (train != NULL) {
-        st = tf_loader_export_state(train, NULL, 0, &loader_size);
-        if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
-            goto out;
+        TF_CHECK_GOTO(st, tf_loader_export_state(train, NULL, 0, &loader_size), out);
         loader_blob = tf__alloc(m->ctx, loader_size);
         if (loader_blob == NULL) {
             st = TF_STATUS_ENOMEM;

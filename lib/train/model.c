@@ -61,13 +61,11 @@ static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *
 static tf_status_t copy_vocab(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out)
 {
     size_t len = 0;
-    tf_status_t st = tf_vocab_serialize(src, NULL, 0, &len);
-    if (st != TF_STATUS_OK && st != TF_STATUS_EBUFSIZE)
-        return st;
+    TF_CHECK(tf_vocab_serialize(src, NULL, 0, &len));
     char *buf = tf__alloc(ctx, len + 1);
     if (buf == NULL)
         return TF_STATUS_ENOMEM;
-    st = tf_vocab_serialize(src, buf, len + 1, &len);
+    tf_status_t st = tf_vocab_serialize(src, buf, len + 1, &len);
     if (st == TF_STATUS_OK)
         st = tf_vocab_deserialize(out, ctx, buf, len);
     tf__free(ctx, buf);

@@ -35,7 +35,6 @@ except ImportError:  # numpy is optional: lists work too
 
 _u32, _i32, _i64, _u64, _dbl, _vp = (ctypes.c_uint32, ctypes.c_int32, ctypes.c_int64,
                                      ctypes.c_uint64, ctypes.c_double, ctypes.c_void_p)
-_STATUS_EBUFSIZE = 5
 _STATUS_ECANCELED = 11
 
 
@@ -342,9 +341,7 @@ class Vocab(_Handle):
     def copy(self):
         """An independent copy (owned by the caller)."""
         n = ctypes.c_size_t()
-        st = lib.tf_vocab_serialize(self.handle, None, 0, ctypes.byref(n))
-        if st not in (0, _STATUS_EBUFSIZE):
-            _check(st)
+        _check(lib.tf_vocab_serialize(self.handle, None, 0, ctypes.byref(n)))
         buf = ctypes.create_string_buffer(n.value + 1)
         _check(lib.tf_vocab_serialize(self.handle, buf, n.value + 1, ctypes.byref(n)))
         h = _vp()
@@ -369,9 +366,7 @@ class Vocab(_Handle):
         else a list)."""
         b = text.encode() if isinstance(text, str) else bytes(text)
         n = ctypes.c_size_t()
-        st = lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n))
-        if st not in (0, _STATUS_EBUFSIZE):
-            _check(st)
+        _check(lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n)))
         buf = (_i32 * max(n.value, 1))()
         _check(lib.tf_vocab_encode(self.handle, b, len(b), buf, n.value, ctypes.byref(n)))
         ids = list(buf)[:n.value]
