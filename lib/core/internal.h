@@ -38,6 +38,12 @@ char *tf__strdup(tf_ctx_t *ctx, const char *s);
 void tf__object_created(tf_ctx_t *ctx);
 void tf__object_freed(tf_ctx_t *ctx);
 
+/* UTF-8 (utf8.c). tf__utf8_seq_len: the length (1 to 4) of the well-formed sequence starting at
+ * s[0], 0 if it is not one (no overlongs, surrogates or code points past U+10FFFF; n == 0 gives 0).
+ * tf__utf8_valid: 1 if s[0..n) is well-formed UTF-8. */
+size_t tf__utf8_seq_len(const unsigned char *s, size_t n);
+int tf__utf8_valid(const char *s, size_t n);
+
 /* Overflow-checked size arithmetic: return 0 and leave *out alone on overflow. */
 int tf__mul_size(size_t a, size_t b, size_t *out);
 int tf__add_size(size_t a, size_t b, size_t *out);

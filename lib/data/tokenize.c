@@ -36,33 +36,6 @@ static const unsigned char byte_class[256] = {
 #undef H
 };
 
-/* Length of the valid UTF-8 sequence starting at s[0] (>= 0x80), or 0 if invalid. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c >= 0xc2 && c <= 0xdf)
-        return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if (c == 0xe0 && s[1] < 0xa0)
-            return 0; /* overlong */
-        if (c == 0xed && s[1] >= 0xa0)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if (c == 0xf0 && s[1] < 0x90)
-            return 0; /* overlong */
-        if (c == 0xf4 && s[1] >= 0x90)
-            return 0; /* above U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
-
 static tf_status_t reserve(tf__toks_t *tk, tf_ctx_t *ctx, size_t n)
 {
     size_t bytes, toks = n + 1;
@@ -375,7 +348,7 @@ static size_t clean_utf8(unsigned char *out, const unsigned char *s, size_t n,
             out[o++] = low[c];
             i++;
         } else {
-            size_t k = utf8_valid_len(s + i, n - i);
+            size_t k = tf__utf8_seq_len(s + i, n - i);
             if (k == 0) {
                 memcpy(out + o, "\xef\xbf\xbd", 3);
                 o += 3;
@@ -518,7 +491,7 @@ tf_status_t tf__tokenize(tf__toks_t *tk, tf_ctx_t *ctx, const char *text, size_t
                     if (unicode_class(c, flags) != C_WORD)
                         break;
                 } else {
-                    k = utf8_valid_len(s + i, n - i);
+                    k = tf__utf8_seq_len(s + i, n - i);
                 }
                 if (k == 0) {
                     memcpy(out + o, "\xef\xbf\xbd", 3);

@@ -150,38 +150,6 @@ static int hexval(char c)
     return -1;
 }
 
-/* Whether bytes are valid UTF-8 (tokens are stored clean). */
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 2;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 3;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 4;
-        else
-            return 0;
-        if (n - i < k)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-        if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
-            (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
-            return 0;
-        i += k;
-    }
-    return 1;
-}
-
 tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s, size_t n)
 {
     static const char fn[] = "tf_vocab_deserialize";
@@ -284,7 +252,7 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
                 goto fail;
             }
         }
-        if (l == 0 || !valid_utf8((const unsigned char *)tok, l)) {
+        if (l == 0 || !tf__utf8_valid(tok, l)) {
             st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: empty token or invalid UTF-8", fn,
                            line);
             goto fail;

@@ -1,4 +1,4 @@
-/* A growable byte buffer for building file headers, with JSON string output and UTF-8 checks. */
+/* A growable byte buffer for building file headers, with JSON string output. */
 #include "io_internal.h"
 
 #include <string.h>
@@ -78,42 +78,4 @@ tf_status_t tf__buf_json_string(tf__buf_t *b, const char *s)
         run = p + 1;
     }
     return tf__buf_append(b, "\"", 1);
-}
-
-int tf__utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0u) != 0x80u)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
 }

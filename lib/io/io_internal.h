@@ -1,5 +1,5 @@
 /* Private definitions of the tensor-file layer (lib/io): CRC32, a growable byte buffer with JSON
- * string output, UTF-8 checks, atomic file replacement and the loaded-file structs. */
+ * string output, atomic file replacement and the loaded-file structs. */
 #ifndef TF_IO_INTERNAL_H
 #define TF_IO_INTERNAL_H
 
@@ -50,9 +50,6 @@ static inline int tf__hex_digits(const char *s, int n, uint32_t *out)
     *out = v;
     return 1;
 }
-
-/* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-int tf__utf8_valid(const char *s, size_t n);
 
 /* ---- Atomic replacement of a file: write a temporary file next to it, then rename. ------------
  */
