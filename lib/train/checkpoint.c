@@ -3,6 +3,7 @@
 #include "transfer/io.h"
 #include "train_internal.h"
 
+#include "../io/io_internal.h"
 #include "../io/json.h"
 #include <math.h>
 #include <stdio.h>
@@ -14,63 +15,7 @@
 #define KEY_KIND "libtransfer.kind"
 #define KEY_DECISION "libtransfer.decision"
 
-/* ---- a small growable string for the JSON we write ---- */
-
-typedef struct {
-    tf_ctx_t *ctx;
-    char *s;
-    size_t len, cap;
-    tf_status_t st;
-} sbuf_t;
-
-static void sb_put(sbuf_t *b, const char *text, size_t n)
-{
-    if (b->st != TF_STATUS_OK)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256) + n;
-        char *p = tf__alloc(b->ctx, cap);
-        if (p == NULL) {
-            b->st = TF_STATUS_ENOMEM;
-            return;
-        }
-        if (b->s != NULL)
-            memcpy(p, b->s, b->len);
-        tf__free(b->ctx, b->s);
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_str(sbuf_t *b, const char *text)
-{
-    sb_put(b, text, strlen(text));
-}
-
-/* A JSON string literal (UTF-8 kept as is, control characters escaped). */
-static void sb_json_string(sbuf_t *b, const char *text)
-{
-    char esc[8];
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            sb_put(b, esc, 2);
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            sb_put(b, esc, 6);
-        } else {
-            sb_put(b, (const char *)p, 1);
-        }
-    }
-    sb_put(b, "\"", 1);
-}
-
-static tf_status_t config_json(tf_model_t *m, sbuf_t *b)
+static tf_status_t config_json(tf_model_t *m, tf__buf_t *b)
 {
     char tmp[512];
     const tf_model_opts_t *c = &m->cfg;
@@ -82,48 +27,45 @@ static tf_status_t config_json(tf_model_t *m, sbuf_t *b)
              c->input, c->num_features, m->vocab ? tf_vocab_size(m->vocab) : 0, c->embedding_dim,
              c->hidden_size, c->num_layers, c->bidirectional, c->dropout, c->tie_weights,
              m->num_classes, m->pool_modes, m->head_p, m->multilabel);
-    sb_str(b, tmp);
-    return b->st;
+    return tf__buf_puts(b, tmp);
 }
 
-static tf_status_t labels_json(tf_model_t *m, sbuf_t *b)
+static tf_status_t labels_json(tf_model_t *m, tf__buf_t *b)
 {
-    sb_str(b, "[");
+    TF_CHECK(tf__buf_puts(b, "["));
     for (int32_t i = 0; i < m->num_classes; i++) {
         if (i)
-            sb_str(b, ",");
-        sb_json_string(b, m->labels[i]);
+            TF_CHECK(tf__buf_puts(b, ","));
+        TF_CHECK(tf__buf_json_string(b, m->labels[i]));
     }
-    sb_str(b, "]");
-    return b->st;
+    return tf__buf_puts(b, "]");
 }
 
-static void prior_json(sbuf_t *b, const char *key, const double *p, int32_t n)
+static tf_status_t prior_json(tf__buf_t *b, const char *key, const double *p, int32_t n)
 {
     char tmp[64];
     if (p == NULL)
-        return;
+        return TF_STATUS_OK;
     snprintf(tmp, sizeof tmp, ",\"%s\":[", key);
-    sb_str(b, tmp);
+    TF_CHECK(tf__buf_puts(b, tmp));
     for (int32_t i = 0; i < n; i++) {
         snprintf(tmp, sizeof tmp, i ? ",%.17g" : "%.17g", p[i]);
-        sb_str(b, tmp);
+        TF_CHECK(tf__buf_puts(b, tmp));
     }
-    sb_str(b, "]");
+    return tf__buf_puts(b, "]");
 }
 
 /* How the head's logits become decisions: {"temperature":T,"train_prior":[..],"model_prior":[..],
  * "prior":[..]}, the priors only where recorded or set. */
-static tf_status_t decision_json(tf_model_t *m, sbuf_t *b)
+static tf_status_t decision_json(tf_model_t *m, tf__buf_t *b)
 {
     char tmp[64];
     snprintf(tmp, sizeof tmp, "{\"temperature\":%.17g", m->temperature);
-    sb_str(b, tmp);
-    prior_json(b, "train_prior", m->train_prior, m->num_classes);
-    prior_json(b, "model_prior", m->model_prior, m->num_classes);
-    prior_json(b, "prior", m->prior, m->num_classes);
-    sb_str(b, "}");
-    return b->st;
+    TF_CHECK(tf__buf_puts(b, tmp));
+    TF_CHECK(prior_json(b, "train_prior", m->train_prior, m->num_classes));
+    TF_CHECK(prior_json(b, "model_prior", m->model_prior, m->num_classes));
+    TF_CHECK(prior_json(b, "prior", m->prior, m->num_classes));
+    return tf__buf_puts(b, "}");
 }
 
 static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
@@ -143,17 +85,20 @@ static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
 tf_status_t tf_model_save(tf_model_t *m, const char *path)
 {
     tf_tensorfile_writer_t *w = NULL;
-    sbuf_t cfg = {0}, labels = {0}, dec = {0};
+    tf__buf_t cfg, labels, dec;
     char *vocab = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(path);
-    cfg.ctx = labels.ctx = dec.ctx = m->ctx;
+    tf__buf_init(&cfg, m->ctx);
+    tf__buf_init(&labels, m->ctx);
+    tf__buf_init(&dec, m->ctx);
     TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
     TF_CHECK_GOTO(st, add_params(m, w), out);
     TF_CHECK_GOTO(st, config_json(m, &cfg), out);
+    TF_CHECK_GOTO(st, tf__buf_append(&cfg, "", 1), out);
     TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_KIND, "model"), out);
-    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_CONFIG, cfg.s), out);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_CONFIG, cfg.data), out);
     if (m->vocab != NULL) {
         size_t len = 0;
         TF_CHECK_GOTO(st, tf_vocab_serialize(m->vocab, NULL, 0, &len), out);
@@ -167,16 +112,18 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
     }
     if (m->head != NULL) {
         TF_CHECK_GOTO(st, labels_json(m, &labels), out);
-        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_LABELS, labels.s), out);
+        TF_CHECK_GOTO(st, tf__buf_append(&labels, "", 1), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_LABELS, labels.data), out);
         TF_CHECK_GOTO(st, decision_json(m, &dec), out);
-        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_DECISION, dec.s), out);
+        TF_CHECK_GOTO(st, tf__buf_append(&dec, "", 1), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_DECISION, dec.data), out);
     }
     st = tf_tensorfile_writer_save(w, path);
 out:
     tf_tensorfile_writer_free(w);
-    tf__free(m->ctx, cfg.s);
-    tf__free(m->ctx, labels.s);
-    tf__free(m->ctx, dec.s);
+    tf__buf_free(&cfg);
+    tf__buf_free(&labels);
+    tf__buf_free(&dec);
     tf__free(m->ctx, vocab);
     return st;
 }

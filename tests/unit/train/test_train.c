@@ -447,6 +447,45 @@ static void test_checkpoint_roundtrip_same_predictions(void **state)
     rig_close(&r);
 }
 
+/* Label names that JSON must escape (a quote, a backslash, a control character) or keep as they
+ * are (UTF-8) come back from a saved model byte for byte. */
+static void test_checkpoint_keeps_label_names_json_escapes(void **state)
+{
+    static const char *const names[3] = {"say \"hi\"", "back\\slash\x01", "caf\xc3\xa9"};
+    rig_t r;
+    char path[160], tsv[160];
+    tf_model_t *loaded;
+    tf_finetune_opts_t fo;
+    (void)state;
+    snprintf(path, sizeof path, "%s/labels.safetensors", dir);
+    snprintf(tsv, sizeof tsv, "%s/labels.tsv", dir);
+    FILE *f = fopen(tsv, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 30; i++)
+        fprintf(f, "%s\t%s %s %s .\n", names[i % 3], subj[i % 5], verb[i % 4], obj[i % 3]);
+    fclose(f);
+    rig_open(&r, 23);
+    tf_loader_t *tr = labeled(&r, tsv, NULL);
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.epochs = 1;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, NULL));
+    assert_ok(tf_model_save(r.model, path));
+    assert_ok(tf_model_load(&loaded, r.ctx, path, 0));
+    assert_int_equal(tf_model_num_classes(loaded), 3);
+    int seen[3] = {0, 0, 0};
+    for (int32_t c = 0; c < 3; c++) {
+        const char *name = tf_model_label_name(loaded, c);
+        assert_non_null(name);
+        assert_string_equal(name, tf_model_label_name(r.model, c));
+        for (int k = 0; k < 3; k++)
+            seen[k] += strcmp(name, names[k]) == 0;
+    }
+    assert_true(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    tf_model_free(loaded);
+    tf_loader_free(tr);
+    rig_close(&r);
+}
+
 static void test_checkpoint_rejects_bad_files(void **state)
 {
     rig_t r;
@@ -718,6 +757,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_finetune_frozen_backbone_is_unchanged),
         cmocka_unit_test(test_finetune_tiny_run_with_default_schedule),
         cmocka_unit_test(test_checkpoint_roundtrip_same_predictions),
+        cmocka_unit_test(test_checkpoint_keeps_label_names_json_escapes),
         cmocka_unit_test(test_checkpoint_rejects_bad_files),
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_numeric_pretrain_and_classify),
