@@ -19,9 +19,12 @@
  * **Training state.** A model keeps the state of its current training phase (optimizer moments,
  * step, schedule position, best weights so far) between calls. A call limited with
  * `stop_after_steps` returns early; calling again with the same options continues where it
- * stopped. tf_train_state_save() and tf_train_state_load() carry that state (and the loader's
- * position and the context's random generator) across processes, so `N steps, save, load, N more
- * steps` gives the same weights as `2N steps` at one thread.
+ * stopped. "The same" covers every option and the optimizer options as the call resolves them,
+ * except those that only steer one call (`stop_after_steps`, `progress_every`, the callback and
+ * its payload; pre-training's `valid_every`; fine-tuning's `reset_head` and `calibrate`); any
+ * other difference starts the phase anew. tf_train_state_save() and tf_train_state_load() carry
+ * that state (and the loader's position and the context's random generator) across processes, so `N
+ * steps, save, load, N more steps` gives the same weights as `2N steps` at one thread.
  *
  * **Threads.** Training and prediction use tf_ctx_num_threads() threads inside matrix products.
  * A model must not be used from two threads at once; two models from two contexts may.
@@ -393,8 +396,9 @@ typedef enum tf_class_weight {
     TF_CLASS_WEIGHT_GIVEN = 3     /**< The weights in tf_finetune_opts_t::class_weights. */
 } tf_class_weight_t;
 
-/** Current version of ::tf_finetune_opts_t (2 added class weights and calibration). */
-#define TF_FINETUNE_OPTS_VERSION 2
+/** Current version of ::tf_finetune_opts_t (2 added class weights and calibration, 3 optimizer
+ *  options). */
+#define TF_FINETUNE_OPTS_VERSION 3
 
 /** @brief Options of tf_finetune(). Fill with tf_finetune_opts_init(). */
 typedef struct tf_finetune_opts {
@@ -436,15 +440,22 @@ typedef struct tf_finetune_opts {
     const float *class_weights;   /**< #TF_CLASS_WEIGHT_GIVEN: one finite weight > 0 per label,
                                        in the training loader's label order. */
     int64_t num_class_weights;    /**< Length of `class_weights`. */
+    /* version 3 */
+    const tf_optimizer_opts_t *optim; /**< Optimizer and schedule; NULL (default) = AdamW with
+                                           ULMFiT's betas (0.8, 0.99) and the `lr`,
+                                           `weight_decay` and `schedule` above. Given, it replaces
+                                           those three fields; `total_steps` 0 is filled in from
+                                           the epochs, `max_grad_norm` 0 from `clip_norm`.
+                                           Not copied: it must live for the call. */
 } tf_finetune_opts_t;
 
 /** Static initializer with the same defaults as tf_finetune_opts_init() (current version). */
 #define TF_FINETUNE_OPTS_INIT                                                                      \
     {                                                                                              \
         (uint32_t)sizeof(tf_finetune_opts_t), TF_FINETUNE_OPTS_VERSION, TF_FINETUNE_FULL,          \
-        TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX, 8, 0, TF_METRIC_ACCURACY, 0, 0, 1e-2, 1.0,      \
-        0.01, 0.3, 1.0, TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR, 1, 20, NULL, NULL,                  \
-        TF_CLASS_WEIGHT_NONE, 1, NULL, 0                                                           \
+            TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX, 8, 0, TF_METRIC_ACCURACY, 0, 0, 1e-2, 1.0,  \
+            0.01, 0.3, 1.0, TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR, 1, 20, NULL, NULL,              \
+            TF_CLASS_WEIGHT_NONE, 1, NULL, 0, NULL                                                 \
     }
 
 /**

@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Version 2 added class weights and calibration. */
+/* Version 2 added class weights and calibration, 3 the optimizer options. */
 TF__OPTS_LAYOUT(tf__finetune_opts_layout,
                 tf_finetune_opts_t,
                 TF_FINETUNE_OPTS_VERSION,
                 TF__OPTS_END(tf_finetune_opts_t, progress_payload),
-                TF__OPTS_END(tf_finetune_opts_t, num_class_weights));
+                TF__OPTS_END(tf_finetune_opts_t, num_class_weights),
+                TF__OPTS_END(tf_finetune_opts_t, optim));
 
 static void finetune_opts_defaults(tf_finetune_opts_t *o)
 {
@@ -285,13 +286,39 @@ static int labels_equal(const tf_model_t *m, const tf_loader_t *l)
     return 1;
 }
 
-static uint64_t fingerprint(const tf_finetune_opts_t *o, const tf_loader_t *train, int64_t total)
+/* ULMFiT's optimizer: AdamW with betas (0.8, 0.99) and the rate, decay and schedule of `o`,
+ * unless the caller gives optimizer options. */
+static void default_optim(const tf_finetune_opts_t *o, int64_t total, tf_optimizer_opts_t *out)
 {
-    const double d[] = {o->lr, o->discriminative, o->weight_decay, o->head_dropout, o->clip_norm};
-    const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, o->strategy, o->pooling, o->epochs,
-                         o->patience, o->metric, o->schedule, tf_loader_is_multilabel(train),
-                         o->class_weight};
-    uint64_t h = tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
+    tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
+    out->algorithm = TF_OPTIMIZER_ADAMW;
+    out->lr = o->lr;
+    out->weight_decay = o->weight_decay;
+    out->beta1 = 0.8;
+    out->beta2 = 0.99;
+    out->schedule = o->schedule;
+    out->warmup_steps = total / 10;
+}
+
+/* The phase's identity: every resolved option but those that only steer one call or what happens
+ * before and after training (a later field is in it unless it is cleared here), the resolved
+ * optimizer options, the class weights and the labels. */
+static uint64_t fingerprint(const tf_finetune_opts_t *o,
+                            const tf_optimizer_opts_t *oo,
+                            const tf_loader_t *train,
+                            int64_t total)
+{
+    tf_finetune_opts_t k = *o;
+    k.stop_after_steps = 0;
+    k.progress_every = 0;
+    k.progress = NULL;
+    k.progress_payload = NULL;
+    k.reset_head = 0;
+    k.calibrate = 0;
+    k.class_weights = NULL; /* hashed by value, below */
+    k.optim = NULL;         /* hashed as resolved, below */
+    const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, tf_loader_is_multilabel(train)};
+    uint64_t h = tf__fnv1a(tf__fnv1a(tf__fnv1a(0, i, sizeof i), &k, sizeof k), oo, sizeof *oo);
     if (o->class_weight == TF_CLASS_WEIGHT_GIVEN && o->class_weights != NULL && o->num_class_weights > 0)
         h = tf__fnv1a(h, o->class_weights, (size_t)o->num_class_weights * sizeof *o->class_weights);
     for (int32_t c = 0; c < tf_loader_num_labels(train); c++) {
@@ -301,61 +328,57 @@ static uint64_t fingerprint(const tf_finetune_opts_t *o, const tf_loader_t *trai
     return h;
 }
 
-static tf_status_t begin_phase(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *train,
-                               int64_t total)
+/* A new phase's task head for the training loader's labels, unless the model's fits. */
+static tf_status_t make_head(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *train)
 {
-    uint64_t fp = fingerprint(o, train, total);
-    if (m->ph.phase != TF_TRAIN_PHASE_FINETUNE || m->ph.fingerprint != fp || m->ph.finished) {
-        int32_t C = tf_loader_num_labels(train);
-        tf__phase_reset(m);
-        if (o->reset_head || m->head == NULL || !labels_equal(m, train) || m->pool_modes != o->pooling) {
-            const char *names[1024];
-            const char **lab = C <= 1024 ? names : tf__calloc(m->ctx, (size_t)C, sizeof *lab);
-            if (lab == NULL)
-                return TF_STATUS_ENOMEM;
-            for (int32_t c = 0; c < C; c++)
-                lab[c] = tf_loader_label_name(train, c);
-            tf_status_t st = tf__model_make_head(m, C, tf_loader_is_multilabel(train), lab,
-                                                 o->pooling, o->head_dropout);
-            if (lab != names)
-                tf__free(m->ctx, (void *)lab);
-            TF_CHECK(st);
-        }
-        m->ph.phase = TF_TRAIN_PHASE_FINETUNE;
-        m->ph.fingerprint = fp;
-    }
-    m->ph.total_steps = total;
-    if (m->ph.opt != NULL)
+    int32_t C = tf_loader_num_labels(train);
+    if (!o->reset_head && m->head != NULL && labels_equal(m, train) && m->pool_modes == o->pooling)
         return TF_STATUS_OK;
-    tf_optimizer_opts_t oo;
-    tf_optimizer_t *opt;
-    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
-    oo.algorithm = TF_OPTIMIZER_ADAMW;
-    oo.lr = o->lr;
-    oo.weight_decay = o->weight_decay;
-    oo.beta1 = 0.8; /* ULMFiT fine-tunes with betas (0.8, 0.99) */
-    oo.beta2 = 0.99;
-    oo.schedule = o->schedule;
-    oo.total_steps = total;
-    oo.warmup_steps = total / 10;
-    /* A run too short for the schedule's rising part (under 10 steps with the slanted triangle's
-     * cut fraction 0.1) gets one rising step. */
-    if (oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
-        oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
-    TF_CHECK(tf_optimizer_create(&opt, m->ctx, &oo));
-    tf_status_t st = tf__optimizer_attach(m, opt);
-    if (st == TF_STATUS_OK && o->discriminative > 1.0)
-        st = set_rates(m, opt, o->discriminative, o->weight_decay);
-    if (st != TF_STATUS_OK) {
-        tf_optimizer_free(opt);
-        return st;
-    }
-    return tf__phase_install_optimizer(m, opt);
+    const char *names[1024];
+    const char **lab = C <= 1024 ? names : tf__calloc(m->ctx, (size_t)C, sizeof *lab);
+    if (lab == NULL)
+        return TF_STATUS_ENOMEM;
+    for (int32_t c = 0; c < C; c++)
+        lab[c] = tf_loader_label_name(train, c);
+    tf_status_t st =
+        tf__model_make_head(m, C, tf_loader_is_multilabel(train), lab, o->pooling, o->head_dropout);
+    if (lab != names)
+        tf__free(m->ctx, (void *)lab);
+    return st;
+}
+
+/* Every parameter, the lower layers at discriminative rates (`arg` is the resolved options). */
+static tf_status_t attach_all(tf_model_t *m, tf_optimizer_t *opt, const void *arg)
+{
+    const tf_finetune_opts_t *o = arg;
+    TF_CHECK(tf__optimizer_attach(m, opt));
+    return o->discriminative > 1.0 ? set_rates(m, opt, o->discriminative, o->weight_decay)
+                                   : TF_STATUS_OK;
+}
+
+/* The phase's own steps for the loop. */
+typedef struct finetune_run {
+    const tf_finetune_opts_t *o;
+    tf_loader_t *valid;
+} finetune_run_t;
+
+static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items)
+{
+    (void)self;
+    *items = (double)tf_batch_size(b);
+    return tf__cls_batch(m, b, 1, loss, NULL);
+}
+
+static void run_before_batch(void *self, tf_model_t *m)
+{
+    apply_freezing(m, ((finetune_run_t *)self)->o->strategy, m->ph.epoch);
 }
 
 /* After an epoch: validate, keep the best weights, decide on early stopping. */
-static tf_status_t end_epoch(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *valid, int *stop)
+static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
 {
+    const tf_finetune_opts_t *o = ((finetune_run_t *)self)->o;
+    tf_loader_t *valid = ((finetune_run_t *)self)->valid;
     double loss;
     *stop = 0;
     if (valid == NULL)
@@ -396,6 +419,21 @@ static tf_status_t end_epoch(tf_model_t *m, const tf_finetune_opts_t *o, tf_load
     return TF_STATUS_OK;
 }
 
+static tf_status_t run_finish(void *self, tf_model_t *m)
+{
+    const finetune_run_t *r = self;
+    if (m->ph.best != NULL)
+        tf__model_restore(m, m->ph.best);
+    /* Every parameter trainable again: the model is whole for later use. */
+    apply_freezing(m, TF_FINETUNE_FULL, 0);
+    return r->o->calibrate && r->valid != NULL ? tf_model_calibrate(m, r->valid, NULL)
+                                               : TF_STATUS_OK;
+}
+
+static const tf__phase_ops_t finetune_ops = {
+    TF_TRAIN_PHASE_FINETUNE, "tf_finetune", run_batch, run_before_batch, NULL,
+    run_end_epoch,           run_finish};
+
 tf_status_t tf_finetune(tf_model_t *m,
                         tf_loader_t *train,
                         tf_loader_t *valid,
@@ -403,8 +441,6 @@ tf_status_t tf_finetune(tf_model_t *m,
                         tf_train_report_t *report)
 {
     tf_finetune_opts_t o;
-    tf__clock_t clk;
-    tf_status_t st = TF_STATUS_OK;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     finetune_opts_defaults(&o);
@@ -430,64 +466,33 @@ tf_status_t tf_finetune(tf_model_t *m,
     if (per_epoch < 1)
         TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has no batches");
     int64_t total = (int64_t)o.epochs * per_epoch;
-    TF_CHECK(begin_phase(m, &o, train, total));
+    tf_optimizer_opts_t defaults, oo;
+    default_optim(&o, total, &defaults);
+    TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_finetune: optim"));
+    /* A run too short for the slanted triangle's rising part (under 10 steps with its cut
+     * fraction 0.1) gets one rising step. */
+    if (oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
+        oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
+    if (tf__phase_enter(m, TF_TRAIN_PHASE_FINETUNE, fingerprint(&o, &oo, train, total), total)) {
+        tf_status_t st = make_head(m, &o, train);
+        if (st != TF_STATUS_OK) {
+            m->ph.phase = 0; /* the next call starts the phase again */
+            return st;
+        }
+    }
+    o.weight_decay = oo.weight_decay; /* the lower layers' groups decay as the optimizer does */
+    TF_CHECK(tf__phase_optimizer(m, &oo, attach_all, &o));
     TF_CHECK(tf__class_weights_resolve(m, &o, train));
-
-    tf__clock_start(&clk);
-    tf__model_set_training(m, 1);
-    tf__model_zero_grad(m);
-    int64_t done_here = 0;
-    while (!m->ph.finished) {
-        if (m->ph.epoch >= o.epochs) {
-            m->ph.finished = 1;
-            break;
-        }
-        if (o.stop_after_steps > 0 && done_here >= o.stop_after_steps)
-            break;
-        apply_freezing(m, o.strategy, m->ph.epoch);
-        tf_batch_t *b;
-        TF_CHECK_GOTO(st, tf_loader_next(&b, train), out);
-        if (b == NULL) {
-            int stop;
-            m->ph.epoch++;
-            TF_CHECK_GOTO(st, end_epoch(m, &o, valid, &stop), out);
-            TF_CHECK_GOTO(st, tf_loader_reset(train), out);
-            tf__model_set_training(m, 1);
-            if (stop || m->ph.epoch >= o.epochs) {
-                m->ph.finished = 1;
-                break;
-            }
-            m->ph.epoch_loss_sum = 0;
-            m->ph.epoch_loss_n = 0;
-            continue;
-        }
-        double loss;
-        int64_t step = tf_optimizer_num_steps(m->ph.opt);
-        TF_CHECK_GOTO(st, tf__cls_batch(m, b, 1, &loss, NULL), out);
-        TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, "tf_finetune"), out);
-        TF_CHECK_GOTO(st, tf__clip_and_step(m, o.clip_norm, step, loss, "tf_finetune"), out);
-        done_here++;
-        step++;
-        m->ph.epoch_loss_sum += loss;
-        m->ph.epoch_loss_n++;
-        clk.loss_sum += loss;
-        clk.loss_n++;
-        clk.items += (double)tf_batch_size(b);
-        if (step % o.progress_every == 0)
-            TF_CHECK_GOTO(st, tf__report_progress(m, &clk, TF_TRAIN_PHASE_FINETUNE, step,
-                                                  tf_loader_epoch_fraction(train), o.progress,
-                                                  o.progress_payload), out);
-    }
-    if (m->ph.finished) {
-        if (m->ph.best != NULL)
-            tf__model_restore(m, m->ph.best);
-        /* Every parameter trainable again: the model is whole for later use. */
-        apply_freezing(m, TF_FINETUNE_FULL, 0);
-        if (o.calibrate && valid != NULL)
-            TF_CHECK_GOTO(st, tf_model_calibrate(m, valid, NULL), out);
-    }
-out:
-    tf__model_set_training(m, 1);
-    tf__fill_report(m, report, &clk);
-    return st;
+    finetune_run_t run = {&o, valid};
+    const tf__loop_t loop = {.ops = &finetune_ops,
+                             .self = &run,
+                             .train = train,
+                             .total = total,
+                             .epochs = o.epochs,
+                             .stop_after_steps = o.stop_after_steps,
+                             .clip = oo.max_grad_norm,
+                             .progress_every = o.progress_every,
+                             .progress = o.progress,
+                             .progress_payload = o.progress_payload};
+    return tf__train_loop(m, &loop, report);
 }

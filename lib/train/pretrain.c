@@ -43,39 +43,33 @@ static tf_status_t check_opts(const tf_pretrain_opts_t *o)
     return TF_STATUS_OK;
 }
 
-/* The optimizer of the phase: the caller's options or AdamW with warmup and cosine decay. */
-static tf_status_t resolve_optim(const tf_pretrain_opts_t *o, int64_t total, tf_optimizer_opts_t *out)
+/* AdamW with warmup and cosine decay, unless the caller gives optimizer options. */
+static void default_optim(int64_t total, tf_optimizer_opts_t *out)
 {
-    if (o->optim != NULL) {
-        /* A nested struct has its own size and version, checked like any options struct. */
-        tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
-        TF_CHECK(tf__opts_read(out, o->optim, &tf__optimizer_opts_layout, "tf_pretrain: optim"));
-    } else {
-        tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
-        out->algorithm = TF_OPTIMIZER_ADAMW;
-        out->lr = 1e-2; /* tftrain defaults: perplexity 45.8 against 55.4 at 3e-3 after 2,000 steps
-                         * on the wordnet glosses, 55.1 against 81.0 after 500 on spam */
-        out->weight_decay = 0.01;
-        out->schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
-        out->warmup_steps = total / 100;
-        out->min_lr_ratio = 0.1;
-    }
-    if (out->total_steps == 0)
-        out->total_steps = total;
-    /* The trainer clips (it must see the norm before the update to guard against divergence). */
-    if (out->max_grad_norm == 0.0)
-        out->max_grad_norm = o->clip_norm;
-    return TF_STATUS_OK;
+    tf_optimizer_opts_init(out, TF_OPTIMIZER_OPTS_VERSION);
+    out->algorithm = TF_OPTIMIZER_ADAMW;
+    out->lr = 1e-2; /* tftrain defaults: perplexity 45.8 against 55.4 at 3e-3 after 2,000 steps
+                     * on the wordnet glosses, 55.1 against 81.0 after 500 on spam */
+    out->weight_decay = 0.01;
+    out->schedule = TF_OPTIMIZER_SCHED_WARMUP_COSINE;
+    out->warmup_steps = total / 100;
+    out->min_lr_ratio = 0.1;
 }
 
-static uint64_t fingerprint(const tf_optimizer_opts_t *oo, int64_t total)
+/* The phase's identity: every resolved option but those that only steer one call (a later field
+ * is in it unless it is cleared here), and the resolved optimizer options. */
+static uint64_t
+fingerprint(const tf_pretrain_opts_t *o, const tf_optimizer_opts_t *oo, int64_t total)
 {
-    const double d[] = {oo->lr, oo->momentum, oo->dampening, oo->weight_decay, oo->beta1,
-                        oo->beta2, oo->eps, oo->max_grad_norm, oo->min_lr_ratio, oo->cut_frac,
-                        oo->ratio, oo->pct_start, oo->div_factor, oo->final_div_factor};
-    const int64_t i[] = {TF_TRAIN_PHASE_PRETRAIN, total, oo->algorithm, oo->amsgrad, oo->nesterov,
-                         oo->schedule, oo->total_steps, oo->warmup_steps};
-    return tf__fnv1a(tf__fnv1a(0, d, sizeof d), i, sizeof i);
+    tf_pretrain_opts_t k = *o;
+    k.stop_after_steps = 0;
+    k.valid_every = 0;
+    k.progress_every = 0;
+    k.progress = NULL;
+    k.progress_payload = NULL;
+    k.optim = NULL; /* hashed as resolved, below */
+    const int64_t i[] = {TF_TRAIN_PHASE_PRETRAIN, total};
+    return tf__fnv1a(tf__fnv1a(tf__fnv1a(0, i, sizeof i), &k, sizeof k), oo, sizeof *oo);
 }
 
 /* Mean squared error over the valid steps of (T, B, F) predictions; the gradient is zero at
@@ -172,29 +166,55 @@ static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
     return TF_STATUS_OK;
 }
 
-/* Start (or continue) the phase: optimizer, fingerprint, pending state from a resume. */
-static tf_status_t begin_phase(tf_model_t *m, const tf_optimizer_opts_t *oo, int64_t total)
+static tf_status_t attach_lm(tf_model_t *m, tf_optimizer_t *opt, const void *arg)
 {
-    uint64_t fp = fingerprint(oo, total);
-    if (m->ph.phase != TF_TRAIN_PHASE_PRETRAIN || m->ph.fingerprint != fp || m->ph.finished) {
-        tf__phase_reset(m);
-        m->ph.phase = TF_TRAIN_PHASE_PRETRAIN;
-        m->ph.fingerprint = fp;
-    }
-    m->ph.total_steps = total;
-    if (m->ph.opt != NULL)
-        return TF_STATUS_OK;
-    tf_optimizer_t *opt;
-    tf_optimizer_opts_t own = *oo;
-    own.max_grad_norm = 0.0; /* clipped by tf__clip_and_step */
-    TF_CHECK(tf_optimizer_create(&opt, m->ctx, &own));
-    tf_status_t st = tf__optimizer_attach_lm(m, opt);
-    if (st != TF_STATUS_OK) {
-        tf_optimizer_free(opt);
-        return st;
-    }
-    return tf__phase_install_optimizer(m, opt);
+    (void)arg;
+    return tf__optimizer_attach_lm(m, opt);
 }
+
+/* The phase's own steps for the loop. */
+typedef struct pretrain_run {
+    tf_loader_t *valid;
+    int64_t valid_every;
+    int32_t validated_now; /* the weights as they are have been validated */
+} pretrain_run_t;
+
+static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items)
+{
+    int64_t count;
+    ((pretrain_run_t *)self)->validated_now = 0;
+    *items = (double)tf_batch_steps(b) * (double)tf_batch_size(b);
+    return lm_batch(m, b, 1, loss, &count);
+}
+
+static tf_status_t run_after_step(void *self, tf_model_t *m, int64_t step)
+{
+    pretrain_run_t *r = self;
+    if (r->valid == NULL || r->valid_every == 0 || step % r->valid_every != 0)
+        return TF_STATUS_OK;
+    r->validated_now = 1;
+    return validate(m, r->valid);
+}
+
+static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
+{
+    pretrain_run_t *r = self;
+    (void)stop;
+    if (r->valid == NULL || r->valid_every != 0)
+        return TF_STATUS_OK;
+    r->validated_now = 1;
+    return validate(m, r->valid);
+}
+
+static tf_status_t run_finish(void *self, tf_model_t *m)
+{
+    pretrain_run_t *r = self;
+    return r->valid != NULL && !r->validated_now ? validate(m, r->valid) : TF_STATUS_OK;
+}
+
+static const tf__phase_ops_t pretrain_ops = {
+    TF_TRAIN_PHASE_PRETRAIN, "tf_pretrain", run_batch, NULL,
+    run_after_step,          run_end_epoch, run_finish};
 
 tf_status_t tf_pretrain(tf_model_t *m,
                         tf_loader_t *train,
@@ -203,9 +223,6 @@ tf_status_t tf_pretrain(tf_model_t *m,
                         tf_train_report_t *report)
 {
     tf_pretrain_opts_t o;
-    tf_optimizer_opts_t oo;
-    tf__clock_t clk;
-    tf_status_t st = TF_STATUS_OK;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     pretrain_opts_defaults(&o);
@@ -219,66 +236,22 @@ tf_status_t tf_pretrain(tf_model_t *m,
     if (per_epoch < 1)
         TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the training loader has no batches");
     int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
-    TF_CHECK(resolve_optim(&o, total, &oo));
-    TF_CHECK(begin_phase(m, &oo, total));
-    double clip = oo.max_grad_norm;
-
-    tf__clock_start(&clk);
-    tf__model_set_training(m, 1);
-    tf__model_zero_grad(m);
-    int64_t done_here = 0;
-    int32_t validated_now = 0;
-    for (;;) {
-        int64_t step = tf_optimizer_num_steps(m->ph.opt);
-        if (step >= total) {
-            m->ph.finished = 1;
-            break;
-        }
-        if (o.stop_after_steps > 0 && done_here >= o.stop_after_steps)
-            break;
-        tf_batch_t *b;
-        TF_CHECK_GOTO(st, tf_loader_next(&b, train), out);
-        if (b == NULL) { /* end of an epoch */
-            m->ph.epoch++;
-            if (valid != NULL && o.valid_every == 0) {
-                TF_CHECK_GOTO(st, validate(m, valid), out);
-                validated_now = 1;
-            }
-            TF_CHECK_GOTO(st, tf_loader_reset(train), out);
-            if (o.max_steps == 0 && m->ph.epoch >= o.epochs) {
-                m->ph.finished = 1;
-                break;
-            }
-            m->ph.epoch_loss_sum = 0;
-            m->ph.epoch_loss_n = 0;
-            continue;
-        }
-        double loss;
-        int64_t count;
-        validated_now = 0;
-        TF_CHECK_GOTO(st, lm_batch(m, b, 1, &loss, &count), out);
-        TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, "tf_pretrain"), out);
-        TF_CHECK_GOTO(st, tf__clip_and_step(m, clip, step, loss, "tf_pretrain"), out);
-        done_here++;
-        step++;
-        m->ph.epoch_loss_sum += loss;
-        m->ph.epoch_loss_n++;
-        clk.loss_sum += loss;
-        clk.loss_n++;
-        clk.items += (double)tf_batch_steps(b) * (double)tf_batch_size(b);
-        if (valid != NULL && o.valid_every > 0 && step % o.valid_every == 0) {
-            TF_CHECK_GOTO(st, validate(m, valid), out);
-            validated_now = 1;
-        }
-        if (step % o.progress_every == 0 || step == total)
-            TF_CHECK_GOTO(st, tf__report_progress(m, &clk, TF_TRAIN_PHASE_PRETRAIN, step,
-                                                  tf_loader_epoch_fraction(train), o.progress,
-                                                  o.progress_payload), out);
-    }
-    if (m->ph.finished && valid != NULL && !validated_now)
-        st = validate(m, valid);
-out:
-    tf__model_set_training(m, 1);
-    tf__fill_report(m, report, &clk);
-    return st;
+    tf_optimizer_opts_t defaults, oo;
+    default_optim(total, &defaults);
+    TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_pretrain: optim"));
+    tf__phase_enter(m, TF_TRAIN_PHASE_PRETRAIN, fingerprint(&o, &oo, total), total);
+    TF_CHECK(tf__phase_optimizer(m, &oo, attach_lm, NULL));
+    pretrain_run_t run = {valid, o.valid_every, 0};
+    const tf__loop_t loop = {.ops = &pretrain_ops,
+                             .self = &run,
+                             .train = train,
+                             .total = total,
+                             .epochs = o.max_steps > 0 ? 0 : o.epochs,
+                             .stop_at_total = 1,
+                             .stop_after_steps = o.stop_after_steps,
+                             .clip = oo.max_grad_norm,
+                             .progress_every = o.progress_every,
+                             .progress = o.progress,
+                             .progress_payload = o.progress_payload};
+    return tf__train_loop(m, &loop, report);
 }

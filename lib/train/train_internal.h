@@ -200,4 +200,62 @@ void tf__fill_report(tf_model_t *m, tf_train_report_t *report, const tf__clock_t
 /* A training call's report (NULL allowed) is checked on entry: EINVAL/EVERSION naming `fn`. */
 tf_status_t tf__report_check(const tf_train_report_t *report, const char *fn);
 
+/* ---- the training loop (train_loop.c) ---- */
+
+/* What a phase brings to the loop. `self` is the phase's own state. */
+typedef struct tf__phase_ops {
+    int32_t phase;  /* TF_TRAIN_PHASE_* */
+    const char *fn; /* the public call, for messages */
+    /* Forward, loss and backward of one training batch; *items: its tokens or sequences. */
+    tf_status_t (*batch)(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items);
+    /* Before each batch is read, or NULL (gradual unfreezing). */
+    void (*before_batch)(void *self, tf_model_t *m);
+    /* After each update, `step` updates done in the phase, or NULL. */
+    tf_status_t (*after_step)(void *self, tf_model_t *m, int64_t step);
+    /* At an epoch's end, the epoch counted, or NULL; *stop = 1 ends the phase. */
+    tf_status_t (*end_epoch)(void *self, tf_model_t *m, int *stop);
+    /* Once the phase has run to its end, or NULL. */
+    tf_status_t (*finish)(void *self, tf_model_t *m);
+} tf__phase_ops_t;
+
+/* One call of a phase. */
+typedef struct tf__loop {
+    const tf__phase_ops_t *ops;
+    void *self;
+    tf_loader_t *train;
+    int64_t total;            /* the phase's steps */
+    int32_t epochs;           /* the phase ends after this many epochs; 0: by `total` only */
+    int32_t stop_at_total;    /* 1: the phase ends once `total` steps are done */
+    int64_t stop_after_steps; /* return after this many steps of this call; 0: no limit */
+    double clip;              /* gradient-norm bound; 0: none */
+    int64_t progress_every;
+    tf_progress_cb progress;
+    void *progress_payload;
+} tf__loop_t;
+
+/* Run (or continue) the phase whose optimizer tf__phase_optimizer installed; fills `report`. */
+tf_status_t tf__train_loop(tf_model_t *m, const tf__loop_t *l, tf_train_report_t *report);
+
+/* Enter `phase` for a call: another phase, other options (`fingerprint`) or a finished phase
+ * start anew (the state reset; returns 1), else the phase continues (returns 0). */
+int tf__phase_enter(tf_model_t *m, int32_t phase, uint64_t fingerprint, int64_t total);
+
+/* A new phase's optimizer from `oo` (no clipping of its own), its parameters added by `attach`;
+ * a continued phase keeps the one it has. */
+tf_status_t
+tf__phase_optimizer(tf_model_t *m,
+                    const tf_optimizer_opts_t *oo,
+                    tf_status_t (*attach)(tf_model_t *m, tf_optimizer_t *opt, const void *arg),
+                    const void *arg);
+
+/* A phase's optimizer options: the caller's nested struct `given` (read with its own size and
+ * version, library defaults for the rest), or the phase's `defaults` when NULL; total_steps 0
+ * becomes `total` and max_grad_norm 0 the phase's `clip_norm`. */
+tf_status_t tf__resolve_optim(const tf_optimizer_opts_t *given,
+                              const tf_optimizer_opts_t *defaults,
+                              int64_t total,
+                              double clip_norm,
+                              tf_optimizer_opts_t *out,
+                              const char *what);
+
 #endif

@@ -194,6 +194,12 @@ typedef struct {
     int64_t num_class_weights;
 } frozen_finetune_opts_t;
 
+/* Version 3 appended the optimizer options to version 2. */
+typedef struct {
+    frozen_finetune_opts_t v2;
+    const tf_optimizer_opts_t *optim;
+} frozen_finetune_opts_v3_t;
+
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
@@ -234,7 +240,7 @@ typedef struct {
     const char *name;
     size_t size;      /* sizeof the frozen copy */
     uint32_t version; /* the version it was published as */
-    uint32_t newest;  /* the newest version when the copy was frozen */
+    uint32_t newest;  /* the newest version in today's headers */
     tf_status_t (*init)(void *opts, uint32_t version);
     const tf__opts_layout_t *layout;
 } frozen_t;
@@ -283,9 +289,12 @@ static const frozen_t frozen[] = {
     FROZEN(optimizer_opts, 1),
     FROZEN(model_opts, 1),
     FROZEN(pretrain_opts, 1),
-    FROZEN(finetune_opts, 2),
+    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 3, init_finetune_opts,
+     &tf__finetune_opts_layout},
+    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_t), 2, 3, init_finetune_opts,
+     &tf__finetune_opts_layout},
     /* Version 1 of the fine-tuning options ended before class_weight. */
-    {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 2, init_finetune_opts,
+    {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
     FROZEN(adapt_opts, 1),
     FROZEN(train_report, 1),
@@ -552,6 +561,17 @@ static void test_training_accepts_published_structs(void **state)
     assert_guard_intact(report_f, report);
     memcpy(&r, report, sizeof r);
     assert_int_equal(r.epochs, 1);
+    /* Version 3 with nested optimizer options of version 1. */
+    NEW_FROZEN(frozen_finetune_opts_v3_t, f3, init_finetune_opts, 3);
+    f3->v2.epochs = 1;
+    f3->v2.calibrate = 0;
+    op->struct_size = sizeof *op;
+    f3->optim = (const tf_optimizer_opts_t *)op;
+    assert_ok(tf_finetune(m, cls, cls, (const tf_finetune_opts_t *)f3, NULL));
+    op->struct_size = 8;
+    assert_status(tf_finetune(m, cls, cls, (const tf_finetune_opts_t *)f3, NULL), TF_STATUS_EINVAL);
+    assert_non_null(strstr(tf_last_error_message(), "tf_optimizer_opts_t"));
+    free(f3);
 
     unsigned char *metrics = guarded(metrics_f->size);
     assert_ok(init_metrics(metrics, 1));

@@ -251,6 +251,7 @@ static void test_finetune(void **state)
     SAME(tf_finetune_opts_t, calibrate);
     SAME(tf_finetune_opts_t, class_weights);
     SAME(tf_finetune_opts_t, num_class_weights);
+    SAME(tf_finetune_opts_t, optim);
     END(tf_finetune_opts_t);
 }
 

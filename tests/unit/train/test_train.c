@@ -418,6 +418,94 @@ static void test_finetune_tiny_run_with_default_schedule(void **state)
     rig_close(&r);
 }
 
+/* Fine-tuning's optimizer options: spelling out the defaults (AdamW with ULMFiT's betas, the
+ * struct's rate, decay and schedule, a tenth of the steps warming up) trains the same weights bit
+ * for bit as leaving them NULL; another beta2 trains other weights. */
+static void test_finetune_optimizer_options(void **state)
+{
+    float *w[3];
+    int64_t n = 0;
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        rig_t r;
+        tf_finetune_opts_t fo;
+        tf_optimizer_opts_t oo;
+        rig_open(&r, 21);
+        tf_loader_t *tr = labeled(&r, train_tsv, NULL);
+        tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+        fo.epochs = 2;
+        fo.calibrate = 0;
+        if (k > 0) {
+            tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+            oo.algorithm = TF_OPTIMIZER_ADAMW;
+            oo.lr = fo.lr;
+            oo.weight_decay = fo.weight_decay;
+            oo.beta1 = 0.8;
+            oo.beta2 = k == 1 ? 0.99 : 0.999;
+            oo.schedule = fo.schedule;
+            oo.warmup_steps = fo.epochs * tf_loader_num_batches(tr) / 10;
+            fo.optim = &oo;
+        }
+        assert_ok(tf_finetune(r.model, tr, NULL, &fo, NULL));
+        w[k] = weights_of(r.model, &n);
+        tf_loader_free(tr);
+        rig_close(&r);
+    }
+    assert_memory_equal(w[0], w[1], (size_t)n * sizeof(float));
+    assert_memory_not_equal(w[0], w[2], (size_t)n * sizeof(float));
+    for (int k = 0; k < 3; k++)
+        free(w[k]);
+}
+
+/* A phase continues only with the options it started with: another optimizer beta2 or head
+ * dropout starts it anew (the step count restarts), options that only steer a call do not. */
+static void test_changed_options_restart_the_phase(void **state)
+{
+    rig_t r;
+    tf_finetune_opts_t fo;
+    tf_pretrain_opts_t po;
+    tf_optimizer_opts_t oo;
+    tf_train_report_t rep;
+    (void)state;
+    rig_open(&r, 22);
+    tf_loader_t *tr = labeled(&r, train_tsv, NULL);
+    tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
+    oo.beta2 = 0.99;
+    tf_train_report_init(&rep, TF_TRAIN_REPORT_VERSION);
+    pre_opts(&po, 20);
+    po.stop_after_steps = 3;
+    po.optim = &oo;
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep));
+    assert_int_equal(rep.steps, 3);
+    po.progress_every = 7;
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep));
+    assert_int_equal(rep.steps, 6);
+    oo.beta2 = 0.995;
+    assert_ok(tf_pretrain(r.model, r.lm, NULL, &po, &rep));
+    assert_int_equal(rep.steps, 3);
+
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.epochs = 3;
+    fo.calibrate = 0;
+    fo.stop_after_steps = 2;
+    fo.optim = &oo;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 2);
+    fo.progress_every = 7;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 4);
+    oo.beta2 = 0.99;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 2);
+    fo.head_dropout = 0.2;
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 2);
+    assert_ok(tf_finetune(r.model, tr, NULL, &fo, &rep));
+    assert_int_equal(rep.steps, 4);
+    tf_loader_free(tr);
+    rig_close(&r);
+}
+
 static void test_checkpoint_roundtrip_same_predictions(void **state)
 {
     rig_t r;
@@ -756,6 +844,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_finetune_three_classes_from_scratch),
         cmocka_unit_test(test_finetune_frozen_backbone_is_unchanged),
         cmocka_unit_test(test_finetune_tiny_run_with_default_schedule),
+        cmocka_unit_test(test_finetune_optimizer_options),
+        cmocka_unit_test(test_changed_options_restart_the_phase),
         cmocka_unit_test(test_checkpoint_roundtrip_same_predictions),
         cmocka_unit_test(test_checkpoint_keeps_label_names_json_escapes),
         cmocka_unit_test(test_checkpoint_rejects_bad_files),
