@@ -302,7 +302,8 @@ static void default_optim(const tf_finetune_opts_t *o, int64_t total, tf_optimiz
 
 /* The phase's identity: every resolved option but those that only steer one call or what happens
  * before and after training (a later field is in it unless it is cleared here), the resolved
- * optimizer options, the class weights and the labels. */
+ * optimizer options, the class weights and the labels. Hashed as bytes: the structs have no
+ * padding (core_opts_static). */
 static uint64_t fingerprint(const tf_finetune_opts_t *o,
                             const tf_optimizer_opts_t *oo,
                             const tf_loader_t *train,

@@ -57,7 +57,8 @@ static void default_optim(int64_t total, tf_optimizer_opts_t *out)
 }
 
 /* The phase's identity: every resolved option but those that only steer one call (a later field
- * is in it unless it is cleared here), and the resolved optimizer options. */
+ * is in it unless it is cleared here), and the resolved optimizer options. Hashed as bytes: the
+ * structs have no padding (core_opts_static). */
 static uint64_t
 fingerprint(const tf_pretrain_opts_t *o, const tf_optimizer_opts_t *oo, int64_t total)
 {

@@ -100,7 +100,9 @@ class _FinetuneOpts(ctypes.Structure):
                 ("progress", _PROGRESS_CB), ("progress_payload", _vp),
                 # version 2
                 ("class_weight", _i32), ("calibrate", _i32),
-                ("class_weights", ctypes.POINTER(ctypes.c_float)), ("num_class_weights", _i64)]
+                ("class_weights", ctypes.POINTER(ctypes.c_float)), ("num_class_weights", _i64),
+                # version 3
+                ("optim", ctypes.POINTER(_OptimOpts))]
 
 
 class _AdaptOpts(ctypes.Structure):
@@ -123,7 +125,7 @@ class _Metrics(ctypes.Structure):
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _MODEL_OPTS_V = _OPTIM_OPTS_V = 1
 _PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = 1
-_FINETUNE_OPTS_V = 2
+_FINETUNE_OPTS_V = 3
 
 # Names accepted for enumerations.
 _ENUMS = {
@@ -646,7 +648,8 @@ class Model(_Handle):
             opts.optim = ctypes.pointer(oo)
         return self._train(lib.tf_pretrain, opts, train, valid, progress)
 
-    def finetune(self, train, valid=None, progress=None, class_weight="none", **options):
+    def finetune(self, train, valid=None, progress=None, class_weight="none", optim=None,
+                 **options):
         """Fine-tuning with a new task head; returns the report as a dict. Options: strategy
         ("full", "frozen", "gradual"), pooling (e.g. ("last", "mean", "max")), epochs, patience,
         metric ("accuracy", "macro_f1", "loss"), lr, discriminative, weight_decay,
@@ -655,11 +658,22 @@ class Model(_Handle):
         `class_weight` weighs the classes of the loss: "none", "balanced" (every class weighs
         the same in all; multi-label: positives weigh negatives / positives) or a dict
         {label: weight > 0} over `train`'s labels (labels not named weigh 1). With `valid`,
-        `calibrate` (default True) fits the temperature on it afterwards (see calibrate())."""
+        `calibrate` (default True) fits the temperature on it afterwards (see calibrate()).
+        `optim`, a dict of optimizer options, replaces the default AdamW with betas
+        (0.8, 0.99) and this call's lr, weight_decay and schedule (its unnamed fields keep those
+        values)."""
         opts = _FinetuneOpts()
         lib.tf_finetune_opts_init(ctypes.byref(opts), _FINETUNE_OPTS_V)
         _apply(opts, options, "Model.finetune", hidden=("class_weight", "class_weights",
-                                                         "num_class_weights"))
+                                                         "num_class_weights", "optim"))
+        oo = None
+        if optim is not None:
+            oo = _OptimOpts()
+            lib.tf_optimizer_opts_init(ctypes.byref(oo), _OPTIM_OPTS_V)
+            _apply(oo, {"algorithm": "adamw", "beta1": 0.8, "beta2": 0.99}, "optim")
+            oo.lr, oo.weight_decay, oo.schedule = opts.lr, opts.weight_decay, opts.schedule
+            _apply(oo, dict(optim), "optim")
+            opts.optim = ctypes.pointer(oo)
         if isinstance(class_weight, Mapping):  # _keep holds the weights through the call
             weights = _by_label(train.labels, class_weight, "Model.finetune class_weight", 1.0)
             _keep, opts.class_weights, opts.num_class_weights = _array(weights, ctypes.c_float)

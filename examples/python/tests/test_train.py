@@ -120,6 +120,26 @@ class TrainTest(DataDirTest):
             model.close()
             self.assertEqual(ctx.live_objects, 0)
 
+    def test_finetune_optimizer_options(self):
+        """optim={} spells out the default optimizer (same weights, so the same predictions);
+        another beta2 trains other weights."""
+        probs = []
+        for optim in (None, {}, {"beta2": 0.999}):
+            with lt.Context(threads=1, seed=4) as ctx:
+                with lt.Vocab.build(ctx, [self.corpus], max_size=64) as vocab:
+                    with lt.Loader.labeled(ctx, vocab, self.train, batch_size=8) as data:
+                        with lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=12) as model:
+                            model.finetune(data, epochs=2, calibrate=False, optim=optim)
+                            probs.append(list(model.predict_text("free money meeting report")))
+        self.assertEqual(probs[0], probs[1])
+        self.assertNotEqual(probs[0], probs[2])
+        with lt.Context(threads=1) as ctx:
+            with lt.Vocab.build(ctx, [self.corpus], max_size=64) as vocab:
+                with lt.Loader.labeled(ctx, vocab, self.train, batch_size=8) as data:
+                    with lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=12) as model:
+                        with self.assertRaises(TypeError):
+                            model.finetune(data, epochs=1, optim={"betta2": 0.9})
+
     def test_multilabel_sets_in_per_label_probabilities_out(self):
         rng = random.Random(9)
         path = os.path.join(self.dir, "multi.tsv")

@@ -12,8 +12,9 @@
 #define BEGIN(T, INIT, init_fn, VERSION)                                                           \
     T macro = INIT;                                                                                \
     T fn;                                                                                          \
-    size_t end = 0;                                                                                \
+    size_t end = 0, gaps = 0;                                                                      \
     (void)state;                                                                                   \
+    (void)gaps;                                                                                    \
     memset(&fn, 0xab, sizeof fn);                                                                  \
     assert_ok(init_fn(&fn, VERSION))
 
@@ -22,11 +23,15 @@
     do {                                                                                           \
         assert_memory_equal(&macro.f, &fn.f, sizeof fn.f);                                         \
         assert_true(offsetof(T, f) >= end);                                                        \
+        gaps += offsetof(T, f) - end;                                                              \
         end = offsetof(T, f) + sizeof fn.f;                                                        \
     } while (0)
 
 /* Only tail padding may follow the last field listed. */
 #define END(T) assert_true(sizeof(T) - end < _Alignof(T))
+
+/* No padding at all: the training calls hash these structs as bytes (their phase fingerprint). */
+#define NO_PADDING(T) assert_true(gaps == 0 && end == sizeof(T))
 
 static void test_ctx(void **state)
 {
@@ -186,6 +191,7 @@ static void test_optimizer(void **state)
     SAME(tf_optimizer_opts_t, div_factor);
     SAME(tf_optimizer_opts_t, final_div_factor);
     END(tf_optimizer_opts_t);
+    NO_PADDING(tf_optimizer_opts_t);
 }
 
 static void test_model(void **state)
@@ -222,6 +228,7 @@ static void test_pretrain(void **state)
     SAME(tf_pretrain_opts_t, progress);
     SAME(tf_pretrain_opts_t, progress_payload);
     END(tf_pretrain_opts_t);
+    NO_PADDING(tf_pretrain_opts_t);
 }
 
 static void test_finetune(void **state)
@@ -253,6 +260,7 @@ static void test_finetune(void **state)
     SAME(tf_finetune_opts_t, num_class_weights);
     SAME(tf_finetune_opts_t, optim);
     END(tf_finetune_opts_t);
+    NO_PADDING(tf_finetune_opts_t);
 }
 
 static void test_adapt(void **state)
