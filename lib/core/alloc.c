@@ -1,5 +1,6 @@
-/* Allocation through the context's hooks. Each block carries a TF__ALIGN-byte prefix holding its
- * size, so the context can account for the bytes it has outstanding. */
+/* Allocation through the context's hooks, and the growable array built on it. Each block carries a
+ * TF__ALIGN-byte prefix holding its size, so the context can account for the bytes it has
+ * outstanding. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -71,6 +72,39 @@ char *tf__strdup(tf_ctx_t *ctx, const char *s)
     if (p != NULL)
         memcpy(p, s, n);
     return p;
+}
+
+tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return TF_STATUS_OK;
+    size_t ncap = *cap ? *cap : 16, bytes, old;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            TF_FAIL(TF_STATUS_ENOMEM, "array of %zu elements is too large", need);
+        ncap *= 2;
+    }
+    if (!tf__mul_size(ncap, elem, &bytes))
+        TF_FAIL(TF_STATUS_ENOMEM, "array of %zu elements of %zu bytes is too large", need, elem);
+    unsigned char *np = tf__alloc(ctx, bytes);
+    if (np == NULL)
+        return TF_STATUS_ENOMEM;
+    old = *p != NULL ? *cap * elem : 0;
+    if (old > 0)
+        memcpy(np, *p, old);
+    memset(np + old, 0, bytes - old);
+    tf__free(ctx, *p);
+    *p = np;
+    *cap = ncap;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need)
+{
+    void *q = *p;
+    tf_status_t st = tf__grow_bytes(ctx, &q, cap, need, sizeof(int32_t));
+    *p = q;
+    return st;
 }
 
 void tf__object_created(tf_ctx_t *ctx)

@@ -34,6 +34,12 @@ void *tf__calloc(tf_ctx_t *ctx, size_t count, size_t size);
 void tf__free(tf_ctx_t *ctx, void *ptr);
 char *tf__strdup(tf_ctx_t *ctx, const char *s);
 
+/* The growable array: make *p (capacity *cap elements of `elem` bytes) hold at least `need`
+ * elements, doubling from 16; the elements kept are copied, the new ones zeroed. ENOMEM (message
+ * recorded) leaves *p and *cap as they were. tf__grow_i32 is the same for int32_t arrays. */
+tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap, size_t need, size_t elem);
+tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need);
+
 /* Create/free accounting of public handles (tf_ctx_live_objects). */
 void tf__object_created(tf_ctx_t *ctx);
 void tf__object_freed(tf_ctx_t *ctx);

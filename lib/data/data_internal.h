@@ -166,9 +166,6 @@ void tf__counter_free(tf__counter_t *c);
 tf_status_t tf__vocab_extend_files(const tf_vocab_t *base, const char *const *paths,
                                    uint32_t num_paths, int32_t min_count, int32_t max_size,
                                    const char *fn, tf_vocab_t **out, int32_t *added);
-/* Grow an int32 array to hold at least `need` elements (doubling). */
-tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need);
-tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap_elems, size_t need, size_t elem);
 
 /* ---- lines.c: line reader over a file or memory ---------------------------------------------- */
 typedef struct tf__lines {

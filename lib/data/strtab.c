@@ -54,37 +54,6 @@ static void slot_put(tf__slot_t *slots, uint32_t nslots, uint64_t key, uint32_t 
     slots[i].id = id;
 }
 
-tf_status_t tf__grow_bytes(tf_ctx_t *ctx, void **p, size_t *cap_elems, size_t need, size_t elem)
-{
-    if (need <= *cap_elems)
-        return TF_STATUS_OK;
-    size_t ncap = *cap_elems ? *cap_elems : 16, bytes;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2)
-            TF_FAIL(TF_STATUS_ENOMEM, "data: array of %zu elements is too large", need);
-        ncap *= 2;
-    }
-    if (!tf__mul_size(ncap, elem, &bytes))
-        TF_FAIL(TF_STATUS_ENOMEM, "data: array of %zu elements is too large", need);
-    void *np = tf__alloc(ctx, bytes);
-    if (np == NULL)
-        return TF_STATUS_ENOMEM;
-    if (*p != NULL)
-        memcpy(np, *p, *cap_elems * elem);
-    tf__free(ctx, *p);
-    *p = np;
-    *cap_elems = ncap;
-    return TF_STATUS_OK;
-}
-
-tf_status_t tf__grow_i32(tf_ctx_t *ctx, int32_t **p, size_t *cap, size_t need)
-{
-    void *q = *p;
-    tf_status_t st = tf__grow_bytes(ctx, &q, cap, need, sizeof(int32_t));
-    *p = q;
-    return st;
-}
-
 static tf_status_t rehash(tf__strtab_t *t, tf_ctx_t *ctx, uint32_t nslots)
 {
     tf__slot_t *slots = tf__alloc(ctx, (size_t)nslots * sizeof *slots);

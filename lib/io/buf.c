@@ -21,19 +21,9 @@ tf_status_t tf__buf_append(tf__buf_t *b, const void *data, size_t n)
     size_t need;
     if (!tf__add_size(b->len, n, &need))
         TF_FAIL(TF_STATUS_ENOMEM, "buffer of %zu + %zu bytes is too large", b->len, n);
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *p = tf__alloc(b->ctx, cap);
-        if (p == NULL)
-            return TF_STATUS_ENOMEM;
-        if (b->len > 0)
-            memcpy(p, b->data, b->len);
-        tf__free(b->ctx, b->data);
-        b->data = p;
-        b->cap = cap;
-    }
+    void *grown = b->data;
+    TF_CHECK(tf__grow_bytes(b->ctx, &grown, &b->cap, need, 1));
+    b->data = grown;
     if (n > 0)
         memcpy(b->data + b->len, data, n);
     b->len = need;

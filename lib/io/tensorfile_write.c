@@ -17,9 +17,11 @@ struct tf_tensorfile_writer {
     tf_ctx_t *ctx;
     uint32_t flags;
     wentry_t *entries;
-    uint32_t count, cap;
+    uint32_t count;
+    size_t cap;
     char **meta_keys, **meta_values;
-    uint32_t meta_count, meta_cap;
+    uint32_t meta_count;
+    size_t keys_cap, values_cap;
 };
 
 /* Per-entry layout computed at save time. */
@@ -69,25 +71,6 @@ void tf_tensorfile_writer_free(tf_tensorfile_writer_t *w)
     tf__object_freed(ctx);
 }
 
-/* Grow `*arr` (elements of `size` bytes, `count` used) to hold one more; ENOMEM leaves it. */
-static tf_status_t grow(tf_ctx_t *ctx, void **arr, uint32_t count, uint32_t *cap, size_t size)
-{
-    if (count < *cap)
-        return TF_STATUS_OK;
-    if (count >= UINT32_MAX / 2)
-        TF_FAIL(TF_STATUS_ENOMEM, "tensor file writer: too many entries");
-    uint32_t ncap = *cap ? *cap * 2 : 8;
-    void *p = tf__calloc(ctx, ncap, size);
-    if (p == NULL)
-        return TF_STATUS_ENOMEM;
-    if (count > 0)
-        memcpy(p, *arr, (size_t)count * size);
-    tf__free(ctx, *arr);
-    *arr = p;
-    *cap = ncap;
-    return TF_STATUS_OK;
-}
-
 static tf_status_t check_name(const tf_tensorfile_writer_t *w, const char *name, const char *fn)
 {
     size_t n = strlen(name);
@@ -111,7 +94,11 @@ static tf_status_t add_entry(tf_tensorfile_writer_t *w,
                              const char *fn)
 {
     TF_CHECK(check_name(w, name, fn));
-    TF_CHECK(grow(w->ctx, (void **)&w->entries, w->count, &w->cap, sizeof *w->entries));
+    if (w->count == UINT32_MAX)
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: too many entries", fn);
+    void *grown = w->entries;
+    TF_CHECK(tf__grow_bytes(w->ctx, &grown, &w->cap, (size_t)w->count + 1, sizeof *w->entries));
+    w->entries = grown;
     char *copy = tf__strdup(w->ctx, name);
     if (copy == NULL)
         return TF_STATUS_ENOMEM;
@@ -167,11 +154,13 @@ tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w, const char *key, const 
     for (uint32_t i = 0; i < w->meta_count; i++)
         if (strcmp(w->meta_keys[i], key) == 0)
             TF_FAIL(TF_STATUS_EINVAL, "%s: the key '%s' was already added", __func__, key);
-    uint32_t cap = w->meta_cap;
-    TF_CHECK(grow(w->ctx, (void **)&w->meta_keys, w->meta_count, &cap, sizeof(char *)));
-    cap = w->meta_cap;
-    TF_CHECK(grow(w->ctx, (void **)&w->meta_values, w->meta_count, &cap, sizeof(char *)));
-    w->meta_cap = cap;
+    if (w->meta_count == UINT32_MAX)
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: too many metadata keys", __func__);
+    void *keys = w->meta_keys, *values = w->meta_values;
+    TF_CHECK(tf__grow_bytes(w->ctx, &keys, &w->keys_cap, (size_t)w->meta_count + 1, sizeof(char *)));
+    w->meta_keys = keys;
+    TF_CHECK(tf__grow_bytes(w->ctx, &values, &w->values_cap, (size_t)w->meta_count + 1, sizeof(char *)));
+    w->meta_values = values;
     char *k = tf__strdup(w->ctx, key);
     char *v = k ? tf__strdup(w->ctx, value) : NULL;
     if (v == NULL) {

@@ -126,25 +126,6 @@ void tf_optimizer_free(tf_optimizer_t *opt)
     tf__object_freed(ctx);
 }
 
-/* Grow an array of `elem` bytes to hold one more element. */
-static tf_status_t grow(tf_ctx_t *ctx, void **arr, uint32_t count, uint32_t *cap, size_t elem)
-{
-    if (count < *cap)
-        return TF_STATUS_OK;
-    if (*cap > UINT32_MAX / 2)
-        TF_FAIL(TF_STATUS_EOVERFLOW, "tf_optimizer: too many entries");
-    uint32_t ncap = *cap ? *cap * 2 : 16;
-    void *n = tf__calloc(ctx, ncap, elem);
-    if (n == NULL)
-        TF_FAIL(TF_STATUS_ENOMEM, "tf_optimizer: out of memory growing a table");
-    if (count)
-        memcpy(n, *arr, (size_t)count * elem);
-    tf__free(ctx, *arr);
-    *arr = n;
-    *cap = ncap;
-    return TF_STATUS_OK;
-}
-
 static int prefix_match(const char *name, const tf__optim_group_t *g)
 {
     return strncmp(name, g->prefix, g->prefix_len) == 0;
@@ -200,8 +181,11 @@ tf_optimizer_add_param(tf_optimizer_t *opt, const char *name, tf_tensor_t *param
             TF_FAIL(TF_STATUS_EINVAL, "%s: '%s': a tensor is already registered as '%s'", fn, name,
                     q->name);
     }
-    TF_CHECK(
-        grow(opt->ctx, (void **)&opt->params, opt->nparams, &opt->cap_params, sizeof *opt->params));
+    if (opt->nparams == UINT32_MAX)
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: too many parameters", fn);
+    void *grown = opt->params;
+    TF_CHECK(tf__grow_bytes(opt->ctx, &grown, &opt->cap_params, (size_t)opt->nparams + 1, sizeof *opt->params));
+    opt->params = grown;
     tf__optim_param_t p;
     memset(&p, 0, sizeof p);
     p.param = param;

@@ -30,7 +30,8 @@ struct tf_optimizer {
     tf_optimizer_opts_t o;
     uint32_t nstate; /* floats of state per element */
     tf__optim_param_t *params;
-    uint32_t nparams, cap_params;
+    uint32_t nparams;
+    size_t cap_params;
     tf__optim_group_t *groups;
     uint32_t ngroups, cap_groups;
     int64_t step;

@@ -159,7 +159,8 @@ typedef struct {
     float *z;       /* n x K */
     int32_t *lab;   /* n, single-label loaders */
     float *sets;    /* n x C, multi-label loaders */
-    int64_t n, cap;
+    int64_t n;
+    size_t z_cap, lab_cap, sets_cap;
 } logits_t;
 
 static void logits_free(tf_ctx_t *ctx, logits_t *L)
@@ -169,33 +170,19 @@ static void logits_free(tf_ctx_t *ctx, logits_t *L)
     tf__free(ctx, L->sets);
 }
 
+/* Room for `need` sequences of K logits (and C label values). */
 static tf_status_t logits_grow(tf_ctx_t *ctx, logits_t *L, int64_t need, int64_t K, int64_t C)
 {
-    if (need <= L->cap)
-        return TF_STATUS_OK;
-    int64_t cap = L->cap ? L->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    float *z = tf__calloc(ctx, (size_t)(cap * K), sizeof *z);
-    int32_t *lab = tf__calloc(ctx, (size_t)cap, sizeof *lab);
-    float *sets = tf__calloc(ctx, (size_t)(cap * C), sizeof *sets);
-    if (z == NULL || lab == NULL || sets == NULL) {
-        tf__free(ctx, z);
-        tf__free(ctx, lab);
-        tf__free(ctx, sets);
-        return TF_STATUS_ENOMEM;
-    }
-    if (L->n > 0) {
-        memcpy(z, L->z, (size_t)(L->n * K) * sizeof *z);
-        memcpy(lab, L->lab, (size_t)L->n * sizeof *lab);
-        memcpy(sets, L->sets, (size_t)(L->n * C) * sizeof *sets);
-    }
-    logits_free(ctx, L);
+    void *z = L->z, *lab = L->lab, *sets = L->sets;
+    tf_status_t st = tf__grow_bytes(ctx, &z, &L->z_cap, (size_t)(need * K), sizeof *L->z);
     L->z = z;
+    if (st == TF_STATUS_OK)
+        st = tf__grow_bytes(ctx, &lab, &L->lab_cap, (size_t)need, sizeof *L->lab);
     L->lab = lab;
+    if (st == TF_STATUS_OK)
+        st = tf__grow_bytes(ctx, &sets, &L->sets_cap, (size_t)(need * C), sizeof *L->sets);
     L->sets = sets;
-    L->cap = cap;
-    return TF_STATUS_OK;
+    return st;
 }
 
 /* Raw head logits of every sequence of `data` (evaluation mode); with `labelled`, also the

@@ -1,5 +1,5 @@
-/* Internal helpers of lib/core: allocation accounting, overflow checks, the options reader and
- * the random generator. */
+/* Internal helpers of lib/core: allocation accounting, the growable array, overflow checks, the
+ * options reader and the random generator. */
 #include "tf_test.h"
 #include "core/internal.h"
 #include <math.h>
@@ -57,6 +57,39 @@ typedef struct {
 
 static const size_t demo_sizes[] = {0, TF__OPTS_END(demo_opts_t, a), TF__OPTS_END(demo_opts_t, b)};
 static const tf__opts_layout_t demo_layout = {"demo_opts_t", 2, demo_sizes, sizeof(demo_opts_t)};
+
+/* The growable array keeps its elements, zeroes the new ones, and leaves everything as it was
+ * when the size cannot be had. */
+static void test_internals_grow_keeps_and_zeroes(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    int32_t *a = NULL;
+    size_t cap = 0;
+    assert_int_equal(tf__grow_i32(ctx, &a, &cap, 0), TF_STATUS_OK);
+    assert_null(a);
+    assert_int_equal(tf__grow_i32(ctx, &a, &cap, 3), TF_STATUS_OK);
+    assert_true(cap >= 3);
+    for (int32_t i = 0; i < 3; i++)
+        a[i] = 100 + i;
+    const size_t first = cap;
+    assert_int_equal(tf__grow_i32(ctx, &a, &cap, first), TF_STATUS_OK); /* fits: unchanged */
+    assert_int_equal(cap, first);
+    assert_int_equal(tf__grow_i32(ctx, &a, &cap, 1000), TF_STATUS_OK);
+    assert_true(cap >= 1000);
+    for (int32_t i = 0; i < 3; i++)
+        assert_int_equal(a[i], 100 + i);
+    for (size_t i = 3; i < cap; i++)
+        assert_int_equal(a[i], 0);
+    int32_t *before = a;
+    const size_t cap_before = cap;
+    void *p = a;
+    assert_int_equal(tf__grow_bytes(ctx, &p, &cap, SIZE_MAX / 2, 8), TF_STATUS_ENOMEM);
+    assert_ptr_equal(p, before);
+    assert_int_equal(cap, cap_before);
+    assert_int_equal(a[2], 102);
+    tf__free(ctx, a);
+    assert_int_equal(tf_ctx_allocated_bytes(ctx), 0);
+}
 
 static void test_internals_opts_read_honours_struct_size(void **state)
 {
@@ -182,6 +215,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_internals_size_arithmetic),
         cmocka_unit_test_setup_teardown(test_internals_alloc_accounting_and_alignment,
                                         tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_internals_grow_keeps_and_zeroes, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
         cmocka_unit_test(test_internals_opts_read_honours_struct_size),
         cmocka_unit_test(test_internals_opts_init_writes_only_the_callers_version),
         cmocka_unit_test(test_internals_opts_layouts_cover_their_structs),
