@@ -55,8 +55,8 @@ typedef enum tf_model_input {
     TF_MODEL_INPUT_FEATURES = 2 /**< Numeric sequences (T, B, F) through a linear projection. */
 } tf_model_input_t;
 
-/** Current version of ::tf_model_opts_t. */
-#define TF_MODEL_OPTS_VERSION 1
+/** Current version of ::tf_model_opts_t (2 added `cell`). */
+#define TF_MODEL_OPTS_VERSION 2
 
 /** @brief Architecture of a new model. Fill with tf_model_opts_init(). */
 typedef struct tf_model_opts {
@@ -65,21 +65,23 @@ typedef struct tf_model_opts {
     int32_t input;         /**< A ::tf_model_input_t; default #TF_MODEL_INPUT_TOKENS. */
     int32_t num_features;  /**< Features per step for #TF_MODEL_INPUT_FEATURES (>= 1). */
     int32_t embedding_dim; /**< Embedding (or input projection) size; default 100. */
-    int32_t hidden_size;   /**< LSTM hidden size; default 200. */
-    int32_t num_layers;    /**< Stacked LSTM layers; default 1. */
-    int32_t bidirectional; /**< 1: bidirectional LSTM (no language-model pre-training then). */
-    double dropout;        /**< Dropout between LSTM layers and before every head, [0, 1);
+    int32_t hidden_size;   /**< Recurrent hidden size; default 200. */
+    int32_t num_layers;    /**< Stacked recurrent layers; default 1. */
+    int32_t bidirectional; /**< 1: bidirectional layers (no language-model pre-training then). */
+    double dropout;        /**< Dropout between recurrent layers and before every head, [0, 1);
                                 default 0.2. */
     int32_t tie_weights;   /**< 1: the LM head shares the embedding matrix (needs
                                 embedding_dim == hidden_size). Default 0. */
     int32_t reserved;      /**< Must be 0. */
+    int32_t cell;          /**< ::tf_cell_t of the recurrent layers; default #TF_CELL_LSTM. Saved in
+                                checkpoints (files without it load as LSTM). Since version 2. */
 } tf_model_opts_t;
 
 /** Static initializer with the same defaults as tf_model_opts_init() (current version). */
 #define TF_MODEL_OPTS_INIT                                                                         \
     {                                                                                              \
         (uint32_t)sizeof(tf_model_opts_t), TF_MODEL_OPTS_VERSION, TF_MODEL_INPUT_TOKENS, 0, 100,   \
-        200, 1, 0, 0.2, 0, 0                                                                       \
+        200, 1, 0, 0.2, 0, 0, TF_CELL_LSTM                                                         \
     }
 
 /**

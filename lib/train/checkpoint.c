@@ -23,10 +23,10 @@ static tf_status_t config_json(tf_model_t *m, tf__buf_t *b)
              "{\"input\":%d,\"num_features\":%d,\"vocab_size\":%d,\"embedding_dim\":%d,"
              "\"hidden_size\":%d,\"num_layers\":%d,\"bidirectional\":%d,\"dropout\":%.17g,"
              "\"tie_weights\":%d,\"num_classes\":%d,\"pooling\":%u,\"head_dropout\":%.17g,"
-             "\"multi_label\":%d}",
+             "\"multi_label\":%d,\"cell\":\"%s\"}",
              c->input, c->num_features, m->vocab ? tf_vocab_size(m->vocab) : 0, c->embedding_dim,
              c->hidden_size, c->num_layers, c->bidirectional, c->dropout, c->tie_weights,
-             m->num_classes, m->pool_modes, m->head_p, m->multilabel);
+             m->num_classes, m->pool_modes, m->head_p, m->multilabel, tf__cell_get(c->cell)->name);
     return tf__buf_puts(b, tmp);
 }
 
@@ -196,6 +196,16 @@ static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *tex
     *multilabel = 0; /* absent in files from before multi-label heads */
     if (tf__json_get(root, "multi_label") != NULL)
         TF_CHECK_GOTO(st, json_int(path, root, "multi_label", 0, 1, multilabel), out);
+    c->cell = TF_CELL_LSTM; /* absent in files from before the cell table */
+    const tf__json_t *cell = tf__json_get(root, "cell");
+    if (cell != NULL) {
+        c->cell = tf__json_is(cell, TF__JSON_STRING) ? tf__cell_find(cell->str) : -1;
+        if (c->cell < 0) {
+            st = tf__error(TF_STATUS_EFORMAT,
+                           "tf_model_load: %s: configuration field 'cell' is not a cell's name (lstm, gru)", path);
+            goto out;
+        }
+    }
     TF_CHECK_GOTO(st, json_fraction(path, root, "dropout", &c->dropout), out);
     TF_CHECK_GOTO(st, json_fraction(path, root, "head_dropout", head_p), out);
 out:

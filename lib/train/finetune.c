@@ -224,7 +224,7 @@ static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, 
 {
     char prefix[64];
     int32_t L = m->cfg.num_layers;
-    const tf__cell_ops_t *cell = tf__cell_get(TF_CELL_LSTM);
+    const tf__cell_ops_t *cell = tf__cell_get(m->cfg.cell);
     for (int32_t k = 0; k < L; k++)
         for (int i = 0; i < TF__CELL_PARAMS; i++) {
             tf__cell_param_prefix(prefix, sizeof prefix, cell, i, k);

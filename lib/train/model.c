@@ -9,7 +9,8 @@
 TF__OPTS_LAYOUT(tf__model_opts_layout,
                 tf_model_opts_t,
                 TF_MODEL_OPTS_VERSION,
-                TF__OPTS_END(tf_model_opts_t, reserved));
+                TF__OPTS_END(tf_model_opts_t, reserved),
+                TF__OPTS_END(tf_model_opts_t, cell));
 
 static void model_opts_defaults(tf_model_opts_t *o)
 {
@@ -21,6 +22,7 @@ static void model_opts_defaults(tf_model_opts_t *o)
     o->hidden_size = 200;
     o->num_layers = 1;
     o->dropout = 0.2;
+    o->cell = TF_CELL_LSTM;
 }
 
 tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version)
@@ -35,6 +37,8 @@ static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *
     const char *fn = "tf_model_create";
     if (o->input != TF_MODEL_INPUT_TOKENS && o->input != TF_MODEL_INPUT_FEATURES)
         TF_FAIL(TF_STATUS_EINVAL, "%s: input %d is not a tf_model_input_t", fn, o->input);
+    if (tf__cell_get(o->cell) == NULL)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: cell %d is not a tf_cell_t", fn, o->cell);
     if (o->input == TF_MODEL_INPUT_TOKENS && vocab == NULL)
         TF_FAIL(TF_STATUS_EINVAL, "%s: a token model needs a vocabulary", fn);
     if (o->input == TF_MODEL_INPUT_FEATURES && o->num_features < 1)
@@ -85,6 +89,7 @@ static tf_status_t build_modules(tf_model_t *m)
     eo.num_layers = c->num_layers;
     eo.bidirectional = c->bidirectional;
     eo.dropout = c->dropout;
+    eo.cell = c->cell;
     if (c->input == TF_MODEL_INPUT_TOKENS) {
         eo.vocab_size = tf_vocab_size(m->vocab);
         eo.padding_idx = TF_VOCAB_PAD;

@@ -151,6 +151,7 @@ typedef struct {
     double dropout;
     int32_t tie_weights;
     int32_t reserved;
+    int32_t cell;
 } frozen_model_opts_t;
 
 typedef struct {
@@ -287,7 +288,9 @@ static const frozen_t frozen[] = {
     {"tf_encoder_opts_t", offsetof(frozen_encoder_opts_t, cell), 1, 2, init_encoder_opts,
      &tf__encoder_opts_layout},
     FROZEN(optimizer_opts, 1),
-    FROZEN(model_opts, 1),
+    FROZEN(model_opts, 2),
+    /* Version 1 of the model options ended before cell. */
+    {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 2, init_model_opts, &tf__model_opts_layout},
     FROZEN(pretrain_opts, 1),
     {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
@@ -515,7 +518,7 @@ static void test_training_accepts_published_structs(void **state)
     lo->num_labels = 2;
     assert_ok(tf_loader_create_numeric_memory(&cls, ctx, values, offsets, N, labels,
                                               (const tf_loader_opts_t *)lo));
-    NEW_FROZEN(frozen_model_opts_t, mo, init_model_opts, 1);
+    NEW_FROZEN(frozen_model_opts_t, mo, init_model_opts, 2);
     mo->input = TF_MODEL_INPUT_FEATURES;
     mo->num_features = 1;
     mo->embedding_dim = 4;

@@ -208,6 +208,7 @@ static void test_model(void **state)
     SAME(tf_model_opts_t, dropout);
     SAME(tf_model_opts_t, tie_weights);
     SAME(tf_model_opts_t, reserved);
+    SAME(tf_model_opts_t, cell);
     END(tf_model_opts_t);
 }
 
