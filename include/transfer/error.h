@@ -36,8 +36,9 @@ typedef enum tf_status {
     TF_STATUS_ESTATE = 9,      /**< The call is not valid in the object's current state. */
     TF_STATUS_ENOTSUP = 10,    /**< The operation is not supported by this build or object. */
     TF_STATUS_ECANCELED = 11,  /**< A user callback asked to stop. */
-    TF_STATUS_EUSER = 12,      /**< A user callback reported a failure. */
-    TF_STATUS_EINTERNAL = 13,  /**< A bug in libtransfer; please report it. */
+    /* 12 is not used (it was TF_STATUS_EUSER, which no call returned); the numbers stay stable. */
+    TF_STATUS_EINTERNAL = 13,  /**< Reserved for a broken internal invariant (a bug in libtransfer;
+                                    please report it); no current code path returns it. */
     TF_STATUS_EOVERFLOW = 14,  /**< A size computation would overflow. */
     TF_STATUS_ENOTFOUND = 15,  /**< A named item (file, parameter, label) does not exist. */
     TF_STATUS_EDIVERGED = 16   /**< Training produced a non-finite loss and was stopped. */

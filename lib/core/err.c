@@ -36,7 +36,6 @@ const char *tf_status_str(tf_status_t status)
     case TF_STATUS_ESTATE: return "TF_STATUS_ESTATE";
     case TF_STATUS_ENOTSUP: return "TF_STATUS_ENOTSUP";
     case TF_STATUS_ECANCELED: return "TF_STATUS_ECANCELED";
-    case TF_STATUS_EUSER: return "TF_STATUS_EUSER";
     case TF_STATUS_EINTERNAL: return "TF_STATUS_EINTERNAL";
     case TF_STATUS_EOVERFLOW: return "TF_STATUS_EOVERFLOW";
     case TF_STATUS_ENOTFOUND: return "TF_STATUS_ENOTFOUND";

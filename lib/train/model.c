@@ -343,25 +343,14 @@ tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt)
     return attach_modules(opt, mods, 2);
 }
 
-static tf_status_t scratch(tf_ctx_t *ctx, tf__scratch_t *s, int32_t dtype, const int64_t *shape, uint32_t ndim)
+tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
 {
     size_t n = 1;
     for (uint32_t i = 0; i < ndim; i++)
         n *= (size_t)shape[i];
     TF_CHECK(tf__buf_reserve(ctx, &s->data, &s->cap, n));
     tf__view_set(&s->view, ctx, s->data, shape, ndim);
-    s->view.dtype = dtype;
     return TF_STATUS_OK;
-}
-
-tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
-{
-    return scratch(ctx, s, TF_DTYPE_F32, shape, ndim);
-}
-
-tf_status_t tf__scratch_i32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
-{
-    return scratch(ctx, s, TF_DTYPE_I32, shape, ndim); /* int32 and float have the same size */
 }
 
 void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s)

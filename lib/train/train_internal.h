@@ -132,9 +132,8 @@ tf_status_t tf__evaluate_loader(tf_model_t *m, tf_loader_t *data, double *loss, 
  * or the loss. */
 double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t metric);
 
-/* Resize a scratch buffer to `shape` (contents not kept) and view it as f32 or i32. */
+/* Resize a scratch buffer to `shape` (contents not kept) and view it as f32. */
 tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);
-tf_status_t tf__scratch_i32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);
 void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s);
 
 /* Training mode of every module of the model. */

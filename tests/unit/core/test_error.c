@@ -10,9 +10,11 @@ static void test_error_status_names_are_distinct(void **state)
     assert_string_equal(tf_status_str(TF_STATUS_EDIVERGED), "TF_STATUS_EDIVERGED");
     assert_string_equal(tf_status_str((tf_status_t)9999), "TF_STATUS_UNKNOWN");
     assert_string_equal(tf_status_str((tf_status_t)-1), "TF_STATUS_UNKNOWN");
+    assert_string_equal(tf_status_str((tf_status_t)12), "TF_STATUS_UNKNOWN"); /* unused number */
     for (int a = 0; a <= 16; a++)
         for (int b = a + 1; b <= 16; b++)
-            assert_string_not_equal(tf_status_str((tf_status_t)a), tf_status_str((tf_status_t)b));
+            if (a != 12 && b != 12)
+                assert_string_not_equal(tf_status_str((tf_status_t)a), tf_status_str((tf_status_t)b));
 }
 
 static void test_error_codes_are_stable(void **state)
@@ -31,7 +33,6 @@ static void test_error_codes_are_stable(void **state)
     assert_int_equal(TF_STATUS_ESTATE, 9);
     assert_int_equal(TF_STATUS_ENOTSUP, 10);
     assert_int_equal(TF_STATUS_ECANCELED, 11);
-    assert_int_equal(TF_STATUS_EUSER, 12);
     assert_int_equal(TF_STATUS_EINTERNAL, 13);
     assert_int_equal(TF_STATUS_EOVERFLOW, 14);
     assert_int_equal(TF_STATUS_ENOTFOUND, 15);
