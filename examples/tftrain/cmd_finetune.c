@@ -43,7 +43,8 @@ static const char finetune_help[] =
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
     "  --seed N           random seed (default 42)\n"
     "Architecture, from scratch only (same defaults as `tftrain pretrain`):\n"
-    "  --vocab-size N  --emb N  --hidden N  --layers N  --tokenizer word|bpe|byte\n"
+    "  --vocab-size N  --emb N  --hidden N  --layers N  --cell lstm|gru\n"
+    "  --tokenizer word|bpe|byte\n"
     "\n"
     "Progress goes to stderr; the last line on stdout is a summary:\n"
     "  epochs=N best_epoch=N valid_accuracy=X train_loss=X seconds=X\n"
@@ -55,7 +56,7 @@ int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL;
-    const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL;
+    const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL, *cell_name = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int64_t seed = 42;
@@ -82,9 +83,10 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
         {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
+        {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
     };
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
-                                             "--tokenizer"};
+                                             "--cell", "--tokenizer"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const char *label_names[TT_MAX_LABELS];
     float weights[TT_MAX_LABELS];
@@ -103,6 +105,7 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t strat, i, num_labels, cw_kind;
     tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *, const char *,
                           const tf_loader_opts_t *);
+    int32_t cell = TF_CELL_LSTM;
     int rc;
 
     rc = tt_parse_args(cmd, argc, argv, opts, nopts, finetune_help);
@@ -133,6 +136,8 @@ int tt_cmd_finetune(int argc, char **argv)
                                       "comes from the pre-trained model)", arch_flags[i]);
     } else {
         rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
+        if (rc == TT_EXIT_OK)
+            rc = tt_cell(cmd, cell_name, &cell);
         if (rc != TT_EXIT_OK)
             return rc;
     }
@@ -156,6 +161,7 @@ int tt_cmd_finetune(int argc, char **argv)
         mopts.embedding_dim = emb;
         mopts.hidden_size = hidden;
         mopts.num_layers = layers;
+        mopts.cell = cell;
         st = tf_model_create(&model, ctx, built, &mopts); /* the model keeps its own copy */
         tf_vocab_free(built);
         if (st != TF_STATUS_OK) {

@@ -1,5 +1,5 @@
-/* tftrain pretrain: a word-level LSTM language model on unlabelled text, new or continued from a
- * pre-trained one (domain adaptation). */
+/* tftrain pretrain: a word-level recurrent (LSTM or GRU) language model on unlabelled text, new or
+ * continued from a pre-trained one (domain adaptation). */
 #include "tftrain.h"
 
 #include <math.h>
@@ -9,7 +9,7 @@ static const char pretrain_help[] =
     "usage: tftrain pretrain --corpus FILE [--corpus FILE ...] --out MODEL [--init MODEL]\n"
     "                        [options]\n"
     "\n"
-    "Pre-train an LSTM language model (next-word prediction) on unlabelled text, one text\n"
+    "Pre-train an LSTM (or GRU) language model (next-word prediction) on unlabelled text, one text\n"
     "per line. The vocabulary is built from the corpora: words lower-cased, punctuation\n"
     "split off, the most frequent first. 5% of the lines (chosen by a hash of the line)\n"
     "are held out to report the validation perplexity.\n"
@@ -19,7 +19,7 @@ static const char pretrain_help[] =
     "added, the most frequent first, up to --vocab-size (their embedding and output rows\n"
     "start at the mean of the old ones; the number added is printed on stderr), then it is\n"
     "pre-trained from its own weights. The architecture and the tokenizer come from the\n"
-    "model: --emb, --hidden, --layers and --tokenizer are refused. A subword or byte\n"
+    "model: --emb, --hidden, --layers, --cell and --tokenizer are refused. A subword or byte\n"
     "vocabulary already spells every word and does not grow.\n"
     "\n"
     "  --corpus FILE    text file, one text per line (repeat for several files)\n"
@@ -32,8 +32,9 @@ static const char pretrain_help[] =
     "                   bpe: subwords learnt from the corpora (byte-level BPE), so new\n"
     "                   words are spelled with known pieces; byte: one token per byte\n"
     "  --emb N          embedding size (default 100)\n"
-    "  --hidden N       LSTM hidden size (default 200)\n"
-    "  --layers N       stacked LSTM layers (default 1)\n"
+    "  --hidden N       recurrent hidden size (default 200)\n"
+    "  --layers N       stacked recurrent layers (default 1)\n"
+    "  --cell C         recurrent cell: lstm (default) or gru (torch.nn.GRU's layout)\n"
     "  --bptt N         window length in tokens (default 64)\n"
     "  --batch N        parallel streams per batch (default 32)\n"
     "  --epochs N       passes over the corpus (default 1)\n"
@@ -85,10 +86,10 @@ static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
 
 int tt_cmd_pretrain(int argc, char **argv)
 {
-    static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--tokenizer"};
+    static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--cell", "--tokenizer"};
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
-    const char *out = NULL, *init = NULL, *tokenizer = NULL;
+    const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42;
@@ -109,6 +110,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
         {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
+        {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -124,6 +126,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     tt_progress_t progress;
     tf_status_t st;
     int64_t total;
+    int32_t cell;
     int rc;
 
     rc = tt_parse_args(cmd, argc, argv, opts, nopts, pretrain_help);
@@ -135,12 +138,15 @@ int tt_cmd_pretrain(int argc, char **argv)
         return tt_usage_error(cmd, "--out MODEL is required");
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
-    for (int i = 0; init != NULL && i < 4; i++)
+    for (int i = 0; init != NULL && i < (int)(sizeof arch_flags / sizeof arch_flags[0]); i++)
         if (tt_opt(opts, nopts, arch_flags[i])->seen)
             return tt_usage_error(cmd, "%s cannot be used with --init (the architecture and the "
                                   "tokenizer come from the pre-trained model)", arch_flags[i]);
 
     rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    rc = tt_cell(cmd, cell_name, &cell);
     if (rc != TT_EXIT_OK)
         return rc;
     rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
@@ -185,6 +191,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         mopts.embedding_dim = emb;
         mopts.hidden_size = hidden;
         mopts.num_layers = layers;
+        mopts.cell = cell;
         st = tf_model_create(&model, ctx, vocab, &mopts);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "cannot create the model");

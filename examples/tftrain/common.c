@@ -58,6 +58,17 @@ int tt_ctx_create(const char *cmd, tf_ctx_t **ctx, int32_t threads, uint64_t see
     return TT_EXIT_OK;
 }
 
+int tt_cell(const char *cmd, const char *name, int32_t *cell)
+{
+    if (name == NULL || strcmp(name, "lstm") == 0)
+        *cell = TF_CELL_LSTM;
+    else if (strcmp(name, "gru") == 0)
+        *cell = TF_CELL_GRU;
+    else
+        return tt_usage_error(cmd, "--cell: '%s' is not lstm or gru", name);
+    return TT_EXIT_OK;
+}
+
 int tt_vocab_opts(const char *cmd, tf_vocab_opts_t *opts, int32_t max_size, const char *tokenizer)
 {
     tf_vocab_opts_init(opts, TF_VOCAB_OPTS_VERSION);

@@ -96,6 +96,10 @@ int tt_training_status(const char *cmd, tf_status_t st, const char *out, const c
  * returns TT_EXIT_USAGE for another name or a size BPE cannot have. */
 int tt_vocab_opts(const char *cmd, tf_vocab_opts_t *opts, int32_t max_size, const char *tokenizer);
 
+/* The recurrent cell named by --cell (lstm or gru; NULL = lstm) into *cell (a tf_cell_t). Prints a
+ * usage error and returns TT_EXIT_USAGE for another name. */
+int tt_cell(const char *cmd, const char *name, int32_t *cell);
+
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
 

@@ -3,7 +3,7 @@
 # pre-training with a grown vocabulary, and cpp_predict agreeing with `tftrain predict`.
 if(TARGET tftrain)
   foreach(_case usage help data_errors end_to_end pretrain_init multi_label adapt tokenizer_bpe
-                cpp_predict)
+                cell cpp_predict)
     add_test(NAME train_tftrain_${_case}
       COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/tftrain_test.py $<TARGET_FILE:tftrain>
               ${CMAKE_CURRENT_BINARY_DIR}/tftrain_work ${_case} $<TARGET_FILE:cpp_predict>)

@@ -2,7 +2,7 @@
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
-tokenizer_bpe, cpp_predict."""
+tokenizer_bpe, cell, cpp_predict."""
 import json
 import os
 import random
@@ -311,6 +311,43 @@ def case_tokenizer_bpe(d, f):
         expect_exit(0, ["finetune", "--train", f["train"], "--out", os.path.join(d, kind + ".st"),
                         "--epochs", "1", "--batch", "8", "--tokenizer", kind, "--vocab-size",
                         "300"] + small)
+
+
+def case_cell(d, f):
+    """--cell gru makes GRU models (gru.* tensors of 3H rows, "cell":"gru" in the saved
+    configuration) that pre-train, fine-tune from the pre-trained model and predict; the cell is
+    the pre-trained model's with --init; an unknown cell is a usage error."""
+    lm = os.path.join(d, "lm-gru.safetensors")
+    clf = os.path.join(d, "clf-gru.safetensors")
+    scratch = os.path.join(d, "scratch-gru.safetensors")
+    for cmd in (["pretrain", "--corpus", f["corpus"], "--out", lm],
+                ["finetune", "--train", f["train"], "--out", clf]):
+        expect_exit(1, cmd + ["--cell", "rnn"], "--cell: 'rnn' is not lstm or gru")
+    expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--steps", "4", "--bptt", "8",
+                    "--batch", "4", "--cell", "gru"] + SMALL)
+    header = safetensors_header(lm)
+    expect(header.get("gru.weight_hh_l0", {}).get("shape") == [36, 12],
+           f"pretrain --cell gru: tensors {sorted(k for k in header if '.' in k)[:6]}")
+    expect(not any(k.startswith("lstm.") for k in header), "pretrain --cell gru wrote lstm.* tensors")
+    config = json.loads(header["__metadata__"]["libtransfer.config"])
+    expect(config.get("cell") == "gru", f"pretrain --cell gru: configuration {config}")
+    expect_exit(1, ["finetune", "--init", lm, "--train", f["train"], "--out", clf, "--cell", "gru"],
+                "--cell cannot be used with --init")
+    expect_exit(0, ["finetune", "--init", lm, "--train", f["train"], "--valid", f["valid"], "--out",
+                    clf, "--epochs", "2", "--batch", "8", "--strategy", "gradual", "--threads", "1"])
+    expect("gru.weight_ih_l0" in safetensors_header(clf), "finetune --init of a GRU: no gru.* tensors")
+    rc, out, err = expect_exit(0, ["predict", "--model", clf, "--input", f["inputs"], "--threads",
+                                   "1"])
+    expect(len(out.strip().split("\n")) >= 3, f"predict with a GRU model: {out!r}")
+    expect_exit(0, ["finetune", "--train", f["train"], "--out", scratch, "--epochs", "1", "--batch",
+                    "8", "--cell", "gru"] + SMALL)
+    expect("gru.bias_hh_l0" in safetensors_header(scratch), "finetune --cell gru from scratch")
+    # Without --cell: an LSTM, as before.
+    plain = os.path.join(d, "lm-lstm.safetensors")
+    expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", plain, "--steps", "2", "--bptt", "8",
+                    "--batch", "4"] + SMALL)
+    header = safetensors_header(plain)
+    expect(header.get("lstm.weight_hh_l0", {}).get("shape") == [48, 12], "pretrain default cell")
 
 
 def safetensors_header(path):

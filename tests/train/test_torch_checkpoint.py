@@ -53,21 +53,24 @@ new_probes = probes + ["the cat paints a violin .", "a dog sells a mango"]
 
 
 class Reference(torch.nn.Module):
-    """The architecture libtransfer saves: embedding, LSTM stack, pooling (last|mean|max), head."""
+    """The architecture libtransfer saves: embedding, LSTM or GRU stack, pooling
+    (last|mean|max), head."""
 
-    def __init__(self, sd, layers, pooling):
+    def __init__(self, sd, layers, pooling, cell):
         super().__init__()
         V, E = sd["embedding.weight"].shape
-        H = sd["lstm.weight_hh_l0"].shape[1]
+        H = sd[cell + ".weight_hh_l0"].shape[1]
         self.embedding = torch.nn.Embedding(V, E)
-        self.lstm = torch.nn.LSTM(E, H, num_layers=layers)
+        rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](E, H, num_layers=layers)
+        setattr(self, cell, rnn)  # the parameter names of the checkpoint: lstm.* or gru.*
+        self.rnn = lambda x: rnn(x)
         self.lm_head = torch.nn.Linear(H, V)
         self.head = torch.nn.Linear(sd["head.weight"].shape[1], sd["head.weight"].shape[0])
         self.pooling = pooling
         self.load_state_dict(sd)  # strict: every name and shape must match
 
     def forward(self, ids):
-        y, _ = self.lstm(self.embedding(ids[:, None]))  # (T, 1, H)
+        y, _ = self.rnn(self.embedding(ids[:, None]))  # (T, 1, H)
         y = y[:, 0, :]
         parts = []
         if self.pooling & 1:
@@ -80,7 +83,7 @@ class Reference(torch.nn.Module):
 
     def lm_loss(self, ids):
         """Mean cross-entropy of each next token, as tf_lm_score_text."""
-        y, _ = self.lstm(self.embedding(ids[:-1, None]))
+        y, _ = self.rnn(self.embedding(ids[:-1, None]))
         return torch.nn.functional.cross_entropy(self.lm_head(y[:, 0, :]), ids[1:]).item()
 
 
@@ -96,11 +99,12 @@ def decide(z, decision):
 
 
 worst = 0.0
-# (task, pooling, decision flags of torch_tool, grown vocabulary): flags 1 = calibrated and a new
-# prior, 2 = balanced class weights, 0 keeps the identity decision; grown: the vocabulary took in
-# the words of new_corpus before more pre-training.
+# (task, pooling, flags of torch_tool, grown vocabulary): flags 1 = calibrated and a new prior,
+# 2 = balanced class weights, 0 keeps the identity decision, 4 = a GRU backbone (torch.nn.GRU);
+# grown: the vocabulary took in the words of new_corpus before more pre-training.
 cases = [(tsv, 7, 0, 0), (tsv, 1, 0, 0), (tsv, 6, 0, 0), (tsv, 7, 3, 0), (binary_tsv, 7, 0, 0),
-         (binary_tsv, 6, 3, 0), (binary_tsv, 1, 1, 0), (tsv, 7, 0, 1)]
+         (binary_tsv, 6, 3, 0), (binary_tsv, 1, 1, 0), (tsv, 7, 0, 1), (tsv, 7, 4, 0),
+         (binary_tsv, 6, 7, 0), (tsv, 1, 4, 1)]
 checked = 0
 for k, (task, pooling, flags, grown) in enumerate(cases):
     model_path = os.path.join(work, f"model{k}.safetensors")
@@ -112,11 +116,16 @@ for k, (task, pooling, flags, grown) in enumerate(cases):
     sd = load_file(model_path)
     with safe_open(model_path, "pt") as f:
         decision = json.loads(f.metadata()["libtransfer.decision"])
-        vocab_size = json.loads(f.metadata()["libtransfer.config"])["vocab_size"]
+        config = json.loads(f.metadata()["libtransfer.config"])
+    vocab_size = config["vocab_size"]
+    cell = "gru" if flags & 4 else "lstm"
+    if config.get("cell") != cell:
+        print(f"FAIL: configuration cell {config.get('cell')!r}, expected {cell!r}")
+        sys.exit(1)
     if vocab_size != sd["embedding.weight"].shape[0] or vocab_size != sd["lm_head.weight"].shape[0]:
         print(f"FAIL: configuration vocab_size {vocab_size}, tensors {sd['embedding.weight'].shape}")
         sys.exit(1)
-    ref = Reference(sd, layers=2, pooling=pooling).eval()
+    ref = Reference(sd, layers=2, pooling=pooling, cell=cell).eval()
     if flags & 1 and (decision["temperature"] == 1.0 or decision["prior"] == decision["model_prior"]):
         print(f"FAIL: the decision of case {flags} is the identity: {decision}")
         sys.exit(1)
@@ -150,5 +159,5 @@ for k, (task, pooling, flags, grown) in enumerate(cases):
     if grown and new_ids < 4:
         print(f"FAIL: the probes of the grown model hold {new_ids} new ids, expected 4")
         sys.exit(1)
-print(f"libtransfer and PyTorch agree on {checked} predictions and language-model losses, one "
-      f"model with a grown vocabulary among them (max difference {worst:.2e})")
+print(f"libtransfer and PyTorch agree on {checked} predictions and language-model losses, LSTM "
+      f"and GRU models, with a grown vocabulary among them (max difference {worst:.2e})")

@@ -5,7 +5,7 @@
  *   -> lines "ids=4,5,6 probs=0.1,0.9 lm=2.5" for the probes read from stdin (one per line)
  * decision (an OR, default 0): 1 = calibrate a temperature on the training data and decide for
  * a prior other than the training one; 2 = balanced class weights (a model prior other than the
- * training prior). With NEW_CORPUS, the pre-trained model's vocabulary grows with its words and
+ * training prior); 4 = a GRU backbone instead of an LSTM. With NEW_CORPUS, the pre-trained model's vocabulary grows with its words and
  * pre-training goes on there before fine-tuning. Used by test_torch_checkpoint.py to compare with
  * an equivalent PyTorch model. */
 #include <transfer.h>
@@ -47,6 +47,7 @@ int main(int argc, char **argv)
     mo.embedding_dim = 12;
     mo.hidden_size = 16;
     mo.num_layers = 2;
+    mo.cell = argc > 5 && (atoi(argv[5]) & 4) ? TF_CELL_GRU : TF_CELL_LSTM;
     tf_model_t *m;
     CK(tf_model_create(&m, ctx, vocab, &mo));
     tf_pretrain_opts_t po;

@@ -59,7 +59,7 @@ class _ModelOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("input", _i32), ("num_features", _i32),
                 ("embedding_dim", _i32), ("hidden_size", _i32), ("num_layers", _i32),
                 ("bidirectional", _i32), ("dropout", _dbl), ("tie_weights", _i32),
-                ("reserved", _i32)]
+                ("reserved", _i32), ("cell", _i32)]
 
 
 class _OptimOpts(ctypes.Structure):
@@ -123,7 +123,8 @@ class _Metrics(ctypes.Structure):
 
 
 # Versions of the structs above (the TF_*_VERSION macros).
-_VOCAB_OPTS_V = _LOADER_OPTS_V = _MODEL_OPTS_V = _OPTIM_OPTS_V = 1
+_VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
+_MODEL_OPTS_V = 2
 _PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = 1
 _FINETUNE_OPTS_V = 3
 
@@ -132,6 +133,7 @@ _ENUMS = {
     "kind": {"word": 1, "byte": 2, "bpe": 3},
     "split": {"all": 0, "train": 1, "valid": 2},
     "input": {"tokens": 1, "features": 2},
+    "cell": {"lstm": 0, "gru": 1},
     "strategy": {"full": 1, "frozen": 2, "gradual": 3},
     "metric": {"accuracy": 1, "macro_f1": 2, "loss": 3},
     "algorithm": {"sgd": 1, "adam": 2, "adamw": 3},
@@ -562,7 +564,7 @@ class Model(_Handle):
     @classmethod
     def create(cls, ctx, vocab, **options):
         """New model. Options: embedding_dim, hidden_size, num_layers, dropout, tie_weights,
-        bidirectional."""
+        bidirectional, cell ("lstm", the default, or "gru")."""
         opts = _ModelOpts()
         lib.tf_model_opts_init(ctypes.byref(opts), _MODEL_OPTS_V)
         _apply(opts, options, "Model.create")

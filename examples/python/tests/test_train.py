@@ -1,6 +1,7 @@
 """Tests of the training bindings: vocabularies, loaders, pre-training, fine-tuning, evaluation,
 prediction, checkpoints, errors and cancelling. Tiny data and a few steps: a few seconds."""
 import ctypes
+import json
 import math
 import os
 import random
@@ -167,6 +168,33 @@ class TrainTest(DataDirTest):
                         self.assertEqual(len(p), 2)
                         self.assertTrue(p[0] > 0.5 and p[1] > 0.5, p)  # both, not a softmax
 
+    def test_gru_model_pretrains_finetunes_and_round_trips(self):
+        path = os.path.join(self.dir, "gru.safetensors")
+        with lt.Context(threads=1, seed=5) as ctx:
+            pair = lt.Loader.lm_with_vocab(ctx, [self.corpus], vocab_options={"max_size": 64},
+                                           batch_size=4, bptt=8)
+            with pair:
+                lm, vocab = pair
+                with lt.Model.create(ctx, vocab, embedding_dim=12, hidden_size=16,
+                                     cell="gru") as gru, \
+                        lt.Model.create(ctx, vocab, embedding_dim=12, hidden_size=16) as lstm:
+                    # Per layer and direction, 3H gate rows for a GRU against 4H for an LSTM.
+                    self.assertEqual(lstm.num_params - gru.num_params,
+                                     16 * (12 + 16) + 2 * 16)
+                    gru.pretrain(lm, max_steps=3)
+                    with lt.Loader.labeled(ctx, gru.vocab, self.train, batch_size=8) as train:
+                        gru.finetune(train, epochs=1, strategy="gradual")
+                    gru.save(path)
+                    with lt.Model.load(ctx, path) as again:
+                        self.assertEqual(again.num_params, gru.num_params)
+                        text = "free money offer click now"
+                        self.assertEqual([float(x) for x in gru.predict_text(text)],
+                                         [float(x) for x in again.predict_text(text)])
+            with open(path, "rb") as fh:
+                header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+            self.assertIn("gru.weight_ih_l0", header)
+            self.assertEqual(json.loads(header["__metadata__"]["libtransfer.config"])["cell"], "gru")
+
     def test_options_structs_match_the_library(self):
         """Each ctypes struct has the size the library's init writes for the version the
         bindings pass, and the documented defaults where they are read."""
@@ -283,6 +311,8 @@ class TrainTest(DataDirTest):
                 self.assertEqual(cm.exception.name, "EINVAL")
                 with self.assertRaises(TypeError):
                     lt.Model.create(ctx, vocab, hiden_size=8)
+                with self.assertRaises(ValueError):
+                    lt.Model.create(ctx, vocab, cell="rnn")
                 with self.assertRaises(ValueError):
                     lt.Loader.lm(ctx, vocab, [self.corpus], split="test")
 
