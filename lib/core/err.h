@@ -16,6 +16,13 @@ tf_status_t tf__error(tf_status_t code, const char *fmt, ...) TF__PRINTF(2, 3);
 /* Return from the current function with a recorded error. */
 #define TF_FAIL(code, ...) return tf__error((code), __VA_ARGS__)
 
+/* Record an error into `st` and jump to `label`: TF_FAIL for functions with a cleanup path. */
+#define TF_FAIL_GOTO(st, label, code, ...)                                                         \
+    do {                                                                                           \
+        (st) = tf__error((code), __VA_ARGS__);                                                     \
+        goto label;                                                                                \
+    } while (0)
+
 /* Propagate a non-OK status unchanged (the callee already recorded the message). */
 #define TF_CHECK(expr)                                                                             \
     do {                                                                                           \

@@ -1,4 +1,5 @@
-/* UTF-8 well-formedness (RFC 3629): the one check behind every "valid UTF-8" rule of the library. */
+/* UTF-8 well-formedness (RFC 3629): the one check behind every "valid UTF-8" rule of the library.
+ */
 #include "internal.h"
 
 size_t tf__utf8_seq_len(const unsigned char *s, size_t n)

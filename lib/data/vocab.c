@@ -293,10 +293,8 @@ tf_status_t tf_vocab_build_texts(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
     c.ctx = ctx;
     c.flags = tf__vocab_build_flags(&o);
     for (uint32_t i = 0; i < num_texts && o.kind != TF_VOCAB_KIND_BYTE; i++) {
-        if (texts[i] == NULL) {
-            st = tf__error(TF_STATUS_EINVAL, "%s: texts[%u] is NULL", fn, i);
-            goto done;
-        }
+        if (texts[i] == NULL)
+            TF_FAIL_GOTO(st, done, TF_STATUS_EINVAL, "%s: texts[%u] is NULL", fn, i);
         TF_CHECK_GOTO(st, tf__counter_text(&c, texts[i], lengths ? lengths[i] : strlen(texts[i]), NULL, NULL, NULL), done);
     }
     st = tf__counter_finish(&c, &o, out, fn);

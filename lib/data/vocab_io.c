@@ -204,11 +204,9 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
         return TF_STATUS_OK;
     }
     if (kind == TF_VOCAB_KIND_BYTE) {
-        if (p != n) {
-            st = tf__error(TF_STATUS_EFORMAT, "%s: line %d: unexpected text after the header", fn,
-                           line0);
-            goto fail;
-        }
+        if (p != n)
+            TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                         "%s: line %d: unexpected text after the header", fn, line0);
         *out = v;
         return TF_STATUS_OK;
     }
@@ -220,19 +218,16 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
     for (long id = 0; id < size; id++) {
         long line = line0 + id;
         const char *nl = p < n ? memchr(s + p, '\n', n - p) : NULL;
-        if (nl == NULL) {
-            st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: expected %ld tokens, the text ends "
-                           "after %ld", fn, line, size, id);
-            goto fail;
-        }
+        if (nl == NULL)
+            TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                         "%s: line %ld: expected %ld tokens, the text ends after %ld", fn, line,
+                         size, id);
         size_t e = (size_t)(nl - s), l = 0;
         for (size_t i = p; i < e; i++) {
             if (s[i] != '\\') {
-                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-                    st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: unescaped control byte", fn,
-                                   line);
-                    goto fail;
-                }
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                    TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                                 "%s: line %ld: unescaped control byte", fn, line);
                 tok[l++] = s[i];
             } else if (i + 1 < e && s[i + 1] == '\\') {
                 tok[l++] = '\\';
@@ -240,47 +235,38 @@ tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s,
             } else if (i + 3 < e && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
                        hexval(s[i + 3]) >= 0) {
                 int c = hexval(s[i + 2]) * 16 + hexval(s[i + 3]);
-                if (c >= 0x20 && c != 0x7f) {
-                    st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: needless escape \\x%02x", fn,
-                                   line, c);
-                    goto fail;
-                }
+                if (c >= 0x20 && c != 0x7f)
+                    TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                                 "%s: line %ld: needless escape \\x%02x", fn, line, c);
                 tok[l++] = (char)c;
                 i += 3;
             } else {
-                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: bad escape", fn, line);
-                goto fail;
+                TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT, "%s: line %ld: bad escape", fn, line);
             }
         }
-        if (l == 0 || !tf__utf8_valid(tok, l)) {
-            st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: empty token or invalid UTF-8", fn,
-                           line);
-            goto fail;
-        }
+        if (l == 0 || !tf__utf8_valid(tok, l))
+            TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT, "%s: line %ld: empty token or invalid UTF-8",
+                         fn, line);
         int32_t got;
         int added;
         if (id < TF_VOCAB_NUM_SPECIALS) {
             got = tf__strtab_find(&v->tab, tok, l, tf__hash_bytes(tok, l));
-            if (got != id) {
-                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: token %ld must be the special "
-                               "'%s'", fn, line, id, tf__strtab_str(&v->tab, (int32_t)id));
-                goto fail;
-            }
+            if (got != id)
+                TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                             "%s: line %ld: token %ld must be the special '%s'", fn, line, id,
+                             tf__strtab_str(&v->tab, (int32_t)id));
         } else {
             TF_CHECK_GOTO(st, tf__strtab_add(&v->tab, ctx, tok, l, tf__hash_bytes(tok, l), &got,
                                              &added), fail);
-            if (!added) {
-                st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: duplicate token", fn, line);
-                goto fail;
-            }
+            if (!added)
+                TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT, "%s: line %ld: duplicate token", fn,
+                             line);
         }
         p = e + 1;
     }
-    if (p != n) {
-        st = tf__error(TF_STATUS_EFORMAT, "%s: line %ld: unexpected text after the last token",
-                       fn, line0 + size);
-        goto fail;
-    }
+    if (p != n)
+        TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                     "%s: line %ld: unexpected text after the last token", fn, line0 + size);
     tf__free(ctx, tok);
     *out = v;
     return TF_STATUS_OK;
@@ -302,11 +288,9 @@ tf_status_t tf_vocab_save(const tf_vocab_t *v, const char *path)
         return TF_STATUS_ENOMEM;
     TF_CHECK_GOTO(st, tf_vocab_serialize(v, buf, len + 1, &len), done);
     FILE *f = fopen(path, "wb");
-    if (f == NULL) {
-        st = tf__error(TF_STATUS_EIO, "tf_vocab_save: cannot open '%s': %s", path,
-                       strerror(errno));
-        goto done;
-    }
+    if (f == NULL)
+        TF_FAIL_GOTO(st, done, TF_STATUS_EIO, "tf_vocab_save: cannot open '%s': %s", path,
+                     strerror(errno));
     size_t w = fwrite(buf, 1, len, f);
     if (fclose(f) != 0 || w != len)
         st = tf__error(TF_STATUS_EIO, "tf_vocab_save: cannot write '%s'", path);

@@ -438,10 +438,9 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
         return TF_STATUS_ENOMEM;
     TF_CHECK_GOTO(st, src_read(s, 8, hbuf, (size_t)n), done);
     hbuf[n] = '\0';
-    if (memchr(hbuf, '\0', (size_t)n) != NULL) {
-        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header contains a NUL character", L);
-        goto done;
-    }
+    if (memchr(hbuf, '\0', (size_t)n) != NULL)
+        TF_FAIL_GOTO(st, done, TF_STATUS_EFORMAT, FN ": %s: the header contains a NUL character",
+                     L);
     size_t at;
     int why;
     st = tf__json_parse(ctx, hbuf, (size_t)n, &doc, &root, &at, &why);
@@ -457,30 +456,22 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
                        why == TF__JSON_ERR_DEPTH ? "; nested too deeply" : "");
     if (st != TF_STATUS_OK)
         goto done;
-    if (!tf__json_is(root, TF__JSON_OBJECT)) {
-        st = tf__error(TF_STATUS_EFORMAT, FN ": %s: the header is not a JSON object", L);
-        goto done;
-    }
+    if (!tf__json_is(root, TF__JSON_OBJECT))
+        TF_FAIL_GOTO(st, done, TF_STATUS_EFORMAT, FN ": %s: the header is not a JSON object", L);
     const tf__json_t *meta = NULL;
     for (const tf__json_t *c = root->child; c != NULL; c = c->next) {
         if (strcmp(c->key, "__metadata__") != 0) {
             np++;
             continue;
         }
-        if (meta != NULL || !tf__json_is(c, TF__JSON_OBJECT)) {
-            st = tf__error(TF_STATUS_EFORMAT,
-                           FN ": %s: __metadata__ is repeated or not an "
-                              "object",
-                           L);
-            goto done;
-        }
+        if (meta != NULL || !tf__json_is(c, TF__JSON_OBJECT))
+            TF_FAIL_GOTO(st, done, TF_STATUS_EFORMAT,
+                         FN ": %s: __metadata__ is repeated or not an object", L);
         meta = c;
         for (const tf__json_t *m = c->child; m != NULL; m = m->next, nm++)
-            if (!tf__json_is(m, TF__JSON_STRING)) {
-                st = tf__error(TF_STATUS_EFORMAT, FN ": %s: metadata '%s' is not a string", L,
-                               m->key);
-                goto done;
-            }
+            if (!tf__json_is(m, TF__JSON_STRING))
+                TF_FAIL_GOTO(st, done, TF_STATUS_EFORMAT, FN ": %s: metadata '%s' is not a string",
+                             L, m->key);
     }
     pe = tf__calloc(ctx, np ? np : 1, sizeof *pe);
     mp = tf__calloc(ctx, nm ? nm : 1, sizeof *mp);

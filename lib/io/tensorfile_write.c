@@ -157,9 +157,10 @@ tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w, const char *key, const 
     if (w->meta_count == UINT32_MAX)
         TF_FAIL(TF_STATUS_ENOMEM, "%s: too many metadata keys", __func__);
     void *keys = w->meta_keys, *values = w->meta_values;
-    TF_CHECK(tf__grow_bytes(w->ctx, &keys, &w->keys_cap, (size_t)w->meta_count + 1, sizeof(char *)));
+    const size_t need = (size_t)w->meta_count + 1;
+    TF_CHECK(tf__grow_bytes(w->ctx, &keys, &w->keys_cap, need, sizeof(char *)));
     w->meta_keys = keys;
-    TF_CHECK(tf__grow_bytes(w->ctx, &values, &w->values_cap, (size_t)w->meta_count + 1, sizeof(char *)));
+    TF_CHECK(tf__grow_bytes(w->ctx, &values, &w->values_cap, need, sizeof(char *)));
     w->meta_values = values;
     char *k = tf__strdup(w->ctx, key);
     char *v = k ? tf__strdup(w->ctx, value) : NULL;
@@ -300,12 +301,10 @@ tf_status_t tf_tensorfile_writer_save(tf_tensorfile_writer_t *w, const char *pat
     }
     TF_CHECK_GOTO(st, layout(w, l, &total), done);
     TF_CHECK_GOTO(st, build_header(w, l, kv, &hdr), done);
-    if (hdr.len > TF_TENSORFILE_MAX_HEADER_BYTES) {
-        st = tf__error(TF_STATUS_EINVAL,
-                       "%s: the header would be %zu bytes, more than the %u a reader accepts",
-                       __func__, hdr.len, (unsigned)TF_TENSORFILE_MAX_HEADER_BYTES);
-        goto done;
-    }
+    if (hdr.len > TF_TENSORFILE_MAX_HEADER_BYTES)
+        TF_FAIL_GOTO(st, done, TF_STATUS_EINVAL,
+                     "%s: the header would be %zu bytes, more than the %u a reader accepts",
+                     __func__, hdr.len, (unsigned)TF_TENSORFILE_MAX_HEADER_BYTES);
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hdr.len >> (8 * i));
     TF_CHECK_GOTO(st, tf__atomic_open(&af, w->ctx, path, __func__), done);

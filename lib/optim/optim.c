@@ -184,7 +184,8 @@ tf_optimizer_add_param(tf_optimizer_t *opt, const char *name, tf_tensor_t *param
     if (opt->nparams == UINT32_MAX)
         TF_FAIL(TF_STATUS_EOVERFLOW, "%s: too many parameters", fn);
     void *grown = opt->params;
-    TF_CHECK(tf__grow_bytes(opt->ctx, &grown, &opt->cap_params, (size_t)opt->nparams + 1, sizeof *opt->params));
+    TF_CHECK(tf__grow_bytes(opt->ctx, &grown, &opt->cap_params, (size_t)opt->nparams + 1,
+                            sizeof *opt->params));
     opt->params = grown;
     tf__optim_param_t p;
     memset(&p, 0, sizeof p);
@@ -317,10 +318,8 @@ tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
             if (group_index(opt, prefixes[i]) >= 0)
                 continue;
             copies[k] = tf__strdup(opt->ctx, prefixes[i]);
-            if (copies[k] == NULL) {
-                st = tf__error(TF_STATUS_ENOMEM, "%s: out of memory", fn);
-                goto fail;
-            }
+            if (copies[k] == NULL)
+                TF_FAIL_GOTO(st, fail, TF_STATUS_ENOMEM, "%s: out of memory", fn);
             k++;
         }
         TF_CHECK_GOTO(st, reserve_groups(opt, fresh), fail);

@@ -200,11 +200,11 @@ static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *tex
     const tf__json_t *cell = tf__json_get(root, "cell");
     if (cell != NULL) {
         c->cell = tf__json_is(cell, TF__JSON_STRING) ? tf__cell_find(cell->str) : -1;
-        if (c->cell < 0) {
-            st = tf__error(TF_STATUS_EFORMAT,
-                           "tf_model_load: %s: configuration field 'cell' is not a cell's name (lstm, gru)", path);
-            goto out;
-        }
+        if (c->cell < 0)
+            TF_FAIL_GOTO(
+                st, out, TF_STATUS_EFORMAT,
+                "tf_model_load: %s: configuration field 'cell' is not a cell's name (lstm, gru)",
+                path);
     }
     TF_CHECK_GOTO(st, json_fraction(path, root, "dropout", &c->dropout), out);
     TF_CHECK_GOTO(st, json_fraction(path, root, "head_dropout", head_p), out);
@@ -288,11 +288,11 @@ static tf_status_t parse_decision(tf_model_t *m, const char *path, const char *t
     TF_CHECK(parse_json(m->ctx, path, text, TF__JSON_OBJECT, "decision metadata is not a JSON "
                         "object", &doc, &root));
     const tf__json_t *t = tf__json_get(root, "temperature");
-    if (!tf__json_is(t, TF__JSON_NUMBER) || !(t->num > 0.0 && t->num <= 1e6)) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: decision field 'temperature' is "
-                       "missing or not a number in (0, 1e6]", path);
-        goto out;
-    }
+    if (!tf__json_is(t, TF__JSON_NUMBER) || !(t->num > 0.0 && t->num <= 1e6))
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_model_load: %s: decision field 'temperature' is missing or not a number "
+                     "in (0, 1e6]",
+                     path);
     m->temperature = t->num;
     TF_CHECK_GOTO(st, parse_prior(m->ctx, path, root, "train_prior", m->num_classes, &m->train_prior), out);
     TF_CHECK_GOTO(st, parse_prior(m->ctx, path, root, "model_prior", m->num_classes, &m->model_prior), out);
@@ -355,29 +355,26 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         TF_FAIL(TF_STATUS_EINVAL, "tf_model_load: unknown flags 0x%x", flags);
     TF_CHECK(tf_tensorfile_load(&f, ctx, path, NULL));
     const char *kind = tf_tensorfile_meta(f, KEY_KIND), *ctext = tf_tensorfile_meta(f, KEY_CONFIG);
-    if (kind == NULL || strcmp(kind, "model") != 0 || ctext == NULL) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: not a libtransfer model (no '%s' "
-                       "metadata)", path, KEY_CONFIG);
-        goto out;
-    }
+    if (kind == NULL || strcmp(kind, "model") != 0 || ctext == NULL)
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_model_load: %s: not a libtransfer model (no '%s' metadata)", path,
+                     KEY_CONFIG);
     TF_CHECK_GOTO(st, parse_config(ctx, path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p,
                                    &multilabel), out);
     if (cfg.input == TF_MODEL_INPUT_TOKENS) {
         const char *v = tf_tensorfile_meta(f, KEY_VOCAB);
-        if (v == NULL) {
-            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a token model without a "
-                           "vocabulary", path);
-            goto out;
-        }
+        if (v == NULL)
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                         "tf_model_load: %s: a token model without a vocabulary", path);
         TF_CHECK_GOTO(st, tf_vocab_deserialize(&vocab, ctx, v, strlen(v)), out);
-        if (tf_vocab_size(vocab) != vocab_size) {
-            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: the vocabulary has %d tokens, "
-                           "the configuration says %d", path, tf_vocab_size(vocab), vocab_size);
-            goto out;
-        }
+        if (tf_vocab_size(vocab) != vocab_size)
+            TF_FAIL_GOTO(
+                st, out, TF_STATUS_EFORMAT,
+                "tf_model_load: %s: the vocabulary has %d tokens, the configuration says %d", path,
+                tf_vocab_size(vocab), vocab_size);
     } else if (cfg.num_features < 1) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a numeric model without features", path);
-        goto out;
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_model_load: %s: a numeric model without features", path);
     }
     st = tf__model_new(&m, ctx, vocab, &cfg);
     vocab = NULL; /* adopted (or freed) by tf__model_new */
@@ -385,11 +382,9 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         goto out;
     if (num_classes > 0 && !(flags & TF_MODEL_LOAD_BACKBONE)) {
         const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
-        if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0) {
-            st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: a task head without valid labels "
-                           "or pooling", path);
-            goto out;
-        }
+        if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0)
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                         "tf_model_load: %s: a task head without valid labels or pooling", path);
         TF_CHECK_GOTO(st, parse_labels(ctx, path, ltext, num_classes, &labels), out);
         TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, multilabel,
                                               (const char *const *)labels, pooling, head_p), out);
@@ -403,11 +398,11 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
             continue;
         extra++;
     }
-    if (extra != used) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_model_load: %s: the file has %u tensors the "
-                       "configuration does not describe", path, extra - used);
-        goto out;
-    }
+    if (extra != used)
+        TF_FAIL_GOTO(
+            st, out, TF_STATUS_EFORMAT,
+            "tf_model_load: %s: the file has %u tensors the configuration does not describe", path,
+            extra - used);
     *out = m;
     m = NULL;
 out:
@@ -514,31 +509,26 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
     TF_REQUIRE_ARG(path);
     TF_CHECK(tf_tensorfile_load(&f, m->ctx, path, NULL));
     const char *kind = tf_tensorfile_meta(f, KEY_KIND);
-    if (kind == NULL || strcmp(kind, "train_state") != 0) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: not a libtransfer training "
-                       "state", path);
-        goto out;
-    }
+    if (kind == NULL || strcmp(kind, "train_state") != 0)
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_train_state_load: %s: not a libtransfer training state", path);
     st = tf_tensorfile_blob(&blob, &size, f, "phase");
-    if (st != TF_STATUS_OK || size != sizeof pb || memcmp(blob, "TFTS", 4) != 0) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the phase record is missing "
-                       "or damaged", path);
-        goto out;
-    }
+    if (st != TF_STATUS_OK || size != sizeof pb || memcmp(blob, "TFTS", 4) != 0)
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_train_state_load: %s: the phase record is missing or damaged", path);
     memcpy(&pb, blob, sizeof pb);
-    if (pb.version != 1 || (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE)) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: unknown phase record", path);
-        goto out;
-    }
-    if (pb.phase == TF_TRAIN_PHASE_FINETUNE && m->head == NULL) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: a fine-tuning state for a "
-                       "model without a task head (load the model saved with it)", path);
-        goto out;
-    }
-    if (tf_tensorfile_blob(&blob, &size, f, "optimizer") != TF_STATUS_OK || size == 0) {
-        st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: no optimizer state", path);
-        goto out;
-    }
+    if (pb.version != 1 ||
+        (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE))
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "tf_train_state_load: %s: unknown phase record",
+                     path);
+    if (pb.phase == TF_TRAIN_PHASE_FINETUNE && m->head == NULL)
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_train_state_load: %s: a fine-tuning state for a model without a task head "
+                     "(load the model saved with it)",
+                     path);
+    if (tf_tensorfile_blob(&blob, &size, f, "optimizer") != TF_STATUS_OK || size == 0)
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "tf_train_state_load: %s: no optimizer state",
+                     path);
     pending = tf__alloc(m->ctx, size);
     if (pending == NULL) {
         st = TF_STATUS_ENOMEM;
@@ -549,11 +539,9 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
     tf_tensor_t *bt;
     if (tf_tensorfile_get(&bt, f, "best_weights") == TF_STATUS_OK) {
         best_n = (size_t)tf_tensor_numel(bt);
-        if (best_n != tf__model_param_floats(m)) {
-            st = tf__error(TF_STATUS_EFORMAT, "tf_train_state_load: %s: the best weights do not "
-                           "fit this model", path);
-            goto out;
-        }
+        if (best_n != tf__model_param_floats(m))
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                         "tf_train_state_load: %s: the best weights do not fit this model", path);
         best = tf__alloc(m->ctx, best_n * sizeof *best);
         if (best == NULL) {
             st = TF_STATUS_ENOMEM;

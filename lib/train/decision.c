@@ -202,18 +202,16 @@ static tf_status_t collect(tf_model_t *m, tf_loader_t *data, int labelled, const
             break;
         int64_t B = tf_batch_size(b);
         tf_tensor_t *lab = tf_batch_labels(b), *sets = tf_batch_label_sets(b);
-        if (labelled && (m->multilabel ? sets == NULL : lab == NULL)) {
-            st = tf__error(TF_STATUS_EINVAL, "%s: the loader gives no %s", fn,
-                           m->multilabel ? "label sets" : "labels");
-            goto out;
-        }
+        if (labelled && (m->multilabel ? sets == NULL : lab == NULL))
+            TF_FAIL_GOTO(st, out, TF_STATUS_EINVAL, "%s: the loader gives no %s", fn,
+                         m->multilabel ? "label sets" : "labels");
         TF_CHECK_GOTO(st, tf__batch_logits(m, b, &y, &logits), out);
         const float *z = tf_tensor_data(logits);
         for (int64_t k = 0; k < B * K; k++)
             if (!isfinite(z[k])) { /* a broken model must not leave a broken decision behind */
-                st = tf__error(TF_STATUS_EDIVERGED, "%s: the model gives a non-finite logit for "
-                               "sequence %lld", fn, (long long)(L->n + k / K));
-                goto out;
+                TF_FAIL_GOTO(st, out, TF_STATUS_EDIVERGED,
+                             "%s: the model gives a non-finite logit for sequence %lld", fn,
+                             (long long)(L->n + k / K));
             }
         TF_CHECK_GOTO(st, logits_grow(m->ctx, L, L->n + B, K, C), out);
         memcpy(L->z + L->n * K, tf_tensor_data(logits), (size_t)(B * K) * sizeof(float));

@@ -54,14 +54,29 @@ static void test_utf8_boundaries_and_overlongs(void **state)
         const char *s;
         size_t want;
     } cases[] = {
-        {"\x7f", 1},             {"\xc2\x80", 2},         {"\xdf\xbf", 2},
-        {"\xe0\xa0\x80", 3},     {"\xed\x9f\xbf", 3},     {"\xee\x80\x80", 3},
-        {"\xef\xbf\xbf", 3},     {"\xf0\x90\x80\x80", 4}, {"\xf4\x8f\xbf\xbf", 4},
-        {"\xc0\x80", 0},         {"\xc1\xbf", 0},         {"\xe0\x9f\xbf", 0},
-        {"\xed\xa0\x80", 0},     {"\xed\xbf\xbf", 0},     {"\xf0\x8f\xbf\xbf", 0},
-        {"\xf4\x90\x80\x80", 0}, {"\xf5\x80\x80\x80", 0}, {"\xff", 0},
-        {"\x80", 0},             {"\xbf", 0},             {"\xc2\x41", 0},
-        {"\xe1\x80\x41", 0},     {"\xf1\x80\x80\xc0", 0},
+        {"\x7f", 1},
+        {"\xc2\x80", 2},
+        {"\xdf\xbf", 2},
+        {"\xe0\xa0\x80", 3},
+        {"\xed\x9f\xbf", 3},
+        {"\xee\x80\x80", 3},
+        {"\xef\xbf\xbf", 3},
+        {"\xf0\x90\x80\x80", 4},
+        {"\xf4\x8f\xbf\xbf", 4},
+        {"\xc0\x80", 0},
+        {"\xc1\xbf", 0},
+        {"\xe0\x9f\xbf", 0},
+        {"\xed\xa0\x80", 0},
+        {"\xed\xbf\xbf", 0},
+        {"\xf0\x8f\xbf\xbf", 0},
+        {"\xf4\x90\x80\x80", 0},
+        {"\xf5\x80\x80\x80", 0},
+        {"\xff", 0},
+        {"\x80", 0},
+        {"\xbf", 0},
+        {"\xc2\x41", 0},
+        {"\xe1\x80\x41", 0},
+        {"\xf1\x80\x80\xc0", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const unsigned char *s = (const unsigned char *)cases[i].s;

@@ -12,8 +12,19 @@ typedef void (*gemm_fn)(int32_t, int, int, int64_t, int64_t, int64_t, float, con
                         const float *, int64_t, float, float *, int64_t);
 
 /* The reference under the wrapper's signature (it has no threads). */
-static void sgemm_ref(int32_t threads, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+static void sgemm_ref(int32_t threads,
+                      int ta,
+                      int tb,
+                      int64_t m,
+                      int64_t n,
+                      int64_t k,
+                      float alpha,
+                      const float *a,
+                      int64_t lda,
+                      const float *b,
+                      int64_t ldb,
+                      float beta,
+                      float *c,
                       int64_t ldc)
 {
     (void)threads;
@@ -102,11 +113,13 @@ static void test_blas_sgemm_split_over_threads(void **state)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             int split_m;
             int64_t block;
-            assert_true(tf__sgemm_parts(threads[t], sizes[s][0], sizes[s][1], sizes[s][2], &split_m, &block) >= 2);
+            assert_true(tf__sgemm_parts(threads[t], sizes[s][0], sizes[s][1], sizes[s][2], &split_m,
+                                        &block) >= 2);
             assert_int_equal(split_m, sizes[s][0] >= sizes[s][1]);
             for (int ta = 0; ta < 2; ta++)
                 for (int tb = 0; tb < 2; tb++)
-                    check_gemm(tf__sgemm, threads[t], ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+                    check_gemm(tf__sgemm, threads[t], ta, tb, sizes[s][0], sizes[s][1], sizes[s][2],
+                               0.5f, 1.0f);
         }
     }
     int split_m;
