@@ -265,12 +265,11 @@ static tf_status_t create(tf_loader_t **out, tf_vocab_t **vocab_out, tf_ctx_t *c
     int64_t B = l->o.batch_size;
     lm_state_t *m = lm(l);
     m->stream_len = (int64_t)m->nids / B;
-    if (m->stream_len < 2) {
-        st = tf__error(TF_STATUS_EFORMAT, "%s: %s%s has %zu tokens; %lld streams need at least "
-                       "%lld", fn, paths[0], num_paths > 1 ? " (and the other files)" : "",
-                       m->nids, (long long)B, (long long)(2 * B));
-        goto fail;
-    }
+    if (m->stream_len < 2)
+        TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT,
+                     "%s: %s%s has %zu tokens; %lld streams need at least %lld", fn, paths[0],
+                     num_paths > 1 ? " (and the other files)" : "", m->nids, (long long)B,
+                     (long long)(2 * B));
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     tf__counter_free(&c);
     *out = l;

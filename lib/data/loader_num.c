@@ -251,10 +251,8 @@ tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_
         if (st != TF_STATUS_OK)
             TF_CHECK_GOTO(st, tf__loader_bad_line(l, st), fail);
     }
-    if (m->seqs.n == 0) {
-        st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no data lines", fn, lr->name);
-        goto fail;
-    }
+    if (m->seqs.n == 0)
+        TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT, "%s: %s: no data lines", fn, lr->name);
     if (l->o.has_label) {
         TF_CHECK_GOTO(st, tf__loader_sort_labels(l, m->seqs.own_labels, m->seqs.n), fail);
         m->seqs.labels = m->seqs.own_labels;
@@ -304,17 +302,14 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
     m->F = l->o.num_features;
     for (int64_t i = 0; i < num_seqs; i++) {
         int64_t n = offsets[i + 1] - offsets[i];
-        if (n < (l->o.next_step ? 2 : 1) || n > INT32_MAX) {
-            st = tf__error(TF_STATUS_EINVAL, "%s: sequence %lld has %lld steps; need at least %d",
-                           fn, (long long)i, (long long)n, l->o.next_step ? 2 : 1);
-            goto fail;
-        }
+        if (n < (l->o.next_step ? 2 : 1) || n > INT32_MAX)
+            TF_FAIL_GOTO(st, fail, TF_STATUS_EINVAL,
+                         "%s: sequence %lld has %lld steps; need at least %d", fn, (long long)i,
+                         (long long)n, l->o.next_step ? 2 : 1);
         for (int64_t k = offsets[i] * m->F; k < offsets[i + 1] * m->F; k++)
-            if (!isfinite(values[k])) {
-                st = tf__error(TF_STATUS_EINVAL, "%s: values[%lld] is not finite", fn,
-                               (long long)k);
-                goto fail;
-            }
+            if (!isfinite(values[k]))
+                TF_FAIL_GOTO(st, fail, TF_STATUS_EINVAL, "%s: values[%lld] is not finite", fn,
+                             (long long)k);
     }
     m->vals = values;
     m->seqs.off = offsets;

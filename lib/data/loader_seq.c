@@ -197,10 +197,8 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
         if (st != TF_STATUS_OK)
             TF_CHECK_GOTO(st, tf__loader_bad_line(l, st), fail);
     }
-    if (q->seqs.n == 0) {
-        st = tf__error(TF_STATUS_EFORMAT, "%s: %s: no labelled lines", fn, lr->name);
-        goto fail;
-    }
+    if (q->seqs.n == 0)
+        TF_FAIL_GOTO(st, fail, TF_STATUS_EFORMAT, "%s: %s: no labelled lines", fn, lr->name);
     TF_CHECK_GOTO(st, multilabel
                           ? tf__loader_sort_labels(l, q->seqs.lset_ids, (int64_t)q->seqs.nlset)
                           : tf__loader_sort_labels(l, q->seqs.own_labels, q->seqs.n), fail);
