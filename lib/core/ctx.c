@@ -58,20 +58,20 @@ tf_status_t tf_ctx_create(tf_ctx_t **out, const tf_ctx_opts_t *opts)
     ctx_opts_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__ctx_opts_layout, "tf_ctx_create"));
     if (o.num_threads < 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_ctx_create: num_threads is %d; use 0 (all cores) or more",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_threads is %d; use 0 (all cores) or more", __func__,
                 o.num_threads);
     if (o.log_level < TF_LOG_NONE || o.log_level > TF_LOG_DEBUG)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_ctx_create: log_level %d is not a tf_log_level_t",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: log_level %d is not a tf_log_level_t", __func__,
                 o.log_level);
     tf_allocator_t a = {default_alloc, default_free, NULL};
     if (o.allocator != NULL) {
         if (o.allocator->alloc == NULL || o.allocator->free == NULL)
-            TF_FAIL(TF_STATUS_EINVAL, "tf_ctx_create: the allocator needs both alloc and free");
+            TF_FAIL(TF_STATUS_EINVAL, "%s: the allocator needs both alloc and free", __func__);
         a = *o.allocator;
     }
     tf_ctx_t *ctx = a.alloc(sizeof *ctx, TF__ALIGN, a.user);
     if (ctx == NULL)
-        TF_FAIL(TF_STATUS_ENOMEM, "tf_ctx_create: out of memory");
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: out of memory", __func__);
     memset(ctx, 0, sizeof *ctx);
     ctx->allocator = a;
     ctx->num_threads = resolve_threads(o.num_threads);
@@ -90,7 +90,7 @@ void tf_ctx_free(tf_ctx_t *ctx)
         return;
     if (ctx->live_objects != 0 || ctx->allocated_bytes != 0)
         tf__log(ctx, TF_LOG_ERROR,
-                "tf_ctx_free: %llu objects (%llu bytes) created from this context are still live",
+                "%s: %llu objects (%llu bytes) created from this context are still live", __func__,
                 (unsigned long long)ctx->live_objects, (unsigned long long)ctx->allocated_bytes);
     tf_allocator_t a = ctx->allocator;
     a.free(ctx, a.user);
@@ -105,7 +105,7 @@ tf_status_t tf_ctx_set_num_threads(tf_ctx_t *ctx, int32_t num_threads)
 {
     TF_REQUIRE_ARG(ctx);
     if (num_threads < 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_ctx_set_num_threads: %d threads; use 0 or more", num_threads);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: %d threads; use 0 or more", __func__, num_threads);
     ctx->num_threads = resolve_threads(num_threads);
     return TF_STATUS_OK;
 }

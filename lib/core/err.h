@@ -1,4 +1,10 @@
-/* Internal error helpers: record a thread-local message and return a status. */
+/* Internal error helpers: record a thread-local message and return a status.
+ *
+ * A message starts with the public function the caller called, then ": " ("tf_tensor_create:
+ * shape[1] is -3"). The public function names itself with __func__ ("%s: ...", __func__), never a
+ * literal copy of its name, which a rename would leave behind; code below it that serves several
+ * public functions takes that name as a `const char *fn` parameter; code that serves exactly one
+ * public function through a table (a module's forward) names it with a literal. */
 #ifndef TF_CORE_ERR_H
 #define TF_CORE_ERR_H
 

@@ -320,10 +320,12 @@ tf_status_t tf_loader_label_counts(const tf_loader_t *l, int64_t *counts, size_t
     TF_REQUIRE_ARG(counts);
     const tf__seqs_t *s = seqs_of(l);
     if (l->num_labels < 1 || s == NULL || (s->labels == NULL && !s->multilabel))
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_label_counts: the loader has no labels");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the loader has no labels", __func__);
     if (capacity < (size_t)l->num_labels)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_label_counts: counts holds %zu values, the loader "
-                "has %d labels", capacity, l->num_labels);
+        TF_FAIL(TF_STATUS_EBUFSIZE,
+                "%s: counts holds %zu values, the loader "
+                "has %d labels",
+                __func__, capacity, l->num_labels);
     memset(counts, 0, (size_t)l->num_labels * sizeof *counts);
     if (s->multilabel) {
         for (int64_t k = 0; k < s->lset_off[s->n]; k++)
@@ -355,12 +357,12 @@ tf_status_t tf_loader_export_state(const tf_loader_t *l, void *buf, size_t capac
     TF_REQUIRE_ARG(len_out);
     *len_out = sizeof b;
     if (buf == NULL && capacity > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_export_state: argument 'buf' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'buf' is NULL", __func__);
     if (buf == NULL)
         return TF_STATUS_OK; /* a size query */
     if (capacity < sizeof b)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_export_state: needs %zu bytes; buf has %zu",
-                sizeof b, capacity);
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: needs %zu bytes; buf has %zu", __func__, sizeof b,
+                capacity);
     memset(&b, 0, sizeof b);
     b.magic = STATE_MAGIC;
     b.version = STATE_VERSION;
@@ -382,15 +384,17 @@ tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
     TF_REQUIRE_ARG(l);
     TF_REQUIRE_ARG(buf);
     if (len != sizeof b)
-        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: a state blob has %zu bytes, not %zu",
-                sizeof b, len);
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: a state blob has %zu bytes, not %zu", __func__, sizeof b,
+                len);
     memcpy(&b, buf, sizeof b);
     if (b.magic != STATE_MAGIC || b.version != STATE_VERSION)
-        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: not a loader state blob");
+        TF_FAIL(TF_STATUS_EFORMAT, "%s: not a loader state blob", __func__);
     if (b.kind != l->ops->kind || b.batch_size != l->o.batch_size ||
         b.data_size != (uint64_t)tf_loader_num_sequences(l) || b.epoch < 0 || b.pos < 0)
-        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: the state is from a loader with "
-                "other data or options");
+        TF_FAIL(TF_STATUS_EFORMAT,
+                "%s: the state is from a loader with "
+                "other data or options",
+                __func__);
     tf__rng_t saved_start = l->rng_epoch_start;
     int64_t saved_pos = l->pos, saved_items = l->items_read;
     memcpy(l->rng.s, b.rng_epoch, sizeof b.rng_epoch);
@@ -402,8 +406,10 @@ tf_status_t tf_loader_import_state(tf_loader_t *l, const void *buf, size_t len)
         build_epoch(l);
         l->pos = saved_pos;
         l->items_read = saved_items;
-        TF_FAIL(TF_STATUS_EFORMAT, "tf_loader_import_state: the state does not match this "
-                "loader's data");
+        TF_FAIL(TF_STATUS_EFORMAT,
+                "%s: the state does not match this "
+                "loader's data",
+                __func__);
     }
     l->epoch = b.epoch;
     l->pos = b.pos;

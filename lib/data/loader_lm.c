@@ -288,7 +288,7 @@ tf_status_t tf_loader_create_lm(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t *vo
                                 const tf_loader_opts_t *opts)
 {
     if (vocab == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_create_lm: argument 'vocab' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'vocab' is NULL", __func__);
     return create(out, NULL, ctx, vocab, paths, num_paths, NULL, opts, "tf_loader_create_lm");
 }
 
@@ -298,7 +298,7 @@ tf_status_t tf_loader_create_lm_vocab(tf_loader_t **out, tf_vocab_t **vocab_out,
                                       const tf_loader_opts_t *opts)
 {
     if (vocab_out == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_create_lm_vocab: argument 'vocab_out' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'vocab_out' is NULL", __func__);
     return create(out, vocab_out, ctx, NULL, paths, num_paths, vocab_opts, opts,
                   "tf_loader_create_lm_vocab");
 }

@@ -271,7 +271,7 @@ fail:
 tf_status_t tf_loader_create_numeric(tf_loader_t **out, tf_ctx_t *ctx, const char *path,
                                      const tf_loader_opts_t *opts)
 {
-    static const char fn[] = "tf_loader_create_numeric";
+    const char *fn = __func__;
     tf__lines_t lr;
     TF_REQUIRE_ARG(out);
     *out = NULL;
@@ -287,7 +287,7 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
                                             const int64_t *offsets, int64_t num_seqs,
                                             const int32_t *labels, const tf_loader_opts_t *opts)
 {
-    static const char fn[] = "tf_loader_create_numeric_memory";
+    const char *fn = __func__;
     tf_loader_t *l = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(out);
@@ -336,11 +336,13 @@ tf_status_t tf_loader_standardization(const tf_loader_t *l, float *mean, float *
     TF_REQUIRE_ARG(mean);
     TF_REQUIRE_ARG(std);
     if (l->ops != &num_ops)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_standardization: not a numeric loader");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: not a numeric loader", __func__);
     const num_state_t *m = num(l);
     if (num_features != m->F)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_standardization: the loader has %d features, "
-                "not %d", m->F, num_features);
+        TF_FAIL(TF_STATUS_EBUFSIZE,
+                "%s: the loader has %d features, "
+                "not %d",
+                __func__, m->F, num_features);
     memcpy(mean, m->mean, (size_t)m->F * sizeof *mean);
     memcpy(std, m->std, (size_t)m->F * sizeof *std);
     return TF_STATUS_OK;
@@ -353,15 +355,19 @@ tf_status_t tf_loader_set_standardization(tf_loader_t *l, const float *mean, con
     TF_REQUIRE_ARG(mean);
     TF_REQUIRE_ARG(std);
     if (l->ops != &num_ops)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_loader_set_standardization: not a numeric loader");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: not a numeric loader", __func__);
     num_state_t *m = num(l);
     if (num_features != m->F)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_loader_set_standardization: the loader has %d features, "
-                "not %d", m->F, num_features);
+        TF_FAIL(TF_STATUS_EBUFSIZE,
+                "%s: the loader has %d features, "
+                "not %d",
+                __func__, m->F, num_features);
     for (int32_t f = 0; f < m->F; f++)
         if (!isfinite(mean[f]) || !isfinite(std[f]) || !(std[f] > 0.0f))
-            TF_FAIL(TF_STATUS_EINVAL, "tf_loader_set_standardization: feature %d needs a finite "
-                    "mean and a finite std > 0", f);
+            TF_FAIL(TF_STATUS_EINVAL,
+                    "%s: feature %d needs a finite "
+                    "mean and a finite std > 0",
+                    __func__, f);
     memcpy(m->mean, mean, (size_t)m->F * sizeof *mean);
     memcpy(m->std, std, (size_t)m->F * sizeof *std);
     return TF_STATUS_OK;

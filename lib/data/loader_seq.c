@@ -272,7 +272,7 @@ tf_status_t tf_loader_create_tokens(tf_loader_t **out, tf_ctx_t *ctx, const int3
                                     const int64_t *offsets, int64_t num_seqs,
                                     const int32_t *labels, const tf_loader_opts_t *opts)
 {
-    static const char fn[] = "tf_loader_create_tokens";
+    const char *fn = __func__;
     tf_loader_t *l = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(out);
@@ -306,7 +306,7 @@ tf_status_t tf_loader_create_tokens_padded(tf_loader_t **out, tf_ctx_t *ctx, con
                                            int64_t num_seqs, const int32_t *labels,
                                            const tf_loader_opts_t *opts)
 {
-    static const char fn[] = "tf_loader_create_tokens_padded";
+    const char *fn = __func__;
     tf_loader_t *l = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(out);

@@ -253,7 +253,7 @@ tf_status_t tf__counter_files(tf__counter_t *c, const char *const *paths, uint32
 tf_status_t tf_vocab_build_files(tf_vocab_t **out, tf_ctx_t *ctx, const char *const *paths,
                                  uint32_t num_paths, const tf_vocab_opts_t *opts)
 {
-    static const char fn[] = "tf_vocab_build_files";
+    const char *fn = __func__;
     tf_vocab_opts_t o;
     tf__counter_t c;
     tf_status_t st = TF_STATUS_OK;
@@ -279,7 +279,7 @@ tf_status_t tf_vocab_build_texts(tf_vocab_t **out, tf_ctx_t *ctx, const char *co
                                  const size_t *lengths, uint32_t num_texts,
                                  const tf_vocab_opts_t *opts)
 {
-    static const char fn[] = "tf_vocab_build_texts";
+    const char *fn = __func__;
     tf_vocab_opts_t o;
     tf__counter_t c;
     tf_status_t st = TF_STATUS_OK;
@@ -385,9 +385,9 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
     TF_REQUIRE_ARG(v);
     TF_REQUIRE_ARG(num_out);
     if (text == NULL && len > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_encode: argument 'text' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'text' is NULL", __func__);
     if (ids == NULL && capacity > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_encode: argument 'ids' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'ids' is NULL", __func__);
     int32_t *tmp = NULL;
     size_t n = 0, cap = 0;
     TF_CHECK(tf__vocab_encode_append(v, v->ctx, text ? text : "", len, &tmp, &n, &cap, NULL, NULL));
@@ -397,7 +397,7 @@ tf_status_t tf_vocab_encode(tf_vocab_t *v, const char *text, size_t len, int32_t
         tf__free(v->ctx, tmp);
         if (ids == NULL)
             return TF_STATUS_OK;
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_encode: the text has %zu tokens; ids holds %zu", n,
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: the text has %zu tokens; ids holds %zu", __func__, n,
                 capacity);
     }
     if (n > 0)
@@ -412,9 +412,9 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num_
     TF_REQUIRE_ARG(v);
     TF_REQUIRE_ARG(len_out);
     if (ids == NULL && num_ids > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: argument 'ids' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'ids' is NULL", __func__);
     if (buf == NULL && capacity > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: argument 'buf' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'buf' is NULL", __func__);
     size_t total = 0;
     int first = 1;
     for (int pass = 0; pass < 2; pass++) {
@@ -423,8 +423,8 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num_
         for (size_t i = 0; i < num_ids; i++) {
             int32_t id = ids[i];
             if (id < 0 || id >= v->tab.count)
-                TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_decode: ids[%zu] = %d is outside [0, %d)", i,
-                        id, v->tab.count);
+                TF_FAIL(TF_STATUS_EINVAL, "%s: ids[%zu] = %d is outside [0, %d)", __func__, i, id,
+                        v->tab.count);
             if (id == TF_VOCAB_PAD || (v->kind != TF_VOCAB_KIND_WORD && id < TF_VOCAB_NUM_SPECIALS))
                 continue;
             size_t l = v->tab.len[id];
@@ -444,8 +444,10 @@ tf_status_t tf_vocab_decode(const tf_vocab_t *v, const int32_t *ids, size_t num_
             if (buf == NULL)
                 return TF_STATUS_OK; /* a size query */
             if (capacity < total + 1)
-                TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_decode: the text needs %zu bytes; buf has "
-                        "%zu", total + 1, capacity);
+                TF_FAIL(TF_STATUS_EBUFSIZE,
+                        "%s: the text needs %zu bytes; buf has "
+                        "%zu",
+                        __func__, total + 1, capacity);
         }
     }
     buf[total] = '\0';

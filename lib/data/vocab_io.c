@@ -25,7 +25,7 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
     TF_REQUIRE_ARG(v);
     TF_REQUIRE_ARG(len_out);
     if (buf == NULL && capacity > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_vocab_serialize: argument 'buf' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'buf' is NULL", __func__);
     const char *kind = v->kind == TF_VOCAB_KIND_BYTE  ? "byte"
                        : v->kind == TF_VOCAB_KIND_BPE ? "bpe"
                                                       : "word";
@@ -73,8 +73,7 @@ tf_status_t tf_vocab_serialize(const tf_vocab_t *v, char *buf, size_t capacity, 
     if (buf == NULL)
         return TF_STATUS_OK; /* a size query */
     if (capacity < o + 1)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_vocab_serialize: needs %zu bytes; buf has %zu", o + 1,
-                capacity);
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: needs %zu bytes; buf has %zu", __func__, o + 1, capacity);
     buf[o] = '\0';
     return TF_STATUS_OK;
 }
@@ -152,7 +151,7 @@ static int hexval(char c)
 
 tf_status_t tf_vocab_deserialize(tf_vocab_t **out, tf_ctx_t *ctx, const char *s, size_t n)
 {
-    static const char fn[] = "tf_vocab_deserialize";
+    const char *fn = __func__;
     tf_vocab_t *v = NULL;
     char *tok = NULL;
     tf_status_t st = TF_STATUS_OK;
@@ -289,11 +288,11 @@ tf_status_t tf_vocab_save(const tf_vocab_t *v, const char *path)
     TF_CHECK_GOTO(st, tf_vocab_serialize(v, buf, len + 1, &len), done);
     FILE *f = fopen(path, "wb");
     if (f == NULL)
-        TF_FAIL_GOTO(st, done, TF_STATUS_EIO, "tf_vocab_save: cannot open '%s': %s", path,
+        TF_FAIL_GOTO(st, done, TF_STATUS_EIO, "%s: cannot open '%s': %s", __func__, path,
                      strerror(errno));
     size_t w = fwrite(buf, 1, len, f);
     if (fclose(f) != 0 || w != len)
-        st = tf__error(TF_STATUS_EIO, "tf_vocab_save: cannot write '%s'", path);
+        st = tf__error(TF_STATUS_EIO, "%s: cannot write '%s'", __func__, path);
 done:
     tf__free(v->ctx, buf);
     return st;
@@ -307,13 +306,13 @@ tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path)
     TF_REQUIRE_ARG(path);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        TF_FAIL(TF_STATUS_EIO, "tf_vocab_load: cannot open '%s': %s", path, strerror(errno));
+        TF_FAIL(TF_STATUS_EIO, "%s: cannot open '%s': %s", __func__, path, strerror(errno));
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     if (size < 0 || size > MAX_VOCAB_FILE || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
-        TF_FAIL(TF_STATUS_EIO, "tf_vocab_load: cannot read '%s' (or larger than 1 GiB)", path);
+        TF_FAIL(TF_STATUS_EIO, "%s: cannot read '%s' (or larger than 1 GiB)", __func__, path);
     }
     char *buf = tf__alloc(ctx, (size_t)size + 1);
     if (buf == NULL) {
@@ -324,7 +323,7 @@ tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path)
     fclose(f);
     tf_status_t st;
     if (got != (size_t)size)
-        st = tf__error(TF_STATUS_EIO, "tf_vocab_load: error reading '%s'", path);
+        st = tf__error(TF_STATUS_EIO, "%s: error reading '%s'", __func__, path);
     else
         st = tf_vocab_deserialize(out, ctx, buf, got);
     tf__free(ctx, buf);

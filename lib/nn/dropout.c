@@ -111,7 +111,7 @@ tf_status_t tf_dropout_create(tf_module_t **out, tf_ctx_t *ctx, const tf_dropout
     drop_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__dropout_opts_layout, __func__));
     if (!(o.p >= 0.0 && o.p < 1.0))
-        TF_FAIL(TF_STATUS_EINVAL, "tf_dropout_create: p is %g; it must be in [0, 1)", o.p);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: p is %g; it must be in [0, 1)", __func__, o.p);
     tf__dropout_t *d = tf__calloc(ctx, 1, sizeof *d);
     if (d == NULL)
         return TF_STATUS_ENOMEM;

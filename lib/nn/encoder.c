@@ -157,7 +157,7 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     enc_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__encoder_opts_layout, __func__));
     if (o.input_features < 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_encoder_create: input_features is %lld; use 0 (tokens) or more",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input_features is %lld; use 0 (tokens) or more", __func__,
                 (long long)o.input_features);
     int32_t numeric = o.input_features > 0;
     tf_embedding_opts_t eo;

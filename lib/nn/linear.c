@@ -244,14 +244,14 @@ tf_status_t tf_linear_create_tied(tf_module_t **out,
     TF_CHECK(tf__linear_check_opts(__func__, &o));
     tf__param_t *w = tf__embedding_weight(embedding);
     if (w == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_linear_create_tied: the %s module has no embedding table to tie to",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the %s module has no embedding table to tie to", __func__,
                 embedding->vt->kind_name);
     if (w->value.shape[0] != o.out_features || w->value.shape[1] != o.in_features)
         TF_FAIL(TF_STATUS_EINVAL,
-                "tf_linear_create_tied: the embedding table is (%lld, %lld) but the head maps %lld -> %lld "
+                "%s: the embedding table is (%lld, %lld) but the head maps %lld -> %lld "
                 "(out_features must be V and in_features E)",
-                (long long)w->value.shape[0], (long long)w->value.shape[1], (long long)o.in_features,
-                (long long)o.out_features);
+                __func__, (long long)w->value.shape[0], (long long)w->value.shape[1],
+                (long long)o.in_features, (long long)o.out_features);
     TF_CHECK(linear_build(out, ctx, &o, NULL, NULL, w));
     tf__object_created(ctx);
     return TF_STATUS_OK;

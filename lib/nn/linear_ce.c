@@ -97,7 +97,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
                                     int64_t *count_out,
                                     tf_tensor_t *grad_input)
 {
-    static const char fn[] = "tf_linear_cross_entropy";
+    const char *fn = __func__;
     tf__linear_view_t v;
     int64_t count;
     float *scratch;

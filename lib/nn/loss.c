@@ -58,7 +58,7 @@ tf_status_t tf_loss_cross_entropy(const tf_tensor_t *logits,
                                   double *loss_out,
                                   tf_tensor_t *grad_logits)
 {
-    static const char fn[] = "tf_loss_cross_entropy";
+    const char *fn = __func__;
     TF_REQUIRE_ARG(logits);
     TF_REQUIRE_ARG(targets);
     TF_REQUIRE_ARG(loss_out);
@@ -102,7 +102,7 @@ tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
                                     double *loss_out,
                                     tf_tensor_t *grad_logits)
 {
-    static const char fn[] = "tf_loss_bce_with_logits";
+    const char *fn = __func__;
     TF_REQUIRE_ARG(logits);
     TF_REQUIRE_ARG(targets);
     TF_REQUIRE_ARG(loss_out);
@@ -130,7 +130,7 @@ tf_status_t tf_loss_bce_with_logits(const tf_tensor_t *logits,
 
 tf_status_t tf_loss_mse(const tf_tensor_t *input, const tf_tensor_t *target, double *loss_out, tf_tensor_t *grad_input)
 {
-    static const char fn[] = "tf_loss_mse";
+    const char *fn = __func__;
     TF_REQUIRE_ARG(input);
     TF_REQUIRE_ARG(target);
     TF_REQUIRE_ARG(loss_out);

@@ -218,8 +218,8 @@ tf_status_t tf_module_param_at(const char **name_out,
 {
     TF_REQUIRE_ARG(m);
     if (index >= m->nparams)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_module_param_at: index %u is out of range (the %s module has %u parameters)",
-                index, m->vt->kind_name, m->nparams);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: index %u is out of range (the %s module has %u parameters)",
+                __func__, index, m->vt->kind_name, m->nparams);
     tf__param_t *p = m->params[index];
     if (name_out)
         *name_out = p->name;
@@ -251,7 +251,7 @@ tf_status_t tf_module_param_find(tf_tensor_t **param_out,
             return TF_STATUS_OK;
         }
     }
-    TF_FAIL(TF_STATUS_ENOTFOUND, "tf_module_param_find: the %s module has no parameter named '%s'",
+    TF_FAIL(TF_STATUS_ENOTFOUND, "%s: the %s module has no parameter named '%s'", __func__,
             m->vt->kind_name, name);
 }
 
@@ -269,14 +269,14 @@ tf_status_t tf_module_freeze(tf_module_t *m, const char *prefix, int32_t frozen)
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(prefix);
     if (frozen != 0 && frozen != 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_module_freeze: frozen is %d; use 0 or 1", frozen);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: frozen is %d; use 0 or 1", __func__, frozen);
     size_t n = strlen(prefix);
     for (uint32_t i = 0; i < m->nparams; i++)
         if (strncmp(m->params[i]->name, prefix, n) == 0)
             hits++;
     if (hits == 0)
-        TF_FAIL(TF_STATUS_ENOTFOUND, "tf_module_freeze: no parameter name of the %s module starts with '%s'",
-                m->vt->kind_name, prefix);
+        TF_FAIL(TF_STATUS_ENOTFOUND, "%s: no parameter name of the %s module starts with '%s'",
+                __func__, m->vt->kind_name, prefix);
     for (uint32_t i = 0; i < m->nparams; i++)
         if (strncmp(m->params[i]->name, prefix, n) == 0)
             m->params[i]->value.requires_grad = !frozen;
@@ -287,7 +287,7 @@ tf_status_t tf_module_set_training(tf_module_t *m, int32_t training)
 {
     TF_REQUIRE_ARG(m);
     if (training != 0 && training != 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_module_set_training: training is %d; use 0 or 1", training);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: training is %d; use 0 or 1", __func__, training);
     m->training = training;
     if (m->vt->set_training)
         m->vt->set_training(m, training);
@@ -319,7 +319,8 @@ tf_module_backward(tf_tensor_t **grad_input, tf_module_t *m, const tf_tensor_t *
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(grad_output);
     if (!m->has_forward)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_module_backward: no training-mode forward of this %s module to go back through",
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: no training-mode forward of this %s module to go back through", __func__,
                 m->vt->kind_name);
     return m->vt->backward(m, grad_output, grad_input);
 }
@@ -342,7 +343,8 @@ tf_status_t tf_lstm_forward(tf_tensor_t **output,
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(input);
     if (m->vt->forward_states == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_forward: the module is a %s module, not a recurrent module or encoder",
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the module is a %s module, not a recurrent module or encoder", __func__,
                 m->vt->kind_name);
     return m->vt->forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
 }
@@ -363,9 +365,10 @@ tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
         *grad_c0 = NULL;
     TF_REQUIRE_ARG(m);
     if (m->vt->backward_states == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_lstm_backward: the module is a %s module, not a recurrent module or encoder",
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the module is a %s module, not a recurrent module or encoder", __func__,
                 m->vt->kind_name);
     if (!m->has_forward)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_lstm_backward: no training-mode forward to go back through");
+        TF_FAIL(TF_STATUS_ESTATE, "%s: no training-mode forward to go back through", __func__);
     return m->vt->backward_states(m, grad_output, grad_h_n, grad_c_n, grad_input, grad_h0, grad_c0);
 }

@@ -97,7 +97,7 @@ tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_optimizer_opts
     TF_CHECK(check_opts(&o));
     tf_optimizer_t *opt = tf__calloc(ctx, 1, sizeof *opt);
     if (opt == NULL)
-        TF_FAIL(TF_STATUS_ENOMEM, "tf_optimizer_create: out of memory");
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: out of memory", __func__);
     opt->ctx = ctx;
     opt->o = o;
     if (o.algorithm == TF_OPTIMIZER_SGD)
@@ -154,7 +154,7 @@ static void regroup(tf_optimizer_t *opt)
 tf_status_t
 tf_optimizer_add_param(tf_optimizer_t *opt, const char *name, tf_tensor_t *param, tf_tensor_t *grad)
 {
-    static const char fn[] = "tf_optimizer_add_param";
+    const char *fn = __func__;
     tf_status_t st;
     TF_REQUIRE_ARG(opt);
     TF_REQUIRE_ARG(name);
@@ -260,7 +260,7 @@ static tf_status_t reserve_groups(tf_optimizer_t *opt, uint32_t extra)
 tf_status_t
 tf_optimizer_add_group(tf_optimizer_t *opt, const char *prefix, double lr_mult, double weight_decay)
 {
-    static const char fn[] = "tf_optimizer_add_group";
+    const char *fn = __func__;
     TF_REQUIRE_ARG(opt);
     TF_REQUIRE_ARG(prefix);
     TF_CHECK(check_group_values(fn, lr_mult, weight_decay));
@@ -290,7 +290,7 @@ tf_status_t tf_optimizer_set_discriminative(tf_optimizer_t *opt,
                                             uint32_t num_prefixes,
                                             double factor)
 {
-    static const char fn[] = "tf_optimizer_set_discriminative";
+    const char *fn = __func__;
     tf_status_t st = TF_STATUS_OK;
     TF_REQUIRE_ARG(opt);
     TF_REQUIRE_ARG(prefixes);
@@ -385,8 +385,7 @@ tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt, double max_norm, do
 {
     TF_REQUIRE_ARG(opt);
     if (!(isfinite(max_norm) && max_norm > 0.0))
-        TF_FAIL(TF_STATUS_EINVAL, "tf_optimizer_clip_grad_norm: max_norm %g must be finite and > 0",
-                max_norm);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: max_norm %g must be finite and > 0", __func__, max_norm);
     TF_CHECK(check_sizes(opt, "tf_optimizer_clip_grad_norm"));
     double n = clip_norm(opt, max_norm);
     if (pre_clip_norm != NULL)
@@ -461,7 +460,7 @@ tf_status_t tf_optimizer_param_lr(const tf_optimizer_t *opt, const char *name, d
             *lr_out = param_lr(opt, &opt->params[i], tf__optim_schedule_mult(&opt->o, opt->step));
             return TF_STATUS_OK;
         }
-    TF_FAIL(TF_STATUS_ENOTFOUND, "tf_optimizer_param_lr: no parameter named '%s'", name);
+    TF_FAIL(TF_STATUS_ENOTFOUND, "%s: no parameter named '%s'", __func__, name);
 }
 
 int64_t tf_optimizer_num_steps(const tf_optimizer_t *opt)

@@ -152,14 +152,13 @@ tf_optimizer_state_save(const tf_optimizer_t *opt, void *buf, size_t capacity, s
     TF_REQUIRE_ARG(len_out);
     *len_out = 0;
     if (buf == NULL && capacity > 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_optimizer_state_save: argument 'buf' is NULL");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: argument 'buf' is NULL", __func__);
     TF_CHECK(blob_size(opt, &need));
     *len_out = need;
     if (buf == NULL)
         return TF_STATUS_OK; /* a size query */
     if (capacity < need)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_optimizer_state_save: needs %zu bytes; buf has %zu", need,
-                capacity);
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: needs %zu bytes; buf has %zu", __func__, need, capacity);
     unsigned char *b = buf;
     memcpy(b, STATE_MAGIC, 4);
     put_u32(b + 4, STATE_VERSION);
@@ -186,7 +185,7 @@ tf_optimizer_state_save(const tf_optimizer_t *opt, void *buf, size_t capacity, s
 
 tf_status_t tf_optimizer_state_load(tf_optimizer_t *opt, const void *buf, size_t size)
 {
-    static const char fn[] = "tf_optimizer_state_load";
+    const char *fn = __func__;
     size_t need;
     TF_REQUIRE_ARG(opt);
     TF_REQUIRE_ARG(buf);

@@ -107,10 +107,10 @@ tf_status_t tf_tensor_wrap(tf_tensor_t **out,
     TF_REQUIRE_ARG(data);
     TF_CHECK(tf__tensor_check_shape(__func__, dtype, shape, ndim, &numel, &nbytes));
     if ((uintptr_t)data % tf_dtype_size(dtype) != 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_tensor_wrap: data is not aligned to %zu bytes",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: data is not aligned to %zu bytes", __func__,
                 tf_dtype_size(dtype));
     if (data_bytes < nbytes)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_tensor_wrap: the shape needs %zu bytes but data has %zu",
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: the shape needs %zu bytes but data has %zu", __func__,
                 nbytes, data_bytes);
     TF_CHECK(tensor_new(&t, ctx, dtype, shape, ndim, __func__));
     t->data = data;
@@ -154,7 +154,7 @@ tf_status_t tf_tensor_shape(const tf_tensor_t *t,
     TF_REQUIRE_ARG(t);
     TF_REQUIRE_ARG(shape_out);
     if (capacity < t->ndim)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_tensor_shape: capacity %u is below ndim %u", capacity,
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: capacity %u is below ndim %u", __func__, capacity,
                 t->ndim);
     memcpy(shape_out, t->shape, t->ndim * sizeof *shape_out);
     if (ndim_out != NULL)
@@ -187,8 +187,8 @@ tf_status_t tf_tensor_copy_from(tf_tensor_t *t, const void *src, size_t src_byte
     TF_REQUIRE_ARG(t);
     TF_REQUIRE_ARG(src);
     if (src_bytes != t->nbytes)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_tensor_copy_from: source has %zu bytes, tensor has %zu",
-                src_bytes, t->nbytes);
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: source has %zu bytes, tensor has %zu", __func__, src_bytes,
+                t->nbytes);
     memmove(t->data, src, src_bytes);
     return TF_STATUS_OK;
 }
@@ -198,7 +198,7 @@ tf_status_t tf_tensor_copy_to(const tf_tensor_t *t, void *dst, size_t dst_bytes)
     TF_REQUIRE_ARG(t);
     TF_REQUIRE_ARG(dst);
     if (dst_bytes < t->nbytes)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_tensor_copy_to: buffer has %zu bytes, tensor needs %zu",
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: buffer has %zu bytes, tensor needs %zu", __func__,
                 dst_bytes, t->nbytes);
     memmove(dst, t->data, t->nbytes);
     return TF_STATUS_OK;
@@ -209,7 +209,7 @@ tf_status_t tf_tensor_fill(tf_tensor_t *t, double value)
     TF_REQUIRE_ARG(t);
     if (t->dtype == TF_DTYPE_I32) {
         if (!(value >= -2147483648.0 && value <= 2147483647.0) || value != floor(value))
-            TF_FAIL(TF_STATUS_EINVAL, "tf_tensor_fill: %g is not an exact 32-bit integer", value);
+            TF_FAIL(TF_STATUS_EINVAL, "%s: %g is not an exact 32-bit integer", __func__, value);
         int32_t v = (int32_t)value;
         int32_t *d = tf__i32(t);
         for (int64_t i = 0; i < t->numel; i++)
@@ -231,7 +231,7 @@ tf_status_t tf_tensor_reshape(tf_tensor_t *t, const int64_t *shape, uint32_t ndi
     TF_REQUIRE_ARG(shape);
     TF_CHECK(tf__tensor_check_shape(__func__, t->dtype, shape, ndim, &numel, &nbytes));
     if (numel != t->numel)
-        TF_FAIL(TF_STATUS_ESHAPE, "tf_tensor_reshape: new shape has %lld elements, tensor has %lld",
+        TF_FAIL(TF_STATUS_ESHAPE, "%s: new shape has %lld elements, tensor has %lld", __func__,
                 (long long)numel, (long long)t->numel);
     memset(t->shape, 0, sizeof t->shape);
     memcpy(t->shape, shape, ndim * sizeof *shape);
@@ -243,8 +243,7 @@ tf_status_t tf_tensor_set_requires_grad(tf_tensor_t *t, int32_t requires_grad)
 {
     TF_REQUIRE_ARG(t);
     if (requires_grad != 0 && requires_grad != 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_tensor_set_requires_grad: value %d is not 0 or 1",
-                requires_grad);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: value %d is not 0 or 1", __func__, requires_grad);
     t->requires_grad = requires_grad;
     return TF_STATUS_OK;
 }

@@ -352,29 +352,28 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(path);
     if (flags & ~TF_MODEL_LOAD_BACKBONE)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_model_load: unknown flags 0x%x", flags);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: unknown flags 0x%x", __func__, flags);
     TF_CHECK(tf_tensorfile_load(&f, ctx, path, NULL));
     const char *kind = tf_tensorfile_meta(f, KEY_KIND), *ctext = tf_tensorfile_meta(f, KEY_CONFIG);
     if (kind == NULL || strcmp(kind, "model") != 0 || ctext == NULL)
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "tf_model_load: %s: not a libtransfer model (no '%s' metadata)", path,
+                     "%s: %s: not a libtransfer model (no '%s' metadata)", __func__, path,
                      KEY_CONFIG);
     TF_CHECK_GOTO(st, parse_config(ctx, path, ctext, &cfg, &vocab_size, &num_classes, &pooling, &head_p,
                                    &multilabel), out);
     if (cfg.input == TF_MODEL_INPUT_TOKENS) {
         const char *v = tf_tensorfile_meta(f, KEY_VOCAB);
         if (v == NULL)
-            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                         "tf_model_load: %s: a token model without a vocabulary", path);
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: a token model without a vocabulary",
+                         __func__, path);
         TF_CHECK_GOTO(st, tf_vocab_deserialize(&vocab, ctx, v, strlen(v)), out);
         if (tf_vocab_size(vocab) != vocab_size)
-            TF_FAIL_GOTO(
-                st, out, TF_STATUS_EFORMAT,
-                "tf_model_load: %s: the vocabulary has %d tokens, the configuration says %d", path,
-                tf_vocab_size(vocab), vocab_size);
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                         "%s: %s: the vocabulary has %d tokens, the configuration says %d",
+                         __func__, path, tf_vocab_size(vocab), vocab_size);
     } else if (cfg.num_features < 1) {
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "tf_model_load: %s: a numeric model without features", path);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: a numeric model without features",
+                     __func__, path);
     }
     st = tf__model_new(&m, ctx, vocab, &cfg);
     vocab = NULL; /* adopted (or freed) by tf__model_new */
@@ -384,7 +383,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
         if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0)
             TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                         "tf_model_load: %s: a task head without valid labels or pooling", path);
+                         "%s: %s: a task head without valid labels or pooling", __func__, path);
         TF_CHECK_GOTO(st, parse_labels(ctx, path, ltext, num_classes, &labels), out);
         TF_CHECK_GOTO(st, tf__model_make_head(m, num_classes, multilabel,
                                               (const char *const *)labels, pooling, head_p), out);
@@ -399,10 +398,9 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
         extra++;
     }
     if (extra != used)
-        TF_FAIL_GOTO(
-            st, out, TF_STATUS_EFORMAT,
-            "tf_model_load: %s: the file has %u tensors the configuration does not describe", path,
-            extra - used);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "%s: %s: the file has %u tensors the configuration does not describe",
+                     __func__, path, extra - used);
     *out = m;
     m = NULL;
 out:
@@ -441,8 +439,10 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(path);
     if (m->ph.phase == 0 || m->ph.opt == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_train_state_save: the model has no training state; call "
-                "tf_pretrain or tf_finetune first");
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: the model has no training state; call "
+                "tf_pretrain or tf_finetune first",
+                __func__);
     memset(&pb, 0, sizeof pb);
     memcpy(pb.magic, "TFTS", 4);
     pb.version = 1;
@@ -510,25 +510,23 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
     TF_CHECK(tf_tensorfile_load(&f, m->ctx, path, NULL));
     const char *kind = tf_tensorfile_meta(f, KEY_KIND);
     if (kind == NULL || strcmp(kind, "train_state") != 0)
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "tf_train_state_load: %s: not a libtransfer training state", path);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: not a libtransfer training state",
+                     __func__, path);
     st = tf_tensorfile_blob(&blob, &size, f, "phase");
     if (st != TF_STATUS_OK || size != sizeof pb || memcmp(blob, "TFTS", 4) != 0)
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "tf_train_state_load: %s: the phase record is missing or damaged", path);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: the phase record is missing or damaged",
+                     __func__, path);
     memcpy(&pb, blob, sizeof pb);
     if (pb.version != 1 ||
         (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE))
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "tf_train_state_load: %s: unknown phase record",
-                     path);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: unknown phase record", __func__, path);
     if (pb.phase == TF_TRAIN_PHASE_FINETUNE && m->head == NULL)
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "tf_train_state_load: %s: a fine-tuning state for a model without a task head "
+                     "%s: %s: a fine-tuning state for a model without a task head "
                      "(load the model saved with it)",
-                     path);
+                     __func__, path);
     if (tf_tensorfile_blob(&blob, &size, f, "optimizer") != TF_STATUS_OK || size == 0)
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "tf_train_state_load: %s: no optimizer state",
-                     path);
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: no optimizer state", __func__, path);
     pending = tf__alloc(m->ctx, size);
     if (pending == NULL) {
         st = TF_STATUS_ENOMEM;
@@ -541,7 +539,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
         best_n = (size_t)tf_tensor_numel(bt);
         if (best_n != tf__model_param_floats(m))
             TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                         "tf_train_state_load: %s: the best weights do not fit this model", path);
+                         "%s: %s: the best weights do not fit this model", __func__, path);
         best = tf__alloc(m->ctx, best_n * sizeof *best);
         if (best == NULL) {
             st = TF_STATUS_ENOMEM;

@@ -412,12 +412,16 @@ tf_status_t tf_adapt_prior(tf_model_t *m, tf_loader_t *unlabeled, const tf_adapt
     TF_CHECK(tf__opts_read(&o, opts, &tf__adapt_opts_layout, __func__));
     if (o.max_iter < 1 || !(o.tol > 0.0) || !isfinite(o.tol) || !(o.min_prior > 0.0 && o.min_prior < 0.1) ||
         o.reserved != 0)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_adapt_prior: max_iter (%d) must be >= 1, tol (%g) finite and "
-                "> 0, min_prior (%g) in (0, 0.1) and reserved 0", o.max_iter, o.tol, o.min_prior);
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: max_iter (%d) must be >= 1, tol (%g) finite and "
+                "> 0, min_prior (%g) in (0, 0.1) and reserved 0",
+                __func__, o.max_iter, o.tol, o.min_prior);
     TF_CHECK(check_head(m, __func__));
     if (m->train_prior == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_adapt_prior: the model has no recorded training prior (it "
-                "was saved before priors were recorded); fine-tune it again");
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: the model has no recorded training prior (it "
+                "was saved before priors were recorded); fine-tune it again",
+                __func__);
     TF_CHECK(collect(m, unlabeled, 0, __func__, &L));
     int64_t C = m->num_classes, n = L.n;
     double *q = tf__calloc(m->ctx, (size_t)(n * C), sizeof *q);
@@ -463,14 +467,18 @@ tf_status_t tf_model_prior(const tf_model_t *m, int32_t kind, double *prior, siz
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(prior);
     if (kind < TF_PRIOR_TRAIN || kind > TF_PRIOR_TARGET)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_model_prior: kind %d is not a tf_prior_kind_t", kind);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: kind %d is not a tf_prior_kind_t", __func__, kind);
     TF_CHECK(check_head(m, __func__));
     if (m->train_prior == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_model_prior: the model has no recorded priors (it was saved "
-                "before priors were recorded)");
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: the model has no recorded priors (it was saved "
+                "before priors were recorded)",
+                __func__);
     if (capacity < (size_t)m->num_classes)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_model_prior: prior holds %zu values, the model has %d "
-                "classes", capacity, m->num_classes);
+        TF_FAIL(TF_STATUS_EBUFSIZE,
+                "%s: prior holds %zu values, the model has %d "
+                "classes",
+                __func__, capacity, m->num_classes);
     const double *src = kind == TF_PRIOR_TRAIN ? m->train_prior
                         : kind == TF_PRIOR_MODEL || m->prior == NULL ? m->model_prior
                                                                      : m->prior;
@@ -483,8 +491,10 @@ tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t num_cl
     TF_REQUIRE_ARG(m);
     TF_CHECK(check_head(m, __func__));
     if (m->model_prior == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_model_set_prior: the model has no recorded model prior (it "
-                "was saved before priors were recorded); fine-tune it again");
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: the model has no recorded model prior (it "
+                "was saved before priors were recorded); fine-tune it again",
+                __func__);
     if (prior == NULL) {
         tf__free(m->ctx, m->prior);
         m->prior = NULL;
@@ -492,17 +502,17 @@ tf_status_t tf_model_set_prior(tf_model_t *m, const double *prior, size_t num_cl
     }
     int64_t C = m->num_classes;
     if (num_classes != (size_t)C)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: %zu values for %lld classes", num_classes,
+        TF_FAIL(TF_STATUS_EINVAL, "%s: %zu values for %lld classes", __func__, num_classes,
                 (long long)C);
     double sum = 0;
     for (int64_t c = 0; c < C; c++) {
         if (!(prior[c] > 0.0 && prior[c] < 1.0))
-            TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: value %lld (%g) is outside (0, 1)",
+            TF_FAIL(TF_STATUS_EINVAL, "%s: value %lld (%g) is outside (0, 1)", __func__,
                     (long long)c, prior[c]);
         sum += prior[c];
     }
     if (!m->multilabel && fabs(sum - 1.0) > 1e-6)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_model_set_prior: the values sum to %.9g, not 1", sum);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the values sum to %.9g, not 1", __func__, sum);
     if (m->prior == NULL && (m->prior = tf__calloc(m->ctx, (size_t)C, sizeof *m->prior)) == NULL)
         return TF_STATUS_ENOMEM;
     memcpy(m->prior, prior, (size_t)C * sizeof *prior);

@@ -46,13 +46,15 @@ tf_status_t tf_evaluate(tf_model_t *m,
     size_t metrics_bytes;
     TF_CHECK(tf__results_size(metrics, &tf__metrics_layout, __func__, &metrics_bytes));
     if (m->head == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_evaluate: the model has no task head; fine-tune it first");
+        TF_FAIL(TF_STATUS_ESTATE, "%s: the model has no task head; fine-tune it first", __func__);
     int64_t C = m->num_classes;
     /* The caller's matrix is the counts without the multi-label exact-set count at the end. */
     size_t ncounts = tf__counts_len(m), nconf = ncounts - (m->multilabel ? 1 : 0);
     if (confusion != NULL && confusion_capacity < nconf)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "tf_evaluate: the confusion matrix needs %zu elements, the "
-                "buffer holds %zu", nconf, confusion_capacity);
+        TF_FAIL(TF_STATUS_EBUFSIZE,
+                "%s: the confusion matrix needs %zu elements, the "
+                "buffer holds %zu",
+                __func__, nconf, confusion_capacity);
     TF_CHECK(tf__model_check_labels(m, data, __func__));
     int64_t *conf = tf__calloc(m->ctx, ncounts, sizeof *conf);
     if (conf == NULL)
@@ -113,9 +115,9 @@ tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t num_ids, f
     TF_REQUIRE_ARG(ids);
     TF_REQUIRE_ARG(probs);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_ids: a numeric model takes tf_predict_features");
+        TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model takes tf_predict_features", __func__);
     if (num_ids < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_ids: num_ids is %lld; give at least one token",
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_ids is %lld; give at least one token", __func__,
                 (long long)num_ids);
     const int64_t shape[2] = {num_ids, 1};
     view_of(&in, m->ctx, TF_DTYPE_I32, (void *)ids, shape, 2);
@@ -151,7 +153,7 @@ tf_predict_text(tf_model_t *m, const char *text, size_t len, float *probs, size_
     TF_REQUIRE_ARG(text);
     TF_REQUIRE_ARG(probs);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_text: a numeric model takes tf_predict_features");
+        TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model takes tf_predict_features", __func__);
     TF_CHECK(encode(m, __func__, text, len, &n));
     return tf_predict_ids(m, m->ids, (int64_t)n, probs, capacity);
 }
@@ -163,13 +165,15 @@ tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, fl
     TF_REQUIRE_ARG(x);
     TF_REQUIRE_ARG(probs);
     if (m->cfg.input != TF_MODEL_INPUT_FEATURES)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_predict_features: a token model takes tf_predict_ids or "
-                "tf_predict_text");
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: a token model takes tf_predict_ids or "
+                "tf_predict_text",
+                __func__);
     if (steps < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_predict_features: steps is %lld; give at least 1", (long long)steps);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: steps is %lld; give at least 1", __func__, (long long)steps);
     for (int64_t i = 0; i < steps * m->cfg.num_features; i++)
         if (!isfinite(x[i]))
-            TF_FAIL(TF_STATUS_EINVAL, "tf_predict_features: value %lld is not finite", (long long)i);
+            TF_FAIL(TF_STATUS_EINVAL, "%s: value %lld is not finite", __func__, (long long)i);
     const int64_t shape[3] = {steps, 1, m->cfg.num_features};
     view_of(&in, m->ctx, TF_DTYPE_F32, (void *)x, shape, 3);
     return predict_input(m, __func__, &in, probs, capacity);
@@ -185,10 +189,10 @@ tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double
     TF_REQUIRE_ARG(text);
     TF_REQUIRE_ARG(loss_out);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS || m->lm_head == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "tf_lm_score_text: needs a unidirectional token model");
+        TF_FAIL(TF_STATUS_ESTATE, "%s: needs a unidirectional token model", __func__);
     TF_CHECK(encode(m, __func__, text, len, &n));
     if (n < 2)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_lm_score_text: the text has %zu token(s); scoring needs 2", n);
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the text has %zu token(s); scoring needs 2", __func__, n);
     const int64_t shape[2] = {(int64_t)n - 1, 1};
     view_of(&in, m->ctx, TF_DTYPE_I32, m->ids, shape, 2);
     view_of(&tgt, m->ctx, TF_DTYPE_I32, m->ids + 1, shape, 2);

@@ -53,7 +53,7 @@ tf_status_t tf_model_extend_vocab_files(tf_model_t *m,
                                         int32_t max_size,
                                         int32_t *num_added)
 {
-    static const char fn[] = "tf_model_extend_vocab_files";
+    const char *fn = __func__;
     tf_vocab_t *vocab;
     tf_model_t *grown;
     int32_t n;

@@ -450,22 +450,29 @@ tf_status_t tf_finetune(tf_model_t *m,
     TF_CHECK(check_opts(&o));
     int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
     if (C < 2 - multi)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has %d labels; fine-tuning "
-                "needs a labelled loader with at least %s", C, multi ? "1 label" : "2 classes");
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the training loader has %d labels; fine-tuning "
+                "needs a labelled loader with at least %s",
+                __func__, C, multi ? "1 label" : "2 classes");
     if (valid != NULL && tf_loader_is_multilabel(valid) != multi)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader is %s, the validation loader "
-                "is not", multi ? "multi-label" : "single-label");
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the training loader is %s, the validation loader "
+                "is not",
+                __func__, multi ? "multi-label" : "single-label");
     if (valid != NULL && tf_loader_num_labels(valid) != C)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the validation loader has %d labels, the training "
-                "loader %d; create it with the training loader's labels", tf_loader_num_labels(valid), C);
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the validation loader has %d labels, the training "
+                "loader %d; create it with the training loader's labels",
+                __func__, tf_loader_num_labels(valid), C);
     for (int32_t c = 0; valid != NULL && c < C; c++)
         if (strcmp(tf_loader_label_name(valid, c), tf_loader_label_name(train, c)) != 0)
-            TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: label %d is '%s' in the validation loader but "
-                    "'%s' in the training loader", c, tf_loader_label_name(valid, c),
-                    tf_loader_label_name(train, c));
+            TF_FAIL(TF_STATUS_EINVAL,
+                    "%s: label %d is '%s' in the validation loader but "
+                    "'%s' in the training loader",
+                    __func__, c, tf_loader_label_name(valid, c), tf_loader_label_name(train, c));
     int64_t per_epoch = tf_loader_num_batches(train);
     if (per_epoch < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_finetune: the training loader has no batches");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", __func__);
     int64_t total = (int64_t)o.epochs * per_epoch;
     tf_optimizer_opts_t defaults, oo;
     default_optim(&o, total, &defaults);

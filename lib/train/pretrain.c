@@ -231,11 +231,13 @@ tf_status_t tf_pretrain(tf_model_t *m,
     TF_CHECK(tf__report_check(report, __func__));
     TF_CHECK(check_opts(&o));
     if (m->lm_head == NULL)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: a bidirectional model has no language-model head; "
-                "pre-train a unidirectional backbone");
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: a bidirectional model has no language-model head; "
+                "pre-train a unidirectional backbone",
+                __func__);
     int64_t per_epoch = tf_loader_num_batches(train);
     if (per_epoch < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the training loader has no batches");
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", __func__);
     int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
     tf_optimizer_opts_t defaults, oo;
     default_optim(total, &defaults);
