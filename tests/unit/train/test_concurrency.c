@@ -36,6 +36,16 @@ static void write_data(void)
     fclose(t);
 }
 
+/* fn(a) and fn(b) on two threads at once. */
+static void run_at_once(void *(*fn)(void *), void *a, void *b)
+{
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, fn, a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, fn, b), 0);
+    assert_int_equal(pthread_join(ta, NULL), 0);
+    assert_int_equal(pthread_join(tb, NULL), 0);
+}
+
 static void *train_one(void *arg)
 {
     job_t *j = arg;
@@ -95,15 +105,11 @@ static void *train_one(void *arg)
 static void test_concurrency_two_models_match_sequential(void **state)
 {
     job_t seq[2] = {{.seed = 1}, {.seed = 2}}, par[2] = {{.seed = 1}, {.seed = 2}};
-    pthread_t th[2];
     (void)state;
     write_data();
     train_one(&seq[0]);
     train_one(&seq[1]);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, train_one, &par[i]), 0);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_join(th[i], NULL), 0);
+    run_at_once(train_one, &par[0], &par[1]);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(seq[i].st, TF_STATUS_OK);
         assert_int_equal(par[i].st, TF_STATUS_OK);
@@ -223,13 +229,9 @@ static void test_concurrency_contexts_with_different_thread_counts(void **state)
     tf_tensor_t *x = shared_input(&xctx);
     lstm_job_t seq[2] = {{.threads = 1, .x = x}, {.threads = 2, .x = x}};
     lstm_job_t par[2] = {{.threads = 1, .x = x}, {.threads = 2, .x = x}};
-    pthread_t th[2];
     lstm_whole(&seq[0]);
     lstm_whole(&seq[1]);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, lstm_whole, &par[i]), 0);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_join(th[i], NULL), 0);
+    run_at_once(lstm_whole, &par[0], &par[1]);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(seq[i].st, TF_STATUS_OK);
         assert_int_equal(par[i].st, TF_STATUS_OK);
