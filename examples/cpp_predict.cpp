@@ -115,8 +115,10 @@ int main(int argc, char **argv)
         while (std::getline(in, line)) {
             if (!line.empty() && line[line.size() - 1] == '\r')
                 line.erase(line.size() - 1);
-            if (blank(line))
+            if (blank(line)) { // an empty line out, so outputs line up with inputs
+                std::cout << '\n';
                 continue;
+            }
             const std::vector<float> &p = clf.predict(line);
             int best = 0;
             for (int i = 1; i < clf.num_classes(); i++)

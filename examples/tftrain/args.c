@@ -80,6 +80,13 @@ static int set_value(const char *cmd, tt_opt_t *o, const char *value)
             return tt_usage_error(cmd, "%s: %s must be greater than 0", o->name, value);
         *(double *)o->dest = d;
         break;
+    case TT_OPT_FRACTION:
+        if (!parse_double(value, &d))
+            return tt_usage_error(cmd, "%s: '%s' is not a number", o->name, value);
+        if (!(d >= 0.0 && d < 1.0))
+            return tt_usage_error(cmd, "%s: %s is not in [0, 1)", o->name, value);
+        *(double *)o->dest = d;
+        break;
     case TT_OPT_STRING:
         if (*value == '\0')
             return tt_usage_error(cmd, "%s: empty value", o->name);

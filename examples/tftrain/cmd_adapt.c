@@ -157,6 +157,9 @@ int tt_cmd_adapt(int argc, char **argv)
         return tt_usage_error(cmd, "--out MODEL2 is required");
     if ((unlabeled.count > 0) == (prior != NULL))
         return tt_usage_error(cmd, "give either --unlabeled FILE or --prior P");
+    rc = tt_check_out(cmd, "--out", out);
+    if (rc != TT_EXIT_OK)
+        return rc;
     rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;

@@ -10,7 +10,8 @@ static const char eval_help[] =
     "usage: tftrain eval --model MODEL --data TSV [--threads N]\n"
     "\n"
     "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training;\n"
-    "for a multi-label model, `labels<TAB>text` with comma-separated label sets).\n"
+    "for a multi-label model, `labels<TAB>text` with comma-separated label sets);\n"
+    "--data - reads them from stdin.\n"
     "Prints one line\n"
     "  accuracy=X macro_f1=X loss=X\n"
     "then a per-class table (precision, recall, F1 and support, from the confusion\n"
@@ -22,10 +23,13 @@ static const char eval_help[] =
 static const char predict_help[] =
     "usage: tftrain predict --model MODEL --input FILE [--threads N]\n"
     "\n"
-    "Classify each line of FILE (one text per line; `-` reads stdin; blank lines are\n"
-    "skipped). For each text, one line on stdout: the predicted label, then the\n"
-    "probability of every class in the model's class order, tab-separated:\n"
+    "Classify each line of FILE (one text per line; `-` reads stdin). For each input\n"
+    "line, one line on stdout, so that outputs line up with inputs: the predicted\n"
+    "label, then the probability of every class in the model's class order,\n"
+    "tab-separated:\n"
     "  LABEL<TAB>p(CLASS0)=0.9731<TAB>p(CLASS1)=0.0269...\n"
+    "A blank input line (empty or only white space) has no text to classify: its\n"
+    "output line is empty.\n"
     "For a multi-label model, LABEL is the comma-separated set of labels with a\n"
     "probability of 0.5 or more (`-` for none), and each probability is that label's own.\n"
     "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
@@ -94,7 +98,7 @@ static void print_class_table(const tf_model_t *model, const int64_t *cm, int32_
 int tt_cmd_eval(int argc, char **argv)
 {
     static const char *cmd = "eval";
-    const char *model_path = NULL, *data_path = NULL;
+    const char *model_path = NULL, *data_path = NULL, *source, *shown;
     int32_t threads = 0;
     tt_opt_t opts[] = {
         {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
@@ -122,6 +126,9 @@ int tt_cmd_eval(int argc, char **argv)
         return tt_usage_error(cmd, "--model MODEL is required");
     if (data_path == NULL)
         return tt_usage_error(cmd, "--data TSV is required");
+    /* The loader reads its file once, front to back, so a pipe will do. */
+    source = strcmp(data_path, "-") == 0 ? "/dev/stdin" : data_path;
+    shown = strcmp(data_path, "-") == 0 ? "stdin" : data_path;
     rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;
@@ -144,17 +151,17 @@ int tt_cmd_eval(int argc, char **argv)
     lopts.shuffle = 0;
     lopts.labels = names;
     lopts.num_labels = c;
-    st = multi ? tf_loader_create_multilabel(&data, ctx, vocab, data_path, &lopts)
-               : tf_loader_create_labeled(&data, ctx, vocab, data_path, &lopts);
+    st = multi ? tf_loader_create_multilabel(&data, ctx, vocab, source, &lopts)
+               : tf_loader_create_labeled(&data, ctx, vocab, source, &lopts);
     if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "cannot read '%s'", data_path);
+        rc = tt_fail(cmd, st, "cannot read '%s'", shown);
         goto done;
     }
-    tt_report_unknown(cmd, data, data_path);
+    tt_report_unknown(cmd, data, shown);
     tf_metrics_init(&metrics, TF_METRICS_VERSION);
     st = tf_evaluate(model, data, &metrics, cm, ncounts);
     if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "evaluating %s on %s failed", model_path, data_path);
+        rc = tt_fail(cmd, st, "evaluating %s on %s failed", model_path, shown);
         goto done;
     }
     printf("accuracy=%.4f macro_f1=%.4f loss=%.4f\n", metrics.accuracy, metrics.macro_f1,
@@ -232,8 +239,10 @@ int tt_cmd_predict(int argc, char **argv)
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
-        if (is_blank(line, (size_t)n))
+        if (is_blank(line, (size_t)n)) {
+            fputc('\n', stdout);
             continue;
+        }
         st = tf_predict_text(model, line, n, probs, (size_t)c);
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "%s:%ld", input, lineno);

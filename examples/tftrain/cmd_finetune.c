@@ -29,6 +29,8 @@ static const char finetune_help[] =
     "                       gradual: ULMFiT's recipe: the head first, then one more layer\n"
     "                       each epoch, lower layers at the rate divided by 2.6 per layer\n"
     "  --epochs N         epochs; all run, the best one's weights are kept (default 8)\n"
+    "  --patience N       early stopping: stop after N epochs without a better\n"
+    "                     validation accuracy (default 0: every epoch runs)\n"
     "  --lr X             peak learning rate (default 1e-2; slanted triangular schedule)\n"
     "  --discriminative F rate divisor from one layer to the one below (>= 1; default 1,\n"
     "                     or 2.6 with --strategy gradual)\n"
@@ -42,24 +44,49 @@ static const char finetune_help[] =
     "  --batch N          texts per batch (default 32)\n"
     "  --threads N        compute threads, 0 = all cores (default 0)\n"
     "  --seed N           random seed (default 42)\n"
+    "  --save-every N     every N steps, save a checkpoint: the model in\n"
+    "                     MODEL.resume.safetensors, its training state in\n"
+    "                     MODEL.resume.state (each file replaced whole, atomically)\n"
+    "  --resume STATE     continue an interrupted run from its state file (the model\n"
+    "                     is read from the .safetensors file next to it): give the\n"
+    "                     same options and data, and it ends with the weights of a\n"
+    "                     run that never stopped (at --threads 1: bit for bit)\n"
     "Architecture, from scratch only (same defaults as `tftrain pretrain`):\n"
     "  --vocab-size N  --emb N  --hidden N  --layers N  --cell lstm|gru\n"
     "  --tokenizer word|bpe|byte\n"
+    "Ctrl-C (or SIGTERM) saves the same checkpoint, prints the command that resumes\n"
+    "and exits with status 4. A run that completes deletes its checkpoint.\n"
     "\n"
-    "Progress goes to stderr; the last line on stdout is a summary:\n"
+    "Progress goes to stderr: a bar on a terminal, otherwise a table with one row per\n"
+    "epoch (mean training loss, validation accuracy after it, time). The last line on\n"
+    "stdout is a summary:\n"
     "  epochs=N best_epoch=N valid_accuracy=X train_loss=X seconds=X\n"
-    "Exit status: 0 success, 1 usage error, 2 data/file/format error, 3 training failed.\n";
+    TT_EXIT_HELP;
 
 #define TT_MAX_LABELS 4096
+
+typedef struct finetune_call {
+    tf_model_t *model;
+    tf_loader_t *train, *valid;
+    const tf_finetune_opts_t *opts;
+} finetune_call_t;
+
+static tf_status_t finetune_step(void *arg, tf_train_report_t *report)
+{
+    const finetune_call_t *c = (const finetune_call_t *)arg;
+    return tf_finetune(c->model, c->train, c->valid, c->opts, report);
+}
 
 int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL;
     const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL, *cell_name = NULL;
+    const char *resume = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
-    int64_t seed = 42;
+    int32_t patience = 0;
+    int64_t seed = 42, save_every = 0;
     double lr = 1e-2, disc = 1.0, head_dropout = 0.3;
     int multi = 0;
     tt_opt_t opts[] = {
@@ -71,9 +98,10 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
         {"--class-weight", TT_OPT_STRING, &class_weight, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
+        {"--patience", TT_OPT_INT, &patience, 0, 100000, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
         {"--discriminative", TT_OPT_DOUBLE, &disc, 0, 0, 0},
-        {"--head-dropout", TT_OPT_DOUBLE, &head_dropout, 0, 0, 0},
+        {"--head-dropout", TT_OPT_FRACTION, &head_dropout, 0, 0, 0},
         {"--max-len", TT_OPT_INT, &max_len, 1, 10000000, 0},
         {"--batch", TT_OPT_INT, &batch, 1, 100000, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
@@ -84,6 +112,8 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
         {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
+        {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
+        {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
     };
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
                                              "--cell", "--tokenizer"};
@@ -101,6 +131,10 @@ int tt_cmd_finetune(int argc, char **argv)
     tf_finetune_opts_t fopts;
     tf_train_report_t report;
     tt_progress_t progress;
+    tt_ckpt_t ck = {NULL, NULL, 0};
+    finetune_call_t call;
+    tt_run_t run;
+    double t0;
     tf_status_t st;
     int32_t strat, i, num_labels, cw_kind;
     tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *, const char *,
@@ -127,8 +161,6 @@ int tt_cmd_finetune(int argc, char **argv)
         return tt_usage_error(cmd, "--strategy: '%s' is not full, frozen or gradual", strategy);
     if (tt_opt(opts, nopts, "--discriminative")->seen && disc < 1.0)
         return tt_usage_error(cmd, "--discriminative: %g is below 1", disc);
-    if (tt_opt(opts, nopts, "--head-dropout")->seen && !(head_dropout >= 0.0 && head_dropout < 1.0))
-        return tt_usage_error(cmd, "--head-dropout: %g is not in [0, 1)", head_dropout);
     if (init != NULL) {
         for (i = 0; i < (int32_t)(sizeof arch_flags / sizeof arch_flags[0]); i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
@@ -142,11 +174,21 @@ int tt_cmd_finetune(int argc, char **argv)
             return rc;
     }
 
-    rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
+    rc = tt_check_out(cmd, "--out", out);
     if (rc != TT_EXIT_OK)
         return rc;
+    rc = tt_ckpt_paths(cmd, out, resume, &ck);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
+    if (rc != TT_EXIT_OK)
+        goto done;
 
-    if (init != NULL) {
+    if (ck.resuming) {
+        rc = tt_ckpt_load_model(cmd, ctx, &ck, &model); /* its task head included */
+        if (rc != TT_EXIT_OK)
+            goto done;
+    } else if (init != NULL) {
         rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
         if (rc != TT_EXIT_OK)
             goto done;
@@ -243,6 +285,11 @@ int tt_cmd_finetune(int argc, char **argv)
             (long long)tf_loader_num_sequences(train),
             (long long)(valid ? tf_loader_num_sequences(valid) : 0),
             (double)tf_model_num_params(model) / 1e6);
+    if (ck.resuming) {
+        rc = tt_ckpt_load_state(cmd, model, train, &ck);
+        if (rc != TT_EXIT_OK)
+            goto done;
+    }
 
     tf_finetune_opts_init(&fopts, TF_FINETUNE_OPTS_VERSION);
     fopts.class_weight = cw_kind;
@@ -268,16 +315,18 @@ int tt_cmd_finetune(int argc, char **argv)
         fopts.discriminative = disc;
     if (tt_opt(opts, nopts, "--head-dropout")->seen)
         fopts.head_dropout = head_dropout;
-    fopts.patience = 0;
-    fopts.progress_every = 5;
+    fopts.patience = patience;
+    tt_progress_init(&progress, cmd, save_every);
+    fopts.progress_every = tt_progress_every(&progress, 5);
     fopts.progress = tt_progress_cb;
     fopts.progress_payload = &progress;
-    tt_progress_init(&progress, cmd);
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
+    call = (finetune_call_t){model, train, valid, &fopts};
+    run = (tt_run_t){cmd, "fine-tuning failed", finetune_step, &call, model, train, &progress,
+                     &ck, argc, argv};
     tt_catch_interrupt();
-    st = tf_finetune(model, train, valid, &fopts, &report);
-    tt_progress_done(&progress);
-    rc = tt_training_status(cmd, st, out, "fine-tuning failed");
+    t0 = tt_now();
+    rc = tt_run_phase(&run, &report);
     if (rc != TT_EXIT_OK)
         goto done;
     if (valid != NULL)
@@ -286,10 +335,12 @@ int tt_cmd_finetune(int argc, char **argv)
     rc = tt_model_save(cmd, model, out);
     if (rc != TT_EXIT_OK)
         goto done;
+    tt_ckpt_remove(&ck);
     printf("epochs=%d best_epoch=%d valid_accuracy=%.4f train_loss=%.4f seconds=%.1f\n",
            (int)report.epochs, (int)report.best_epoch, report.best_metric, report.train_loss,
-           report.seconds);
+           tt_now() - t0);
 done:
+    tt_ckpt_free(&ck);
     tf_model_free(model);
     tf_loader_free(valid);
     tf_loader_free(train);

@@ -43,10 +43,21 @@ static const char pretrain_help[] =
     "                   lower it for much larger models if training diverges)\n"
     "  --threads N      compute threads, 0 = all cores (default 0)\n"
     "  --seed N         random seed (default 42)\n"
+    "  --save-every N   every N steps, save a checkpoint: the model in\n"
+    "                   MODEL.resume.safetensors, its training state in\n"
+    "                   MODEL.resume.state (each file replaced whole, atomically)\n"
+    "  --resume STATE   continue an interrupted run from its state file (the model is\n"
+    "                   read from the .safetensors file next to it): give the same\n"
+    "                   options and data, and it ends with the weights of a run that\n"
+    "                   never stopped (at --threads 1: bit for bit)\n"
+    "Ctrl-C (or SIGTERM) saves the same checkpoint, prints the command that resumes\n"
+    "and exits with status 4. A run that completes deletes its checkpoint.\n"
     "\n"
-    "Progress goes to stderr; the last line on stdout is a summary:\n"
+    "Progress goes to stderr: a bar on a terminal, otherwise a table with one row per\n"
+    "epoch (mean training loss, validation perplexity after it, time). The last line\n"
+    "on stdout is a summary:\n"
     "  steps=N train_loss=X valid_ppl=X seconds=X\n"
-    "Exit status: 0 success, 1 usage error, 2 data/file/format error, 3 training failed.\n";
+    TT_EXIT_HELP;
 
 /* Extra words an --init model may take in without --vocab-size. */
 #define TT_VOCAB_GROWTH 2000
@@ -84,15 +95,28 @@ static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
     return TT_EXIT_OK;
 }
 
+typedef struct pretrain_call {
+    tf_model_t *model;
+    tf_loader_t *train, *valid;
+    const tf_pretrain_opts_t *opts;
+} pretrain_call_t;
+
+static tf_status_t pretrain_step(void *arg, tf_train_report_t *report)
+{
+    const pretrain_call_t *c = (const pretrain_call_t *)arg;
+    return tf_pretrain(c->model, c->train, c->valid, c->opts, report);
+}
+
 int tt_cmd_pretrain(int argc, char **argv)
 {
     static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--cell", "--tokenizer"};
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
     const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL;
+    const char *resume = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
-    int64_t steps = 0, seed = 42;
+    int64_t steps = 0, seed = 42, save_every = 0;
     double lr = 1e-2;
     tt_opt_t opts[] = {
         {"--corpus", TT_OPT_STRINGS, &corpus, 0, 0, 0},
@@ -111,6 +135,8 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
         {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
+        {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
+        {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -124,6 +150,10 @@ int tt_cmd_pretrain(int argc, char **argv)
     tf_pretrain_opts_t popts;
     tf_train_report_t report;
     tt_progress_t progress;
+    tt_ckpt_t ck = {NULL, NULL, 0};
+    pretrain_call_t call;
+    tt_run_t run;
+    double t0;
     tf_status_t st;
     int64_t total;
     int32_t cell;
@@ -149,9 +179,15 @@ int tt_cmd_pretrain(int argc, char **argv)
     rc = tt_cell(cmd, cell_name, &cell);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
+    rc = tt_check_out(cmd, "--out", out);
     if (rc != TT_EXIT_OK)
         return rc;
+    rc = tt_ckpt_paths(cmd, out, resume, &ck);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    rc = tt_ctx_create(cmd, &ctx, threads, (uint64_t)seed);
+    if (rc != TT_EXIT_OK)
+        goto done;
 
     tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
     lopts.batch_size = batch;
@@ -159,9 +195,13 @@ int tt_cmd_pretrain(int argc, char **argv)
     lopts.shuffle = 1;
     lopts.split = TF_LOADER_SPLIT_TRAIN;
     lopts.valid_fraction = 0.05;
-    if (init != NULL) {
-        rc = load_and_extend(cmd, ctx, init, &corpus, tt_opt(opts, nopts, "--vocab-size")->seen
-                             ? vocab_size : 0, &model);
+    if (ck.resuming || init != NULL) {
+        /* A resumed run's checkpoint has the vocabulary (grown, with --init) it trains with. */
+        if (ck.resuming)
+            rc = tt_ckpt_load_model(cmd, ctx, &ck, &model);
+        else
+            rc = load_and_extend(cmd, ctx, init, &corpus, tt_opt(opts, nopts, "--vocab-size")->seen
+                                 ? vocab_size : 0, &model);
         if (rc != TT_EXIT_OK)
             goto done;
         st = tf_loader_create_lm(&train, ctx, tf_model_vocab(model), corpus.items, corpus.count,
@@ -177,7 +217,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     tt_report_unknown(cmd, train, "the corpus (training lines)");
     lopts.split = TF_LOADER_SPLIT_VALID;
     lopts.shuffle = 0;
-    st = tf_loader_create_lm(&valid, ctx, init != NULL ? tf_model_vocab(model) : vocab,
+    st = tf_loader_create_lm(&valid, ctx, model != NULL ? tf_model_vocab(model) : vocab,
                              corpus.items, corpus.count, &lopts);
     if (st != TF_STATUS_OK) {
         fprintf(stderr, "tftrain %s: note: no validation split (%s); training without it\n", cmd,
@@ -204,6 +244,11 @@ int tt_cmd_pretrain(int argc, char **argv)
             cmd, (int)tf_vocab_size(tf_model_vocab(model)), (long long)tf_loader_num_sequences(train),
             (long long)tf_loader_num_batches(train),
             (double)tf_model_num_params(model) / 1e6);
+    if (ck.resuming) {
+        rc = tt_ckpt_load_state(cmd, model, train, &ck);
+        if (rc != TT_EXIT_OK)
+            goto done;
+    }
 
     total = steps > 0 ? steps : (int64_t)epochs * tf_loader_num_batches(train);
     tf_optimizer_opts_init(&oopts, TF_OPTIMIZER_OPTS_VERSION);
@@ -218,23 +263,27 @@ int tt_cmd_pretrain(int argc, char **argv)
     popts.epochs = epochs;
     popts.max_steps = steps;
     popts.optim = &oopts;
-    popts.progress_every = 10;
+    tt_progress_init(&progress, cmd, save_every);
+    popts.progress_every = tt_progress_every(&progress, 10);
     popts.progress = tt_progress_cb;
     popts.progress_payload = &progress;
-    tt_progress_init(&progress, cmd);
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
+    call = (pretrain_call_t){model, train, valid, &popts};
+    run = (tt_run_t){cmd, "pre-training failed", pretrain_step, &call, model, train, &progress,
+                     &ck, argc, argv};
     tt_catch_interrupt();
-    st = tf_pretrain(model, train, valid, &popts, &report);
-    tt_progress_done(&progress);
-    rc = tt_training_status(cmd, st, out, "pre-training failed");
+    t0 = tt_now();
+    rc = tt_run_phase(&run, &report);
     if (rc != TT_EXIT_OK)
         goto done;
     rc = tt_model_save(cmd, model, out);
     if (rc != TT_EXIT_OK)
         goto done;
+    tt_ckpt_remove(&ck);
     printf("steps=%lld train_loss=%.4f valid_ppl=%.2f seconds=%.1f\n", (long long)report.steps,
-           report.train_loss, report.valid_metric, report.seconds);
+           report.train_loss, report.valid_metric, tt_now() - t0);
 done:
+    tt_ckpt_free(&ck);
     tf_model_free(model);
     tf_loader_free(valid);
     tf_loader_free(train);

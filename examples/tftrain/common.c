@@ -1,9 +1,12 @@
-/* tftrain: glue shared by the subcommands (errors, context, vocabularies, models, Ctrl-C). */
+/* tftrain: glue shared by the subcommands (errors, context, vocabularies, models, paths). */
+#define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,41 @@ int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t fla
     return TT_EXIT_OK;
 }
 
+int tt_check_out(const char *cmd, const char *flag, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    struct stat sb;
+    int rc = TT_EXIT_OK;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "tftrain %s: %s %s: is a directory; give a file name\n", cmd, flag, path);
+        return TT_EXIT_DATA;
+    }
+    if (slash == NULL)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (dir == NULL) {
+        fprintf(stderr, "tftrain %s: out of memory\n", cmd);
+        return TT_EXIT_FAILED;
+    }
+    if (stat(dir, &sb) != 0) {
+        fprintf(stderr, "tftrain %s: %s %s: directory '%s' does not exist\n", cmd, flag, path, dir);
+        rc = TT_EXIT_DATA;
+    } else if (!S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "tftrain %s: %s %s: '%s' is not a directory\n", cmd, flag, path, dir);
+        rc = TT_EXIT_DATA;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "tftrain %s: %s %s: directory '%s' is not writable\n", cmd, flag, path,
+                dir);
+        rc = TT_EXIT_DATA;
+    }
+    free(dir);
+    return rc;
+}
+
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path)
 {
     tf_status_t st = tf_model_save(model, path);
@@ -134,24 +172,6 @@ int tt_model_save(const char *cmd, tf_model_t *model, const char *path)
         return tt_fail(cmd, st, "cannot save model '%s'", path);
     fprintf(stderr, "tftrain %s: saved %s\n", cmd, path);
     return TT_EXIT_OK;
-}
-
-static volatile sig_atomic_t g_interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    g_interrupted = 1;
-}
-
-void tt_catch_interrupt(void)
-{
-    signal(SIGINT, on_sigint);
-}
-
-int tt_interrupted(void)
-{
-    return g_interrupted != 0;
 }
 
 int tt_load_classifier(const char *cmd, int32_t threads, const char *path, tf_ctx_t **ctx,
@@ -173,17 +193,6 @@ int tt_load_classifier(const char *cmd, int32_t threads, const char *path, tf_ct
         *ctx = NULL;
     }
     return rc;
-}
-
-int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what)
-{
-    if (st == TF_STATUS_ECANCELED) {
-        fprintf(stderr, "tftrain %s: interrupted; %s not written\n", cmd, out);
-        return TT_EXIT_FAILED;
-    }
-    if (st != TF_STATUS_OK)
-        return tt_fail(cmd, st, "%s", what);
-    return TT_EXIT_OK;
 }
 
 int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_model_t *model,

@@ -22,7 +22,9 @@ static const char main_help[] =
     "             balance of new data, estimated from unlabelled texts of it\n"
     "\n"
     "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
-    "Models are safetensors files. Progress goes to stderr (a bar on a terminal).\n"
+    "Models are safetensors files. Progress goes to stderr (a bar on a terminal, a\n"
+    "table of one row per epoch otherwise). pretrain and finetune save checkpoints\n"
+    "with --save-every N and on Ctrl-C, and continue from one with --resume STATE.\n"
     "\n"
     "example:\n"
     "  tftrain pretrain --corpus unlabeled.txt --out lm.safetensors\n"
@@ -31,7 +33,8 @@ static const char main_help[] =
     "  tftrain predict --model clf.safetensors --input texts.txt\n"
     "\n"
     "Exit status: 0 success, 1 usage error, 2 data, file or format error (the message\n"
-    "names the file), 3 training failed otherwise (diverged, out of memory, interrupted).\n";
+    "names the file), 3 training failed otherwise (diverged, out of memory),\n"
+    "4 interrupted by Ctrl-C or SIGTERM (a resumable state was saved).\n";
 
 int main(int argc, char **argv)
 {
@@ -48,7 +51,8 @@ int main(int argc, char **argv)
         return TT_EXIT_OK;
     }
     if (strcmp(c, "--version") == 0) {
-        printf("tftrain (libtransfer %s)\n", tf_version_string());
+        /* "PROGRAM (PACKAGE) VERSION", the first line help2man reads */
+        printf("tftrain (libtransfer) %s\n", tf_version_string());
         return TT_EXIT_OK;
     }
     if (strcmp(c, "pretrain") == 0)

@@ -1,13 +1,11 @@
-/* tftrain: progress on stderr, a bar on a terminal and plain periodic lines otherwise. */
+/* tftrain: progress on stderr, a bar on a terminal and a table of one row per epoch otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"
 
 #include <math.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Plain lines (not a terminal): at most one every this many seconds, plus the first and last. */
-#define TT_PLAIN_EVERY_S 5.0
 
 double tt_now(void)
 {
@@ -16,12 +14,35 @@ double tt_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void tt_progress_init(tt_progress_t *p, const char *what)
+void tt_progress_init(tt_progress_t *p, const char *what, int64_t save_every)
 {
     p->what = what;
     p->tty = isatty(STDERR_FILENO);
-    p->last_print = -1.0;
     p->drawn = 0;
+    p->header = 0;
+    p->epoch = -1;
+    p->last_step = -1;
+    p->loss_sum = 0.0;
+    p->loss_n = 0;
+    p->epoch_start = tt_now();
+    p->save_every = save_every;
+    p->save_due = 0;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b != 0) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+int64_t tt_progress_every(const tt_progress_t *p, int64_t dflt)
+{
+    int64_t every = p->tty ? dflt : 1;
+    return p->save_every > 0 ? gcd64(every, p->save_every) : every;
 }
 
 static void format_eta(char *buf, size_t cap, double s)
@@ -38,6 +59,44 @@ static void format_eta(char *buf, size_t cap, double s)
         snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* One row of the table: epoch, its mean training loss, the validation after it, its time. */
+static void print_row(tt_progress_t *p, double valid)
+{
+    char t[32];
+    if (!p->header) {
+        fprintf(stderr, "%5s  %10s  %12s  %7s\n", "epoch", "train_loss",
+                strcmp(p->what, "pretrain") == 0 ? "valid_ppl" : "valid_metric", "time");
+        p->header = 1;
+    }
+    format_eta(t, sizeof t, tt_now() - p->epoch_start);
+    fprintf(stderr, "%5d  %10.4f  %12.4f  %7s\n", (int)p->epoch,
+            p->loss_n > 0 ? p->loss_sum / (double)p->loss_n : NAN, valid, t);
+    fflush(stderr);
+}
+
+/* Off a terminal: add the steps since the previous callback to the running epoch, closing the
+ * row of the one before when a new epoch has begun. */
+static void table_step(tt_progress_t *p, const tf_progress_t *pr)
+{
+    int64_t n = p->last_step >= 0 && pr->step > p->last_step ? pr->step - p->last_step : 1;
+    if (p->epoch >= 0 && pr->epoch != p->epoch) {
+        print_row(p, pr->valid_metric);
+        p->loss_sum = 0.0;
+        p->loss_n = 0;
+        p->epoch_start = tt_now();
+    }
+    p->epoch = pr->epoch;
+    p->last_step = pr->step;
+    p->loss_sum += pr->loss * (double)n;
+    p->loss_n += n;
+}
+
+void tt_progress_finish(tt_progress_t *p, const tf_train_report_t *report)
+{
+    if (!p->tty && p->loss_n > 0)
+        print_row(p, report->valid_metric);
+}
+
 int32_t tt_progress_cb(const tf_progress_t *pr, void *payload)
 {
     tt_progress_t *p = (tt_progress_t *)payload;
@@ -46,7 +105,6 @@ int32_t tt_progress_cb(const tf_progress_t *pr, void *payload)
     const char *vname = pretrain ? "valid_ppl" : "valid_metric";
     double frac = pr->total_steps > 0 ? (double)pr->step / (double)pr->total_steps : 0.0;
     char eta[32], valid[48] = "";
-    double now = tt_now();
 
     if (frac > 1.0)
         frac = 1.0;
@@ -65,15 +123,12 @@ int32_t tt_progress_cb(const tf_progress_t *pr, void *payload)
                 pr->epoch, pr->loss, pr->lr, pr->items_per_s, unit, eta, valid);
         fflush(stderr);
         p->drawn = 1;
-    } else if (p->last_print < 0 || now - p->last_print >= TT_PLAIN_EVERY_S ||
-               pr->step >= pr->total_steps) {
-        fprintf(stderr,
-                "tftrain %s: step %lld/%lld (%.0f%%) epoch %d loss %.4f lr %.3g %s %.0f eta %s%s\n",
-                p->what, (long long)pr->step, (long long)pr->total_steps, 100.0 * frac, pr->epoch,
-                pr->loss, pr->lr, unit, pr->items_per_s, eta, valid);
-        p->last_print = now;
+    } else {
+        table_step(p, pr);
     }
-    return tt_interrupted() ? 1 : 0;
+    if (p->save_every > 0 && pr->step % p->save_every == 0)
+        p->save_due = 1;
+    return tt_interrupted() || p->save_due ? 1 : 0;
 }
 
 void tt_progress_done(tt_progress_t *p)

@@ -12,7 +12,12 @@
 #define TT_EXIT_OK 0
 #define TT_EXIT_USAGE 1   /* bad command line */
 #define TT_EXIT_DATA 2    /* a data, file or format error */
-#define TT_EXIT_FAILED 3  /* training failed otherwise (diverged, out of memory, interrupted) */
+#define TT_EXIT_FAILED 3  /* training failed otherwise (diverged, out of memory) */
+#define TT_EXIT_INTERRUPTED 4 /* Ctrl-C or SIGTERM: a resumable state was written */
+/* The exit statuses, as each command's --help ends. */
+#define TT_EXIT_HELP                                                                               \
+    "Exit status: 0 success, 1 usage error, 2 data/file/format error, 3 training failed,\n"       \
+    "4 interrupted (a resumable state was saved).\n"
 #define TT_HELP_SHOWN (-1) /* tt_parse_args(): --help was printed; exit 0 */
 
 /* ---- command-line parsing (args.c) ------------------------------------------------------------ */
@@ -21,6 +26,7 @@ typedef enum tt_opt_kind {
     TT_OPT_INT,    /* int32_t in [min, max] */
     TT_OPT_I64,    /* int64_t in [min, max] */
     TT_OPT_DOUBLE, /* finite double > 0 */
+    TT_OPT_FRACTION, /* finite double in [0, 1) */
     TT_OPT_STRING, /* const char * */
     TT_OPT_STRINGS, /* repeatable: appended to a tt_strings_t */
     TT_OPT_FLAG     /* no value: sets an int to 1 */
@@ -88,9 +94,6 @@ int tt_model_load(const char *cmd, tf_ctx_t *ctx, const char *path, uint32_t fla
 int tt_load_classifier(const char *cmd, int32_t threads, const char *path, tf_ctx_t **ctx,
                        tf_model_t **model, int32_t *classes);
 
-/* Exit status of a training call: an interrupt (nothing written) or a failure, with its message. */
-int tt_training_status(const char *cmd, tf_status_t st, const char *out, const char *what);
-
 /* The vocabulary options of the tool: lower-cased, punctuation split, at most max_size tokens,
  * of the kind named by --tokenizer (word, bpe or byte; NULL = word). Prints a usage error and
  * returns TT_EXIT_USAGE for another name or a size BPE cannot have. */
@@ -99,6 +102,11 @@ int tt_vocab_opts(const char *cmd, tf_vocab_opts_t *opts, int32_t max_size, cons
 /* The recurrent cell named by --cell (lstm or gru; NULL = lstm) into *cell (a tf_cell_t). Prints a
  * usage error and returns TT_EXIT_USAGE for another name. */
 int tt_cell(const char *cmd, const char *name, int32_t *cell);
+
+/* Check before training that `path` (the value of `flag`) can be written: its directory exists,
+ * is a directory and is writable, and `path` is not a directory. Prints the reason and returns
+ * TT_EXIT_DATA otherwise. */
+int tt_check_out(const char *cmd, const char *flag, const char *path);
 
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
@@ -109,24 +117,79 @@ int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
 int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_model_t *model,
                     const char *const *names, int32_t n, double dflt, double *out);
 
-/* Install a SIGINT handler that makes the progress callback stop training. */
-void tt_catch_interrupt(void);
-int tt_interrupted(void);
-
 /* ---- progress (progress.c) -------------------------------------------------------------------- */
 
 typedef struct tt_progress {
     const char *what;  /* "pretrain" or "finetune" */
-    int tty;           /* draw a bar on stderr */
-    double last_print; /* monotonic seconds of the last plain line */
+    int tty;           /* draw a bar on stderr; otherwise one table row per epoch */
     int drawn;         /* a bar is on the current line */
+    int header;        /* the table's header is printed */
+    int32_t epoch;     /* epoch of the running row (-1: none yet) */
+    int64_t last_step; /* step of the previous callback */
+    double loss_sum;   /* training loss of the running epoch, summed over its steps */
+    int64_t loss_n;
+    double epoch_start; /* monotonic seconds */
+    int64_t save_every; /* stop the call every this many steps to save a checkpoint; 0 = never */
+    int save_due;       /* the callback stopped the call for a checkpoint */
 } tt_progress_t;
 
-void tt_progress_init(tt_progress_t *p, const char *what);
+/* `save_every` as tt_progress_t. */
+void tt_progress_init(tt_progress_t *p, const char *what, int64_t save_every);
+/* The progress_every a phase must be called with: every step off a terminal (the rows need
+ * each step's loss), `dflt` on one; a divisor of `save_every` either way. */
+int64_t tt_progress_every(const tt_progress_t *p, int64_t dflt);
 int32_t tt_progress_cb(const tf_progress_t *progress, void *payload);
 /* End the bar's line (if any). */
 void tt_progress_done(tt_progress_t *p);
+/* The phase ended: off a terminal, the row of its last epoch, with the report's validation. */
+void tt_progress_finish(tt_progress_t *p, const tf_train_report_t *report);
 double tt_now(void);
+
+/* ---- checkpoints and resuming (resume.c) ------------------------------------------------------ */
+
+/* Where a run's checkpoint goes: the model (safetensors) and its training state. */
+typedef struct tt_ckpt {
+    char *model;
+    char *state;
+    int resuming; /* --resume was given */
+} tt_ckpt_t;
+
+/* With --resume STATE (it must end in .state): STATE and the model next to it (.safetensors in
+ * place of .state), where the run also goes on saving; otherwise OUT.resume.state and
+ * OUT.resume.safetensors. Free with tt_ckpt_free(). */
+int tt_ckpt_paths(const char *cmd, const char *out, const char *resume, tt_ckpt_t *ck);
+void tt_ckpt_free(tt_ckpt_t *ck);
+/* Load the checkpoint's model (task head included). */
+int tt_ckpt_load_model(const char *cmd, tf_ctx_t *ctx, const tt_ckpt_t *ck, tf_model_t **model);
+/* Restore the checkpoint's training state into the model and its training loader. */
+int tt_ckpt_load_state(const char *cmd, tf_model_t *model, tf_loader_t *train,
+                       const tt_ckpt_t *ck);
+/* Delete the checkpoint of a run that is complete. */
+void tt_ckpt_remove(const tt_ckpt_t *ck);
+
+/* One training phase driven by tt_run_phase(). */
+typedef struct tt_run {
+    const char *cmd;
+    const char *what; /* the message of a failure: "pre-training failed" */
+    tf_status_t (*step)(void *arg, tf_train_report_t *report); /* one tf_pretrain/tf_finetune call */
+    void *arg;
+    tf_model_t *model;
+    tf_loader_t *train;
+    tt_progress_t *progress;
+    const tt_ckpt_t *ckpt;
+    int argc;    /* the subcommand's arguments, to print the command that resumes */
+    char **argv;
+} tt_run_t;
+
+/* Run the phase to its end: each time the progress callback stops it for a checkpoint, save the
+ * model and the state and go on; on Ctrl-C or SIGTERM save them, print how to resume and return
+ * TT_EXIT_INTERRUPTED. */
+int tt_run_phase(const tt_run_t *run, tf_train_report_t *report);
+
+/* Make SIGINT and SIGTERM set a flag that the progress callback sees (a second SIGINT or SIGTERM
+ * ends the process as usual). */
+void tt_catch_interrupt(void);
+int tt_interrupted(void);
 
 /* ---- subcommands ------------------------------------------------------------------------------ */
 

@@ -2,14 +2,16 @@
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
-tokenizer_bpe, cell, cpp_predict."""
+tokenizer_bpe, cell, cpp_predict, out_checked, small_flags, epoch_table, resume, interrupt."""
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 HAM = "meeting project schedule report team lunch code review kernel patch thanks".split()
 SPAM = "free money offer click win prize cash now credit loan deal".split()
@@ -190,13 +192,18 @@ def check_eval_output(out, data_path, what):
     return acc
 
 
-def check_predict_output(out, labels, n, what):
-    lines = out.rstrip("\n").split("\n") if out.strip() else []
+def check_predict_output(out, labels, n, what, blank=()):
+    """`n` output lines, empty at the 0-based line numbers in `blank`, a prediction elsewhere."""
+    lines = out.split("\n")
+    expect(lines[-1] == "", f"{what}: output does not end with a newline")
+    lines = lines[:-1]
     expect(len(lines) == n, f"{what}: {len(lines)} lines, expected {n}")
+    expect([i for i, l in enumerate(lines) if l == ""] == list(blank),
+           f"{what}: empty lines at {[i for i, l in enumerate(lines) if l == '']}, expected {blank}")
     pat = re.compile("^([^\t]+)" + "".join(r"\tp\(" + re.escape(l) + r"\)=([01]\.\d{4})"
                                            for l in labels) + "$")
     preds = []
-    for line in lines:
+    for line in (l for l in lines if l != ""):
         m = pat.match(line)
         expect(m is not None, f"{what}: line {line!r}")
         if m:
@@ -216,7 +223,8 @@ def case_end_to_end(d, f):
                                    "--lr", "0.01", "--seed", "3"] + SMALL)
     expect(re.fullmatch(r"steps=6 train_loss=\d+\.\d{4} valid_ppl=\S+ seconds=\d+\.\d\n", out)
            is not None, f"pretrain summary {out!r}")
-    expect("tftrain pretrain: step" in err, f"pretrain: no progress lines on stderr: {err!r}")
+    expect(re.search(r"^epoch +train_loss +valid_ppl +time\n +0 +\d+\.\d{4} +\d+\.\d{4} +\d+:\d\d\n",
+                     err, re.M) is not None, f"pretrain: no epoch table on stderr: {err!r}")
     expect(os.path.getsize(lm) > 1000, "pretrain: model file")
     # A pre-trained model has no classes yet.
     expect_exit(2, ["eval", "--model", lm, "--data", f["valid"]], "not a fine-tuned model")
@@ -242,7 +250,8 @@ def case_end_to_end(d, f):
     expect_exit(2, ["eval", "--model", clf, "--data", f["notab"]], "notab.tsv")
 
     rc, out, err = expect_exit(0, ["predict", "--model", clf, "--input", f["inputs"]])
-    check_predict_output(out, ["ham", "spam"], 3, "predict")
+    # inputs.txt: text, empty line, text, spaces only, text: one output line each.
+    check_predict_output(out, ["ham", "spam"], 5, "predict", blank=(1, 3))
     rc2, out2, _ = expect_exit(0, ["predict", "--model", clf, "--input", "-"],
                                stdin=open(f["inputs"]).read())
     expect(out2 == out, "predict from stdin differs from predict from the file")
@@ -595,6 +604,196 @@ def case_cpp_predict(d, f):
     p = subprocess.run([CPP, f["corrupt"]], capture_output=True, text=True, timeout=120)
     expect(p.returncode == 2 and "corrupt.safetensors" in p.stderr,
            f"cpp_predict on a corrupt model: {p.returncode} {p.stderr!r}")
+
+
+def case_out_checked(d, f):
+    """An --out that cannot be written fails before any data is read or training starts."""
+    big = ["--epochs", "100000", "--batch", "1"] + SMALL
+    for args, needle in (
+            (["finetune", "--train", f["train"], "--out", "/no/such/dir/m.safetensors"] + big,
+             "directory '/no/such/dir' does not exist"),
+            (["pretrain", "--corpus", f["corpus"], "--out", "/no/such/dir/m.safetensors"] + big,
+             "directory '/no/such/dir' does not exist"),
+            (["finetune", "--train", f["train"], "--out", d] + big, "is a directory"),
+            (["pretrain", "--corpus", f["corpus"], "--out", f["corpus"] + "/m.st"] + big,
+             "is not a directory"),
+            (["adapt", "--model", f["corrupt"], "--prior", "train", "--out",
+              "/no/such/dir/m.st"], "does not exist")):
+        start = time.monotonic()
+        expect_exit(2, args, needle)  # one line: nothing was loaded or trained before it
+        expect(time.monotonic() - start < 10, f"{args[0]}: the --out check came late")
+    if os.geteuid() != 0:  # root writes anywhere
+        ro = os.path.join(d, "read-only")
+        os.makedirs(ro)
+        os.chmod(ro, 0o555)
+        expect_exit(2, ["finetune", "--train", f["train"], "--out", os.path.join(ro, "m.st")] + big,
+                    "is not writable")
+
+
+def case_small_flags(d, f):
+    """--head-dropout 0, --patience, eval --data -."""
+    clf = os.path.join(d, "clf.safetensors")
+    ft = ["finetune", "--train", f["train"], "--valid", f["valid"], "--batch", "8"] + SMALL
+    expect_exit(0, ft + ["--out", clf, "--epochs", "1", "--head-dropout", "0"])
+    expect_exit(1, ft + ["--out", clf, "--head-dropout", "1"], "--head-dropout: 1 is not in [0, 1)")
+    expect_exit(1, ft + ["--out", clf, "--patience", "-1"], "--patience")
+    # The data are easy: validation accuracy peaks early and cannot rise past 1, so with
+    # --patience 2 the run stops two epochs after its best of 30.
+    rc, out, _ = expect_exit(0, ft + ["--out", clf, "--epochs", "30", "--patience", "2"])
+    m = re.match(r"epochs=(\d+) best_epoch=(\d+) ", out)
+    expect(m is not None, f"patience summary {out!r}")
+    if m:
+        epochs, best = int(m.group(1)), int(m.group(2))
+        expect(epochs < 30 and epochs == best + 1 + 2,
+               f"--patience 2: {epochs} epochs with the best at {best}")
+    rc, out, _ = expect_exit(0, ft + ["--out", clf, "--epochs", "30"])
+    expect(out.startswith("epochs=30 "), f"without --patience every epoch runs: {out!r}")
+    rc, from_file, _ = expect_exit(0, ["eval", "--model", clf, "--data", f["valid"]])
+    rc, from_stdin, err = expect_exit(0, ["eval", "--model", clf, "--data", "-"],
+                                      stdin=open(f["valid"]).read())
+    expect(from_stdin == from_file and from_file.startswith("accuracy="),
+           f"eval --data - {from_stdin!r} != eval --data FILE {from_file!r}")
+    expect("tokens in stdin are unknown" in err, f"eval --data -: stderr {err!r}")
+    expect_exit(2, ["eval", "--model", clf, "--data", "-"], "stdin", stdin="ham\tno tab\neggs\tx\n")
+
+
+def case_epoch_table(d, f):
+    """Off a terminal: a header, one row per epoch (its number, mean training loss, validation
+    metric, time) and the summary on stdout."""
+    rc, out, err = expect_exit(0, ["finetune", "--train", f["train"], "--valid", f["valid"],
+                                   "--out", os.path.join(d, "m.st"), "--epochs", "3",
+                                   "--batch", "8"] + SMALL)
+    rows = re.findall(r"^ +(\d+) +(\d+\.\d{4}) +([01]\.\d{4}) +\d+:\d\d$", err, re.M)
+    expect(re.search(r"^epoch +train_loss +valid_metric +time$", err, re.M) is not None,
+           f"finetune: no table header: {err!r}")
+    expect([r[0] for r in rows] == ["0", "1", "2"], f"finetune: rows {rows}")
+    expect(re.fullmatch(r"epochs=3 best_epoch=\d valid_accuracy=[01]\.\d{4} train_loss=\S+ "
+                        r"seconds=\d+\.\d\n", out) is not None, f"finetune summary {out!r}")
+    m = re.search(r"valid_accuracy=(\S+)", out)
+    if rows and m:  # the best epoch's metric is the summary's
+        expect(max(float(r[2]) for r in rows) == float(m.group(1)),
+               f"summary {out!r} against the rows {rows}")
+    expect("\r" not in err and "step " not in err, f"finetune: bar lines off a terminal: {err!r}")
+    # Pre-training over 2 epochs and a bit (steps in all: 2 * batches per epoch + 3).
+    rc, out, err = expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out",
+                                   os.path.join(d, "lm.st"), "--bptt", "8", "--batch", "4",
+                                   "--steps", "1"] + SMALL)
+    per_epoch = int(re.search(r"(\d+) batches per epoch", err).group(1))
+    rc, out, err = expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out",
+                                   os.path.join(d, "lm.st"), "--bptt", "8", "--batch", "4",
+                                   "--steps", str(2 * per_epoch + 3)] + SMALL)
+    rows = re.findall(r"^ +(\d+) +\d+\.\d{4} +\d+\.\d{4} +\d+:\d\d$", err, re.M)
+    expect(rows == ["0", "1", "2"], f"pretrain: rows {rows} in {err!r}")
+
+
+def safetensors_tensors(path):
+    """The raw bytes of every tensor of a safetensors file, by name."""
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(n))
+        data = fh.read()
+    return {k: data[v["data_offsets"][0]:v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def same_weights(a, b, what):
+    ta, tb = safetensors_tensors(a), safetensors_tensors(b)
+    expect(sorted(ta) == sorted(tb), f"{what}: tensors {sorted(ta)} != {sorted(tb)}")
+    diff = [k for k in ta if ta[k] != tb.get(k)]
+    expect(not diff, f"{what}: tensors differ: {diff}")
+
+
+def summary(out):
+    """The summary line without its timing."""
+    return re.sub(r" seconds=\S+", "", out.strip())
+
+
+PRE = ["pretrain", "--bptt", "8", "--batch", "4", "--seed", "3"] + SMALL
+FT = ["finetune", "--batch", "8", "--seed", "3"] + SMALL
+
+
+def case_resume(d, f):
+    """--save-every: a run that saves checkpoints ends with the bytes of the straight run and
+    deletes them; --resume refuses what is not a whole checkpoint (resuming itself: interrupt)."""
+    pre = PRE + ["--corpus", f["corpus"], "--steps", "40"]
+    ft = FT + ["--train", f["train"], "--valid", f["valid"], "--epochs", "6"]
+    for name, args in (("pretrain", pre), ("finetune", ft)):
+        straight = os.path.join(d, name + "-straight.st")
+        saved = os.path.join(d, name + "-saved.st")
+        rc, out_straight, _ = expect_exit(0, args + ["--out", straight])
+        rc, out, err = expect_exit(0, args + ["--out", saved, "--save-every", "7"])
+        expect(summary(out) == summary(out_straight), f"{name} --save-every: {out!r}")
+        expect(re.search(r"checkpoint at step 7: \S+\.resume\.state\n", err) is not None,
+               f"{name}: no checkpoint message: {err!r}")
+        same_weights(straight, saved, f"{name} --save-every 7")
+        expect(not os.path.exists(saved + ".resume.state") and
+               not os.path.exists(saved + ".resume.safetensors"),
+               f"{name}: a complete run left its checkpoint")
+    expect_exit(1, pre + ["--out", os.path.join(d, "x.st"), "--resume", f["corpus"]],
+                "does not end in .state")
+    expect_exit(2, pre + ["--out", os.path.join(d, "x.st"), "--resume",
+                          os.path.join(d, "absent.state")], "absent.state")
+    # A state file that is not one.
+    bad = os.path.join(d, "bad.state")
+    shutil.copy(f["corrupt"], bad)
+    shutil.copy(os.path.join(d, "pretrain-straight.st"), os.path.join(d, "bad.safetensors"))
+    expect_exit(2, pre + ["--out", os.path.join(d, "x.st"), "--resume", bad], "bad.state",
+                last_line_only=True)
+    # A checkpoint whose model was replaced after its state (a crash between the two writes)
+    # would pair new weights with an old state: refused.
+    long_pre = PRE + ["--corpus", f["corpus"], "--steps", "20000"]
+    stopped = os.path.join(d, "stopped.st")
+    rc, _, err = run_and_signal(long_pre + ["--out", stopped, "--save-every", "500"],
+                                signal.SIGINT, "checkpoint at step 500")
+    expect(rc == 4, f"interrupted pretrain: exit {rc}: {err[-300:]!r}")
+    state, model = stopped + ".resume.state", stopped + ".resume.safetensors"
+    if os.path.exists(state) and os.path.exists(model):
+        st = os.stat(state)
+        os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        expect_exit(2, long_pre + ["--out", stopped, "--resume", state], "newer than",
+                    last_line_only=True)
+
+
+def run_and_signal(args, sig, wait_for):
+    """Start tftrain, send `sig` once `wait_for` is on stderr; return (exit, stdout, stderr)."""
+    proc = subprocess.Popen([TFTRAIN] + args, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    err = []
+    for line in proc.stderr:
+        err.append(line)
+        if wait_for in line:
+            proc.send_signal(sig)
+            break
+    rest_out, rest_err = proc.communicate(timeout=120)
+    return proc.returncode, rest_out, "".join(err) + rest_err
+
+
+def case_interrupt(d, f):
+    """A real SIGINT or SIGTERM to a running tftrain: it saves a resumable state, exits with 4
+    and prints the command that resumes, which ends as the straight run."""
+    pre = PRE + ["--corpus", f["corpus"], "--steps", "20000"]
+    ft = FT + ["--train", f["train"], "--valid", f["valid"], "--epochs", "300"]
+    for name, args, sig in (("pretrain", pre, signal.SIGINT), ("finetune", ft, signal.SIGTERM)):
+        straight = os.path.join(d, name + "-straight.st")
+        out_path = os.path.join(d, name + "-stopped.st")
+        rc, out_straight, _ = expect_exit(0, args + ["--out", straight])
+        rc, out, err = run_and_signal(args + ["--out", out_path, "--save-every", "500"], sig,
+                                      "checkpoint at step 500")
+        expect(rc == 4, f"{name}: exit {rc} after {sig!r}, expected 4 (stderr {err[-600:]!r})")
+        expect(out == "", f"{name}: a summary after the interrupt: {out!r}")
+        m = re.search(r"interrupted at step (\d+);", err)
+        expect(m is not None and int(m.group(1)) > 500, f"{name}: interrupt message {err[-600:]!r}")
+        expect(not os.path.exists(out_path), f"{name}: the model was written though interrupted")
+        lines = err.rstrip("\n").split("\n")
+        expect(lines[-2] == f"tftrain {name}: resume with:", f"{name}: {lines[-2:]!r}")
+        resume = lines[-1].split()
+        expect(resume[:2] == ["tftrain", name] and resume[-2:] == ["--resume",
+                                                                   out_path + ".resume.state"],
+               f"{name}: resume command {lines[-1]!r}")
+        rc, out, err = expect_exit(0, resume[1:])
+        expect(summary(out) == summary(out_straight), f"{name} resumed: {out!r}")
+        if os.path.exists(out_path):
+            same_weights(straight, out_path, f"{name} interrupted and resumed")
 
 
 if __name__ == "__main__":
