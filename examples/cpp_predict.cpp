@@ -1,5 +1,4 @@
 /**
- * @example cpp_predict.cpp
  * Use libtransfer from C++11: RAII handles (std::unique_ptr with the library's free functions as
  * deleters) and exceptions made from status codes. Loads a fine-tuned model and classifies each
  * line of a file (or of stdin), printing `label<TAB>p(class)=...` per line.

@@ -1,5 +1,4 @@
 /**
- * @example hello_tensor.c
  * Create a context, check the library version, make a tensor, wrap caller memory, and read the
  * error message of a call that fails on purpose.
  */

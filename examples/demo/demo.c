@@ -1,5 +1,4 @@
 /**
- * @example demo/demo.c
  * The main job (`scripts/demo`): pre-train an LSTM language model on unlabelled e-mails, fine-tune
  * it as a spam filter on 276 labelled e-mails, train the same architecture from scratch on the
  * same labels, and compare both on 490 held-out e-mails. Each arm is fine-tuned with several seeds

@@ -1,5 +1,4 @@
 /**
- * @example tftrain/main.c
  * tftrain: pre-train, fine-tune, evaluate and apply LSTM text classifiers from the command line.
  * Run `tftrain --help`.
  */
