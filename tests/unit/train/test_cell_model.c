@@ -1,7 +1,7 @@
 /* Models of either recurrent cell: a GRU model pre-trains, fine-tunes with gradual unfreezing and
  * discriminative rates (both find its layers by the cell's parameter names), and comes back from
  * its checkpoint as a GRU that predicts the same; a checkpoint written before models had a cell
- * loads as an LSTM; an unknown cell is refused. */
+ * loads as an LSTM; an unknown cell, in options or in a checkpoint, is refused. */
 #include "tf_test.h"
 
 #include <math.h>
@@ -136,6 +136,77 @@ static void test_gru_model_trains_and_round_trips(void **state)
     assert_int_equal(tf_test_remove_tree(dir), 0);
 }
 
+/* Copy the checkpoint `from` to `to` with `old` replaced by `new` in its configuration. */
+static void rewrite_config(tf_ctx_t *ctx, const char *from, const char *to, const char *old, const char *new)
+{
+    tf_tensorfile_t *f;
+    tf_tensorfile_writer_t *w;
+    assert_ok(tf_tensorfile_load(&f, ctx, from, NULL));
+    assert_ok(tf_tensorfile_writer_create(&w, ctx, NULL));
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
+        const char *name = tf_tensorfile_name(f, i);
+        if (tf_tensorfile_kind(f, i) == TF_TENSORFILE_KIND_TENSOR) {
+            tf_tensor_t *t;
+            assert_ok(tf_tensorfile_get(&t, f, name));
+            assert_ok(tf_tensorfile_writer_add_tensor(w, name, t));
+        } else {
+            const void *data;
+            size_t n;
+            assert_ok(tf_tensorfile_blob(&data, &n, f, name));
+            assert_ok(tf_tensorfile_writer_add_blob(w, name, data, n));
+        }
+    }
+    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
+        const char *key, *value;
+        char buf[4096];
+        assert_ok(tf_tensorfile_meta_at(&key, &value, f, i));
+        if (strcmp(key, "format") == 0 || strcmp(key, "format_version") == 0 ||
+            strcmp(key, "library_version") == 0 || strncmp(key, "crc32.", 6) == 0)
+            continue; /* the writer's own */
+        if (strcmp(key, "libtransfer.config") == 0) {
+            const char *at = strstr(value, old);
+            assert_non_null(at);
+            snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - value), value, new, at + strlen(old));
+            value = buf;
+        }
+        assert_ok(tf_tensorfile_writer_add_meta(w, key, value));
+    }
+    assert_ok(tf_tensorfile_writer_save(w, to));
+    tf_tensorfile_writer_free(w);
+    tf_tensorfile_free(f);
+}
+
+/* A configuration whose cell is not a cell's name is refused with a message that says so; the
+ * same file rewritten with its own cell loads (the rewriting itself is sound). */
+static void test_checkpoint_with_an_unknown_cell_is_refused(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    char dir[] = "/tmp/tf_cellx_XXXXXX", good[64], bad[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(good, sizeof good, "%s/gru.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    tf_model_t *m = numeric_model(ctx, TF_CELL_GRU), *back = (tf_model_t *)ctx;
+    assert_ok(tf_model_save(m, good));
+    tf_model_free(m);
+    rewrite_config(ctx, good, bad, "\"cell\":\"gru\"", "\"cell\":\"gru\"");
+    assert_ok(tf_model_load(&back, ctx, bad, 0));
+    tf_model_free(back);
+    static const char *const cells[] = {"\"cell\":\"rnn\"", "\"cell\":1", "\"cell\":\"\"",
+                                        "\"cell\":\"GRU\"", "\"cell\":null"};
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+        rewrite_config(ctx, good, bad, "\"cell\":\"gru\"", cells[i]);
+        back = (tf_model_t *)ctx;
+        assert_status(tf_model_load(&back, ctx, bad, 0), TF_STATUS_EFORMAT);
+        assert_null(back);
+        assert_non_null(strstr(tf_last_error_message(), "'cell'"));
+    }
+    /* A GRU's tensors under a configuration that names the LSTM do not load either. */
+    rewrite_config(ctx, good, bad, "\"cell\":\"gru\"", "\"cell\":\"lstm\"");
+    assert_status(tf_model_load(&back, ctx, bad, 0), TF_STATUS_EFORMAT);
+    assert_int_equal(tf_ctx_live_objects(ctx), 0);
+    assert_int_equal(tf_test_remove_tree(dir), 0);
+}
+
 /* tests/data/checkpoint_vocab1 was written before models recorded their cell. */
 static void test_checkpoint_without_cell_loads_as_lstm(void **state)
 {
@@ -178,6 +249,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_checkpoint_without_cell_loads_as_lstm, tf_test_setup_ctx,
                                         tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_unknown_cell_is_refused, tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_checkpoint_with_an_unknown_cell_is_refused, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
     };
     return TF_TEST_RUN(tests);
 }
