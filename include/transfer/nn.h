@@ -61,7 +61,10 @@ typedef enum tf_module_kind {
     TF_MODULE_LINEAR = 3,    /**< Affine map y = x W^T + b. */
     TF_MODULE_DROPOUT = 4,   /**< Inverted dropout. */
     TF_MODULE_ENCODER = 5,   /**< Embedding (or linear input projection) followed by a recurrent stack. */
-    TF_MODULE_GRU = 6        /**< Stacked (optionally bidirectional) GRU. */
+    TF_MODULE_GRU = 6,       /**< Stacked (optionally bidirectional) GRU. */
+    TF_MODULE_ADAPTIVE_SOFTMAX = 7 /**< Adaptive softmax language-model head (a model's `lm_head` when
+                                        pre-trained with cut-offs); tf_module_forward() gives the
+                                        log-probabilities of every word. */
 } tf_module_kind_t;
 
 /** @brief Recurrent cell of a recurrent module or encoder. Values are stable and saved in checkpoints. */

@@ -196,6 +196,42 @@ tf_status_t tf__check_class_targets(const char *fn,
                                     int32_t ignore_index,
                                     int64_t *count);
 
+/* ---- adaptive_softmax.c: the adaptive softmax LM head (torch.nn.AdaptiveLogSoftmaxWithLoss) ---- */
+
+#define TF__ASOFT_MAX_CUTOFFS 8
+
+typedef struct tf__asoft_opts {
+    int64_t in_features, n_classes;
+    int32_t n_cutoffs;                       /* tail clusters, 1..TF__ASOFT_MAX_CUTOFFS */
+    int64_t cutoffs[TF__ASOFT_MAX_CUTOFFS];  /* strictly increasing, in 1..n_classes-1 */
+    double div_value;                        /* PyTorch's default 4.0 */
+    int32_t head_bias;
+    const char *name;                        /* parameter prefix ("lm_head") or NULL */
+} tf__asoft_opts_t;
+
+/* Validate the options (EINVAL with a message naming the bad field). */
+tf_status_t tf__asoft_check_opts(const char *fn, const tf__asoft_opts_t *o);
+/* Parameter floats of a valid configuration. */
+size_t tf__asoft_param_floats(const tf__asoft_opts_t *o);
+/* Create (validates; counted as a live object, freed with tf_module_free). Parameters, in
+ * PyTorch's state_dict order and names under `name`: head.weight (S + k, in), head.bias,
+ * tail.<i>.0.weight (h_i, in), tail.<i>.1.weight (size_i, h_i). */
+tf_status_t tf__asoft_new(tf_module_t **out, tf_ctx_t *ctx, const tf__asoft_opts_t *o);
+/* The mean negative log-likelihood of the targets over the rows not ignored, as
+ * tf_linear_cross_entropy() (same arguments); logp_out (optional, one double per row) gets each
+ * row's log-probability of its target (0 for an ignored row). */
+tf_status_t tf__asoft_loss(tf_module_t *m,
+                           const tf_tensor_t *input,
+                           const tf_tensor_t *targets,
+                           int32_t ignore_index,
+                           int32_t backward,
+                           double *loss_out,
+                           int64_t *count_out,
+                           double *logp_out,
+                           tf_tensor_t *grad_input);
+/* log p of every word: out (..., V) f32 for input (..., in). */
+tf_status_t tf__asoft_log_prob(tf_module_t *m, const tf_tensor_t *input, tf_tensor_t *out);
+
 /* Linear internals for the chunked LM head. */
 typedef struct tf__linear_view {
     int64_t in, out;
