@@ -2,8 +2,11 @@
  * continued from a pre-trained one (domain adaptation). */
 #include "tftrain.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char pretrain_help[] =
     "usage: tftrain pretrain --corpus FILE [--corpus FILE ...] --out MODEL [--init MODEL]\n"
@@ -19,8 +22,8 @@ static const char pretrain_help[] =
     "added, the most frequent first, up to --vocab-size (their embedding and output rows\n"
     "start at the mean of the old ones; the number added is printed on stderr), then it is\n"
     "pre-trained from its own weights. The architecture and the tokenizer come from the\n"
-    "model: --emb, --hidden, --layers, --cell and --tokenizer are refused. A subword or byte\n"
-    "vocabulary already spells every word and does not grow.\n"
+    "model: --emb, --hidden, --layers, --cell, --tokenizer, --softmax and --cutoffs are\n"
+    "refused. A subword or byte vocabulary already spells every word and does not grow.\n"
     "\n"
     "  --corpus FILE    text file, one text per line (repeat for several files)\n"
     "  --out MODEL      where to write the model (safetensors)\n"
@@ -35,6 +38,13 @@ static const char pretrain_help[] =
     "  --hidden N       recurrent hidden size (default 200)\n"
     "  --layers N       stacked recurrent layers (default 1)\n"
     "  --cell C         recurrent cell: lstm (default) or gru (torch.nn.GRU's layout)\n"
+    "  --softmax S      full (default): a softmax over the whole vocabulary; adaptive:\n"
+    "                   an adaptive softmax (Grave et al. 2017, as PyTorch's\n"
+    "                   AdaptiveLogSoftmaxWithLoss), far faster for a large vocabulary;\n"
+    "                   its perplexity is exact and compares with the full one's\n"
+    "  --cutoffs LIST   adaptive softmax cut-offs, increasing word ranks below the\n"
+    "                   vocabulary size, e.g. 2000,6000: the head predicts the 2000 most\n"
+    "                   frequent words and two clusters; required with --softmax adaptive\n"
     "  --bptt N         window length in tokens (default 64)\n"
     "  --batch N        parallel streams per batch (default 32)\n"
     "  --epochs N       passes over the corpus (default 1)\n"
@@ -107,13 +117,43 @@ static tf_status_t pretrain_step(void *arg, tf_train_report_t *report)
     return tf_pretrain(c->model, c->train, c->valid, c->opts, report);
 }
 
+/* --softmax full|adaptive and --cutoffs A,B,...: the model's LM head. */
+static int parse_softmax(const char *cmd, const char *softmax, const char *cutoffs, tf_model_opts_t *mo)
+{
+    if (softmax == NULL || strcmp(softmax, "full") == 0) {
+        if (cutoffs != NULL)
+            return tt_usage_error(cmd, "--cutoffs is for --softmax adaptive");
+        return TT_EXIT_OK;
+    }
+    if (strcmp(softmax, "adaptive") != 0)
+        return tt_usage_error(cmd, "--softmax is '%s'; use full or adaptive", softmax);
+    if (cutoffs == NULL)
+        return tt_usage_error(cmd, "--softmax adaptive needs --cutoffs (e.g. 2000,6000)");
+    mo->softmax = TF_MODEL_SOFTMAX_ADAPTIVE;
+    const char *p = cutoffs;
+    for (int n = 0;; n++) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (n == TF_MODEL_MAX_CUTOFFS || end == p || errno != 0 || v < 1 || v > INT32_MAX ||
+            (*end != ',' && *end != '\0'))
+            return tt_usage_error(cmd, "--cutoffs '%s' is not a list of 1 to %d positive integers separated by "
+                                  "commas", cutoffs, TF_MODEL_MAX_CUTOFFS);
+        mo->cutoffs[n] = (int32_t)v;
+        if (*end == '\0')
+            return TT_EXIT_OK;
+        p = end + 1;
+    }
+}
+
 int tt_cmd_pretrain(int argc, char **argv)
 {
-    static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--cell", "--tokenizer"};
+    static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--cell",
+                                             "--tokenizer", "--softmax", "--cutoffs"};
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
-    const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL;
-    const char *resume = NULL;
+    const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL, *softmax = NULL;
+    const char *resume = NULL, *cutoffs = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42, save_every = 0;
@@ -137,6 +177,8 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
         {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
         {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
+        {"--softmax", TT_OPT_STRING, &softmax, 0, 0, 0},
+        {"--cutoffs", TT_OPT_STRING, &cutoffs, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -173,6 +215,10 @@ int tt_cmd_pretrain(int argc, char **argv)
             return tt_usage_error(cmd, "%s cannot be used with --init (the architecture and the "
                                   "tokenizer come from the pre-trained model)", arch_flags[i]);
 
+    tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
+    rc = parse_softmax(cmd, softmax, cutoffs, &mopts);
+    if (rc != TT_EXIT_OK)
+        return rc;
     rc = tt_vocab_opts(cmd, &vopts, vocab_size, tokenizer);
     if (rc != TT_EXIT_OK)
         return rc;
@@ -227,7 +273,6 @@ int tt_cmd_pretrain(int argc, char **argv)
     tt_report_unknown(cmd, valid, "the corpus (validation lines)");
 
     if (model == NULL) {
-        tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
         mopts.embedding_dim = emb;
         mopts.hidden_size = hidden;
         mopts.num_layers = layers;

@@ -55,8 +55,22 @@ typedef enum tf_model_input {
     TF_MODEL_INPUT_FEATURES = 2 /**< Numeric sequences (T, B, F) through a linear projection. */
 } tf_model_input_t;
 
-/** Current version of ::tf_model_opts_t (2 added `cell`). */
-#define TF_MODEL_OPTS_VERSION 2
+/** Language-model head of a token model (tf_model_opts_t::softmax). Values are stable. */
+typedef enum tf_model_softmax {
+    TF_MODEL_SOFTMAX_FULL = 0,    /**< A linear layer and a softmax over the whole vocabulary. */
+    TF_MODEL_SOFTMAX_ADAPTIVE = 1 /**< Adaptive softmax (Grave et al. 2017), as
+                                       torch.nn.AdaptiveLogSoftmaxWithLoss: a head over the words
+                                       below the first cut-off and one entry per tail cluster, each
+                                       cluster a projection to hidden_size / div_value^(i+1)
+                                       features and then to its words. Same likelihood, far less
+                                       work per token for a large vocabulary. */
+} tf_model_softmax_t;
+
+/** Most cut-offs of an adaptive softmax (tf_model_opts_t::cutoffs). */
+#define TF_MODEL_MAX_CUTOFFS 8
+
+/** Current version of ::tf_model_opts_t (2 added `cell`, 3 the adaptive softmax). */
+#define TF_MODEL_OPTS_VERSION 3
 
 /** @brief Architecture of a new model. Fill with tf_model_opts_init(). */
 typedef struct tf_model_opts {
@@ -75,13 +89,25 @@ typedef struct tf_model_opts {
     int32_t reserved;      /**< Must be 0. */
     int32_t cell;          /**< ::tf_cell_t of the recurrent layers; default #TF_CELL_LSTM. Saved in
                                 checkpoints (files without it load as LSTM). Since version 2. */
+    int32_t softmax;       /**< ::tf_model_softmax_t of the language-model head; default
+                                #TF_MODEL_SOFTMAX_FULL. #TF_MODEL_SOFTMAX_ADAPTIVE needs a token
+                                model without tie_weights and at least one cut-off. Saved in
+                                checkpoints (files without it load as full). Since version 3. */
+    double div_value;      /**< Adaptive softmax: cluster i projects to
+                                floor(hidden_size / div_value^(i+1)) features (at least 1);
+                                default 4.0, PyTorch's. Since version 3. */
+    int32_t cutoffs[TF_MODEL_MAX_CUTOFFS]; /**< Adaptive softmax: the cut-offs, strictly
+                                increasing and below the vocabulary size, then zeros (PyTorch's
+                                `cutoffs`: 2000, 6000 split 10000 words into a head of 2000 and
+                                clusters of 4000 and 4000). All zero for the full softmax. Since
+                                version 3. */
 } tf_model_opts_t;
 
 /** Static initializer with the same defaults as tf_model_opts_init() (current version). */
 #define TF_MODEL_OPTS_INIT                                                                         \
     {                                                                                              \
         (uint32_t)sizeof(tf_model_opts_t), TF_MODEL_OPTS_VERSION, TF_MODEL_INPUT_TOKENS, 0, 100,   \
-        200, 1, 0, 0.2, 0, 0, TF_CELL_LSTM                                                         \
+        200, 1, 0, 0.2, 0, 0, TF_CELL_LSTM, TF_MODEL_SOFTMAX_FULL, 4.0, {0}                       \
     }
 
 /**

@@ -23,11 +23,20 @@ static tf_status_t config_json(tf_model_t *m, tf__buf_t *b)
              "{\"input\":%d,\"num_features\":%d,\"vocab_size\":%d,\"embedding_dim\":%d,"
              "\"hidden_size\":%d,\"num_layers\":%d,\"bidirectional\":%d,\"dropout\":%.17g,"
              "\"tie_weights\":%d,\"num_classes\":%d,\"pooling\":%u,\"head_dropout\":%.17g,"
-             "\"multi_label\":%d,\"cell\":\"%s\"}",
+             "\"multi_label\":%d,\"cell\":\"%s\"",
              c->input, c->num_features, m->vocab ? tf_vocab_size(m->vocab) : 0, c->embedding_dim,
              c->hidden_size, c->num_layers, c->bidirectional, c->dropout, c->tie_weights,
              m->num_classes, m->pool_modes, m->head_p, m->multilabel, tf__cell_get(c->cell)->name);
-    return tf__buf_puts(b, tmp);
+    TF_CHECK(tf__buf_puts(b, tmp));
+    if (c->softmax != TF_MODEL_SOFTMAX_ADAPTIVE) /* absent: the full softmax, as in older files */
+        return tf__buf_puts(b, "}");
+    snprintf(tmp, sizeof tmp, ",\"softmax\":\"adaptive\",\"div_value\":%.17g,\"cutoffs\":[", c->div_value);
+    TF_CHECK(tf__buf_puts(b, tmp));
+    for (int32_t i = 0; i < TF_MODEL_MAX_CUTOFFS && c->cutoffs[i] != 0; i++) {
+        snprintf(tmp, sizeof tmp, i ? ",%d" : "%d", c->cutoffs[i]);
+        TF_CHECK(tf__buf_puts(b, tmp));
+    }
+    return tf__buf_puts(b, "]}");
 }
 
 static tf_status_t labels_json(tf_model_t *m, tf__buf_t *b)
@@ -170,6 +179,36 @@ static tf_status_t json_fraction(const char *path, const tf__json_t *obj, const 
     return TF_STATUS_OK;
 }
 
+/* "softmax" (absent in files from before the adaptive softmax: full), and an adaptive head's
+ * "div_value" and "cutoffs" (tf_model_create checks them against the vocabulary). */
+static tf_status_t parse_softmax(const char *path, const tf__json_t *root, tf_model_opts_t *c)
+{
+    const tf__json_t *v = tf__json_get(root, "softmax");
+    if (v == NULL)
+        return TF_STATUS_OK;
+    if (!tf__json_is(v, TF__JSON_STRING) || (strcmp(v->str, "full") != 0 && strcmp(v->str, "adaptive") != 0))
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'softmax' is not full or adaptive", path);
+    if (strcmp(v->str, "full") == 0)
+        return TF_STATUS_OK;
+    c->softmax = TF_MODEL_SOFTMAX_ADAPTIVE;
+    v = tf__json_get(root, "div_value");
+    if (!tf__json_is(v, TF__JSON_NUMBER) || !(v->num >= 1.0 && v->num <= 1e6))
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'div_value' is missing or not a "
+                "number in [1, 1e6]", path);
+    c->div_value = v->num;
+    v = tf__json_get(root, "cutoffs");
+    if (!tf__json_is(v, TF__JSON_ARRAY) || v->count < 1 || v->count > TF_MODEL_MAX_CUTOFFS)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: configuration field 'cutoffs' is missing or not an "
+                "array of 1 to %d cut-offs", path, TF_MODEL_MAX_CUTOFFS);
+    int32_t i = 0;
+    for (const tf__json_t *e = v->child; e != NULL; e = e->next, i++) {
+        if (!tf__json_is(e, TF__JSON_NUMBER) || !(e->num >= 1 && e->num <= (1 << 30)) || e->num != floor(e->num))
+            TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: cut-off %d is not an integer in [1, 2^30]", path, i);
+        c->cutoffs[i] = (int32_t)e->num;
+    }
+    return TF_STATUS_OK;
+}
+
 static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *text,
                                 tf_model_opts_t *c, int32_t *vocab_size, int32_t *num_classes,
                                 uint32_t *pooling, double *head_p, int32_t *multilabel)
@@ -206,6 +245,7 @@ static tf_status_t parse_config(tf_ctx_t *ctx, const char *path, const char *tex
                 "tf_model_load: %s: configuration field 'cell' is not a cell's name (lstm, gru)",
                 path);
     }
+    TF_CHECK_GOTO(st, parse_softmax(path, root, c), out);
     TF_CHECK_GOTO(st, json_fraction(path, root, "dropout", &c->dropout), out);
     TF_CHECK_GOTO(st, json_fraction(path, root, "head_dropout", head_p), out);
 out:
@@ -374,6 +414,13 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     } else if (cfg.num_features < 1) {
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: a numeric model without features",
                      __func__, path);
+    }
+    if (tf__model_check_softmax("tf_model_load", &cfg, vocab) != TF_STATUS_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", tf_last_error_message());
+        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                     "tf_model_load: %s: the configuration's language-model head does not fit the model (%s)", path,
+                     why);
     }
     st = tf__model_new(&m, ctx, vocab, &cfg);
     vocab = NULL; /* adopted (or freed) by tf__model_new */

@@ -199,7 +199,7 @@ tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double
     tf__model_set_training(m, 0);
     tf_status_t st = tf_module_forward(&y, m->encoder, &in, NULL);
     if (st == TF_STATUS_OK)
-        st = tf_linear_cross_entropy(m->lm_head, y, &tgt, TF_NN_INDEX_NONE, 0, loss_out, &count, NULL);
+        st = tf__model_lm_loss(m, y, &tgt, 0, loss_out, &count, NULL);
     tf__model_set_training(m, 1);
     return st;
 }

@@ -10,7 +10,8 @@ TF__OPTS_LAYOUT(tf__model_opts_layout,
                 tf_model_opts_t,
                 TF_MODEL_OPTS_VERSION,
                 TF__OPTS_END(tf_model_opts_t, reserved),
-                TF__OPTS_END(tf_model_opts_t, cell));
+                TF__OPTS_END(tf_model_opts_t, cell),
+                TF__OPTS_END(tf_model_opts_t, cutoffs));
 
 static void model_opts_defaults(tf_model_opts_t *o)
 {
@@ -23,6 +24,8 @@ static void model_opts_defaults(tf_model_opts_t *o)
     o->num_layers = 1;
     o->dropout = 0.2;
     o->cell = TF_CELL_LSTM;
+    o->softmax = TF_MODEL_SOFTMAX_FULL;
+    o->div_value = 4.0;
 }
 
 tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version)
@@ -30,6 +33,46 @@ tf_status_t tf_model_opts_init(tf_model_opts_t *opts, uint32_t version)
     tf_model_opts_t d;
     model_opts_defaults(&d);
     return tf__opts_init(opts, version, &d, &tf__model_opts_layout, __func__);
+}
+
+/* The adaptive head's options from the model's (cut-offs up to the first zero). */
+static void asoft_opts(const tf_model_opts_t *c, int32_t vocab_size, tf__asoft_opts_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->in_features = c->hidden_size;
+    a->n_classes = vocab_size;
+    while (a->n_cutoffs < TF_MODEL_MAX_CUTOFFS && c->cutoffs[a->n_cutoffs] != 0) {
+        a->cutoffs[a->n_cutoffs] = c->cutoffs[a->n_cutoffs];
+        a->n_cutoffs++;
+    }
+    a->div_value = c->div_value;
+    a->name = "lm_head";
+}
+
+tf_status_t tf__model_check_softmax(const char *fn, const tf_model_opts_t *o, const tf_vocab_t *vocab)
+{
+    int32_t n = 0;
+    while (n < TF_MODEL_MAX_CUTOFFS && o->cutoffs[n] != 0)
+        n++;
+    for (int32_t i = n; i < TF_MODEL_MAX_CUTOFFS; i++)
+        if (o->cutoffs[i] != 0)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: cutoffs[%d] is 0 but cutoffs[%d] is %d; the cut-offs end at the first 0",
+                    fn, n, i, o->cutoffs[i]);
+    if (o->softmax == TF_MODEL_SOFTMAX_FULL) {
+        if (n != 0)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: cut-offs are for the adaptive softmax; the full softmax takes none", fn);
+        return TF_STATUS_OK;
+    }
+    if (o->softmax != TF_MODEL_SOFTMAX_ADAPTIVE)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: softmax %d is not a tf_model_softmax_t", fn, o->softmax);
+    if (o->input != TF_MODEL_INPUT_TOKENS || o->tie_weights || o->bidirectional)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the adaptive softmax needs a unidirectional token model without "
+                "tie_weights", fn);
+    if (n == 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the adaptive softmax needs at least one cut-off", fn);
+    tf__asoft_opts_t a;
+    asoft_opts(o, tf_vocab_size(vocab), &a);
+    return tf__asoft_check_opts(fn, &a);
 }
 
 static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *vocab)
@@ -59,7 +102,7 @@ static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *
                 "embedding_dim == hidden_size (%d != %d)", fn, o->embedding_dim, o->hidden_size);
     if (o->reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", fn);
-    return TF_STATUS_OK;
+    return tf__model_check_softmax(fn, o, vocab);
 }
 
 static tf_status_t copy_vocab(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out)
@@ -106,6 +149,11 @@ static tf_status_t build_modules(tf_model_t *m)
     lo.in_features = c->hidden_size;
     lo.out_features = c->input == TF_MODEL_INPUT_TOKENS ? tf_vocab_size(m->vocab) : c->num_features;
     lo.name = "lm_head";
+    if (c->softmax == TF_MODEL_SOFTMAX_ADAPTIVE) {
+        tf__asoft_opts_t a;
+        asoft_opts(c, (int32_t)lo.out_features, &a);
+        return tf__asoft_new(&m->lm_head, m->ctx, &a);
+    }
     if (c->tie_weights)
         return tf_linear_create_tied(&m->lm_head, m->ctx, m->encoder, &lo);
     return tf_linear_create(&m->lm_head, m->ctx, &lo);
@@ -388,4 +436,17 @@ const char *tf_model_label_name(const tf_model_t *m, int32_t id)
 int64_t tf_model_num_params(const tf_model_t *m)
 {
     return m ? (int64_t)tf__model_param_floats((tf_model_t *)m) : 0;
+}
+
+tf_status_t tf__model_lm_loss(tf_model_t *m,
+                              const tf_tensor_t *y,
+                              const tf_tensor_t *targets,
+                              int32_t backward,
+                              double *loss,
+                              int64_t *count,
+                              tf_tensor_t *dy)
+{
+    if (tf_module_kind(m->lm_head) == TF_MODULE_ADAPTIVE_SOFTMAX)
+        return tf__asoft_loss(m->lm_head, y, targets, TF_NN_INDEX_NONE, backward, loss, count, NULL, dy);
+    return tf_linear_cross_entropy(m->lm_head, y, targets, TF_NN_INDEX_NONE, backward, loss, count, dy);
 }

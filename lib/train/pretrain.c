@@ -121,8 +121,7 @@ static tf_status_t lm_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double 
     if (tokens) {
         if (train)
             TF_CHECK(tf__scratch_f32(m->ctx, &m->dpred, yd->shape, yd->ndim));
-        TF_CHECK(tf_linear_cross_entropy(m->lm_head, yd, target, TF_NN_INDEX_NONE, train, loss, count,
-                                         train ? &m->dpred.view : NULL));
+        TF_CHECK(tf__model_lm_loss(m, yd, target, train, loss, count, train ? &m->dpred.view : NULL));
         dyd = &m->dpred.view;
     } else {
         TF_CHECK(tf_module_forward(&pred, m->lm_head, yd, NULL));

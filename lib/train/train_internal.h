@@ -66,6 +66,18 @@ struct tf_model {
 
 /* Allocate a model with fresh modules for `cfg`; `vocab` is adopted (freed on failure). */
 tf_status_t tf__model_new(tf_model_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab, const tf_model_opts_t *cfg);
+/* Check the LM head's options (softmax, cut-offs, div_value) of `o` against the vocabulary
+ * (NULL for a numeric model). */
+tf_status_t tf__model_check_softmax(const char *fn, const tf_model_opts_t *o, const tf_vocab_t *vocab);
+/* The mean next-token loss of a token model's LM head (full or adaptive softmax) on encoder
+ * outputs y, as tf_linear_cross_entropy (dy: the caller's, or NULL). */
+tf_status_t tf__model_lm_loss(tf_model_t *m,
+                              const tf_tensor_t *y,
+                              const tf_tensor_t *targets,
+                              int32_t backward,
+                              double *loss,
+                              int64_t *count,
+                              tf_tensor_t *dy);
 
 /* Modules holding parameters, in enumeration order (encoder, lm_head, head); returns the count. */
 uint32_t tf__model_modules(tf_model_t *m, tf_module_t **mods);

@@ -152,6 +152,9 @@ typedef struct {
     int32_t tie_weights;
     int32_t reserved;
     int32_t cell;
+    int32_t softmax;
+    double div_value;
+    int32_t cutoffs[8];
 } frozen_model_opts_t;
 
 typedef struct {
@@ -288,9 +291,10 @@ static const frozen_t frozen[] = {
     {"tf_encoder_opts_t", offsetof(frozen_encoder_opts_t, cell), 1, 2, init_encoder_opts,
      &tf__encoder_opts_layout},
     FROZEN(optimizer_opts, 1),
-    FROZEN(model_opts, 2),
-    /* Version 1 of the model options ended before cell. */
-    {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 2, init_model_opts, &tf__model_opts_layout},
+    FROZEN(model_opts, 3),
+    /* Version 2 of the model options ended before softmax, version 1 before cell. */
+    {"tf_model_opts_t", offsetof(frozen_model_opts_t, softmax), 2, 3, init_model_opts, &tf__model_opts_layout},
+    {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 3, init_model_opts, &tf__model_opts_layout},
     FROZEN(pretrain_opts, 1),
     {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
@@ -518,7 +522,7 @@ static void test_training_accepts_published_structs(void **state)
     lo->num_labels = 2;
     assert_ok(tf_loader_create_numeric_memory(&cls, ctx, values, offsets, N, labels,
                                               (const tf_loader_opts_t *)lo));
-    NEW_FROZEN(frozen_model_opts_t, mo, init_model_opts, 2);
+    NEW_FROZEN(frozen_model_opts_t, mo, init_model_opts, 3);
     mo->input = TF_MODEL_INPUT_FEATURES;
     mo->num_features = 1;
     mo->embedding_dim = 4;

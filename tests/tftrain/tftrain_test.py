@@ -2,7 +2,8 @@
 """Tests of the tftrain tool (and the C++ example): exit statuses, messages, --help, and a tiny
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
-tokenizer_bpe, cell, cpp_predict, out_checked, small_flags, epoch_table, resume, interrupt."""
+tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
+interrupt."""
 import json
 import os
 import random
@@ -588,6 +589,42 @@ def case_adapt(d, f):
     expect_exit(1, ft + ["--class-weight", "eggs=2"], "'eggs' is not one of the labels")
     expect_exit(0, ft + ["--class-weight", "spam=3"])
     expect_exit(0, ft + ["--class-weight", "balanced"])
+
+
+def case_adaptive_softmax(d, f):
+    lm = os.path.join(d, "lm.safetensors")
+    pre = ["pretrain", "--corpus", f["corpus"], "--out", lm, "--steps", "60", "--bptt", "8",
+           "--batch", "4", "--seed", "3", "--vocab-size", "64", "--emb", "8", "--hidden", "16",
+           "--threads", "1"]
+    expect_exit(1, pre + ["--softmax", "fast"], "use full or adaptive")
+    expect_exit(1, pre + ["--cutoffs", "8,16"], "--cutoffs is for --softmax adaptive")
+    expect_exit(1, pre + ["--softmax", "adaptive"], "needs --cutoffs")
+    for bad in ("10,x", "10,,30", "-5", "", "1,2,3,4,5,6,7,8,9", "10,30,"):
+        expect_exit(1, pre + ["--softmax", "adaptive", "--cutoffs", bad], "--cutoffs")
+    # Cut-offs the model refuses: not increasing, and one at the vocabulary's size (27 words).
+    expect_exit(2, pre + ["--softmax", "adaptive", "--cutoffs", "16,8"], "strictly increasing",
+                last_line_only=True)
+    expect_exit(2, pre + ["--softmax", "adaptive", "--cutoffs", "8,27"], "below the vocabulary size (27)",
+                last_line_only=True)
+    # 60 steps: better than a uniform guess over the 27 words.
+    rc, out, err = expect_exit(0, pre + ["--softmax", "adaptive", "--cutoffs", "8,16"])
+    m = re.fullmatch(r"steps=60 train_loss=(\d+\.\d{4}) valid_ppl=(\S+) seconds=\d+\.\d\n", out)
+    expect(m is not None and 1.0 < float(m.group(2)) < 27.0, f"pretrain --softmax adaptive summary {out!r}")
+    cfg = json.loads(safetensors_header(lm)["__metadata__"]["libtransfer.config"])
+    expect(cfg.get("softmax") == "adaptive" and cfg.get("cutoffs") == [8, 16] and cfg.get("div_value") == 4.0,
+           f"adaptive model config {cfg!r}")
+    expect("lm_head.tail.1.1.weight" in safetensors_header(lm), "adaptive model: no lm_head.tail.1.1.weight")
+    # Continued pre-training keeps the model's head; fine-tuning does not use it.
+    lm2 = os.path.join(d, "lm2.safetensors")
+    expect_exit(1, ["pretrain", "--init", lm, "--corpus", f["corpus"], "--out", lm2, "--softmax", "full"],
+                "--softmax cannot be used with --init")
+    expect_exit(0, ["pretrain", "--init", lm, "--corpus", f["corpus"], "--out", lm2, "--steps", "3",
+                    "--bptt", "8", "--batch", "4", "--threads", "1"])
+    cfg = json.loads(safetensors_header(lm2)["__metadata__"]["libtransfer.config"])
+    expect(cfg.get("softmax") == "adaptive", f"pretrain --init of an adaptive model: config {cfg!r}")
+    clf = os.path.join(d, "clf.safetensors")
+    expect_exit(0, ["finetune", "--init", lm2, "--train", f["train"], "--valid", f["valid"], "--out", clf,
+                    "--epochs", "1", "--batch", "8", "--threads", "1"])
 
 
 def case_cpp_predict(d, f):

@@ -59,7 +59,8 @@ class _ModelOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("input", _i32), ("num_features", _i32),
                 ("embedding_dim", _i32), ("hidden_size", _i32), ("num_layers", _i32),
                 ("bidirectional", _i32), ("dropout", _dbl), ("tie_weights", _i32),
-                ("reserved", _i32), ("cell", _i32)]
+                ("reserved", _i32), ("cell", _i32), ("softmax", _i32), ("div_value", _dbl),
+                ("cutoffs", _i32 * 8)]
 
 
 class _OptimOpts(ctypes.Structure):
@@ -124,7 +125,7 @@ class _Metrics(ctypes.Structure):
 
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
-_MODEL_OPTS_V = 2
+_MODEL_OPTS_V = 3
 _PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = 1
 _FINETUNE_OPTS_V = 3
 
@@ -134,6 +135,7 @@ _ENUMS = {
     "split": {"all": 0, "train": 1, "valid": 2},
     "input": {"tokens": 1, "features": 2},
     "cell": {"lstm": 0, "gru": 1},
+    "softmax": {"full": 0, "adaptive": 1},
     "strategy": {"full": 1, "frozen": 2, "gradual": 3},
     "metric": {"accuracy": 1, "macro_f1": 2, "loss": 3},
     "algorithm": {"sgd": 1, "adam": 2, "adamw": 3},
@@ -242,6 +244,11 @@ def _apply(struct, options, what, hidden=()):
             if value not in _ENUMS[key]:
                 raise ValueError(f"{what}: {key} must be one of {sorted(_ENUMS[key])}")
             value = _ENUMS[key][value]
+        elif key == "cutoffs":
+            field = type(getattr(struct, key))
+            if len(value) > len(field()):
+                raise ValueError(f"{what}: at most {len(field())} cutoffs")
+            value = field(*value)
         elif key == "pooling" and not isinstance(value, int):
             value = sum(_POOL[v] for v in ([value] if isinstance(value, str) else value))
         elif isinstance(value, bool):
@@ -564,7 +571,9 @@ class Model(_Handle):
     @classmethod
     def create(cls, ctx, vocab, **options):
         """New model. Options: embedding_dim, hidden_size, num_layers, dropout, tie_weights,
-        bidirectional, cell ("lstm", the default, or "gru")."""
+        bidirectional, cell ("lstm", the default, or "gru"), softmax ("full", the default, or
+        "adaptive": an adaptive softmax language-model head with `cutoffs`, e.g. [2000, 6000],
+        and div_value, default 4.0)."""
         opts = _ModelOpts()
         lib.tf_model_opts_init(ctypes.byref(opts), _MODEL_OPTS_V)
         _apply(opts, options, "Model.create")

@@ -195,6 +195,30 @@ class TrainTest(DataDirTest):
             self.assertIn("gru.weight_ih_l0", header)
             self.assertEqual(json.loads(header["__metadata__"]["libtransfer.config"])["cell"], "gru")
 
+    def test_adaptive_softmax_model(self):
+        path = os.path.join(self.dir, "adaptive.safetensors")
+        with lt.Context(threads=1, seed=5) as ctx:
+            pair = lt.Loader.lm_with_vocab(ctx, [self.corpus], vocab_options={"max_size": 64},
+                                           batch_size=4, bptt=8)
+            with pair:
+                lm, vocab = pair
+                with lt.Model.create(ctx, vocab, embedding_dim=12, hidden_size=16,
+                                     softmax="adaptive", cutoffs=[6, 12]) as model:
+                    model.pretrain(lm, max_steps=3)
+                    model.save(path)
+                    with lt.Model.load(ctx, path) as again:
+                        self.assertEqual(again.num_params, model.num_params)
+                with self.assertRaises(ValueError):
+                    lt.Model.create(ctx, vocab, softmax="fast")
+                with self.assertRaises(lt.TransferError) as cm:
+                    lt.Model.create(ctx, vocab, softmax="adaptive", cutoffs=[12, 6])
+                self.assertEqual(cm.exception.name, "EINVAL")
+            with open(path, "rb") as fh:
+                header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+            self.assertIn("lm_head.tail.1.1.weight", header)
+            config = json.loads(header["__metadata__"]["libtransfer.config"])
+            self.assertEqual((config["softmax"], config["cutoffs"]), ("adaptive", [6, 12]))
+
     def test_options_structs_match_the_library(self):
         """Each ctypes struct has the size the library's init writes for the version the
         bindings pass, and the documented defaults where they are read."""

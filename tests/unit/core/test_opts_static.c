@@ -209,6 +209,9 @@ static void test_model(void **state)
     SAME(tf_model_opts_t, tie_weights);
     SAME(tf_model_opts_t, reserved);
     SAME(tf_model_opts_t, cell);
+    SAME(tf_model_opts_t, softmax);
+    SAME(tf_model_opts_t, div_value);
+    SAME(tf_model_opts_t, cutoffs);
     END(tf_model_opts_t);
 }
 
