@@ -83,14 +83,11 @@ typedef struct tf__cell_ops {
 
 /* ---- what every cell's fast path shares (lstm_kernel.c) ---- */
 
-/* Whether the per-step products of a batch of B rows use tf__cell_gemm_packed over weights packed
- * once per call (small batches) rather than tf__sgemm. */
+/* Whether the per-step products of a batch of B rows use step_gemm.h over weights packed once per
+ * call (small batches) rather than tf__sgemm. */
 int tf__cell_use_packed(int64_t B, int64_t H);
-/* Floats of a K x N matrix packed by tf__cell_pack. */
-size_t tf__cell_packed_floats(int64_t K, int64_t N);
-/* Pack a K x N matrix into panels: trans = 0, src is K x N row-major; trans = 1, src is N x K. */
-void tf__cell_pack(float *dst, const float *src, int64_t K, int64_t N, int trans);
-/* C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed by tf__cell_pack (small M). */
+/* The portable kernel behind step_gemm.h: C (M x N, ldc) = [C +] A (M x K, lda) * P, P packed in
+ * panels of 16 columns (small M). */
 void tf__cell_gemm_packed(int64_t M,
                           int64_t N,
                           int64_t K,

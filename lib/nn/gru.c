@@ -7,7 +7,7 @@
  *
  * Fast path, as the LSTM's: the input projection of all T*B rows is one GEMM straight into the
  * cache; each step's recurrent product h W_hh^T (M = B) goes through the shared per-step GEMM
- * (tf__cell_gemm_packed over W_hh packed once per call for small batches, tf__sgemm otherwise),
+ * (step_gemm.h over W_hh packed once per call for small batches, tf__sgemm otherwise),
  * then vectorised activations over the row. Backward: newest step first, the gate gradients of a
  * step, then dh = dGh W_hh + dh' * z; after the loop the weight and input gradients are one GEMM
  * each over all steps. The reference (tests/support/ref/gru_ref.c) checks it.
@@ -21,6 +21,7 @@
  *   for either direction's per-step product. */
 #include "cell.h"
 #include "lstm_kernel.h"
+#include "step_gemm.h"
 #include "transfer/nn.h"
 #include "../tensor/blas.h"
 
@@ -46,7 +47,8 @@ static size_t packed_size(const tf__cell_shape_t *s)
     const int64_t H = s->hidden_size;
     if (!tf__cell_use_packed(s->batch, H))
         return 0;
-    const size_t f = tf__cell_packed_floats(H, 3 * H), b = tf__cell_packed_floats(3 * H, H);
+    const size_t f = tf__step_gemm_packed_floats_max(H, 3 * H),
+                 b = tf__step_gemm_packed_floats_max(3 * H, H);
     return f > b ? f : b;
 }
 
@@ -116,8 +118,10 @@ static void gru_forward(const tf__cell_shape_t *s,
     for (int64_t j = 0; j < H; j++)
         bias[H3 + j] = b_hh ? b_hh[2 * H + j] : 0.0f;
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
+    tf__step_gemm_t gemm;
+    tf__step_gemm_plan(&gemm, B, H3, H, H, H3, 0);
     if (packed)
-        tf__cell_pack(packed, w_hh, H, H3, 1);
+        tf__step_gemm_pack(&gemm, packed, w_hh, 1);
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     if (h0)
@@ -144,7 +148,7 @@ static void gru_forward(const tf__cell_shape_t *s,
         if (k == 0 && h0 == NULL)
             memset(gh, 0, (size_t)(B * H3) * sizeof(float)); /* h = 0 */
         else if (packed)
-            tf__cell_gemm_packed(B, H3, H, hp, H, packed, 0, gh, H3);
+            tf__step_gemm_run(&gemm, hp, packed, 0, H3, gh);
         else
             tf__sgemm(s->threads, 0, 1, B, H3, H, 1.0f, hp, H, w_hh, H, 0.0f, gh, H3);
         for (int64_t b = 0; b < B; b++) {
@@ -222,8 +226,10 @@ static void gru_backward(const tf__cell_shape_t *s,
     else
         memset(dhs[0], 0, (size_t)BH * sizeof(float));
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
+    tf__step_gemm_t gemm;
+    tf__step_gemm_plan(&gemm, B, H, H3, H3, H, 0);
     if (packed)
-        tf__cell_pack(packed, w_hh, H3, H, 0);
+        tf__step_gemm_pack(&gemm, packed, w_hh, 0);
 
     for (int64_t stage = 0; stage < T; stage++) {
         const int64_t k = T - 1 - stage, t = reverse ? T - 1 - k : k;
@@ -244,7 +250,7 @@ static void gru_backward(const tf__cell_shape_t *s,
         if (stage == T - 1 && dh0 == NULL)
             break;
         if (packed)
-            tf__cell_gemm_packed(B, H, H3, dgh, H3, packed, 0, dh_prev, H);
+            tf__step_gemm_run(&gemm, dgh, packed, 0, H, dh_prev);
         else
             tf__sgemm(s->threads, 0, 0, B, H, H3, 1.0f, dgh, H3, w_hh, H, 0.0f, dh_prev, H);
         for (int64_t b = 0; b < B; b++) {

@@ -14,7 +14,7 @@
  *          contiguous block of slots 0..T-1 (forward) or 1..T (reverse): one GEMM for dW_hh.
  * Work layout: forward: bias sum (4H), and without a cache the gates (T*B*4H) and the state (3*B*H);
  *   backward: dG (T*B*4H), dh, dh_next, dc (B*H each) and the bias gradient sum (4H);
- *   both, when use_packed(B, H): W_hh packed in panels for gemm_packed (4H * H rounded up to 16).
+ *   both, when use_packed(B, H): W_hh packed in panels for step_gemm.h (4H * H, H padded to a panel).
  *
  * Variable lengths: a row (sequence) at a padded step copies its state and gets zero gates/dG; the
  * branch is per row, never per element. Padded rows still go through the GEMMs (their results are
@@ -24,6 +24,7 @@
  * exp, so they vectorise at the library's -O2 without -ffast-math; sigmoid and tanh stay within a
  * few ulp of libm (checked by test_lstm_kernel_internal). */
 #include "lstm_kernel.h"
+#include "step_gemm.h"
 #include "transfer/nn.h"
 #include "../core/internal.h"
 #include "../tensor/blas.h"
@@ -55,24 +56,20 @@ static int use_packed(int64_t B, int64_t H)
  * stack on AVX2) and the panel width of the packed weights (two vectors). */
 #define VW 8
 #define PW (2 * VW)
+_Static_assert(PW == TF__STEP_PORTABLE_PANEL, "step_gemm.h packs for this kernel");
 
-/* W_hh packed for the forward, gate by gate: each gate's H x H block in panels of PW columns. The
- * backward packs all 4H rows in panels over H columns, the same size in all. */
-static size_t packed_gate_floats(size_t H)
+/* W_hh packed for the per-step products (step_gemm.h): the forward packs each gate's H x H block of
+ * W_hh^T, the backward all 4H rows of W_hh, in panels over H columns; the same size in all. */
+static size_t packed_floats(int64_t H)
 {
-    return H * ((H + PW - 1) / PW * PW);
-}
-
-static size_t packed_floats(size_t H)
-{
-    return 4 * packed_gate_floats(H);
+    return tf__step_gemm_packed_floats_max(4 * H, H);
 }
 
 size_t tf__lstm_work_floats(const tf__lstm_shape_t *s)
 {
     const size_t H = (size_t)s->hidden_size, T = (size_t)s->steps, B = (size_t)s->batch;
     return 4 * H * T * B + 3 * H * B + 4 * H +
-           (use_packed(s->batch, s->hidden_size) ? packed_floats(H) : 0);
+           (use_packed(s->batch, s->hidden_size) ? packed_floats(s->hidden_size) : 0);
 }
 
 /* ---- vectorised activations ------------------------------------------------------------------ */
@@ -441,21 +438,6 @@ static void colsum_chunk(void *arg, int64_t step, int64_t blk)
 
 /* ---- small-M GEMM over packed weights --------------------------------------------------------- */
 
-/* Pack a K x N matrix for gemm_packed: panels of PW columns, each K rows of PW contiguous floats,
- * the last panel zero-padded. trans = 0: src is K x N row-major; trans = 1: src is N x K. */
-static void pack_panels(float *dst, const float *src, int64_t K, int64_t N, int trans)
-{
-    const int64_t panels = (N + PW - 1) / PW;
-    for (int64_t p = 0; p < panels; p++)
-        for (int64_t k = 0; k < K; k++) {
-            float *d = dst + (p * K + k) * PW;
-            for (int64_t jj = 0; jj < PW; jj++) {
-                const int64_t n = p * PW + jj;
-                d[jj] = n < N ? (trans ? src[n * K + k] : src[k * N + n]) : 0.0f;
-            }
-        }
-}
-
 /* Store (or add) a panel-wide row pair of vectors to c, nw <= PW valid columns. */
 LSTM_INLINE void vput2(float *c, vf lo, vf hi, int64_t nw, int accumulate)
 {
@@ -549,16 +531,6 @@ int tf__cell_use_packed(int64_t B, int64_t H)
     return use_packed(B, H);
 }
 
-size_t tf__cell_packed_floats(int64_t K, int64_t N)
-{
-    return (size_t)K * (size_t)((N + PW - 1) / PW * PW);
-}
-
-void tf__cell_pack(float *dst, const float *src, int64_t K, int64_t N, int trans)
-{
-    pack_panels(dst, src, K, N, trans);
-}
-
 void tf__cell_gemm_packed(int64_t M,
                           int64_t N,
                           int64_t K,
@@ -587,17 +559,17 @@ typedef struct split {
     int64_t unit_block, blocks;
 } split_t;
 
-static split_t split_steps(const tf__lstm_shape_t *s, int packed)
+static split_t split_steps(const tf__lstm_shape_t *s, int64_t pw)
 {
     const int64_t H = s->hidden_size, B = s->batch;
     split_t sp = {1, H, 1};
-    if (!packed || s->threads < 2 || 8.0 * (double)B * (double)H * (double)H < TEAM_MIN_STEP_FLOPS)
+    if (!pw || s->threads < 2 || 8.0 * (double)B * (double)H * (double)H < TEAM_MIN_STEP_FLOPS)
         return sp;
     /* About four blocks per thread, so the last block of a step leaves little idle time. */
-    const int64_t panels = (H + PW - 1) / PW, want = 4 * (int64_t)s->threads;
+    const int64_t panels = (H + pw - 1) / pw, want = 4 * (int64_t)s->threads;
     const int64_t per = (panels + want - 1) / want;
     sp.threads = s->threads;
-    sp.unit_block = per * PW;
+    sp.unit_block = per * pw;
     sp.blocks = (H + sp.unit_block - 1) / sp.unit_block;
     if (sp.blocks < 2)
         sp = (split_t){1, H, 1};
@@ -606,7 +578,12 @@ static split_t split_steps(const tf__lstm_shape_t *s, int packed)
 
 int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
 {
-    return split_steps(s, use_packed(s->batch, s->hidden_size)).blocks;
+    if (!use_packed(s->batch, s->hidden_size))
+        return 1;
+    tf__step_gemm_t g;
+    tf__step_gemm_plan(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
+                       4 * s->hidden_size, 1);
+    return split_steps(s, g.pw).blocks;
 }
 
 void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads)
@@ -627,6 +604,7 @@ typedef struct fwd_job {
     float *y;
     int64_t ldy, unit_block;
     int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
+    tf__step_gemm_t gemm; /* of one gate's H x H block, when packed */
 } fwd_job_t;
 
 /* Step k of the forward loop for hidden units of block `blk`: the recurrent product into those
@@ -655,10 +633,9 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
     if (k > 0 || J->has_h0) {
         if (J->packed) {
             /* W_hh^T packed gate by gate (H x H each), so a block's columns are whole panels. */
-            const size_t per_gate = packed_gate_floats((size_t)H);
+            const size_t per_gate = tf__step_gemm_packed_floats(&J->gemm);
             for (int64_t q = 0; q < 4; q++)
-                gemm_packed(B, j1 - j0, H, hp, H, J->packed + (size_t)q * per_gate + (size_t)(j0 / PW * H * PW),
-                            1, G + q * H + j0, G4);
+                tf__step_gemm_run(&J->gemm, hp, J->packed + (size_t)q * per_gate, j0, j1, G + q * H);
         } else {
             tf__sgemm(J->gemm_threads, 0, 1, B, G4, H, 1.0f, hp, H, J->w_hh, H, 1.0f, G, G4);
         }
@@ -706,9 +683,12 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     /* Small batches: W_hh^T packed once, gate by gate, for the per-step products (after
      * bias/gates/state). */
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
+    tf__step_gemm_t gemm;
+    tf__step_gemm_plan(&gemm, B, H, H, H, G4, 1);
     if (packed)
         for (int64_t q = 0; q < 4; q++)
-            pack_panels(packed + (size_t)q * packed_gate_floats((size_t)H), w_hh + q * H * H, H, H, 1);
+            tf__step_gemm_pack(&gemm, packed + (size_t)q * tf__step_gemm_packed_floats(&gemm),
+                               w_hh + q * H * H, 1);
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     float *c_init = cs + (cache && reverse ? T * BH : 0);
@@ -727,9 +707,10 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     else
         memset(gates, 0, (size_t)(T * B * G4) * sizeof(float));
 
-    const split_t sp = split_steps(s, packed != NULL);
-    fwd_job_t job = {H, B, T, reverse, h0 != NULL, cache != NULL, lengths, gates, hs, cs,
-                     bias, packed, w_hh, y, ldy, sp.unit_block, sp.threads > 1 ? 1 : s->threads};
+    const split_t sp = split_steps(s, packed ? gemm.pw : 0);
+    fwd_job_t job = {H,      B,    T,    reverse, h0 != NULL,      cache != NULL,
+                     lengths, gates, hs,   cs,      bias,           packed,
+                     w_hh,   y,    ldy,  sp.unit_block, sp.threads > 1 ? 1 : s->threads, gemm};
     tf__team_run_steps(sp.threads, T, sp.blocks, fwd_chunk, &job);
 
     const float *h_last = cache ? hs + (reverse ? 0 : T * BH) : hs + (T % 2) * BH;
@@ -751,6 +732,7 @@ typedef struct bwd_job {
     float *dG, *dc;
     float *dh[2]; /* stage s reads dh[(s - 1) % 2], writes dh[s % 2] */
     int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
+    tf__step_gemm_t gemm; /* dh = dG W_hh, when packed */
 } bwd_job_t;
 
 /* Stage s of the backward loop (newest step first) for hidden units of block `blk`: the carried
@@ -766,7 +748,7 @@ static void bwd_chunk(void *arg, int64_t stage, int64_t blk)
         const int64_t kp = T - stage, tp = J->reverse ? T - 1 - kp : kp; /* the previous stage's step */
         const float *dGp = J->dG + tp * B * G4, *dh_prev = J->dh[(stage - 1) % 2];
         if (J->packed)
-            gemm_packed(B, j1 - j0, G4, dGp, G4, J->packed + j0 / PW * G4 * PW, 0, dh + j0, H);
+            tf__step_gemm_run(&J->gemm, dGp, J->packed, j0, j1, dh);
         else
             tf__sgemm(J->gemm_threads, 0, 0, B, H, G4, 1.0f, dGp, G4, J->w_hh, H, 0.0f, dh, H);
         if (J->lengths)
@@ -830,12 +812,14 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     /* Small batches: W_hh packed once for the per-step dh = dG W_hh (the layout of the forward's
      * work: after dG, the state and the bias sum). */
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
+    tf__step_gemm_t gemm;
+    tf__step_gemm_plan(&gemm, B, H, G4, G4, H, 0);
     if (packed)
-        pack_panels(packed, w_hh, G4, H, 0);
+        tf__step_gemm_pack(&gemm, packed, w_hh, 0);
 
-    const split_t sp = split_steps(s, packed != NULL);
-    bwd_job_t job = {H, B, T, reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
-                     dG, dc, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads};
+    const split_t sp = split_steps(s, packed ? gemm.pw : 0);
+    bwd_job_t job = {H,  B,  T,  reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
+                     dG, dc, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads, gemm};
     const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dG W_hh */
     tf__team_run_steps(sp.threads, stages, sp.blocks, bwd_chunk, &job);
     if (dh0) {

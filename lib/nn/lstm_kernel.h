@@ -24,9 +24,9 @@
  * Memory of a training step of one layer (floats, beyond the tensors x, y, weights, gradients):
  *   cache = 4*H*T*B + 2*H*(T+1)*B   (activated gates; hidden and cell states incl. the initial one)
  *   work  = 4*H*T*B + 3*H*B + 4*H   (gate gradients dG; dh, dh_next, dc; bias sum)
- *           + 4*H*ceil16(H) when B <= 64 (W_hh packed for the kernel's own small-batch GEMM;
- *           ceil16(H) = H rounded up to a multiple of 16)
- *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceil16(H)], e.g. H=512, T=64, B=64: 22.2 M floats = 89 MB;
+ *           + 4*H*ceilP(H) when B <= 64 (W_hh packed for the per-step products of step_gemm.h;
+ *           ceilP(H) = H rounded up to a multiple of 64 with libxsmm built in, else of 16)
+ *   total = 10*H*T*B + 7*H*B + 4*H [+ 4*H*ceilP(H)], e.g. H=512, T=64, B=64: 22.2 M floats = 89 MB;
  *           H=128, T=256, B=1: 0.39 M floats = 1.6 MB.
  * The work buffer can be shared by every layer and direction (it is scratch between calls).
  */

@@ -10,6 +10,7 @@
  *  - inference without a cache gives the same outputs; backward accumulates;
  *  - PyTorch's torch.nn.GRU: tests/unit/nn/test_parity.c (fixtures from gen_gru_fixtures.py). */
 #include "tf_test.h"
+#include "each_kernel.h"
 #include "cell_ref.h"
 #include "core/rng.h"
 
@@ -382,5 +383,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lengths_equal_truncated_sequences),
         cmocka_unit_test(test_backward_accumulates),
     };
-    return TF_TEST_RUN(tests);
+    return TF_TEST_RUN_EACH_KERNEL(tests);
 }

@@ -9,6 +9,7 @@
  * elements that cancel to near zero need the floor (a relative test on them would test
  * cancellation, not the kernel). */
 #include "tf_test.h"
+#include "each_kernel.h"
 #include "tf_fixture.h"
 #include "cell_ref.h"
 
@@ -160,5 +161,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_torch_bidirectional_lengths_batch66),
         cmocka_unit_test(test_torch_reference_path),
     };
-    return TF_TEST_RUN(tests);
+    return TF_TEST_RUN_EACH_KERNEL(tests);
 }
