@@ -32,6 +32,15 @@ int tf__step_gemm_xsmm_available(void)
 #endif
 }
 
+const char *tf__step_gemm_xsmm_target(void)
+{
+#if defined(TF_HAVE_XSMM)
+    return libxsmm_get_target_arch();
+#else
+    return NULL;
+#endif
+}
+
 #if defined(TF_HAVE_XSMM)
 /* A kernel for m columns of one panel (m <= pw), or NULL. */
 static tf__step_kernel_fn xsmm_kernel(const tf__step_gemm_t *g, int64_t m)

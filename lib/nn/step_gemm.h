@@ -58,4 +58,8 @@ void tf__step_gemm_force(int kernel);
 /* Whether libxsmm is built in and has kernels for this CPU. */
 int tf__step_gemm_xsmm_available(void);
 
+/* libxsmm's code target ("hsw" AVX2, "skx"/"clx"/"cpx" AVX-512, ...; libxsmm reads LIBXSMM_TARGET
+ * to override it), or NULL without libxsmm. */
+const char *tf__step_gemm_xsmm_target(void);
+
 #endif

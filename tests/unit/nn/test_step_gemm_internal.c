@@ -91,6 +91,10 @@ static void test_forcing_picks_the_kernel(void **state)
     tf__step_gemm_force(TF__STEP_XSMM);
     tf__step_gemm_plan(&g, 4, 200, 100, 100, 200, 0);
 #if defined(TF_HAVE_XSMM)
+    /* The AVX2 run of these tests (tests/CMakeLists.txt) really gets AVX2 code. */
+    const char *want = getenv("LIBXSMM_TARGET");
+    if (want)
+        assert_string_equal(tf__step_gemm_xsmm_target(), want);
     if (tf__step_gemm_xsmm_available()) {
         assert_non_null(g.full);
         assert_non_null(g.tail);
@@ -98,6 +102,7 @@ static void test_forcing_picks_the_kernel(void **state)
     }
 #else
     assert_false(tf__step_gemm_xsmm_available());
+    assert_null(tf__step_gemm_xsmm_target());
     assert_null(g.full);
 #endif
 }
