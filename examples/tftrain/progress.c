@@ -19,6 +19,7 @@ void tt_progress_init(tt_progress_t *p, const char *what, int64_t save_every)
     p->what = what;
     p->tty = isatty(STDERR_FILENO);
     p->drawn = 0;
+    p->last_draw = -1.0;
     p->header = 0;
     p->epoch = -1;
     p->last_step = -1;
@@ -97,32 +98,42 @@ void tt_progress_finish(tt_progress_t *p, const tf_train_report_t *report)
         print_row(p, report->valid_metric);
 }
 
-int32_t tt_progress_cb(const tf_progress_t *pr, void *payload)
+/* The bar on the current line of the terminal. */
+static void draw_bar(tt_progress_t *p, const tf_progress_t *pr)
 {
-    tt_progress_t *p = (tt_progress_t *)payload;
     const int pretrain = pr->phase == TF_TRAIN_PHASE_PRETRAIN;
     const char *unit = pretrain ? "tok/s" : "seq/s";
     const char *vname = pretrain ? "valid_ppl" : "valid_metric";
     double frac = pr->total_steps > 0 ? (double)pr->step / (double)pr->total_steps : 0.0;
-    char eta[32], valid[48] = "";
+    char eta[32], valid[48] = "", bar[25];
+    int i, fill;
 
     if (frac > 1.0)
         frac = 1.0;
     format_eta(eta, sizeof eta, pr->eta_s);
     if (isfinite(pr->valid_metric))
         snprintf(valid, sizeof valid, " %s %.4g", vname, pr->valid_metric);
+    fill = (int)(frac * 24.0 + 0.5);
+    for (i = 0; i < 24; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[24] = '\0';
+    fprintf(stderr, "\r%s [%s] %3.0f%% step %lld/%lld ep %d loss %.4f lr %.2e %.0f %s ETA %s%s\033[K",
+            p->what, bar, 100.0 * frac, (long long)pr->step, (long long)pr->total_steps, pr->epoch,
+            pr->loss, pr->lr, pr->items_per_s, unit, eta, valid);
+    fflush(stderr);
+    p->drawn = 1;
+}
+
+int32_t tt_progress_cb(const tf_progress_t *pr, void *payload)
+{
+    tt_progress_t *p = (tt_progress_t *)payload;
     if (p->tty) {
-        char bar[25];
-        int i, fill = (int)(frac * 24.0 + 0.5);
-        for (i = 0; i < 24; i++)
-            bar[i] = i < fill ? '#' : '-';
-        bar[24] = '\0';
-        fprintf(stderr,
-                "\r%s [%s] %3.0f%% step %lld/%lld ep %d loss %.4f lr %.2e %.0f %s ETA %s%s\033[K",
-                p->what, bar, 100.0 * frac, (long long)pr->step, (long long)pr->total_steps,
-                pr->epoch, pr->loss, pr->lr, pr->items_per_s, unit, eta, valid);
-        fflush(stderr);
-        p->drawn = 1;
+        /* Called every step when checkpoints need it: redraw at most ten times a second. */
+        double now = tt_now();
+        if (!p->drawn || now - p->last_draw >= 0.1 || pr->step >= pr->total_steps) {
+            draw_bar(p, pr);
+            p->last_draw = now;
+        }
     } else {
         table_step(p, pr);
     }

@@ -123,6 +123,7 @@ typedef struct tt_progress {
     const char *what;  /* "pretrain" or "finetune" */
     int tty;           /* draw a bar on stderr; otherwise one table row per epoch */
     int drawn;         /* a bar is on the current line */
+    double last_draw;  /* monotonic seconds of the bar's last drawing */
     int header;        /* the table's header is printed */
     int32_t epoch;     /* epoch of the running row (-1: none yet) */
     int64_t last_step; /* step of the previous callback */

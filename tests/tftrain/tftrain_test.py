@@ -778,10 +778,10 @@ def case_resume(d, f):
                 last_line_only=True)
     # A checkpoint whose model was replaced after its state (a crash between the two writes)
     # would pair new weights with an old state: refused.
-    long_pre = PRE + ["--corpus", f["corpus"], "--steps", "20000"]
+    long_pre = PRE + ["--corpus", f["corpus"], "--steps", "6000"]
     stopped = os.path.join(d, "stopped.st")
-    rc, _, err = run_and_signal(long_pre + ["--out", stopped, "--save-every", "500"],
-                                signal.SIGINT, "checkpoint at step 500")
+    rc, _, err = run_and_signal(long_pre + ["--out", stopped, "--save-every", "300"],
+                                signal.SIGINT, "checkpoint at step 300:")
     expect(rc == 4, f"interrupted pretrain: exit {rc}: {err[-300:]!r}")
     state, model = stopped + ".resume.state", stopped + ".resume.safetensors"
     if os.path.exists(state) and os.path.exists(model):
@@ -808,18 +808,22 @@ def run_and_signal(args, sig, wait_for):
 def case_interrupt(d, f):
     """A real SIGINT or SIGTERM to a running tftrain: it saves a resumable state, exits with 4
     and prints the command that resumes, which ends as the straight run."""
-    pre = PRE + ["--corpus", f["corpus"], "--steps", "20000"]
-    ft = FT + ["--train", f["train"], "--valid", f["valid"], "--epochs", "300"]
-    for name, args, sig in (("pretrain", pre, signal.SIGINT), ("finetune", ft, signal.SIGTERM)):
+    # The signal goes once the first checkpoint is reported, with most of the run (and its other
+    # checkpoints) still to come.
+    pre = PRE + ["--corpus", f["corpus"], "--steps", "6000"]
+    ft = FT + ["--train", f["train"], "--valid", f["valid"], "--epochs", "100"]
+    for name, args, sig, every in (("pretrain", pre, signal.SIGINT, 300),
+                                   ("finetune", ft, signal.SIGTERM, 100)):
         straight = os.path.join(d, name + "-straight.st")
         out_path = os.path.join(d, name + "-stopped.st")
         rc, out_straight, _ = expect_exit(0, args + ["--out", straight])
-        rc, out, err = run_and_signal(args + ["--out", out_path, "--save-every", "500"], sig,
-                                      "checkpoint at step 500")
+        rc, out, err = run_and_signal(args + ["--out", out_path, "--save-every", str(every)], sig,
+                                      f"checkpoint at step {every}:")
         expect(rc == 4, f"{name}: exit {rc} after {sig!r}, expected 4 (stderr {err[-600:]!r})")
         expect(out == "", f"{name}: a summary after the interrupt: {out!r}")
         m = re.search(r"interrupted at step (\d+);", err)
-        expect(m is not None and int(m.group(1)) > 500, f"{name}: interrupt message {err[-600:]!r}")
+        expect(m is not None and int(m.group(1)) > every,
+               f"{name}: interrupt message {err[-600:]!r}")
         expect(not os.path.exists(out_path), f"{name}: the model was written though interrupted")
         lines = err.rstrip("\n").split("\n")
         expect(lines[-2] == f"tftrain {name}: resume with:", f"{name}: {lines[-2:]!r}")
