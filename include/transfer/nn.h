@@ -1,6 +1,6 @@
 /**
  * @file transfer/nn.h
- * @brief Neural modules (embedding, stacked LSTM, linear, dropout, encoder), losses and pooling
+ * @brief Neural modules (embedding, recurrent stack, linear, dropout, encoder), losses and pooling
  *        heads, with forward and backward passes.
  *
  * Every module is an opaque ::tf_module_t created from a context with a typed options struct and
@@ -32,9 +32,9 @@
  * @code
  * tf_tensor_t *y, *h_n, *c_n;                 // borrowed from enc
  * tf_module_zero_grad(enc); tf_module_zero_grad(lm);
- * tf_lstm_forward(&y, &h_n, &c_n, enc, tokens, lengths, NULL, NULL);
+ * tf_rnn_forward(&y, &h_n, &c_n, enc, tokens, lengths, NULL, NULL);
  * tf_linear_cross_entropy(lm, y, targets, pad_id, 1, &loss, &count, dy);   // dy: (T, B, H), yours
- * tf_lstm_backward(NULL, NULL, NULL, enc, dy, NULL, NULL);
+ * tf_rnn_backward(NULL, NULL, NULL, enc, dy, NULL, NULL);
  * // then an optimizer step over tf_module_param_at(enc, i, ...) and tf_module_param_at(lm, i, ...)
  * @endcode
  *
@@ -51,7 +51,7 @@
 
 TF_BEGIN_DECLS
 
-/** @brief Opaque module handle (embedding, LSTM, linear, dropout or encoder). */
+/** @brief Opaque module handle (embedding, recurrent stack, linear, dropout or encoder). */
 typedef struct tf_module tf_module_t;
 
 /** @brief Kind of a module, as returned by tf_module_kind(). Values are stable. */
@@ -67,7 +67,7 @@ typedef enum tf_module_kind {
                                         log-probabilities of every word. */
 } tf_module_kind_t;
 
-/** @brief Recurrent cell of a recurrent module or encoder. Values are stable and saved in checkpoints. */
+/** @brief Recurrent cell of a recurrent stack or encoder. Values are stable and saved in checkpoints. */
 typedef enum tf_cell {
     TF_CELL_LSTM = 0, /**< Long short-term memory (torch.nn.LSTM; the default). */
     TF_CELL_GRU = 1   /**< Gated recurrent unit (torch.nn.GRU): no cell state. */
@@ -134,14 +134,14 @@ typedef struct tf_dropout_opts {
         (uint32_t)sizeof(tf_dropout_opts_t), TF_DROPOUT_OPTS_VERSION, 0.5                          \
     }
 
-/** Current version of ::tf_lstm_opts_t (2 added `cell`). */
-#define TF_LSTM_OPTS_VERSION 2
+/** Current version of ::tf_rnn_opts_t (2 added `cell`). */
+#define TF_RNN_OPTS_VERSION 2
 
-/** @brief Options for tf_lstm_create(), which makes a recurrent stack of any cell. Fill with
- *         tf_lstm_opts_init(). */
-typedef struct tf_lstm_opts {
-    uint32_t struct_size;  /**< sizeof(tf_lstm_opts_t), set by the init function. */
-    uint32_t version;      /**< #TF_LSTM_OPTS_VERSION, set by the init function. */
+/** @brief Options for tf_rnn_create(), which makes a recurrent stack of any cell. Fill with
+ *         tf_rnn_opts_init(). */
+typedef struct tf_rnn_opts {
+    uint32_t struct_size;  /**< sizeof(tf_rnn_opts_t), set by the init function. */
+    uint32_t version;      /**< #TF_RNN_OPTS_VERSION, set by the init function. */
     int64_t input_size;    /**< Features per step I (>= 1). No default (0). */
     int64_t hidden_size;   /**< Hidden size H (>= 1). No default (0). */
     int32_t num_layers;    /**< Stacked layers (>= 1). Default 1. */
@@ -149,12 +149,12 @@ typedef struct tf_lstm_opts {
     double dropout;        /**< Dropout on the outputs of every layer but the last, training mode only; [0, 1). Default 0. */
     const char *name;      /**< Name prefix ("lstm" gives "lstm.weight_ih_l0"); NULL (default): "weight_ih_l0". Copied. */
     int32_t cell;          /**< ::tf_cell_t of every layer; default #TF_CELL_LSTM. Since version 2. */
-} tf_lstm_opts_t;
+} tf_rnn_opts_t;
 
-/** Static initializer with the same defaults as tf_lstm_opts_init() (current version). */
-#define TF_LSTM_OPTS_INIT                                                                          \
+/** Static initializer with the same defaults as tf_rnn_opts_init() (current version). */
+#define TF_RNN_OPTS_INIT                                                                          \
     {                                                                                              \
-        (uint32_t)sizeof(tf_lstm_opts_t), TF_LSTM_OPTS_VERSION, 0, 0, 1, 0, 0.0, NULL,             \
+        (uint32_t)sizeof(tf_rnn_opts_t), TF_RNN_OPTS_VERSION, 0, 0, 1, 0, 0.0, NULL,             \
             TF_CELL_LSTM                                                                           \
     }
 
@@ -176,10 +176,10 @@ typedef struct tf_encoder_opts {
     int64_t embedding_dim;  /**< Embedding (or projection) size E (>= 1). Default 100. */
     int64_t padding_idx;    /**< Embedding padding row or #TF_NN_INDEX_NONE (default). */
     int64_t input_features; /**< 0 (default): token input; F > 0: numeric input with a projection. */
-    int64_t hidden_size;    /**< LSTM hidden size H (>= 1). Default 200. */
-    int32_t num_layers;     /**< LSTM layers (>= 1). Default 1. */
+    int64_t hidden_size;    /**< Recurrent hidden size H (>= 1). Default 200. */
+    int32_t num_layers;     /**< Recurrent layers (>= 1). Default 1. */
     int32_t bidirectional;  /**< 1 for bidirectional layers, 0 (default). */
-    double dropout;         /**< Dropout between LSTM layers (training mode); [0, 1). Default 0. */
+    double dropout;         /**< Dropout between recurrent layers (training mode); [0, 1). Default 0. */
     int32_t cell;           /**< ::tf_cell_t of the recurrent layers; default #TF_CELL_LSTM. Since version 2. */
 } tf_encoder_opts_t;
 
@@ -223,12 +223,12 @@ TF_API tf_status_t tf_dropout_opts_init(tf_dropout_opts_t *opts, uint32_t versio
 /**
  * @brief Fill `opts` with defaults for the given options version.
  * @param[out] opts Options to initialise.
- * @param[in] version Pass #TF_LSTM_OPTS_VERSION.
+ * @param[in] version Pass #TF_RNN_OPTS_VERSION.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION (unknown version).
  * @threadsafety Safe from any thread.
  * @ownership `opts` stays the caller's; nothing is kept.
  */
-TF_API tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version);
+TF_API tf_status_t tf_rnn_opts_init(tf_rnn_opts_t *opts, uint32_t version);
 
 /**
  * @brief Fill `opts` with defaults for the given options version.
@@ -307,11 +307,11 @@ TF_API tf_status_t tf_dropout_create(tf_module_t **out,
                                      const tf_dropout_opts_t *opts);
 
 /**
- * @brief Create a stacked recurrent module of the cell `opts->cell` with PyTorch's parameter
+ * @brief Create a recurrent stack of the cell `opts->cell` with PyTorch's parameter
  *        layout (LSTM: torch.nn.LSTM, gate order i, f, g, o; GRU: torch.nn.GRU, gate order r, z,
  *        n), all weights uniform(-1/sqrt(H), 1/sqrt(H)).
  *
- * This one function (with tf_lstm_forward() and tf_lstm_backward()) serves every cell, so a cell
+ * This one function (with tf_rnn_forward() and tf_rnn_backward()) serves every cell, so a cell
  * is a value in the options, not a family of functions: a new cell adds no new call.
  * @param[out] out Receives the module; NULL on failure.
  * @param[in] ctx Context.
@@ -322,7 +322,7 @@ TF_API tf_status_t tf_dropout_create(tf_module_t **out,
  * @ownership caller: free with tf_module_free().
  * @threadsafety Uses `ctx`; not concurrently with other users of `ctx`.
  */
-TF_API tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *opts);
+TF_API tf_status_t tf_rnn_create(tf_module_t **out, tf_ctx_t *ctx, const tf_rnn_opts_t *opts);
 
 /**
  * @brief Create an encoder: embedding (or linear input projection) followed by a recurrent stack
@@ -458,10 +458,10 @@ TF_API int32_t tf_module_is_training(const tf_module_t *m);
  * @brief Forward pass of any module.
  *
  * Inputs by kind: embedding: token ids i32 of any shape (T, B) or (N); linear: f32 (..., in);
- * dropout: f32 of any shape; LSTM: f32 (T, B, I); encoder: i32 (T, B) tokens or f32 (T, B, F).
- * `lengths` (B) i32 applies to (T, B, ...) sequence inputs of the embedding, LSTM and encoder:
- * padded steps are not looked up (their ids are not checked) and give zero outputs. Zero initial
- * states for the LSTM (use tf_lstm_forward() to pass states).
+ * dropout: f32 of any shape; recurrent stack: f32 (T, B, I); encoder: i32 (T, B) tokens or
+ * f32 (T, B, F). `lengths` (B) i32 applies to (T, B, ...) sequence inputs of the embedding,
+ * recurrent stack and encoder: padded steps are not looked up (their ids are not checked) and give
+ * zero outputs. Zero initial states for a recurrent stack (use tf_rnn_forward() to pass states).
  * @param[out] output Receives the output (borrowed, valid until the next forward or the free).
  * @param[in,out] m The module.
  * @param[in] input The input; kept by reference until the next backward (do not change it).
@@ -495,22 +495,22 @@ TF_API tf_status_t tf_module_backward(tf_tensor_t **grad_input,
                                       const tf_tensor_t *grad_output);
 
 /**
- * @brief Forward pass of a recurrent module (any cell) or encoder with initial and final states.
+ * @brief Forward pass of a recurrent stack (any cell) or encoder with initial and final states.
  * @param[out] output Receives the outputs (T, B, H * directions) (may be NULL).
  * @param[out] h_n Receives the final hidden state (L * directions, B, H): each sequence's state
  *             after its last valid step (may be NULL).
  * @param[out] c_n Receives the final cell state (may be NULL); NULL for a GRU.
- * @param[in,out] m A recurrent or encoder module.
+ * @param[in,out] m A recurrent stack or an encoder.
  * @param[in] input As for tf_module_forward().
  * @param[in] lengths (B) i32 or NULL.
  * @param[in] h0 Initial hidden state (L * directions, B, H) f32, or NULL for zeros (copied).
  * @param[in] c0 Initial cell state, same shape, or NULL for zeros (copied); NULL for a GRU.
- * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not recurrent or an
- *         encoder, and for a `c0` given to a GRU.
+ * @return As tf_module_forward(); #TF_STATUS_EINVAL also for a module that is not a recurrent stack
+ *         or an encoder, and for a `c0` given to a GRU.
  * @ownership Outputs borrowed from the module, valid until the next forward or the free.
  * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
-TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
+TF_API tf_status_t tf_rnn_forward(tf_tensor_t **output,
                                    tf_tensor_t **h_n,
                                    tf_tensor_t **c_n,
                                    tf_module_t *m,
@@ -520,11 +520,11 @@ TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
                                    const tf_tensor_t *c0);
 
 /**
- * @brief Backward pass of a recurrent module (any cell) or encoder with state gradients.
+ * @brief Backward pass of a recurrent stack (any cell) or encoder with state gradients.
  * @param[out] grad_input Receives d(loss)/d(input) for numeric input (may be NULL: skipped).
  * @param[out] grad_h0 Receives d(loss)/d(h0) (may be NULL).
  * @param[out] grad_c0 Receives d(loss)/d(c0) (may be NULL); NULL for a GRU.
- * @param[in,out] m A recurrent or encoder module after a training-mode forward.
+ * @param[in,out] m A recurrent stack or an encoder after a training-mode forward.
  * @param[in] grad_output d(loss)/d(output) (T, B, H * directions), or NULL (zero).
  * @param[in] grad_h_n d(loss)/d(h_n), or NULL (zero).
  * @param[in] grad_c_n d(loss)/d(c_n), or NULL (zero); NULL for a GRU.
@@ -533,7 +533,7 @@ TF_API tf_status_t tf_lstm_forward(tf_tensor_t **output,
  * @ownership Outputs borrowed from the module, overwritten by the next backward.
  * @threadsafety One thread at a time with `m`'s context (it allocates through it).
  */
-TF_API tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
+TF_API tf_status_t tf_rnn_backward(tf_tensor_t **grad_input,
                                     tf_tensor_t **grad_h0,
                                     tf_tensor_t **grad_c0,
                                     tf_module_t *m,

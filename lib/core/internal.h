@@ -112,7 +112,7 @@ extern const tf__opts_layout_t tf__tensorfile_opts_layout;
 extern const tf__opts_layout_t tf__embedding_opts_layout;
 extern const tf__opts_layout_t tf__linear_opts_layout;
 extern const tf__opts_layout_t tf__dropout_opts_layout;
-extern const tf__opts_layout_t tf__lstm_opts_layout;
+extern const tf__opts_layout_t tf__rnn_opts_layout;
 extern const tf__opts_layout_t tf__encoder_opts_layout;
 extern const tf__opts_layout_t tf__optimizer_opts_layout;
 extern const tf__opts_layout_t tf__model_opts_layout;

@@ -48,7 +48,7 @@ static tf_status_t encoder_forward_states(tf_module_t *m,
                                           tf_tensor_t **c_n)
 {
     tf__encoder_t *e = (tf__encoder_t *)m;
-    static const char fn[] = "tf_lstm_forward";
+    static const char fn[] = "tf_rnn_forward";
     tf_tensor_t *x = NULL;
     if (e->numeric) {
         if (input->dtype != TF_DTYPE_F32)
@@ -162,7 +162,7 @@ tf_status_t tf_encoder_create(tf_module_t **out, tf_ctx_t *ctx, const tf_encoder
     int32_t numeric = o.input_features > 0;
     tf_embedding_opts_t eo;
     tf_linear_opts_t po;
-    tf_lstm_opts_t lo;
+    tf_rnn_opts_t lo;
     memset(&eo, 0, sizeof eo);
     memset(&po, 0, sizeof po);
     memset(&lo, 0, sizeof lo);

@@ -325,14 +325,14 @@ tf_module_backward(tf_tensor_t **grad_input, tf_module_t *m, const tf_tensor_t *
     return m->vt->backward(m, grad_output, grad_input);
 }
 
-tf_status_t tf_lstm_forward(tf_tensor_t **output,
-                            tf_tensor_t **h_n,
-                            tf_tensor_t **c_n,
-                            tf_module_t *m,
-                            const tf_tensor_t *input,
-                            const tf_tensor_t *lengths,
-                            const tf_tensor_t *h0,
-                            const tf_tensor_t *c0)
+tf_status_t tf_rnn_forward(tf_tensor_t **output,
+                           tf_tensor_t **h_n,
+                           tf_tensor_t **c_n,
+                           tf_module_t *m,
+                           const tf_tensor_t *input,
+                           const tf_tensor_t *lengths,
+                           const tf_tensor_t *h0,
+                           const tf_tensor_t *c0)
 {
     if (output)
         *output = NULL;
@@ -349,13 +349,13 @@ tf_status_t tf_lstm_forward(tf_tensor_t **output,
     return m->vt->forward_states(m, input, lengths, h0, c0, output, h_n, c_n);
 }
 
-tf_status_t tf_lstm_backward(tf_tensor_t **grad_input,
-                             tf_tensor_t **grad_h0,
-                             tf_tensor_t **grad_c0,
-                             tf_module_t *m,
-                             const tf_tensor_t *grad_output,
-                             const tf_tensor_t *grad_h_n,
-                             const tf_tensor_t *grad_c_n)
+tf_status_t tf_rnn_backward(tf_tensor_t **grad_input,
+                            tf_tensor_t **grad_h0,
+                            tf_tensor_t **grad_c0,
+                            tf_module_t *m,
+                            const tf_tensor_t *grad_output,
+                            const tf_tensor_t *grad_h_n,
+                            const tf_tensor_t *grad_c_n)
 {
     if (grad_input)
         *grad_input = NULL;

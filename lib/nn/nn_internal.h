@@ -4,7 +4,7 @@
  * How the training layer uses the modules (public calls only, see include/transfer/nn.h):
  *
  *   Encoder forward on a batch:
- *     tf_lstm_forward(&y, &h_n, &c_n, enc, tokens (T,B) i32, lengths (B) i32 or NULL, h0, c0)
+ *     tf_rnn_forward(&y, &h_n, &c_n, enc, tokens (T,B) i32, lengths (B) i32 or NULL, h0, c0)
  *     y (T,B,H*dirs), h_n/c_n (L*dirs,B,H) are borrowed from enc until its next forward.
  *   LM head (tied or not), loss in chunks of rows (bounded memory for a 10000-word vocabulary):
  *     tf_linear_create(&lm, ctx, {in=H, out=V, name="lm_head"})        -> "lm_head.weight/.bias"
@@ -14,7 +14,7 @@
  *     tf_module_forward(&logits, head, pooled, NULL); tf_loss_bce_with_logits / _cross_entropy
  *     (logits, targets, &loss, dlogits); tf_module_backward(&dpooled, head, dlogits);
  *     tf_pool_backward(y, lengths, modes, dirs, dpooled, dy).
- *   Backward through the encoder: tf_lstm_backward(NULL, NULL, NULL, enc, dy, dh_n or NULL,
+ *   Backward through the encoder: tf_rnn_backward(NULL, NULL, NULL, enc, dy, dh_n or NULL,
  *     dc_n or NULL) (or tf_module_backward(NULL, enc, dy)).
  *   Parameters across encoder + heads: enumerate each module with tf_module_num_params /
  *     tf_module_param_at (names are already prefixed: "embedding.weight", "lstm.*" (the cell's
@@ -50,7 +50,7 @@ typedef struct tf__module_vtable {
     tf_status_t (*backward)(tf_module_t *m, const tf_tensor_t *grad_output, tf_tensor_t **grad_input);
     void (*set_training)(tf_module_t *m, int32_t training); /* children; may be NULL */
     void (*destroy)(tf_module_t *m);                        /* frees the kind's own memory */
-    /* Forward and backward with initial and final states (tf_lstm_forward/_backward); NULL for a
+    /* Forward and backward with initial and final states (tf_rnn_forward/_backward); NULL for a
      * module that is neither recurrent nor an encoder. */
     tf_status_t (*forward_states)(tf_module_t *m,
                                   const tf_tensor_t *input,
@@ -149,7 +149,7 @@ tf_status_t tf__check_name(const char *fn, const char *name);
 /* Parameter floats each kind needs. */
 size_t tf__embedding_param_floats(const tf_embedding_opts_t *o);
 size_t tf__linear_param_floats(const tf_linear_opts_t *o);
-size_t tf__rnn_param_floats(const tf_lstm_opts_t *o);
+size_t tf__rnn_param_floats(const tf_rnn_opts_t *o);
 
 /* Create with the parameters placed at pbuf/gbuf (not owned) when pbuf is non-NULL, else owned.
  * Options are already read and validated. */
@@ -163,14 +163,11 @@ tf_status_t tf__linear_new(tf_module_t **out,
                            const tf_linear_opts_t *o,
                            float *pbuf,
                            float *gbuf);
-tf_status_t tf__rnn_new(tf_module_t **out,
-                        tf_ctx_t *ctx,
-                        const tf_lstm_opts_t *o,
-                        float *pbuf,
-                        float *gbuf);
+tf_status_t
+tf__rnn_new(tf_module_t **out, tf_ctx_t *ctx, const tf_rnn_opts_t *o, float *pbuf, float *gbuf);
 tf_status_t tf__embedding_check_opts(const char *fn, const tf_embedding_opts_t *o);
 tf_status_t tf__linear_check_opts(const char *fn, const tf_linear_opts_t *o);
-tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o);
+tf_status_t tf__rnn_check_opts(const char *fn, const tf_rnn_opts_t *o);
 
 /* Embedding weight parameter (V, E) of an embedding module or token encoder, or NULL. */
 tf__param_t *tf__embedding_weight(tf_module_t *m);

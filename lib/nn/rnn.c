@@ -141,7 +141,7 @@ static tf_status_t rnn_forward_states(tf_module_t *m,
                                       tf_tensor_t **c_n)
 {
     tf__rnn_t *s = (tf__rnn_t *)m;
-    static const char fn[] = "tf_lstm_forward";
+    static const char fn[] = "tf_rnn_forward";
     if (input->dtype != TF_DTYPE_F32)
         TF_FAIL(TF_STATUS_EDTYPE, "%s: %s input must be f32 (T, B, I)", fn, s->cell->kind_name);
     if (input->ndim != 3 || input->shape[2] != s->I)
@@ -226,7 +226,7 @@ static tf_status_t rnn_backward_states(tf_module_t *m,
                                        tf_tensor_t **grad_c0)
 {
     tf__rnn_t *s = (tf__rnn_t *)m;
-    static const char fn[] = "tf_lstm_backward";
+    static const char fn[] = "tf_rnn_backward";
     int64_t T = s->T, B = s->B, DH = s->D * s->H, sB = B * s->H;
     if (grad_output)
         TF_CHECK(tf__tensor_expect(fn, "grad_output", grad_output, TF_DTYPE_F32, 3, (int64_t[]){T, B, DH}));
@@ -305,29 +305,29 @@ static void rnn_destroy(tf_module_t *m)
 static const tf__module_vtable_t rnn_vt = {0, NULL, rnn_forward_vt, rnn_backward_vt, NULL, rnn_destroy,
                                            rnn_forward_states, rnn_backward_states};
 
-TF__OPTS_LAYOUT(tf__lstm_opts_layout,
-                tf_lstm_opts_t,
-                TF_LSTM_OPTS_VERSION,
-                TF__OPTS_END(tf_lstm_opts_t, name),
-                TF__OPTS_END(tf_lstm_opts_t, cell));
+TF__OPTS_LAYOUT(tf__rnn_opts_layout,
+                tf_rnn_opts_t,
+                TF_RNN_OPTS_VERSION,
+                TF__OPTS_END(tf_rnn_opts_t, name),
+                TF__OPTS_END(tf_rnn_opts_t, cell));
 
-static void lstm_defaults(tf_lstm_opts_t *o)
+static void rnn_defaults(tf_rnn_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->struct_size = (uint32_t)sizeof *o;
-    o->version = TF_LSTM_OPTS_VERSION;
+    o->version = TF_RNN_OPTS_VERSION;
     o->num_layers = 1;
     o->cell = TF_CELL_LSTM;
 }
 
-tf_status_t tf_lstm_opts_init(tf_lstm_opts_t *opts, uint32_t version)
+tf_status_t tf_rnn_opts_init(tf_rnn_opts_t *opts, uint32_t version)
 {
-    tf_lstm_opts_t d;
-    lstm_defaults(&d);
-    return tf__opts_init(opts, version, &d, &tf__lstm_opts_layout, __func__);
+    tf_rnn_opts_t d;
+    rnn_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__rnn_opts_layout, __func__);
 }
 
-size_t tf__rnn_param_floats(const tf_lstm_opts_t *o)
+size_t tf__rnn_param_floats(const tf_rnn_opts_t *o)
 {
     size_t D = o->bidirectional ? 2 : 1, H = (size_t)o->hidden_size, n = 0;
     size_t G = (size_t)tf__cell_get(o->cell)->gates;
@@ -338,7 +338,7 @@ size_t tf__rnn_param_floats(const tf_lstm_opts_t *o)
     return n;
 }
 
-tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o)
+tf_status_t tf__rnn_check_opts(const char *fn, const tf_rnn_opts_t *o)
 {
     if (o->input_size < 1 || o->hidden_size < 1 || o->num_layers < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: input_size (%lld), hidden_size (%lld) and num_layers (%d) must be at least 1",
@@ -361,7 +361,8 @@ tf_status_t tf__rnn_check_opts(const char *fn, const tf_lstm_opts_t *o)
     return tf__check_name(fn, o->name);
 }
 
-tf_status_t tf__rnn_new(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *o, float *pbuf, float *gbuf)
+tf_status_t
+tf__rnn_new(tf_module_t **out, tf_ctx_t *ctx, const tf_rnn_opts_t *o, float *pbuf, float *gbuf)
 {
     const tf__cell_ops_t *cell = tf__cell_get(o->cell);
     tf_status_t st;
@@ -422,15 +423,15 @@ fail:
     return st;
 }
 
-tf_status_t tf_lstm_create(tf_module_t **out, tf_ctx_t *ctx, const tf_lstm_opts_t *opts)
+tf_status_t tf_rnn_create(tf_module_t **out, tf_ctx_t *ctx, const tf_rnn_opts_t *opts)
 {
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     TF_REQUIRE_ARG(out);
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(opts);
-    lstm_defaults(&o);
-    TF_CHECK(tf__opts_read(&o, opts, &tf__lstm_opts_layout, __func__));
+    rnn_defaults(&o);
+    TF_CHECK(tf__opts_read(&o, opts, &tf__rnn_opts_layout, __func__));
     TF_CHECK(tf__rnn_check_opts(__func__, &o));
     TF_CHECK(tf__rnn_new(out, ctx, &o, NULL, NULL));
     tf__object_created(ctx);

@@ -98,7 +98,7 @@ typedef struct {
     double dropout;
     const char *name;
     int32_t cell;
-} frozen_lstm_opts_t;
+} frozen_rnn_opts_t;
 
 typedef struct {
     uint32_t struct_size;
@@ -261,7 +261,7 @@ FROZEN_INIT(tensorfile_opts)
 FROZEN_INIT(embedding_opts)
 FROZEN_INIT(linear_opts)
 FROZEN_INIT(dropout_opts)
-FROZEN_INIT(lstm_opts)
+FROZEN_INIT(rnn_opts)
 FROZEN_INIT(encoder_opts)
 FROZEN_INIT(optimizer_opts)
 FROZEN_INIT(model_opts)
@@ -284,17 +284,19 @@ static const frozen_t frozen[] = {
     FROZEN(embedding_opts, 1),
     FROZEN(linear_opts, 1),
     FROZEN(dropout_opts, 1),
-    FROZEN(lstm_opts, 2),
+    FROZEN(rnn_opts, 2),
     /* Version 1 of the recurrent and encoder options ended before cell. */
-    {"tf_lstm_opts_t", offsetof(frozen_lstm_opts_t, cell), 1, 2, init_lstm_opts, &tf__lstm_opts_layout},
+    {"tf_rnn_opts_t", offsetof(frozen_rnn_opts_t, cell), 1, 2, init_rnn_opts, &tf__rnn_opts_layout},
     FROZEN(encoder_opts, 2),
     {"tf_encoder_opts_t", offsetof(frozen_encoder_opts_t, cell), 1, 2, init_encoder_opts,
      &tf__encoder_opts_layout},
     FROZEN(optimizer_opts, 1),
     FROZEN(model_opts, 3),
     /* Version 2 of the model options ended before softmax, version 1 before cell. */
-    {"tf_model_opts_t", offsetof(frozen_model_opts_t, softmax), 2, 3, init_model_opts, &tf__model_opts_layout},
-    {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 3, init_model_opts, &tf__model_opts_layout},
+    {"tf_model_opts_t", offsetof(frozen_model_opts_t, softmax), 2, 3, init_model_opts,
+     &tf__model_opts_layout},
+    {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 3, init_model_opts,
+     &tf__model_opts_layout},
     FROZEN(pretrain_opts, 1),
     {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
@@ -461,10 +463,10 @@ static void test_public_calls_accept_published_structs(void **state)
     NEW_FROZEN(frozen_dropout_opts_t, dr, init_dropout_opts, 1);
     assert_ok(tf_dropout_create(&mod, ctx, (const tf_dropout_opts_t *)dr));
     tf_module_free(mod);
-    NEW_FROZEN(frozen_lstm_opts_t, ls, init_lstm_opts, 2);
+    NEW_FROZEN(frozen_rnn_opts_t, ls, init_rnn_opts, 2);
     ls->input_size = 2;
     ls->hidden_size = 3;
-    assert_ok(tf_lstm_create(&mod, ctx, (const tf_lstm_opts_t *)ls));
+    assert_ok(tf_rnn_create(&mod, ctx, (const tf_rnn_opts_t *)ls));
     tf_module_free(mod);
     NEW_FROZEN(frozen_encoder_opts_t, en, init_encoder_opts, 2);
     en->vocab_size = 6;

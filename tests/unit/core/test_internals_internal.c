@@ -165,8 +165,8 @@ static void test_internals_opts_layouts_cover_their_structs(void **state)
     const tf__opts_layout_t *all[] = {
         &tf__ctx_opts_layout,        &tf__vocab_opts_layout,     &tf__loader_opts_layout,
         &tf__tensorfile_opts_layout, &tf__embedding_opts_layout, &tf__linear_opts_layout,
-        &tf__dropout_opts_layout,    &tf__lstm_opts_layout,      &tf__encoder_opts_layout,
-        &tf__optimizer_opts_layout,      &tf__model_opts_layout,     &tf__pretrain_opts_layout,
+        &tf__dropout_opts_layout,    &tf__rnn_opts_layout,       &tf__encoder_opts_layout,
+        &tf__optimizer_opts_layout,  &tf__model_opts_layout,     &tf__pretrain_opts_layout,
         &tf__finetune_opts_layout,   &tf__adapt_opts_layout,     &tf__train_report_layout,
         &tf__metrics_layout,
     };

@@ -134,17 +134,17 @@ static void test_dropout(void **state)
 
 static void test_lstm(void **state)
 {
-    BEGIN(tf_lstm_opts_t, TF_LSTM_OPTS_INIT, tf_lstm_opts_init, TF_LSTM_OPTS_VERSION);
-    SAME(tf_lstm_opts_t, struct_size);
-    SAME(tf_lstm_opts_t, version);
-    SAME(tf_lstm_opts_t, input_size);
-    SAME(tf_lstm_opts_t, hidden_size);
-    SAME(tf_lstm_opts_t, num_layers);
-    SAME(tf_lstm_opts_t, bidirectional);
-    SAME(tf_lstm_opts_t, dropout);
-    SAME(tf_lstm_opts_t, name);
-    SAME(tf_lstm_opts_t, cell);
-    END(tf_lstm_opts_t);
+    BEGIN(tf_rnn_opts_t, TF_RNN_OPTS_INIT, tf_rnn_opts_init, TF_RNN_OPTS_VERSION);
+    SAME(tf_rnn_opts_t, struct_size);
+    SAME(tf_rnn_opts_t, version);
+    SAME(tf_rnn_opts_t, input_size);
+    SAME(tf_rnn_opts_t, hidden_size);
+    SAME(tf_rnn_opts_t, num_layers);
+    SAME(tf_rnn_opts_t, bidirectional);
+    SAME(tf_rnn_opts_t, dropout);
+    SAME(tf_rnn_opts_t, name);
+    SAME(tf_rnn_opts_t, cell);
+    END(tf_rnn_opts_t);
 }
 
 static void test_encoder(void **state)

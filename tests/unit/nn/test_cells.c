@@ -8,16 +8,16 @@
 
 static tf_module_t *gru_new(tf_ctx_t *ctx, int64_t I, int64_t H, int32_t L, int32_t bi, const char *name)
 {
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     tf_module_t *m;
-    assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION));
     o.input_size = I;
     o.hidden_size = H;
     o.num_layers = L;
     o.bidirectional = bi;
     o.name = name;
     o.cell = TF_CELL_GRU;
-    assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_ok(tf_rnn_create(&m, ctx, &o));
     return m;
 }
 
@@ -64,21 +64,21 @@ static void test_gru_hostile_input(void **state)
     assert_ok(tf_tensor_create(&hbad, ctx, TF_DTYPE_F32, (int64_t[]){2, 2, 4}, 3));
     assert_ok(tf_tensor_create(&c0, ctx, TF_DTYPE_F32, (int64_t[]){1, 2, 4}, 3));
     /* A GRU has no cell state: c0 is refused, c_n is NULL. */
-    assert_status(tf_lstm_forward(&y, &hn, &cn, m, x, NULL, h0, c0), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_forward(&y, &hn, &cn, m, x, NULL, h0, c0), TF_STATUS_EINVAL);
     assert_non_null(strstr(tf_last_error_message(), "GRU"));
-    assert_status(tf_lstm_forward(&y, NULL, NULL, m, xbad, NULL, NULL, NULL), TF_STATUS_ESHAPE);
-    assert_status(tf_lstm_forward(&y, NULL, NULL, m, xi, NULL, NULL, NULL), TF_STATUS_EDTYPE);
-    assert_status(tf_lstm_forward(&y, NULL, NULL, m, x, NULL, hbad, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_rnn_forward(&y, NULL, NULL, m, xbad, NULL, NULL, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_rnn_forward(&y, NULL, NULL, m, xi, NULL, NULL, NULL), TF_STATUS_EDTYPE);
+    assert_status(tf_rnn_forward(&y, NULL, NULL, m, x, NULL, hbad, NULL), TF_STATUS_ESHAPE);
     cn = x;
-    assert_ok(tf_lstm_forward(&y, &hn, &cn, m, x, NULL, h0, NULL));
+    assert_ok(tf_rnn_forward(&y, &hn, &cn, m, x, NULL, h0, NULL));
     assert_null(cn);
     assert_int_equal(tf_tensor_dim(hn, 0), 1);
     assert_int_equal(tf_tensor_dim(y, 2), 4);
     /* Backward: a c_n gradient is refused, the c0 gradient is NULL. */
     assert_ok(tf_tensor_fill(h0, 0.25));
-    assert_status(tf_lstm_backward(&dx, &dh0, &dc0, m, y, NULL, c0), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_backward(&dx, &dh0, &dc0, m, y, NULL, c0), TF_STATUS_EINVAL);
     dc0 = x;
-    assert_ok(tf_lstm_backward(&dx, &dh0, &dc0, m, y, h0, NULL));
+    assert_ok(tf_rnn_backward(&dx, &dh0, &dc0, m, y, h0, NULL));
     assert_null(dc0);
     assert_non_null(dh0);
     assert_non_null(dx);
@@ -94,16 +94,16 @@ static void test_gru_hostile_input(void **state)
 static void test_unknown_cell_is_refused(void **state)
 {
     tf_ctx_t *ctx = *state;
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     tf_encoder_opts_t e;
     tf_module_t *m = (tf_module_t *)ctx;
-    assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION));
     assert_int_equal(o.cell, TF_CELL_LSTM);
     o.input_size = o.hidden_size = 2;
     const int32_t bad[] = {-1, 2, 1000};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o.cell = bad[i];
-        assert_status(tf_lstm_create(&m, ctx, &o), TF_STATUS_EINVAL);
+        assert_status(tf_rnn_create(&m, ctx, &o), TF_STATUS_EINVAL);
         assert_null(m);
         assert_non_null(strstr(tf_last_error_message(), "cell"));
     }
@@ -122,15 +122,15 @@ static void test_version_1_options_make_an_lstm(void **state)
 {
     tf_ctx_t *ctx = *state;
     tf_module_t *m;
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     memset(&o, 0x7f, sizeof o);
-    assert_ok(tf_lstm_opts_init(&o, 1));
-    assert_int_equal(o.struct_size, offsetof(tf_lstm_opts_t, cell));
+    assert_ok(tf_rnn_opts_init(&o, 1));
+    assert_int_equal(o.struct_size, offsetof(tf_rnn_opts_t, cell));
     assert_int_equal(o.version, 1);
     assert_int_equal(o.cell, 0x7f7f7f7f); /* not written */
     o.input_size = 3;
     o.hidden_size = 2;
-    assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_ok(tf_rnn_create(&m, ctx, &o));
     assert_int_equal(tf_module_kind(m), TF_MODULE_LSTM);
     tf_module_free(m);
 
@@ -148,8 +148,8 @@ static void test_version_1_options_make_an_lstm(void **state)
     assert_string_equal(name, "lstm.weight_ih_l0");
     tf_module_free(m);
     /* A version-1 struct smaller than version 1 is refused. */
-    o.struct_size = (uint32_t)offsetof(tf_lstm_opts_t, cell) - 8;
-    assert_status(tf_lstm_create(&m, ctx, &o), TF_STATUS_EINVAL);
+    o.struct_size = (uint32_t)offsetof(tf_rnn_opts_t, cell) - 8;
+    assert_status(tf_rnn_create(&m, ctx, &o), TF_STATUS_EINVAL);
 }
 
 static void test_encoder_gru_names_its_parameters_gru(void **state)

@@ -90,7 +90,7 @@ static double objective(gc_t *g, tf_tensor_t **y, tf_tensor_t **hn, tf_tensor_t 
         assert_ok(tf_ctx_reseed(g->ctx, g->reseed));
     int32_t kind = tf_module_kind(g->m);
     if (kind == TF_MODULE_LSTM || kind == TF_MODULE_GRU || kind == TF_MODULE_ENCODER) {
-        assert_ok(tf_lstm_forward(y, hn, cn, g->m, g->x, g->len, g->h0, g->c0));
+        assert_ok(tf_rnn_forward(y, hn, cn, g->m, g->x, g->len, g->h0, g->c0));
         double s = dot(g->wy, *y);
         if (g->wh)
             s += dot(g->wh, *hn) + (*cn ? dot(g->wc, *cn) : 0.0);
@@ -119,7 +119,7 @@ static void analytic(gc_t *g, tf_tensor_t **dx, tf_tensor_t **dh0, tf_tensor_t *
             gh = weights_tensor(g->ctx, g->wh, hn);
             gcn = cn ? weights_tensor(g->ctx, g->wc, cn) : NULL;
         }
-        assert_ok(tf_lstm_backward(dx, dh0, dc0, g->m, gy, gh, gcn));
+        assert_ok(tf_rnn_backward(dx, dh0, dc0, g->m, gy, gh, gcn));
     } else {
         assert_ok(tf_module_backward(dx, g->m, gy));
     }
@@ -306,16 +306,16 @@ static void test_dropout_fixed_mask(void **state)
 
 static tf_module_t *rnn(tf_ctx_t *ctx, int32_t cell, int64_t I, int64_t H, int32_t L, int32_t bi, double p)
 {
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     tf_module_t *m;
-    assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION));
     o.cell = cell;
     o.input_size = I;
     o.hidden_size = H;
     o.num_layers = L;
     o.bidirectional = bi;
     o.dropout = p;
-    assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_ok(tf_rnn_create(&m, ctx, &o));
     return m;
 }
 

@@ -9,15 +9,15 @@
 
 static tf_module_t *lstm_new(tf_ctx_t *ctx, int64_t I, int64_t H, int32_t L, int32_t bi, const char *name)
 {
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     tf_module_t *m;
-    assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION));
     o.input_size = I;
     o.hidden_size = H;
     o.num_layers = L;
     o.bidirectional = bi;
     o.name = name;
-    assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_ok(tf_rnn_create(&m, ctx, &o));
     return m;
 }
 
@@ -160,13 +160,13 @@ static void test_opts_init_errors(void **state)
     tf_embedding_opts_t e;
     tf_linear_opts_t l;
     tf_dropout_opts_t d;
-    tf_lstm_opts_t s;
+    tf_rnn_opts_t s;
     tf_encoder_opts_t c;
     assert_status(tf_embedding_opts_init(NULL, 1), TF_STATUS_EINVAL);
     assert_status(tf_embedding_opts_init(&e, 0), TF_STATUS_EVERSION);
     assert_status(tf_linear_opts_init(&l, 2), TF_STATUS_EVERSION);
     assert_status(tf_dropout_opts_init(NULL, 1), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_opts_init(&s, 99), TF_STATUS_EVERSION);
+    assert_status(tf_rnn_opts_init(&s, 99), TF_STATUS_EVERSION);
     assert_status(tf_encoder_opts_init(&c, 0), TF_STATUS_EVERSION);
     assert_ok(tf_embedding_opts_init(&e, TF_EMBEDDING_OPTS_VERSION));
     assert_int_equal(e.padding_idx, TF_NN_INDEX_NONE);
@@ -174,7 +174,7 @@ static void test_opts_init_errors(void **state)
     assert_int_equal(l.bias, 1);
     assert_ok(tf_dropout_opts_init(&d, TF_DROPOUT_OPTS_VERSION));
     assert_true(d.p == 0.5);
-    assert_ok(tf_lstm_opts_init(&s, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&s, TF_RNN_OPTS_VERSION));
     assert_int_equal(s.num_layers, 1);
     assert_ok(tf_encoder_opts_init(&c, TF_ENCODER_OPTS_VERSION));
     assert_int_equal(c.embedding_dim, 100);
@@ -188,7 +188,7 @@ static void test_create_errors(void **state)
     tf_embedding_opts_t e;
     tf_linear_opts_t l;
     tf_dropout_opts_t d;
-    tf_lstm_opts_t s;
+    tf_rnn_opts_t s;
     tf_encoder_opts_t c;
     assert_ok(tf_embedding_opts_init(&e, TF_EMBEDDING_OPTS_VERSION));
     assert_status(tf_embedding_create(NULL, ctx, &e), TF_STATUS_EINVAL);
@@ -231,21 +231,21 @@ static void test_create_errors(void **state)
     assert_status(tf_dropout_create(&m, ctx, &d), TF_STATUS_EINVAL);
     assert_status(tf_dropout_create(&m, NULL, NULL), TF_STATUS_EINVAL);
 
-    assert_ok(tf_lstm_opts_init(&s, TF_LSTM_OPTS_VERSION));
-    assert_status(tf_lstm_create(&m, ctx, &s), TF_STATUS_EINVAL);
+    assert_ok(tf_rnn_opts_init(&s, TF_RNN_OPTS_VERSION));
+    assert_status(tf_rnn_create(&m, ctx, &s), TF_STATUS_EINVAL);
     s.input_size = 2;
     s.hidden_size = 2;
     s.num_layers = 0;
-    assert_status(tf_lstm_create(&m, ctx, &s), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_create(&m, ctx, &s), TF_STATUS_EINVAL);
     s.num_layers = 1;
     s.bidirectional = 2;
-    assert_status(tf_lstm_create(&m, ctx, &s), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_create(&m, ctx, &s), TF_STATUS_EINVAL);
     s.bidirectional = 0;
     s.dropout = 1.5;
-    assert_status(tf_lstm_create(&m, ctx, &s), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_create(&m, ctx, &s), TF_STATUS_EINVAL);
     s.dropout = 0;
     s.hidden_size = (int64_t)1 << 40;
-    assert_status(tf_lstm_create(&m, ctx, &s), TF_STATUS_EOVERFLOW);
+    assert_status(tf_rnn_create(&m, ctx, &s), TF_STATUS_EOVERFLOW);
 
     assert_ok(tf_encoder_opts_init(&c, TF_ENCODER_OPTS_VERSION));
     assert_status(tf_encoder_create(&m, ctx, &c), TF_STATUS_EINVAL); /* vocab_size 0 */
@@ -422,7 +422,7 @@ static void test_freeze_and_modes(void **state)
     tf_tensor_t *gy = tensor(ctx, TF_DTYPE_F32, (int64_t[]){2, 2, 3}, 3, 1);
     assert_ok(tf_module_forward(&y, enc, tok, NULL));
     assert_status(tf_module_backward(NULL, enc, gy), TF_STATUS_ESTATE);
-    assert_status(tf_lstm_backward(NULL, NULL, NULL, enc, gy, NULL, NULL), TF_STATUS_ESTATE);
+    assert_status(tf_rnn_backward(NULL, NULL, NULL, enc, gy, NULL, NULL), TF_STATUS_ESTATE);
     assert_ok(tf_module_set_training(enc, 1));
     assert_ok(tf_module_forward(&y, enc, tok, NULL));
     assert_ok(tf_module_backward(NULL, enc, gy));
@@ -512,15 +512,15 @@ static void test_forward_errors(void **state)
     assert_status(tf_module_forward(&y, enc, tok, NULL), TF_STATUS_EINVAL);
     assert_true(strstr(tf_last_error_message(), "token id -5 at (t=2, b=1)") != NULL);
     /* States. */
-    assert_ok(tf_lstm_forward(&y, &hn, &cn, lstm, x, NULL, h0, h0));
+    assert_ok(tf_rnn_forward(&y, &hn, &cn, lstm, x, NULL, h0, h0));
     assert_int_equal(tf_tensor_dim(hn, 0), 2);
-    assert_status(tf_lstm_forward(&y, &hn, &cn, lstm, x, NULL, h0bad, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_rnn_forward(&y, &hn, &cn, lstm, x, NULL, h0bad, NULL), TF_STATUS_ESHAPE);
     assert_null(hn);
-    assert_status(tf_lstm_forward(&y, &hn, &cn, lin, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_forward(&y, &hn, &cn, NULL, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_forward(&y, &hn, &cn, lstm, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_backward(NULL, NULL, NULL, lin, NULL, NULL, NULL), TF_STATUS_EINVAL);
-    assert_status(tf_lstm_backward(NULL, NULL, NULL, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_forward(&y, &hn, &cn, lin, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_forward(&y, &hn, &cn, NULL, x, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_forward(&y, &hn, &cn, lstm, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_backward(NULL, NULL, NULL, lin, NULL, NULL, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_rnn_backward(NULL, NULL, NULL, NULL, NULL, NULL, NULL), TF_STATUS_EINVAL);
     tf_tensor_free(tok);
     tf_tensor_free(x);
     tf_tensor_free(x5);
@@ -550,7 +550,7 @@ static void test_backward_errors(void **state)
     assert_status(tf_module_backward(&dx, lstm, NULL), TF_STATUS_EINVAL);
     assert_status(tf_module_backward(&dx, lstm, gbad), TF_STATUS_ESHAPE);
     assert_status(tf_module_backward(&dx, lstm, gint), TF_STATUS_EDTYPE);
-    assert_status(tf_lstm_backward(&dx, NULL, NULL, lstm, gy, gbad, NULL), TF_STATUS_ESHAPE);
+    assert_status(tf_rnn_backward(&dx, NULL, NULL, lstm, gy, gbad, NULL), TF_STATUS_ESHAPE);
     assert_ok(tf_module_backward(&dx, lstm, gy));
     assert_int_equal(tf_tensor_dim(dx, 2), 4);
     assert_ok(tf_module_forward(&y, lin, x, NULL));

@@ -35,8 +35,8 @@ static tf_status_t mk_dropout(tf_module_t **out, tf_ctx_t *ctx)
 /* A stacked bidirectional recurrent module of `cell` with dropout. */
 static tf_status_t mk_stack(tf_module_t **out, tf_ctx_t *ctx, int32_t cell)
 {
-    tf_lstm_opts_t o;
-    tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION);
+    tf_rnn_opts_t o;
+    tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION);
     o.input_size = 4;
     o.hidden_size = 3;
     o.num_layers = 2;
@@ -44,7 +44,7 @@ static tf_status_t mk_stack(tf_module_t **out, tf_ctx_t *ctx, int32_t cell)
     o.dropout = 0.25;
     o.name = "rnn";
     o.cell = cell;
-    return tf_lstm_create(out, ctx, &o);
+    return tf_rnn_create(out, ctx, &o);
 }
 
 static tf_status_t mk_lstm(tf_module_t **out, tf_ctx_t *ctx)

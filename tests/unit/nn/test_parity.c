@@ -73,15 +73,15 @@ static void rnn_parity(tf_ctx_t *ctx, const char *file, int32_t cell)
 {
     tf_fixture_t *fx = tf_fixture_load(file);
     const int32_t *cfg = tf_fixture_i32(fx, "cfg", NULL);
-    tf_lstm_opts_t o;
+    tf_rnn_opts_t o;
     tf_module_t *m;
-    assert_ok(tf_lstm_opts_init(&o, TF_LSTM_OPTS_VERSION));
+    assert_ok(tf_rnn_opts_init(&o, TF_RNN_OPTS_VERSION));
     o.input_size = cfg[0];
     o.hidden_size = cfg[1];
     o.num_layers = cfg[2];
     o.bidirectional = cfg[3] == 2;
     o.cell = cell;
-    assert_ok(tf_lstm_create(&m, ctx, &o));
+    assert_ok(tf_rnn_create(&m, ctx, &o));
     assert_int_equal(tf_module_kind(m), cell == TF_CELL_GRU ? TF_MODULE_GRU : TF_MODULE_LSTM);
     load_params(m, fx, "");
     tf_tensor_t *x = fx_tensor(ctx, fx, "x", TF_DTYPE_F32);
@@ -92,14 +92,14 @@ static void rnn_parity(tf_ctx_t *ctx, const char *file, int32_t cell)
     tf_tensor_t *ghn = fx_tensor(ctx, fx, "ghn", TF_DTYPE_F32);
     tf_tensor_t *gcn = tf_fixture_has(fx, "gcn") ? fx_tensor(ctx, fx, "gcn", TF_DTYPE_F32) : NULL;
     tf_tensor_t *y, *hn, *cn, *dx, *dh0, *dc0;
-    assert_ok(tf_lstm_forward(&y, &hn, &cn, m, x, len, h0, c0));
+    assert_ok(tf_rnn_forward(&y, &hn, &cn, m, x, len, h0, c0));
     close_to("y", y, fx, "y");
     close_to("h_n", hn, fx, "h_n");
     if (gcn)
         close_to("c_n", cn, fx, "c_n");
     else
         assert_null(cn);
-    assert_ok(tf_lstm_backward(&dx, &dh0, &dc0, m, gy, ghn, gcn));
+    assert_ok(tf_rnn_backward(&dx, &dh0, &dc0, m, gy, ghn, gcn));
     check_grads(m, fx, "");
     close_to("grad input", dx, fx, "g.input");
     if (h0) {
@@ -111,7 +111,7 @@ static void rnn_parity(tf_ctx_t *ctx, const char *file, int32_t cell)
     tf_tensor_t *g0;
     assert_ok(tf_module_param_at(NULL, NULL, &g0, m, 0));
     float first = ((float *)tf_tensor_data(g0))[0];
-    assert_ok(tf_lstm_backward(NULL, NULL, NULL, m, gy, ghn, gcn));
+    assert_ok(tf_rnn_backward(NULL, NULL, NULL, m, gy, ghn, gcn));
     assert_float_equal(((float *)tf_tensor_data(g0))[0], 2.0f * first, 1e-5 * (1.0 + 2.0 * fabs((double)first)));
     tf_tensor_free(x);
     tf_tensor_free(len);

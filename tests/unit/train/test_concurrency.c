@@ -146,12 +146,12 @@ static size_t lstm_out_floats(void)
 static void lstm_create(lstm_job_t *j)
 {
     tf_ctx_opts_t co;
-    tf_lstm_opts_t lo;
+    tf_rnn_opts_t lo;
     const int64_t shape[3] = {LT, LB, LH};
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
     co.num_threads = j->threads;
     co.seed = 7;
-    tf_lstm_opts_init(&lo, TF_LSTM_OPTS_VERSION);
+    tf_rnn_opts_init(&lo, TF_RNN_OPTS_VERSION);
     lo.input_size = LI;
     lo.hidden_size = LH;
     j->ctx = NULL;
@@ -159,7 +159,7 @@ static void lstm_create(lstm_job_t *j)
     j->dy = NULL;
     j->out = calloc(lstm_out_floats(), sizeof(float));
     if ((j->st = tf_ctx_create(&j->ctx, &co)) == TF_STATUS_OK &&
-        (j->st = tf_lstm_create(&j->m, j->ctx, &lo)) == TF_STATUS_OK &&
+        (j->st = tf_rnn_create(&j->m, j->ctx, &lo)) == TF_STATUS_OK &&
         (j->st = tf_tensor_create(&j->dy, j->ctx, TF_DTYPE_F32, shape, 3)) == TF_STATUS_OK)
         j->st = tf_tensor_fill(j->dy, 0.5);
 }
