@@ -40,11 +40,6 @@ void tf__cell_param_local(char *buf, size_t n, int which, int32_t layer, int32_t
     snprintf(buf, n, "%s%d%s", param_kinds[which], layer, reverse ? "_reverse" : "");
 }
 
-void tf__cell_param_prefix(char *buf, size_t n, const tf__cell_ops_t *c, int which, int32_t layer)
-{
-    snprintf(buf, n, "%s.%s%d", c->name, param_kinds[which], layer);
-}
-
 int32_t tf__cell_param_layer(const char *name)
 {
     const char *dot = strchr(name, '.');

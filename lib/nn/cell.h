@@ -117,10 +117,6 @@ int32_t tf__cell_count(void);
 /* Local name of parameter `which` (0..3) of layer `layer`: "weight_ih_l0", "bias_hh_l1_reverse". */
 void tf__cell_param_local(char *buf, size_t n, int which, int32_t layer, int32_t reverse);
 
-/* Prefix "<cell>.<kind>_l<layer>" shared by both directions of one parameter of a layer (for
- * optimizer groups). */
-void tf__cell_param_prefix(char *buf, size_t n, const tf__cell_ops_t *c, int which, int32_t layer);
-
 /* The layer a parameter named "<cell>.<kind>_l<k>[_reverse]" belongs to, for any cell in the table;
  * -1 when the name is not a recurrent parameter. */
 int32_t tf__cell_param_layer(const char *name);

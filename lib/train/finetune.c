@@ -219,17 +219,20 @@ static void apply_freezing(tf_model_t *m, int32_t strategy, int32_t epoch)
     }
 }
 
-/* Discriminative rates: head 1, top recurrent layer 1/f, ..., embedding 1/f^(L+1). */
-static tf_status_t set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, double wd)
+/* Discriminative rates: head 1, top recurrent layer 1/f, ..., embedding 1/f^(L+1). Each recurrent
+ * parameter gets a group of its full name, its layer read as gradual unfreezing reads it. The
+ * optimizer takes the longest matching prefix and none is longer than the full name, so
+ * "lstm.weight_ih_l10" keeps layer 10's rate whatever other groups exist. */
+tf_status_t tf__finetune_set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, double wd)
 {
-    char prefix[64];
     int32_t L = m->cfg.num_layers;
-    const tf__cell_ops_t *cell = tf__cell_get(m->cfg.cell);
-    for (int32_t k = 0; k < L; k++)
-        for (int i = 0; i < TF__CELL_PARAMS; i++) {
-            tf__cell_param_prefix(prefix, sizeof prefix, cell, i, k);
-            TF_CHECK(tf_optimizer_add_group(opt, prefix, pow(factor, -(double)(L - k)), wd));
-        }
+    for (uint32_t j = 0; j < tf_module_num_params(m->encoder); j++) {
+        const char *name;
+        TF_CHECK(tf_module_param_at(&name, NULL, NULL, m->encoder, j));
+        int32_t layer = tf__cell_param_layer(name);
+        if (layer >= 0 && layer < L)
+            TF_CHECK(tf_optimizer_add_group(opt, name, pow(factor, -(double)(L - layer)), wd));
+    }
     const char *in = m->cfg.input == TF_MODEL_INPUT_TOKENS ? "embedding." : "proj.";
     return tf_optimizer_add_group(opt, in, pow(factor, -(double)(L + 1)), wd);
 }
@@ -353,8 +356,9 @@ static tf_status_t attach_all(tf_model_t *m, tf_optimizer_t *opt, const void *ar
 {
     const tf_finetune_opts_t *o = arg;
     TF_CHECK(tf__optimizer_attach(m, opt));
-    return o->discriminative > 1.0 ? set_rates(m, opt, o->discriminative, o->weight_decay)
-                                   : TF_STATUS_OK;
+    return o->discriminative > 1.0
+               ? tf__finetune_set_rates(m, opt, o->discriminative, o->weight_decay)
+               : TF_STATUS_OK;
 }
 
 /* The phase's own steps for the loop. */

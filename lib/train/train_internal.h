@@ -168,6 +168,9 @@ void tf__model_zero_grad(tf_model_t *m);
 
 /* Add every parameter of the model's modules to the optimizer. */
 tf_status_t tf__optimizer_attach(tf_model_t *m, tf_optimizer_t *opt);
+/* ULMFiT's discriminative rates over an attached model: recurrent layer k at factor^-(L - k), the
+ * embedding or projection at factor^-(L + 1), weight decay `wd`. */
+tf_status_t tf__finetune_set_rates(tf_model_t *m, tf_optimizer_t *opt, double factor, double wd);
 /* Only the backbone and the language-model head (pre-training leaves a task head as it is; its
  * weights would otherwise shrink by weight decay). */
 tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt);

@@ -43,8 +43,6 @@ static void test_param_names(void **state)
     assert_string_equal(buf, "weight_ih_l0");
     tf__cell_param_local(buf, sizeof buf, 3, 12, 1);
     assert_string_equal(buf, "bias_hh_l12_reverse");
-    tf__cell_param_prefix(buf, sizeof buf, tf__cell_get(TF_CELL_LSTM), 1, 2);
-    assert_string_equal(buf, "lstm.weight_hh_l2");
 }
 
 static void test_param_layer(void **state)
