@@ -821,6 +821,79 @@ TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
  */
 TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags);
 
+/** Current version of ::tf_import_opts_t. */
+#define TF_IMPORT_OPTS_VERSION 1
+
+/** @brief What tf_model_import() needs beyond the architecture: the task head of a classifier.
+ *         Fill with tf_import_opts_init() (or #TF_IMPORT_OPTS_INIT). */
+typedef struct tf_import_opts {
+    uint32_t struct_size;       /**< sizeof(tf_import_opts_t), set by the init function. */
+    uint32_t version;           /**< #TF_IMPORT_OPTS_VERSION, set by the init function. */
+    const char *const *labels;  /**< Class names of the file's task head (`head.*`), in the order
+                                     of its outputs; NULL (the default) for a file without one. */
+    int32_t num_labels;         /**< Entries of `labels`: at least 2, or 1 for a multi-label
+                                     head; 0 without a head. */
+    int32_t multi_label;        /**< 1: the head scores each label on its own (one logit per
+                                     label); 0 (default): one class per text (one logit for two
+                                     classes, else one per class). */
+    uint32_t pooling;           /**< OR of TF_POOL_LAST, TF_POOL_MEAN, TF_POOL_MAX that the head
+                                     reads, concatenated in that order; default all three. */
+    int32_t reserved;           /**< Must be 0. */
+    double head_dropout;        /**< Dropout before the head in later fine-tuning, [0, 1);
+                                     default 0.3 as tf_finetune_opts_t. */
+} tf_import_opts_t;
+
+/** Static initializer with the same defaults as tf_import_opts_init() (current version). */
+#define TF_IMPORT_OPTS_INIT                                                                        \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_import_opts_t), TF_IMPORT_OPTS_VERSION, NULL, 0, 0,                    \
+            TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX, 0, 0.3                                      \
+    }
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_IMPORT_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_import_opts_init(tf_import_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Load weights saved elsewhere (PyTorch's `safetensors.torch.save_file(model.state_dict())`)
+ *        into a new model of an architecture given here, not read from the file.
+ *
+ * The file holds F32 tensors under the parameter names of the equivalent PyTorch model, the
+ * names tf_model_save() writes: `embedding.weight`, `lstm.weight_ih_l0`, `lstm.weight_hh_l0`,
+ * `lstm.bias_ih_l0`, `lstm.bias_hh_l0` (`gru.*` for a GRU, `_reverse` for the second direction,
+ * `_l1`... for more layers), `lm_head.weight`, `lm_head.bias`, and `head.weight`, `head.bias` for
+ * a task head. Any metadata is ignored. Every tensor of the architecture must be present with
+ * its exact shape and no other tensor may be; half-precision files (F16, BF16) are refused:
+ * convert them with `.float()` before saving. The model then saves with tf_model_save() as any
+ * other (with a CRC32 per tensor computed then).
+ * @param[out] out Receives the model; NULL on failure.
+ * @param[in] ctx Context.
+ * @param[in] path The safetensors file.
+ * @param[in] vocab Vocabulary of a token model whose order is the rows of `embedding.weight`
+ *            (copied); NULL for a numeric model.
+ * @param[in] arch The architecture, as for tf_model_create().
+ * @param[in] opts The task head's labels and pooling, or NULL for a file without `head.*`.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (bad argument or architecture, a `head.*` without
+ *         labels); #TF_STATUS_ENOTFOUND (no file); #TF_STATUS_EIO; #TF_STATUS_EFORMAT (not
+ *         safetensors, a tensor missing, unexpected, of the wrong shape or dtype: the message
+ *         names it); #TF_STATUS_ENOTSUP (a dtype libtransfer cannot read, as F16);
+ *         #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
+ * @ownership caller: free with tf_model_free(); `vocab`, `arch` and `opts` stay the caller's.
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
+ */
+TF_API tf_status_t tf_model_import(tf_model_t **out,
+                                   tf_ctx_t *ctx,
+                                   const char *path,
+                                   const tf_vocab_t *vocab,
+                                   const tf_model_opts_t *arch,
+                                   const tf_import_opts_t *opts);
+
 /**
  * @brief Save the training state of the model's current phase (optimizer moments, step, schedule
  *        position, best weights bookkeeping), the loader's position and the context's random

@@ -346,12 +346,26 @@ out:
     return st;
 }
 
-/* Copy every parameter of the model's modules from the file, checking names and shapes. */
-static tf_status_t load_params(tf_model_t *m, tf_tensorfile_t *f, const char *path, uint32_t *used)
+/* Whether `name` is one of the model's parameters. */
+static int model_has_param(tf_model_t *m, const char *name)
 {
     tf_module_t *mods[3];
     uint32_t n = tf__model_modules(m, mods);
-    *used = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < tf_module_num_params(mods[i]); j++) {
+            const char *pn;
+            tf_tensor_t *p;
+            if (tf_module_param_at(&pn, &p, NULL, mods[i], j) == TF_STATUS_OK && strcmp(pn, name) == 0)
+                return 1;
+        }
+    return 0;
+}
+
+tf_status_t tf__model_load_params(tf_model_t *m, tf_tensorfile_t *f, const char *fn, const char *path,
+                                  int skip_head)
+{
+    tf_module_t *mods[3];
+    uint32_t n = tf__model_modules(m, mods);
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t j = 0; j < tf_module_num_params(mods[i]); j++) {
             const char *name;
@@ -359,20 +373,34 @@ static tf_status_t load_params(tf_model_t *m, tf_tensorfile_t *f, const char *pa
             TF_CHECK(tf_module_param_at(&name, &p, NULL, mods[i], j));
             tf_status_t st = tf_tensorfile_get(&src, f, name);
             if (st == TF_STATUS_ENOTFOUND)
-                TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' is missing", path, name);
+                TF_FAIL(TF_STATUS_EFORMAT, "%s: %s: tensor '%s' is missing", fn, path, name);
             TF_CHECK(st);
-            if (tf_tensor_dtype(src) != TF_DTYPE_F32 || tf_tensor_numel(src) != tf_tensor_numel(p) ||
-                tf_tensor_ndim(src) != tf_tensor_ndim(p))
-                TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' has the wrong dtype or "
-                        "shape for the configuration", path, name);
-            for (uint32_t d = 0; d < tf_tensor_ndim(p); d++)
-                if (tf_tensor_dim(src, d) != tf_tensor_dim(p, d))
-                    TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: tensor '%s' has size %lld on "
-                            "axis %u, the configuration needs %lld", path, name,
-                            (long long)tf_tensor_dim(src, d), d, (long long)tf_tensor_dim(p, d));
+            if (tf_tensor_dtype(src) != TF_DTYPE_F32)
+                TF_FAIL(TF_STATUS_EFORMAT, "%s: %s: tensor '%s' is not F32", fn, path, name);
+            int same = tf_tensor_ndim(src) == tf_tensor_ndim(p);
+            for (uint32_t d = 0; same && d < tf_tensor_ndim(p); d++)
+                same = tf_tensor_dim(src, d) == tf_tensor_dim(p, d);
+            if (!same) {
+                char want[64] = "", got[64] = "";
+                for (uint32_t d = 0; d < tf_tensor_ndim(p); d++)
+                    snprintf(want + strlen(want), sizeof want - strlen(want), d ? ", %lld" : "%lld",
+                             (long long)tf_tensor_dim(p, d));
+                for (uint32_t d = 0; d < tf_tensor_ndim(src); d++)
+                    snprintf(got + strlen(got), sizeof got - strlen(got), d ? ", %lld" : "%lld",
+                             (long long)tf_tensor_dim(src, d));
+                TF_FAIL(TF_STATUS_EFORMAT, "%s: %s: tensor '%s' has shape [%s], the configuration needs [%s]",
+                        fn, path, name, got, want);
+            }
             TF_CHECK(tf_tensor_copy_from(p, tf_tensor_data(src), tf_tensor_nbytes(src)));
-            (*used)++;
         }
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
+        const char *name = tf_tensorfile_name(f, i);
+        if (skip_head && strncmp(name, "head.", 5) == 0)
+            continue;
+        if (!model_has_param(m, name))
+            TF_FAIL(TF_STATUS_EFORMAT, "%s: %s: the file has tensor '%s' that the configuration does not describe",
+                    fn, path, name);
+    }
     return TF_STATUS_OK;
 }
 
@@ -384,7 +412,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     char **labels = NULL;
     tf_model_opts_t cfg;
     int32_t vocab_size = 0, num_classes = 0, multilabel = 0;
-    uint32_t pooling = 0, used = 0;
+    uint32_t pooling = 0;
     double head_p = 0.0;
     tf_status_t st;
     TF_REQUIRE_ARG(out);
@@ -436,18 +464,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
                                               (const char *const *)labels, pooling, head_p), out);
         TF_CHECK_GOTO(st, parse_decision(m, path, tf_tensorfile_meta(f, KEY_DECISION)), out);
     }
-    TF_CHECK_GOTO(st, load_params(m, f, path, &used), out);
-    uint32_t extra = 0;
-    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
-        const char *name = tf_tensorfile_name(f, i);
-        if ((flags & TF_MODEL_LOAD_BACKBONE) && strncmp(name, "head.", 5) == 0)
-            continue;
-        extra++;
-    }
-    if (extra != used)
-        TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "%s: %s: the file has %u tensors the configuration does not describe",
-                     __func__, path, extra - used);
+    TF_CHECK_GOTO(st, tf__model_load_params(m, f, __func__, path, (flags & TF_MODEL_LOAD_BACKBONE) != 0), out);
     *out = m;
     m = NULL;
 out:

@@ -4,6 +4,7 @@
 #define TF_TRAIN_INTERNAL_H
 
 #include "transfer/train.h"
+#include "transfer/io.h"
 #include "../nn/nn_internal.h"
 
 #include <stddef.h>
@@ -96,6 +97,11 @@ tf_status_t tf__model_make_head(tf_model_t *m,
                                 uint32_t pool_modes,
                                 double dropout);
 void tf__model_drop_head(tf_model_t *m);
+
+/* Copy every parameter of the model from `f`, checking dtype and shape, and refuse tensors of
+ * `f` the model does not have (`head.*` skipped when skip_head); messages start "fn: path:". */
+tf_status_t tf__model_load_params(tf_model_t *m, tf_tensorfile_t *f, const char *fn, const char *path,
+                                  int skip_head);
 
 /* Counts of a classification pass ("confusion"): single-label, the C x C matrix (row = true
  * class, column = predicted); multi-label, a 2 x 2 matrix per class ([TN, FP; FN, TP], 4*C)

@@ -216,6 +216,17 @@ typedef struct {
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
+    const char *const *labels;
+    int32_t num_labels;
+    int32_t multi_label;
+    uint32_t pooling;
+    int32_t reserved;
+    double head_dropout;
+} frozen_import_opts_t;
+
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
     int64_t steps;
     int32_t epochs;
     int32_t best_epoch;
@@ -268,6 +279,7 @@ FROZEN_INIT(model_opts)
 FROZEN_INIT(pretrain_opts)
 FROZEN_INIT(finetune_opts)
 FROZEN_INIT(adapt_opts)
+FROZEN_INIT(import_opts)
 FROZEN_INIT(train_report)
 FROZEN_INIT(metrics)
 
@@ -306,6 +318,7 @@ static const frozen_t frozen[] = {
     {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
     FROZEN(adapt_opts, 1),
+    FROZEN(import_opts, 1),
     FROZEN(train_report, 1),
     FROZEN(metrics, 1),
 };

@@ -235,6 +235,20 @@ static void test_pretrain(void **state)
     NO_PADDING(tf_pretrain_opts_t);
 }
 
+static void test_import(void **state)
+{
+    BEGIN(tf_import_opts_t, TF_IMPORT_OPTS_INIT, tf_import_opts_init, TF_IMPORT_OPTS_VERSION);
+    SAME(tf_import_opts_t, struct_size);
+    SAME(tf_import_opts_t, version);
+    SAME(tf_import_opts_t, labels);
+    SAME(tf_import_opts_t, num_labels);
+    SAME(tf_import_opts_t, multi_label);
+    SAME(tf_import_opts_t, pooling);
+    SAME(tf_import_opts_t, reserved);
+    SAME(tf_import_opts_t, head_dropout);
+    END(tf_import_opts_t);
+}
+
 static void test_finetune(void **state)
 {
     BEGIN(tf_finetune_opts_t, TF_FINETUNE_OPTS_INIT, tf_finetune_opts_init,
@@ -288,7 +302,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dropout),    cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_encoder),    cmocka_unit_test(test_optimizer),
         cmocka_unit_test(test_model),      cmocka_unit_test(test_pretrain),
-        cmocka_unit_test(test_finetune),   cmocka_unit_test(test_adapt),
+        cmocka_unit_test(test_finetune),   cmocka_unit_test(test_adapt), cmocka_unit_test(test_import),
     };
     return TF_TEST_RUN(tests);
 }
