@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Models from weights saved elsewhere: a plain safetensors file under PyTorch's parameter names,
  * the architecture given by the caller. */
 #include "transfer/train.h"

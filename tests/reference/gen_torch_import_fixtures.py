@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch models of libtransfer's default architecture saved as a PyTorch user would, for
 tf_model_import (run with Debian's /usr/bin/python3, torch 1.13, safetensors):
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tf_model_import: weights saved by PyTorch (safetensors.torch.save_file of a plain state_dict,
  * tests/reference/gen_torch_import_fixtures.py) give PyTorch's predictions; the imported model
  * saves and loads as a checkpoint; damaged or mismatched files are refused naming the tensor. */
