@@ -24,19 +24,22 @@ class TransferError(Exception):
 
 
 def _find_library():
+    """$LIBTRANSFER_PATH when set; else the copy installed next to this module (a wheel built
+    by pyproject.toml); else a build directory of this source tree; else the system's."""
     explicit = os.environ.get("LIBTRANSFER_PATH")
     if explicit:
         return explicit
     here = os.path.dirname(os.path.abspath(__file__))
-    for rel in ("../../../build/demo", "../../../build/test-release", "../../../build/dev",
-                "../../../build"):
+    for rel in (".", "../../build/demo", "../../build/test-release", "../../build/dev",
+                "../../build"):
         cand = os.path.normpath(os.path.join(here, rel, "libtransfer.so"))
         if os.path.exists(cand):
             return cand
     found = ctypes.util.find_library("transfer")
     if found:
         return found
-    raise OSError("libtransfer.so not found: build it, or set LIBTRANSFER_PATH")
+    raise OSError("libtransfer.so not found: pip install the package, build the library, "
+                  "or set LIBTRANSFER_PATH")
 
 
 lib = ctypes.CDLL(_find_library())
