@@ -67,7 +67,7 @@ tf_status_t tf__opts_init(
 
 tf_status_t tf__opts_read(void *dst, const void *src, const tf__opts_layout_t *l, const char *what)
 {
-    size_t n;
+    size_t n = 0;
     grown_default(dst, l);
     if (src == NULL)
         return TF_STATUS_OK; /* NULL options: keep the defaults in dst */
