@@ -45,14 +45,14 @@ static void asoft_destroy(tf_module_t *m)
 }
 
 /* Softmax pieces of one row of n logits z (+ b when non-NULL): returns log(sum exp) and leaves z
- * holding the shifted logits, or with `expo` the exponentials over their sum. */
-static double row_lse(float *z, const float *b, int64_t n, int expo)
+ * holding the logits (+ b), or with `expo` the softmax times `scale`. */
+static double row_lse(float *z, const float *b, int64_t n, int expo, float scale)
 {
     const float mx = b ? tf__vec_add_max(z, b, n) : tf__vec_max(z, n);
     double s;
     if (expo) {
         s = tf__vec_exp_sum(z, z, mx, n);
-        tf__vec_scale(z, (float)(1.0 / s), n);
+        tf__vec_scale(z, (float)((double)scale / s), n);
     } else {
         s = tf__vec_exp_sum_only(z, mx, n);
     }
@@ -156,11 +156,9 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
             const int32_t ci = cluster_of(a, tc[r]);
             const int64_t ht = ci == 0 ? tc[r] : a->S + ci - 1;
             const float zt = z[ht] + (hb ? hb[ht] : 0.0f);
-            lpr[r] = (double)zt - row_lse(z, hb, HS, need_grad);
-            if (need_grad) {
-                tf__vec_scale(z, c, HS);
+            lpr[r] = (double)zt - row_lse(z, hb, HS, need_grad, c);
+            if (need_grad)
                 z[ht] -= c;
-            }
         }
         if (gx)
             tf__sgemm(th, 0, 0, n, K, HS, 1.0f, hz, HS, hw, K, 0.0f, gx + r0 * K, K);
@@ -188,11 +186,9 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
                 float *z = tz + j * o;
                 const int64_t w = tc[rows[j]] - lo;
                 const float zt = z[w];
-                lpr[rows[j]] += (double)zt - row_lse(z, NULL, o, need_grad);
-                if (need_grad) {
-                    tf__vec_scale(z, c, o);
+                lpr[rows[j]] += (double)zt - row_lse(z, NULL, o, need_grad, c);
+                if (need_grad)
                     z[w] -= c;
-                }
             }
             if (dB)
                 tf__sgemm(th, 1, 0, o, h, ni, 1.0f, tz, o, pj, h, 1.0f, dB, h);
@@ -244,7 +240,7 @@ tf_status_t tf__asoft_log_prob(tf_module_t *m, const tf_tensor_t *input, tf_tens
     tf__sgemm(th, 0, 1, N, HS, K, 1.0f, x, K, (const float *)a->hw->value.data, K, 0.0f, hz, HS);
     for (int64_t r = 0; r < N; r++) {
         float *z = hz + r * HS;
-        const float lse = (float)row_lse(z, hb, HS, 0);
+        const float lse = (float)row_lse(z, hb, HS, 0, 0.0f);
         for (int64_t j = 0; j < HS; j++)
             z[j] -= lse;
         memcpy(lp + r * V, z, (size_t)a->S * sizeof(float));
@@ -255,7 +251,7 @@ tf_status_t tf__asoft_log_prob(tf_module_t *m, const tf_tensor_t *input, tf_tens
         tf__sgemm(th, 0, 1, N, o, h, 1.0f, pj, h, (const float *)a->pb[i]->value.data, h, 0.0f, lp + lo, V);
         for (int64_t r = 0; r < N; r++) {
             float *z = lp + r * V + lo;
-            const float shift = hz[r * HS + a->S + i] - (float)row_lse(z, NULL, o, 0);
+            const float shift = hz[r * HS + a->S + i] - (float)row_lse(z, NULL, o, 0, 0.0f);
             for (int64_t j = 0; j < o; j++)
                 z[j] += shift;
         }
