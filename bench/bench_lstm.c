@@ -18,6 +18,7 @@
  * online cores) sets the BLAS threads and the kernel's own time-loop threads; the two take turns
  * (the time loop runs between GEMMs), so cores are never oversubscribed. */
 #include "nn/lstm_kernel.h"
+#include "nn/nn_internal.h"
 #include "core/internal.h"
 #include "transfer/nn.h"
 
@@ -213,7 +214,7 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, in
     } while (0)
 
 typedef struct {
-    int lm; /* 1: LM head over the vocabulary, 0: binary head on the last step */
+    int lm; /* 1: LM head over the vocabulary (2: an adaptive softmax), 0: binary head on the last step */
     tf_module_t *enc, *head;
     tf_optimizer_t *opt;
     tf_tensor_t *tokens, *targets, *labels, *pooled, *dlogits, *dy, *dpooled_full;
@@ -227,7 +228,9 @@ static void seed_step(seed_t *s)
     double loss;
     int64_t count;
     MODEL_CHECK(tf_module_forward(&y, s->enc, s->tokens, NULL));
-    if (s->lm) {
+    if (s->lm == 2) {
+        MODEL_CHECK(tf__asoft_loss(s->head, y, s->targets, TF_NN_INDEX_NONE, 1, &loss, &count, NULL, s->dy));
+    } else if (s->lm) {
         MODEL_CHECK(tf_linear_cross_entropy(s->head, y, s->targets, TF_NN_INDEX_NONE, 1, &loss,
                                             &count, s->dy));
     } else {
@@ -250,8 +253,10 @@ static int bench_model(const char *which, long threads)
     tf_ctx_opts_t co;
     if (strcmp(which, "seed-lm") == 0)
         s.lm = 1;
+    else if (strcmp(which, "seed-lm-adaptive") == 0)
+        s.lm = 2;
     else if (strcmp(which, "seed-cls") != 0) {
-        fprintf(stderr, "bench_lstm: --model wants seed-cls or seed-lm\n");
+        fprintf(stderr, "bench_lstm: --model wants seed-cls, seed-lm or seed-lm-adaptive\n");
         return 2;
     }
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
@@ -268,7 +273,13 @@ static int bench_model(const char *which, long threads)
     lo.in_features = H;
     lo.out_features = s.lm ? V : 1;
     lo.name = "head";
-    MODEL_CHECK(tf_linear_create(&s.head, ctx, &lo));
+    if (s.lm == 2) { /* PyTorch's AdaptiveLogSoftmaxWithLoss(H, V, [2000, 6000]) */
+        tf__asoft_opts_t ao = {.in_features = H, .n_classes = V, .n_cutoffs = 2, .cutoffs = {2000, 6000},
+                               .div_value = 4.0, .name = "head"};
+        MODEL_CHECK(tf__asoft_new(&s.head, ctx, &ao));
+    } else {
+        MODEL_CHECK(tf_linear_create(&s.head, ctx, &lo));
+    }
     tf_optimizer_opts_t oo;
     tf_optimizer_opts_init(&oo, TF_OPTIMIZER_OPTS_VERSION);
     oo.algorithm = TF_OPTIMIZER_ADAM;
@@ -294,6 +305,13 @@ static int bench_model(const char *which, long threads)
     for (int64_t i = 0; i < T * B; i++) {
         tok[i] = (int32_t)(next_u64() % (uint64_t)V);
         tgt[i] = (int32_t)(next_u64() % (uint64_t)V);
+        /* The adaptive softmax's work depends on where the targets fall: word ranks as in text
+         * (Zipf, s = 1: log-uniform), from the quantiles of the golden-ratio sequence, exactly as
+         * bench/torch_adaptive_bench.py makes them (82% in the head, 12% and 6% in the clusters). */
+        if (s.lm == 2) {
+            double u = fmod((double)i * 0.6180339887498949, 1.0);
+            tgt[i] = (int32_t)fmin((double)(V - 1), floor(exp(u * log((double)V + 1.0))) - 1.0);
+        }
     }
     for (int64_t i = 0; i < B; i++)
         lab[i] = (float)(next_u64() & 1);
@@ -331,12 +349,14 @@ static int bench_model(const char *which, long threads)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm] [--threads N] [--cell lstm|gru]\n"
+    fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm|seed-lm-adaptive] [--threads N]\n"
+               "                  [--cell lstm|gru]\n"
                "  times one recurrent layer (forward; forward + backward) and OpenBLAS sgemm\n"
                "  --cell: the layer's cell (default lstm)\n"
                "  without --shape: the six shapes of the benchmark table\n"
                "  --model: a whole training step (Adam included) of vocabulary 10000, embedding\n"
-               "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head\n");
+               "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head, or an\n"
+               "  adaptive softmax LM head (seed-lm-adaptive: cut-offs 2000,6000, Zipf targets)\n");
 }
 
 int main(int argc, char **argv)
