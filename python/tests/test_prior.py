@@ -136,9 +136,11 @@ class PriorTest(DataDirTest):
                 model.set_prior(None)
                 ids = [model.vocab.encode(t) for t in self.shifted_texts]
                 with lt.Loader.tokens(ctx, ids, batch_size=32) as data:
-                    again = model.adapt_prior(data)  # other batches: sums in another order
+                    # Other batches: float32 logits of other products (AVX2 kernels round them
+                    # differently by batch shape), sums in another order.
+                    again = model.adapt_prior(data)
                     self.assertEqual(again["iterations"], result["iterations"])
-                    self._assert_prior(again["prior"], result["prior"])
+                    self._assert_prior(again["prior"], result["prior"], places=7)
                     self.assertEqual(data.num_sequences, 300)  # still open: the caller's
 
                 model.set_prior(None)
