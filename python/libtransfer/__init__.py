@@ -7,21 +7,42 @@
 
 `pip install ./python` puts the shared library inside the package, where it is found first;
 $LIBTRANSFER_PATH overrides it, and without it an uninstalled copy finds a build directory of
-this source tree, or the system library path. Every failing call raises TransferError with the
-library's message.
+this source tree, or the system library path.
+
+Every failing call raises a TransferError carrying the library's status and message, which is
+also the built-in exception that fits (ValueError, MemoryError, FileNotFoundError, OSError, ...).
+Objects are freed by close(), at the end of a ``with`` block, when collected, or with their
+Context.
 
 Training (pre-train, fine-tune, evaluate, predict, decide for a new class prior) is in Vocab,
 Loader and Model; see train.py.
 """
-from ._lib import ABI_VERSION, TransferError, lib
+from ._lib import (ABI_VERSION, TransferDivergedError, TransferError, TransferFileNotFoundError,
+                   TransferLookupError, TransferMemoryError, TransferNotSupportedError,
+                   TransferOSError, TransferStateError, TransferValueError, lib)
 from .core import F32, I32, Context, Tensor
 from .train import Loader, Model, Progress, Vocab
 
 
-def version():
-    """The version string of the loaded library."""
+# Public classes show as libtransfer.Name in reprs and tracebacks.
+for _cls in (Context, Tensor, Vocab, Loader, Model, Progress, TransferError,
+             TransferDivergedError, TransferFileNotFoundError, TransferLookupError,
+             TransferMemoryError, TransferNotSupportedError, TransferOSError, TransferStateError,
+             TransferValueError):
+    _cls.__module__ = __name__
+del _cls
+
+
+def version() -> str:
+    """The version string of the loaded library ("major.minor.patch")."""
     return lib.tf_version_string().decode()
 
 
+#: The version of the loaded library, which is the package's.
+__version__ = version()
+
 __all__ = ["ABI_VERSION", "Context", "F32", "I32", "Loader", "Model", "Progress", "Tensor",
-           "TransferError", "Vocab", "version"]
+           "TransferDivergedError", "TransferError", "TransferFileNotFoundError",
+           "TransferLookupError", "TransferMemoryError", "TransferNotSupportedError",
+           "TransferOSError", "TransferStateError", "TransferValueError", "Vocab", "__version__",
+           "version"]

@@ -21,12 +21,21 @@ Model.set_prior() sets the frequencies to decide for, Model.adapt_prior() estima
 unlabelled texts of new data, and Model.calibrate() fits the temperature that makes the
 probabilities fit for that estimate (fine-tuning with a validation loader does it).
 """
+from __future__ import annotations
+
 import ctypes
 import math
 import os
 from collections.abc import Mapping
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from ._lib import TransferError, declare, lib
+from ._lib import EINVAL, ECANCELED, Handle, TransferValueError, check, declare, lib
+from .core import Context, shape_of
+
+#: A file name: str, bytes or os.PathLike.
+PathLike = Union[str, bytes, "os.PathLike[str]"]
+#: One file name or several.
+Paths = Union[PathLike, Sequence[PathLike]]
 
 try:
     import numpy as _np
@@ -35,7 +44,6 @@ except ImportError:  # numpy is optional: lists work too
 
 _u32, _i32, _i64, _u64, _dbl, _vp = (ctypes.c_uint32, ctypes.c_int32, ctypes.c_int64,
                                      ctypes.c_uint64, ctypes.c_double, ctypes.c_void_p)
-_STATUS_ECANCELED = 11
 
 
 # ---- the C structs, field for field ---------------------------------------------------------
@@ -158,11 +166,14 @@ declare("tf_train_report_init", "status", [P(_Report), _u32])
 declare("tf_metrics_init", "status", [P(_Metrics), _u32])
 declare("tf_adapt_opts_init", "status", [P(_AdaptOpts), _u32])
 
-declare("tf_vocab_build_files", "status", [H, _vp, P(ctypes.c_char_p), _u32, P(_VocabOpts)])
-declare("tf_vocab_load", "status", [H, _vp, ctypes.c_char_p])
+declare("tf_vocab_build_files", "status", [H, _vp, P(ctypes.c_char_p), _u32, P(_VocabOpts)],
+        paths=(2,))
+declare("tf_vocab_load", "status", [H, _vp, ctypes.c_char_p],
+        paths=(2,))
 declare("tf_vocab_save", "status", [_vp, ctypes.c_char_p])
 declare("tf_vocab_free", None, [_vp])
 declare("tf_vocab_size", _i32, [_vp])
+declare("tf_vocab_kind", _i32, [_vp])
 declare("tf_vocab_token", ctypes.c_char_p, [_vp, _i32, P(ctypes.c_size_t)])
 declare("tf_vocab_lookup", _i32, [_vp, ctypes.c_char_p, ctypes.c_size_t])
 declare("tf_vocab_serialize", ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.c_size_t,
@@ -171,11 +182,15 @@ declare("tf_vocab_deserialize", "status", [H, _vp, ctypes.c_char_p, ctypes.c_siz
 declare("tf_vocab_encode", ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.c_size_t, P(_i32),
                                           ctypes.c_size_t, P(ctypes.c_size_t)])
 
-declare("tf_loader_create_lm", "status", [H, _vp, _vp, P(ctypes.c_char_p), _u32, P(_LoaderOpts)])
+declare("tf_loader_create_lm", "status", [H, _vp, _vp, P(ctypes.c_char_p), _u32, P(_LoaderOpts)],
+        paths=(3,))
 declare("tf_loader_create_lm_vocab", "status", [H, H, _vp, P(ctypes.c_char_p), _u32,
-                                                P(_VocabOpts), P(_LoaderOpts)])
-declare("tf_loader_create_labeled", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
-declare("tf_loader_create_multilabel", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)])
+                                                P(_VocabOpts), P(_LoaderOpts)],
+        paths=(3,))
+declare("tf_loader_create_labeled", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)],
+        paths=(3,))
+declare("tf_loader_create_multilabel", "status", [H, _vp, _vp, ctypes.c_char_p, P(_LoaderOpts)],
+        paths=(3,))
 declare("tf_loader_create_tokens", "status", [H, _vp, P(_i32), P(_i64), _i64, P(_i32),
                                               P(_LoaderOpts)])
 declare("tf_loader_is_multilabel", _i32, [_vp])
@@ -198,8 +213,12 @@ declare("tf_model_num_classes", _i32, [_vp])
 declare("tf_model_is_multilabel", _i32, [_vp])
 declare("tf_model_label_name", ctypes.c_char_p, [_vp, _i32])
 declare("tf_model_num_params", _i64, [_vp])
+declare("tf_model_encoder", _vp, [_vp])
+declare("tf_module_num_params", _u32, [_vp])
+declare("tf_module_param_at", "status", [P(ctypes.c_char_p), H, H, _vp, _u32])
 declare("tf_model_save", "status", [_vp, ctypes.c_char_p])
-declare("tf_model_load", "status", [H, _vp, ctypes.c_char_p, _u32])
+declare("tf_model_load", "status", [H, _vp, ctypes.c_char_p, _u32],
+        paths=(2,))
 # Training calls are checked by hand: a cancel must re-raise the callback's own exception.
 declare("tf_pretrain", ctypes.c_int, [_vp, _vp, _vp, P(_PretrainOpts), P(_Report)])
 declare("tf_finetune", ctypes.c_int, [_vp, _vp, _vp, P(_FinetuneOpts), P(_Report)])
@@ -209,9 +228,11 @@ declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(c
                                       ctypes.c_size_t])
 declare("tf_lm_score_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(_dbl)])
 declare("tf_model_extend_vocab_files", "status", [_vp, P(ctypes.c_char_p), _u32, _i32, _i32,
-                                                  P(_i32)])
+                                                  P(_i32)],
+        paths=(1,))
 declare("tf_train_state_save", "status", [_vp, _vp, ctypes.c_char_p])
-declare("tf_train_state_load", "status", [_vp, _vp, ctypes.c_char_p])
+declare("tf_train_state_load", "status", [_vp, _vp, ctypes.c_char_p],
+        paths=(2,))
 declare("tf_model_calibrate", "status", [_vp, _vp, P(_dbl)])
 declare("tf_adapt_prior", "status", [_vp, _vp, P(_AdaptOpts), P(_i32)])
 declare("tf_model_prior", "status", [_vp, _i32, P(_dbl), ctypes.c_size_t])
@@ -221,19 +242,25 @@ declare("tf_model_temperature", _dbl, [_vp])
 _MODEL_LOAD_BACKBONE = 0x1
 
 
-def _check(status):
-    if status != 0:
-        raise TransferError(status, lib.tf_last_error_message().decode("utf-8", "replace"))
+def _invalid(message: str) -> TransferValueError:
+    """The error of a bad argument found before calling the library (EINVAL)."""
+    return TransferValueError(EINVAL, message)
 
 
-def _paths(paths):
-    if isinstance(paths, (str, bytes)):
+def _name_of(enum: str, value: int) -> str:
+    """The name of an enumeration value (the number itself when it has none)."""
+    return next((k for k, v in _ENUMS[enum].items() if v == value), str(value))
+
+
+def _paths(paths: Paths) -> Tuple[Any, int]:
+    if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
-    enc = [p if isinstance(p, bytes) else str(p).encode() for p in paths]
+    enc = [os.fsencode(p) for p in paths]
     return (ctypes.c_char_p * len(enc))(*enc), len(enc)
 
 
-def _apply(struct, options, what, hidden=()):
+def _apply(struct: ctypes.Structure, options: Mapping, what: str,
+           hidden: Iterable[str] = ()) -> None:
     """Set struct fields from keyword options (enum names, bools and pooling tuples allowed);
     `hidden` fields are the bindings' own (pointers and their lengths)."""
     names = {f[0] for f in struct._fields_} - {"struct_size", "version", "reserved", *hidden}
@@ -242,12 +269,12 @@ def _apply(struct, options, what, hidden=()):
             raise TypeError(f"{what}: unknown option '{key}' (known: {', '.join(sorted(names))})")
         if key in _ENUMS and isinstance(value, str):
             if value not in _ENUMS[key]:
-                raise ValueError(f"{what}: {key} must be one of {sorted(_ENUMS[key])}")
+                raise _invalid(f"{what}: {key} must be one of {sorted(_ENUMS[key])}")
             value = _ENUMS[key][value]
         elif key == "cutoffs":
             field = type(getattr(struct, key))
             if len(value) > len(field()):
-                raise ValueError(f"{what}: at most {len(field())} cutoffs")
+                raise _invalid(f"{what}: at most {len(field())} cutoffs")
             value = field(*value)
         elif key == "pooling" and not isinstance(value, int):
             value = sum(_POOL[v] for v in ([value] if isinstance(value, str) else value))
@@ -256,13 +283,13 @@ def _apply(struct, options, what, hidden=()):
         setattr(struct, key, value)
 
 
-def _floats_out(buf):
+def _floats_out(buf: Any) -> Any:
     if _np is not None:
         return _np.ctypeslib.as_array(buf).copy()
     return list(buf)
 
 
-def _array(values, ctype):
+def _array(values: Any, ctype: Any) -> Tuple[Any, Any, int]:
     """A C array of `values` (a list or numpy array): (owner to keep alive, pointer, length)."""
     if _np is not None:
         a = _np.ascontiguousarray(values, dtype=_np.dtype(ctype))
@@ -271,65 +298,36 @@ def _array(values, ctype):
     return a, ctypes.cast(a, ctypes.POINTER(ctype)), len(values)
 
 
-def _by_label(labels, values, what, default=None):
+def _by_label(labels: Sequence[str], values: Any, what: str,
+              default: Optional[float] = None) -> List[float]:
     """The values of a {label: value} mapping in the order of `labels`; a label not named gets
     `default`, or is an error without one."""
     if not isinstance(values, Mapping):
         raise TypeError(f"{what}: expected a dict {{label: value}}, got {type(values).__name__}")
     unknown = [k for k in values if k not in labels]
     if unknown:
-        raise ValueError(f"{what}: unknown label {unknown[0]!r} (the labels are "
+        raise _invalid(f"{what}: unknown label {unknown[0]!r} (the labels are "
                          f"{', '.join(map(repr, labels))})")
     missing = [name for name in labels if name not in values]
     if missing and default is None:
-        raise ValueError(f"{what}: no value for label {missing[0]!r} (give one for each of "
+        raise _invalid(f"{what}: no value for label {missing[0]!r} (give one for each of "
                          f"{', '.join(map(repr, labels))})")
     return [float(values.get(name, default)) for name in labels]
 
 
-def _read_lines(path):
+def _read_lines(path: PathLike) -> List[bytes]:
     """The lines of a text file as bytes, without their line ends (the library reads UTF-8)."""
     with open(path, "rb") as f:
         return [line.rstrip(b"\r\n") for line in f]
 
 
-class _Handle:
-    """Owns one library handle; registered with its context so closing the context closes it."""
-
-    _free = None
-
-    def __init__(self, ctx, handle, owned=True):
-        self._ctx = ctx
-        self._h = handle
-        self._owned = owned
-        if owned:
-            ctx._children.append(self)
-
-    @property
-    def handle(self):
-        if not self._h:
-            raise ValueError(f"{type(self).__name__} is closed")
-        return self._h
-
-    def close(self):
-        if self._h and self._owned:
-            type(self)._free(self._h)
-        self._h = _vp()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class Vocab(_Handle):
+class Vocab(Handle):
     """A vocabulary (tf_vocab_t). Build one with Vocab.build() or Loader.lm_with_vocab()."""
 
     _free = staticmethod(lib.tf_vocab_free)
 
     @classmethod
-    def build(cls, ctx, paths, **options):
+    def build(cls, ctx: Context, paths: Paths, **options: Any) -> "Vocab":
         """Build from text files (one text per line). Options: kind ("word", "bpe" for
         byte-level BPE subwords, or "byte"), lowercase, split_punct, min_count, max_size."""
         opts = _VocabOpts()
@@ -341,57 +339,74 @@ class Vocab(_Handle):
         return cls(ctx, h)
 
     @classmethod
-    def load(cls, ctx, path):
+    def load(cls, ctx: Context, path: PathLike) -> "Vocab":
+        """Load a vocabulary saved by save()."""
         h = _vp()
-        lib.tf_vocab_load(ctypes.byref(h), ctx.handle, str(path).encode())
+        lib.tf_vocab_load(ctypes.byref(h), ctx.handle, os.fsencode(path))
         return cls(ctx, h)
 
-    def save(self, path):
-        lib.tf_vocab_save(self.handle, str(path).encode())
+    def save(self, path: PathLike) -> None:
+        """Write the vocabulary to a file (replaced atomically)."""
+        lib.tf_vocab_save(self.handle, os.fsencode(path))
 
-    def copy(self):
+    def copy(self) -> "Vocab":
         """An independent copy (owned by the caller)."""
         n = ctypes.c_size_t()
-        _check(lib.tf_vocab_serialize(self.handle, None, 0, ctypes.byref(n)))
+        check(lib.tf_vocab_serialize(self.handle, None, 0, ctypes.byref(n)))
         buf = ctypes.create_string_buffer(n.value + 1)
-        _check(lib.tf_vocab_serialize(self.handle, buf, n.value + 1, ctypes.byref(n)))
+        check(lib.tf_vocab_serialize(self.handle, buf, n.value + 1, ctypes.byref(n)))
         h = _vp()
         lib.tf_vocab_deserialize(ctypes.byref(h), self._ctx.handle, buf, n.value)
         return Vocab(self._ctx, h)
 
-    def __len__(self):
+    def __len__(self) -> int:
+        """The number of tokens, special ones included."""
         return lib.tf_vocab_size(self.handle)
 
-    def token(self, i):
+    def token(self, i: int) -> str:
+        """The token of id `i` (IndexError out of range)."""
         t = lib.tf_vocab_token(self.handle, i, None)
         if t is None:
             raise IndexError(i)
         return t.decode("utf-8", "replace")
 
-    def lookup(self, token):
+    def lookup(self, token: str) -> int:
+        """The id of a token (the id of <unk> for an unknown one)."""
         b = token.encode()
         return lib.tf_vocab_lookup(self.handle, b, len(b))
 
-    def encode(self, text):
+    def encode(self, text: Union[str, bytes]) -> Any:
         """Token ids of a text, str or UTF-8 bytes (a numpy int32 array when numpy is present,
         else a list)."""
         b = text.encode() if isinstance(text, str) else bytes(text)
         n = ctypes.c_size_t()
-        _check(lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n)))
+        check(lib.tf_vocab_encode(self.handle, b, len(b), None, 0, ctypes.byref(n)))
         buf = (_i32 * max(n.value, 1))()
-        _check(lib.tf_vocab_encode(self.handle, b, len(b), buf, n.value, ctypes.byref(n)))
+        check(lib.tf_vocab_encode(self.handle, b, len(b), buf, n.value, ctypes.byref(n)))
         ids = list(buf)[:n.value]
         return _np.array(ids, dtype=_np.int32) if _np is not None else ids
 
 
-class Loader(_Handle):
+    @property
+    def kind(self) -> str:
+        """How texts are cut into tokens: "word", "bpe" or "byte"."""
+        return _name_of("kind", lib.tf_vocab_kind(self.handle))
+
+    def __repr__(self) -> str:
+        return self._repr(lambda: f"kind={self.kind} size={len(self)}")
+
+
+class Loader(Handle):
     """A data loader (tf_loader_t). Options: batch_size, bptt, bptt_random, shuffle, drop_last,
     max_len, bucket, skip_bad_lines, split ("all", "train", "valid"), valid_fraction, seed."""
 
     _free = staticmethod(lib.tf_loader_free)
+    _labels_keep: Any = None  # label names and token ids the library reads in place
+    _tokens_keep: Any = None
 
     @staticmethod
-    def _opts(options, what, labels=None):
+    def _opts(options: Mapping, what: str,
+              labels: Optional[Sequence[str]] = None) -> Tuple[_LoaderOpts, Any]:
         opts = _LoaderOpts()
         lib.tf_loader_opts_init(ctypes.byref(opts), _LOADER_OPTS_V)
         _apply(opts, options, what)
@@ -403,7 +418,7 @@ class Loader(_Handle):
         return opts, keep
 
     @classmethod
-    def lm(cls, ctx, vocab, paths, **options):
+    def lm(cls, ctx: Context, vocab: Vocab, paths: Paths, **options: Any) -> "Loader":
         """A language-model stream over text files, encoded with `vocab`."""
         opts, _ = cls._opts(options, "Loader.lm")
         arr, n = _paths(paths)
@@ -413,7 +428,9 @@ class Loader(_Handle):
         return cls(ctx, h)
 
     @classmethod
-    def lm_with_vocab(cls, ctx, paths, vocab_options=None, **options):
+    def lm_with_vocab(cls, ctx: Context, paths: Paths,
+                      vocab_options: Optional[Mapping[str, Any]] = None,
+                      **options: Any) -> "_Pair":
         """Build a vocabulary and a language-model loader in one pass; returns a _Pair
         (loader, vocab) usable as a context manager that closes both."""
         opts, _ = cls._opts(options, "Loader.lm_with_vocab")
@@ -427,27 +444,31 @@ class Loader(_Handle):
         return _Pair((cls(ctx, h), Vocab(ctx, v)))
 
     @classmethod
-    def labeled(cls, ctx, vocab, path, labels=None, **options):
+    def labeled(cls, ctx: Context, vocab: Vocab, path: PathLike,
+                labels: Optional[Sequence[str]] = None, **options: Any) -> "Loader":
         """`label<TAB>text` lines. `labels` fixes the label names and their ids (e.g. a
         training loader's .labels, or a model's .labels)."""
         return cls._labeled(lib.tf_loader_create_labeled, "Loader.labeled", ctx, vocab, path,
                             labels, options)
 
     @classmethod
-    def multilabel(cls, ctx, vocab, path, labels=None, **options):
+    def multilabel(cls, ctx: Context, vocab: Vocab, path: PathLike,
+                   labels: Optional[Sequence[str]] = None, **options: Any) -> "Loader":
         """`labels<TAB>text` lines whose labels are a comma-separated set (possibly empty).
         Fine-tuning on it trains one yes/no output per label."""
         return cls._labeled(lib.tf_loader_create_multilabel, "Loader.multilabel", ctx, vocab,
                             path, labels, options)
 
     @classmethod
-    def tokens(cls, ctx, sequences, targets=None, labels=None, **options):
+    def tokens(cls, ctx: Context, sequences: Iterable[Sequence[int]],
+               targets: Optional[Sequence[int]] = None,
+               labels: Optional[Sequence[str]] = None, **options: Any) -> "Loader":
         """Sequences of token ids (lists or arrays, e.g. from Vocab.encode; each non-empty).
         `targets` are their label ids, indexes into `labels`, the label names; without targets
         the loader is unlabelled (for Model.adapt_prior). The ids are copied once into buffers
         that live as long as the loader."""
         if targets is not None and labels is None:
-            raise ValueError("Loader.tokens: targets need labels, the names of the label ids")
+            raise _invalid("Loader.tokens: targets need labels, the names of the label ids")
         opts, keep = cls._opts(options, "Loader.tokens", labels)
         sequences = list(sequences)
         offsets = [0]
@@ -458,7 +479,7 @@ class Loader(_Handle):
         if targets is not None:
             bufs.append(_array([int(t) for t in targets], _i32))
             if bufs[2][2] != len(offsets) - 1:
-                raise ValueError(f"Loader.tokens: {bufs[2][2]} targets for "
+                raise _invalid(f"Loader.tokens: {bufs[2][2]} targets for "
                                  f"{len(offsets) - 1} sequences")
         h = _vp()
         lib.tf_loader_create_tokens(ctypes.byref(h), ctx.handle, bufs[0][1], bufs[1][1],
@@ -470,40 +491,46 @@ class Loader(_Handle):
         return loader
 
     @classmethod
-    def _labeled(cls, create, what, ctx, vocab, path, labels, options):
+    def _labeled(cls, create: Any, what: str, ctx: Context, vocab: Vocab, path: PathLike,
+                 labels: Optional[Sequence[str]], options: Mapping) -> "Loader":
         opts, keep = cls._opts(options, what, labels)
         h = _vp()
-        create(ctypes.byref(h), ctx.handle, vocab.handle, str(path).encode(), ctypes.byref(opts))
+        create(ctypes.byref(h), ctx.handle, vocab.handle, os.fsencode(path), ctypes.byref(opts))
         loader = cls(ctx, h)
         loader._labels_keep = keep  # the names stay valid as long as the loader
         return loader
 
     @property
-    def is_multilabel(self):
+    def is_multilabel(self) -> bool:
+        """True for a multi-label loader (a set of labels per line)."""
         return bool(lib.tf_loader_is_multilabel(self.handle))
 
-    def reset(self):
+    def reset(self) -> None:
+        """Start again from the first batch of the first epoch."""
         lib.tf_loader_reset(self.handle)
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
+        """The current epoch, from 0."""
         return lib.tf_loader_epoch(self.handle)
 
     @property
-    def num_batches(self):
+    def num_batches(self) -> int:
+        """Batches in one epoch."""
         return lib.tf_loader_num_batches(self.handle)
 
     @property
-    def num_sequences(self):
+    def num_sequences(self) -> int:
+        """Sequences (texts, or language-model rows) in one epoch."""
         return lib.tf_loader_num_sequences(self.handle)
 
     @property
-    def labels(self):
+    def labels(self) -> List[str]:
         """Label names in id order ([] for an unlabelled loader)."""
         return [lib.tf_loader_label_name(self.handle, i).decode()
                 for i in range(lib.tf_loader_num_labels(self.handle))]
 
-    def label_counts(self):
+    def label_counts(self) -> Dict[str, int]:
         """{label: number of sequences carrying it} over the whole loader (its split)."""
         names = self.labels
         counts = (_i64 * max(len(names), 1))()
@@ -511,34 +538,45 @@ class Loader(_Handle):
         return dict(zip(names, counts[:len(names)]))
 
     @property
-    def num_tokens(self):
+    def num_tokens(self) -> int:
         """Tokens read from text (0 for loaders of token ids)."""
         return lib.tf_loader_num_tokens(self.handle)
 
     @property
-    def unknown_tokens(self):
+    def unknown_tokens(self) -> int:
         """How many of num_tokens were not in the vocabulary (mapped to <unk>)."""
         return lib.tf_loader_unknown_tokens(self.handle)
 
     @property
-    def unknown_rate(self):
+    def unknown_rate(self) -> float:
         """unknown_tokens / num_tokens: how badly the vocabulary fits this text (NaN when no
         token was read from text)."""
         n = self.num_tokens
         return self.unknown_tokens / n if n else math.nan
 
 
+    def __repr__(self) -> str:
+        return self._repr(self._describe)
+
+    def _describe(self) -> str:
+        labels = self.labels
+        what = (f"labels={labels}" + (" multilabel" if self.is_multilabel else "")
+                if labels else "unlabelled")
+        return f"sequences={self.num_sequences} batches={self.num_batches} {what}"
+
+
 class _Pair(tuple):
     """(loader, vocab) that closes both on exit."""
 
-    def __enter__(self):
+    def __enter__(self) -> "_Pair":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         for obj in self:
             obj.close()
 
-    def close(self):
+    def close(self) -> None:
+        """Close the loader and the vocabulary."""
         self.__exit__()
 
 
@@ -546,12 +584,12 @@ class _Callback:
     """Wraps a Python callable as a tf_progress_cb; an exception in it cancels training and is
     re-raised from the training call."""
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[Progress], Any]):
         self.fn = fn
-        self.error = None
+        self.error: Optional[BaseException] = None
         self.c = _PROGRESS_CB(self._call)
 
-    def _call(self, p, _payload):
+    def _call(self, p: Any, _payload: Any) -> int:
         try:
             return 1 if self.fn(p.contents) else 0
         except BaseException as e:  # noqa: B902 - re-raised after the call returns
@@ -559,17 +597,19 @@ class _Callback:
             return 1
 
 
-def _report(rep):
-    return {k: getattr(rep, k) for k, _ in rep._fields_ if k not in ("struct_size", "version")}
+def _report(rep: _Report) -> Dict[str, Any]:
+    names = (f[0] for f in rep._fields_)
+    return {k: getattr(rep, k) for k in names if k not in ("struct_size", "version")}
 
 
-class Model(_Handle):
+class Model(Handle):
     """A model (tf_model_t): backbone, language-model head, task head, vocabulary, labels."""
 
     _free = staticmethod(lib.tf_model_free)
+    _vocab: Optional[Vocab] = None  # the private copy `vocab` hands out
 
     @classmethod
-    def create(cls, ctx, vocab, **options):
+    def create(cls, ctx: Context, vocab: Optional[Vocab], **options: Any) -> "Model":
         """New model. Options: embedding_dim, hidden_size, num_layers, dropout, tie_weights,
         bidirectional, cell ("lstm", the default, or "gru"), softmax ("full", the default, or
         "adaptive": an adaptive softmax language-model head with `cutoffs`, e.g. [2000, 6000],
@@ -583,51 +623,85 @@ class Model(_Handle):
         return cls(ctx, h)
 
     @classmethod
-    def load(cls, ctx, path, backbone_only=False):
+    def load(cls, ctx: Context, path: PathLike, backbone_only: bool = False) -> "Model":
         """Load a saved model; backbone_only drops the task head (to fine-tune a new task)."""
         h = _vp()
-        lib.tf_model_load(ctypes.byref(h), ctx.handle, str(path).encode(),
+        lib.tf_model_load(ctypes.byref(h), ctx.handle, os.fsencode(path),
                           _MODEL_LOAD_BACKBONE if backbone_only else 0)
         return cls(ctx, h)
 
-    def save(self, path):
-        lib.tf_model_save(self.handle, str(path).encode())
+    def save(self, path: PathLike) -> None:
+        """Write the model to a safetensors file (replaced atomically), PyTorch parameter
+        names, readable by safetensors.torch.load_file."""
+        lib.tf_model_save(self.handle, os.fsencode(path))
 
     @property
-    def vocab(self):
+    def vocab(self) -> Optional[Vocab]:
         """The model's vocabulary (a private copy, opened on first use and closed with the
         model, so loaders may encode with it); None for numeric models."""
-        if getattr(self, "_vocab", None) is None:
+        if self._vocab is None:
             v = lib.tf_model_vocab(self.handle)
             if not v:
                 return None
             self._vocab = Vocab(self._ctx, _vp(v), owned=False).copy()
         return self._vocab
 
-    def close(self):
-        if getattr(self, "_vocab", None) is not None:
+    def close(self) -> None:
+        """Free the model (and the Vocab taken from `vocab`) now."""
+        if self._vocab is not None:
             self._vocab.close()
             self._vocab = None
         super().close()
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
+        """Classes of the task head (0 before fine-tuning)."""
         return lib.tf_model_num_classes(self.handle)
 
     @property
-    def labels(self):
+    def labels(self) -> List[str]:
+        """The class names in id order, the order of predict_*()'s probabilities."""
         return [lib.tf_model_label_name(self.handle, i).decode() for i in range(self.num_classes)]
 
     @property
-    def is_multilabel(self):
+    def is_multilabel(self) -> bool:
         """True when the head gives each label its own probability (a multi-label loader)."""
         return bool(lib.tf_model_is_multilabel(self.handle))
 
     @property
-    def num_params(self):
+    def architecture(self) -> Dict[str, Any]:
+        """The backbone's shape, read from its parameters: cell ("lstm" or "gru"), input_size
+        (the embedding dimension of a token model), hidden_size, num_layers, bidirectional."""
+        enc = lib.tf_model_encoder(self.handle)
+        shapes = {}
+        for i in range(lib.tf_module_num_params(enc)):
+            name, t = ctypes.c_char_p(), _vp()
+            lib.tf_module_param_at(ctypes.byref(name), ctypes.byref(t), None, enc, i)
+            shapes[(name.value or b"").decode()] = shape_of(t)
+        cell = next(n for n in shapes if n.endswith(".weight_hh_l0")).split(".")[0]
+        hh, ih = shapes[f"{cell}.weight_hh_l0"], shapes[f"{cell}.weight_ih_l0"]
+        return {"cell": cell, "input_size": ih[1], "hidden_size": hh[1],
+                "num_layers": sum(1 for n in shapes if n.startswith(f"{cell}.weight_hh_l")
+                                  and not n.endswith("_reverse")),
+                "bidirectional": f"{cell}.weight_hh_l0_reverse" in shapes}
+
+    def __repr__(self) -> str:
+        return self._repr(self._describe)
+
+    def _describe(self) -> str:
+        a = self.architecture
+        v = self.vocab
+        return (f"cell={a['cell']} input_size={a['input_size']} hidden_size={a['hidden_size']} "
+                f"num_layers={a['num_layers']}{' bidirectional' if a['bidirectional'] else ''} "
+                f"vocab={len(v) if v is not None else None} labels={self.labels}")
+
+    @property
+    def num_params(self) -> int:
+        """The number of parameters (all modules)."""
         return lib.tf_model_num_params(self.handle)
 
-    def _train(self, fn, opts, train, valid, progress):
+    def _train(self, fn: Any, opts: Any, train: Loader, valid: Optional[Loader],
+               progress: Optional[Callable[[Progress], Any]]) -> Dict[str, Any]:
         cb = None
         if progress is not None:
             cb = _Callback(progress)
@@ -636,12 +710,15 @@ class Model(_Handle):
         lib.tf_train_report_init(ctypes.byref(rep), _REPORT_V)
         st = fn(self.handle, train.handle, valid.handle if valid is not None else None,
                 ctypes.byref(opts), ctypes.byref(rep))
-        if st == _STATUS_ECANCELED and cb is not None and cb.error is not None:
+        if st == ECANCELED and cb is not None and cb.error is not None:
             raise cb.error
-        _check(st)
+        check(st)
         return _report(rep)
 
-    def pretrain(self, train, valid=None, progress=None, optim=None, lr=None, **options):
+    def pretrain(self, train: Loader, valid: Optional[Loader] = None,
+                 progress: Optional[Callable[[Progress], Any]] = None,
+                 optim: Optional[Mapping[str, Any]] = None, lr: Optional[float] = None,
+                 **options: Any) -> Dict[str, Any]:
         """Language-model pre-training; returns the report as a dict. Options: epochs,
         max_steps, stop_after_steps, clip_norm, valid_every, progress_every. `lr` (or `optim`,
         a dict of optimizer options) replaces the default AdamW settings. `progress(p)` gets a
@@ -659,8 +736,10 @@ class Model(_Handle):
             opts.optim = ctypes.pointer(oo)
         return self._train(lib.tf_pretrain, opts, train, valid, progress)
 
-    def finetune(self, train, valid=None, progress=None, class_weight="none", optim=None,
-                 **options):
+    def finetune(self, train: Loader, valid: Optional[Loader] = None,
+                 progress: Optional[Callable[[Progress], Any]] = None,
+                 class_weight: Union[str, Mapping[str, float]] = "none",
+                 optim: Optional[Mapping[str, Any]] = None, **options: Any) -> Dict[str, Any]:
         """Fine-tuning with a new task head; returns the report as a dict. Options: strategy
         ("full", "frozen", "gradual"), pooling (e.g. ("last", "mean", "max")), epochs, patience,
         metric ("accuracy", "macro_f1", "loss"), lr, discriminative, weight_decay,
@@ -698,7 +777,7 @@ class Model(_Handle):
 
     # ---- decisions under a new class prior (see include/transfer/train.h) ----
 
-    def calibrate(self, data):
+    def calibrate(self, data: Loader) -> float:
         """Fit the temperature on a labelled loader with the model's labels (temperature
         scaling); returns it. Decisions stay as they were, probabilities become calibrated.
         finetune() does this on its validation loader unless calibrate=False."""
@@ -707,23 +786,23 @@ class Model(_Handle):
         return t.value
 
     @property
-    def temperature(self):
+    def temperature(self) -> float:
         """The temperature dividing the head's logits (1 until calibrated; saved with the
         model)."""
         return lib.tf_model_temperature(self.handle)
 
-    def prior(self, kind="target"):
+    def prior(self, kind: str = "target") -> Dict[str, float]:
         """{label: p}: the class frequencies of the training data ("train"), what the loss saw
         with its class weights ("model"), or the prior decisions are made for ("target": the
         model prior until set_prior() or adapt_prior())."""
         if kind not in _PRIOR_KINDS:
-            raise ValueError(f"Model.prior: kind must be one of {sorted(_PRIOR_KINDS)}")
+            raise _invalid(f"Model.prior: kind must be one of {sorted(_PRIOR_KINDS)}")
         c = self.num_classes
         out = (_dbl * max(c, 1))()
         lib.tf_model_prior(self.handle, _PRIOR_KINDS[kind], out, c)
         return dict(zip(self.labels, out[:c]))
 
-    def set_prior(self, prior):
+    def set_prior(self, prior: Optional[Mapping[str, float]]) -> None:
         """Decide for a known class balance, {label: p} for every label in (0, 1) (summing to 1
         unless multi-label, where p is each label's own rate), or None to decide as trained
         again. Predictions and evaluate() use it; save() keeps it."""
@@ -734,7 +813,8 @@ class Model(_Handle):
         _keep, ptr, n = _array(_by_label(labels, prior, "Model.set_prior"), _dbl)
         lib.tf_model_set_prior(self.handle, ptr, n)
 
-    def adapt_prior(self, unlabeled, **options):
+    def adapt_prior(self, unlabeled: Union[Loader, PathLike, Iterable[Union[str, bytes]]],
+                    **options: Any) -> Dict[str, Any]:
         """Estimate the class prior of new data from unlabelled examples (EM of Saerens et al.
         2002 on the calibrated probabilities) and decide for it from now on. `unlabeled` is a
         Loader, a list of texts, or the path of a text file with one text per line (texts
@@ -753,18 +833,18 @@ class Model(_Handle):
                 data.close()
         return {"iterations": iterations.value, "prior": self.prior("target")}
 
-    def _texts_loader(self, texts):
+    def _texts_loader(self, texts: Any) -> Loader:
         """An unlabelled loader of texts (or of a file's lines) encoded with the vocabulary."""
         if self.vocab is None:
-            raise ValueError("Model.adapt_prior: a model without a vocabulary needs a Loader")
+            raise _invalid("Model.adapt_prior: a model without a vocabulary needs a Loader")
         if isinstance(texts, (str, bytes, os.PathLike)):
             texts = _read_lines(texts)
         ids = [seq for seq in (self.vocab.encode(t) for t in texts) if len(seq)]
         if not ids:
-            raise ValueError("Model.adapt_prior: no text with a token to classify")
+            raise _invalid("Model.adapt_prior: no text with a token to classify")
         return Loader.tokens(self._ctx, ids, batch_size=64, shuffle=False)
 
-    def evaluate(self, data):
+    def evaluate(self, data: Loader) -> Dict[str, Any]:
         """Loss, accuracy, macro-F1, count and the confusion matrix (rows = true class). For a
         multi-label model, accuracy counts whole label sets and the confusion is one
         [[TN, FP], [FN, TP]] matrix per label, shape (C, 2, 2)."""
@@ -783,28 +863,28 @@ class Model(_Handle):
                 "count": m.num_sequences,
                 "confusion": _np.array(rows, dtype=_np.int64) if _np is not None else rows}
 
-    def predict_text(self, text):
+    def predict_text(self, text: Union[str, bytes]) -> Any:
         """Class probabilities of a text (numpy float32 array, or a list without numpy)."""
         b = text.encode() if isinstance(text, str) else bytes(text)
         out = (ctypes.c_float * max(self.num_classes, 1))()
         lib.tf_predict_text(self.handle, b, len(b), out, len(out))
         return _floats_out(out)
 
-    def predict_ids(self, ids):
+    def predict_ids(self, ids: Sequence[int]) -> Any:
         """Class probabilities of a sequence of token ids (list or numpy array)."""
         _keep, ptr, n = _array(ids, _i32)
         out = (ctypes.c_float * max(self.num_classes, 1))()
         lib.tf_predict_ids(self.handle, ptr, n, out, len(out))
         return _floats_out(out)
 
-    def lm_score(self, text):
+    def lm_score(self, text: str) -> float:
         """Mean next-token cross-entropy of a text under the language model."""
         b = text.encode()
         loss = _dbl()
         lib.tf_lm_score_text(self.handle, b, len(b), ctypes.byref(loss))
         return loss.value
 
-    def extend_vocab(self, paths, min_count=1, max_size=0):
+    def extend_vocab(self, paths: Paths, min_count: int = 1, max_size: int = 0) -> int:
         """Grow the vocabulary with the words of text files that it lacks, seen at least
         `min_count` times, the most frequent first, up to `max_size` tokens (0: no limit), to
         pre-train further on new text; new embedding and language-model rows start at the mean
@@ -814,13 +894,17 @@ class Model(_Handle):
         added = _i32()
         lib.tf_model_extend_vocab_files(self.handle, arr, n, min_count, max_size,
                                         ctypes.byref(added))
-        if added.value and getattr(self, "_vocab", None) is not None:
+        if added.value and self._vocab is not None:
             self._vocab.close()
             self._vocab = None
         return added.value
 
-    def save_train_state(self, path, loader=None):
-        lib.tf_train_state_save(self.handle, loader.handle if loader else None, str(path).encode())
+    def save_train_state(self, path: PathLike, loader: Optional[Loader] = None) -> None:
+        """Save the optimizer, schedule and random state (and `loader`'s position) of the
+        training under way, to continue it with load_train_state()."""
+        lib.tf_train_state_save(self.handle, loader.handle if loader else None, os.fsencode(path))
 
-    def load_train_state(self, path, loader=None):
-        lib.tf_train_state_load(self.handle, loader.handle if loader else None, str(path).encode())
+    def load_train_state(self, path: PathLike, loader: Optional[Loader] = None) -> None:
+        """Restore what save_train_state() saved (into this model of the same architecture
+        and `loader` over the same data), so the next training call continues it."""
+        lib.tf_train_state_load(self.handle, loader.handle if loader else None, os.fsencode(path))
