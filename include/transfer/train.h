@@ -396,6 +396,29 @@ TF_API tf_status_t tf_model_extend_vocab_files(tf_model_t *model,
                                                int32_t max_size,
                                                int32_t *num_added);
 
+/**
+ * @brief Set embedding rows from pre-trained word vectors in the common text format (word2vec,
+ *        GloVe, fastText `.vec`): an optional header line `count dim`, then one line per word,
+ *        `word v1 ... vE`, separated by spaces (LF or CRLF line ends). The file is streamed.
+ *
+ * A vocabulary token found in the file gets its vector (the first line of a word listed twice
+ * wins); every other row keeps its weights. Words are matched exactly as the vocabulary spells
+ * its tokens (a lower-casing vocabulary only has lower-case tokens); words that are not valid
+ * UTF-8 match nothing. On failure the model is unchanged.
+ * @param[in,out] model A token model.
+ * @param[in] path The vectors file.
+ * @param[out] num_found Receives how many vocabulary tokens got a vector (0 on failure); may be
+ *             NULL.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument); #TF_STATUS_ESTATE (a numeric model);
+ *         #TF_STATUS_EIO (the file cannot be read); #TF_STATUS_EFORMAT (vectors of another size than
+ *         the model's embedding_dim, a line with a number that is not finite, too many or too few
+ *         values, a line longer than #TF_DATA_MAX_LINE: the message names file and line);
+ *         #TF_STATUS_ENOMEM.
+ * @ownership `path` is read during the call only.
+ * @threadsafety Uses the model's context.
+ */
+TF_API tf_status_t tf_model_init_embeddings_file(tf_model_t *model, const char *path, int32_t *num_found);
+
 /* ---- fine-tuning ---------------------------------------------------------------------------- */
 
 /** Fine-tuning strategy (tf_finetune_opts_t::strategy). Values are stable. */

@@ -188,6 +188,8 @@ void tf__lines_open_mem(tf__lines_t *lr, tf_ctx_t *ctx, const char *name, const 
  * bad line (too long, NUL byte), which is consumed, so the caller may skip it; EIO. */
 tf_status_t tf__lines_next(tf__lines_t *lr, const char **line, size_t *len);
 void tf__lines_close(tf__lines_t *lr);
+/* One number field [s, e), blanks around it allowed; 0 if it is not a finite number. */
+int tf__parse_float(const char *s, const char *e, float *out);
 /* The split rule: 1 if the line belongs to `split` for the fraction. */
 int tf__line_in_split(const char *line, size_t len, double valid_fraction, int32_t split);
 

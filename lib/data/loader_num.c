@@ -99,8 +99,7 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Parse one number field [s, e); 0 if it is not a finite number. */
-static int parse_float(const char *s, const char *e, float *out)
+int tf__parse_float(const char *s, const char *e, float *out)
 {
     char buf[80];
     while (s < e && is_blank(*s))
@@ -144,7 +143,7 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
         const char *c = memchr(p, ',', (size_t)(end - p));
         const char *fe = c ? c : end;
         float v;
-        if (!parse_float(p, fe, &v))
+        if (!tf__parse_float(p, fe, &v))
             TF_FAIL(TF_STATUS_EFORMAT, "%s: %s:%lld: value %lld ('%.*s') is not a finite number",
                     fn, lr->name, ln, (long long)field, (int)(fe - p > 32 ? 32 : fe - p), p);
         TF_CHECK(grow_f32(l->ctx, &m->own_vals, &m->own_vals_cap, m->nvals + 1));
