@@ -54,6 +54,8 @@ static const char finetune_help[] =
     "Architecture, from scratch only (same defaults as `tftrain pretrain`):\n"
     "  --vocab-size N  --emb N  --hidden N  --layers N  --cell lstm|gru\n"
     "  --tokenizer word|bpe|byte\n"
+    "  --init-embeddings FILE  word vectors (word2vec/GloVe/fastText text format,\n"
+    "                   header optional) for the words they list\n"
     "Ctrl-C (or SIGTERM) saves the same checkpoint, prints the command that resumes\n"
     "and exits with status 4. A run that completes deletes its checkpoint.\n"
     "\n"
@@ -80,7 +82,7 @@ static tf_status_t finetune_step(void *arg, tf_train_report_t *report)
 int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
-    const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL;
+    const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL, *vectors = NULL;
     const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL, *cell_name = NULL;
     const char *resume = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
@@ -114,9 +116,10 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
         {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
         {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
+        {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
     };
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
-                                             "--cell", "--tokenizer"};
+                                             "--cell", "--tokenizer", "--init-embeddings"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const char *label_names[TT_MAX_LABELS];
     float weights[TT_MAX_LABELS];
@@ -210,6 +213,9 @@ int tt_cmd_finetune(int argc, char **argv)
             rc = tt_fail(cmd, st, "cannot create the model");
             goto done;
         }
+        rc = tt_init_embeddings(cmd, model, vectors);
+        if (rc != TT_EXIT_OK)
+            goto done;
     }
 
     rc = tt_model_vocab(cmd, model, &vocab);

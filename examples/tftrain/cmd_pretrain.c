@@ -34,6 +34,7 @@ static const char pretrain_help[] =
     "  --tokenizer T    word (default): whole words, others become <unk>;\n"
     "                   bpe: subwords learnt from the corpora (byte-level BPE), so new\n"
     "                   words are spelled with known pieces; byte: one token per byte\n"
+    "  --init-embeddings F  word vectors (word2vec/GloVe/fastText .vec) to start from\n"
     "  --emb N          embedding size (default 100)\n"
     "  --hidden N       recurrent hidden size (default 200)\n"
     "  --layers N       stacked recurrent layers (default 1)\n"
@@ -149,11 +150,12 @@ static int parse_softmax(const char *cmd, const char *softmax, const char *cutof
 int tt_cmd_pretrain(int argc, char **argv)
 {
     static const char *const arch_flags[] = {"--emb", "--hidden", "--layers", "--cell",
-                                             "--tokenizer", "--softmax", "--cutoffs"};
+                                             "--tokenizer", "--softmax", "--cutoffs",
+                                             "--init-embeddings"};
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
     const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL, *softmax = NULL;
-    const char *resume = NULL, *cutoffs = NULL;
+    const char *resume = NULL, *cutoffs = NULL, *vectors = NULL;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42, save_every = 0;
@@ -179,6 +181,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
         {"--softmax", TT_OPT_STRING, &softmax, 0, 0, 0},
         {"--cutoffs", TT_OPT_STRING, &cutoffs, 0, 0, 0},
+        {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -282,6 +285,9 @@ int tt_cmd_pretrain(int argc, char **argv)
             rc = tt_fail(cmd, st, "cannot create the model");
             goto done;
         }
+        rc = tt_init_embeddings(cmd, model, vectors);
+        if (rc != TT_EXIT_OK)
+            goto done;
     }
     fprintf(stderr,
             "tftrain %s: vocabulary %d words, %lld training tokens, %lld batches per epoch, "

@@ -165,6 +165,19 @@ int tt_check_out(const char *cmd, const char *flag, const char *path)
     return rc;
 }
 
+int tt_init_embeddings(const char *cmd, tf_model_t *model, const char *path)
+{
+    int32_t found = 0;
+    if (path == NULL)
+        return TT_EXIT_OK;
+    tf_status_t st = tf_model_init_embeddings_file(model, path, &found);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot read word vectors '%s'", path);
+    fprintf(stderr, "tftrain %s: %d of %d words found in %s\n", cmd, (int)found,
+            (int)tf_vocab_size(tf_model_vocab(model)), path);
+    return TT_EXIT_OK;
+}
+
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path)
 {
     tf_status_t st = tf_model_save(model, path);

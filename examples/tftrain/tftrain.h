@@ -108,6 +108,10 @@ int tt_cell(const char *cmd, const char *name, int32_t *cell);
  * TT_EXIT_DATA otherwise. */
 int tt_check_out(const char *cmd, const char *flag, const char *path);
 
+/* Set the embedding rows of the words listed in a word2vec/GloVe/fastText text file (--init-
+ * embeddings) and print "N of V words found" on stderr; NULL path: nothing. */
+int tt_init_embeddings(const char *cmd, tf_model_t *model, const char *path);
+
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
 
@@ -199,6 +203,7 @@ int tt_cmd_finetune(int argc, char **argv);
 int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
 int tt_cmd_adapt(int argc, char **argv);
+int tt_cmd_import(int argc, char **argv);
 
 /* Architecture flags shared by pretrain and finetune (from scratch). */
 #define TT_DEFAULT_VOCAB 8000

@@ -3,7 +3,7 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt."""
+interrupt, import, init_embeddings."""
 import json
 import os
 import random
@@ -835,6 +835,98 @@ def case_interrupt(d, f):
         expect(summary(out) == summary(out_straight), f"{name} resumed: {out!r}")
         if os.path.exists(out_path):
             same_weights(straight, out_path, f"{name} interrupted and resumed")
+
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "fixtures")
+
+
+def read_tfx(path):
+    """The f64 and i32 entries of a TFX1 fixture (tests/reference/fixture_io.py), as lists."""
+    import struct
+    with open(path, "rb") as fh:
+        data = fh.read()
+    assert data[:4] == b"TFX1"
+    (count,), at, out = struct.unpack_from("<I", data, 4), 8, {}
+    for _ in range(count):
+        (n,) = struct.unpack_from("<I", data, at)
+        name = data[at + 4:at + 4 + n].decode()
+        at += 4 + n
+        dtype, ndim = struct.unpack_from("<II", data, at)
+        dims = struct.unpack_from(f"<{ndim}q", data, at + 8)
+        at += 8 + 8 * ndim
+        numel = 1
+        for v in dims:
+            numel *= v
+        fmt, size = {1: ("f", 4), 2: ("i", 4), 3: ("d", 8)}[dtype]
+        out[name] = list(struct.unpack_from(f"<{numel}{fmt}", data, at))
+        at += numel * size
+    return out
+
+
+def case_import(d, f):
+    """import: the PyTorch fixture (tests/reference/gen_torch_import_fixtures.py) becomes a model
+    that predicts PyTorch's probabilities; bad configurations and files exit 2 naming the problem."""
+    weights = os.path.join(FIXTURES, "torch_import_cls.safetensors")
+    vocab = os.path.join(FIXTURES, "torch_import_vocab.txt")
+    cfg = os.path.join(d, "cfg.json")
+    with open(cfg, "w") as fh:
+        json.dump({"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, "cell": "lstm",
+                   "labels": ["neg", "neu", "pos"], "pooling": 7}, fh)
+    model = os.path.join(d, "imported.st")
+    expect_exit(0, ["import", "--torch", weights, "--config", cfg, "--vocab", vocab, "--out", model])
+    fx = read_tfx(os.path.join(FIXTURES, "torch_import_expect.tfx"))
+    probes = [" ".join(f"w{i}" for i in fx[f"ids.{k}"]) for k in range(4)]
+    rc, out, _ = expect_exit(0, ["predict", "--model", model, "--input", "-"], stdin="\n".join(probes) + "\n")
+    lines = out.strip("\n").split("\n")
+    expect(len(lines) == 4, f"import: predict gave {out!r}")
+    for k, line in enumerate(lines[:4]):
+        got = [float(v) for v in re.findall(r"p\(\w+\)=([0-9.]+)", line)]
+        want = fx[f"probs.{k}"]
+        expect(len(got) == 3 and max(abs(a - b) for a, b in zip(got, want)) < 1e-4,
+               f"import: probe {k}: {got} vs PyTorch {want}")
+    # A plain token list is a vocabulary too.
+    plain = os.path.join(d, "tokens.txt")
+    with open(vocab) as src, open(plain, "w") as dst:
+        dst.write("".join(src.readlines()[6:]))
+    expect_exit(0, ["import", "--torch", weights, "--config", cfg, "--vocab", plain, "--out", model])
+    bad = os.path.join(d, "bad.json")
+    for text, needle in (('{"embedding_dim": 8, "hiden": 3}', "unknown key 'hiden'"),
+                         ('{"embedding_dim": 8, "hidden_size": 12}', "give its labels"),
+                         ('{"embedding_dim": 8, "hidden_size": 10, "num_layers": 2, "labels": ["a", "b", "c"]}',
+                          "lstm.weight_ih_l0"),
+                         ('{"embedding_dim": 8, "hidden_size": 12, "num_layers": 1, "labels": ["a", "b", "c"]}',
+                          "'lstm.bias_hh_l1' that the configuration does not describe"),
+                         ('[1]', "not a JSON object"), ('{"num_layers": 1e9}', "num_layers")):
+        with open(bad, "w") as fh:
+            fh.write(text)
+        expect_exit(2, ["import", "--torch", weights, "--config", bad, "--vocab", vocab, "--out", model], needle)
+    expect_exit(1, ["import", "--torch", weights, "--out", model], "required")
+    expect_exit(2, ["import", "--torch", os.path.join(d, "none.st"), "--config", cfg, "--vocab", vocab,
+                    "--out", model], "none.st")
+
+
+def case_init_embeddings(d, f):
+    """--init-embeddings: the words of a .vec file found in the vocabulary are counted on
+    stderr; a file of another dimension exits 2; with --init it is a usage error."""
+    vec = os.path.join(d, "words.vec")
+    with open(vec, "w") as fh:
+        fh.write("4 8\r\n")
+        for w in ("meeting", "free", "zzzunknown", "money"):
+            fh.write(w + " " + " ".join(["0.125"] * 8) + "\r\n")
+    out = os.path.join(d, "m.st")
+    _, _, err = expect_exit(0, PRE + ["--corpus", f["corpus"], "--steps", "2", "--out", out,
+                                      "--init-embeddings", vec])
+    m = re.search(r"(\d+) of (\d+) words found", err)
+    expect(m is not None and m.group(1) == "3", f"pretrain --init-embeddings: {err!r}")
+    _, _, err = expect_exit(0, FT + ["--train", f["train"], "--epochs", "1", "--out", out,
+                                     "--init-embeddings", vec])
+    expect("3 of" in err, f"finetune --init-embeddings: {err!r}")
+    with open(vec, "w") as fh:
+        fh.write("free 1 2 3\n")
+    expect_exit(2, PRE + ["--corpus", f["corpus"], "--steps", "2", "--out", out, "--init-embeddings", vec],
+                "3 values", last_line_only=True)
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--init", out, "--out", out, "--init-embeddings", vec],
+                "--init-embeddings")
 
 
 if __name__ == "__main__":
