@@ -9,3 +9,13 @@ if(NOT TF_SANITIZE)
   set_tests_properties(train_torch_checkpoint PROPERTIES LABELS train SKIP_RETURN_CODE 77 TIMEOUT 300
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# The snippets of docs/pytorch.md (PyTorch weights imported with tftrain, and the checkpoint read
+# back into PyTorch) run as written.
+if(NOT TF_SANITIZE AND TARGET tftrain)
+  add_test(NAME train_pytorch_doc
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_pytorch_doc.py
+            ${PROJECT_SOURCE_DIR}/docs/pytorch.md $<TARGET_FILE:tftrain> ${CMAKE_CURRENT_BINARY_DIR}/pytorch_doc)
+  set_tests_properties(train_pytorch_doc PROPERTIES LABELS train SKIP_RETURN_CODE 77 TIMEOUT 300
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
