@@ -118,10 +118,11 @@ static void gru_forward(const tf__cell_shape_t *s,
     for (int64_t j = 0; j < H; j++)
         bias[H3 + j] = b_hh ? b_hh[2 * H + j] : 0.0f;
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
-    tf__step_gemm_t gemm;
-    tf__step_gemm_plan(&gemm, B, H3, H, H, H3, 0);
-    if (packed)
+    tf__step_gemm_t gemm = {0};
+    if (packed) {
+        tf__step_gemm_plan(&gemm, B, H3, H, H, H3, 0);
         tf__step_gemm_pack(&gemm, packed, w_hh, 1);
+    }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     if (h0)
@@ -226,10 +227,11 @@ static void gru_backward(const tf__cell_shape_t *s,
     else
         memset(dhs[0], 0, (size_t)BH * sizeof(float));
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
-    tf__step_gemm_t gemm;
-    tf__step_gemm_plan(&gemm, B, H, H3, H3, H, 0);
-    if (packed)
+    tf__step_gemm_t gemm = {0};
+    if (packed) {
+        tf__step_gemm_plan(&gemm, B, H, H3, H3, H, 0);
         tf__step_gemm_pack(&gemm, packed, w_hh, 0);
+    }
 
     for (int64_t stage = 0; stage < T; stage++) {
         const int64_t k = T - 1 - stage, t = reverse ? T - 1 - k : k;

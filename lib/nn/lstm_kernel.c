@@ -683,12 +683,13 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     /* Small batches: W_hh^T packed once, gate by gate, for the per-step products (after
      * bias/gates/state). */
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
-    tf__step_gemm_t gemm;
-    tf__step_gemm_plan(&gemm, B, H, H, H, G4, 1);
-    if (packed)
+    tf__step_gemm_t gemm = {0};
+    if (packed) {
+        tf__step_gemm_plan(&gemm, B, H, H, H, G4, 1);
         for (int64_t q = 0; q < 4; q++)
             tf__step_gemm_pack(&gemm, packed + (size_t)q * tf__step_gemm_packed_floats(&gemm),
                                w_hh + q * H * H, 1);
+    }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
     float *c_init = cs + (cache && reverse ? T * BH : 0);
@@ -812,10 +813,11 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     /* Small batches: W_hh packed once for the per-step dh = dG W_hh (the layout of the forward's
      * work: after dG, the state and the bias sum). */
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
-    tf__step_gemm_t gemm;
-    tf__step_gemm_plan(&gemm, B, H, G4, G4, H, 0);
-    if (packed)
+    tf__step_gemm_t gemm = {0};
+    if (packed) {
+        tf__step_gemm_plan(&gemm, B, H, G4, G4, H, 0);
         tf__step_gemm_pack(&gemm, packed, w_hh, 0);
+    }
 
     const split_t sp = split_steps(s, packed ? gemm.pw : 0);
     bwd_job_t job = {H,  B,  T,  reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,

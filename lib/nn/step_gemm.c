@@ -14,6 +14,7 @@
 #endif
 
 #include <stdatomic.h>
+#include <string.h>
 
 static atomic_int forced = TF__STEP_AUTO;
 
@@ -94,18 +95,28 @@ size_t tf__step_gemm_packed_floats_max(int64_t K, int64_t N)
 #endif
 }
 
-/* Panels of pw columns, each K rows of pw contiguous floats, the last panel zero-padded. */
+/* Panels of pw columns, each K rows of pw contiguous floats, the last panel zero-padded. Rows of
+ * the source are read in order (a column of W^T is a row of W_hh). */
 void tf__step_gemm_pack(const tf__step_gemm_t *g, float *dst, const float *src, int trans)
 {
     const int64_t K = g->K, N = g->N, pw = g->pw, panels = (N + pw - 1) / pw;
-    for (int64_t p = 0; p < panels; p++)
-        for (int64_t k = 0; k < K; k++) {
-            float *d = dst + (p * K + k) * pw;
-            for (int64_t jj = 0; jj < pw; jj++) {
-                const int64_t n = p * pw + jj;
-                d[jj] = n < N ? (trans ? src[n * K + k] : src[k * N + n]) : 0.0f;
+    for (int64_t p = 0; p < panels; p++) {
+        const int64_t n0 = p * pw, w = N - n0 < pw ? N - n0 : pw;
+        float *d = dst + p * K * pw;
+        if (trans) {
+            for (int64_t jj = 0; jj < w; jj++) {
+                const float *row = src + (n0 + jj) * K;
+                for (int64_t k = 0; k < K; k++)
+                    d[k * pw + jj] = row[k];
             }
+        } else {
+            for (int64_t k = 0; k < K; k++)
+                memcpy(d + k * pw, src + k * N + n0, (size_t)w * sizeof(float));
         }
+        if (w < pw)
+            for (int64_t k = 0; k < K; k++)
+                memset(d + k * pw + w, 0, (size_t)(pw - w) * sizeof(float));
+    }
 }
 
 void tf__step_gemm_run(const tf__step_gemm_t *g, const float *A, const float *P, int64_t n0, int64_t n1,
