@@ -71,6 +71,13 @@ class _ModelOpts(ctypes.Structure):
                 ("cutoffs", _i32 * 8)]
 
 
+class _ImportOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32),
+                ("labels", ctypes.POINTER(ctypes.c_char_p)), ("num_labels", _i32),
+                ("multi_label", _i32), ("pooling", _u32), ("reserved", _i32),
+                ("head_dropout", _dbl)]
+
+
 class _OptimOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("algorithm", _i32), ("amsgrad", _i32),
                 ("lr", _dbl), ("momentum", _dbl), ("dampening", _dbl), ("nesterov", _i32),
@@ -134,7 +141,7 @@ class _Metrics(ctypes.Structure):
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
 _MODEL_OPTS_V = 3
-_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = 1
+_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = 1
 _FINETUNE_OPTS_V = 3
 
 # Names accepted for enumerations.
@@ -219,6 +226,10 @@ declare("tf_module_param_at", "status", [P(ctypes.c_char_p), H, H, _vp, _u32])
 declare("tf_model_save", "status", [_vp, ctypes.c_char_p])
 declare("tf_model_load", "status", [H, _vp, ctypes.c_char_p, _u32],
         paths=(2,))
+declare("tf_import_opts_init", "status", [P(_ImportOpts), _u32])
+declare("tf_model_import", "status", [H, _vp, ctypes.c_char_p, _vp, P(_ModelOpts), P(_ImportOpts)],
+        paths=(2,))
+declare("tf_model_init_embeddings_file", "status", [_vp, ctypes.c_char_p, P(_i32)], paths=(1,))
 # Training calls are checked by hand: a cancel must re-raise the callback's own exception.
 declare("tf_pretrain", ctypes.c_int, [_vp, _vp, _vp, P(_PretrainOpts), P(_Report)])
 declare("tf_finetune", ctypes.c_int, [_vp, _vp, _vp, P(_FinetuneOpts), P(_Report)])
@@ -629,6 +640,40 @@ class Model(Handle):
         lib.tf_model_load(ctypes.byref(h), ctx.handle, os.fsencode(path),
                           _MODEL_LOAD_BACKBONE if backbone_only else 0)
         return cls(ctx, h)
+
+    @classmethod
+    def import_torch(cls, ctx: Context, path: PathLike, vocab: Optional[Vocab],
+                     labels: Optional[Sequence[str]] = None, pooling: int = 7,
+                     multi_label: bool = False, **options: Any) -> "Model":
+        """A model from weights PyTorch saved (safetensors.torch.save_file of a state_dict under
+        libtransfer's parameter names; docs/pytorch.md). The architecture is given as for
+        create(); `labels` name the rows of a `head.*` in the file (two labels: one logit),
+        `pooling` is the OR of 1 last, 2 mean, 4 max the head reads. Every tensor is checked by
+        name, dtype and shape (ValueError naming it)."""
+        opts = _ModelOpts()
+        lib.tf_model_opts_init(ctypes.byref(opts), _MODEL_OPTS_V)
+        _apply(opts, options, "Model.import_torch")
+        io = _ImportOpts()
+        lib.tf_import_opts_init(ctypes.byref(io), _IMPORT_OPTS_V)
+        names = [str(x).encode() for x in labels or ()]
+        arr = (ctypes.c_char_p * max(1, len(names)))(*names)
+        if names:
+            io.labels = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+            io.num_labels = len(names)
+        io.pooling = pooling
+        io.multi_label = int(multi_label)
+        h = _vp()
+        lib.tf_model_import(ctypes.byref(h), ctx.handle, os.fsencode(path),
+                            vocab.handle if vocab else None, ctypes.byref(opts), ctypes.byref(io))
+        return cls(ctx, h)
+
+    def init_embeddings(self, path: PathLike) -> int:
+        """Set the embedding rows of the words listed in a word2vec/GloVe/fastText text file
+        (`.vec`: optional `count dim` header, then `word v1 ... vE`); other rows keep their
+        weights. Returns how many vocabulary words were found."""
+        found = _i32()
+        lib.tf_model_init_embeddings_file(self.handle, os.fsencode(path), ctypes.byref(found))
+        return found.value
 
     def save(self, path: PathLike) -> None:
         """Write the model to a safetensors file (replaced atomically), PyTorch parameter

@@ -363,5 +363,55 @@ class TrainTest(DataDirTest):
             self.assertTrue(math.isfinite(model.lm_score("free money now")))
 
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                        "reference", "fixtures")
+
+
+class ImportTest(DataDirTest):
+    """Model.import_torch on the PyTorch fixture of tests/reference/gen_torch_import_fixtures.py
+    (its probabilities are in torch_import_expect.tfx; here the probe [4, 9, 17, 33, 5]), and
+    Model.init_embeddings."""
+
+    def test_import_torch_predicts_as_pytorch(self):
+        with lt.Context(threads=1) as ctx:
+            vocab = lt.Vocab.load(ctx, os.path.join(FIXTURES, "torch_import_vocab.txt"))
+            model = lt.Model.import_torch(ctx, os.path.join(FIXTURES, "torch_import_cls.safetensors"),
+                                          vocab, labels=["neg", "neu", "pos"], embedding_dim=8,
+                                          hidden_size=12, num_layers=2)
+            ids = [4, 9, 17, 33, 5]
+            got = list(model.predict_ids(ids))
+            want = [0.3658482649893275, 0.3013082786767796, 0.33284345633389306]  # probs.0
+            for a, b in zip(got, want):
+                self.assertAlmostEqual(a, b, delta=1e-5)
+            path = os.path.join(self.dir, "imported.safetensors")
+            model.save(path)
+            again = lt.Model.load(ctx, path)
+            self.assertEqual(list(again.predict_ids(ids)), got)
+            with self.assertRaises(ValueError) as e:
+                lt.Model.import_torch(ctx, os.path.join(FIXTURES, "torch_import_cls.safetensors"),
+                                      vocab, labels=["neg", "neu", "pos"], embedding_dim=8,
+                                      hidden_size=10, num_layers=2)
+            self.assertIn("lstm.weight_ih_l0", str(e.exception))
+            with self.assertRaises(FileNotFoundError):
+                lt.Model.import_torch(ctx, os.path.join(self.dir, "none.safetensors"), vocab,
+                                      embedding_dim=8, hidden_size=12, num_layers=2)
+
+    def test_init_embeddings_counts_found_words(self):
+        with lt.Context(threads=1) as ctx:
+            corpus = os.path.join(self.dir, "c.txt")
+            with open(corpus, "w") as f:
+                f.write("the cat sat\nthe dog sat\n")
+            vocab = lt.Vocab.build(ctx, [corpus])
+            model = lt.Model.create(ctx, vocab, embedding_dim=2, hidden_size=3)
+            vec = os.path.join(self.dir, "w.vec")
+            with open(vec, "w") as f:
+                f.write("3 2\ncat 1 2\nzebra 3 4\ndog 5 6\n")
+            self.assertEqual(model.init_embeddings(vec), 2)
+            with open(vec, "w") as f:
+                f.write("cat 1 2 3\n")
+            with self.assertRaises(ValueError):
+                model.init_embeddings(vec)
+
+
 if __name__ == "__main__":
     unittest.main()
