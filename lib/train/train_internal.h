@@ -98,6 +98,10 @@ tf_status_t tf__model_make_head(tf_model_t *m,
                                 double dropout);
 void tf__model_drop_head(tf_model_t *m);
 
+struct tf__lines;
+/* tf_model_init_embeddings_file on lines of any source (a file, or memory for the fuzz target). */
+tf_status_t tf__model_init_embeddings_lines(tf_model_t *m, struct tf__lines *lr, int32_t *num_found);
+
 /* Copy every parameter of the model from `f`, checking dtype and shape, and refuse tensors of
  * `f` the model does not have (`head.*` skipped when skip_head); messages start "fn: path:". */
 tf_status_t tf__model_load_params(tf_model_t *m, tf_tensorfile_t *f, const char *fn, const char *path,

@@ -117,22 +117,16 @@ static tf_status_t read_vectors(vec_state_t *s, tf__lines_t *lr)
     }
 }
 
-tf_status_t tf_model_init_embeddings_file(tf_model_t *m, const char *path, int32_t *num_found)
+tf_status_t tf__model_init_embeddings_lines(tf_model_t *m, tf__lines_t *lr, int32_t *num_found)
 {
     tf_tensor_t *emb;
-    tf__lines_t lr;
     vec_state_t s;
     tf_status_t st;
-    if (num_found != NULL)
-        *num_found = 0;
-    TF_REQUIRE_ARG(m);
-    TF_REQUIRE_ARG(path);
-    if (m->cfg.input != TF_MODEL_INPUT_TOKENS || m->vocab == NULL)
-        TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model has no word embedding", __func__);
+    *num_found = 0;
     TF_CHECK(embedding_param(m, &emb));
     memset(&s, 0, sizeof s);
     s.m = m;
-    s.path = path;
+    s.path = lr->name;
     s.dim = (int32_t)tf_tensor_dim(emb, 1);
     size_t V = (size_t)tf_tensor_dim(emb, 0);
     s.rows = tf__alloc(m->ctx, tf_tensor_nbytes(emb));
@@ -144,18 +138,31 @@ tf_status_t tf_model_init_embeddings_file(tf_model_t *m, const char *path, int32
         goto out;
     }
     memcpy(s.rows, tf_tensor_data(emb), tf_tensor_nbytes(emb));
-    TF_CHECK_GOTO(st, tf__lines_open_file(&lr, m->ctx, path, __func__), out);
-    st = read_vectors(&s, &lr);
-    tf__lines_close(&lr);
-    if (st == TF_STATUS_OK) {
-        st = tf_tensor_copy_from(emb, s.rows, tf_tensor_nbytes(emb));
-        if (st == TF_STATUS_OK && num_found != NULL)
-            *num_found = s.found;
-    }
+    TF_CHECK_GOTO(st, read_vectors(&s, lr), out);
+    TF_CHECK_GOTO(st, tf_tensor_copy_from(emb, s.rows, tf_tensor_nbytes(emb)), out);
+    *num_found = s.found;
 out:
     tf__free(m->ctx, s.rows);
     tf__free(m->ctx, s.seen);
     tf__free(m->ctx, (void *)s.fs);
     tf__free(m->ctx, (void *)s.fe);
+    return st;
+}
+
+tf_status_t tf_model_init_embeddings_file(tf_model_t *m, const char *path, int32_t *num_found)
+{
+    tf__lines_t lr;
+    int32_t found = 0;
+    if (num_found != NULL)
+        *num_found = 0;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(path);
+    if (m->cfg.input != TF_MODEL_INPUT_TOKENS || m->vocab == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model has no word embedding", __func__);
+    TF_CHECK(tf__lines_open_file(&lr, m->ctx, path, __func__));
+    tf_status_t st = tf__model_init_embeddings_lines(m, &lr, &found);
+    tf__lines_close(&lr);
+    if (st == TF_STATUS_OK && num_found != NULL)
+        *num_found = found;
     return st;
 }
