@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_data FILE [T B]: build a word vocabulary from FILE, load it as a language-model stream
  * (T=64, B=32 by default) and read one epoch of batches; prints the input rate of the whole
  * pipeline (mb_per_s, MB = 10^6 bytes of FILE per second).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_lstm: speed of one recurrent layer, one direction: the LSTM's kernel (lib/nn/lstm_kernel.c)
  * or, with --cell, another cell's from the cell table (lib/nn/cell.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* AdamW step over 10M parameters against memcpy bandwidth, measured in the same run.
  *
  *   bench_optim [params_millions] [reps]

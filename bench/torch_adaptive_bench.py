@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch's training step of the seed language model with a full softmax and with
 torch.nn.AdaptiveLogSoftmaxWithLoss, the counterpart of `bench_lstm --model seed-lm` and
 `bench_lstm --model seed-lm-adaptive`: vocabulary 10000, embedding 100, LSTM hidden 200, T=64,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Warning flags for libtransfer's own code (library, tests, examples).
 function(tf_target_warnings target)
   if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * Use libtransfer from C++11: RAII handles (std::unique_ptr with the library's free functions as
  * deleters) and exceptions made from status codes. Loads a fine-tuned model and classifies each

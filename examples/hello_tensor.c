@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * Create a context, check the library version, make a tensor, wrap caller memory, and read the
  * error message of a call that fails on purpose.

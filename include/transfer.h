@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer.h
  * @brief libtransfer: pre-train an LSTM sequence model, then fine-tune it, from C.

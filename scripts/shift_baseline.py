@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The baseline of scripts/shift: TF-IDF over word unigrams and bigrams, then a class-balanced
 logistic regression (scikit-learn), trained on a labelled TSV and scored on another.
 

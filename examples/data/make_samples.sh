@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # How the bundled samples were made from the project's shared data sets (see ../../README.md).
 #   examples/data/make_samples.sh /path/to/shared/data
 # spam/unlabeled.txt  : the full unlabelled SpamAssassin texts (in-domain pre-training corpus)

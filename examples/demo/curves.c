@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The demo's loss curves as CSV and as a hand-written SVG plot (two panels, axes, legend). */
 #include "curves.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The demo's loss curves: recorded from the progress callback, written as CSV and SVG. */
 #ifndef DEMO_CURVES_H
 #define DEMO_CURVES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * The main job (`scripts/demo`): pre-train an LSTM language model on unlabelled e-mails, fine-tune
  * it as a spam filter on 276 labelled e-mails, train the same architecture from scratch on the

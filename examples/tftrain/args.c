@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain: strict command-line parsing (`--flag value` or `--flag=value`). */
 #include "tftrain.h"
 

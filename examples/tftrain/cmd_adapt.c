@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain adapt: make a fine-tuned classifier decide for the class balance of new data. */
 #define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"

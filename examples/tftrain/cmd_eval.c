@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain eval and tftrain predict: use a fine-tuned model. */
 #define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain finetune: a text classifier, from a pre-trained model or from scratch. */
 #include "tftrain.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain pretrain: a word-level recurrent (LSTM or GRU) language model on unlabelled text, new or
  * continued from a pre-trained one (domain adaptation). */
 #include "tftrain.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain: glue shared by the subcommands (errors, context, vocabularies, models, paths). */
 #define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"

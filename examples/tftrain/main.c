@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * tftrain: pre-train, fine-tune, evaluate and apply LSTM text classifiers from the command line.
  * Run `tftrain --help`.

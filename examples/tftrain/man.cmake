@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Make tftrain.1 with help2man from `tftrain --help` and `--version`, with a COMMANDS section
 # holding each command's own --help (help2man reads the top-level one only).
 # Usage: cmake -DTFTRAIN=EXE -DHELP2MAN=EXE -DOUT=FILE -P man.cmake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain: progress on stderr, a bar on a terminal and a table of one row per epoch otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include "tftrain.h"

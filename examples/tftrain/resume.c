@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tftrain: training that does not lose work: checkpoints of the model and its training state every
  * N steps and on Ctrl-C or SIGTERM, and --resume from one. */
 #define _POSIX_C_SOURCE 200809L

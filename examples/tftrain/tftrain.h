@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tftrain: the command-line front end of libtransfer (pre-train, fine-tune, evaluate, predict).
  * Shared declarations of the tool's files; nothing here is part of the library.

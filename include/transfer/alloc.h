@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/alloc.h
  * @brief Allocator hooks: route every allocation of a context through your own functions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/common.h
  * @brief Export macros, calling-convention macros and the fixed-width types every header uses.

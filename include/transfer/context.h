@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/context.h
  * @brief The context: allocator, thread count, random seed and log callback shared by the objects

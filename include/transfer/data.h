@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/data.h
  * @brief Vocabularies, tokenisers and data loaders: text files, TSV, CSV and caller memory in,

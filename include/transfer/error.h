@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/error.h
  * @brief Status codes and the thread-local last-error message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/io.h
  * @brief Tensor files: named tensors, byte blobs and string metadata in the safetensors layout,

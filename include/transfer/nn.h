@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/nn.h
  * @brief Neural modules (embedding, recurrent stack, linear, dropout, encoder), losses and pooling

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/optim.h
  * @brief Optimizers (SGD, Adam, AdamW), learning-rate schedules, parameter groups, gradient

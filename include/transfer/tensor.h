@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/tensor.h
  * @brief Tensors: dense, row-major arrays of f32 or i32 with 1 to 4 dimensions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file transfer/train.h
  * @brief The two-phase API: a model (backbone, heads, vocabulary, labels), tf_pretrain(),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation through the context's hooks, and the growable array built on it. Each block carries a
  * TF__ALIGN-byte prefix holding its size, so the context can account for the bytes it has
  * outstanding. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The context: allocator, threads, seed, logging. Everything created from it points back to it. */
 #include "internal.h"
 

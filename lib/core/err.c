@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Thread-local last error: the status and message of the most recent failure on each thread. */
 #include "transfer/error.h"
 #include "err.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal error helpers: record a thread-local message and return a status.
  *
  * A message starts with the public function the caller called, then ": " ("tf_tensor_create:

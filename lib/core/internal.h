@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private definitions shared by every layer of lib/: the context, allocation, logging, options
  * handling and the random generator. Never installed. */
 #ifndef TF_CORE_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging goes only to the context's callback; with none, nothing is printed. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The options-struct convention: {struct_size, version, ...}, one published size per version.
  * docs/ABI.md states the rules this file enforces. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xoshiro256** (Blackman and Vigna, 2018): fast, small state, good statistical quality. */
 #include "rng.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The random generator of a context: xoshiro256** seeded through splitmix64. Plain data, so its
  * state can be saved with a training run and restored bit-exactly. */
 #ifndef TF_CORE_RNG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The step team (team.h): one claim counter, one done counter, spin-then-yield waits. */
 #include "team.h"
 

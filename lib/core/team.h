@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A team of threads, started per call, for the library's own parallel loops.
  *
  * The main use is a recurrence: `steps` steps, each made of `chunks` independent pieces of

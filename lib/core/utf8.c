@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 well-formedness (RFC 3629): the one check behind every "valid UTF-8" rule of the library.
  */
 #include "internal.h"

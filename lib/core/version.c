@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime version of the loaded library (compare with the LIBTRANSFER_VERSION_* macros). */
 #include "transfer/version.h"
 

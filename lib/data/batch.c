@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The next batch (filled by the loader's kind, time-major) and the batch getters. */
 #include "transfer/data.h"
 #include "data_internal.h"

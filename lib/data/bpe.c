@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Byte-level BPE: merges (a pair of token ids and the token they make), encoding a pre-token by
  * lowest-rank merges first, and training from counted pre-tokens. Pair counts are kept up to
  * date as words change, with a lazy max-heap to pick the next merge and, per pair, a list of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private definitions of the data layer: string hash table, tokeniser, line reader, loader. */
 #ifndef TF_DATA_INTERNAL_H
 #define TF_DATA_INTERNAL_H

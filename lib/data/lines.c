@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Line reader over a file (streamed in chunks through one buffer) or caller memory. Lines end
  * with LF; a CR before it is dropped. A line longer than TF_DATA_MAX_LINE or holding a NUL byte
  * is consumed and reported as EFORMAT so the caller can fail or skip it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loaders, the shared part: options, epochs, progress, labels, state blobs and the free
  * function. Each kind is a tf__loader_ops_t with its state (loader_lm.c, loader_seq.c,
  * loader_num.c; the sequence kinds share seqs.c); tf_loader_next and the batch getters are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The language-model loader: text files streamed through the tokeniser into one int32 array,
  * cut into batch_size streams read in windows of about bptt steps. */
 #include "transfer/data.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Numeric-sequence loaders: CSV files and caller float arrays; per-feature standardisation. */
 #include "transfer/data.h"
 #include "data_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Token-sequence loaders: labelled TSV text, and caller arrays (flat + offsets, or padded). */
 #include "transfer/data.h"
 #include "data_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the sequence kinds (labelled text, token arrays, numeric) share: owned offsets and labels,
  * the epoch's layout (shuffle, buckets of similar lengths, batches) and the lengths and labels of
  * a batch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Interned strings: an open-addressing hash table (linear probing) over one byte arena. */
 #include "transfer/data.h"
 #include "data_internal.h"

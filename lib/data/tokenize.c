@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tokeniser: one pass over the bytes with a class table; UTF-8 is validated and invalid
  * bytes become U+FFFD; tokens are copied (lower-cased) into a scratch buffer and hashed on the
  * way. With TF__TOK_UNICODE, a text with non-ASCII bytes is first normalised by utf8proc (NFKC,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Vocabularies: building by counting tokens over files or strings, lookup, encode, decode. */
 #include "transfer/data.h"
 #include "data_internal.h"

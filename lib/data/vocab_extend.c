@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growing a word vocabulary with the frequent words of new text: existing ids stay, new words
  * are appended. */
 #include "transfer/data.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Vocabulary serialisation: a line-based UTF-8 text (format documented in transfer/data.h). */
 #include "transfer/data.h"
 #include "data_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Atomic replacement of a file: write a new temporary file in the target's directory (created
  * with O_EXCL under a unique name), fsync it, rename it over the target, fsync the directory.
  * A reader (or a crash at any point) sees either the old file or the complete new one. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A growable byte buffer for building file headers, with JSON string output. */
 #include "io_internal.h"
 

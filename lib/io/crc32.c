@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CRC32 (IEEE 802.3, reflected polynomial 0xEDB88320; the checksum of zlib, PNG and gzip),
  * slice-by-8: eight bytes per step through eight lookup tables, then byte by byte. */
 #include "io_internal.h"

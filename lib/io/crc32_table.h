@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Generated: CRC32 (IEEE 802.3, reflected polynomial 0xEDB88320) lookup tables for the
  * slice-by-8 loop in crc32.c. Table k maps a byte to its CRC contribution k bytes further on.
  * Regenerate: t0[i] = i shifted 8 times through the polynomial; tk[i] = (t(k-1)[i] >> 8) ^

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private definitions of the tensor-file layer (lib/io): CRC32, a growable byte buffer with JSON
  * string output, atomic file replacement and the loaded-file structs. */
 #ifndef TF_IO_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON reader (see json.h): recursive descent over a length-bounded buffer into a tree held
  * in an arena of context-allocated blocks. */
 #include "json.h"

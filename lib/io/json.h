@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small JSON reader for checkpoint headers and metadata: the whole document as a tree, every
  * byte allocated through the context's allocator, no global state (so two contexts may parse at
  * once), a nesting limit, and strings that keep their length (a \u0000 escape is refused rather

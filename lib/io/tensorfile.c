@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The loaded tensor file handle: options, accessors and free. */
 #include "io_internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loading a tensor file: every size, offset and string read from the file is bounded and
  * validated before it is used; the payload of every entry is CRC-checked. */
 #include "io_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Building and atomically saving a tensor file (safetensors layout with libtransfer metadata). */
 #include "io_internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The adaptive softmax of a language-model head (Grave et al. 2017), as
  * torch.nn.AdaptiveLogSoftmaxWithLoss computes it, with the same parameters and names.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The table of recurrent cells (index = public cell kind) and the parameter naming every cell
  * shares (PyTorch's). */
 #include "transfer/nn.h"

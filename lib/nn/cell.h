@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recurrent cells: the one private interface between a cell's kernels and everything that stacks,
  * names, saves or trains recurrent layers (rnn.c, encoder.c, lib/train). docs/cells.md says how to
  * add a cell.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Inverted dropout: in training mode y = x * mask / (1 - p) with mask ~ Bernoulli(1 - p) drawn from
  * the context's generator; in evaluation mode y = x. */
 #include "transfer/nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Embedding: a (V, E) table looked up by token ids; backward scatters rows of the output gradient
  * into the table's gradient (never into the padding row). */
 #include "transfer/nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The encoder: an embedding (token input) or a linear projection (numeric input) followed by an
  * recurrent stack of the chosen cell, all parameters in one buffer owned by the encoder. */
 #include "transfer/nn.h"

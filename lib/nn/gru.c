@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GRU cell (torch.nn.GRU), one direction of one layer, forward and backward over all steps, on
  * the contract of cell.h:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linear: y (N, out) = x (N, in) W^T + b over the rows of any (..., in) input. The weight may be
  * borrowed from an embedding (tied language-model head). */
 #include "transfer/nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The chunked linear + softmax cross-entropy of a language-model head (tf_linear_cross_entropy):
  * the (N, V) logits are never all in memory, only a chunk of rows at a time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Losses: softmax cross-entropy with an ignore index, binary cross-entropy with logits, mean
  * squared error. Each returns the mean loss and writes d(loss)/d(input). Sums are accumulated in
  * double. The chunked linear + cross-entropy of a language-model head is in linear_ce.c. */

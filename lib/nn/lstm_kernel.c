@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fast LSTM kernel (one direction of one layer), as DESIGN.md plans it:
  *
  * forward:  G = X W_ih^T for all T*B rows in one GEMM, straight into the gate cache; then per step

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The LSTM kernel: one direction of one layer, forward and backward (BPTT), over flat buffers.
  *
  * Layout follows torch.nn.LSTM: time-major rows (row r = t*B + b), gate order i, f, g, o,

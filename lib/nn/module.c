@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The module base: parameter store (one buffer of values, one of gradients, named views),
  * enumeration, freezing, modes, and the generic forward/backward dispatch. */
 #include "transfer/nn.h"

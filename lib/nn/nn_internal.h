@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private definitions of lib/nn: the module base struct and its vtable, the parameter store, and
  * the helpers the module files share.
  *

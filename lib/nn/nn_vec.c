@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Vectorised loops over float rows used by the losses, the heads and the embedding: max, shifted
  * exp with its sum (softmax over a 10000-word vocabulary), scale, accumulate. Written with GCC
  * vector extensions; on x86-64 Linux each function is compiled for three ISA levels and the best

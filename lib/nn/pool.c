@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pooling heads for sequence classification over each sequence's valid steps: last step (for a
  * bidirectional output the reverse half at t = 0), mean and max, concatenated in that order. */
 #include "transfer/nn.h"

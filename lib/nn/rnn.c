@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stacked recurrent module: layers of one or two directions over a cell's kernels (cell.h),
  * dropout between layers, lengths, initial and final states.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-step recurrent products (step_gemm.h): libxsmm's generated kernels when built in, the
  * portable packed kernel otherwise.
  *

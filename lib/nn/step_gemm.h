@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-step recurrent products of the cells' fast paths: C (M x N, ldc) = [C +] A (M x K, lda) W
  * for a small M (the batch) and a weight matrix W (K x N) packed once per call into panels of
  * columns. docs/kernels.md says which kernel runs where.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What libxsmm's own printing and process-ending calls become inside libtransfer.so: the build
  * renames them in a private copy of libxsmm's archive (CMakeLists.txt), because library code never
  * prints or ends the process. libxsmm prints only diagnostics (LIBXSMM_VERBOSE) and calls exit only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fused optimizer update loops. Each loop makes one pass over contiguous memory, reading p, g and
  * the moments once and writing p and the moments once. The arithmetic follows torch.optim 1.13's
  * single-tensor CPU path operation by operation, in f32 with f32 scalars and ATen's evaluation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The optimizer object: options, parameter registration, groups, stepping, clipping. */
 #include "transfer/optim.h"
 #include "optim_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The optimizer struct and the pieces shared by lib/optim: update kernels, schedules, state. */
 #ifndef TF_OPTIM_INTERNAL_H
 #define TF_OPTIM_INTERNAL_H

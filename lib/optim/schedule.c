@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Learning-rate schedules: a multiplier of the base rate as a function of the 0-based step. */
 #include "transfer/optim.h"
 #include "optim_internal.h"

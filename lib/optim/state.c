@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Optimizer state blob for resuming training bit-exactly. Little-endian layout, version 1:
  *
  *   offset  size  field

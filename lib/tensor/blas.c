@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GEMM through CBLAS (OpenBLAS) or a plain loop when built without BLAS.
  *
  * Threads: the library runs OpenBLAS single-threaded and splits a large GEMM over its own team

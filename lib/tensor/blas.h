@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one BLAS wrapper. Row-major single-precision GEMM:
  *   C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C
  * op(X) is X or X^T as `trans_a` / `trans_b` say. With TF_WITH_BLAS it calls cblas_sgemm; otherwise

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tensors: owned or wrapped dense arrays, with overflow-checked shapes. */
 #include "transfer/tensor.h"
 #include "tensor_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tensor struct, visible to every layer inside lib/. */
 #ifndef TF_TENSOR_INTERNAL_H
 #define TF_TENSOR_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Model checkpoints (safetensors through lib/io) and the training-state file for resuming. */
 #include "transfer/train.h"
 #include "transfer/io.h"

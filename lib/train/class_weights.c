@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Class weights of a fine-tuning run: resolved from the options and the training counts, and
  * the weighted losses they call for (PyTorch's CrossEntropyLoss `weight`, a weighted mean over
  * the batch, and BCEWithLogitsLoss `pos_weight` for multi-label heads). */

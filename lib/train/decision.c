@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* How a task head's logits become decisions: a temperature and class priors (see train.h,
  * "Decisions under a new class prior"), temperature scaling on labelled data, and the EM
  * estimate of a new prior from unlabelled data (Saerens, Latinne and Decaestecker, 2002). */

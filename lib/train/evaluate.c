@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Evaluation over a loader, prediction for one sequence, and language-model scoring. */
 #include "transfer/train.h"
 #include "train_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tf_model_extend_vocab_files: new words for a pre-trained model, appended to its vocabulary,
  * embedding and language-model head. */
 #include "transfer/train.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tf_finetune: a task head on the backbone, trained with ULMFiT's recipe (gradual unfreezing,
  * discriminative rates, slanted triangular schedule) and early stopping on a validation metric. */
 #include "transfer/train.h"

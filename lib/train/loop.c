@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the two trainers share: the phase state, progress reports, the divergence guard and the
  * report structs. */
 #include "transfer/train.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The model: backbone encoder, pre-training head, task head, vocabulary and labels. */
 #include "transfer/train.h"
 #include "train_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tf_pretrain: next-token language modelling (or next-step regression) on the backbone. */
 #include "transfer/train.h"
 #include "train_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private definitions of lib/train: the model struct, the state of a training phase, and the
  * helpers the trainer files share. */
 #ifndef TF_TRAIN_INTERNAL_H

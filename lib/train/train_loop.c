@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one training loop of every phase: epochs of batches, the divergence guard, gradient
  * clipping, progress, stopping and resuming. A phase brings its own steps (tf__phase_ops_t). */
 #include "transfer/train.h"

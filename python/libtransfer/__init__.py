@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Python bindings for libtransfer through ctypes.
 
     import libtransfer as lt

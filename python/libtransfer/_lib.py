@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading the shared library, turning status codes into exceptions, and owning handles."""
 from __future__ import annotations
 

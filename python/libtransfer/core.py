@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Context and tensors."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Vocabularies, loaders and models: pre-train, fine-tune, evaluate, predict, save and load.
 
     import libtransfer as lt

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of the ctypes bindings: context, tensors, errors. Run: python3 -m unittest discover."""
 import os
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of what makes the bindings a Python package: the version, exceptions that are also the
 built-in ones that fit, objects freed when collected, and their repr."""
 import errno

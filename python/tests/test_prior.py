@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of decisions under a new class prior through the bindings: class weights, calibration,
 the EM prior estimate from unlabelled texts, given priors, checkpoints and argument errors.
 Fine-tuning on tiny data written here: well under a second each."""

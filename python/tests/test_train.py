@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of the training bindings: vocabularies, loaders, pre-training, fine-tuning, evaluation,
 prediction, checkpoints, errors and cancelling. Tiny data and a few steps: a few seconds."""
 import ctypes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Options structs that grow (docs/ABI.md): this program is built against today's headers and runs
  * against a library whose options and results structs each grew one trailing int64_t field in one
  * more version (tests/abi/CMakeLists.txt). The frozen copies below are the structs as published:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Generate a C test that calls every public function with all-zero arguments.
 
 The list of functions is read from the public headers, so a new function is covered the moment it

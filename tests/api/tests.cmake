@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # core_api_null_arguments: every public function, called with NULL pointers and zero numbers,
 # returns TF_STATUS_EINVAL (status functions) or at least does not crash (the others). The list of
 # functions comes from the headers at build time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the numeric-CSV parser, standardisation and batching from memory. The first byte picks
  * options. */
 #include "transfer.h"

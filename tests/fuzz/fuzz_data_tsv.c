@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the labelled-TSV parser and batching from memory. The first byte picks options. */
 #include "transfer.h"
 #include "data/data_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz vocabulary deserialisation; what loads must serialise back to the same text, and encode
  * and decode the input without trouble. */
 #include "transfer.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the JSON reader of checkpoint headers: any bytes are either refused with EFORMAT (and
  * nothing allocated) or give a tree whose counts, strings and numbers hold together. */
 #include "transfer.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the tensor-file loader from memory with strict options (libtransfer files only), with
  * plain safetensors allowed, and with non-finite values allowed too. A loaded file is walked
  * completely; anything left allocated afterwards, or a status without a message, aborts. */

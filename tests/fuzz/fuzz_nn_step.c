@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz one training step of an encoder with arbitrary options, token ids, lengths and targets:
  * every call must either succeed with finite numbers or fail with a status (never crash, never
  * leak). Layout of the input: 12 option bytes, then B lengths, then T*B token ids, then targets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz tf_optimizer_state_load. Input: one mode byte, then the blob.
  *   bit 0: recompute the blob's trailing CRC32, so mutations reach the parsing behind the checksum
  *   bit 1: load into SGD with momentum instead of Adam with AMSGrad

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays fuzz inputs without libFuzzer: every file given (or found in a directory given) is fed
  * once to LLVMFuzzerTestOneInput. Used as a regression test in every build. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiled as strict C99: the umbrella header must be clean, and the header version must match
  * the library actually loaded. */
 #include <transfer.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Compiled as strict C++11: the umbrella header must be clean and usable from C++.
 #include <transfer.h>
 #include <cstdio>

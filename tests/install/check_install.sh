@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the built library into a scratch prefix, then build and run a consumer against the
 # installed files only: through find_package(transfer) (C and C++) and through pkg-config. The
 # tool comes with it: bin/tftrain (running without LD_LIBRARY_PATH), its man page, and the API

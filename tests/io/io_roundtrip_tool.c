@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helper for the Python interop test (public API only).
  *   io_roundtrip_tool write OUT   write a fixed file (values documented in test_interop.py)
  *   io_roundtrip_tool dump IN     load IN (plain safetensors allowed) and print every entry and

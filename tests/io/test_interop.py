@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interop of libtransfer tensor files with the reference safetensors implementation.
 
 usage: test_interop.py IO_ROUNDTRIP_TOOL WORKDIR

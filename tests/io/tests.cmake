@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Interop of tensor files with the reference safetensors implementation (Python package
 # `safetensors` with numpy and torch, under /usr/bin/python3). The test reports itself skipped
 # (exit 77) when those modules are missing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Python package in python/ (context, tensors, vocabularies, loaders, models), tested
 # through ctypes against the built shared library.
 # Debian's python3 (/usr/bin/python3) is used because it has numpy; a sanitizer build cannot be

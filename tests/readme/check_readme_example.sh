@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Compile and run the C block of README.md that follows the marker <!-- example:minimal -->.
 set -eu
 readme=$1 work=$2 cc=$3 inc1=$4 inc2=$5 lib=$6 sanitize=${7:-}

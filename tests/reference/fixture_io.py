@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Write reference fixtures in the "TFX1" format read by tests/support/tf_fixture.c.
 
     magic "TFX1", uint32 count, then per entry: uint32 name_len, name, uint32 dtype

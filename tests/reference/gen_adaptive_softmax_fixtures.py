@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch reference fixtures for the adaptive softmax (run with Debian's /usr/bin/python3).
 
     /usr/bin/python3 tests/reference/gen_adaptive_softmax_fixtures.py

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Reference for libtransfer's byte-level BPE, written independently of the C code from the rules
 in include/transfer/data.h: writes a small corpus (fixtures/bpe_corpus.txt) and, for two
 configurations, the merges BPE learns on it and the ids and decoded text of a few encodings

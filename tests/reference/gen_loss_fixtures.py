@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch reference fixtures for the class-weighted fine-tuning losses (torch 1.13).
 
 Run from the repository root:  /usr/bin/python3 tests/reference/gen_loss_fixtures.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PyTorch reference fixtures for the LSTM kernel (one layer, both directions).
 
 Run with Debian's Python (torch 1.13):  /usr/bin/python3 tests/reference/gen_lstm_kernel_fixtures.py

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch reference fixtures for the nn modules (run with Debian's /usr/bin/python3, torch 1.13).
 
     /usr/bin/python3 tests/reference/gen_nn_fixtures.py

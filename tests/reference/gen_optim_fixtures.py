@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Reference fixtures for lib/optim, written with torch.optim (torch 1.13).
 
 Run from the repository root:  /usr/bin/python3 tests/reference/gen_optim_fixtures.py

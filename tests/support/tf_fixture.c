@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "tf_test.h"
 #include "tf_fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reference fixtures written by the PyTorch generator scripts under tests/reference/ and read by
  * the C tests. Format "TFX1" (little-endian):
  *   char magic[4] = "TFX1"; uint32 count;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers for the CMocka tests: a counting allocator that can fail on demand, status
  * assertions that print the library's message, and a main() that runs one named case. */
 #ifndef TF_TEST_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Fails if the shared library exports a symbol without the tf_ prefix, or an internal tf__ one.
 set -eu
 lib=$1

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Fails if the library imports a function that prints to the terminal or ends the process:
 # library code reports through status codes, the last-error message and the log callback only.
 set -eu

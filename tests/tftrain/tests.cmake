@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The tftrain tool and the C++ example, driven by tests/tftrain/tftrain_test.py on tiny data it
 # writes itself: exit statuses and messages, --help, a small end-to-end run, continued
 # pre-training with a grown vocabulary, cpp_predict agreeing with `tftrain predict`, the --out

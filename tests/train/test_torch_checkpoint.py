@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A libtransfer checkpoint loads into an equivalent PyTorch model and predicts the same,
 the decision metadata (temperature and class priors) applied as train.h describes it; the
 language model's next-token loss agrees too, also after the vocabulary grew with the words of new

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A libtransfer checkpoint loads into an equivalent PyTorch model (Debian's torch under
 # /usr/bin/python3, safetensors from PyPI) and predicts the same; skipped without them.
 add_executable(train_torch_tool ${CMAKE_CURRENT_LIST_DIR}/torch_tool.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Trains a tiny model on the synthetic sentences given on the command line's files, saves it,
  * and prints, for each probe text, its token ids, the class probabilities and the language
  * model's mean next-token loss:

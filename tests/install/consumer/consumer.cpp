@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The C++ side of the installed-package check.
 #include <transfer.h>
 #include <cstdio>

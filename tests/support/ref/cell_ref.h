@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Plain reference implementations of the recurrent cells (no BLAS, step by step, easy to read),
  * built only into the tests, which compare each cell's fast path against its reference. Same
  * contract, cache and work sizes as the cell's kernel (lib/nn/cell.h, lstm_kernel.h). */

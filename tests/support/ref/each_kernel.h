@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Run a CMocka group once per kernel the per-step product dispatcher can pick (nn/step_gemm.h):
  * the portable packed kernel, then libxsmm's (which is the portable one again in builds or on
  * CPUs without libxsmm). A case named on the command line runs under each. */

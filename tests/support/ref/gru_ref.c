@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Plain reference GRU (one direction of one layer, torch.nn.GRU's equations): step by step, row by
  * row, no BLAS, libm activations, written from the equations to check the fast path (lib/nn/gru.c)
  * against:

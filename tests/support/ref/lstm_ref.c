@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Plain reference LSTM (one direction of one layer): step by step, row by row, no BLAS, libm
  * activations. It follows the contract of lstm_kernel.h and the same cache layout as the fast path
  * (see lstm_kernel.c), and exists to be read and to check the fast path against.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal helpers of lib/core: allocation accounting, the growable array, overflow checks, the
  * options reader and the random generator. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The step team (lib/nn/step_team.c): every chunk of every step runs exactly once, and only after
  * every chunk of the step before has finished, for any number of threads. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The UTF-8 check of lib/core against RFC 3629's table of well-formed byte sequences, and against
  * an encoder of every code point. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers for the data tests: a temporary directory with small files written by the test. */
 #ifndef TF_DATA_TEST_UTIL_H
 #define TF_DATA_TEST_UTIL_H

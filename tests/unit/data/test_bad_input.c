@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every kind of bad input: a clear status and a message naming the file and line, or the
  * documented recovery (skip_bad_lines); never a crash. */
 #include "data_util.h"

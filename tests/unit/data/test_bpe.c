@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Byte-level BPE vocabularies: training and encoding against the independent Python reference
  * (tests/reference/gen_bpe_fixtures.py), the encode/decode round trip, the one-pass language-model
  * loader, and hostile serialised vocabularies. */

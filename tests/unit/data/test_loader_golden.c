@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loader regressions against recorded streams: for each kind and a spread of options, a digest
  * of every batch of the first three epochs and of the accessors, and the state blob exported in
  * the second epoch with what a fresh loader reads after importing it.

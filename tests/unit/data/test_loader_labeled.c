@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "data_util.h"
 
 static tf_loader_opts_t opts(int B, int shuffle)

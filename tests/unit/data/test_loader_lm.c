@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "data_util.h"
 
 static const char corpus[] = "a b c\nd e\n\nf g h i\n";

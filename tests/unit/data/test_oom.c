@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation-failure sweeps: fail each allocation of an operation in turn; every failure is
  * ENOMEM with nothing leaked, and the operation finally succeeds. */
 #include "data_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The loaders on small samples of the real data sets (tests/data, see its NOTICE). */
 #include "data_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tokeniser's word-at-a-time hash and slot key equal the byte-wise functions the tables use
  * for lookups by string, for every token length; its splitting and lower-casing of ASCII and
  * (with TF__TOK_UNICODE) of Unicode text, the expected tokens written from Python's

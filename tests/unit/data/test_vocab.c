@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "data_util.h"
 
 static tf_vocab_t *words(tf_ctx_t *ctx, const char *text, int lower, int punct, int min_count,

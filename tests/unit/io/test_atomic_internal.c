@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The atomic-replace helper under injected failures: a write onto a full device (ENOSPC) and a
  * rename that fails. The target keeps its old content and no temporary file remains. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CRC32 against published check values (the CRC-32/ISO-HDLC catalogue entry and zlib). */
 #include "tf_test.h"
 #include "io/io_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* I/O faults during saves: a write that fails part-way (file size limit), and processes killed
  * with SIGKILL at random points while saving. The previous file must stay intact and loadable. */
 #include "tf_test.h"

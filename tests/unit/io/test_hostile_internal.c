@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hostile tensor files through the from-memory loader: every malformed header, size, offset,
  * dtype and payload is rejected with a status and a message naming the file, never a crash. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON reader of checkpoint headers: values, escapes and numbers as RFC 8259 defines them,
  * every malformed text refused with the offset and the kind of error, and no leak or crash when
  * any allocation fails. Expected values are written out from the RFC, not produced by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tensor files through the public API: round trips, the exact layout, accessors, argument
  * checks, writer rules and allocation-failure sweeps over saving and loading. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The adaptive softmax LM head (lib/nn/adaptive_softmax.c): parity with
  * torch.nn.AdaptiveLogSoftmaxWithLoss (fixtures from
  * tests/reference/gen_adaptive_softmax_fixtures.py: loss, each row's target log-probability, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The recurrent-cell table (lib/nn/cell.c): lookups, PyTorch parameter names, and the layer a
  * parameter name belongs to (what gradual unfreezing and discriminative rates ask). */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recurrent cells through the public API: choosing the cell, a GRU's parameter names and shapes,
  * hostile input to a GRU (a cell state it does not have, bad shapes and cells), and options
  * structs of version 1 (before `cell`) still making LSTMs. */

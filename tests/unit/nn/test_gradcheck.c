@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Finite-difference gradient checks for every module and loss. The objective is a fixed random
  * weighting of the outputs, accumulated in double; each analytic gradient (from backward) is
  * compared with the central difference (f(x+e) - f(x-e)) / 2e of the forward pass, element by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GRU cell's kernels (lib/nn/gru.c, reached through the cell table) and its reference
  * (tests/support/ref/gru_ref.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The LSTM kernel (lib/nn/lstm_kernel.c) and its reference (tests/support/ref/lstm_ref.c).
  *
  * Independent checks:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The LSTM kernel against PyTorch: fixtures from tests/reference/gen_lstm_kernel_fixtures.py (a
  * one-layer bidirectional torch.nn.LSTM in float64, packed sequences for lengths). Both directions
  * run the way a bidirectional layer uses the kernel: y and dy are the halves of (T, B, 2H) rows and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public nn API: options, creation errors, parameter enumeration and names, freezing, modes,
  * forward/backward argument checks, losses and pooling argument checks, tied heads, the chunked
  * head against the plain one, workspace growth. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation-failure sweeps: fail the N-th allocation for every N of creating each module and of
  * one forward + backward; each failure returns TF_STATUS_ENOMEM, leaks nothing, and leaves the
  * module freeable (and usable again once memory is back). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parity with PyTorch: fixtures written by tests/reference/gen_nn_fixtures.py and, for the GRU,
  * gen_gru_fixtures.py (torch 1.13) hold
  * inputs, parameters, outputs and every gradient; the modules must match to 1e-5 relative. */

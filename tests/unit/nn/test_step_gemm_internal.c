@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-step product (nn/step_gemm.h) under each kernel the dispatcher can pick, against a plain
  * double-precision triple loop: whole and partial panels, column blocks, accumulate or not, W
  * stored as W or W^T, row strides wider than the rows. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vectorised row loops of lib/nn/nn_vec.c against plain C, at every length 1..70 (vector
  * bodies and tails) and over the whole input range of the shifted exponential. */
 #include "tf_test.h"

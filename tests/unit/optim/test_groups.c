@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parameter groups, discriminative rates, frozen parameters, clipping and zeroing. */
 #include "tf_test.h"
 

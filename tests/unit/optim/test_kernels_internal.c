@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vector forms of the Adam kernel (AVX2 when the CPU has it, SSE2, scalar tail) give
  * bit-identical results, so a resumed run never depends on the machine's vector width. */
 #include "tf_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bad options and bad arguments: each gives a clear status and message and changes nothing. */
 #include "tf_test.h"
 

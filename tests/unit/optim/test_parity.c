@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ten-step parity with torch.optim 1.13 (fixtures from tests/reference/gen_optim_fixtures.py),
  * schedules against torch's schedulers and clipping against torch.nn.utils.clip_grad_norm_.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Schedules against closed-form values computed here at chosen steps. */
 #include "tf_test.h"
 

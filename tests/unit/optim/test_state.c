@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* State blob: bit-exact resume, rejection of other models and of damaged blobs (nothing changes),
  * and allocation-failure sweeps. */
 #include "tf_test.h"

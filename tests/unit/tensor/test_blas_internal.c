@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GEMM wrapper (BLAS or fallback) and the plain reference, each against an independent
  * double-precision triple loop, over every transpose combination, alpha/beta and padded leading
  * dimensions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A model with an adaptive softmax LM head (tf_model_opts_t version 3): its parameters carry
  * torch.nn.AdaptiveLogSoftmaxWithLoss's names under "lm_head.", pre-training lowers the loss and
  * reports the exact perplexity, tf_lm_score_text agrees with the head's full log-probabilities,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Models of either recurrent cell: a GRU model pre-trains, fine-tunes with gradual unfreezing and
  * discriminative rates (both find its layers by the cell's parameter names), and comes back from
  * its checkpoint as a GRU that predicts the same; a checkpoint written before models had a cell

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Class weights in tf_finetune end to end: on an imbalanced task whose best unweighted decision
  * misses part of the rare class, balanced weights find more of it; the recorded priors follow
  * the training counts; bad weights and options are refused with a message; tf_loader_label_counts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What transfer/context.h promises about threads: distinct contexts (each with its objects) may be
  * used at once from different threads and give the same bits as one after the other; a context
  * and its objects may move between threads between calls; a tensor nobody writes may be read from

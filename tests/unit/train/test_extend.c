@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Domain adaptation: a pre-trained model's vocabulary grows with the words of new text
  * (tf_model_extend_vocab_files) and pre-training goes on from its weights. Checks ids, the rows
  * of the embedding and the language-model head against means computed here, checkpoints,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Multi-label fine-tuning end to end: a TSV of label sets, one BCE output per label, metrics
  * checked against values recomputed here from tf_predict_text, checkpoints that keep the kind
  * of head, and the errors for mixing single- and multi-label loaders and models. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Decisions under a new class prior: temperature scaling, the EM estimate of a new prior from
  * unlabelled texts, and the decision's trip through a checkpoint. Every expected value is
  * recomputed here from the model's own predicted probabilities, or is the known prior that

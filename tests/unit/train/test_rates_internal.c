@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Discriminative rates (tf__finetune_set_rates) on an 11-layer bidirectional model, where the
  * names of layer 1 ("lstm.weight_ih_l1") are prefixes of layer 10's ("lstm.weight_ih_l10"): every
  * recurrent parameter, of either direction and either cell, gets its own layer's rate, read here

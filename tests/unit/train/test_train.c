@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The training API end to end on small synthetic data: pre-training lowers the language-model
  * loss, fine-tuning learns a task, checkpoints round-trip, resuming is bit-exact, cancelling and
  * divergence leave the model consistent, and every documented error is reported. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The class-weighted fine-tuning losses (tf__weighted_loss) against PyTorch: fixtures from
  * tests/reference/gen_loss_fixtures.py (CrossEntropyLoss(weight=w) for four classes, the
  * weighted-mean BCE of a two-class single logit, BCEWithLogitsLoss(pos_weight=w) for three
