@@ -36,7 +36,7 @@ if [ "$docs" = 1 ]; then
     echo "== share/doc/libtransfer/html"
     html=$prefix/share/doc/libtransfer/html
     [ -f "$html/index.html" ] || { echo "$html/index.html missing"; exit 1; }
-    for page in examples.html tftrain_2main_8c-example.html tftrain_2resume_8c-example.html; do
+    for page in examples.html train_predict_8c-example.html tftrain_2main_8c-example.html tftrain_2resume_8c-example.html; do
         [ -f "$html/$page" ] || { echo "$html/$page missing: the examples are not in the reference"; exit 1; }
     done
 fi

@@ -15,8 +15,9 @@ endif()
 # back into PyTorch) run as written.
 if(NOT TF_SANITIZE AND TARGET tftrain)
   add_test(NAME train_pytorch_doc
-    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_pytorch_doc.py
-            ${PROJECT_SOURCE_DIR}/docs/pytorch.md $<TARGET_FILE:tftrain> ${CMAKE_CURRENT_BINARY_DIR}/pytorch_doc)
+    COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/docs/run_snippets.py
+            ${PROJECT_SOURCE_DIR}/docs/pytorch.md ${CMAKE_CURRENT_BINARY_DIR}/pytorch_doc 2
+            --require torch --require safetensors --path $<TARGET_FILE_DIR:tftrain>)
   set_tests_properties(train_pytorch_doc PROPERTIES LABELS train SKIP_RETURN_CODE 77 TIMEOUT 300
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
