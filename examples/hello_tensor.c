@@ -12,15 +12,16 @@
         if (st_ != TF_STATUS_OK) {                                                                 \
             fprintf(stderr, "%s failed: %s: %s\n", #call, tf_status_str(st_),                      \
                     tf_last_error_message());                                                      \
-            return 1;                                                                              \
+            goto done; /* the free functions accept NULL */                                        \
         }                                                                                          \
     } while (0)
 
 int main(void)
 {
     tf_ctx_opts_t opts;
-    tf_ctx_t *ctx;
-    tf_tensor_t *weights, *ids;
+    tf_ctx_t *ctx = NULL;
+    tf_tensor_t *weights = NULL, *ids = NULL;
+    int rc = 1;
     int32_t tokens[6] = {4, 8, 15, 16, 23, 42};
     const int64_t wshape[2] = {3, 4};
     const int64_t ishape[2] = {2, 3}; /* (T, B): time-major, like the LSTM */
@@ -48,9 +49,11 @@ int main(void)
     float small[4];
     tf_status_t st = tf_tensor_copy_to(weights, small, sizeof small);
     printf("copy into a 16-byte buffer: %s (%s)\n", tf_status_str(st), tf_last_error_message());
+    rc = st == TF_STATUS_EBUFSIZE ? 0 : 1;
 
+done:
     tf_tensor_free(ids);
     tf_tensor_free(weights);
     tf_ctx_free(ctx);
-    return st == TF_STATUS_EBUFSIZE ? 0 : 1;
+    return rc;
 }
