@@ -100,6 +100,22 @@ void tf__cell_gemm_packed(int64_t M,
                           int64_t ldc);
 /* acc[j] += sum over rows of m[r * cols + j] (bias gradients), on up to `threads` threads. */
 void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads);
+/* The products over all steps that end a backward pass, from the gate gradients of every step
+ * (T*B rows of G columns; the GRU keeps those of W_ih and of W_hh apart, the LSTM passes one matrix
+ * twice): dw_ih += dg_ih^T x, dw_hh += dg_hh^T h_prev (the T*B previous states), dx += dg_ih w_ih.
+ * NULL outputs are skipped. */
+void tf__cell_weight_grads(const tf__cell_shape_t *s,
+                           int64_t G,
+                           const float *dg_ih,
+                           const float *dg_hh,
+                           const float *x,
+                           int64_t ldx,
+                           const float *h_prev,
+                           const float *w_ih,
+                           float *dx,
+                           int64_t lddx,
+                           float *dw_ih,
+                           float *dw_hh);
 
 /* ---- the table (cell.c) ---- */
 

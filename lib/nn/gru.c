@@ -212,7 +212,7 @@ static void gru_backward(const tf__cell_shape_t *s,
                          float *dh0,
                          float *dc0)
 {
-    const int64_t I = s->input_size, H = s->hidden_size, T = s->steps, B = s->batch;
+    const int64_t H = s->hidden_size, T = s->steps, B = s->batch;
     const int64_t BH = B * H, H3 = 3 * H, H4 = 4 * H, TB = T * B;
     (void)h0;
     (void)c0;
@@ -285,12 +285,7 @@ static void gru_backward(const tf__cell_shape_t *s,
         for (int64_t j = 0; j < H3; j++)
             db_hh[j] += dbias[j];
     }
-    if (dw_ih && I > 0)
-        tf__sgemm(s->threads, 1, 0, H3, I, TB, 1.0f, dGi, H3, x, ldx, 1.0f, dw_ih, I);
-    if (dw_hh)
-        tf__sgemm(s->threads, 1, 0, H3, H, TB, 1.0f, dGh, H3, hs + (reverse ? BH : 0), H, 1.0f, dw_hh, H);
-    if (dx && I > 0)
-        tf__sgemm(s->threads, 0, 0, TB, I, H3, 1.0f, dGi, H3, w_ih, I, 1.0f, dx, lddx);
+    tf__cell_weight_grads(s, H3, dGi, dGh, x, ldx, hs + (reverse ? BH : 0), w_ih, dx, lddx, dw_ih, dw_hh);
 }
 
 /* The GRU's entry in the cell table (cell.c). */

@@ -594,6 +594,28 @@ void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols
                  (cols + SUM_COLS - 1) / SUM_COLS, colsum_chunk, &cj);
 }
 
+void tf__cell_weight_grads(const tf__cell_shape_t *s,
+                           int64_t G,
+                           const float *dg_ih,
+                           const float *dg_hh,
+                           const float *x,
+                           int64_t ldx,
+                           const float *h_prev,
+                           const float *w_ih,
+                           float *dx,
+                           int64_t lddx,
+                           float *dw_ih,
+                           float *dw_hh)
+{
+    const int64_t I = s->input_size, H = s->hidden_size, TB = s->steps * s->batch;
+    if (dw_ih && I > 0)
+        tf__sgemm(s->threads, 1, 0, G, I, TB, 1.0f, dg_ih, G, x, ldx, 1.0f, dw_ih, I);
+    if (dw_hh)
+        tf__sgemm(s->threads, 1, 0, G, H, TB, 1.0f, dg_hh, G, h_prev, H, 1.0f, dw_hh, H);
+    if (dx && I > 0)
+        tf__sgemm(s->threads, 0, 0, TB, I, G, 1.0f, dg_ih, G, w_ih, I, 1.0f, dx, lddx);
+}
+
 /* ---- forward ---------------------------------------------------------------------------------- */
 
 typedef struct fwd_job {
@@ -790,7 +812,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
                        float *dh0,
                        float *dc0)
 {
-    const int64_t I = s->input_size, H = s->hidden_size, T = s->steps, B = s->batch;
+    const int64_t H = s->hidden_size, T = s->steps, B = s->batch;
     const int64_t BH = B * H, G4 = 4 * H, TB = T * B;
     (void)h0;
     (void)c0;
@@ -846,12 +868,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
                 db_hh[j] += dbias[j];
         }
     }
-    if (dw_ih && I > 0)
-        tf__sgemm(s->threads, 1, 0, G4, I, TB, 1.0f, dG, G4, x, ldx, 1.0f, dw_ih, I);
-    if (dw_hh)
-        tf__sgemm(s->threads, 1, 0, G4, H, TB, 1.0f, dG, G4, hs + (reverse ? BH : 0), H, 1.0f, dw_hh, H);
-    if (dx && I > 0)
-        tf__sgemm(s->threads, 0, 0, TB, I, G4, 1.0f, dG, G4, w_ih, I, 1.0f, dx, lddx);
+    tf__cell_weight_grads(s, G4, dG, dG, x, ldx, hs + (reverse ? BH : 0), w_ih, dx, lddx, dw_ih, dw_hh);
 }
 
 /* The LSTM's entry in the cell table (cell.c). */
