@@ -598,6 +598,49 @@ TF_API tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out,
                                                    const tf_loader_opts_t *opts);
 
 /**
+ * @brief Images from an IDX file (the MNIST format) as numeric sequences: image i of `rows` x
+ *        `cols` pixels is a sequence of `rows` steps of F = `cols` features (row by row, top to
+ *        bottom), labelled from an IDX label file.
+ *
+ * The image file has the magic 0x00000803 (unsigned bytes, 3 dimensions) and the label file
+ * 0x00000801 (unsigned bytes, 1 dimension), both followed by their sizes as big-endian 32-bit
+ * numbers and then exactly that many bytes of data. Files are read as they are: a
+ * gzip-compressed file (as distributed) is refused with a message saying to decompress it.
+ * Pixels are scaled to [0, 1] (value / 255); with tf_loader_opts_t::standardize (the default)
+ * they are then standardised with one mean and one standard deviation over every pixel of the
+ * loaded images, given to every feature (per-column statistics would blow up the columns that are
+ * nearly always blank), so tf_loader_standardization() returns F equal pairs and
+ * tf_loader_set_standardization() may set others. Labels are named by their decimal value ("0",
+ * "1", ...) and numbered in increasing value, unless tf_loader_opts_t::labels fixes the names (a
+ * label whose name is not among them is then an error). Which images are loaded: with
+ * `max_per_class` > 0 the first `max_per_class` images of each label in file order (a
+ * class-balanced subset, the same on every machine), then those of the loader's split
+ * (tf_loader_opts_t::split, by a hash of each image's bytes, as a line's for text). Options
+ * num_features, has_label and skip_bad_lines do not apply (a bad file always fails). Batches as
+ * for tf_loader_create_numeric(). Memory: 4 bytes per pixel loaded, and the files while loading.
+ * @param[out] out Receives the loader; NULL on failure.
+ * @param[in] ctx Context.
+ * @param[in] images IDX image file.
+ * @param[in] labels IDX label file with one label per image, or NULL (unlabelled images, e.g.
+ *                   for next-row pre-training with tf_loader_opts_t::next_step).
+ * @param[in] max_per_class 0 for every image, or the number kept per label (needs `labels`).
+ * @param[in] opts Options, or NULL for the defaults.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION; #TF_STATUS_EIO (cannot open or
+ *         read a file); #TF_STATUS_EFORMAT (gzip-compressed, wrong magic, element type or
+ *         dimension count, sizes that overflow or do not match the file's length, no images,
+ *         a label count unlike the image count, an unknown label, no image in the split; naming
+ *         the file); #TF_STATUS_ENOMEM.
+ * @ownership caller: free with tf_loader_free().
+ * @threadsafety One thread at a time with `ctx` (it allocates through it).
+ */
+TF_API tf_status_t tf_loader_create_idx(tf_loader_t **out,
+                                        tf_ctx_t *ctx,
+                                        const char *images,
+                                        const char *labels,
+                                        int32_t max_per_class,
+                                        const tf_loader_opts_t *opts);
+
+/**
  * @brief Free a loader (and its batch). NULL is a no-op.
  * @param[in] loader The loader.
  * @ownership Takes ownership of `loader`.

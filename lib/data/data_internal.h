@@ -189,6 +189,10 @@ void tf__lines_open_mem(tf__lines_t *lr, tf_ctx_t *ctx, const char *name, const 
  * bad line (too long, NUL byte), which is consumed, so the caller may skip it; EIO. */
 tf_status_t tf__lines_next(tf__lines_t *lr, const char **line, size_t *len);
 void tf__lines_close(tf__lines_t *lr);
+/* The whole of a file of at most `max` bytes, NUL-terminated, in memory of ctx (free with
+ * tf__free); EIO naming `fn` and the file. */
+tf_status_t tf__read_file(tf_ctx_t *ctx, const char *path, size_t max, char **buf, size_t *len,
+                          const char *fn);
 /* One number field [s, e), blanks around it allowed; 0 if it is not a finite number. */
 int tf__parse_float(const char *s, const char *e, float *out);
 /* The split rule: 1 if the line belongs to `split` for the fraction. */
@@ -334,5 +338,21 @@ tf_status_t tf__loader_labeled_from(tf_loader_t **out, tf_ctx_t *ctx, tf_vocab_t
                                     int32_t multilabel, const char *fn);
 tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_t *lr,
                                     const tf_loader_opts_t *opts, const char *fn);
+
+/* A numeric loader built by another reader (loader_idx.c): begin with F features, reserve room
+ * for the values to come (optional), append sequences, end. append hands out room for `steps` x F
+ * values to fill; end makes the labels the batches' (`labelled`), the standardisation (`pooled`:
+ * one mean and deviation over all values, for every feature) and the plan. On failure the caller
+ * frees the loader with tf_loader_free(). */
+tf_status_t tf__loader_numeric_begin(tf_loader_t **out, tf_ctx_t *ctx, const tf_loader_opts_t *opts,
+                                     int32_t F, const char *fn);
+tf_status_t tf__loader_numeric_reserve(tf_loader_t *l, size_t nvals, const char *fn);
+tf_status_t tf__loader_numeric_append(tf_loader_t *l, int64_t steps, int32_t label, float **dst);
+tf_status_t tf__loader_numeric_end(tf_loader_t *l, int labelled, int pooled, const char *fn);
+/* IDX images (and labels, or NULL) in memory; `max_per_class` as tf_loader_create_idx(). */
+tf_status_t tf__loader_idx_from(tf_loader_t **out, tf_ctx_t *ctx, const char *img_name,
+                                const unsigned char *img, size_t img_len, const char *lab_name,
+                                const unsigned char *lab, size_t lab_len, int32_t max_per_class,
+                                const tf_loader_opts_t *opts, const char *fn);
 
 #endif

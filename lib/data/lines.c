@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Line reader over a file (streamed in chunks through one buffer) or caller memory. Lines end
  * with LF; a CR before it is dropped. A line longer than TF_DATA_MAX_LINE or holding a NUL byte
- * is consumed and reported as EFORMAT so the caller can fail or skip it. */
+ * is consumed and reported as EFORMAT so the caller can fail or skip it. Also the reader of a
+ * whole file, for the formats read at once (vocabularies, IDX). */
 #include "transfer/data.h"
 #include "data_internal.h"
 
@@ -164,4 +165,36 @@ int tf__line_in_split(const char *line, size_t len, double valid_fraction, int32
     double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
     int valid = u < valid_fraction;
     return split == TF_LOADER_SPLIT_VALID ? valid : !valid;
+}
+
+tf_status_t tf__read_file(tf_ctx_t *ctx, const char *path, size_t max, char **buf, size_t *len,
+                          const char *fn)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        TF_FAIL(TF_STATUS_EIO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || (unsigned long)size > max || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        TF_FAIL(TF_STATUS_EIO, "%s: cannot read '%s' (or larger than %zu bytes)", fn, path, max);
+    }
+    char *b = tf__alloc(ctx, (size_t)size + 1);
+    if (b == NULL) {
+        fclose(f);
+        return TF_STATUS_ENOMEM;
+    }
+    size_t got = fread(b, 1, (size_t)size, f);
+    fclose(f);
+    if (got != (size_t)size) {
+        tf__free(ctx, b);
+        TF_FAIL(TF_STATUS_EIO, "%s: error reading '%s'", fn, path);
+    }
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return TF_STATUS_OK;
 }

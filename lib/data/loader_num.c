@@ -169,8 +169,9 @@ static tf_status_t parse_line(tf_loader_t *l, tf__lines_t *lr, const char *line,
     return tf__seqs_add(l, &m->seqs, label, (int64_t)(m->nvals / F));
 }
 
-/* Per-feature mean and standard deviation over every step of every sequence. */
-static tf_status_t standardize(tf_loader_t *l)
+/* Per-feature mean and standard deviation over every step of every sequence; `pooled`: one mean
+ * and one deviation over every value, given to each feature. */
+static tf_status_t standardize(tf_loader_t *l, int pooled)
 {
     num_state_t *m = num(l);
     int32_t F = m->F;
@@ -185,19 +186,23 @@ static tf_status_t standardize(tf_loader_t *l)
     for (int32_t f = 0; f < F; f++)
         m->std[f] = 1.0f;
     if (l->o.standardize && steps > 0) {
+        int32_t G = pooled ? 1 : F; /* statistics kept: acc[0..G) sums, acc[F..F+G) squares */
+        double count = (double)steps * (pooled ? F : 1);
         for (int64_t t = 0; t < steps; t++)
             for (int32_t f = 0; f < F; f++)
-                acc[f] += m->vals[(size_t)t * F + f];
-        for (int32_t f = 0; f < F; f++)
-            acc[f] /= (double)steps;
+                acc[pooled ? 0 : f] += m->vals[(size_t)t * F + f];
+        for (int32_t g = 0; g < G; g++)
+            acc[g] /= count;
         for (int64_t t = 0; t < steps; t++)
             for (int32_t f = 0; f < F; f++) {
-                double d = m->vals[(size_t)t * F + f] - acc[f];
-                acc[F + f] += d * d;
+                int32_t g = pooled ? 0 : f;
+                double d = m->vals[(size_t)t * F + f] - acc[g];
+                acc[F + g] += d * d;
             }
         for (int32_t f = 0; f < F; f++) {
-            double sd = sqrt(acc[F + f] / (double)steps);
-            m->mean[f] = (float)acc[f];
+            int32_t g = pooled ? 0 : f;
+            double sd = sqrt(acc[F + g] / count);
+            m->mean[f] = (float)acc[g];
             m->std[f] = sd > 1e-12 && isfinite(sd) ? (float)sd : 1.0f;
         }
     }
@@ -259,7 +264,7 @@ tf_status_t tf__loader_numeric_from(tf_loader_t **out, tf_ctx_t *ctx, tf__lines_
     }
     m->vals = m->own_vals;
     m->seqs.off = m->seqs.own_off;
-    TF_CHECK_GOTO(st, standardize(l), fail);
+    TF_CHECK_GOTO(st, standardize(l, 0), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
     return TF_STATUS_OK;
@@ -315,13 +320,67 @@ tf_status_t tf_loader_create_numeric_memory(tf_loader_t **out, tf_ctx_t *ctx, co
     m->seqs.off = offsets;
     m->seqs.n = num_seqs;
     TF_CHECK_GOTO(st, check_labels(l, labels, fn), fail);
-    TF_CHECK_GOTO(st, standardize(l), fail);
+    TF_CHECK_GOTO(st, standardize(l, 0), fail);
     TF_CHECK_GOTO(st, tf__loader_finish(l, fn), fail);
     *out = l;
     return TF_STATUS_OK;
 fail:
     tf_loader_free(l);
     return st;
+}
+
+tf_status_t tf__loader_numeric_begin(tf_loader_t **out, tf_ctx_t *ctx, const tf_loader_opts_t *opts,
+                                     int32_t F, const char *fn)
+{
+    tf_loader_t *l = NULL;
+    tf_status_t st;
+    *out = NULL;
+    TF_CHECK(tf__loader_new(&l, ctx, &num_ops, opts, fn));
+    num(l)->F = F;
+    TF_CHECK_GOTO(st, tf__seqs_own_begin(l, &num(l)->seqs, fn), fail);
+    *out = l;
+    return TF_STATUS_OK;
+fail:
+    tf_loader_free(l);
+    return st;
+}
+
+tf_status_t tf__loader_numeric_reserve(tf_loader_t *l, size_t nvals, const char *fn)
+{
+    num_state_t *m = num(l);
+    size_t bytes;
+    if (m->own_vals != NULL || nvals == 0)
+        return TF_STATUS_OK;
+    /* Exactly: an image set is large, and doubling would waste up to half. */
+    if (!tf__mul_size(nvals, sizeof(float), &bytes))
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: %zu values are too many", fn, nvals);
+    m->own_vals = tf__alloc(l->ctx, bytes);
+    if (m->own_vals == NULL)
+        TF_FAIL(TF_STATUS_ENOMEM, "%s: no memory for %zu values", fn, nvals);
+    m->own_vals_cap = nvals;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__loader_numeric_append(tf_loader_t *l, int64_t steps, int32_t label, float **dst)
+{
+    num_state_t *m = num(l);
+    size_t n = (size_t)steps * (size_t)m->F;
+    TF_CHECK(grow_f32(l->ctx, &m->own_vals, &m->own_vals_cap, m->nvals + n));
+    TF_CHECK(tf__seqs_add(l, &m->seqs, label, (int64_t)((m->nvals + n) / (size_t)m->F)));
+    *dst = m->own_vals + m->nvals;
+    m->nvals += n;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__loader_numeric_end(tf_loader_t *l, int labelled, int pooled, const char *fn)
+{
+    num_state_t *m = num(l);
+    if (labelled)
+        m->seqs.labels = m->seqs.own_labels;
+    m->vals = m->own_vals;
+    m->seqs.off = m->seqs.own_off;
+    TF_CHECK(standardize(l, pooled));
+    return tf__loader_finish(l, fn);
 }
 
 int32_t tf_loader_num_features(const tf_loader_t *l)

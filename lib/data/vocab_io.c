@@ -10,7 +10,7 @@
 /* Format 1 (no "unicode" line) is still written for vocabularies read from it, so a checkpoint
  * saved again keeps loading in older releases. */
 #define MAGIC "libtransfer-vocab "
-#define MAX_VOCAB_FILE ((long)1 << 30)
+#define MAX_VOCAB_FILE ((size_t)1 << 30)
 
 static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
 {
@@ -305,28 +305,10 @@ tf_status_t tf_vocab_load(tf_vocab_t **out, tf_ctx_t *ctx, const char *path)
     *out = NULL;
     TF_REQUIRE_ARG(ctx);
     TF_REQUIRE_ARG(path);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        TF_FAIL(TF_STATUS_EIO, "%s: cannot open '%s': %s", __func__, path, strerror(errno));
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || size > MAX_VOCAB_FILE || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        TF_FAIL(TF_STATUS_EIO, "%s: cannot read '%s' (or larger than 1 GiB)", __func__, path);
-    }
-    char *buf = tf__alloc(ctx, (size_t)size + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return TF_STATUS_ENOMEM;
-    }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    tf_status_t st;
-    if (got != (size_t)size)
-        st = tf__error(TF_STATUS_EIO, "%s: error reading '%s'", __func__, path);
-    else
-        st = tf_vocab_deserialize(out, ctx, buf, got);
+    char *buf;
+    size_t len;
+    TF_CHECK(tf__read_file(ctx, path, MAX_VOCAB_FILE, &buf, &len, __func__));
+    tf_status_t st = tf_vocab_deserialize(out, ctx, buf, len);
     tf__free(ctx, buf);
     return st;
 }
