@@ -209,6 +209,48 @@ TF_API int32_t tf_model_is_multilabel(const tf_model_t *model);
  */
 TF_API int64_t tf_model_num_params(const tf_model_t *model);
 
+/**
+ * @brief Record the per-feature standardisation of a numeric model's input: a value x of
+ *        feature f enters the model as (x - mean[f]) / std[f].
+ *
+ * The statistics belong to the backbone: they are saved in the checkpoint (metadata
+ * `libtransfer.standardization`), kept by tf_model_load() with #TF_MODEL_LOAD_BACKBONE, and
+ * applied by tf_predict_features(). tf_pretrain() and tf_finetune() record the training
+ * loader's (tf_loader_standardization()) in a numeric model that has none, so a model carries
+ * the statistics of the data it first learnt from; loaders of later data should use them
+ * (tf_loader_set_standardization() with the values of tf_model_standardization()).
+ * @param[in,out] model A numeric model.
+ * @param[in] mean F means, each finite.
+ * @param[in] std F standard deviations, each finite and > 0.
+ * @param[in] num_features Length of both arrays; must equal the model's F.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, a value that is not finite, a
+ *         std not above 0, `num_features` not F); #TF_STATUS_ESTATE (a token model);
+ *         #TF_STATUS_ENOMEM.
+ * @ownership `mean` and `std` are copied and stay the caller's.
+ * @threadsafety Changes `model`; one thread at a time with its context.
+ */
+TF_API tf_status_t tf_model_set_standardization(tf_model_t *model,
+                                                const float *mean,
+                                                const float *std,
+                                                int32_t num_features);
+
+/**
+ * @brief Copy out the per-feature standardisation a numeric model records.
+ * @param[in] model The model.
+ * @param[out] mean Receives F means.
+ * @param[out] std Receives F standard deviations.
+ * @param[in] num_features Capacity of both arrays; must equal the model's F.
+ * @return #TF_STATUS_OK; #TF_STATUS_ENOTFOUND (the model records none: a token model, or a
+ *         numeric one never trained nor given one); #TF_STATUS_EINVAL (NULL argument);
+ *         #TF_STATUS_EBUFSIZE (`num_features` not F).
+ * @ownership `mean` and `std` stay the caller's; nothing is kept after the call.
+ * @threadsafety Reads `model` only; one thread at a time per context (see context.h).
+ */
+TF_API tf_status_t tf_model_standardization(const tf_model_t *model,
+                                            float *mean,
+                                            float *std,
+                                            int32_t num_features);
+
 /* ---- progress and reports ------------------------------------------------------------------- */
 
 /** Phase of a training call (tf_progress_t::phase). */
@@ -640,8 +682,9 @@ TF_API tf_status_t tf_predict_text(tf_model_t *model,
                                    size_t capacity);
 
 /**
- * @brief Class probabilities for one numeric sequence of `steps` x F floats (row-major; the
- *        standardisation of the training loader is the caller's to apply).
+ * @brief Class probabilities for one numeric sequence of `steps` x F floats (row-major, raw
+ *        values: a model with a standardisation (tf_model_standardization()) applies it; one
+ *        without takes the values as they are).
  * @param[in,out] model A fine-tuned numeric model.
  * @param[in] x The values.
  * @param[in] steps Number of steps, at least 1.

@@ -15,6 +15,7 @@
 #define KEY_LABELS "libtransfer.labels"
 #define KEY_KIND "libtransfer.kind"
 #define KEY_DECISION "libtransfer.decision"
+#define KEY_STANDARDIZATION "libtransfer.standardization"
 
 static tf_status_t config_json(tf_model_t *m, tf__buf_t *b)
 {
@@ -78,6 +79,22 @@ static tf_status_t decision_json(tf_model_t *m, tf__buf_t *b)
     return tf__buf_puts(b, "}");
 }
 
+/* A numeric model's input standardisation: {"mean":[..],"std":[..]}, F numbers each, written
+ * with enough digits to read back the same floats. */
+static tf_status_t standardization_json(tf_model_t *m, tf__buf_t *b)
+{
+    char tmp[64];
+    for (int k = 0; k < 2; k++) {
+        const float *v = k ? m->in_std : m->in_mean;
+        TF_CHECK(tf__buf_puts(b, k ? "],\"std\":[" : "{\"mean\":["));
+        for (int32_t f = 0; f < m->cfg.num_features; f++) {
+            snprintf(tmp, sizeof tmp, f ? ",%.9g" : "%.9g", (double)v[f]);
+            TF_CHECK(tf__buf_puts(b, tmp));
+        }
+    }
+    return tf__buf_puts(b, "]}");
+}
+
 static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
 {
     tf_module_t *mods[3];
@@ -95,7 +112,7 @@ static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
 tf_status_t tf_model_save(tf_model_t *m, const char *path)
 {
     tf_tensorfile_writer_t *w = NULL;
-    tf__buf_t cfg, labels, dec;
+    tf__buf_t cfg, labels, dec, stdz;
     char *vocab = NULL;
     tf_status_t st;
     TF_REQUIRE_ARG(m);
@@ -103,6 +120,7 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
     tf__buf_init(&cfg, m->ctx);
     tf__buf_init(&labels, m->ctx);
     tf__buf_init(&dec, m->ctx);
+    tf__buf_init(&stdz, m->ctx);
     TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
     TF_CHECK_GOTO(st, add_params(m, w), out);
     TF_CHECK_GOTO(st, config_json(m, &cfg), out);
@@ -120,6 +138,11 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
         TF_CHECK_GOTO(st, tf_vocab_serialize(m->vocab, vocab, len + 1, &len), out);
         TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_VOCAB, vocab), out);
     }
+    if (m->in_mean != NULL) {
+        TF_CHECK_GOTO(st, standardization_json(m, &stdz), out);
+        TF_CHECK_GOTO(st, tf__buf_append(&stdz, "", 1), out);
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_STANDARDIZATION, stdz.data), out);
+    }
     if (m->head != NULL) {
         TF_CHECK_GOTO(st, labels_json(m, &labels), out);
         TF_CHECK_GOTO(st, tf__buf_append(&labels, "", 1), out);
@@ -134,6 +157,7 @@ out:
     tf__buf_free(&cfg);
     tf__buf_free(&labels);
     tf__buf_free(&dec);
+    tf__buf_free(&stdz);
     tf__free(m->ctx, vocab);
     return st;
 }
@@ -347,6 +371,51 @@ out:
     return st;
 }
 
+/* One array of the standardisation metadata: F numbers, finite (and > 0 for `positive`). */
+static tf_status_t parse_stat(const char *path, const tf__json_t *root, const char *key, int32_t F,
+                              int positive, float *out)
+{
+    const tf__json_t *v = tf__json_get(root, key);
+    if (!tf__json_is(v, TF__JSON_ARRAY) || v->count != F)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: standardisation field '%s' is missing or not "
+                "an array of %d numbers (one per feature)", path, key, F);
+    const tf__json_t *e = v->child;
+    for (int32_t f = 0; f < F; f++, e = e->next) {
+        double x = tf__json_is(e, TF__JSON_NUMBER) ? e->num : NAN;
+        if (!isfinite(x) || !isfinite((float)x) || (positive && !((float)x > 0.0f)))
+            TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: standardisation field '%s' value %d is "
+                    "not a finite number%s", path, key, f, positive ? " > 0" : "");
+        out[f] = (float)x;
+    }
+    return TF_STATUS_OK;
+}
+
+/* The standardisation metadata into a numeric model (absent: none recorded). */
+static tf_status_t parse_standardization(tf_model_t *m, const char *path, const char *text)
+{
+    tf__json_doc_t *doc;
+    const tf__json_t *root;
+    if (text == NULL)
+        return TF_STATUS_OK;
+    if (m->cfg.input != TF_MODEL_INPUT_FEATURES)
+        TF_FAIL(TF_STATUS_EFORMAT, "tf_model_load: %s: a token model with a numeric "
+                "standardisation", path);
+    TF_CHECK(parse_json(m->ctx, path, text, TF__JSON_OBJECT, "standardisation metadata is not a "
+                        "JSON object", &doc, &root));
+    const int32_t F = m->cfg.num_features;
+    float *v = tf__alloc(m->ctx, 2 * (size_t)F * sizeof *v);
+    tf_status_t st = v == NULL ? TF_STATUS_ENOMEM : TF_STATUS_OK;
+    if (st == TF_STATUS_OK)
+        st = parse_stat(path, root, "mean", F, 0, v);
+    if (st == TF_STATUS_OK)
+        st = parse_stat(path, root, "std", F, 1, v + F);
+    if (st == TF_STATUS_OK)
+        st = tf_model_set_standardization(m, v, v + F, F);
+    tf__free(m->ctx, v);
+    tf__json_free(doc);
+    return st;
+}
+
 /* Whether `name` is one of the model's parameters. */
 static int model_has_param(tf_model_t *m, const char *name)
 {
@@ -455,6 +524,7 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
     vocab = NULL; /* adopted (or freed) by tf__model_new */
     if (st != TF_STATUS_OK)
         goto out;
+    TF_CHECK_GOTO(st, parse_standardization(m, path, tf_tensorfile_meta(f, KEY_STANDARDIZATION)), out);
     if (num_classes > 0 && !(flags & TF_MODEL_LOAD_BACKBONE)) {
         const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
         if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0)

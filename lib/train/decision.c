@@ -6,6 +6,7 @@
 #include "train_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Temperatures are searched in [T_MIN, T_MAX]: beyond them a head is degenerate anyway. */
@@ -288,12 +289,23 @@ tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data,
     if (tf_loader_num_labels(data) != m->num_classes)
         TF_FAIL(TF_STATUS_EINVAL, "%s: the loader has %d labels, the model %d", fn,
                 tf_loader_num_labels(data), m->num_classes);
-    for (int32_t c = 0; c < m->num_classes; c++)
-        if (strcmp(tf_loader_label_name(data, c), m->labels[c]) != 0)
+    char buf[16];
+    for (int32_t c = 0; c < m->num_classes; c++) {
+        const char *got = tf__class_name(data, c, buf);
+        if (strcmp(got, m->labels[c]) != 0)
             TF_FAIL(TF_STATUS_EINVAL, "%s: label %d is '%s' in the loader but '%s' in the "
-                    "model; create the loader with the model's labels", fn, c,
-                    tf_loader_label_name(data, c), m->labels[c]);
+                    "model; create the loader with the model's labels", fn, c, got, m->labels[c]);
+    }
     return TF_STATUS_OK;
+}
+
+const char *tf__class_name(const tf_loader_t *l, int32_t c, char buf[16])
+{
+    const char *name = tf_loader_label_name(l, c);
+    if (name != NULL)
+        return name;
+    snprintf(buf, 16, "%d", (int)c);
+    return buf;
 }
 
 tf_status_t tf_model_calibrate(tf_model_t *m, tf_loader_t *data, double *temperature)

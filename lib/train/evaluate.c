@@ -175,8 +175,10 @@ tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, fl
     for (int64_t i = 0; i < steps * m->cfg.num_features; i++)
         if (!isfinite(x[i]))
             TF_FAIL(TF_STATUS_EINVAL, "%s: value %lld is not finite", __func__, (long long)i);
+    const float *v;
+    TF_CHECK(tf__model_standardize(m, x, steps, &v));
     const int64_t shape[3] = {steps, 1, m->cfg.num_features};
-    view_of(&in, m->ctx, TF_DTYPE_F32, (void *)x, shape, 3);
+    view_of(&in, m->ctx, TF_DTYPE_F32, (void *)v, shape, 3);
     return predict_input(m, __func__, &in, probs, capacity);
 }
 

@@ -284,8 +284,9 @@ static int labels_equal(const tf_model_t *m, const tf_loader_t *l)
 {
     if (tf_loader_num_labels(l) != m->num_classes || tf_loader_is_multilabel(l) != m->multilabel)
         return 0;
+    char buf[16];
     for (int32_t i = 0; i < m->num_classes; i++)
-        if (strcmp(tf_loader_label_name(l, i), m->labels[i]) != 0)
+        if (strcmp(tf__class_name(l, i, buf), m->labels[i]) != 0)
             return 0;
     return 1;
 }
@@ -327,7 +328,8 @@ static uint64_t fingerprint(const tf_finetune_opts_t *o,
     if (o->class_weight == TF_CLASS_WEIGHT_GIVEN && o->class_weights != NULL && o->num_class_weights > 0)
         h = tf__fnv1a(h, o->class_weights, (size_t)o->num_class_weights * sizeof *o->class_weights);
     for (int32_t c = 0; c < tf_loader_num_labels(train); c++) {
-        const char *name = tf_loader_label_name(train, c);
+        char buf[16];
+        const char *name = tf__class_name(train, c, buf);
         h = tf__fnv1a(h, name, strlen(name) + 1);
     }
     return h;
@@ -343,10 +345,15 @@ static tf_status_t make_head(tf_model_t *m, const tf_finetune_opts_t *o, tf_load
     const char **lab = C <= 1024 ? names : tf__calloc(m->ctx, (size_t)C, sizeof *lab);
     if (lab == NULL)
         return TF_STATUS_ENOMEM;
-    for (int32_t c = 0; c < C; c++)
-        lab[c] = tf_loader_label_name(train, c);
-    tf_status_t st =
-        tf__model_make_head(m, C, tf_loader_is_multilabel(train), lab, o->pooling, o->head_dropout);
+    /* Room for the ids of classes without names. */
+    char *ids = tf__calloc(m->ctx, (size_t)C, 16);
+    tf_status_t st = ids == NULL ? TF_STATUS_ENOMEM : TF_STATUS_OK;
+    for (int32_t c = 0; st == TF_STATUS_OK && c < C; c++)
+        lab[c] = tf__class_name(train, c, ids + (size_t)c * 16);
+    if (st == TF_STATUS_OK)
+        st = tf__model_make_head(m, C, tf_loader_is_multilabel(train), lab, o->pooling,
+                                 o->head_dropout);
+    tf__free(m->ctx, ids);
     if (lab != names)
         tf__free(m->ctx, (void *)lab);
     return st;
@@ -469,12 +476,15 @@ tf_status_t tf_finetune(tf_model_t *m,
                 "%s: the validation loader has %d labels, the training "
                 "loader %d; create it with the training loader's labels",
                 __func__, tf_loader_num_labels(valid), C);
-    for (int32_t c = 0; valid != NULL && c < C; c++)
-        if (strcmp(tf_loader_label_name(valid, c), tf_loader_label_name(train, c)) != 0)
+    for (int32_t c = 0; valid != NULL && c < C; c++) {
+        char vb[16], tb[16];
+        const char *vn = tf__class_name(valid, c, vb), *tn = tf__class_name(train, c, tb);
+        if (strcmp(vn, tn) != 0)
             TF_FAIL(TF_STATUS_EINVAL,
                     "%s: label %d is '%s' in the validation loader but "
                     "'%s' in the training loader",
-                    __func__, c, tf_loader_label_name(valid, c), tf_loader_label_name(train, c));
+                    __func__, c, vn, tn);
+    }
     int64_t per_epoch = tf_loader_num_batches(train);
     if (per_epoch < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", __func__);
@@ -486,6 +496,7 @@ tf_status_t tf_finetune(tf_model_t *m,
      * fraction 0.1) gets one rising step. */
     if (oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
         oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
+    TF_CHECK(tf__model_adopt_standardization(m, train));
     if (tf__phase_enter(m, TF_TRAIN_PHASE_FINETUNE, fingerprint(&o, &oo, train, total), total)) {
         tf_status_t st = make_head(m, &o, train);
         if (st != TF_STATUS_OK) {

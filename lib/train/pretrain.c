@@ -242,6 +242,7 @@ tf_status_t tf_pretrain(tf_model_t *m,
     tf_optimizer_opts_t defaults, oo;
     default_optim(total, &defaults);
     TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_pretrain: optim"));
+    TF_CHECK(tf__model_adopt_standardization(m, train));
     tf__phase_enter(m, TF_TRAIN_PHASE_PRETRAIN, fingerprint(&o, &oo, total), total);
     TF_CHECK(tf__phase_optimizer(m, &oo, attach_lm, NULL));
     pretrain_run_t run = {valid, o.valid_every, 0};

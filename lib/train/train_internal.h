@@ -58,13 +58,21 @@ struct tf_model {
      * (model_prior, train_prior) or deciding as trained (prior) */
     double temperature;
     double *train_prior, *model_prior, *prior;
+    float *in_mean, *in_std;    /* numeric input standardisation (F each), or NULL */
     tf__phase_t ph;
     /* scratch for a step */
-    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits, adj;
+    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits, adj, xin;
     double *class_w;            /* per-class loss weights of the running fine-tuning, or NULL */
     int32_t *ids;               /* predict_text tokenisation buffer */
     size_t ids_cap;
 };
+
+/* Standardisation (standardize.c). A numeric model without statistics records the training
+ * loader's (a no-op otherwise). Apply: the model's statistics to `steps` x F raw values, into
+ * m->xin; *out is that copy, or `x` itself when the model has none. Free: drop them. */
+tf_status_t tf__model_adopt_standardization(tf_model_t *m, const tf_loader_t *train);
+tf_status_t tf__model_standardize(tf_model_t *m, const float *x, int64_t steps, const float **out);
+void tf__model_free_standardization(tf_model_t *m);
 
 /* Allocate a model with fresh modules for `cfg`; `vocab` is adopted (freed on failure). */
 tf_status_t tf__model_new(tf_model_t **out, tf_ctx_t *ctx, tf_vocab_t *vocab, const tf_model_opts_t *cfg);
@@ -139,6 +147,10 @@ tf_status_t tf__decision_probs(const tf_model_t *m, const float *z, float *probs
 tf_status_t tf__class_weights_resolve(tf_model_t *m, const tf_finetune_opts_t *o, tf_loader_t *train);
 tf_status_t tf__weighted_loss(tf_model_t *m, tf_tensor_t *logits, const int32_t *lab,
                               tf_tensor_t *sets, double *loss, tf_tensor_t *grad);
+
+/* The name of class `c` of a labelled loader; classes of caller arrays given without names are
+ * named by their ids ("0", "1", ...), written into `buf`. */
+const char *tf__class_name(const tf_loader_t *l, int32_t c, char buf[16]);
 
 /* EINVAL unless `data` has exactly the model's labels (kind, count and names). */
 tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data, const char *fn);

@@ -136,3 +136,29 @@ int tf_test_remove_tree(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
+
+void tf_test_rewrite_meta(tf_ctx_t *ctx, const char *from, const char *to, const char *key,
+                          const char *value)
+{
+    tf_tensorfile_t *f;
+    tf_tensorfile_writer_t *w;
+    assert_int_equal(tf_tensorfile_load(&f, ctx, from, NULL), TF_STATUS_OK);
+    assert_int_equal(tf_tensorfile_writer_create(&w, ctx, NULL), TF_STATUS_OK);
+    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
+        tf_tensor_t *t;
+        assert_int_equal(tf_tensorfile_get(&t, f, tf_tensorfile_name(f, i)), TF_STATUS_OK);
+        assert_int_equal(tf_tensorfile_writer_add_tensor(w, tf_tensorfile_name(f, i), t),
+                         TF_STATUS_OK);
+    }
+    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
+        const char *k, *v;
+        assert_int_equal(tf_tensorfile_meta_at(&k, &v, f, i), TF_STATUS_OK);
+        if (strcmp(k, key) != 0 && strncmp(k, "libtransfer.", 12) == 0)
+            assert_int_equal(tf_tensorfile_writer_add_meta(w, k, v), TF_STATUS_OK);
+    }
+    if (value != NULL)
+        assert_int_equal(tf_tensorfile_writer_add_meta(w, key, value), TF_STATUS_OK);
+    assert_int_equal(tf_tensorfile_writer_save(w, to), TF_STATUS_OK);
+    tf_tensorfile_writer_free(w);
+    tf_tensorfile_free(f);
+}

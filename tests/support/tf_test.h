@@ -68,6 +68,11 @@ int tf_test_remove_tree(const char *dir);
 tf_loader_opts_t tf_test_opts_with_labels(const tf_loader_t *from, const char **names,
                                           int32_t batch_size);
 
+/* Copy the saved model `from` to `to` with metadata `key` set to `value` (NULL: without it); the
+ * tensors and the other libtransfer metadata are copied as they are. */
+void tf_test_rewrite_meta(tf_ctx_t *ctx, const char *from, const char *to, const char *key,
+                          const char *value);
+
 /* Set the case filter from argv[1]; nonzero (and a message) if no case has that name, so a case
  * defined but left out of the group cannot pass by running nothing. */
 int tf_test_select(int argc, char **argv, const struct CMUnitTest *tests, size_t count);

@@ -370,31 +370,6 @@ static void test_prior_checkpoint_round_trip(void **state)
     rig_close(&r);
 }
 
-/* Rewrite a saved model with another value of the decision metadata (NULL: without it). */
-static void rewrite_decision(tf_ctx_t *ctx, const char *from, const char *to, const char *decision)
-{
-    tf_tensorfile_t *f;
-    tf_tensorfile_writer_t *w;
-    assert_ok(tf_tensorfile_load(&f, ctx, from, NULL));
-    assert_ok(tf_tensorfile_writer_create(&w, ctx, NULL));
-    for (uint32_t i = 0; i < tf_tensorfile_num_entries(f); i++) {
-        tf_tensor_t *t;
-        assert_ok(tf_tensorfile_get(&t, f, tf_tensorfile_name(f, i)));
-        assert_ok(tf_tensorfile_writer_add_tensor(w, tf_tensorfile_name(f, i), t));
-    }
-    for (uint32_t i = 0; i < tf_tensorfile_num_meta(f); i++) {
-        const char *k, *v;
-        assert_ok(tf_tensorfile_meta_at(&k, &v, f, i));
-        if (strcmp(k, "libtransfer.decision") != 0 && strncmp(k, "libtransfer.", 12) == 0)
-            assert_ok(tf_tensorfile_writer_add_meta(w, k, v));
-    }
-    if (decision != NULL)
-        assert_ok(tf_tensorfile_writer_add_meta(w, "libtransfer.decision", decision));
-    assert_ok(tf_tensorfile_writer_save(w, to));
-    tf_tensorfile_writer_free(w);
-    tf_tensorfile_free(f);
-}
-
 /* Bad decision metadata is a format error naming the field; a file from before decisions were
  * recorded loads and decides as trained. */
 static void test_prior_hostile_decision_metadata(void **state)
@@ -420,13 +395,13 @@ static void test_prior_hostile_decision_metadata(void **state)
     snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
     assert_ok(tf_model_save(r.model, good));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rewrite_decision(r.ctx, good, bad, cases[i][0]);
+        tf_test_rewrite_meta(r.ctx, good, bad, "libtransfer.decision", cases[i][0]);
         assert_status(tf_model_load(&m, r.ctx, bad, 0), TF_STATUS_EFORMAT);
         assert_null(m);
         if (strstr(tf_last_error_message(), cases[i][1]) == NULL)
             fail_msg("case %zu: '%s' not in '%s'", i, cases[i][1], tf_last_error_message());
     }
-    rewrite_decision(r.ctx, good, bad, NULL);
+    tf_test_rewrite_meta(r.ctx, good, bad, "libtransfer.decision", NULL);
     assert_ok(tf_model_load(&m, r.ctx, bad, 0));
     double p[2];
     assert_status(tf_model_prior(m, TF_PRIOR_TRAIN, p, 2), TF_STATUS_ESTATE);
