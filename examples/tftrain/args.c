@@ -109,7 +109,7 @@ static int set_value(const char *cmd, tt_opt_t *o, const char *value)
 }
 
 int tt_parse_args(const char *cmd, int argc, char **argv, tt_opt_t *opts, int num,
-                  const char *help)
+                  const char *help, const char *help_more)
 {
     int i, j, rc;
     for (i = 1; i < argc; i++) {
@@ -119,6 +119,8 @@ int tt_parse_args(const char *cmd, int argc, char **argv, tt_opt_t *opts, int nu
         tt_opt_t *o = NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(help, stdout);
+            if (help_more != NULL)
+                fputs(help_more, stdout);
             return TT_HELP_SHOWN;
         }
         if (strncmp(arg, "--", 2) != 0)

@@ -149,7 +149,7 @@ int tt_cmd_adapt(int argc, char **argv)
     int rc;
 
     memset(&texts, 0, sizeof texts);
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, adapt_help);
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, adapt_help, NULL);
     if (rc != TT_EXIT_OK)
         return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
     if (model_path == NULL)

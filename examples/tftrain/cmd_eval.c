@@ -8,11 +8,15 @@
 #include <string.h>
 
 static const char eval_help[] =
-    "usage: tftrain eval --model MODEL --data TSV [--threads N]\n"
+    "usage: tftrain eval --model MODEL --data FILE [--format text|csv] [--features F]\n"
+    "                    [--threads N]\n"
     "\n"
     "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training;\n"
     "for a multi-label model, `labels<TAB>text` with comma-separated label sets);\n"
-    "--data - reads them from stdin.\n"
+    "--data - reads them from stdin. A numeric model (--format csv, the default for\n"
+    "one) reads `label,x0f0,...,x0fF-1,x1f0,...` lines: a label, then F values per step,\n"
+    "standardised with the statistics the model learnt in training; --features, when\n"
+    "given, must be the model's F.\n"
     "Prints one line\n"
     "  accuracy=X macro_f1=X loss=X\n"
     "then a per-class table (precision, recall, F1 and support, from the confusion\n"
@@ -22,9 +26,13 @@ static const char eval_help[] =
     "Exit status: 0 success, 1 usage error, 2 data/file/format error.\n";
 
 static const char predict_help[] =
-    "usage: tftrain predict --model MODEL --input FILE [--threads N]\n"
+    "usage: tftrain predict --model MODEL --input FILE [--format text|csv] [--features F]\n"
+    "                       [--threads N]\n"
     "\n"
-    "Classify each line of FILE (one text per line; `-` reads stdin). For each input\n"
+    "Classify each line of FILE (one text per line; `-` reads stdin). A numeric model\n"
+    "(--format csv, the default for one) reads one sequence per line, F comma-separated\n"
+    "values per step; a first field that is not a number (or one field more than whole\n"
+    "steps) is a label and ignored, so labelled files serve too. For each input\n"
     "line, one line on stdout, so that outputs line up with inputs: the predicted\n"
     "label, then the probability of every class in the model's class order,\n"
     "tab-separated:\n"
@@ -99,12 +107,15 @@ static void print_class_table(const tf_model_t *model, const int64_t *cm, int32_
 int tt_cmd_eval(int argc, char **argv)
 {
     static const char *cmd = "eval";
-    const char *model_path = NULL, *data_path = NULL, *source, *shown;
-    int32_t threads = 0;
+    const char *model_path = NULL, *data_path = NULL, *source, *shown, *format_name = NULL;
+    int32_t threads = 0, features = 1;
+    int format;
     tt_opt_t opts[] = {
         {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
         {"--data", TT_OPT_STRING, &data_path, 0, 0, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
+        {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
+        {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -120,20 +131,30 @@ int tt_cmd_eval(int argc, char **argv)
     tf_status_t st;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, eval_help);
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, eval_help, NULL);
     if (rc != TT_EXIT_OK)
         return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
     if (model_path == NULL)
         return tt_usage_error(cmd, "--model MODEL is required");
     if (data_path == NULL)
         return tt_usage_error(cmd, "--data TSV is required");
+    /* Without --format, the model's kind decides, and --features is checked against it. */
+    rc = tt_format(cmd, format_name, format_name != NULL && tt_opt(opts, nopts, "--features")->seen,
+                   &format);
+    if (rc != TT_EXIT_OK)
+        return rc;
     /* The loader reads its file once, front to back, so a pipe will do. */
     source = strcmp(data_path, "-") == 0 ? "/dev/stdin" : data_path;
     shown = strcmp(data_path, "-") == 0 ? "stdin" : data_path;
     rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;
-    rc = tt_model_vocab(cmd, model, &vocab);
+    if (format_name == NULL && tt_model_features(model) > 0)
+        format = TT_FORMAT_CSV;
+    rc = tt_check_input(cmd, model_path, model, format, features,
+                        tt_opt(opts, nopts, "--features")->seen);
+    if (rc == TT_EXIT_OK && format == TT_FORMAT_TEXT)
+        rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
     multi = tf_model_is_multilabel(model);
@@ -152,13 +173,21 @@ int tt_cmd_eval(int argc, char **argv)
     lopts.shuffle = 0;
     lopts.labels = names;
     lopts.num_labels = c;
-    st = multi ? tf_loader_create_multilabel(&data, ctx, vocab, source, &lopts)
-               : tf_loader_create_labeled(&data, ctx, vocab, source, &lopts);
-    if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "cannot read '%s'", shown);
-        goto done;
+    if (format == TT_FORMAT_CSV) {
+        lopts.num_features = tt_model_features(model);
+        lopts.has_label = 1;
+        rc = tt_numeric_loader(cmd, ctx, source, shown, &lopts, model, 0, &data);
+        if (rc != TT_EXIT_OK)
+            goto done;
+    } else {
+        st = multi ? tf_loader_create_multilabel(&data, ctx, vocab, source, &lopts)
+                   : tf_loader_create_labeled(&data, ctx, vocab, source, &lopts);
+        if (st != TF_STATUS_OK) {
+            rc = tt_fail(cmd, st, "cannot read '%s'", shown);
+            goto done;
+        }
+        tt_report_unknown(cmd, data, shown);
     }
-    tt_report_unknown(cmd, data, shown);
     tf_metrics_init(&metrics, TF_METRICS_VERSION);
     st = tf_evaluate(model, data, &metrics, cm, ncounts);
     if (st != TF_STATUS_OK) {
@@ -194,13 +223,20 @@ static int is_blank(const char *s, size_t n)
 int tt_cmd_predict(int argc, char **argv)
 {
     static const char *cmd = "predict";
-    const char *model_path = NULL, *input = NULL;
-    int32_t threads = 0;
+    const char *model_path = NULL, *input = NULL, *format_name = NULL;
+    int32_t threads = 0, features = 1, F = 0;
+    int format;
     tt_opt_t opts[] = {
         {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
         {"--input", TT_OPT_STRING, &input, 0, 0, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
+        {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
+        {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
     };
+    float *values = NULL;
+    size_t values_cap = 0;
+    char why[128];
+    int64_t steps;
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
     tf_model_t *model = NULL;
@@ -214,16 +250,28 @@ int tt_cmd_predict(int argc, char **argv)
     tf_status_t st;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, predict_help);
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, predict_help, NULL);
     if (rc != TT_EXIT_OK)
         return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
     if (model_path == NULL)
         return tt_usage_error(cmd, "--model MODEL is required");
     if (input == NULL)
         return tt_usage_error(cmd, "--input FILE is required");
+    /* Without --format, the model's kind decides, and --features is checked against it. */
+    rc = tt_format(cmd, format_name, format_name != NULL && tt_opt(opts, nopts, "--features")->seen,
+                   &format);
+    if (rc != TT_EXIT_OK)
+        return rc;
     rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;
+    F = tt_model_features(model);
+    if (format_name == NULL && F > 0)
+        format = TT_FORMAT_CSV;
+    rc = tt_check_input(cmd, model_path, model, format, features,
+                        tt_opt(opts, nopts, "--features")->seen);
+    if (rc != TT_EXIT_OK)
+        goto done;
     probs = (float *)malloc(sizeof *probs * (size_t)c);
     if (probs == NULL) {
         fprintf(stderr, "tftrain %s: out of memory\n", cmd);
@@ -244,7 +292,17 @@ int tt_cmd_predict(int argc, char **argv)
             fputc('\n', stdout);
             continue;
         }
-        st = tf_predict_text(model, line, n, probs, (size_t)c);
+        if (format == TT_FORMAT_CSV) {
+            if (!tt_parse_csv_values(line, (size_t)n, F, &values, &values_cap, &steps, why,
+                                     sizeof why)) {
+                fprintf(stderr, "tftrain %s: %s:%ld: %s\n", cmd, input, lineno, why);
+                rc = TT_EXIT_DATA;
+                goto done;
+            }
+            st = tf_predict_features(model, values, steps, probs, (size_t)c);
+        } else {
+            st = tf_predict_text(model, line, n, probs, (size_t)c);
+        }
         if (st != TF_STATUS_OK) {
             rc = tt_fail(cmd, st, "%s:%ld", input, lineno);
             goto done;
@@ -277,6 +335,7 @@ done:
     if (in != NULL && in != stdin)
         fclose(in);
     free(line);
+    free(values);
     free(probs);
     tf_model_free(model);
     tf_ctx_free(ctx);

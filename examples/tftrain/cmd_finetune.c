@@ -63,8 +63,37 @@ static const char finetune_help[] =
     "Progress goes to stderr: a bar on a terminal, otherwise a table with one row per\n"
     "epoch (mean training loss, validation accuracy after it, time). The last line on\n"
     "stdout is a summary:\n"
-    "  epochs=N best_epoch=N valid_accuracy=X train_loss=X seconds=X\n"
+    "  epochs=N best_epoch=N valid_accuracy=X train_loss=X seconds=X\n";
+
+static const char finetune_help_numeric[] =
+    "\n"
+    "Numeric sequences:\n"
+    "  --format FMT       text (default), or csv: `label,x0f0,...,x0fF-1,x1f0,...` lines,\n"
+    "                     a label then F values per step, standardised with the\n"
+    "                     statistics saved in the --init model (from scratch: those of\n"
+    "                     the training lines, saved in the new model). --vocab-size,\n"
+    "                     --tokenizer, --init-embeddings and --multi-label are for text\n"
+    "  --features F       values per step (required with --format csv from scratch;\n"
+    "                     with --init it must be the model's)\n"
+    "\n"
     TT_EXIT_HELP;
+
+/* A loader of `path` in the data format: text (`create` with the model's vocabulary) or CSV
+ * (tt_numeric_loader() with `flags`). */
+static int make_loader(const char *cmd, tf_ctx_t *ctx, int format,
+                       tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *,
+                                             const char *, const tf_loader_opts_t *),
+                       tf_model_t *model, const char *path, const char *shown,
+                       const tf_loader_opts_t *lopts, int flags, tf_loader_t **out)
+{
+    tf_status_t st;
+    if (format == TT_FORMAT_CSV)
+        return tt_numeric_loader(cmd, ctx, path, path, lopts, model, flags, out);
+    st = create(out, ctx, tf_model_vocab(model), path, lopts);
+    if (st != TF_STATUS_OK)
+        return tt_fail(cmd, st, "cannot read %s '%s'", shown, path);
+    return TT_EXIT_OK;
+}
 
 #define TT_MAX_LABELS 4096
 
@@ -85,7 +114,11 @@ int tt_cmd_finetune(int argc, char **argv)
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL, *vectors = NULL;
     const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL, *cell_name = NULL;
-    const char *resume = NULL;
+    const char *resume = NULL, *format_name = NULL;
+    static const char *const text_flags[] = {"--vocab-size", "--tokenizer", "--init-embeddings",
+                                             "--multi-label"};
+    int32_t features = 1;
+    int format;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int32_t patience = 0;
@@ -118,6 +151,8 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
         {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
         {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
+        {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
+        {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
     };
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
                                              "--cell", "--tokenizer", "--init-embeddings"};
@@ -146,13 +181,23 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t cell = TF_CELL_LSTM;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, finetune_help);
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, finetune_help, finetune_help_numeric);
     if (rc != TT_EXIT_OK)
         return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
     if (train_path == NULL)
         return tt_usage_error(cmd, "--train TSV is required");
     if (out == NULL)
         return tt_usage_error(cmd, "--out MODEL is required");
+    rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
+    if (rc == TT_EXIT_OK && format == TT_FORMAT_CSV)
+        rc = tt_text_flags(cmd, opts, nopts, text_flags,
+                           (int)(sizeof text_flags / sizeof text_flags[0]));
+    if (rc != TT_EXIT_OK)
+        return rc;
+    if (format == TT_FORMAT_CSV && init == NULL && resume == NULL &&
+        !tt_opt(opts, nopts, "--features")->seen)
+        return tt_usage_error(cmd, "--format csv needs --features F (values per step) from "
+                              "scratch");
     if (strategy == NULL)
         strat = TF_FINETUNE_FULL;
     else if (strcmp(strategy, "full") == 0)
@@ -196,6 +241,19 @@ int tt_cmd_finetune(int argc, char **argv)
         rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
         if (rc != TT_EXIT_OK)
             goto done;
+    } else if (format == TT_FORMAT_CSV) {
+        tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
+        mopts.input = TF_MODEL_INPUT_FEATURES;
+        mopts.num_features = features;
+        mopts.embedding_dim = emb;
+        mopts.hidden_size = hidden;
+        mopts.num_layers = layers;
+        mopts.cell = cell;
+        st = tf_model_create(&model, ctx, NULL, &mopts);
+        if (st != TF_STATUS_OK) {
+            rc = tt_fail(cmd, st, "cannot create the model");
+            goto done;
+        }
     } else {
         tf_vocab_t *built = NULL;
         st = tf_vocab_build_files(&built, ctx, &train_path, 1, &vopts);
@@ -219,7 +277,11 @@ int tt_cmd_finetune(int argc, char **argv)
             goto done;
     }
 
-    rc = tt_model_vocab(cmd, model, &vocab);
+    if (format == TT_FORMAT_CSV)
+        rc = tt_check_input(cmd, init != NULL ? init : "the model", model, format, features,
+                            tt_opt(opts, nopts, "--features")->seen);
+    else
+        rc = tt_model_vocab(cmd, model, &vocab);
     if (rc != TT_EXIT_OK)
         goto done;
     create = multi ? tf_loader_create_multilabel : tf_loader_create_labeled;
@@ -231,11 +293,12 @@ int tt_cmd_finetune(int argc, char **argv)
         lopts.split = TF_LOADER_SPLIT_TRAIN;
         lopts.valid_fraction = 0.1;
     }
-    st = create(&train, ctx, vocab, train_path, &lopts);
-    if (st != TF_STATUS_OK) {
-        rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);
+    lopts.num_features = format == TT_FORMAT_CSV ? tt_model_features(model) : 1;
+    lopts.has_label = 1;
+    rc = make_loader(cmd, ctx, format, create, model, train_path, "training data", &lopts,
+                     TT_NUM_LEARN, &train);
+    if (rc != TT_EXIT_OK)
         goto done;
-    }
     num_labels = tf_loader_num_labels(train);
     if (num_labels < 2 - multi) {
         fprintf(stderr, "tftrain %s: %s: needs at least %d different labels, found %d\n", cmd,
@@ -267,11 +330,17 @@ int tt_cmd_finetune(int argc, char **argv)
         cw_kind = TF_CLASS_WEIGHT_GIVEN;
     }
     if (valid_path != NULL) {
-        st = create(&valid, ctx, vocab, valid_path, &lopts);
-        if (st != TF_STATUS_OK) {
-            rc = tt_fail(cmd, st, "cannot read validation data '%s'", valid_path);
+        rc = make_loader(cmd, ctx, format, create, model, valid_path, "validation data", &lopts,
+                         0, &valid);
+        if (rc != TT_EXIT_OK)
             goto done;
-        }
+    } else if (format == TT_FORMAT_CSV) {
+        /* Every held-out line is read as data: a bad one is an error, as in training. */
+        lopts.split = TF_LOADER_SPLIT_VALID;
+        rc = make_loader(cmd, ctx, format, create, model, train_path, "validation lines",
+                         &lopts, TT_NUM_EMPTY_OK, &valid);
+        if (rc != TT_EXIT_OK)
+            goto done;
     } else {
         lopts.split = TF_LOADER_SPLIT_VALID;
         lopts.skip_bad_lines = 1; /* a label seen only in the held-out lines */
@@ -284,7 +353,16 @@ int tt_cmd_finetune(int argc, char **argv)
     }
     tt_report_unknown(cmd, train, train_path);
     tt_report_unknown(cmd, valid, valid_path ? valid_path : "the validation lines");
-    fprintf(stderr,
+    if (format == TT_FORMAT_CSV)
+        fprintf(stderr,
+                "tftrain %s: %s model, numeric sequences of %d features, %d classes, %lld "
+                "training and %lld validation sequences, %.2fM parameters\n",
+                cmd, init ? "pre-trained" : "new", (int)lopts.num_features, (int)num_labels,
+                (long long)tf_loader_num_sequences(train),
+                (long long)(valid ? tf_loader_num_sequences(valid) : 0),
+                (double)tf_model_num_params(model) / 1e6);
+    else
+        fprintf(stderr,
             "tftrain %s: %s model, vocabulary %d words, %d %s, %lld training and %lld "
             "validation texts, %.2fM parameters\n",
             cmd, init ? "pre-trained" : "new", (int)tf_vocab_size(vocab), (int)num_labels,

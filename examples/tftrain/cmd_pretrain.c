@@ -68,7 +68,22 @@ static const char pretrain_help[] =
     "Progress goes to stderr: a bar on a terminal, otherwise a table with one row per\n"
     "epoch (mean training loss, validation perplexity after it, time). The last line\n"
     "on stdout is a summary:\n"
-    "  steps=N train_loss=X valid_ppl=X seconds=X\n"
+    "  steps=N train_loss=X valid_ppl=X seconds=X\n";
+
+static const char pretrain_help_numeric[] =
+    "\n"
+    "Numeric sequences:\n"
+    "  --format FMT     text (default), or csv: the corpus is one CSV file of unlabelled\n"
+    "                   sequences, one per line, F comma-separated values per step\n"
+    "                   (x0f0,...,x0fF-1,x1f0,...); the model learns to predict each\n"
+    "                   next step (mean squared error) from the values standardised\n"
+    "                   per feature. The means and standard deviations of the training\n"
+    "                   lines are saved in the model; finetune, eval and predict\n"
+    "                   standardise with them. The summary gives valid_mse=X in place\n"
+    "                   of valid_ppl. --vocab-size, --tokenizer, --bptt, --softmax,\n"
+    "                   --cutoffs and --init-embeddings are for text only\n"
+    "  --features F     values per step (required with --format csv unless --init)\n"
+    "\n"
     TT_EXIT_HELP;
 
 /* Extra words an --init model may take in without --vocab-size. */
@@ -104,6 +119,52 @@ static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
         return tt_fail(cmd, st, "cannot extend the vocabulary of '%s'", init);
     fprintf(stderr, "tftrain %s: %d new words added to the vocabulary of '%s' (%d -> %d words)\n",
             cmd, (int)added, init, (int)size, (int)(size + added));
+    return TT_EXIT_OK;
+}
+
+/* --format csv: the model (loaded, or new with F features) and loaders of the corpus's training
+ * lines and of its validation lines (5%, by a hash of the line), standardised with the model's
+ * statistics (a new model takes the training lines'). */
+static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int32_t features,
+                         int features_seen, int32_t batch, tf_model_opts_t *mopts,
+                         tf_model_t **model, tf_loader_t **train, tf_loader_t **valid)
+{
+    tf_loader_opts_t lo;
+    tf_status_t st;
+    int rc;
+    if (*model != NULL) {
+        rc = tt_check_input(cmd, "the model", *model, TT_FORMAT_CSV, features, features_seen);
+        if (rc != TT_EXIT_OK)
+            return rc;
+        features = tt_model_features(*model);
+    } else {
+        mopts->input = TF_MODEL_INPUT_FEATURES;
+        mopts->num_features = features;
+        st = tf_model_create(model, ctx, NULL, mopts);
+        if (st != TF_STATUS_OK)
+            return tt_fail(cmd, st, "cannot create the model");
+    }
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = batch;
+    lo.shuffle = 1;
+    lo.split = TF_LOADER_SPLIT_TRAIN;
+    lo.valid_fraction = 0.05;
+    lo.num_features = features;
+    lo.next_step = 1;
+    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, *model, TT_NUM_LEARN, train);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    lo.split = TF_LOADER_SPLIT_VALID;
+    lo.shuffle = 0;
+    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, *model, TT_NUM_EMPTY_OK, valid);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    fprintf(stderr,
+            "tftrain %s: numeric sequences of %d features, %lld training and %lld validation "
+            "sequences, %lld batches per epoch, model %.2fM parameters\n",
+            cmd, (int)features, (long long)tf_loader_num_sequences(*train),
+            (long long)(*valid != NULL ? tf_loader_num_sequences(*valid) : 0),
+            (long long)tf_loader_num_batches(*train), (double)tf_model_num_params(*model) / 1e6);
     return TT_EXIT_OK;
 }
 
@@ -156,7 +217,11 @@ int tt_cmd_pretrain(int argc, char **argv)
     static const char *cmd = "pretrain";
     tt_strings_t corpus = {{0}, 0};
     const char *out = NULL, *init = NULL, *tokenizer = NULL, *cell_name = NULL, *softmax = NULL;
-    const char *resume = NULL, *cutoffs = NULL, *vectors = NULL;
+    const char *resume = NULL, *cutoffs = NULL, *vectors = NULL, *format_name = NULL;
+    static const char *const text_flags[] = {"--vocab-size", "--tokenizer", "--bptt", "--softmax",
+                                             "--cutoffs", "--init-embeddings"};
+    int32_t features = 1;
+    int format;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
     int32_t layers = TT_DEFAULT_LAYERS, bptt = 64, batch = 32, epochs = 1, threads = 0;
     int64_t steps = 0, seed = 42, save_every = 0;
@@ -183,6 +248,8 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--softmax", TT_OPT_STRING, &softmax, 0, 0, 0},
         {"--cutoffs", TT_OPT_STRING, &cutoffs, 0, 0, 0},
         {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
+        {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
+        {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -205,7 +272,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     int32_t cell;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, pretrain_help);
+    rc = tt_parse_args(cmd, argc, argv, opts, nopts, pretrain_help, pretrain_help_numeric);
     if (rc != TT_EXIT_OK)
         return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
     if (corpus.count == 0)
@@ -214,6 +281,17 @@ int tt_cmd_pretrain(int argc, char **argv)
         return tt_usage_error(cmd, "--out MODEL is required");
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
+    rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
+    if (rc == TT_EXIT_OK && format == TT_FORMAT_CSV)
+        rc = tt_text_flags(cmd, opts, nopts, text_flags,
+                           (int)(sizeof text_flags / sizeof text_flags[0]));
+    if (rc != TT_EXIT_OK)
+        return rc;
+    if (format == TT_FORMAT_CSV && corpus.count != 1)
+        return tt_usage_error(cmd, "--format csv reads one --corpus file");
+    if (format == TT_FORMAT_CSV && init == NULL && resume == NULL &&
+        !tt_opt(opts, nopts, "--features")->seen)
+        return tt_usage_error(cmd, "--format csv needs --features F (values per step)");
     for (int i = 0; init != NULL && i < (int)(sizeof arch_flags / sizeof arch_flags[0]); i++)
         if (tt_opt(opts, nopts, arch_flags[i])->seen)
             return tt_usage_error(cmd, "%s cannot be used with --init (the architecture and the "
@@ -239,6 +317,23 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (rc != TT_EXIT_OK)
         goto done;
 
+    if (format == TT_FORMAT_CSV) {
+        if (ck.resuming)
+            rc = tt_ckpt_load_model(cmd, ctx, &ck, &model);
+        else if (init != NULL)
+            rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
+        mopts.embedding_dim = emb;
+        mopts.hidden_size = hidden;
+        mopts.num_layers = layers;
+        mopts.cell = cell;
+        if (rc == TT_EXIT_OK)
+            rc = numeric_setup(cmd, ctx, corpus.items[0], features,
+                               tt_opt(opts, nopts, "--features")->seen, batch, &mopts, &model,
+                               &train, &valid);
+        if (rc != TT_EXIT_OK)
+            goto done;
+        goto ready;
+    }
     tf_loader_opts_init(&lopts, TF_LOADER_OPTS_VERSION);
     lopts.batch_size = batch;
     lopts.bptt = bptt;
@@ -296,6 +391,7 @@ int tt_cmd_pretrain(int argc, char **argv)
             cmd, (int)tf_vocab_size(tf_model_vocab(model)), (long long)tf_loader_num_sequences(train),
             (long long)tf_loader_num_batches(train),
             (double)tf_model_num_params(model) / 1e6);
+ready:
     if (ck.resuming) {
         rc = tt_ckpt_load_state(cmd, model, train, &ck);
         if (rc != TT_EXIT_OK)
@@ -332,8 +428,12 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (rc != TT_EXIT_OK)
         goto done;
     tt_ckpt_remove(&ck);
-    printf("steps=%lld train_loss=%.4f valid_ppl=%.2f seconds=%.1f\n", (long long)report.steps,
-           report.train_loss, report.valid_metric, tt_now() - t0);
+    if (format == TT_FORMAT_CSV)
+        printf("steps=%lld train_loss=%.4f valid_mse=%.4f seconds=%.1f\n",
+               (long long)report.steps, report.train_loss, report.valid_metric, tt_now() - t0);
+    else
+        printf("steps=%lld train_loss=%.4f valid_ppl=%.2f seconds=%.1f\n",
+               (long long)report.steps, report.train_loss, report.valid_metric, tt_now() - t0);
 done:
     tt_ckpt_free(&ck);
     tf_model_free(model);

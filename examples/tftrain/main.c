@@ -24,6 +24,8 @@ static const char main_help[] =
     "             weights saved by PyTorch (safetensors)\n"
     "\n"
     "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
+    "Numeric sequences (--format csv --features F): one sequence per line, F comma-\n"
+    "separated values per step, after a label in labelled files.\n"
     "Models are safetensors files. Progress goes to stderr (a bar on a terminal, a\n"
     "table of one row per epoch otherwise). pretrain and finetune save checkpoints\n"
     "with --save-every N and on Ctrl-C, and continue from one with --resume STATE.\n"

@@ -48,11 +48,12 @@ typedef struct tt_opt {
     int seen;          /* set by the parser */
 } tt_opt_t;
 
-/* Parse argv[1..argc-1] of subcommand `cmd` against `opts` (num entries). Prints `help` on
+/* Parse argv[1..argc-1] of subcommand `cmd` against `opts` (num entries). Prints `help` and then
+ * `help_more` (may be NULL; a second part keeps each string within C's portable length) on
  * --help/-h and returns TT_HELP_SHOWN; prints a one-line message and returns TT_EXIT_USAGE on a
  * bad command line; TT_EXIT_OK otherwise. */
 int tt_parse_args(const char *cmd, int argc, char **argv, tt_opt_t *opts, int num,
-                  const char *help);
+                  const char *help, const char *help_more);
 
 /* The option named `name` in `opts` (it must exist). */
 tt_opt_t *tt_opt(tt_opt_t *opts, int num, const char *name);
@@ -121,6 +122,46 @@ int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
  * every label required. Returns TT_EXIT_OK or a usage error naming `flag`. */
 int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_model_t *model,
                     const char *const *names, int32_t n, double dflt, double *out);
+
+/* ---- numeric sequences (numeric.c) ------------------------------------------------------------ */
+
+/* The data format of --format: text (label<TAB>text lines, one text per line) or csv (numeric
+ * sequences, --features values per step). */
+#define TT_FORMAT_TEXT 0
+#define TT_FORMAT_CSV 1
+
+/* --format NAME (NULL: text) into *format; --features without csv is a usage error. */
+int tt_format(const char *cmd, const char *name, int features_seen, int *format);
+
+/* A usage error for the first of `names` (text-only flags) given with numeric data. */
+int tt_text_flags(const char *cmd, tt_opt_t *opts, int num, const char *const *names, int n);
+
+/* Features per step of a numeric model (0 for a text model). */
+int32_t tt_model_features(tf_model_t *model);
+
+/* The data format must fit the model loaded from `path` (csv for a numeric model, text for a
+ * text one) and --features, when given, its feature count; otherwise a data error (exit 2). */
+int tt_check_input(const char *cmd, const char *path, tf_model_t *model, int format,
+                   int32_t features, int features_seen);
+
+/* Flags of tt_numeric_loader(). */
+#define TT_NUM_LEARN 1    /* a model without statistics takes this loader's (training data) */
+#define TT_NUM_EMPTY_OK 2 /* a file (split) without lines is a note and *out NULL, not an error */
+
+/* A numeric CSV loader with `lopts` (num_features, has_label, next_step set by the caller). A
+ * model that records a standardisation standardises the loader with it; one that does not
+ * takes the loader's own (TT_NUM_LEARN) or else reads values as they are. `shown` names the
+ * file in messages. */
+int tt_numeric_loader(const char *cmd, tf_ctx_t *ctx, const char *path, const char *shown,
+                      const tf_loader_opts_t *lopts, tf_model_t *model, int flags,
+                      tf_loader_t **out);
+
+/* One CSV line of `len` bytes (changed in place) as values of F features per step into
+ * *values (grown as needed, *cap its capacity); a first field that is not a number, or that is
+ * one field more than whole steps, is a label and skipped. Returns 1 and sets *steps, or 0 with
+ * the reason in `why`. */
+int tt_parse_csv_values(char *line, size_t len, int32_t F, float **values, size_t *cap,
+                        int64_t *steps, char *why, size_t why_size);
 
 /* ---- progress (progress.c) -------------------------------------------------------------------- */
 

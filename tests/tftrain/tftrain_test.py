@@ -4,7 +4,7 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt, import, init_embeddings."""
+interrupt, import, init_embeddings, numeric, numeric_errors."""
 import json
 import os
 import random
@@ -928,6 +928,187 @@ def case_init_embeddings(d, f):
                 "3 values", last_line_only=True)
     expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--init", out, "--out", out, "--init-embeddings", vec],
                 "--init-embeddings")
+
+
+# Numeric sequences: F features per step; class "up" ramps up, "down" ramps down, each feature
+# at its own scale (mean 10 * (f + 1), spread f + 1), so standardisation matters.
+NUM_F = 3
+
+
+def num_sequence(rng, label):
+    steps = rng.randint(4, 9)
+    slope = 0.4 if label == "up" else -0.4
+    return [10.0 * (f + 1) + (f + 1) * (slope * t + rng.gauss(0, 0.3))
+            for t in range(steps) for f in range(NUM_F)]
+
+
+def write_numeric(d):
+    rng = random.Random(5)
+    files = {}
+    for name, n, labelled in (("unlabeled", 200, False), ("train", 60, True), ("valid", 40, True)):
+        files[name] = os.path.join(d, f"num-{name}.csv")
+        rows = []
+        with open(files[name], "w") as fh:
+            for i in range(n):
+                label = "up" if i % 2 else "down"
+                values = num_sequence(rng, label)
+                rows.append((label, values))
+                fh.write((label + "," if labelled else "") + ",".join(f"{v:g}" for v in values)
+                         + "\n")
+        files[name + "_rows"] = rows
+    return files
+
+
+def meta_stats(path):
+    """The standardisation a model file records: (mean, std) lists, or None."""
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        meta = json.loads(fh.read(n)).get("__metadata__", {})
+    v = meta.get("libtransfer.standardization")
+    return None if v is None else (json.loads(v)["mean"], json.loads(v)["std"])
+
+
+def case_numeric(d, f):
+    """--format csv end to end: pre-training saves the statistics of its data, fine-tuning from
+    it keeps them, from scratch learns those of --train (checked against numbers computed here);
+    eval and predict standardise with them, so predict's labels give eval's accuracy."""
+    n = write_numeric(d)
+    lm, clf, scratch = (os.path.join(d, x) for x in ("lm.st", "clf.st", "scratch.st"))
+    arch = ["--emb", "8", "--hidden", "16", "--threads", "1", "--seed", "3"]
+    rc, out, err = expect_exit(0, ["pretrain", "--format", "csv", "--features", NUM_F, "--corpus",
+                                   n["unlabeled"], "--out", lm, "--epochs", "2", "--batch", "8"]
+                               + arch)
+    expect(re.fullmatch(r"steps=\d+ train_loss=\d+\.\d{4} valid_mse=\d+\.\d{4} seconds=\S+\n",
+                        out) is not None, f"numeric pretrain summary {out!r}")
+    expect("numeric sequences of 3 features" in err, f"numeric pretrain stderr {err!r}")
+    lm_stats = meta_stats(lm)
+    expect(lm_stats is not None and len(lm_stats[0]) == NUM_F, f"pretrain: statistics {lm_stats}")
+    # the means of the (95% of) training lines: near each feature's centre, 10 * (f + 1)
+    for i in range(NUM_F):
+        expect(lm_stats is not None and abs(lm_stats[0][i] - 10.0 * (i + 1)) < 0.5 * (i + 1),
+               f"pretrain: mean of feature {i} is {lm_stats and lm_stats[0][i]}")
+    rc, out, err = expect_exit(0, ["finetune", "--format", "csv", "--init", lm, "--train",
+                                   n["train"], "--valid", n["valid"], "--out", clf, "--epochs", "6",
+                                   "--batch", "8", "--threads", "1", "--seed", "3"])
+    expect(meta_stats(clf) == lm_stats, "finetune --init: the statistics are not the model's")
+    # from scratch: the statistics of every --train value (population std), computed here
+    expect_exit(0, ["finetune", "--format", "csv", "--features", NUM_F, "--train", n["train"],
+                    "--valid", n["valid"], "--out", scratch, "--epochs", "2", "--batch", "8"]
+                + arch)
+    got = meta_stats(scratch)
+    for i in range(NUM_F):
+        col = [v[t * NUM_F + i] for _, v in n["train_rows"] for t in range(len(v) // NUM_F)]
+        mean = sum(col) / len(col)
+        std = (sum((x - mean) ** 2 for x in col) / len(col)) ** 0.5
+        expect(got is not None and abs(got[0][i] - mean) <= 1e-5 * abs(mean)
+               and abs(got[1][i] - std) <= 1e-4 * std,
+               f"scratch: feature {i}: {got and (got[0][i], got[1][i])} != ({mean}, {std})")
+    rc, out, err = expect_exit(0, ["eval", "--model", clf, "--data", n["valid"], "--threads", "1"])
+    m = re.match(r"accuracy=(\d\.\d{4}) macro_f1=\S+ loss=\S+\n", out)
+    expect(m is not None and float(m.group(1)) >= 0.9, f"numeric eval: {out!r}")
+    # --format csv is the default for a numeric model; --features must be the model's
+    rc2, out2, _ = expect_exit(0, ["eval", "--model", clf, "--data", n["valid"], "--features",
+                                   NUM_F, "--format", "csv", "--threads", "1"])
+    expect(out2 == out, "eval with --format csv --features 3 differs from the default")
+    # predict: labelled lines (valid.csv itself), unlabelled ones and blank ones
+    inputs = os.path.join(d, "num-inputs.csv")
+    rows = n["valid_rows"]
+    with open(inputs, "w") as fh:
+        for label, values in rows:
+            fh.write(label + "," + ",".join(f"{v:g}" for v in values) + "\n")
+        fh.write("\n")
+        fh.write(" , ".join(f"{v:g}" for v in rows[0][1]) + "\r\n")
+    rc, out, err = expect_exit(0, ["predict", "--model", clf, "--input", inputs, "--threads", "1"])
+    lines = out.split("\n")
+    expect(len(lines) == len(rows) + 3 and lines[-1] == "" and lines[len(rows)] == "",
+           f"numeric predict: {len(lines)} lines for {len(rows) + 2} inputs")
+    right = sum(1 for (label, _), line in zip(rows, lines) if line.split("\t")[0] == label)
+    expect(m is not None and abs(right / len(rows) - float(m.group(1))) < 1e-4,
+           f"predict gets {right}/{len(rows)} right, eval says {m and m.group(1)}")
+    expect(lines[len(rows) + 1] == lines[0],
+           "the same sequence without its label and with spaces predicted differently: "
+           f"{lines[len(rows) + 1]!r} != {lines[0]!r}")
+    for line in lines[:len(rows)]:
+        probs = [float(x.split("=")[1]) for x in line.split("\t")[1:]]
+        expect(len(probs) == 2 and abs(sum(probs) - 1) < 2e-3, f"predict line {line!r}")
+
+
+def case_numeric_errors(d, f):
+    """Numeric data: usage errors exit 1, bad data (wrong feature count, non-numeric field,
+    NaN, empty sequence, ragged rows, a model of another kind) exit 2 naming file and line."""
+    n = write_numeric(d)
+    out = os.path.join(d, "never.st")
+    lm = os.path.join(d, "lm.st")
+    arch = ["--emb", "4", "--hidden", "6", "--threads", "1"]
+    pre = ["pretrain", "--format", "csv", "--out", out]
+    expect_exit(1, pre + ["--corpus", n["unlabeled"]], "--features")
+    expect_exit(1, pre + ["--corpus", n["unlabeled"], "--features", "0"], "--features")
+    expect_exit(1, pre + ["--corpus", n["unlabeled"], "--corpus", n["unlabeled"], "--features",
+                          "3"], "one --corpus")
+    for flag, value in (("--vocab-size", "50"), ("--tokenizer", "bpe"), ("--bptt", "8")):
+        expect_exit(1, pre + ["--corpus", n["unlabeled"], "--features", "3", flag, value], flag)
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--out", out, "--features", "3"],
+                "--format csv")
+    expect_exit(1, ["pretrain", "--corpus", f["corpus"], "--out", out, "--format", "tsv"],
+                "--format")
+    expect_exit(1, ["finetune", "--format", "csv", "--train", n["train"], "--out", out], "--features")
+    expect_exit(1, ["finetune", "--format", "csv", "--features", "3", "--train", n["train"],
+                    "--out", out, "--multi-label"], "--multi-label")
+    bad = {
+        "count": ("up,1,2,3,4,5,6\ndown,1,2,3,4\n", ":2:", "need a multiple of 3"),
+        "text": ("up,1,2,3\ndown,1,2,x\n", ":2:", "not a finite number"),
+        "nan": ("up,1,2,3\ndown,1,nan,3\n", ":2:", "not a finite number"),
+        "inf": ("up,1,2,3\ndown,1,2,-inf\n", ":2:", "not a finite number"),
+        "empty": ("up,1,2,3\ndown,\n", ":2:", "not a finite number"),
+        "nolabel": ("up,1,2,3\n1,2,3\n", ":2:", "need a multiple of 3"),
+        "ragged": ("up,1,2,3,4,5,6\ndown,1,2,3,4,5,6,7,8\n", ":2:", "need a multiple of 3"),
+    }
+    for name, (content, where, why) in bad.items():
+        path = os.path.join(d, f"bad-{name}.csv")
+        with open(path, "w") as fh:
+            fh.write(content * 1)
+        _, _, err = expect_exit(2, ["finetune", "--format", "csv", "--features", "3", "--train",
+                                    path, "--valid", n["valid"], "--out", out] + arch,
+                                f"bad-{name}.csv{where}")
+        expect(why in err, f"finetune on bad-{name}.csv: {why!r} not in {err!r}")
+        _, _, err = expect_exit(2, pre + ["--corpus", path, "--features", "3"] + arch,
+                                f"bad-{name}.csv")
+    # a held-out line of --train is read as data too: a NaN there is an error, not skipped
+    mixed = os.path.join(d, "bad-heldout.csv")
+    with open(mixed, "w") as fh:
+        for label, values in n["train_rows"]:
+            fh.write(label + "," + ",".join(f"{v:g}" for v in values) + "\n")
+        for i in range(20):
+            fh.write(f"up,1,2,nan,{i},5,6\n")
+    expect_exit(2, ["finetune", "--format", "csv", "--features", "3", "--train", mixed, "--out",
+                    out] + arch, "bad-heldout.csv")
+    expect(not os.path.exists(out), "a failed numeric run wrote its output")
+    # models of the other kind, and --features that is not the model's
+    expect_exit(0, pre[:-2] + ["--out", lm, "--corpus", n["unlabeled"], "--features", "3",
+                               "--steps", "2"] + arch)
+    clf = os.path.join(d, "clf.st")
+    expect_exit(0, ["finetune", "--format", "csv", "--init", lm, "--train", n["train"], "--out",
+                    clf, "--epochs", "1", "--threads", "1"])
+    expect_exit(2, ["finetune", "--format", "csv", "--init", lm, "--features", "4", "--train",
+                    n["train"], "--out", out], "4")
+    expect_exit(2, ["finetune", "--init", lm, "--train", f["train"], "--out", out],
+                "numeric")
+    expect_exit(2, ["eval", "--model", clf, "--data", n["valid"], "--features", "4"],
+                "the model has 3 features")
+    expect_exit(2, ["eval", "--model", clf, "--data", f["valid"], "--format", "text"], "numeric")
+    text_clf = os.path.join(d, "text.st")
+    expect_exit(0, FT + ["--train", f["train"], "--epochs", "1", "--out", text_clf])
+    expect_exit(2, ["eval", "--model", text_clf, "--data", n["valid"], "--format", "csv"],
+                "text model")
+    expect_exit(2, ["predict", "--model", text_clf, "--input", n["valid"], "--format", "csv"],
+                "text model")
+    for content, why in (("1,2,3,4,5\n", "need a multiple of 3"), ("1,2,nan\n", "value 3"),
+                         ("up,1,x,3\n", "value 2"), ("up,\n", "value 1")):
+        path = os.path.join(d, "bad-input.csv")
+        with open(path, "w") as fh:
+            fh.write("1,2,3\n" + content)
+        _, _, err = expect_exit(2, ["predict", "--model", clf, "--input", path], "bad-input.csv:2: ")
+        expect(why in err, f"predict on {content!r}: {why!r} not in {err!r}")
 
 
 if __name__ == "__main__":
