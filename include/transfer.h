@@ -23,5 +23,6 @@
 #include "transfer/data.h"
 #include "transfer/io.h"
 #include "transfer/train.h"
+#include "transfer/predict.h"
 
 #endif /* LIBTRANSFER_H */

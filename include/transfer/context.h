@@ -17,8 +17,9 @@
  * Compute threads: a call that computes (a forward, backward or training call) may start up to
  * tf_ctx_num_threads() - 1 helper threads (the count of the context of the object it computes on) for its large products and the LSTM time loop, and joins
  * them before it returns; no thread outlives a call and none runs between calls. OpenBLAS itself
- * is used single-threaded (each such call sets its process-wide thread count to 1), because its
- * idle workers busy-wait and would compete with the library's threads for the same cores. Results
+ * is used single-threaded (each matrix product sets its process-wide thread count to 1 and puts
+ * the application's count back after it, so a host such as numpy finds the count it set), because
+ * its idle workers busy-wait and would compete with the library's threads for the same cores. Results
  * are reproducible for a given thread count (which thread ran what never matters); a different
  * count can change the last bits, because a product split into other blocks is rounded
  * differently by OpenBLAS.

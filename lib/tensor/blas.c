@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GEMM through CBLAS (OpenBLAS) or a plain loop when built without BLAS.
  *
- * Threads: the library runs OpenBLAS single-threaded and splits a large GEMM over its own team
+ * Threads: the library runs OpenBLAS single-threaded (for the length of each product, restoring
+ * the application's count after it) and splits a large GEMM over its own team
  * (core/team.h) instead. OpenBLAS's idle workers busy-wait for a while after every threaded call;
  * on a machine with as many cores as threads they then compete with the library's own threads
  * (the LSTM time loop, the loss passes) for the same cores. With one kind of thread, each core
@@ -139,8 +140,12 @@ void tf__sgemm(int32_t threads,
     if (m <= 0 || n <= 0)
         return;
 #if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
-    /* Process-wide, so checked on every call: the application may have changed it. */
-    if (openblas_get_num_threads() != 1)
+    /* Process-wide: one thread for this product only, then the application's count again, so a
+     * host (numpy, ...) finds the count it set after every call. Only a count other than 1 is
+     * set and restored, so calls running at once on several threads always restore the
+     * application's value, never another call's 1. */
+    const int host_threads = openblas_get_num_threads();
+    if (host_threads != 1)
         openblas_set_num_threads(1);
 #endif
     int split_m;
@@ -149,7 +154,11 @@ void tf__sgemm(int32_t threads,
     if (parts >= 2) {
         gemm_job_t job = {trans_a, trans_b, split_m, m, n, k, block, alpha, beta, a, b, c, lda, ldb, ldc};
         tf__team_for(threads, parts, gemm_part, &job);
-        return;
+    } else {
+        sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
-    sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
+    if (host_threads != 1)
+        openblas_set_num_threads(host_threads);
+#endif
 }

@@ -141,18 +141,38 @@ static void row_probs(const tf_model_t *m, const double *a, double *p)
     }
 }
 
-tf_status_t tf__decision_probs(const tf_model_t *m, const float *z, float *probs)
+void tf__decision_export(const tf_model_t *m, double *temperature, double *offsets, int32_t *kind)
 {
-    int64_t C = m->num_classes;
-    double *a = tf__calloc(m->ctx, (size_t)C, sizeof *a);
-    if (a == NULL)
-        return TF_STATUS_ENOMEM;
-    adjust_rows(m, NULL, m->temperature, z, 1, a);
-    row_probs(m, a, a);
-    for (int64_t c = 0; c < C; c++)
-        probs[c] = (float)a[c];
-    tf__free(m->ctx, a);
-    return TF_STATUS_OK;
+    const int64_t K = tf__head_width(m);
+    *temperature = m->temperature;
+    for (int64_t k = 0; k < K; k++)
+        offsets[k] = offset_k(m, NULL, k);
+    *kind = one_logit(m) ? TF__DECIDE_ONE_LOGIT : m->multilabel ? TF__DECIDE_MULTILABEL : TF__DECIDE_SOFTMAX;
+}
+
+void tf__decision_row(int32_t kind, int64_t C, double temperature, const double *offsets, const float *z,
+                      float *probs)
+{
+    const int64_t K = kind == TF__DECIDE_ONE_LOGIT ? 1 : C;
+    if (kind == TF__DECIDE_ONE_LOGIT) {
+        double p1 = 1.0 / (1.0 + exp(-((double)z[0] / temperature + offsets[0])));
+        probs[0] = (float)(1.0 - p1);
+        probs[1] = (float)p1;
+    } else if (kind == TF__DECIDE_MULTILABEL) {
+        for (int64_t c = 0; c < K; c++)
+            probs[c] = (float)(1.0 / (1.0 + exp(-((double)z[c] / temperature + offsets[c]))));
+    } else {
+        /* The adjusted logits are recomputed in each pass (the same doubles), so no buffer. */
+        double mx = -INFINITY, sum = 0.0;
+        for (int64_t c = 0; c < K; c++) {
+            double v = (double)z[c] / temperature + offsets[c];
+            mx = v > mx ? v : mx;
+        }
+        for (int64_t c = 0; c < K; c++)
+            sum += exp((double)z[c] / temperature + offsets[c] - mx);
+        for (int64_t c = 0; c < K; c++)
+            probs[c] = (float)(exp((double)z[c] / temperature + offsets[c] - mx) / sum);
+    }
 }
 
 /* ---- a pass over a loader collecting raw logits (and labels) ---- */

@@ -2,6 +2,7 @@
 /* Evaluation over a loader, prediction for one sequence, and language-model scoring. */
 #include "transfer/train.h"
 #include "train_internal.h"
+#include "../predict/predict_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -90,28 +91,41 @@ static void view_of(struct tf_tensor *t, tf_ctx_t *ctx, int32_t dtype, void *dat
     t->dtype = dtype;
 }
 
-/* Probabilities from the head for a single sequence given as an input tensor (T, 1[, F]). */
-static tf_status_t predict_input(tf_model_t *m, const char *fn, struct tf_tensor *input, float *probs,
-                                 size_t capacity)
+/* One sequence through the predictor's forward pass (lib/predict), viewing the model's weights:
+ * the same code as tf_predict_texts on a predictor, with a workspace for this call. */
+static tf_status_t predict_one(tf_model_t *m, const char *fn, const int32_t *ids, const float *x, int64_t steps,
+                               float *probs, size_t capacity)
 {
-    tf_tensor_t *y, *logits;
+    tf__pred_net_t net;
+    tf__pred_ws_t ws;
     if (m->head == NULL)
         TF_FAIL(TF_STATUS_ESTATE, "%s: the model has no task head; fine-tune it first", fn);
-    int64_t C = m->num_classes;
-    if (capacity < (size_t)C)
-        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: probs holds %zu values, the model has %lld classes", fn,
-                capacity, (long long)C);
-    tf__model_set_training(m, 0);
-    tf_status_t st = tf__head_logits(m, input, NULL, &y, &logits);
-    tf__model_set_training(m, 1);
-    TF_CHECK(st);
-    return tf__decision_probs(m, tf_tensor_data(logits), probs);
+    if (capacity < (size_t)m->num_classes)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: probs holds %zu values, the model has %d classes", fn, capacity,
+                m->num_classes);
+    const size_t nw = 4 * (size_t)(m->cfg.num_layers * tf__model_dirs(m));
+    const float **w = tf__calloc(m->ctx, nw, sizeof *w);
+    double *offsets = tf__calloc(m->ctx, (size_t)tf__head_width(m), sizeof *offsets);
+    tf_status_t st = w && offsets ? TF_STATUS_OK : TF_STATUS_ENOMEM;
+    memset(&ws, 0, sizeof ws);
+    const tf__pred_in_t in = {1, &ids, &x, &steps};
+    if (st == TF_STATUS_OK)
+        st = tf__pred_net_of_model(&net, m, fn, offsets, w);
+    if (st == TF_STATUS_OK)
+        st = tf__pred_check(&net, fn, &in);
+    if (st == TF_STATUS_OK)
+        st = tf__pred_ws_reserve(&ws, m->ctx, &net, &in);
+    if (st == TF_STATUS_OK)
+        tf__pred_run(&net, &ws, &in, probs);
+    tf__pred_ws_free(&ws, m->ctx);
+    tf__free(m->ctx, w);
+    tf__free(m->ctx, offsets);
+    return st;
 }
 
 tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t num_ids, float *probs,
                            size_t capacity)
 {
-    struct tf_tensor in;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(ids);
     TF_REQUIRE_ARG(probs);
@@ -120,9 +134,7 @@ tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t num_ids, f
     if (num_ids < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: num_ids is %lld; give at least one token", __func__,
                 (long long)num_ids);
-    const int64_t shape[2] = {num_ids, 1};
-    view_of(&in, m->ctx, TF_DTYPE_I32, (void *)ids, shape, 2);
-    return predict_input(m, __func__, &in, probs, capacity);
+    return predict_one(m, __func__, ids, NULL, num_ids, probs, capacity);
 }
 
 /* Tokenise `text` with the model's vocabulary into m->ids; *n receives the count. */
@@ -161,7 +173,6 @@ tf_predict_text(tf_model_t *m, const char *text, size_t len, float *probs, size_
 
 tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, float *probs, size_t capacity)
 {
-    struct tf_tensor in;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(x);
     TF_REQUIRE_ARG(probs);
@@ -172,14 +183,7 @@ tf_status_t tf_predict_features(tf_model_t *m, const float *x, int64_t steps, fl
                 __func__);
     if (steps < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: steps is %lld; give at least 1", __func__, (long long)steps);
-    for (int64_t i = 0; i < steps * m->cfg.num_features; i++)
-        if (!isfinite(x[i]))
-            TF_FAIL(TF_STATUS_EINVAL, "%s: value %lld is not finite", __func__, (long long)i);
-    const float *v;
-    TF_CHECK(tf__model_standardize(m, x, steps, &v));
-    const int64_t shape[3] = {steps, 1, m->cfg.num_features};
-    view_of(&in, m->ctx, TF_DTYPE_F32, (void *)v, shape, 3);
-    return predict_input(m, __func__, &in, probs, capacity);
+    return predict_one(m, __func__, NULL, x, steps, probs, capacity);
 }
 
 tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double *loss_out)

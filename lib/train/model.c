@@ -106,7 +106,7 @@ static tf_status_t check_model_opts(const tf_model_opts_t *o, const tf_vocab_t *
     return tf__model_check_softmax(fn, o, vocab);
 }
 
-static tf_status_t copy_vocab(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out)
+tf_status_t tf__vocab_copy(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out)
 {
     size_t len = 0;
     TF_CHECK(tf_vocab_serialize(src, NULL, 0, &len));
@@ -195,7 +195,7 @@ tf_status_t tf_model_create(tf_model_t **out,
     TF_CHECK(tf__opts_read(&o, opts, &tf__model_opts_layout, __func__));
     TF_CHECK(check_model_opts(&o, vocab));
     if (o.input == TF_MODEL_INPUT_TOKENS)
-        TF_CHECK(copy_vocab(ctx, vocab, &copy));
+        TF_CHECK(tf__vocab_copy(ctx, vocab, &copy));
     return tf__model_new(out, ctx, copy, &o);
 }
 

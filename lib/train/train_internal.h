@@ -89,6 +89,9 @@ tf_status_t tf__model_lm_loss(tf_model_t *m,
                               int64_t *count,
                               tf_tensor_t *dy);
 
+/* A copy of `src` owned by `ctx`. */
+tf_status_t tf__vocab_copy(tf_ctx_t *ctx, const tf_vocab_t *src, tf_vocab_t **out);
+
 /* Modules holding parameters, in enumeration order (encoder, lm_head, head); returns the count. */
 uint32_t tf__model_modules(tf_model_t *m, tf_module_t **mods);
 
@@ -139,7 +142,13 @@ void tf__decision_clear(tf_model_t *m);
 tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t n, const double *w);
 int tf__decision_is_identity(const tf_model_t *m);
 void tf__decision_apply(const tf_model_t *m, float *z, int64_t B);
-tf_status_t tf__decision_probs(const tf_model_t *m, const float *z, float *probs);
+/* The decisions as plain values, for prediction without the model (lib/predict): the
+ * temperature, the offset of each of the K = tf__head_width logits and the kind of head; and
+ * one row of raw logits z into C probabilities with them. */
+enum { TF__DECIDE_SOFTMAX = 1, TF__DECIDE_ONE_LOGIT = 2, TF__DECIDE_MULTILABEL = 3 };
+void tf__decision_export(const tf_model_t *m, double *temperature, double *offsets, int32_t *kind);
+void tf__decision_row(int32_t kind, int64_t C, double temperature, const double *offsets, const float *z,
+                      float *probs);
 
 /* Class weights (class_weights.c): from the options and the training loader's counts into
  * m->class_w (NULL when every weight is 1), recording the training and model priors; and the

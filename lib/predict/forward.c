@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* The forward pass of prediction: inputs sorted by length into batches, the embedding (or input
+ * projection), the recurrent layers through the cell's kernel without a cache, pooling, the task
+ * head and the decisions, every result written back in input order. Reads the net only, so any
+ * number of calls may run at once, each on its own workspace. */
+#include "predict_internal.h"
+#include "../tensor/blas.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+tf_status_t tf__pred_net_of_model(tf__pred_net_t *net, tf_model_t *m, const char *fn, double *offsets,
+                                  const float **w)
+{
+    if (m->head == NULL)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: the model has no task head; fine-tune it first", fn);
+    memset(net, 0, sizeof *net);
+    const tf_model_opts_t *c = &m->cfg;
+    net->tokens = c->input == TF_MODEL_INPUT_TOKENS;
+    net->V = net->tokens ? tf_vocab_size(m->vocab) : 0;
+    net->E = c->embedding_dim;
+    net->F = net->tokens ? 0 : c->num_features;
+    net->H = c->hidden_size;
+    net->L = c->num_layers;
+    net->D = tf__model_dirs(m);
+    net->cell = tf__cell_get(c->cell);
+    tf__param_t *const *ep = m->encoder->params;
+    uint32_t k = 0;
+    if (net->tokens) {
+        net->emb = (const float *)ep[k++]->value.data;
+    } else {
+        net->proj_w = (const float *)ep[k++]->value.data;
+        net->proj_b = (const float *)ep[k++]->value.data;
+        net->in_mean = m->in_mean;
+        net->in_std = m->in_std;
+    }
+    for (int32_t i = 0; i < 4 * net->L * net->D; i++)
+        w[i] = (const float *)ep[k++]->value.data;
+    net->w = w;
+    net->pool_modes = m->pool_modes;
+    net->K = tf__head_width(m);
+    net->C = m->num_classes;
+    tf__param_t *const *hp = m->head->params;
+    net->P = hp[0]->value.shape[1];
+    net->head_w = (const float *)hp[0]->value.data;
+    net->head_b = m->head->nparams > 1 ? (const float *)hp[1]->value.data : NULL;
+    tf__decision_export(m, &net->temperature, offsets, &net->kind);
+    net->offsets = offsets;
+    net->threads = tf_ctx_num_threads(m->ctx);
+    net->max_batch = 64;
+    return TF_STATUS_OK;
+}
+
+/* The workspace buffer carved for (T, B); base NULL only counts. */
+typedef struct carve {
+    float *xin, *x0, *y[2], *work, *pooled, *logits;
+} carve_t;
+
+static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base, carve_t *c)
+{
+    const size_t rows = (size_t)(T * B), DH = (size_t)(net->D * net->H);
+    size_t off = 0, work = 0;
+#define TAKE(ptr, n)                                                                               \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = base + off;                                                                    \
+        off += (n);                                                                                \
+    } while (0)
+    for (int32_t l = 0; l < net->L; l++) {
+        tf__cell_shape_t sh = {l == 0 ? net->E : (int64_t)DH, net->H, T, B, net->threads};
+        size_t w = net->cell->work_floats(&sh);
+        work = w > work ? w : work;
+    }
+    TAKE(c->xin, rows * (size_t)net->F);
+    TAKE(c->x0, rows * (size_t)net->E);
+    TAKE(c->y[0], rows * DH);
+    TAKE(c->y[1], net->L > 1 ? rows * DH : 0);
+    TAKE(c->work, work);
+    TAKE(c->pooled, (size_t)B * (size_t)net->P);
+    TAKE(c->logits, (size_t)B * (size_t)net->K);
+#undef TAKE
+    return off;
+}
+
+size_t tf__pred_ws_floats(const tf__pred_net_t *net, int64_t T, int64_t B)
+{
+    carve_t c;
+    return carve(net, T, B, NULL, &c);
+}
+
+tf_status_t tf__pred_check(const tf__pred_net_t *net, const char *fn, const tf__pred_in_t *in)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        const int64_t T = in->lens[i];
+        if (T < 1)
+            TF_FAIL(TF_STATUS_EINVAL, "%s: input %zu has %lld steps; give at least 1", fn, i, (long long)T);
+        if (net->tokens) {
+            if (in->ids[i] == NULL)
+                TF_FAIL(TF_STATUS_EINVAL, "%s: ids of input %zu is NULL", fn, i);
+            for (int64_t t = 0; t < T; t++)
+                if (in->ids[i][t] < 0 || in->ids[i][t] >= net->V)
+                    TF_FAIL(TF_STATUS_EINVAL, "%s: token id %d at position %lld of input %zu is outside the vocabulary [0, %lld)",
+                            fn, in->ids[i][t], (long long)t, i, (long long)net->V);
+        } else {
+            if (in->x[i] == NULL)
+                TF_FAIL(TF_STATUS_EINVAL, "%s: values of input %zu is NULL", fn, i);
+            if ((double)T * (double)net->F > (double)(SIZE_MAX / sizeof(float)))
+                TF_FAIL(TF_STATUS_EOVERFLOW, "%s: input %zu is too long", fn, i);
+            for (int64_t v = 0; v < T * net->F; v++)
+                if (!isfinite(in->x[i][v]))
+                    TF_FAIL(TF_STATUS_EINVAL, "%s: value %lld of input %zu is not finite", fn, (long long)v, i);
+        }
+    }
+    return TF_STATUS_OK;
+}
+
+/* An input's position in the sorted order: longest first, then by index (deterministic). */
+typedef struct ranked {
+    int64_t len, i;
+} ranked_t;
+
+static int by_length(const void *a, const void *b)
+{
+    const ranked_t *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+tf_status_t tf__pred_ws_reserve(tf__pred_ws_t *ws, tf_ctx_t *ctx, const tf__pred_net_t *net,
+                                const tf__pred_in_t *in)
+{
+    int64_t T = 0;
+    for (size_t i = 0; i < in->n; i++)
+        T = in->lens[i] > T ? in->lens[i] : T;
+    const int64_t B = (int64_t)in->n < net->max_batch ? (int64_t)in->n : net->max_batch;
+    TF_CHECK(tf__check_floats("prediction", (double)T * (double)B *
+                                                (double)(net->E + net->F + 2 * net->D * net->H + 4 * net->H)));
+    void *p = ws->buf;
+    TF_CHECK(tf__grow_bytes(ctx, &p, &ws->cap, tf__pred_ws_floats(net, T, B), sizeof(float)));
+    ws->buf = p;
+    p = ws->idx;
+    TF_CHECK(tf__grow_bytes(ctx, &p, &ws->idx_cap, 2 * in->n, sizeof(int64_t)));
+    ws->idx = p;
+    return tf__grow_i32(ctx, &ws->len, &ws->len_cap, (size_t)B);
+}
+
+void tf__pred_ws_free(tf__pred_ws_t *ws, tf_ctx_t *ctx)
+{
+    tf__free(ctx, ws->buf);
+    tf__free(ctx, ws->ids);
+    tf__free(ctx, ws->idx);
+    tf__free(ctx, ws->len);
+    memset(ws, 0, sizeof *ws);
+}
+
+size_t tf__pred_ws_bytes(const tf__pred_ws_t *ws)
+{
+    return ws->cap * sizeof(float) + ws->ids_cap * sizeof(int32_t) + ws->idx_cap * sizeof(int64_t) +
+           ws->len_cap * sizeof(int32_t);
+}
+
+/* The recurrent input rows of a batch (time-major, row t*B + b): embedding rows or projected
+ * features, zeros (tokens) or the bias (numeric) at padded steps. */
+static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, const ranked_t *r, int64_t T,
+                        int64_t B, const carve_t *c)
+{
+    const int64_t E = net->E, F = net->F;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t b = 0; b < B; b++) {
+            const int64_t row = t * B + b;
+            const int valid = t < r[b].len;
+            if (net->tokens) {
+                if (valid)
+                    memcpy(c->x0 + row * E, net->emb + (int64_t)in->ids[r[b].i][t] * E, (size_t)E * sizeof(float));
+                else
+                    memset(c->x0 + row * E, 0, (size_t)E * sizeof(float));
+            } else {
+                if (valid && net->in_mean) /* the model's standardisation, as tf__model_standardize */
+                    for (int64_t f = 0; f < F; f++)
+                        c->xin[row * F + f] = (in->x[r[b].i][t * F + f] - net->in_mean[f]) / net->in_std[f];
+                else if (valid)
+                    memcpy(c->xin + row * F, in->x[r[b].i] + t * F, (size_t)F * sizeof(float));
+                else
+                    memset(c->xin + row * F, 0, (size_t)F * sizeof(float));
+                memcpy(c->x0 + row * E, net->proj_b, (size_t)E * sizeof(float));
+            }
+        }
+    if (!net->tokens)
+        tf__sgemm(net->threads, 0, 1, T * B, E, F, 1.0f, c->xin, F, net->proj_w, F, 1.0f, c->x0, E);
+}
+
+/* One batch of B inputs (sorted, longest first) into their rows of probs. */
+static void run_batch(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_in_t *in, const ranked_t *r,
+                      int64_t B, float *probs)
+{
+    const int64_t T = r[0].len, H = net->H, DH = net->D * H;
+    carve_t c;
+    carve(net, T, B, ws->buf, &c);
+    for (int64_t b = 0; b < B; b++)
+        ws->len[b] = (int32_t)r[b].len;
+    batch_input(net, in, r, T, B, &c);
+    const float *x = c.x0;
+    float *y = c.y[0];
+    for (int32_t l = 0; l < net->L; l++) {
+        y = c.y[l % 2];
+        const int64_t I = l == 0 ? net->E : DH;
+        const tf__cell_shape_t sh = {I, H, T, B, net->threads};
+        for (int32_t d = 0; d < net->D; d++) {
+            const float *const *w = net->w + 4 * (l * net->D + d);
+            net->cell->forward(&sh, d, x, I, ws->len, w[0], w[1], w[2], w[3], NULL, NULL, y + d * H, DH,
+                               NULL, NULL, NULL, c.work);
+        }
+        x = y;
+    }
+    /* Pooling reads views of the workspace; its checks cannot fail on shapes made here. */
+    struct tf_tensor yv, lv, pv;
+    const int64_t ys[3] = {T, B, DH}, ls[1] = {B}, ps[2] = {B, net->P};
+    memset(&yv, 0, sizeof yv);
+    memset(&lv, 0, sizeof lv);
+    memset(&pv, 0, sizeof pv);
+    tf__view_set(&yv, NULL, y, ys, 3);
+    tf__view_set(&lv, NULL, (float *)ws->len, ls, 1);
+    lv.dtype = TF_DTYPE_I32;
+    tf__view_set(&pv, NULL, c.pooled, ps, 2);
+    (void)tf_pool_forward(&yv, &lv, net->pool_modes, net->D, &pv);
+    /* The head as tf_linear: the bias first, then the product added to it. */
+    for (int64_t b = 0; b < B; b++) {
+        if (net->head_b)
+            memcpy(c.logits + b * net->K, net->head_b, (size_t)net->K * sizeof(float));
+        else
+            memset(c.logits + b * net->K, 0, (size_t)net->K * sizeof(float));
+    }
+    tf__sgemm(net->threads, 0, 1, B, net->K, net->P, 1.0f, c.pooled, net->P, net->head_w, net->P, 1.0f,
+              c.logits, net->K);
+    for (int64_t b = 0; b < B; b++)
+        tf__decision_row(net->kind, net->C, net->temperature, net->offsets, c.logits + b * net->K,
+                         probs + r[b].i * net->C);
+}
+
+void tf__pred_run(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_in_t *in, float *probs)
+{
+    ranked_t *r = (ranked_t *)ws->idx;
+    for (size_t i = 0; i < in->n; i++)
+        r[i] = (ranked_t){in->lens[i], (int64_t)i};
+    qsort(r, in->n, sizeof *r, by_length);
+    for (size_t b0 = 0; b0 < in->n; b0 += (size_t)net->max_batch) {
+        const size_t B = in->n - b0 < (size_t)net->max_batch ? in->n - b0 : (size_t)net->max_batch;
+        run_batch(net, ws, in, r + b0, (int64_t)B, probs);
+    }
+}

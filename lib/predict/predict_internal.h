@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Private definitions of lib/predict: the weights a prediction reads, the workspace of one call,
+ * and the one forward pass that both the predictor and the model's own tf_predict_* run. */
+#ifndef TF_PREDICT_INTERNAL_H
+#define TF_PREDICT_INTERNAL_H
+
+#include "transfer/predict.h"
+#include "../train/train_internal.h"
+#include "../nn/cell.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a forward pass reads; never written after it is made. The pointers view a model's
+ * parameters (a model's own predictions) or the predictor's copy of them. */
+typedef struct tf__pred_net {
+    int32_t tokens;           /* 1: token ids through the embedding; 0: numeric through proj */
+    int64_t V, E, F, H;       /* vocabulary (tokens), embedding/projection size, features, hidden */
+    int32_t L, D;             /* layers, directions */
+    const tf__cell_ops_t *cell;
+    const float *emb;         /* V x E */
+    const float *proj_w;      /* E x F */
+    const float *proj_b;      /* E */
+    const float *in_mean;     /* F: numeric input standardisation, or NULL */
+    const float *in_std;      /* F */
+    const float **w;          /* per layer and direction (l*D + d): w_ih, w_hh, b_ih, b_hh */
+    uint32_t pool_modes;
+    int64_t P, K, C;          /* pooled width, head outputs, classes */
+    const float *head_w;      /* K x P */
+    const float *head_b;      /* K */
+    int32_t kind;             /* TF__DECIDE_* */
+    double temperature;
+    const double *offsets;    /* K */
+    int32_t threads;          /* of one call */
+    int32_t max_batch;
+} tf__pred_net_t;
+
+/* Scratch of one call in flight, grown as needed and kept for the next call. */
+typedef struct tf__pred_ws {
+    float *buf;
+    size_t cap;               /* floats */
+    int32_t *ids;             /* token ids of a call's texts, concatenated */
+    size_t ids_cap;
+    int64_t *idx;             /* 3N: order, lengths, offsets into ids */
+    size_t idx_cap;
+    int32_t *len;             /* lengths of a batch */
+    size_t len_cap;
+} tf__pred_ws_t;
+
+/* The inputs of one call: N sequences of ids or of F-float steps. */
+typedef struct tf__pred_in {
+    size_t n;
+    const int32_t *const *ids;
+    const float *const *x;
+    const int64_t *lens;
+} tf__pred_in_t;
+
+/* The net of a fine-tuned model viewing its parameters (nothing copied); `offsets` (K doubles)
+ * and `w` (4*L*D pointers) are the caller's. */
+tf_status_t tf__pred_net_of_model(tf__pred_net_t *net, tf_model_t *m, const char *fn, double *offsets,
+                                  const float **w);
+
+/* Floats of the workspace buffer for batches of at most B sequences of at most T steps. */
+size_t tf__pred_ws_floats(const tf__pred_net_t *net, int64_t T, int64_t B);
+
+/* Grow the workspace for `in` (sizes from its lengths), allocating through `ctx`. */
+tf_status_t tf__pred_ws_reserve(tf__pred_ws_t *ws, tf_ctx_t *ctx, const tf__pred_net_t *net,
+                                const tf__pred_in_t *in);
+void tf__pred_ws_free(tf__pred_ws_t *ws, tf_ctx_t *ctx);
+size_t tf__pred_ws_bytes(const tf__pred_ws_t *ws);
+
+/* Check the inputs (lengths, ids in range, finite values), naming `fn` and the input. */
+tf_status_t tf__pred_check(const tf__pred_net_t *net, const char *fn, const tf__pred_in_t *in);
+
+/* Probabilities of every input (N x C, in input order) on a reserved workspace. Allocates
+ * nothing. */
+void tf__pred_run(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_in_t *in, float *probs);
+
+#endif

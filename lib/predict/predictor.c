@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* The predictor handle: a copy of a fine-tuned model's prediction weights, decisions and
+ * vocabulary, and a pool of workspaces, one per call in flight.
+ *
+ * Everything a call writes is its workspace. The pool, the tokeniser (the vocabulary keeps
+ * scratch of its own) and every allocation are behind one lock, so the predictor's context,
+ * whose allocator hooks must not run on two threads at once, is only ever used under it; the
+ * forward pass itself runs unlocked. */
+#include "predict_internal.h"
+#include "../data/data_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+struct tf_predictor {
+    tf_ctx_t *ctx; /* its own: same allocator and thread count as the model's */
+    tf__pred_net_t net;
+    tf_vocab_t *vocab; /* token models */
+    float *weights;    /* every weight, one block the net points into */
+    size_t weight_floats;
+    size_t vocab_bytes; /* serialized size, a measure of its tables */
+    const float **w;
+    double *offsets;
+    pthread_mutex_t lock;
+    tf__pred_ws_t **pool; /* idle workspaces */
+    size_t idle, pool_cap, made;
+    atomic_size_t ws_bytes; /* of every workspace, idle or in use */
+};
+
+TF__OPTS_LAYOUT(tf__predictor_opts_layout,
+                tf_predictor_opts_t,
+                TF_PREDICTOR_OPTS_VERSION,
+                TF__OPTS_END(tf_predictor_opts_t, reserved));
+
+static void opts_defaults(tf_predictor_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->version = TF_PREDICTOR_OPTS_VERSION;
+    o->max_batch = 64;
+    o->dtype = TF_DTYPE_F32;
+}
+
+tf_status_t tf_predictor_opts_init(tf_predictor_opts_t *opts, uint32_t version)
+{
+    tf_predictor_opts_t d;
+    opts_defaults(&d);
+    return tf__opts_init(opts, version, &d, &tf__predictor_opts_layout, __func__);
+}
+
+void tf_predictor_free(tf_predictor_t *p)
+{
+    if (p == NULL)
+        return;
+    tf_ctx_t *ctx = p->ctx;
+    for (size_t i = 0; i < p->idle; i++) {
+        tf__pred_ws_free(p->pool[i], ctx);
+        tf__free(ctx, p->pool[i]);
+    }
+    tf__free(ctx, p->pool);
+    tf_vocab_free(p->vocab);
+    tf__free(ctx, p->weights);
+    tf__free(ctx, p->w);
+    tf__free(ctx, p->offsets);
+    pthread_mutex_destroy(&p->lock);
+    tf__free(ctx, p);
+    tf_ctx_free(ctx);
+}
+
+/* Copy n floats to the block at *at and point *dst there. */
+static void take(float **at, const float **dst, const float *src, int64_t n)
+{
+    if (src == NULL) {
+        *dst = NULL;
+        return;
+    }
+    memcpy(*at, src, (size_t)n * sizeof(float));
+    *dst = *at;
+    *at += n;
+}
+
+/* The predictor's copy of the net `v` viewing the model. */
+static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
+{
+    tf_ctx_t *ctx = p->ctx;
+    const int64_t G = v->cell->gates, H = v->H, DH = v->D * H;
+    size_t n = (size_t)(v->V * v->E + v->E * v->F + v->E + v->K * v->P + v->K + (v->in_mean ? 2 * v->F : 0));
+    for (int32_t l = 0; l < v->L; l++)
+        n += (size_t)(v->D * G * H * ((l == 0 ? v->E : DH) + H + 2));
+    p->net = *v;
+    p->weight_floats = n;
+    p->weights = tf__alloc(ctx, n * sizeof(float));
+    p->w = tf__calloc(ctx, (size_t)(4 * v->L * v->D), sizeof *p->w);
+    p->offsets = tf__calloc(ctx, (size_t)v->K, sizeof *p->offsets);
+    if (p->weights == NULL || p->w == NULL || p->offsets == NULL)
+        return TF_STATUS_ENOMEM;
+    float *at = p->weights;
+    tf__pred_net_t *net = &p->net;
+    take(&at, &net->emb, v->emb, v->V * v->E);
+    take(&at, &net->proj_w, v->proj_w, v->E * v->F);
+    take(&at, &net->proj_b, v->proj_b, v->E);
+    take(&at, &net->in_mean, v->in_mean, v->F);
+    take(&at, &net->in_std, v->in_std, v->F);
+    for (int32_t l = 0; l < v->L; l++)
+        for (int32_t d = 0; d < v->D; d++) {
+            const int64_t i = 4 * (l * v->D + d), I = l == 0 ? v->E : DH;
+            take(&at, &p->w[i], v->w[i], G * H * I);
+            take(&at, &p->w[i + 1], v->w[i + 1], G * H * H);
+            take(&at, &p->w[i + 2], v->w[i + 2], G * H);
+            take(&at, &p->w[i + 3], v->w[i + 3], G * H);
+        }
+    take(&at, &net->head_w, v->head_w, v->K * v->P);
+    take(&at, &net->head_b, v->head_b, v->K);
+    memcpy(p->offsets, v->offsets, (size_t)v->K * sizeof *p->offsets);
+    net->w = p->w;
+    net->offsets = p->offsets;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const tf_predictor_opts_t *opts)
+{
+    tf_predictor_opts_t o;
+    tf__pred_net_t view;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_REQUIRE_ARG(model);
+    opts_defaults(&o);
+    if (opts != NULL)
+        TF_CHECK(tf__opts_read(&o, opts, &tf__predictor_opts_layout, __func__));
+    if (o.num_threads < 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: num_threads is %d; use 0 (the context's) or more", __func__,
+                o.num_threads);
+    if (o.max_batch < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: max_batch is %d; use 1 or more", __func__, o.max_batch);
+    if (o.dtype != TF_DTYPE_F32)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: dtype %d is not supported; use TF_DTYPE_F32", __func__, o.dtype);
+    if (o.reserved != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", __func__);
+    const int32_t LD = model->cfg.num_layers * tf__model_dirs(model);
+    const int64_t K = model->head ? tf__head_width(model) : 1;
+    const float **w = tf__calloc(model->ctx, (size_t)(4 * LD), sizeof *w);
+    double *offsets = tf__calloc(model->ctx, (size_t)K, sizeof *offsets);
+    tf_status_t st = w && offsets ? TF_STATUS_OK : TF_STATUS_ENOMEM;
+    if (st == TF_STATUS_OK)
+        st = tf__pred_net_of_model(&view, model, __func__, offsets, w);
+    tf_ctx_opts_t co;
+    tf_predictor_t *p = NULL;
+    if (st == TF_STATUS_OK) {
+        tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
+        co.allocator = &model->ctx->allocator;
+        co.num_threads = o.num_threads > 0 ? o.num_threads : model->ctx->num_threads;
+        tf_ctx_t *ctx = NULL;
+        st = tf_ctx_create(&ctx, &co);
+        if (st == TF_STATUS_OK) {
+            p = tf__calloc(ctx, 1, sizeof *p);
+            if (p == NULL) {
+                tf_ctx_free(ctx);
+                st = TF_STATUS_ENOMEM;
+            } else {
+                p->ctx = ctx;
+                pthread_mutex_init(&p->lock, NULL);
+            }
+        }
+    }
+    if (st == TF_STATUS_OK) {
+        view.threads = p->ctx->num_threads;
+        view.max_batch = o.max_batch;
+        st = copy_net(p, &view);
+    }
+    if (st == TF_STATUS_OK && model->vocab != NULL)
+        st = tf__vocab_copy(p->ctx, model->vocab, &p->vocab);
+    if (st == TF_STATUS_OK && p->vocab != NULL)
+        st = tf_vocab_serialize(p->vocab, NULL, 0, &p->vocab_bytes);
+    tf__free(model->ctx, w);
+    tf__free(model->ctx, offsets);
+    if (st != TF_STATUS_OK) {
+        tf_predictor_free(p);
+        return st;
+    }
+    *out = p;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predictor_load(tf_predictor_t **out, tf_ctx_t *ctx, const char *path, const tf_predictor_opts_t *opts)
+{
+    tf_model_t *m;
+    TF_REQUIRE_ARG(out);
+    *out = NULL;
+    TF_CHECK(tf_model_load(&m, ctx, path, 0));
+    tf_status_t st = tf_predictor_create(out, m, opts);
+    tf_model_free(m);
+    return st;
+}
+
+int32_t tf_predictor_num_classes(const tf_predictor_t *p)
+{
+    return p ? (int32_t)p->net.C : 0;
+}
+
+int32_t tf_predictor_multilabel(const tf_predictor_t *p)
+{
+    return p ? p->net.kind == TF__DECIDE_MULTILABEL : 0;
+}
+
+size_t tf_predictor_resident_bytes(const tf_predictor_t *p)
+{
+    if (p == NULL)
+        return 0;
+    return sizeof *p + p->weight_floats * sizeof(float) + p->vocab_bytes + atomic_load(&p->ws_bytes);
+}
+
+/* ---- a call: a workspace from the pool, inputs tokenised and checked, the forward pass ---- */
+
+/* Take an idle workspace (or a new one) and, for texts, tokenise them into it; then grow it for
+ * the call. Everything under the lock. */
+static tf_status_t begin(tf_predictor_t *p, const char *fn, tf__pred_ws_t **out, tf__pred_in_t *in,
+                         const char *const *texts, const size_t *lens, int64_t **tok_lens,
+                         const int32_t ***tok_ptrs)
+{
+    tf_ctx_t *ctx = p->ctx;
+    tf_status_t st = TF_STATUS_OK;
+    tf__pred_ws_t *ws;
+    pthread_mutex_lock(&p->lock);
+    if (p->idle > 0) {
+        ws = p->pool[--p->idle];
+    } else {
+        ws = tf__calloc(ctx, 1, sizeof *ws);
+        if (ws == NULL) {
+            pthread_mutex_unlock(&p->lock);
+            return TF_STATUS_ENOMEM;
+        }
+        p->made++;
+    }
+    const size_t had = tf__pred_ws_bytes(ws);
+    if (texts != NULL) {
+        /* The ids of every text, then per text its count and a pointer into them. */
+        size_t total = 0;
+        int64_t *L = NULL;
+        void *q = ws->idx;
+        st = tf__grow_bytes(ctx, &q, &ws->idx_cap, 2 * in->n + 2 * in->n, sizeof(int64_t));
+        ws->idx = q;
+        if (st == TF_STATUS_OK) {
+            L = ws->idx + 2 * in->n; /* after the sort's room; pointers stored in the last N */
+            for (size_t i = 0; i < in->n && st == TF_STATUS_OK; i++) {
+                /* A NULL text of length 0 reads as empty (and fails as one without tokens). */
+                const char *s = texts[i] ? texts[i] : "";
+                const size_t len = lens ? lens[i] : strlen(s);
+                const size_t at = total;
+                st = tf__vocab_encode_append(p->vocab, ctx, s, len, &ws->ids, &total, &ws->ids_cap,
+                                             NULL, NULL);
+                L[i] = (int64_t)(total - at);
+                if (st == TF_STATUS_OK && L[i] == 0) {
+                    tf__error(TF_STATUS_EINVAL, "%s: text %zu has no tokens", fn, i);
+                    st = TF_STATUS_EINVAL;
+                }
+            }
+        }
+        if (st == TF_STATUS_OK) {
+            const int32_t **ptrs = (const int32_t **)(L + in->n);
+            size_t at = 0;
+            for (size_t i = 0; i < in->n; i++) {
+                ptrs[i] = ws->ids + at;
+                at += (size_t)L[i];
+            }
+            *tok_lens = L;
+            *tok_ptrs = ptrs;
+            in->lens = L;
+            in->ids = ptrs;
+        }
+    }
+    if (st == TF_STATUS_OK)
+        st = tf__pred_check(&p->net, fn, in);
+    if (st == TF_STATUS_OK)
+        st = tf__pred_ws_reserve(ws, ctx, &p->net, in);
+    atomic_fetch_add(&p->ws_bytes, tf__pred_ws_bytes(ws) - had);
+    pthread_mutex_unlock(&p->lock);
+    *out = ws;
+    return st;
+}
+
+/* Put the workspace back in the pool. */
+static void end(tf_predictor_t *p, tf__pred_ws_t *ws)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->idle == p->pool_cap) {
+        /* Room for every workspace ever made, so returning one never fails. */
+        void *q = p->pool;
+        if (tf__grow_bytes(p->ctx, &q, &p->pool_cap, p->made, sizeof *p->pool) != TF_STATUS_OK) {
+            atomic_fetch_sub(&p->ws_bytes, tf__pred_ws_bytes(ws));
+            tf__pred_ws_free(ws, p->ctx);
+            tf__free(p->ctx, ws);
+            pthread_mutex_unlock(&p->lock);
+            return;
+        }
+        p->pool = q;
+    }
+    p->pool[p->idle++] = ws;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static tf_status_t predict(const tf_predictor_t *cp, const char *fn, int32_t tokens, tf__pred_in_t *in,
+                           const char *const *texts, const size_t *lens, float *probs, size_t capacity)
+{
+    tf_predictor_t *p = (tf_predictor_t *)cp; /* the pool and lock change; the net never does */
+    int64_t *tok_lens = NULL;
+    const int32_t **tok_ptrs = NULL;
+    if (p->net.tokens != tokens)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: a %s model takes %s", fn, tokens ? "numeric" : "token",
+                tokens ? "tf_predict_features_batch" : "tf_predict_texts or tf_predict_ids_batch");
+    if (in->n == 0)
+        return TF_STATUS_OK;
+    TF_REQUIRE_ARG(probs);
+    if ((double)in->n * (double)p->net.C > (double)capacity)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: probs holds %zu values; %zu inputs of %lld classes need %zu", fn,
+                capacity, in->n, (long long)p->net.C, in->n * (size_t)p->net.C);
+    tf__pred_ws_t *ws = NULL;
+    tf_status_t st = begin(p, fn, &ws, in, texts, lens, &tok_lens, &tok_ptrs);
+    if (st == TF_STATUS_OK)
+        tf__pred_run(&p->net, ws, in, probs);
+    if (ws != NULL)
+        end(p, ws);
+    return st;
+}
+
+tf_status_t tf_predict_texts(const tf_predictor_t *p, const char *const *texts, const size_t *lens, size_t n,
+                             float *probs, size_t capacity)
+{
+    TF_REQUIRE_ARG(p);
+    if (n > 0)
+        TF_REQUIRE_ARG(texts);
+    for (size_t i = 0; i < n; i++)
+        if (texts[i] == NULL && (lens == NULL || lens[i] > 0))
+            TF_FAIL(TF_STATUS_EINVAL, "%s: text %zu is NULL", __func__, i);
+    tf__pred_in_t in = {n, NULL, NULL, NULL};
+    return predict(p, __func__, 1, &in, texts, lens, probs, capacity);
+}
+
+tf_status_t tf_predict_ids_batch(const tf_predictor_t *p, const int32_t *const *ids, const int64_t *lens, size_t n,
+                                 float *probs, size_t capacity)
+{
+    TF_REQUIRE_ARG(p);
+    if (n > 0) {
+        TF_REQUIRE_ARG(ids);
+        TF_REQUIRE_ARG(lens);
+    }
+    tf__pred_in_t in = {n, ids, NULL, lens};
+    return predict(p, __func__, 1, &in, NULL, NULL, probs, capacity);
+}
+
+tf_status_t tf_predict_features_batch(const tf_predictor_t *p, const float *const *x, const int64_t *steps,
+                                      size_t n, float *probs, size_t capacity)
+{
+    TF_REQUIRE_ARG(p);
+    if (n > 0) {
+        TF_REQUIRE_ARG(x);
+        TF_REQUIRE_ARG(steps);
+    }
+    tf__pred_in_t in = {n, NULL, x, steps};
+    return predict(p, __func__, 0, &in, NULL, NULL, probs, capacity);
+}
+
+/* ---- decisions on probabilities ---- */
+
+/* Size query or buffer check shared by the two: `need` elements into `buf` of `capacity`. */
+static tf_status_t out_size(const char *fn, const void *buf, size_t capacity, size_t need, size_t *len_out)
+{
+    if (len_out != NULL)
+        *len_out = need;
+    if (buf == NULL && capacity == 0)
+        return TF_STATUS_OK;
+    TF_REQUIRE_ARG(buf);
+    if (capacity < need)
+        TF_FAIL(TF_STATUS_EBUFSIZE, "%s: the buffer holds %zu values; %zu are needed", fn, capacity, need);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predict_top_k(const tf_predictor_t *p, const float *probs, size_t n, int32_t k, int32_t *classes,
+                             float *scores, size_t capacity, size_t *len_out)
+{
+    TF_REQUIRE_ARG(p);
+    if (n > 0)
+        TF_REQUIRE_ARG(probs);
+    const int64_t C = p->net.C;
+    if (k < 1 || k > C)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: k is %d; use 1 to %lld (the classes)", __func__, k, (long long)C);
+    if ((double)n * k > (double)SIZE_MAX)
+        TF_FAIL(TF_STATUS_EOVERFLOW, "%s: n x k overflows", __func__);
+    TF_CHECK(out_size(__func__, classes, capacity, n * (size_t)k, len_out));
+    if (classes == NULL)
+        return TF_STATUS_OK;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = probs + i * (size_t)C;
+        int32_t *top = classes + i * (size_t)k;
+        /* Insertion into the k best so far: k is small beside C in use. */
+        int32_t have = 0;
+        for (int32_t c = 0; c < (int32_t)C; c++) {
+            int32_t at = have < k ? have : k;
+            while (at > 0 && row[c] > row[top[at - 1]])
+                at--;
+            if (at >= k)
+                continue;
+            const int32_t last = have < k ? have : k - 1;
+            memmove(top + at + 1, top + at, (size_t)(last - at) * sizeof *top);
+            top[at] = c;
+            have += have < k;
+        }
+        if (scores != NULL)
+            for (int32_t j = 0; j < k; j++)
+                scores[i * (size_t)k + (size_t)j] = row[top[j]];
+    }
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_predict_label_sets(const tf_predictor_t *p, const float *probs, size_t n, const float *thresholds,
+                                  uint8_t *sets, size_t capacity, size_t *len_out)
+{
+    TF_REQUIRE_ARG(p);
+    if (n > 0)
+        TF_REQUIRE_ARG(probs);
+    const int64_t C = p->net.C;
+    if (p->net.kind != TF__DECIDE_MULTILABEL)
+        TF_FAIL(TF_STATUS_ESTATE, "%s: a single-label predictor; use tf_predict_top_k", __func__);
+    for (int64_t c = 0; thresholds != NULL && c < C; c++)
+        if (!(thresholds[c] >= 0.0f && thresholds[c] <= 1.0f))
+            TF_FAIL(TF_STATUS_EINVAL, "%s: threshold %lld is %g; use a value in [0, 1]", __func__, (long long)c,
+                    (double)thresholds[c]);
+    TF_CHECK(out_size(__func__, sets, capacity, n * (size_t)C, len_out));
+    if (sets == NULL)
+        return TF_STATUS_OK;
+    for (size_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < C; c++)
+            sets[i * (size_t)C + (size_t)c] = probs[i * (size_t)C + (size_t)c] >= (thresholds ? thresholds[c] : 0.5f);
+    return TF_STATUS_OK;
+}

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/* The predictor (transfer/predict.h): PyTorch's probabilities for the imported classifier
+ * (tests/reference/gen_torch_import_fixtures.py), batched results equal to one input at a time
+ * and in input order, eight threads sharing one predictor bit for bit as one thread (scripts/test
+ * runs this under ThreadSanitizer too), independence from the model it was made from, top-k and
+ * label sets, and hostile arguments. */
+#include "tf_test.h"
+#include "tf_fixture.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FIX TF_TEST_DATA_DIR "/reference/fixtures/"
+#define NPROBES 4
+#define NSEQ 37
+#define MAXLEN 30
+#define C 3
+
+static const char *const labels3[] = {"neg", "neu", "pos"};
+
+static tf_model_t *import_cls(tf_ctx_t *ctx, int multi_label)
+{
+    tf_vocab_t *v;
+    tf_model_t *m;
+    tf_model_opts_t a;
+    tf_import_opts_t h;
+    assert_ok(tf_vocab_load(&v, ctx, FIX "torch_import_vocab.txt"));
+    tf_model_opts_init(&a, TF_MODEL_OPTS_VERSION);
+    a.embedding_dim = 8;
+    a.hidden_size = 12;
+    a.num_layers = 2;
+    tf_import_opts_init(&h, TF_IMPORT_OPTS_VERSION);
+    h.labels = labels3;
+    h.num_labels = 3;
+    h.multi_label = multi_label;
+    assert_ok(tf_model_import(&m, ctx, FIX "torch_import_cls.safetensors", v, &a, &h));
+    tf_vocab_free(v);
+    return m;
+}
+
+/* NSEQ sequences of 1..MAXLEN ids in [0, 50) from a fixed generator, lengths in no order. */
+static int32_t seq_ids[NSEQ][MAXLEN];
+static int64_t seq_len[NSEQ];
+static const int32_t *seq_ptr[NSEQ];
+
+static void make_seqs(void)
+{
+    uint32_t s = 12345;
+    for (int i = 0; i < NSEQ; i++) {
+        s = s * 1103515245u + 12345u;
+        seq_len[i] = 1 + (s >> 16) % MAXLEN;
+        for (int t = 0; t < MAXLEN; t++) {
+            s = s * 1103515245u + 12345u;
+            seq_ids[i][t] = (int32_t)((s >> 16) % 50);
+        }
+        seq_ptr[i] = seq_ids[i];
+    }
+}
+
+static tf_predictor_t *make_predictor(tf_model_t *m, int32_t max_batch, int32_t threads)
+{
+    tf_predictor_opts_t o;
+    tf_predictor_t *p;
+    assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
+    o.max_batch = max_batch;
+    o.num_threads = threads;
+    assert_ok(tf_predictor_create(&p, m, &o));
+    return p;
+}
+
+static void test_predictor_matches_torch(void **state)
+{
+    (void)state;
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_predictor_t *p = make_predictor(m, 64, 1);
+    tf_model_free(m); /* the predictor keeps copies of everything */
+    assert_int_equal(tf_predictor_num_classes(p), C);
+    assert_int_equal(tf_predictor_multilabel(p), 0);
+    tf_fixture_t *fx = tf_fixture_load("torch_import_expect.tfx");
+    const int32_t *ids[NPROBES];
+    int64_t lens[NPROBES];
+    for (int k = 0; k < NPROBES; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "ids.%d", k);
+        ids[k] = tf_fixture_i32(fx, name, &lens[k]);
+    }
+    float got[NPROBES * C];
+    assert_ok(tf_predict_ids_batch(p, ids, lens, NPROBES, got, NPROBES * C));
+    for (int k = 0; k < NPROBES; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "probs.%d", k);
+        const double *want = tf_fixture_f64(fx, name, NULL);
+        for (int c = 0; c < C; c++)
+            if (fabs(got[k * C + c] - want[c]) > 1e-5)
+                fail_msg("probe %d class %d: %.7f, PyTorch %.7f", k, c, got[k * C + c], want[c]);
+    }
+    assert_true(tf_predictor_resident_bytes(p) > (8 * 50 + 4 * 12 * (8 + 12 + 2)) * sizeof(float));
+    tf_fixture_free(fx);
+    tf_predictor_free(p);
+    assert_int_equal(tf_ctx_live_objects(ctx), 0);
+    tf_ctx_free(ctx);
+}
+
+/* Batches of 8 sorted by length give each sequence what it gets alone, in input order. */
+static void test_batched_equals_one_at_a_time(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_predictor_t *p = make_predictor(m, 8, 1);
+    float batched[NSEQ * C], alone[C], model[C];
+    assert_ok(tf_predict_ids_batch(p, seq_ptr, seq_len, NSEQ, batched, NSEQ * C));
+    for (int i = 0; i < NSEQ; i++) {
+        assert_ok(tf_predict_ids_batch(p, &seq_ptr[i], &seq_len[i], 1, alone, C));
+        assert_ok(tf_predict_ids(m, seq_ids[i], seq_len[i], model, C));
+        for (int c = 0; c < C; c++) {
+            if (fabsf(batched[i * C + c] - alone[c]) > 1e-6f)
+                fail_msg("sequence %d class %d: batched %.8f, alone %.8f", i, c, batched[i * C + c], alone[c]);
+            if (memcmp(alone, model, sizeof alone) != 0)
+                fail_msg("sequence %d: the predictor and the model's tf_predict_ids differ", i);
+        }
+    }
+    tf_predictor_free(p);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
+typedef struct {
+    const tf_predictor_t *p;
+    float probs[NSEQ * C];
+    tf_status_t st;
+} job_t;
+
+static void *predict_job(void *arg)
+{
+    job_t *j = arg;
+    for (int rep = 0; rep < 3 && j->st == TF_STATUS_OK; rep++)
+        j->st = tf_predict_ids_batch(j->p, seq_ptr, seq_len, NSEQ, j->probs, NSEQ * C);
+    return NULL;
+}
+
+/* Eight threads sharing one predictor (two threads per call) get the bits one thread gets. */
+static void test_eight_threads_share_one_predictor(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_predictor_t *p = make_predictor(m, 8, 2);
+    tf_model_free(m);
+    job_t one = {p, {0}, TF_STATUS_OK};
+    predict_job(&one);
+    assert_ok(one.st);
+    job_t jobs[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (job_t){p, {0}, TF_STATUS_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, predict_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_ok(jobs[i].st);
+        if (memcmp(jobs[i].probs, one.probs, sizeof one.probs) != 0)
+            fail_msg("thread %d got other bits than one thread alone", i);
+    }
+    tf_predictor_free(p);
+    tf_ctx_free(ctx);
+}
+
+/* Texts go through the model's vocabulary: the same as their ids. A checkpoint loads straight
+ * into a predictor that predicts the same bits. */
+static void test_texts_and_checkpoint(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tf_pred_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    assert_ok(tf_model_save(m, path));
+    tf_predictor_t *p = make_predictor(m, 64, 1), *q;
+    assert_ok(tf_predictor_load(&q, ctx, path, NULL));
+    tf_vocab_t *v = tf_model_vocab(m);
+    make_seqs();
+    char text[2][256] = {"", ""};
+    const int32_t *ids[2] = {seq_ids[3], seq_ids[5]};
+    int64_t lens[2] = {4, 9};
+    for (int k = 0; k < 2; k++)
+        for (int64_t i = 0; i < lens[k]; i++) {
+            size_t len;
+            const char *tok = tf_vocab_token(v, ids[k][i], &len);
+            if (tok[0] == '<') { /* a special (<unk>, ...) is no word of a text: use one that is */
+                seq_ids[k == 0 ? 3 : 5][i] = tf_vocab_lookup(v, "w4", 2);
+                tok = "w4";
+                len = 2;
+            }
+            snprintf(text[k] + strlen(text[k]), sizeof text[k] - strlen(text[k]), i ? " %.*s" : "%.*s",
+                     (int)len, tok);
+        }
+    const char *texts[2] = {text[0], text[1]};
+    float from_text[2 * C], from_ids[2 * C], loaded[2 * C];
+    assert_ok(tf_predict_texts(p, texts, NULL, 2, from_text, 2 * C));
+    assert_ok(tf_predict_ids_batch(p, ids, lens, 2, from_ids, 2 * C));
+    assert_ok(tf_predict_texts(q, texts, NULL, 2, loaded, 2 * C));
+    assert_memory_equal(from_text, from_ids, sizeof from_ids);
+    assert_memory_equal(from_text, loaded, sizeof loaded);
+    tf_predictor_free(p);
+    tf_predictor_free(q);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+    assert_int_equal(tf_test_remove_tree(dir), 0);
+}
+
+/* Top-k against a hand-made table (ties: the lower class first), with the size query. */
+static void test_top_k(void **state)
+{
+    (void)state;
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_predictor_t *p = make_predictor(m, 64, 1);
+    const float probs[3 * C] = {0.2f, 0.5f, 0.3f, 0.4f, 0.2f, 0.4f, 0.1f, 0.1f, 0.8f};
+    const int32_t want[3 * 2] = {1, 2, 0, 2, 2, 0};
+    const float want_s[3 * 2] = {0.5f, 0.3f, 0.4f, 0.4f, 0.8f, 0.1f};
+    int32_t got[3 * 2];
+    float s[3 * 2];
+    size_t len = 0;
+    assert_ok(tf_predict_top_k(p, probs, 3, 2, NULL, NULL, 0, &len));
+    assert_int_equal(len, 6);
+    assert_status(tf_predict_top_k(p, probs, 3, 2, got, s, 5, &len), TF_STATUS_EBUFSIZE);
+    assert_ok(tf_predict_top_k(p, probs, 3, 2, got, s, 6, &len));
+    assert_memory_equal(got, want, sizeof want);
+    assert_memory_equal(s, want_s, sizeof want_s);
+    assert_status(tf_predict_top_k(p, probs, 3, 3, got, NULL, 6, NULL), TF_STATUS_EBUFSIZE);
+    assert_status(tf_predict_top_k(p, probs, 3, 4, got, s, 6, &len), TF_STATUS_EINVAL);
+    assert_status(tf_predict_top_k(p, probs, 3, 0, got, s, 6, &len), TF_STATUS_EINVAL);
+    assert_status(tf_predict_label_sets(p, probs, 3, NULL, NULL, 0, &len), TF_STATUS_ESTATE);
+    tf_predictor_free(p);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
+/* A multi-label head: each label's own probability, and sets by per-label thresholds. */
+static void test_multilabel_sets(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 1);
+    tf_predictor_t *p = make_predictor(m, 64, 1);
+    assert_int_equal(tf_predictor_multilabel(p), 1);
+    float probs[NSEQ * C];
+    uint8_t sets[NSEQ * C];
+    size_t len;
+    assert_ok(tf_predict_ids_batch(p, seq_ptr, seq_len, NSEQ, probs, NSEQ * C));
+    const float thr[C] = {0.3f, 0.5f, 0.7f};
+    assert_ok(tf_predict_label_sets(p, probs, NSEQ, thr, NULL, 0, &len));
+    assert_int_equal(len, NSEQ * C);
+    assert_ok(tf_predict_label_sets(p, probs, NSEQ, thr, sets, NSEQ * C, &len));
+    int on = 0;
+    for (int i = 0; i < NSEQ * C; i++) {
+        assert_true(probs[i] > 0.0f && probs[i] < 1.0f);
+        assert_int_equal(sets[i], probs[i] >= thr[i % C]);
+        on += sets[i];
+    }
+    assert_true(on > 0 && on < NSEQ * C); /* the thresholds split them */
+    const float bad[C] = {0.5f, -0.1f, 0.5f};
+    assert_status(tf_predict_label_sets(p, probs, NSEQ, bad, sets, NSEQ * C, &len), TF_STATUS_EINVAL);
+    tf_predictor_free(p);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0), *bare;
+    tf_predictor_t *p = make_predictor(m, 64, 1), *none = NULL;
+    tf_predictor_opts_t o;
+    float probs[NSEQ * C];
+    /* options */
+    assert_status(tf_predictor_create(NULL, m, NULL), TF_STATUS_EINVAL);
+    assert_status(tf_predictor_create(&none, NULL, NULL), TF_STATUS_EINVAL);
+    assert_null(none);
+    tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION);
+    o.max_batch = 0;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION);
+    o.dtype = TF_DTYPE_I32;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION);
+    o.num_threads = -1;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION);
+    o.reserved = 1;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    assert_status(tf_predictor_opts_init(&o, 99), TF_STATUS_EVERSION);
+    assert_status(tf_predictor_load(&none, ctx, "/nonexistent/m.safetensors", NULL), TF_STATUS_ENOTFOUND);
+    /* a model without a task head */
+    tf_model_opts_t a;
+    tf_model_opts_init(&a, TF_MODEL_OPTS_VERSION);
+    assert_ok(tf_model_create(&bare, ctx, tf_model_vocab(m), &a));
+    assert_status(tf_predictor_create(&none, bare, NULL), TF_STATUS_ESTATE);
+    tf_model_free(bare);
+    /* calls */
+    assert_ok(tf_predict_ids_batch(p, NULL, NULL, 0, NULL, 0)); /* N = 0 does nothing */
+    assert_ok(tf_predict_texts(p, NULL, NULL, 0, NULL, 0));
+    assert_status(tf_predict_ids_batch(NULL, seq_ptr, seq_len, 1, probs, C), TF_STATUS_EINVAL);
+    assert_status(tf_predict_ids_batch(p, NULL, seq_len, 1, probs, C), TF_STATUS_EINVAL);
+    assert_status(tf_predict_ids_batch(p, seq_ptr, NULL, 1, probs, C), TF_STATUS_EINVAL);
+    assert_status(tf_predict_ids_batch(p, seq_ptr, seq_len, 1, NULL, C), TF_STATUS_EINVAL);
+    assert_status(tf_predict_ids_batch(p, seq_ptr, seq_len, 2, probs, 2 * C - 1), TF_STATUS_EBUFSIZE);
+    const int32_t bad_id[2] = {3, 50};
+    const int32_t *bad[1] = {bad_id};
+    int64_t two = 2, zero = 0;
+    assert_status(tf_predict_ids_batch(p, bad, &two, 1, probs, C), TF_STATUS_EINVAL);
+    assert_non_null(strstr(tf_last_error_message(), "outside the vocabulary"));
+    assert_status(tf_predict_ids_batch(p, seq_ptr, &zero, 1, probs, C), TF_STATUS_EINVAL);
+    const int32_t *null_seq[1] = {NULL};
+    assert_status(tf_predict_ids_batch(p, null_seq, &two, 1, probs, C), TF_STATUS_EINVAL);
+    const char *texts[3] = {"w4", "", NULL};
+    const size_t lens[3] = {2, 0, 0};
+    assert_status(tf_predict_texts(p, texts, lens, 2, probs, 2 * C), TF_STATUS_EINVAL);
+    assert_non_null(strstr(tf_last_error_message(), "text 1 has no tokens"));
+    assert_status(tf_predict_texts(p, texts + 2, lens + 2, 1, probs, C), TF_STATUS_EINVAL);
+    const size_t long_null[1] = {5};
+    assert_status(tf_predict_texts(p, texts + 2, long_null, 1, probs, C), TF_STATUS_EINVAL);
+    const float *x[1] = {probs};
+    assert_status(tf_predict_features_batch(p, x, &two, 1, probs, C), TF_STATUS_ESTATE);
+    assert_int_equal(tf_predictor_num_classes(NULL), 0);
+    assert_int_equal(tf_predictor_resident_bytes(NULL), 0);
+    tf_predictor_free(NULL);
+    /* after all that, the predictor still predicts */
+    assert_ok(tf_predict_ids_batch(p, seq_ptr, seq_len, NSEQ, probs, NSEQ * C));
+    tf_predictor_free(p);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_predictor_matches_torch),
+        cmocka_unit_test(test_batched_equals_one_at_a_time),
+        cmocka_unit_test(test_eight_threads_share_one_predictor),
+        cmocka_unit_test(test_texts_and_checkpoint),
+        cmocka_unit_test(test_top_k),
+        cmocka_unit_test(test_multilabel_sets),
+        cmocka_unit_test(test_hostile_input),
+    };
+    if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
