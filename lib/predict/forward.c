@@ -177,7 +177,7 @@ static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, cons
                 else
                     memset(c->x0 + row * E, 0, (size_t)E * sizeof(float));
             } else {
-                if (valid && net->in_mean) /* the model's standardisation, as tf__model_standardize */
+                if (valid && net->in_mean) /* the model's standardisation */
                     for (int64_t f = 0; f < F; f++)
                         c->xin[row * F + f] = (in->x[r[b].i][t * F + f] - net->in_mean[f]) / net->in_std[f];
                 else if (valid)

@@ -237,7 +237,6 @@ void tf_model_free(tf_model_t *m)
     tf__scratch_free(ctx, &m->targets);
     tf__scratch_free(ctx, &m->dlogits);
     tf__scratch_free(ctx, &m->adj);
-    tf__scratch_free(ctx, &m->xin);
     tf__model_free_standardization(m);
     tf__free(ctx, m->class_w);
     tf__free(ctx, m->ids);

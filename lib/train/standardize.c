@@ -77,17 +77,3 @@ tf_status_t tf__model_adopt_standardization(tf_model_t *m, const tf_loader_t *tr
     return st;
 }
 
-tf_status_t tf__model_standardize(tf_model_t *m, const float *x, int64_t steps, const float **out)
-{
-    const int64_t F = m->cfg.num_features;
-    *out = x;
-    if (m->in_mean == NULL)
-        return TF_STATUS_OK;
-    const int64_t shape[2] = {steps, F};
-    TF_CHECK(tf__scratch_f32(m->ctx, &m->xin, shape, 2));
-    for (int64_t t = 0; t < steps; t++)
-        for (int64_t f = 0; f < F; f++)
-            m->xin.data[t * F + f] = (x[t * F + f] - m->in_mean[f]) / m->in_std[f];
-    *out = m->xin.data;
-    return TF_STATUS_OK;
-}

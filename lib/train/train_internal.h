@@ -61,17 +61,16 @@ struct tf_model {
     float *in_mean, *in_std;    /* numeric input standardisation (F each), or NULL */
     tf__phase_t ph;
     /* scratch for a step */
-    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits, adj, xin;
+    tf__scratch_t dy, dpred, pooled, dpooled, targets, dlogits, adj;
     double *class_w;            /* per-class loss weights of the running fine-tuning, or NULL */
     int32_t *ids;               /* predict_text tokenisation buffer */
     size_t ids_cap;
 };
 
 /* Standardisation (standardize.c). A numeric model without statistics records the training
- * loader's (a no-op otherwise). Apply: the model's statistics to `steps` x F raw values, into
- * m->xin; *out is that copy, or `x` itself when the model has none. Free: drop them. */
+ * loader's (a no-op otherwise); prediction (lib/predict) applies them to raw values. Free: drop
+ * them. */
 tf_status_t tf__model_adopt_standardization(tf_model_t *m, const tf_loader_t *train);
-tf_status_t tf__model_standardize(tf_model_t *m, const float *x, int64_t steps, const float **out);
 void tf__model_free_standardization(tf_model_t *m);
 
 /* Allocate a model with fresh modules for `cfg`; `vocab` is adopted (freed on failure). */
