@@ -256,7 +256,8 @@ TF_API tf_status_t tf_model_standardization(const tf_model_t *model,
 /** Phase of a training call (tf_progress_t::phase). */
 typedef enum tf_train_phase {
     TF_TRAIN_PHASE_PRETRAIN = 1, /**< tf_pretrain(). */
-    TF_TRAIN_PHASE_FINETUNE = 2  /**< tf_finetune(). */
+    TF_TRAIN_PHASE_FINETUNE = 2, /**< tf_finetune(). */
+    TF_TRAIN_PHASE_DISTILL = 3   /**< tf_distill(). */
 } tf_train_phase_t;
 
 /**
@@ -592,6 +593,120 @@ TF_API tf_status_t tf_finetune(tf_model_t *model,
                                tf_loader_t *valid,
                                const tf_finetune_opts_t *opts,
                                tf_train_report_t *report);
+
+/* ---- distillation --------------------------------------------------------------------------- */
+
+/** Current version of ::tf_distill_opts_t. */
+#define TF_DISTILL_OPTS_VERSION 1
+
+/** @brief Options of tf_distill(). Fill with tf_distill_opts_init(). */
+typedef struct tf_distill_opts {
+    uint32_t struct_size;     /**< sizeof(tf_distill_opts_t), set by the init function. */
+    uint32_t version;         /**< #TF_DISTILL_OPTS_VERSION. */
+    int32_t epochs;           /**< Passes over the unlabelled loader; default 4. */
+    int32_t patience;         /**< Early stopping: epochs without a better validation metric;
+                                   0 = off (default: every epoch runs, the best is kept). */
+    int32_t metric;           /**< A ::tf_metric_t for keeping the best weights; default
+                                   #TF_METRIC_ACCURACY. */
+    uint32_t pooling;         /**< OR of TF_POOL_LAST, TF_POOL_MEAN, TF_POOL_MAX that a new
+                                   student head reads; 0 (default) = the teacher's. */
+    double temperature;       /**< Softening temperature T of both models' outputs (> 0);
+                                   default 2. */
+    double alpha;             /**< Weight of the hard-label cross-entropy when a labelled loader
+                                   is given, [0, 1]; the soft loss weighs 1 - alpha. Default 0.5.
+                                   Ignored without labelled data. */
+    double lr;                /**< Peak learning rate; default 1e-2. */
+    double weight_decay;      /**< AdamW weight decay; default 0.01. */
+    double head_dropout;      /**< Dropout before a new student head, [0, 1); default 0.1. */
+    double clip_norm;         /**< Gradient-norm clipping; 0 = off. Default 1.0. */
+    int64_t stop_after_steps; /**< Return after this many steps of this call; 0 = to the end. */
+    int64_t progress_every;   /**< Call `progress` every this many steps; default 20. */
+    tf_progress_cb progress;  /**< Progress callback, or NULL. */
+    void *progress_payload;   /**< Passed to `progress`. */
+    const tf_optimizer_opts_t *optim; /**< Optimizer and schedule; NULL (default) = AdamW with
+                                           the `lr` and `weight_decay` above, 10% linear warmup
+                                           then cosine decay. Given, it replaces those two
+                                           fields; `total_steps` 0 is filled in from the epochs,
+                                           `max_grad_norm` 0 from `clip_norm`. Not copied: it
+                                           must live for the call. */
+    int32_t calibrate;        /**< 1 = after training, fit the student's temperature on the
+                                   validation loader (tf_model_calibrate()); default 1. No effect
+                                   without validation. */
+    int32_t reserved;         /**< Must be 0. */
+} tf_distill_opts_t;
+
+/** Static initializer with the same defaults as tf_distill_opts_init() (current version). */
+#define TF_DISTILL_OPTS_INIT                                                                       \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_distill_opts_t), TF_DISTILL_OPTS_VERSION, 4, 0, TF_METRIC_ACCURACY, 0, \
+            2.0, 0.5, 1e-2, 0.01, 0.1, 1.0, 0, 20, NULL, NULL, NULL, 1, 0                          \
+    }
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_DISTILL_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_distill_opts_init(tf_distill_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Knowledge distillation (Hinton, Vinyals and Dean, 2015): train a smaller `student` to
+ *        reproduce a fine-tuned `teacher`'s predictions on unlabelled sequences, so that the
+ *        teacher can be deployed as the student.
+ *
+ * Each step reads a batch of the unlabelled loader, runs the teacher (evaluation mode, no
+ * gradient) and the student on it, and minimises T^2 KL(p_T || q_T), the Kullback-Leibler
+ * divergence from the teacher's softened distribution p_T = softmax(z_teacher / T) to the
+ * student's q_T = softmax(z_student / T), averaged over the batch (a two-class head's single
+ * logit and each label of a multi-label head are a distribution over {no, yes}, averaged over
+ * sequences and labels as the hard loss is). The factor T^2 keeps the gradients' scale
+ * independent of T. The teacher's raw head logits are used, not its calibrated decisions. With a
+ * labelled loader, each step also reads one of its batches (starting it over at its end) and the
+ * loss becomes (1 - alpha) times the soft loss plus alpha times the student's cross-entropy on
+ * the labels (the loss of tf_finetune()).
+ *
+ * The student is a model of the teacher's vocabulary (or number of features) with any
+ * architecture, typically tf_model_create() with a smaller `hidden_size`, or a small pre-trained
+ * language model. It gets a new task head with the teacher's labels (unless it already has one
+ * with those labels and pooling, which then trains on) and the teacher's class priors, so it
+ * decides as the teacher does (see "Decisions under a new class prior"). Every parameter of the
+ * student trains, the language-model head excepted. With a validation loader the student is
+ * evaluated after each epoch, the best weights are kept and restored at the end, training stops
+ * after `patience` epochs without improvement, and the student's temperature is calibrated.
+ *
+ * The call is a training phase like tf_pretrain() and tf_finetune(): `stop_after_steps`, the
+ * progress callback, the divergence guard and tf_train_state_save() / tf_train_state_load()
+ * work the same way (the training state holds the unlabelled loader's position; a labelled
+ * loader is read on from wherever it is).
+ * @param[in,out] student The model to train.
+ * @param[in,out] teacher A fine-tuned model with the student's vocabulary; its weights are not
+ *                changed (its scratch buffers are used).
+ * @param[in] unlabeled Loader of the sequences to distil on (tokens or features; labels, if any,
+ *            are ignored), e.g. tf_loader_create_tokens() without labels; one epoch is one pass.
+ * @param[in] labeled Labelled loader with the teacher's labels, or NULL.
+ * @param[in] valid Validation loader with the teacher's labels, or NULL.
+ * @param[in] opts Options, or NULL for the defaults.
+ * @param[out] report Filled with results (may be NULL).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, the same model twice, a vocabulary,
+ *         input kind or feature count that differs, a student head or loader labels that differ
+ *         from the teacher's, a loader without the models' input, bad options: the message says
+ *         which); #TF_STATUS_ESTATE (the teacher is not fine-tuned); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_ECANCELED; #TF_STATUS_EDIVERGED; #TF_STATUS_ENOMEM; a loader's errors.
+ * @ownership Every argument stays the caller's and is used during the call only; the student
+ *            keeps its training state (see tf_train_state_save()).
+ * @threadsafety One thread at a time with the contexts of the two models and the loaders; the
+ *               progress callback runs on the calling thread.
+ */
+TF_API tf_status_t tf_distill(tf_model_t *student,
+                              tf_model_t *teacher,
+                              tf_loader_t *unlabeled,
+                              tf_loader_t *labeled,
+                              tf_loader_t *valid,
+                              const tf_distill_opts_t *opts,
+                              tf_train_report_t *report);
 
 /* ---- evaluation and prediction -------------------------------------------------------------- */
 

@@ -119,6 +119,7 @@ extern const tf__opts_layout_t tf__optimizer_opts_layout;
 extern const tf__opts_layout_t tf__model_opts_layout;
 extern const tf__opts_layout_t tf__pretrain_opts_layout;
 extern const tf__opts_layout_t tf__finetune_opts_layout;
+extern const tf__opts_layout_t tf__distill_opts_layout;
 extern const tf__opts_layout_t tf__adapt_opts_layout;
 extern const tf__opts_layout_t tf__import_opts_layout;
 extern const tf__opts_layout_t tf__train_report_layout;

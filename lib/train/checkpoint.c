@@ -653,13 +653,14 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
                      __func__, path);
     memcpy(&pb, blob, sizeof pb);
     if (pb.version != 1 ||
-        (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE))
+        (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE &&
+         pb.phase != TF_TRAIN_PHASE_DISTILL))
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: unknown phase record", __func__, path);
-    if (pb.phase == TF_TRAIN_PHASE_FINETUNE && m->head == NULL)
+    if (pb.phase != TF_TRAIN_PHASE_PRETRAIN && m->head == NULL)
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
-                     "%s: %s: a fine-tuning state for a model without a task head "
+                     "%s: %s: a %s state for a model without a task head "
                      "(load the model saved with it)",
-                     __func__, path);
+                     __func__, path, pb.phase == TF_TRAIN_PHASE_FINETUNE ? "fine-tuning" : "distillation");
     if (tf_tensorfile_blob(&blob, &size, f, "optimizer") != TF_STATUS_OK || size == 0)
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: no optimizer state", __func__, path);
     pending = tf__alloc(m->ctx, size);

@@ -55,13 +55,12 @@ out:
     return st;
 }
 
-/* log(1 + exp(x)) without overflow. */
-static double softplus(double x)
+double tf__softplus(double x)
 {
     return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 
-static double sigmoid(double x)
+double tf__sigmoid(double x)
 {
     return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
 }
@@ -79,9 +78,9 @@ tf_status_t tf__weighted_loss(tf_model_t *m, tf_tensor_t *logits, const int32_t 
         double inv = 1.0 / (double)(B * C);
         for (int64_t i = 0; i < B * C; i++) {
             double x = z[i], t = y[i], pw = w[i % C];
-            total += pw * t * softplus(-x) + (1.0 - t) * softplus(x);
+            total += pw * t * tf__softplus(-x) + (1.0 - t) * tf__softplus(x);
             if (g != NULL)
-                g[i] = (float)((-pw * t * sigmoid(-x) + (1.0 - t) * sigmoid(x)) * inv);
+                g[i] = (float)((-pw * t * tf__sigmoid(-x) + (1.0 - t) * tf__sigmoid(x)) * inv);
         }
         *loss = total * inv;
         return TF_STATUS_OK;
@@ -94,9 +93,9 @@ tf_status_t tf__weighted_loss(tf_model_t *m, tf_tensor_t *logits, const int32_t 
         double wi = w[lab[i]];
         if (K == 1) { /* two classes, one logit */
             double x = zi[0], t = (double)lab[i];
-            total += wi * (softplus(x) - t * x);
+            total += wi * (tf__softplus(x) - t * x);
             if (g != NULL)
-                g[i] = (float)(wi * (sigmoid(x) - t) / wsum);
+                g[i] = (float)(wi * (tf__sigmoid(x) - t) / wsum);
             continue;
         }
         double mx = zi[0], sum = 0;

@@ -74,6 +74,33 @@ tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t
     return TF_STATUS_OK;
 }
 
+/* A copy of C doubles of `src` (NULL stays NULL) into *dst. */
+static tf_status_t copy_prior(tf_ctx_t *ctx, double **dst, const double *src, int32_t C)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return TF_STATUS_OK;
+    *dst = tf__calloc(ctx, (size_t)C, sizeof **dst);
+    if (*dst == NULL)
+        return TF_STATUS_ENOMEM;
+    memcpy(*dst, src, (size_t)C * sizeof **dst);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__decision_copy_priors(tf_model_t *dst, const tf_model_t *src)
+{
+    int32_t C = src->num_classes;
+    tf__decision_clear(dst);
+    tf_status_t st = copy_prior(dst->ctx, &dst->train_prior, src->train_prior, C);
+    if (st == TF_STATUS_OK)
+        st = copy_prior(dst->ctx, &dst->model_prior, src->model_prior, C);
+    if (st == TF_STATUS_OK)
+        st = copy_prior(dst->ctx, &dst->prior, src->prior, C);
+    if (st != TF_STATUS_OK)
+        tf__decision_clear(dst);
+    return st;
+}
+
 /* The offset added to z_k / T to decide for prior `target` (NULL: the model's target prior).
  * Zero when the model has no recorded prior. */
 static double offset_k(const tf_model_t *m, const double *target, int64_t k)

@@ -46,6 +46,20 @@ tf_status_t tf_finetune_opts_init(tf_finetune_opts_t *opts, uint32_t version)
     return tf__opts_init(opts, version, &d, &tf__finetune_opts_layout, __func__);
 }
 
+tf_status_t tf__check_cls_phase(const char *fn, int32_t epochs, int32_t patience,
+                                int64_t stop_after_steps, int64_t progress_every, int32_t metric,
+                                double head_dropout)
+{
+    if (epochs < 1 || patience < 0 || stop_after_steps < 0 || progress_every < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: epochs (%d) and progress_every must be >= 1, patience and "
+                "stop_after_steps >= 0", fn, epochs);
+    if (metric < TF_METRIC_ACCURACY || metric > TF_METRIC_LOSS)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: metric %d is not a tf_metric_t", fn, metric);
+    if (!(head_dropout >= 0.0 && head_dropout < 1.0))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: head_dropout %g is outside [0, 1)", fn, head_dropout);
+    return TF_STATUS_OK;
+}
+
 static tf_status_t check_opts(const tf_finetune_opts_t *o)
 {
     const char *fn = "tf_finetune";
@@ -53,18 +67,13 @@ static tf_status_t check_opts(const tf_finetune_opts_t *o)
         TF_FAIL(TF_STATUS_EINVAL, "%s: strategy %d is not a tf_finetune_strategy_t", fn, o->strategy);
     if (o->pooling == 0 || (o->pooling & ~(uint32_t)(TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX)))
         TF_FAIL(TF_STATUS_EINVAL, "%s: pooling 0x%x is not a non-empty OR of TF_POOL_*", fn, o->pooling);
-    if (o->epochs < 1 || o->patience < 0 || o->stop_after_steps < 0 || o->progress_every < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: epochs (%d) and progress_every must be >= 1, patience and "
-                "stop_after_steps >= 0", fn, o->epochs);
-    if (o->metric < TF_METRIC_ACCURACY || o->metric > TF_METRIC_LOSS)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: metric %d is not a tf_metric_t", fn, o->metric);
+    TF_CHECK(tf__check_cls_phase(fn, o->epochs, o->patience, o->stop_after_steps, o->progress_every,
+                                 o->metric, o->head_dropout));
     if (!(o->lr > 0.0) || !isfinite(o->lr) || !(o->discriminative >= 1.0) ||
         !isfinite(o->discriminative) || !(o->weight_decay >= 0.0) || !isfinite(o->weight_decay) ||
         !(o->clip_norm >= 0.0) || !isfinite(o->clip_norm))
         TF_FAIL(TF_STATUS_EINVAL, "%s: lr (%g) must be finite and > 0, discriminative (%g) >= 1, "
                 "weight_decay and clip_norm finite and >= 0", fn, o->lr, o->discriminative);
-    if (!(o->head_dropout >= 0.0 && o->head_dropout < 1.0))
-        TF_FAIL(TF_STATUS_EINVAL, "%s: head_dropout %g is outside [0, 1)", fn, o->head_dropout);
     if (o->schedule < TF_OPTIMIZER_SCHED_CONSTANT || o->schedule > TF_OPTIMIZER_SCHED_ONE_CYCLE)
         TF_FAIL(TF_STATUS_EINVAL, "%s: schedule %d is not a tf_optimizer_schedule_t", fn,
                 o->schedule);
@@ -140,7 +149,7 @@ tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_t
 
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
 {
-    tf_tensor_t *y, *logits, *dpd, *dpooled;
+    tf_tensor_t *y, *logits;
     int32_t tokens = m->cfg.input == TF_MODEL_INPUT_TOKENS;
     tf_tensor_t *lengths = tf_batch_lengths(b), *labels = tf_batch_labels(b);
     tf_tensor_t *sets = tf_batch_label_sets(b);
@@ -186,6 +195,12 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         count_classes(z, lab, B, C, confusion);
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
+    return tf__cls_backward(m, y, lengths);
+}
+
+tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths)
+{
+    tf_tensor_t *dpd, *dpooled;
     TF_CHECK(tf_module_backward(&dpd, m->head, &m->dlogits.view));
     TF_CHECK(tf_module_backward(&dpooled, m->head_dropout, dpd));
     /* A fully frozen backbone needs no gradient at all. */
@@ -390,8 +405,13 @@ static void run_before_batch(void *self, tf_model_t *m)
 /* After an epoch: validate, keep the best weights, decide on early stopping. */
 static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
 {
-    const tf_finetune_opts_t *o = ((finetune_run_t *)self)->o;
-    tf_loader_t *valid = ((finetune_run_t *)self)->valid;
+    const finetune_run_t *r = self;
+    return tf__keep_best(m, r->valid, r->o->metric, r->o->patience, "finetune", stop);
+}
+
+tf_status_t tf__keep_best(tf_model_t *m, tf_loader_t *valid, int32_t metric_kind, int32_t patience,
+                          const char *what, int *stop)
+{
     double loss;
     *stop = 0;
     if (valid == NULL)
@@ -404,13 +424,13 @@ static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
         tf__free(m->ctx, conf);
         return st;
     }
-    double metric = tf__metric(m, conf, loss, o->metric);
+    double metric = tf__metric(m, conf, loss, metric_kind);
     tf__free(m->ctx, conf);
     m->ph.last_valid_loss = loss;
     m->ph.last_valid_metric = metric;
     int better = isnan(m->ph.best_metric) ||
-                 (o->metric == TF_METRIC_LOSS ? metric < m->ph.best_metric : metric > m->ph.best_metric);
-    tf__log(m->ctx, TF_LOG_INFO, "finetune epoch %d: validation loss %.4f metric %.4f%s",
+                 (metric_kind == TF_METRIC_LOSS ? metric < m->ph.best_metric : metric > m->ph.best_metric);
+    tf__log(m->ctx, TF_LOG_INFO, "%s epoch %d: validation loss %.4f metric %.4f%s", what,
             m->ph.epoch, loss, metric, better ? " (best)" : "");
     if (better) {
         size_t n = tf__model_param_floats(m);
@@ -426,7 +446,7 @@ static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
         m->ph.bad_epochs = 0;
     } else {
         m->ph.bad_epochs++;
-        if (o->patience > 0 && m->ph.bad_epochs >= o->patience)
+        if (patience > 0 && m->ph.bad_epochs >= patience)
             *stop = 1;
     }
     return TF_STATUS_OK;

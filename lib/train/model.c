@@ -393,6 +393,12 @@ tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt)
     return attach_modules(opt, mods, 2);
 }
 
+tf_status_t tf__optimizer_attach_cls(tf_model_t *m, tf_optimizer_t *opt)
+{
+    tf_module_t *const mods[2] = {m->encoder, m->head};
+    return attach_modules(opt, mods, 2);
+}
+
 tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim)
 {
     size_t n = 1;

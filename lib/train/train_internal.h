@@ -138,6 +138,8 @@ int64_t tf__head_width(const tf_model_t *m);
  * B rows of raw logits into decision logits in place. Probs: one row of raw logits into C
  * probabilities. */
 void tf__decision_clear(tf_model_t *m);
+/* dst decides for src's priors (training, model and target; same classes), temperature 1. */
+tf_status_t tf__decision_copy_priors(tf_model_t *dst, const tf_model_t *src);
 tf_status_t tf__decision_set_train(tf_model_t *m, const int64_t *counts, int64_t n, const double *w);
 int tf__decision_is_identity(const tf_model_t *m);
 void tf__decision_apply(const tf_model_t *m, float *z, int64_t B);
@@ -160,12 +162,41 @@ tf_status_t tf__weighted_loss(tf_model_t *m, tf_tensor_t *logits, const int32_t 
  * named by their ids ("0", "1", ...), written into `buf`. */
 const char *tf__class_name(const tf_loader_t *l, int32_t c, char buf[16]);
 
+/* log(1 + exp(x)) and 1 / (1 + exp(-x)) in double, without overflow. */
+double tf__softplus(double x);
+double tf__sigmoid(double x);
+
+/* The distillation loss (distill_loss.c): T^2 KL(p_T || q_T) between the teacher's softened
+ * outputs p_T (logits zt) and the student's q_T (logits zs), B rows of K logits. per_logit = 0:
+ * one softmax over each row's K >= 2 logits, the mean over rows; per_logit = 1: each logit is
+ * a distribution over {no, yes} (sigmoid), the mean over all B * K. The loss is accumulated in
+ * double; grad (may be NULL) receives d loss / d zs times `scale`. */
+void tf__distill_loss(const float *zs, const float *zt, int64_t B, int64_t K, int32_t per_logit,
+                      double T, double scale, double *loss, float *grad);
+
 /* EINVAL unless `data` has exactly the model's labels (kind, count and names). */
 tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data, const char *fn);
 
 /* Forward + loss (+ backward when `train`) of one classification batch. Adds to `confusion`
  * (tf__counts_len) when given. Returns the mean loss of the batch in *loss. */
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion);
+/* The backward pass of a classification batch from the gradient of its logits in m->dlogits:
+ * head, dropout, pooling and (unless every backbone parameter is frozen) the encoder, whose
+ * forward gave y for those lengths. */
+tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths);
+
+/* The options fine-tuning and distillation share: EINVAL naming `fn` unless epochs and
+ * progress_every are >= 1, patience and stop_after_steps >= 0, metric a tf_metric_t and
+ * head_dropout in [0, 1). */
+tf_status_t tf__check_cls_phase(const char *fn, int32_t epochs, int32_t patience,
+                                int64_t stop_after_steps, int64_t progress_every, int32_t metric,
+                                double head_dropout);
+
+/* An epoch's end of a classification phase: evaluate `valid` (NULL: nothing), keep a snapshot
+ * of the best weights by `metric` (a tf_metric_t) and set *stop after `patience` epochs (0:
+ * never) without a better one; `what` names the phase in the log. */
+tf_status_t tf__keep_best(tf_model_t *m, tf_loader_t *valid, int32_t metric, int32_t patience,
+                          const char *what, int *stop);
 
 /* One pass over a labelled loader in evaluation mode (reset before and after): mean loss, the
  * counts (zeroed first) and the number of sequences. */
@@ -205,6 +236,8 @@ tf_status_t tf__finetune_set_rates(tf_model_t *m, tf_optimizer_t *opt, double fa
 /* Only the backbone and the language-model head (pre-training leaves a task head as it is; its
  * weights would otherwise shrink by weight decay). */
 tf_status_t tf__optimizer_attach_lm(tf_model_t *m, tf_optimizer_t *opt);
+/* Only the backbone and the task head (distillation leaves a language-model head as it is). */
+tf_status_t tf__optimizer_attach_cls(tf_model_t *m, tf_optimizer_t *opt);
 
 /* Progress reporting shared by the two trainers. */
 typedef struct tf__clock {

@@ -208,6 +208,28 @@ typedef struct {
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
+    int32_t epochs;
+    int32_t patience;
+    int32_t metric;
+    uint32_t pooling;
+    double temperature;
+    double alpha;
+    double lr;
+    double weight_decay;
+    double head_dropout;
+    double clip_norm;
+    int64_t stop_after_steps;
+    int64_t progress_every;
+    tf_progress_cb progress;
+    void *progress_payload;
+    const tf_optimizer_opts_t *optim;
+    int32_t calibrate;
+    int32_t reserved;
+} frozen_distill_opts_t;
+
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
     int32_t max_iter;
     int32_t reserved;
     double tol;
@@ -279,6 +301,7 @@ FROZEN_INIT(optimizer_opts)
 FROZEN_INIT(model_opts)
 FROZEN_INIT(pretrain_opts)
 FROZEN_INIT(finetune_opts)
+FROZEN_INIT(distill_opts)
 FROZEN_INIT(adapt_opts)
 FROZEN_INIT(import_opts)
 FROZEN_INIT(train_report)
@@ -318,6 +341,7 @@ static const frozen_t frozen[] = {
     /* Version 1 of the fine-tuning options ended before class_weight. */
     {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 3, init_finetune_opts,
      &tf__finetune_opts_layout},
+    FROZEN(distill_opts, 1),
     FROZEN(adapt_opts, 1),
     FROZEN(import_opts, 1),
     FROZEN(train_report, 1),

@@ -281,6 +281,32 @@ static void test_finetune(void **state)
     NO_PADDING(tf_finetune_opts_t);
 }
 
+static void test_distill(void **state)
+{
+    BEGIN(tf_distill_opts_t, TF_DISTILL_OPTS_INIT, tf_distill_opts_init, TF_DISTILL_OPTS_VERSION);
+    SAME(tf_distill_opts_t, struct_size);
+    SAME(tf_distill_opts_t, version);
+    SAME(tf_distill_opts_t, epochs);
+    SAME(tf_distill_opts_t, patience);
+    SAME(tf_distill_opts_t, metric);
+    SAME(tf_distill_opts_t, pooling);
+    SAME(tf_distill_opts_t, temperature);
+    SAME(tf_distill_opts_t, alpha);
+    SAME(tf_distill_opts_t, lr);
+    SAME(tf_distill_opts_t, weight_decay);
+    SAME(tf_distill_opts_t, head_dropout);
+    SAME(tf_distill_opts_t, clip_norm);
+    SAME(tf_distill_opts_t, stop_after_steps);
+    SAME(tf_distill_opts_t, progress_every);
+    SAME(tf_distill_opts_t, progress);
+    SAME(tf_distill_opts_t, progress_payload);
+    SAME(tf_distill_opts_t, optim);
+    SAME(tf_distill_opts_t, calibrate);
+    SAME(tf_distill_opts_t, reserved);
+    END(tf_distill_opts_t);
+    NO_PADDING(tf_distill_opts_t);
+}
+
 static void test_adapt(void **state)
 {
     BEGIN(tf_adapt_opts_t, TF_ADAPT_OPTS_INIT, tf_adapt_opts_init, TF_ADAPT_OPTS_VERSION);
@@ -302,7 +328,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dropout),    cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_encoder),    cmocka_unit_test(test_optimizer),
         cmocka_unit_test(test_model),      cmocka_unit_test(test_pretrain),
-        cmocka_unit_test(test_finetune),   cmocka_unit_test(test_adapt), cmocka_unit_test(test_import),
+        cmocka_unit_test(test_finetune),   cmocka_unit_test(test_distill),   cmocka_unit_test(test_adapt), cmocka_unit_test(test_import),
     };
     return TF_TEST_RUN(tests);
 }
