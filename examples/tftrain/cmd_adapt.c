@@ -32,80 +32,15 @@ static const char adapt_help[] =
     "  texts=N iterations=N temperature=X prior=LABEL:P,... train_prior=LABEL:P,...\n"
     "Exit status: 0 success, 1 usage error, 2 data/file/format error, 3 failed otherwise.\n";
 
-/* The token ids of every non-empty line of the files, back to back, with offsets. */
-typedef struct {
-    int32_t *ids;
-    int64_t *off;
-    size_t nids, cap_ids;
-    int64_t n, cap_off;
-} texts_t;
-
-static int texts_push(texts_t *t, tf_vocab_t *vocab, const char *line, size_t len)
+/* Every non-empty line of the files. */
+static int read_texts(const char *cmd, const tt_strings_t *files, tf_vocab_t *vocab, tt_texts_t *t)
 {
-    size_t got;
-    if (t->nids + len + 8 > t->cap_ids) {
-        size_t cap = (t->cap_ids + len + 8) * 2;
-        int32_t *p = (int32_t *)realloc(t->ids, cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        t->ids = p;
-        t->cap_ids = cap;
-    }
-    if (t->n + 2 > t->cap_off) {
-        int64_t cap = (t->cap_off + 2) * 2;
-        int64_t *p = (int64_t *)realloc(t->off, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        t->off = p;
-        t->cap_off = cap;
-    }
-    if (tf_vocab_encode(vocab, line, len, t->ids + t->nids, t->cap_ids - t->nids, &got) !=
-        TF_STATUS_OK)
-        return -1;
-    if (got == 0)
-        return 0; /* no token: nothing to classify */
-    t->off[t->n] = (int64_t)t->nids;
-    t->nids += got;
-    t->n++;
-    t->off[t->n] = (int64_t)t->nids;
-    return 0;
-}
-
-static int read_texts(const char *cmd, const tt_strings_t *files, tf_vocab_t *vocab, texts_t *t)
-{
-    char *line = NULL;
-    size_t cap = 0;
     unsigned f;
     for (f = 0; f < files->count; f++) {
-        ssize_t n;
-        FILE *in = fopen(files->items[f], "rb");
-        if (in == NULL) {
-            fprintf(stderr, "tftrain %s: cannot open '%s': %s\n", cmd, files->items[f],
-                    strerror(errno));
-            free(line);
-            return TT_EXIT_DATA;
-        }
-        while ((n = getline(&line, &cap, in)) >= 0) {
-            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                n--;
-            if (texts_push(t, vocab, line, (size_t)n) != 0) {
-                fprintf(stderr, "tftrain %s: %s: %s\n", cmd, files->items[f],
-                        errno == ENOMEM ? "out of memory" : tf_last_error_message());
-                fclose(in);
-                free(line);
-                return TT_EXIT_FAILED;
-            }
-        }
-        if (ferror(in)) {
-            fprintf(stderr, "tftrain %s: cannot read '%s': %s\n", cmd, files->items[f],
-                    strerror(errno));
-            fclose(in);
-            free(line);
-            return TT_EXIT_DATA;
-        }
-        fclose(in);
+        int rc = tt_read_texts(cmd, files->items[f], 0, vocab, t);
+        if (rc != TT_EXIT_OK)
+            return rc;
     }
-    free(line);
     if (t->n == 0) {
         fprintf(stderr, "tftrain %s: the unlabelled files have no text\n", cmd);
         return TT_EXIT_DATA;
@@ -143,7 +78,7 @@ int tt_cmd_adapt(int argc, char **argv)
     tf_vocab_t *vocab = NULL;
     tf_loader_t *data = NULL;
     tf_loader_opts_t lopts;
-    texts_t texts;
+    tt_texts_t texts;
     double *buf = NULL;
     tf_status_t st;
     int rc;
@@ -213,8 +148,7 @@ int tt_cmd_adapt(int argc, char **argv)
     printf("\n");
 done:
     free(buf);
-    free(texts.ids);
-    free(texts.off);
+    tt_texts_free(&texts);
     tf_loader_free(data);
     tf_model_free(model);
     tf_ctx_free(ctx);

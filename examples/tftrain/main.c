@@ -20,6 +20,8 @@ static const char main_help[] =
     "  predict    --model MODEL --input FILE    label and class probabilities per line\n"
     "  adapt      --model MODEL --unlabeled FILE --out MODEL2   decide for the class\n"
     "             balance of new data, estimated from unlabelled texts of it\n"
+    "  distill    --teacher MODEL --unlabeled FILE --out SMALL   a smaller classifier\n"
+    "             that predicts as a fine-tuned one does (knowledge distillation)\n"
     "  import     --torch FILE --config JSON --vocab FILE --out MODEL   a model from\n"
     "             weights saved by PyTorch (safetensors)\n"
     "\n"
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
 {
     const char *c;
     if (argc < 2) {
-        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt or import (see 'tftrain "
+        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill or import (see 'tftrain "
               "--help')\n",
               stderr);
         return TT_EXIT_USAGE;
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
         return tt_cmd_predict(argc - 1, argv + 1);
     if (strcmp(c, "adapt") == 0)
         return tt_cmd_adapt(argc - 1, argv + 1);
+    if (strcmp(c, "distill") == 0)
+        return tt_cmd_distill(argc - 1, argv + 1);
     if (strcmp(c, "import") == 0)
         return tt_cmd_import(argc - 1, argv + 1);
     fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);

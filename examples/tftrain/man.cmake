@@ -3,7 +3,7 @@
 # holding each command's own --help (help2man reads the top-level one only).
 # Usage: cmake -DTFTRAIN=EXE -DHELP2MAN=EXE -DOUT=FILE -P man.cmake
 set(include "[COMMANDS]\n")
-foreach(cmd pretrain finetune eval predict adapt import)
+foreach(cmd pretrain finetune eval predict adapt distill import)
   execute_process(COMMAND ${TFTRAIN} ${cmd} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${TFTRAIN} ${cmd} --help failed (${rc})")

@@ -163,6 +163,23 @@ int tt_numeric_loader(const char *cmd, tf_ctx_t *ctx, const char *path, const ch
 int tt_parse_csv_values(char *line, size_t len, int32_t F, float **values, size_t *cap,
                         int64_t *steps, char *why, size_t why_size);
 
+/* ---- texts of files (texts.c) ---------------------------------------------------------------- */
+
+/* The token ids of texts, back to back: text i is ids[off[i]] to ids[off[i+1]-1]. Start it
+ * zeroed; free with tt_texts_free(). */
+typedef struct tt_texts {
+    int32_t *ids;
+    int64_t *off;
+    size_t nids, cap_ids;
+    int64_t n, cap_off;
+} tt_texts_t;
+
+/* Append the texts of `path`, one per line (tsv: `label<TAB>text` lines, the text only; lines
+ * without a tab are skipped), tokenised with `vocab`; lines without a token are left out.
+ * Prints the failure and returns an exit status. */
+int tt_read_texts(const char *cmd, const char *path, int tsv, tf_vocab_t *vocab, tt_texts_t *t);
+void tt_texts_free(tt_texts_t *t);
+
 /* ---- progress (progress.c) -------------------------------------------------------------------- */
 
 typedef struct tt_progress {
@@ -246,6 +263,7 @@ int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
 int tt_cmd_adapt(int argc, char **argv);
 int tt_cmd_import(int argc, char **argv);
+int tt_cmd_distill(int argc, char **argv);
 
 /* Architecture flags shared by pretrain and finetune (from scratch). */
 #define TT_DEFAULT_VOCAB 8000

@@ -4,7 +4,7 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt, import, init_embeddings, numeric, numeric_errors."""
+interrupt, import, init_embeddings, numeric, numeric_errors, distill."""
 import json
 import os
 import random
@@ -131,7 +131,8 @@ def case_help(d, f):
                        (["finetune", "--help"], "usage: tftrain finetune"),
                        (["eval", "--help"], "usage: tftrain eval"),
                        (["predict", "-h"], "usage: tftrain predict"),
-                       (["adapt", "--help"], "usage: tftrain adapt")):
+                       (["adapt", "--help"], "usage: tftrain adapt"),
+                       (["distill", "--help"], "usage: tftrain distill")):
         rc, out, err = run(*args)
         expect(rc == 0, f"`tftrain {' '.join(args)}`: exit {rc}")
         expect(out.startswith(head), f"`tftrain {' '.join(args)}`: stdout {out[:60]!r}")
@@ -590,6 +591,61 @@ def case_adapt(d, f):
     expect_exit(1, ft + ["--class-weight", "eggs=2"], "'eggs' is not one of the labels")
     expect_exit(0, ft + ["--class-weight", "spam=3"])
     expect_exit(0, ft + ["--class-weight", "balanced"])
+
+
+def case_distill(d, f):
+    """distill: a smaller student that predicts as a fine-tuned teacher does, from random
+    weights or a small language model of the same vocabulary; mismatches refused."""
+    teacher = os.path.join(d, "teacher.st")
+    lm = os.path.join(d, "lm.st")
+    pre = ["pretrain", "--corpus", f["corpus"], "--steps", "30", "--bptt", "8", "--batch", "4",
+           "--vocab-size", "64", "--emb", "8", "--threads", "1"]
+    expect_exit(0, pre + ["--hidden", "16", "--out", lm])
+    expect_exit(0, ["finetune", "--init", lm, "--train", f["train"], "--valid", f["valid"],
+                    "--out", teacher, "--epochs", "4", "--batch", "8", "--threads", "1"])
+    student = os.path.join(d, "student.st")
+    base = ["distill", "--teacher", teacher, "--unlabeled", f["corpus"], "--out", student,
+            "--threads", "1", "--batch", "8"]
+    rc, out, err = expect_exit(0, base + ["--hidden", "6", "--emb", "4", "--train", f["train"],
+                                          "--valid", f["valid"], "--epochs", "3"])
+    m = re.search(r"epochs=3 best_epoch=(\d) valid_accuracy=([01]\.\d{4}) train_loss=(\S+) "
+                  r"params=(\d+) teacher_params=(\d+) seconds=\S+\n$", out)
+    expect(m is not None, f"distill summary {out!r}")
+    if m:
+        expect(int(m.group(4)) < int(m.group(5)) / 2,
+               f"distill: student {m.group(4)} parameters, teacher {m.group(5)}")
+    expect("380 texts to distil on" in err, f"distill: corpus and --train texts: {err!r}")
+    acc = {}
+    for name, model in (("teacher", teacher), ("student", student)):
+        _, out, _ = expect_exit(0, ["eval", "--model", model, "--data", f["valid"]])
+        acc[name] = float(re.search(r"accuracy=([01]\.\d+)", out).group(1))
+    expect(acc["teacher"] >= 0.9, f"distill: the teacher learnt nothing ({acc})")
+    expect(acc["student"] >= acc["teacher"] - 0.1, f"distill: student far below teacher ({acc})")
+    rc, out, _ = expect_exit(0, ["predict", "--model", student, "--input", f["inputs"]])
+    check_predict_output(out, ["ham", "spam"], 5, "predict distilled", blank=(1, 3))
+    # From a small language model with the teacher's vocabulary (same corpus and size).
+    small_lm = os.path.join(d, "small-lm.st")
+    expect_exit(0, pre + ["--hidden", "6", "--out", small_lm])
+    expect_exit(0, base + ["--init", small_lm, "--epochs", "1"])
+    # Usage and data errors.
+    expect_exit(1, ["distill", "--unlabeled", f["corpus"], "--out", student], "--teacher MODEL is required")
+    expect_exit(1, ["distill", "--teacher", teacher, "--unlabeled", f["corpus"]], "--out MODEL is required")
+    expect_exit(1, ["distill", "--teacher", teacher, "--out", student], "--unlabeled FILE")
+    expect_exit(1, base + ["--init", small_lm, "--hidden", "6"], "--hidden cannot be used with --init")
+    expect_exit(1, base + ["--alpha", "1"], "--alpha")
+    expect_exit(1, base + ["--temperature", "0"], "--temperature")
+    never = os.path.join(d, "never.st")
+    bad = ["distill", "--teacher", teacher, "--unlabeled", f["corpus"], "--out", never,
+           "--threads", "1"]
+    other_lm = os.path.join(d, "other-lm.st")
+    expect_exit(0, ["pretrain", "--corpus", f["train"], "--steps", "2", "--vocab-size", "64",
+                    "--emb", "4", "--hidden", "6", "--threads", "1", "--out", other_lm])
+    expect_exit(2, bad + ["--init", other_lm], "vocabulary", last_line_only=True)
+    expect_exit(2, ["distill", "--teacher", lm, "--unlabeled", f["corpus"], "--out", never],
+                "lm.st")
+    expect_exit(2, bad + ["--valid", f["unknown_label"]], "unknown-label.tsv", last_line_only=True)
+    expect_exit(2, bad + ["--unlabeled", os.path.join(d, "absent.txt")], "absent.txt")
+    expect(not os.path.exists(never), "a failed distill wrote its output")
 
 
 def case_adaptive_softmax(d, f):
