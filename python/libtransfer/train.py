@@ -122,6 +122,15 @@ class _FinetuneOpts(ctypes.Structure):
                 ("optim", ctypes.POINTER(_OptimOpts))]
 
 
+class _DistillOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("epochs", _i32), ("patience", _i32),
+                ("metric", _i32), ("pooling", _u32), ("temperature", _dbl), ("alpha", _dbl),
+                ("lr", _dbl), ("weight_decay", _dbl), ("head_dropout", _dbl), ("clip_norm", _dbl),
+                ("stop_after_steps", _i64), ("progress_every", _i64),
+                ("progress", _PROGRESS_CB), ("progress_payload", _vp),
+                ("optim", ctypes.POINTER(_OptimOpts)), ("calibrate", _i32), ("reserved", _i32)]
+
+
 class _AdaptOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("max_iter", _i32), ("reserved", _i32),
                 ("tol", _dbl), ("min_prior", _dbl)]
@@ -142,7 +151,7 @@ class _Metrics(ctypes.Structure):
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
 _MODEL_OPTS_V = 3
-_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = 1
+_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = _DISTILL_OPTS_V = 1
 _FINETUNE_OPTS_V = 3
 
 # Names accepted for enumerations.
@@ -170,6 +179,7 @@ declare("tf_model_opts_init", "status", [P(_ModelOpts), _u32])
 declare("tf_optimizer_opts_init", "status", [P(_OptimOpts), _u32])
 declare("tf_pretrain_opts_init", "status", [P(_PretrainOpts), _u32])
 declare("tf_finetune_opts_init", "status", [P(_FinetuneOpts), _u32])
+declare("tf_distill_opts_init", "status", [P(_DistillOpts), _u32])
 declare("tf_train_report_init", "status", [P(_Report), _u32])
 declare("tf_metrics_init", "status", [P(_Metrics), _u32])
 declare("tf_adapt_opts_init", "status", [P(_AdaptOpts), _u32])
@@ -234,6 +244,7 @@ declare("tf_model_init_embeddings_file", "status", [_vp, ctypes.c_char_p, P(_i32
 # Training calls are checked by hand: a cancel must re-raise the callback's own exception.
 declare("tf_pretrain", ctypes.c_int, [_vp, _vp, _vp, P(_PretrainOpts), P(_Report)])
 declare("tf_finetune", ctypes.c_int, [_vp, _vp, _vp, P(_FinetuneOpts), P(_Report)])
+declare("tf_distill", ctypes.c_int, [_vp, _vp, _vp, _vp, _vp, P(_DistillOpts), P(_Report)])
 declare("tf_evaluate", "status", [_vp, _vp, P(_Metrics), P(_i64), ctypes.c_size_t])
 declare("tf_predict_ids", "status", [_vp, P(_i32), _i64, P(ctypes.c_float), ctypes.c_size_t])
 declare("tf_predict_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(ctypes.c_float),
@@ -820,6 +831,46 @@ class Model(Handle):
             raise TypeError("Model.finetune: class_weight must be \"none\", \"balanced\" or a "
                             f"dict {{label: weight}}, not {type(class_weight).__name__}")
         return self._train(lib.tf_finetune, opts, train, valid, progress)
+
+    def distill(self, teacher: "Model", unlabeled: Loader, labeled: Optional[Loader] = None,
+                valid: Optional[Loader] = None,
+                progress: Optional[Callable[[Progress], Any]] = None,
+                optim: Optional[Mapping[str, Any]] = None, **options: Any) -> Dict[str, Any]:
+        """Knowledge distillation: train this (smaller) model to give the fine-tuned `teacher`'s
+        predictions on the sequences of `unlabeled` (any token loader; its labels, if any, are
+        ignored), with T^2 KL of the outputs softened by `temperature` (Hinton et al. 2015);
+        with `labeled`, each step also learns a batch of its labels with weight `alpha`. This
+        model needs the teacher's vocabulary (create it with teacher.vocab) and gets the
+        teacher's labels. Returns the report as a dict. Options: epochs, patience, metric,
+        pooling, temperature, alpha, lr, weight_decay, head_dropout, clip_norm,
+        stop_after_steps, progress_every, calibrate; `optim` as for finetune()."""
+        opts = _DistillOpts()
+        lib.tf_distill_opts_init(ctypes.byref(opts), _DISTILL_OPTS_V)
+        _apply(opts, options, "Model.distill", hidden=("optim",))
+        oo = None
+        if optim is not None:
+            oo = _OptimOpts()
+            lib.tf_optimizer_opts_init(ctypes.byref(oo), _OPTIM_OPTS_V)
+            _apply(oo, {"algorithm": "adamw", "schedule": "warmup_cosine"}, "optim")
+            oo.lr, oo.weight_decay = opts.lr, opts.weight_decay
+            _apply(oo, dict(optim), "optim")
+            opts.optim = ctypes.pointer(oo)
+        if not isinstance(teacher, Model):
+            raise TypeError(f"Model.distill: teacher must be a Model, not {type(teacher).__name__}")
+        cb = None
+        if progress is not None:
+            cb = _Callback(progress)
+            opts.progress = cb.c
+        rep = _Report()
+        lib.tf_train_report_init(ctypes.byref(rep), _REPORT_V)
+        st = lib.tf_distill(self.handle, teacher.handle, unlabeled.handle,
+                            labeled.handle if labeled is not None else None,
+                            valid.handle if valid is not None else None,
+                            ctypes.byref(opts), ctypes.byref(rep))
+        if st == ECANCELED and cb is not None and cb.error is not None:
+            raise cb.error
+        check(st)
+        return _report(rep)
 
     # ---- decisions under a new class prior (see include/transfer/train.h) ----
 

@@ -122,6 +122,46 @@ class TrainTest(DataDirTest):
             model.close()
             self.assertEqual(ctx.live_objects, 0)
 
+    def test_distill_student_predicts_as_the_teacher(self):
+        """Model.distill: a smaller student learns a fine-tuned teacher's decisions from the
+        corpus's unlabelled sentences; mismatches are errors with the library's message."""
+        with lt.Context(threads=1, seed=6) as ctx:
+            with lt.Vocab.build(ctx, [self.corpus], max_size=64) as vocab:
+                with lt.Loader.labeled(ctx, vocab, self.train, batch_size=8) as train, \
+                        lt.Loader.labeled(ctx, vocab, self.valid, labels=train.labels,
+                                          shuffle=False) as valid:
+                    teacher = lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=16)
+                    teacher.finetune(train, valid, epochs=4)
+                    with open(self.corpus) as f:
+                        texts = [vocab.encode(line) for line in f.read().splitlines()]
+                    with lt.Loader.tokens(ctx, texts, batch_size=8) as unlabeled:
+                        student = lt.Model.create(ctx, teacher.vocab, embedding_dim=8,
+                                                  hidden_size=4)
+                        seen = []
+                        rep = student.distill(teacher, unlabeled, train, valid, epochs=3,
+                                              temperature=2.0, alpha=0.3,
+                                              progress=lambda p: seen.append(p.phase) and False)
+                        self.assertEqual(rep["epochs"], 3)
+                        self.assertTrue(seen and set(seen) == {3})
+                        self.assertEqual(student.labels, teacher.labels)
+                        self.assertLess(student.num_params, teacher.num_params / 2)
+                        acc_t = teacher.evaluate(valid)["accuracy"]
+                        acc_s = student.evaluate(valid)["accuracy"]
+                        self.assertGreaterEqual(acc_t, 0.9)
+                        self.assertGreaterEqual(acc_s, acc_t - 0.1)
+                        with self.assertRaises(lt.TransferError) as e:
+                            student.distill(teacher, unlabeled, temperature=0.0)
+                        self.assertIn("temperature", str(e.exception))
+                        with lt.Vocab.build(ctx, [self.train], max_size=64) as other:
+                            with lt.Model.create(ctx, other, hidden_size=4) as stranger:
+                                with self.assertRaises(ValueError) as e:
+                                    stranger.distill(teacher, unlabeled)
+                                self.assertIn("vocabulary", str(e.exception))
+                        with self.assertRaises(TypeError):
+                            student.distill(teacher, unlabeled, temprature=2.0)
+                        student.close()
+                    teacher.close()
+
     def test_finetune_optimizer_options(self):
         """optim={} spells out the default optimizer (same weights, so the same predictions);
         another beta2 trains other weights."""
