@@ -67,6 +67,10 @@ static const char finetune_help[] =
 
 static const char finetune_help_numeric[] =
     "\n"
+    "  --no-valid         no validation: every --train line trains, all epochs run and\n"
+    "                     the last one's weights are kept, without calibration (for\n"
+    "                     so few labelled lines that a held-out tenth says little)\n"
+    "\n"
     "Numeric sequences:\n"
     "  --format FMT       text (default), or csv: `label,x0f0,...,x0fF-1,x1f0,...` lines,\n"
     "                     a label then F values per step, standardised with the\n"
@@ -124,13 +128,14 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t patience = 0;
     int64_t seed = 42, save_every = 0;
     double lr = 1e-2, disc = 1.0, head_dropout = 0.3;
-    int multi = 0;
+    int multi = 0, no_valid = 0;
     tt_opt_t opts[] = {
         {"--train", TT_OPT_STRING, &train_path, 0, 0, 0},
         {"--valid", TT_OPT_STRING, &valid_path, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
         {"--init", TT_OPT_STRING, &init, 0, 0, 0},
         {"--multi-label", TT_OPT_FLAG, &multi, 0, 0, 0},
+        {"--no-valid", TT_OPT_FLAG, &no_valid, 0, 0, 0},
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
         {"--class-weight", TT_OPT_STRING, &class_weight, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
@@ -198,6 +203,8 @@ int tt_cmd_finetune(int argc, char **argv)
         !tt_opt(opts, nopts, "--features")->seen)
         return tt_usage_error(cmd, "--format csv needs --features F (values per step) from "
                               "scratch");
+    if (no_valid && (valid_path != NULL || patience > 0))
+        return tt_usage_error(cmd, "--no-valid cannot be used with --valid or --patience");
     if (strategy == NULL)
         strat = TF_FINETUNE_FULL;
     else if (strcmp(strategy, "full") == 0)
@@ -289,7 +296,7 @@ int tt_cmd_finetune(int argc, char **argv)
     lopts.batch_size = batch;
     lopts.max_len = max_len;
     lopts.shuffle = 1;
-    if (valid_path == NULL) {
+    if (valid_path == NULL && !no_valid) {
         lopts.split = TF_LOADER_SPLIT_TRAIN;
         lopts.valid_fraction = 0.1;
     }
@@ -329,7 +336,9 @@ int tt_cmd_finetune(int argc, char **argv)
             weights[i] = (float)given[i];
         cw_kind = TF_CLASS_WEIGHT_GIVEN;
     }
-    if (valid_path != NULL) {
+    if (no_valid) {
+        valid = NULL;
+    } else if (valid_path != NULL) {
         rc = make_loader(cmd, ctx, format, create, model, valid_path, "validation data", &lopts,
                          0, &valid);
         if (rc != TT_EXIT_OK)

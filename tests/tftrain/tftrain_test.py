@@ -1051,6 +1051,13 @@ def case_numeric(d, f):
     expect_exit(0, ["finetune", "--format", "csv", "--features", NUM_F, "--train", n["train"],
                     "--valid", n["valid"], "--out", scratch, "--epochs", "2", "--batch", "8"]
                 + arch)
+    # --no-valid: every line trains, every epoch runs, the last one's weights are kept
+    rc, out, err = expect_exit(0, ["finetune", "--format", "csv", "--init", lm, "--train",
+                                   n["train"], "--no-valid", "--out", os.path.join(d, "nv.st"),
+                                   "--epochs", "3", "--batch", "8", "--threads", "1"])
+    expect(re.match(r"epochs=3 best_epoch=-1 valid_accuracy=nan ", out) is not None,
+           f"finetune --no-valid summary {out!r}")
+    expect("60 training and 0 validation sequences" in err, f"finetune --no-valid: {err!r}")
     got = meta_stats(scratch)
     for i in range(NUM_F):
         col = [v[t * NUM_F + i] for _, v in n["train_rows"] for t in range(len(v) // NUM_F)]
@@ -1110,6 +1117,10 @@ def case_numeric_errors(d, f):
     expect_exit(1, ["finetune", "--format", "csv", "--train", n["train"], "--out", out], "--features")
     expect_exit(1, ["finetune", "--format", "csv", "--features", "3", "--train", n["train"],
                     "--out", out, "--multi-label"], "--multi-label")
+    expect_exit(1, ["finetune", "--format", "csv", "--features", "3", "--train", n["train"],
+                    "--valid", n["valid"], "--no-valid", "--out", out], "--no-valid")
+    expect_exit(1, ["finetune", "--train", f["train"], "--patience", "2", "--no-valid", "--out",
+                    out], "--no-valid")
     bad = {
         "count": ("up,1,2,3,4,5,6\ndown,1,2,3,4\n", ":2:", "need a multiple of 3"),
         "text": ("up,1,2,3\ndown,1,2,x\n", ":2:", "not a finite number"),
