@@ -8,15 +8,17 @@
 #include <string.h>
 
 static const char eval_help[] =
-    "usage: tftrain eval --model MODEL --data FILE [--format text|csv] [--features F]\n"
-    "                    [--threads N]\n"
+    "usage: tftrain eval --model MODEL --data FILE [--format text|csv|idx] [--features F]\n"
+    "                    [--labels FILE] [--threads N]\n"
     "\n"
     "Evaluate a fine-tuned model on `label<TAB>text` lines (labels as in training;\n"
     "for a multi-label model, `labels<TAB>text` with comma-separated label sets);\n"
     "--data - reads them from stdin. A numeric model (--format csv, the default for\n"
     "one) reads `label,x0f0,...,x0fF-1,x1f0,...` lines: a label, then F values per step,\n"
     "standardised with the statistics the model learnt in training; --features, when\n"
-    "given, must be the model's F.\n"
+    "given, must be the model's F. With --format idx, FILE is an IDX image file\n"
+    "(MNIST's format, decompressed), each image a sequence of its rows, and --labels\n"
+    "FILE its IDX label file.\n"
     "Prints one line\n"
     "  accuracy=X macro_f1=X loss=X\n"
     "then a per-class table (precision, recall, F1 and support, from the confusion\n"
@@ -110,12 +112,14 @@ int tt_cmd_eval(int argc, char **argv)
     const char *model_path = NULL, *data_path = NULL, *source, *shown, *format_name = NULL;
     int32_t threads = 0, features = 1;
     int format;
+    tt_idx_t idx = {NULL, 0};
     tt_opt_t opts[] = {
         {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
         {"--data", TT_OPT_STRING, &data_path, 0, 0, 0},
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
         {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
         {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
+        {"--labels", TT_OPT_STRING, &idx.labels, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -143,6 +147,8 @@ int tt_cmd_eval(int argc, char **argv)
                    &format);
     if (rc != TT_EXIT_OK)
         return rc;
+    if ((format == TT_FORMAT_IDX) != (idx.labels != NULL))
+        return tt_usage_error(cmd, "--format idx and --labels FILE go together");
     /* The loader reads its file once, front to back, so a pipe will do. */
     source = strcmp(data_path, "-") == 0 ? "/dev/stdin" : data_path;
     shown = strcmp(data_path, "-") == 0 ? "stdin" : data_path;
@@ -173,10 +179,11 @@ int tt_cmd_eval(int argc, char **argv)
     lopts.shuffle = 0;
     lopts.labels = names;
     lopts.num_labels = c;
-    if (format == TT_FORMAT_CSV) {
+    if (format != TT_FORMAT_TEXT) {
         lopts.num_features = tt_model_features(model);
         lopts.has_label = 1;
-        rc = tt_numeric_loader(cmd, ctx, source, shown, &lopts, model, 0, &data);
+        rc = tt_numeric_loader(cmd, ctx, source, shown, &lopts,
+                               format == TT_FORMAT_IDX ? &idx : NULL, model, 0, &data);
         if (rc != TT_EXIT_OK)
             goto done;
     } else {
@@ -262,6 +269,8 @@ int tt_cmd_predict(int argc, char **argv)
                    &format);
     if (rc != TT_EXIT_OK)
         return rc;
+    if (format == TT_FORMAT_IDX)
+        return tt_usage_error(cmd, "reads text or CSV lines; for IDX images use `tftrain eval`");
     rc = tt_load_classifier(cmd, threads, model_path, &ctx, &model, &c);
     if (rc != TT_EXIT_OK)
         return rc;

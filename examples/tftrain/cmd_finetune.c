@@ -79,20 +79,31 @@ static const char finetune_help_numeric[] =
     "                     --tokenizer, --init-embeddings and --multi-label are for text\n"
     "  --features F       values per step (required with --format csv from scratch;\n"
     "                     with --init it must be the model's)\n"
+    "Images:\n"
+    "  --format idx       --train is an IDX image file (MNIST's format, decompressed),\n"
+    "                     each image a sequence of its rows, with --labels FILE its IDX\n"
+    "                     label file; labels are named by their value (\"0\", \"1\", ...)\n"
+    "  --labels FILE      the IDX label file of --train\n"
+    "  --valid-labels FILE  the IDX label file of --valid\n"
+    "  --per-class N      train on the first N images of each label of --train, in file\n"
+    "                     order (a class-balanced subset; 0 = all, the default); the\n"
+    "                     held-out 10% (without --valid) is taken from those images\n"
     "\n"
     TT_EXIT_HELP;
 
-/* A loader of `path` in the data format: text (`create` with the model's vocabulary) or CSV
- * (tt_numeric_loader() with `flags`). */
+/* A loader of `path` in the data format: text (`create` with the model's vocabulary), CSV or
+ * IDX images with `idx` (tt_numeric_loader() with `flags`). */
 static int make_loader(const char *cmd, tf_ctx_t *ctx, int format,
                        tf_status_t (*create)(tf_loader_t **, tf_ctx_t *, tf_vocab_t *,
                                              const char *, const tf_loader_opts_t *),
                        tf_model_t *model, const char *path, const char *shown,
-                       const tf_loader_opts_t *lopts, int flags, tf_loader_t **out)
+                       const tf_loader_opts_t *lopts, const tt_idx_t *idx, int flags,
+                       tf_loader_t **out)
 {
     tf_status_t st;
-    if (format == TT_FORMAT_CSV)
-        return tt_numeric_loader(cmd, ctx, path, path, lopts, model, flags, out);
+    if (format != TT_FORMAT_TEXT)
+        return tt_numeric_loader(cmd, ctx, path, path, lopts,
+                                 format == TT_FORMAT_IDX ? idx : NULL, model, flags, out);
     st = create(out, ctx, tf_model_vocab(model), path, lopts);
     if (st != TF_STATUS_OK)
         return tt_fail(cmd, st, "cannot read %s '%s'", shown, path);
@@ -121,6 +132,8 @@ int tt_cmd_finetune(int argc, char **argv)
     const char *resume = NULL, *format_name = NULL;
     static const char *const text_flags[] = {"--vocab-size", "--tokenizer", "--init-embeddings",
                                              "--multi-label"};
+    static const char *const idx_flags[] = {"--labels", "--valid-labels", "--per-class"};
+    tt_idx_t train_idx = {NULL, 0}, valid_idx = {NULL, 0};
     int32_t features = 1;
     int format;
     int32_t vocab_size = TT_DEFAULT_VOCAB, emb = TT_DEFAULT_EMB, hidden = TT_DEFAULT_HIDDEN;
@@ -158,6 +171,9 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
         {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
         {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
+        {"--labels", TT_OPT_STRING, &train_idx.labels, 0, 0, 0},
+        {"--valid-labels", TT_OPT_STRING, &valid_idx.labels, 0, 0, 0},
+        {"--per-class", TT_OPT_INT, &train_idx.per_class, 0, 1 << 30, 0},
     };
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
                                              "--cell", "--tokenizer", "--init-embeddings"};
@@ -194,11 +210,20 @@ int tt_cmd_finetune(int argc, char **argv)
     if (out == NULL)
         return tt_usage_error(cmd, "--out MODEL is required");
     rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
-    if (rc == TT_EXIT_OK && format == TT_FORMAT_CSV)
+    if (rc == TT_EXIT_OK && format != TT_FORMAT_TEXT)
         rc = tt_text_flags(cmd, opts, nopts, text_flags,
                            (int)(sizeof text_flags / sizeof text_flags[0]));
+    for (i = 0; rc == TT_EXIT_OK && format != TT_FORMAT_IDX && i < 3; i++)
+        if (tt_opt(opts, nopts, idx_flags[i])->seen)
+            rc = tt_usage_error(cmd, "%s is for images (--format idx)", idx_flags[i]);
     if (rc != TT_EXIT_OK)
         return rc;
+    if (format == TT_FORMAT_IDX && (train_idx.labels == NULL ||
+                                    (valid_path != NULL && valid_idx.labels == NULL)))
+        return tt_usage_error(cmd, "--format idx needs --labels FILE (and --valid-labels FILE "
+                              "with --valid)");
+    if (format == TT_FORMAT_IDX && !tt_opt(opts, nopts, "--features")->seen)
+        features = tt_idx_features(train_path) > 0 ? tt_idx_features(train_path) : 1;
     if (format == TT_FORMAT_CSV && init == NULL && resume == NULL &&
         !tt_opt(opts, nopts, "--features")->seen)
         return tt_usage_error(cmd, "--format csv needs --features F (values per step) from "
@@ -248,7 +273,7 @@ int tt_cmd_finetune(int argc, char **argv)
         rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
         if (rc != TT_EXIT_OK)
             goto done;
-    } else if (format == TT_FORMAT_CSV) {
+    } else if (format != TT_FORMAT_TEXT) {
         tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
         mopts.input = TF_MODEL_INPUT_FEATURES;
         mopts.num_features = features;
@@ -284,7 +309,7 @@ int tt_cmd_finetune(int argc, char **argv)
             goto done;
     }
 
-    if (format == TT_FORMAT_CSV)
+    if (format != TT_FORMAT_TEXT)
         rc = tt_check_input(cmd, init != NULL ? init : "the model", model, format, features,
                             tt_opt(opts, nopts, "--features")->seen);
     else
@@ -300,10 +325,10 @@ int tt_cmd_finetune(int argc, char **argv)
         lopts.split = TF_LOADER_SPLIT_TRAIN;
         lopts.valid_fraction = 0.1;
     }
-    lopts.num_features = format == TT_FORMAT_CSV ? tt_model_features(model) : 1;
+    lopts.num_features = format != TT_FORMAT_TEXT ? tt_model_features(model) : 1;
     lopts.has_label = 1;
     rc = make_loader(cmd, ctx, format, create, model, train_path, "training data", &lopts,
-                     TT_NUM_LEARN, &train);
+                     &train_idx, TT_NUM_LEARN, &train);
     if (rc != TT_EXIT_OK)
         goto done;
     num_labels = tf_loader_num_labels(train);
@@ -340,14 +365,14 @@ int tt_cmd_finetune(int argc, char **argv)
         valid = NULL;
     } else if (valid_path != NULL) {
         rc = make_loader(cmd, ctx, format, create, model, valid_path, "validation data", &lopts,
-                         0, &valid);
+                         &valid_idx, 0, &valid);
         if (rc != TT_EXIT_OK)
             goto done;
-    } else if (format == TT_FORMAT_CSV) {
+    } else if (format != TT_FORMAT_TEXT) {
         /* Every held-out line is read as data: a bad one is an error, as in training. */
         lopts.split = TF_LOADER_SPLIT_VALID;
         rc = make_loader(cmd, ctx, format, create, model, train_path, "validation lines",
-                         &lopts, TT_NUM_EMPTY_OK, &valid);
+                         &lopts, &train_idx, TT_NUM_EMPTY_OK, &valid);
         if (rc != TT_EXIT_OK)
             goto done;
     } else {
@@ -362,7 +387,7 @@ int tt_cmd_finetune(int argc, char **argv)
     }
     tt_report_unknown(cmd, train, train_path);
     tt_report_unknown(cmd, valid, valid_path ? valid_path : "the validation lines");
-    if (format == TT_FORMAT_CSV)
+    if (format != TT_FORMAT_TEXT)
         fprintf(stderr,
                 "tftrain %s: %s model, numeric sequences of %d features, %d classes, %lld "
                 "training and %lld validation sequences, %.2fM parameters\n",

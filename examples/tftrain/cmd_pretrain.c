@@ -83,6 +83,12 @@ static const char pretrain_help_numeric[] =
     "                   of valid_ppl. --vocab-size, --tokenizer, --bptt, --softmax,\n"
     "                   --cutoffs and --init-embeddings are for text only\n"
     "  --features F     values per step (required with --format csv unless --init)\n"
+    "Images:\n"
+    "  --format idx     the corpus is an IDX image file (MNIST's format, decompressed):\n"
+    "                   each image is a sequence of its rows, one step of `columns`\n"
+    "                   pixels each, scaled to [0, 1] and standardised with one mean\n"
+    "                   and deviation over all pixels; the model learns to predict\n"
+    "                   each next row. --features is the column count if given\n"
     "\n"
     TT_EXIT_HELP;
 
@@ -122,10 +128,11 @@ static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
     return TT_EXIT_OK;
 }
 
-/* --format csv: the model (loaded, or new with F features) and loaders of the corpus's training
- * lines and of its validation lines (5%, by a hash of the line), standardised with the model's
- * statistics (a new model takes the training lines'). */
-static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int32_t features,
+/* --format csv or idx: the model (loaded, or new with F features) and loaders of the corpus's
+ * training lines (images) and of its validation ones (5%, by a hash of the line or image),
+ * standardised with the model's statistics (a new model takes the training data's). */
+static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int format,
+                         int32_t features,
                          int features_seen, int32_t batch, tf_model_opts_t *mopts,
                          tf_model_t **model, tf_loader_t **train, tf_loader_t **valid)
 {
@@ -133,7 +140,7 @@ static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int32
     tf_status_t st;
     int rc;
     if (*model != NULL) {
-        rc = tt_check_input(cmd, "the model", *model, TT_FORMAT_CSV, features, features_seen);
+        rc = tt_check_input(cmd, "the model", *model, format, features, features_seen);
         if (rc != TT_EXIT_OK)
             return rc;
         features = tt_model_features(*model);
@@ -151,12 +158,13 @@ static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int32
     lo.valid_fraction = 0.05;
     lo.num_features = features;
     lo.next_step = 1;
-    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, *model, TT_NUM_LEARN, train);
+    const tt_idx_t images = {NULL, 0}, *idx = format == TT_FORMAT_IDX ? &images : NULL;
+    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, idx, *model, TT_NUM_LEARN, train);
     if (rc != TT_EXIT_OK)
         return rc;
     lo.split = TF_LOADER_SPLIT_VALID;
     lo.shuffle = 0;
-    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, *model, TT_NUM_EMPTY_OK, valid);
+    rc = tt_numeric_loader(cmd, ctx, path, path, &lo, idx, *model, TT_NUM_EMPTY_OK, valid);
     if (rc != TT_EXIT_OK)
         return rc;
     fprintf(stderr,
@@ -282,13 +290,15 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
     rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
-    if (rc == TT_EXIT_OK && format == TT_FORMAT_CSV)
+    if (rc == TT_EXIT_OK && format != TT_FORMAT_TEXT)
         rc = tt_text_flags(cmd, opts, nopts, text_flags,
                            (int)(sizeof text_flags / sizeof text_flags[0]));
     if (rc != TT_EXIT_OK)
         return rc;
-    if (format == TT_FORMAT_CSV && corpus.count != 1)
-        return tt_usage_error(cmd, "--format csv reads one --corpus file");
+    if (format != TT_FORMAT_TEXT && corpus.count != 1)
+        return tt_usage_error(cmd, "--format csv or idx reads one --corpus file");
+    if (format == TT_FORMAT_IDX && !tt_opt(opts, nopts, "--features")->seen)
+        features = tt_idx_features(corpus.items[0]) > 0 ? tt_idx_features(corpus.items[0]) : 1;
     if (format == TT_FORMAT_CSV && init == NULL && resume == NULL &&
         !tt_opt(opts, nopts, "--features")->seen)
         return tt_usage_error(cmd, "--format csv needs --features F (values per step)");
@@ -317,7 +327,7 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (rc != TT_EXIT_OK)
         goto done;
 
-    if (format == TT_FORMAT_CSV) {
+    if (format != TT_FORMAT_TEXT) {
         if (ck.resuming)
             rc = tt_ckpt_load_model(cmd, ctx, &ck, &model);
         else if (init != NULL)
@@ -327,7 +337,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         mopts.num_layers = layers;
         mopts.cell = cell;
         if (rc == TT_EXIT_OK)
-            rc = numeric_setup(cmd, ctx, corpus.items[0], features,
+            rc = numeric_setup(cmd, ctx, corpus.items[0], format, features,
                                tt_opt(opts, nopts, "--features")->seen, batch, &mopts, &model,
                                &train, &valid);
         if (rc != TT_EXIT_OK)
@@ -428,7 +438,7 @@ ready:
     if (rc != TT_EXIT_OK)
         goto done;
     tt_ckpt_remove(&ck);
-    if (format == TT_FORMAT_CSV)
+    if (format != TT_FORMAT_TEXT)
         printf("steps=%lld train_loss=%.4f valid_mse=%.4f seconds=%.1f\n",
                (long long)report.steps, report.train_loss, report.valid_metric, tt_now() - t0);
     else

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tftrain: numeric sequences (--format csv --features F): the data format flags, loaders that
- * share the model's standardisation, and the lines `predict` reads. */
+/* tftrain: numeric sequences (--format csv --features F) and images (--format idx): the data
+ * format flags, loaders that share the model's standardisation, and the lines `predict` reads. */
 #include "tftrain.h"
 
 #include <errno.h>
@@ -14,8 +14,10 @@ int tt_format(const char *cmd, const char *name, int features_seen, int *format)
         *format = TT_FORMAT_TEXT;
     else if (strcmp(name, "csv") == 0)
         *format = TT_FORMAT_CSV;
+    else if (strcmp(name, "idx") == 0)
+        *format = TT_FORMAT_IDX;
     else
-        return tt_usage_error(cmd, "--format: '%s' is not text or csv", name);
+        return tt_usage_error(cmd, "--format: '%s' is not text, csv or idx", name);
     if (features_seen && *format == TT_FORMAT_TEXT)
         return tt_usage_error(cmd, "--features is for numeric data (--format csv)");
     return TT_EXIT_OK;
@@ -44,9 +46,9 @@ int tt_check_input(const char *cmd, const char *path, tf_model_t *model, int for
                    int32_t features, int features_seen)
 {
     const int32_t F = tt_model_features(model);
-    if (format == TT_FORMAT_CSV && F == 0) {
-        fprintf(stderr, "tftrain %s: %s: a text model; --format csv needs a numeric model\n", cmd,
-                path);
+    if (format != TT_FORMAT_TEXT && F == 0) {
+        fprintf(stderr, "tftrain %s: %s: a text model; --format %s needs a numeric model\n", cmd,
+                path, format == TT_FORMAT_IDX ? "idx" : "csv");
         return TT_EXIT_DATA;
     }
     if (format == TT_FORMAT_TEXT && F > 0) {
@@ -62,9 +64,21 @@ int tt_check_input(const char *cmd, const char *path, tf_model_t *model, int for
     return TT_EXIT_OK;
 }
 
+int32_t tt_idx_features(const char *path)
+{
+    unsigned char h[16];
+    FILE *f = fopen(path, "rb");
+    size_t got = f != NULL ? fread(h, 1, sizeof h, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    if (got < sizeof h || h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != 3 || h[12] >= 0x80)
+        return 0;
+    return (int32_t)((uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15]);
+}
+
 int tt_numeric_loader(const char *cmd, tf_ctx_t *ctx, const char *path, const char *shown,
-                      const tf_loader_opts_t *lopts, tf_model_t *model, int flags,
-                      tf_loader_t **out)
+                      const tf_loader_opts_t *lopts, const tt_idx_t *idx, tf_model_t *model,
+                      int flags, tf_loader_t **out)
 {
     const int learn = (flags & TT_NUM_LEARN) != 0;
     const int32_t F = lopts->num_features;
@@ -80,15 +94,25 @@ int tt_numeric_loader(const char *cmd, tf_ctx_t *ctx, const char *path, const ch
     has = model != NULL && tf_model_standardization(model, stats, stats + F, F) == TF_STATUS_OK;
     if (!has && !learn)
         o.standardize = 0; /* a model without statistics takes values as they are */
-    st = tf_loader_create_numeric(out, ctx, path, &o);
+    if (idx != NULL)
+        st = tf_loader_create_idx(out, ctx, path, idx->labels, idx->per_class, &o);
+    else
+        st = tf_loader_create_numeric(out, ctx, path, &o);
     if (st != TF_STATUS_OK && (flags & TT_NUM_EMPTY_OK) &&
-        strstr(tf_last_error_message(), "no data lines") != NULL) {
+        (strstr(tf_last_error_message(), "no data lines") != NULL ||
+         strstr(tf_last_error_message(), "no image is in the loader's split") != NULL)) {
         fprintf(stderr, "tftrain %s: note: no validation lines in %s; training without them\n",
                 cmd, shown);
         goto done; /* a bad line is still an error */
     }
     if (st != TF_STATUS_OK) {
         rc = tt_fail(cmd, st, "cannot read '%s'", shown);
+        goto done;
+    }
+    if (tf_loader_num_features(*out) != F) {
+        fprintf(stderr, "tftrain %s: %s: images of %d columns; the model reads %d features\n",
+                cmd, shown, (int)tf_loader_num_features(*out), (int)F);
+        rc = TT_EXIT_DATA;
         goto done;
     }
     if (has) {

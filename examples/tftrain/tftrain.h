@@ -129,6 +129,14 @@ int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_mode
  * sequences, --features values per step). */
 #define TT_FORMAT_TEXT 0
 #define TT_FORMAT_CSV 1
+#define TT_FORMAT_IDX 2 /* IDX images: one row of pixels per step, labels in an IDX label file */
+
+/* What an IDX image loader reads besides the image file: its label file (NULL: none) and how
+ * many images of each label to keep (0: all). */
+typedef struct tt_idx {
+    const char *labels;
+    int32_t per_class;
+} tt_idx_t;
 
 /* --format NAME (NULL: text) into *format; --features without csv is a usage error. */
 int tt_format(const char *cmd, const char *name, int features_seen, int *format);
@@ -148,13 +156,17 @@ int tt_check_input(const char *cmd, const char *path, tf_model_t *model, int for
 #define TT_NUM_LEARN 1    /* a model without statistics takes this loader's (training data) */
 #define TT_NUM_EMPTY_OK 2 /* a file (split) without lines is a note and *out NULL, not an error */
 
-/* A numeric CSV loader with `lopts` (num_features, has_label, next_step set by the caller). A
- * model that records a standardisation standardises the loader with it; one that does not
- * takes the loader's own (TT_NUM_LEARN) or else reads values as they are. `shown` names the
- * file in messages. */
+/* A numeric loader with `lopts` (num_features, has_label, next_step set by the caller): CSV, or
+ * with `idx` IDX images (whose columns must be the model's features). A model that records a
+ * standardisation standardises the loader with it; one that does not takes the loader's own
+ * (TT_NUM_LEARN) or else reads values as they are. `shown` names the file in messages. */
 int tt_numeric_loader(const char *cmd, tf_ctx_t *ctx, const char *path, const char *shown,
-                      const tf_loader_opts_t *lopts, tf_model_t *model, int flags,
-                      tf_loader_t **out);
+                      const tf_loader_opts_t *lopts, const tt_idx_t *idx, tf_model_t *model,
+                      int flags, tf_loader_t **out);
+
+/* Columns (features per step) of the images of an IDX file, from its header; 0 if it cannot be
+ * read as one (the loader then says why). */
+int32_t tt_idx_features(const char *path);
 
 /* One CSV line of `len` bytes (changed in place) as values of F features per step into
  * *values (grown as needed, *cap its capacity); a first field that is not a number, or that is

@@ -6,7 +6,7 @@
 if(TARGET tftrain)
   foreach(_case usage help data_errors end_to_end pretrain_init multi_label adapt tokenizer_bpe
                 cell adaptive_softmax cpp_predict out_checked small_flags epoch_table resume
-                interrupt import init_embeddings numeric numeric_errors distill)
+                interrupt import init_embeddings numeric numeric_errors distill images)
     add_test(NAME train_tftrain_${_case}
       COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/tftrain_test.py $<TARGET_FILE:tftrain>
               ${CMAKE_CURRENT_BINARY_DIR}/tftrain_work ${_case} $<TARGET_FILE:cpp_predict>)

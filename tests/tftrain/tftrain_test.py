@@ -4,13 +4,14 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt, import, init_embeddings, numeric, numeric_errors, distill."""
+interrupt, import, init_embeddings, numeric, numeric_errors, distill, images."""
 import json
 import os
 import random
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -1176,6 +1177,81 @@ def case_numeric_errors(d, f):
             fh.write("1,2,3\n" + content)
         _, _, err = expect_exit(2, ["predict", "--model", clf, "--input", path], "bad-input.csv:2: ")
         expect(why in err, f"predict on {content!r}: {why!r} not in {err!r}")
+
+
+def write_idx(path, dims, data):
+    """An IDX file of unsigned bytes: magic 0x0000 08 ndim, big-endian sizes, the data."""
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", 0x800 | len(dims)) + b"".join(struct.pack(">I", n) for n in dims))
+        f.write(bytes(data))
+    return path
+
+
+def write_images(d, name, n, rows=6, cols=4, seed=1):
+    """n images of rows x cols: label 1 has its bright half at the bottom, label 0 at the top."""
+    rng = random.Random(seed)
+    px, labels = [], []
+    for i in range(n):
+        lab = i % 2
+        labels.append(lab)
+        for r in range(rows):
+            bright = (r >= rows // 2) == (lab == 1)
+            px += [(160 if bright else 0) + rng.randrange(60) for _ in range(cols)]
+    return (write_idx(os.path.join(d, f"{name}-images"), [n, rows, cols], px),
+            write_idx(os.path.join(d, f"{name}-labels"), [n], labels))
+
+
+def case_images(d, files):
+    """--format idx: next-row pre-training on images without labels, fine-tuning on a
+    class-balanced subset (--per-class), eval on other images; the errors of image files."""
+    tr_img, tr_lab = write_images(d, "train", 80, seed=1)
+    te_img, te_lab = write_images(d, "test", 40, seed=2)
+    lm = os.path.join(d, "img-lm.safetensors")
+    clf = os.path.join(d, "img-clf.safetensors")
+    small = ["--emb", "8", "--hidden", "16", "--threads", "1"]
+    _, out, err = expect_exit(0, ["pretrain", "--format", "idx", "--corpus", tr_img, "--out", lm,
+                                  "--steps", "60", "--batch", "16"] + small)
+    expect("numeric sequences of 4 features" in err, f"pretrain on images: {err!r}")
+    expect("valid_mse=" in out, f"pretrain summary: {out!r}")
+    # the first 10 images of each label: 20 in all, training and held-out together
+    _, out, err = expect_exit(0, ["finetune", "--format", "idx", "--init", lm, "--train", tr_img,
+                                  "--labels", tr_lab, "--per-class", "10", "--epochs", "15",
+                                  "--batch", "8", "--out", clf, "--threads", "1"])
+    m = re.search(r"2 classes, (\d+) training and (\d+) validation sequences", err)
+    expect(m is not None and int(m.group(1)) + int(m.group(2)) == 20,
+           f"finetune --per-class 10 on 2 labels: {err!r}")
+    _, out, _ = expect_exit(0, ["eval", "--format", "idx", "--model", clf, "--data", te_img,
+                                "--labels", te_lab, "--threads", "1"])
+    acc = float(re.search(r"accuracy=([0-9.]+)", out).group(1))
+    expect(acc >= 0.9, f"eval on images: accuracy {acc} (bands at the top or bottom)")
+    # a classifier from scratch, validated on other images
+    expect_exit(0, ["finetune", "--format", "idx", "--train", tr_img, "--labels", tr_lab,
+                    "--valid", te_img, "--valid-labels", te_lab, "--epochs", "1", "--out",
+                    os.path.join(d, "img-scratch.safetensors")] + small)
+    # usage errors
+    expect_exit(1, ["finetune", "--format", "idx", "--train", tr_img, "--out", clf], "--labels")
+    expect_exit(1, ["finetune", "--format", "idx", "--train", tr_img, "--labels", tr_lab,
+                    "--valid", te_img, "--out", clf], "--valid-labels")
+    expect_exit(1, ["finetune", "--train", files["train"], "--per-class", "3", "--out", clf],
+                "--per-class")
+    expect_exit(1, ["eval", "--format", "idx", "--model", clf, "--data", te_img], "--labels")
+    expect_exit(1, ["predict", "--format", "idx", "--model", clf, "--input", te_img], "eval")
+    # data errors name the file
+    gz = os.path.join(d, "images.gz")
+    with open(gz, "wb") as f:
+        f.write(b"\x1f\x8b\x08\x00" + bytes(16))
+    expect_exit(2, ["pretrain", "--format", "idx", "--corpus", gz, "--out", lm + "2"], "gzip")
+    wide_img, wide_lab = write_images(d, "wide", 20, cols=5)
+    expect_exit(2, ["eval", "--format", "idx", "--model", clf, "--data", wide_img, "--labels",
+                    wide_lab], "5 columns")
+    expect_exit(2, ["eval", "--format", "idx", "--model", clf, "--data", te_img, "--labels",
+                    tr_lab], "80 labels for the 40 images")
+    cut = write_idx(os.path.join(d, "cut-images"), [40, 6, 4], [0] * 100)
+    expect_exit(2, ["eval", "--format", "idx", "--model", clf, "--data", cut, "--labels", te_lab],
+                "truncated")
+    bad_lab = write_idx(os.path.join(d, "bad-labels"), [40], [7] * 40)
+    expect_exit(2, ["eval", "--format", "idx", "--model", clf, "--data", te_img, "--labels",
+                    bad_lab], "label 7")
 
 
 if __name__ == "__main__":
