@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* Prediction throughput of a text classifier through the predictor (transfer/predict.h), on the
+ * setup of bench/torch_predict_bench.py (shared with PyTorch): vocabulary 8000, embedding 100,
+ * hidden 200, one LSTM layer, two classes, the last step pooled; 512 texts of 20-200 random token
+ * ids (fixed seed), predicted `batch` texts per call after one warm-up pass.
+ *
+ * Usage: bench_predict [threads,...] [batch,...]   (default 1,2 and 1,64)
+ * Prints one line per combination:
+ *   predict dtype=f32 threads=T batch=B texts_s=X resident_bytes=N
+ * resident_bytes is tf_predictor_resident_bytes(): weights, vocabulary and the workspaces grown. */
+#include "transfer/predict.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define V 8000
+#define NTEXTS 512
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what, tf_status_t st)
+{
+    fprintf(stderr, "bench_predict: %s: %s: %s\n", what, tf_status_str(st), tf_last_error_message());
+    exit(1);
+}
+
+#define CHECK(what, expr)                                                                          \
+    do {                                                                                           \
+        tf_status_t st_ = (expr);                                                                  \
+        if (st_ != TF_STATUS_OK)                                                                   \
+            die(what, st_);                                                                        \
+    } while (0)
+
+/* A classifier of V words with fresh weights: a vocabulary of V - 4 words plus the specials,
+ * and a two-class head attached by one fine-tuning step. */
+static tf_model_t *make_model(tf_ctx_t *ctx)
+{
+    static char words[V * 7];
+    size_t at = 0;
+    for (int i = 0; i < V - 4; i++)
+        at += (size_t)snprintf(words + at, sizeof words - at, "w%d ", i);
+    const char *texts[1] = {words};
+    tf_vocab_opts_t vo;
+    tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
+    vo.min_count = 1;
+    vo.max_size = V;
+    tf_vocab_t *vocab;
+    CHECK("vocabulary", tf_vocab_build_texts(&vocab, ctx, texts, NULL, 1, &vo));
+    if (tf_vocab_size(vocab) != V) {
+        fprintf(stderr, "bench_predict: the vocabulary has %d words, not %d\n", tf_vocab_size(vocab), V);
+        exit(1);
+    }
+    tf_model_opts_t mo;
+    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    mo.embedding_dim = 100;
+    mo.hidden_size = 200;
+    mo.num_layers = 1;
+    tf_model_t *m;
+    CHECK("model", tf_model_create(&m, ctx, vocab, &mo));
+    tf_vocab_free(vocab);
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t labels[2] = {0, 1};
+    static const char *const names[2] = {"a", "b"};
+    tf_loader_opts_t lo;
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 2;
+    lo.labels = names;
+    lo.num_labels = 2;
+    tf_loader_t *train;
+    CHECK("loader", tf_loader_create_tokens(&train, ctx, ids, offsets, 2, labels, &lo));
+    tf_finetune_opts_t fo;
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.pooling = TF_POOL_LAST;
+    fo.stop_after_steps = 1;
+    CHECK("head", tf_finetune(m, train, NULL, &fo, NULL));
+    tf_loader_free(train);
+    return m;
+}
+
+static void parse_list(const char *s, int *out, int *n)
+{
+    *n = 0;
+    while (*s && *n < 8) {
+        out[(*n)++] = atoi(s);
+        s = strchr(s, ',');
+        if (s == NULL)
+            break;
+        s++;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int threads[8] = {1, 2}, batches[8] = {1, 64}, nt = 2, nb = 2;
+    if (argc > 1)
+        parse_list(argv[1], threads, &nt);
+    if (argc > 2)
+        parse_list(argv[2], batches, &nb);
+    tf_ctx_t *ctx;
+    tf_ctx_opts_t co;
+    tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
+    co.num_threads = 1;
+    CHECK("context", tf_ctx_create(&ctx, &co));
+    tf_model_t *m = make_model(ctx);
+
+    /* Texts of 20-200 ids from a fixed generator. */
+    static int32_t buf[NTEXTS * 200];
+    static const int32_t *ids[NTEXTS];
+    static int64_t lens[NTEXTS];
+    uint64_t s = 1;
+    for (int i = 0; i < NTEXTS; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        lens[i] = 20 + (int64_t)((s >> 33) % 181);
+        ids[i] = buf + i * 200;
+        for (int64_t t = 0; t < lens[i]; t++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i * 200 + t] = (int32_t)((s >> 33) % V);
+        }
+    }
+    static float probs[NTEXTS * 2];
+    for (int a = 0; a < nt; a++)
+        for (int b = 0; b < nb; b++) {
+            tf_predictor_opts_t po;
+            tf_predictor_opts_init(&po, TF_PREDICTOR_OPTS_VERSION);
+            po.num_threads = threads[a];
+            po.max_batch = batches[b];
+            tf_predictor_t *p;
+            CHECK("predictor", tf_predictor_create(&p, m, &po));
+            double dt = 0.0;
+            for (int pass = 0; pass < 2; pass++) {
+                const double t0 = now();
+                for (int i = 0; i < NTEXTS; i += batches[b]) {
+                    const size_t n = (size_t)(NTEXTS - i < batches[b] ? NTEXTS - i : batches[b]);
+                    CHECK("predict", tf_predict_ids_batch(p, ids + i, lens + i, n, probs + 2 * i, 2 * n));
+                }
+                dt = now() - t0;
+            }
+            printf("predict dtype=f32 threads=%d batch=%d texts_s=%.1f resident_bytes=%zu\n", threads[a],
+                   batches[b], NTEXTS / dt, tf_predictor_resident_bytes(p));
+            fflush(stdout);
+            tf_predictor_free(p);
+        }
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+    return 0;
+}
