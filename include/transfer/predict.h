@@ -33,13 +33,16 @@
  *
  * **Memory.** In bytes, with V the vocabulary size (0 for numeric input), E the embedding (or
  * input projection) size, F the features of a numeric model, H the hidden size, L the layers,
- * D the directions (1 or 2), G the gate blocks (4 for the LSTM, 3 for the GRU), P = pooled
- * width (D*H per pooling mode) and K the head's outputs:
- * - weights: 4 * (V*E + E*F + E + L*D*G*H*(I + H + 2) + K*P + K), where I is E for the first
- *   layer and D*H after it; plus the vocabulary's own tables;
- * - each workspace (one per call in flight), for the largest batch it ran, B sequences of at
- *   most T steps: 4 * (T*B*(E + F + 2*D*H + G*H) + B*(4*H + P + K) + G*H*(1 + ceil64(H)) + T*B)
- *   bytes, plus the ids of the call's texts (4 bytes per token).
+ * D the directions (1 or 2), G the gate blocks (4 for the LSTM, 3 for the GRU), I the input of a
+ * layer (E for the first, D*H after it), P = pooled width (D*H per pooling mode), K the head's
+ * outputs and r(n) = n rounded up to a multiple of 64:
+ * - weights: 4 * (V*E + E*F + E + 2*F + sum over layers of D*G*H*(I + H + 2) + K*P + K), plus,
+ *   for the LSTM, the recurrent and input weights packed for the step kernels,
+ *   4 * sum over layers of D*(H + I)*r(4*H); plus the vocabulary's own tables;
+ * - each workspace (one per call in flight) for the largest batch it ran, B sequences of at most T
+ *   steps, times the threads that run batches at once: 4 * (T*B*(E + F + 2*D*H) +
+ *   min(T, 32)*B*4*H + 3*B*H + 4*H + B*(P + K)) for the LSTM (the GRU: T*B*G*H in place of the
+ *   min(T, 32) term), plus the ids of the call's texts (4 bytes per token).
  * tf_predictor_resident_bytes() gives the sum as allocated.
  *
  * @defgroup predict Prediction

@@ -5,6 +5,7 @@
  * number of calls may run at once, each on its own workspace. */
 #include "predict_internal.h"
 #include "../tensor/blas.h"
+#include "../core/team.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,9 +53,14 @@ tf_status_t tf__pred_net_of_model(tf__pred_net_t *net, tf_model_t *m, const char
     return TF_STATUS_OK;
 }
 
-/* The workspace buffer carved for (T, B); base NULL only counts. */
+int tf__pred_fast(const tf__pred_net_t *net)
+{
+    return net->cell == tf__cell_get(TF_CELL_LSTM);
+}
+
+/* The workspace of one batch worker carved for (T, B); base NULL only counts. */
 typedef struct carve {
-    float *xin, *x0, *y[2], *work, *pooled, *logits;
+    float *xin, *x0, *y[2], *work, *packed, *pooled, *logits;
 } carve_t;
 
 static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base, carve_t *c)
@@ -69,7 +75,7 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
     } while (0)
     for (int32_t l = 0; l < net->L; l++) {
         tf__cell_shape_t sh = {l == 0 ? net->E : (int64_t)DH, net->H, T, B, net->threads};
-        size_t w = net->cell->work_floats(&sh);
+        size_t w = tf__pred_fast(net) ? tf__pred_lstm_work_floats(net->H, T, B) : net->cell->work_floats(&sh);
         work = w > work ? w : work;
     }
     TAKE(c->xin, rows * (size_t)net->F);
@@ -77,10 +83,27 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
     TAKE(c->y[0], rows * DH);
     TAKE(c->y[1], net->L > 1 ? rows * DH : 0);
     TAKE(c->work, work);
+    TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL ? tf__pred_lstm_packed_floats(net->H, net->H) : 0);
     TAKE(c->pooled, (size_t)B * (size_t)net->P);
     TAKE(c->logits, (size_t)B * (size_t)net->K);
 #undef TAKE
     return off;
+}
+
+/* How a call of n inputs is cut: batches of *bsize run by *workers threads at once, each batch on
+ * one thread; with fewer batches than threads, the threads share each batch's products. */
+static void plan_call(const tf__pred_net_t *net, size_t n, int64_t *bsize, int32_t *workers)
+{
+    int64_t b = net->max_batch;
+    if (net->threads > 1 && n > 1) {
+        const int64_t even = ((int64_t)n + net->threads - 1) / net->threads;
+        b = even < b ? even : b;
+    }
+    const int64_t batches = ((int64_t)n + b - 1) / b;
+    *bsize = b;
+    *workers = batches < net->threads ? (int32_t)batches : net->threads;
+    if (*workers < 1)
+        *workers = 1;
 }
 
 size_t tf__pred_ws_floats(const tf__pred_net_t *net, int64_t T, int64_t B)
@@ -131,19 +154,20 @@ static int by_length(const void *a, const void *b)
 tf_status_t tf__pred_ws_reserve(tf__pred_ws_t *ws, tf_ctx_t *ctx, const tf__pred_net_t *net,
                                 const tf__pred_in_t *in)
 {
-    int64_t T = 0;
+    int64_t T = 0, B;
+    int32_t workers;
     for (size_t i = 0; i < in->n; i++)
         T = in->lens[i] > T ? in->lens[i] : T;
-    const int64_t B = (int64_t)in->n < net->max_batch ? (int64_t)in->n : net->max_batch;
-    TF_CHECK(tf__check_floats("prediction", (double)T * (double)B *
+    plan_call(net, in->n, &B, &workers);
+    TF_CHECK(tf__check_floats("prediction", (double)workers * (double)T * (double)B *
                                                 (double)(net->E + net->F + 2 * net->D * net->H + 4 * net->H)));
     void *p = ws->buf;
-    TF_CHECK(tf__grow_bytes(ctx, &p, &ws->cap, tf__pred_ws_floats(net, T, B), sizeof(float)));
+    TF_CHECK(tf__grow_bytes(ctx, &p, &ws->cap, (size_t)workers * tf__pred_ws_floats(net, T, B), sizeof(float)));
     ws->buf = p;
     p = ws->idx;
     TF_CHECK(tf__grow_bytes(ctx, &p, &ws->idx_cap, 2 * in->n, sizeof(int64_t)));
     ws->idx = p;
-    return tf__grow_i32(ctx, &ws->len, &ws->len_cap, (size_t)B);
+    return tf__grow_i32(ctx, &ws->len, &ws->len_cap, (size_t)(workers * B));
 }
 
 void tf__pred_ws_free(tf__pred_ws_t *ws, tf_ctx_t *ctx)
@@ -164,7 +188,7 @@ size_t tf__pred_ws_bytes(const tf__pred_ws_t *ws)
 /* The recurrent input rows of a batch (time-major, row t*B + b): embedding rows or projected
  * features, zeros (tokens) or the bias (numeric) at padded steps. */
 static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, const ranked_t *r, int64_t T,
-                        int64_t B, const carve_t *c)
+                        int64_t B, const carve_t *c, int32_t threads)
 {
     const int64_t E = net->E, F = net->F;
     for (int64_t t = 0; t < T; t++)
@@ -188,29 +212,42 @@ static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, cons
             }
         }
     if (!net->tokens)
-        tf__sgemm(net->threads, 0, 1, T * B, E, F, 1.0f, c->xin, F, net->proj_w, F, 1.0f, c->x0, E);
+        tf__sgemm(threads, 0, 1, T * B, E, F, 1.0f, c->xin, F, net->proj_w, F, 1.0f, c->x0, E);
 }
 
-/* One batch of B inputs (sorted, longest first) into their rows of probs. */
-static void run_batch(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_in_t *in, const ranked_t *r,
-                      int64_t B, float *probs)
+/* One batch of B inputs (sorted, longest first) into their rows of probs, on the worker's part
+ * of the workspace (buf, len) with `threads` threads for its products. */
+static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const tf__pred_in_t *in,
+                      const ranked_t *r, int64_t B, float *probs, int32_t threads)
 {
     const int64_t T = r[0].len, H = net->H, DH = net->D * H;
     carve_t c;
-    carve(net, T, B, ws->buf, &c);
+    carve(net, T, B, buf, &c);
     for (int64_t b = 0; b < B; b++)
-        ws->len[b] = (int32_t)r[b].len;
-    batch_input(net, in, r, T, B, &c);
+        len[b] = (int32_t)r[b].len;
+    batch_input(net, in, r, T, B, &c, threads);
     const float *x = c.x0;
     float *y = c.y[0];
     for (int32_t l = 0; l < net->L; l++) {
         y = c.y[l % 2];
         const int64_t I = l == 0 ? net->E : DH;
-        const tf__cell_shape_t sh = {I, H, T, B, net->threads};
+        const tf__cell_shape_t sh = {I, H, T, B, threads};
         for (int32_t d = 0; d < net->D; d++) {
             const float *const *w = net->w + 4 * (l * net->D + d);
-            net->cell->forward(&sh, d, x, I, ws->len, w[0], w[1], w[2], w[3], NULL, NULL, y + d * H, DH,
-                               NULL, NULL, NULL, c.work);
+            if (tf__pred_fast(net)) {
+                tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads};
+                if (net->packed) {
+                    s.packed = net->packed[l * net->D + d];
+                    s.packed_ih = s.packed + tf__pred_lstm_packed_floats(H, H);
+                } else {
+                    s.pw = tf__pred_lstm_pack(H, H, w[1], c.packed);
+                    s.packed = c.packed;
+                }
+                tf__pred_lstm_forward(&s, d, x, I, len, y + d * H, DH, c.work);
+            } else {
+                net->cell->forward(&sh, d, x, I, len, w[0], w[1], w[2], w[3], NULL, NULL, y + d * H, DH, NULL,
+                                   NULL, NULL, c.work);
+            }
         }
         x = y;
     }
@@ -221,7 +258,7 @@ static void run_batch(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pr
     memset(&lv, 0, sizeof lv);
     memset(&pv, 0, sizeof pv);
     tf__view_set(&yv, NULL, y, ys, 3);
-    tf__view_set(&lv, NULL, (float *)ws->len, ls, 1);
+    tf__view_set(&lv, NULL, (float *)len, ls, 1);
     lv.dtype = TF_DTYPE_I32;
     tf__view_set(&pv, NULL, c.pooled, ps, 2);
     (void)tf_pool_forward(&yv, &lv, net->pool_modes, net->D, &pv);
@@ -232,11 +269,35 @@ static void run_batch(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pr
         else
             memset(c.logits + b * net->K, 0, (size_t)net->K * sizeof(float));
     }
-    tf__sgemm(net->threads, 0, 1, B, net->K, net->P, 1.0f, c.pooled, net->P, net->head_w, net->P, 1.0f,
-              c.logits, net->K);
+    tf__sgemm(threads, 0, 1, B, net->K, net->P, 1.0f, c.pooled, net->P, net->head_w, net->P, 1.0f, c.logits,
+              net->K);
     for (int64_t b = 0; b < B; b++)
         tf__decision_row(net->kind, net->C, net->temperature, net->offsets, c.logits + b * net->K,
                          probs + r[b].i * net->C);
+}
+
+typedef struct call {
+    const tf__pred_net_t *net;
+    tf__pred_ws_t *ws;
+    const tf__pred_in_t *in;
+    const ranked_t *r;
+    float *probs;
+    int64_t bsize;
+    size_t region; /* floats of one worker's workspace */
+    int32_t workers, threads;
+} call_t;
+
+/* Worker w: batches w, w + workers, ... (longest first, so the shares stay close). */
+static void worker(void *arg, int64_t step, int64_t w)
+{
+    const call_t *C_ = arg;
+    const size_t n = C_->in->n, bs = (size_t)C_->bsize;
+    (void)step;
+    for (size_t b0 = (size_t)w * bs; b0 < n; b0 += (size_t)C_->workers * bs) {
+        const size_t B = n - b0 < bs ? n - b0 : bs;
+        run_batch(C_->net, C_->ws->buf + (size_t)w * C_->region, C_->ws->len + w * C_->bsize, C_->in, C_->r + b0,
+                  (int64_t)B, C_->probs, C_->threads);
+    }
 }
 
 void tf__pred_run(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_in_t *in, float *probs)
@@ -245,8 +306,9 @@ void tf__pred_run(const tf__pred_net_t *net, tf__pred_ws_t *ws, const tf__pred_i
     for (size_t i = 0; i < in->n; i++)
         r[i] = (ranked_t){in->lens[i], (int64_t)i};
     qsort(r, in->n, sizeof *r, by_length);
-    for (size_t b0 = 0; b0 < in->n; b0 += (size_t)net->max_batch) {
-        const size_t B = in->n - b0 < (size_t)net->max_batch ? in->n - b0 : (size_t)net->max_batch;
-        run_batch(net, ws, in, r + b0, (int64_t)B, probs);
-    }
+    call_t c = {net, ws, in, r, probs, 0, 0, 1, 1};
+    plan_call(net, in->n, &c.bsize, &c.workers);
+    c.region = in->n ? tf__pred_ws_floats(net, r[0].len, c.bsize) : 0;
+    c.threads = c.workers > 1 ? 1 : net->threads;
+    tf__team_for(c.workers, c.workers, worker, &c);
 }

@@ -31,9 +31,34 @@ typedef struct tf__pred_net {
     int32_t kind;             /* TF__DECIDE_* */
     double temperature;
     const double *offsets;    /* K */
+    float *const *packed;     /* per layer and direction: W_hh^T, then W_ih^T, packed for the
+                                 LSTM's products (tf__pred_lstm_pack), or NULL: W_hh^T packed on
+                                 each call, W_ih through tf__sgemm */
+    int64_t pw;               /* their panel width */
     int32_t threads;          /* of one call */
     int32_t max_batch;
 } tf__pred_net_t;
+
+/* One direction of one LSTM layer for prediction (lstm_infer.c): B rows sorted by length, longest
+ * first; I, H, T as the cell kernels; packed W_hh^T of panel width pw (w_hh for row counts whose
+ * step kernel has another width). */
+typedef struct tf__pred_lstm {
+    int64_t I, H, T, B;
+    const float *w_ih, *w_hh, *b_ih, *b_hh;
+    const float *packed, *packed_ih; /* W_hh^T and W_ih^T packed (packed_ih may be NULL) */
+    int64_t pw;
+    int32_t threads;
+} tf__pred_lstm_t;
+
+size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);
+/* Pack W_hh (4H x K = H) or W_ih (4H x K = I) for the products into dst; returns the panel width. */
+int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst);
+size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
+/* Outputs y (rows t*B + b, stride ldy), zero at padded steps; len: B lengths, non-increasing. */
+void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
+                           float *y, int64_t ldy, float *work);
+/* Whether the net's cell runs on tf__pred_lstm_forward. */
+int tf__pred_fast(const tf__pred_net_t *net);
 
 /* Scratch of one call in flight, grown as needed and kept for the next call. */
 typedef struct tf__pred_ws {

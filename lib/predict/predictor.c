@@ -21,6 +21,7 @@ struct tf_predictor {
     size_t weight_floats;
     size_t vocab_bytes; /* serialized size, a measure of its tables */
     const float **w;
+    float **packed; /* per layer and direction, into `weights` */
     double *offsets;
     pthread_mutex_t lock;
     tf__pred_ws_t **pool; /* idle workspaces */
@@ -62,6 +63,7 @@ void tf_predictor_free(tf_predictor_t *p)
     tf_vocab_free(p->vocab);
     tf__free(ctx, p->weights);
     tf__free(ctx, p->w);
+    tf__free(ctx, p->packed);
     tf__free(ctx, p->offsets);
     pthread_mutex_destroy(&p->lock);
     tf__free(ctx, p);
@@ -88,12 +90,17 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
     size_t n = (size_t)(v->V * v->E + v->E * v->F + v->E + v->K * v->P + v->K + (v->in_mean ? 2 * v->F : 0));
     for (int32_t l = 0; l < v->L; l++)
         n += (size_t)(v->D * G * H * ((l == 0 ? v->E : DH) + H + 2));
+    const int fast = tf__pred_fast(v);
+    const size_t hh = fast ? tf__pred_lstm_packed_floats(H, H) : 0;
+    for (int32_t l = 0; fast && l < v->L; l++)
+        n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H));
     p->net = *v;
     p->weight_floats = n;
     p->weights = tf__alloc(ctx, n * sizeof(float));
     p->w = tf__calloc(ctx, (size_t)(4 * v->L * v->D), sizeof *p->w);
     p->offsets = tf__calloc(ctx, (size_t)v->K, sizeof *p->offsets);
-    if (p->weights == NULL || p->w == NULL || p->offsets == NULL)
+    p->packed = tf__calloc(ctx, (size_t)(v->L * v->D), sizeof *p->packed);
+    if (p->weights == NULL || p->w == NULL || p->offsets == NULL || p->packed == NULL)
         return TF_STATUS_ENOMEM;
     float *at = p->weights;
     tf__pred_net_t *net = &p->net;
@@ -113,6 +120,14 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
     take(&at, &net->head_w, v->head_w, v->K * v->P);
     take(&at, &net->head_b, v->head_b, v->K);
     memcpy(p->offsets, v->offsets, (size_t)v->K * sizeof *p->offsets);
+    for (int32_t i = 0; fast && i < v->L * v->D; i++) {
+        const int64_t I = i < v->D ? v->E : DH;
+        p->packed[i] = at;
+        net->pw = tf__pred_lstm_pack(H, H, p->w[4 * i + 1], at);
+        tf__pred_lstm_pack(I, H, p->w[4 * i], at + hh);
+        at += hh + tf__pred_lstm_packed_floats(I, H);
+    }
+    net->packed = fast ? p->packed : NULL;
     net->w = p->w;
     net->offsets = p->offsets;
     return TF_STATUS_OK;

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* The LSTM for prediction only: one direction of one layer over a batch sorted by length
+ * (longest first), with no cache for a backward pass.
+ *
+ * Three differences from the training kernel (lib/nn/lstm_kernel.c), all about what prediction
+ * does not need:
+ *   - W_hh^T is packed for the per-step products (step_gemm.h) once, when the predictor is made,
+ *     not on every call;
+ *   - since the rows are sorted by length, the sequences still running at step t are the first
+ *     n_t rows: each step's product and gate pass cover those rows only (PyTorch's packed
+ *     sequences do the same), and padded steps cost nothing;
+ *   - the input projection runs over chunks of CHUNK steps, so its buffer is CHUNK*B*4H floats
+ *     instead of T*B*4H.
+ * The activations are the training kernel's (tf__lstm_sigmoid_n, tf__lstm_tanh_n). */
+#include "predict_internal.h"
+#include "../nn/lstm_kernel.h"
+#include "../nn/step_gemm.h"
+#include "../tensor/blas.h"
+
+#include <string.h>
+
+/* Steps whose input projection is one GEMM: CHUNK*B rows keep it efficient even at B = 1. */
+#define CHUNK 32
+
+size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H)
+{
+    return tf__step_gemm_packed_floats_max(K, 4 * H);
+}
+
+int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst)
+{
+    tf__step_gemm_t g;
+    tf__step_gemm_plan(&g, 1, 4 * H, K, K, 4 * H, 1);
+    tf__step_gemm_pack(&g, dst, w, 1);
+    return g.pw;
+}
+
+/* Rows of one input-projection product on the packed W_ih. */
+#define ROWS 32
+
+/* gbuf (rows x 4H) = x (rows x I, stride ldx) W_ih^T, on the packed W_ih where the step kernels
+ * have its panel width, else through tf__sgemm. */
+static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64_t rows, float *gbuf)
+{
+    const int64_t G4 = 4 * s->H;
+    tf__step_gemm_t g;
+    int64_t planned = -1;
+    for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
+        const int64_t m = rows - r0 < ROWS ? rows - r0 : ROWS;
+        if (m != planned) {
+            tf__step_gemm_plan(&g, m, G4, s->I, ldx, G4, 0);
+            planned = m;
+        }
+        if (g.pw != s->pw || s->packed_ih == NULL) {
+            tf__sgemm(s->threads, 0, 1, rows - r0, G4, s->I, 1.0f, x + r0 * ldx, ldx, s->w_ih, s->I, 0.0f,
+                      gbuf + r0 * G4, G4);
+            return;
+        }
+        tf__step_gemm_run(&g, x + r0 * ldx, s->packed_ih, 0, G4, gbuf + r0 * G4);
+    }
+}
+
+size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B)
+{
+    const int64_t tc = T < CHUNK ? T : CHUNK;
+    return (size_t)(4 * H + tc * B * 4 * H + 3 * B * H);
+}
+
+/* The gate pass of row `g` (4H pre-activations without bias): c and h updated in place. */
+static void gates(int64_t H, float *g, const float *bias, float *c, float *h, float *tmp)
+{
+    for (int64_t j = 0; j < 4 * H; j++)
+        g[j] += bias[j];
+    tf__lstm_sigmoid_n(g, g, 2 * H);              /* i, f */
+    tf__lstm_tanh_n(g + 2 * H, g + 2 * H, H);     /* g */
+    tf__lstm_sigmoid_n(g + 3 * H, g + 3 * H, H);  /* o */
+    for (int64_t j = 0; j < H; j++)
+        c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+    tf__lstm_tanh_n(tmp, c, H);
+    for (int64_t j = 0; j < H; j++)
+        h[j] = g[3 * H + j] * tmp[j];
+}
+
+void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
+                           float *y, int64_t ldy, float *work)
+{
+    const int64_t H = s->H, T = s->T, B = s->B, G4 = 4 * H;
+    const int64_t tc = T < CHUNK ? T : CHUNK;
+    float *bias = work, *gbuf = bias + G4, *h = gbuf + tc * B * G4, *c = h + B * H, *tmp = c + B * H;
+    for (int64_t j = 0; j < G4; j++)
+        bias[j] = s->b_ih[j] + s->b_hh[j];
+    memset(h, 0, (size_t)(2 * B * H) * sizeof(float));
+    tf__step_gemm_t plan = {0};
+    int64_t planned = -1; /* rows of the current plan */
+    for (int64_t k0 = 0; k0 < T; k0 += tc) {
+        /* Chunk of steps k0..k1-1 in the direction's order: times t0..t0+n-1. */
+        const int64_t n = T - k0 < tc ? T - k0 : tc;
+        const int64_t t0 = reverse ? T - k0 - n : k0;
+        project(s, x + t0 * B * ldx, ldx, n * B, gbuf);
+        for (int64_t k = 0; k < n; k++) {
+            const int64_t t = reverse ? t0 + n - 1 - k : t0 + k;
+            int64_t m = 0; /* running sequences: a prefix, as the rows are sorted by length */
+            while (m < B && len[m] > t)
+                m++;
+            float *g = gbuf + (t - t0) * B * G4;
+            if (m > 0) {
+                if (m != planned) {
+                    tf__step_gemm_plan(&plan, m, G4, H, H, G4, 1);
+                    planned = m;
+                }
+                if (plan.pw == s->pw)
+                    tf__step_gemm_run(&plan, h, s->packed, 0, G4, g);
+                else /* no kernel of the packed panel width for this row count */
+                    tf__sgemm(1, 0, 1, m, G4, H, 1.0f, h, H, s->w_hh, H, 1.0f, g, G4);
+            }
+            for (int64_t b = 0; b < m; b++) {
+                gates(H, g + b * G4, bias, c + b * H, h + b * H, tmp);
+                if (y)
+                    memcpy(y + (t * B + b) * ldy, h + b * H, (size_t)H * sizeof(float));
+            }
+            for (int64_t b = m; y && b < B; b++)
+                memset(y + (t * B + b) * ldy, 0, (size_t)H * sizeof(float));
+        }
+    }
+}
