@@ -83,7 +83,11 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
     TAKE(c->y[0], rows * DH);
     TAKE(c->y[1], net->L > 1 ? rows * DH : 0);
     TAKE(c->work, work);
-    TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL ? tf__pred_lstm_packed_floats(net->H, net->H) : 0);
+    /* Without packed weights in the net (a model's own predictions), each layer packs its own. */
+    const int64_t Imax = net->L > 1 && (int64_t)DH > net->E ? (int64_t)DH : net->E;
+    TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL
+                        ? tf__pred_lstm_packed_floats(net->H, net->H) + tf__pred_lstm_packed_floats(Imax, net->H)
+                        : 0);
     TAKE(c->pooled, (size_t)B * (size_t)net->P);
     TAKE(c->logits, (size_t)B * (size_t)net->K);
 #undef TAKE
@@ -242,6 +246,8 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
                 } else {
                     s.pw = tf__pred_lstm_pack(H, H, w[1], c.packed);
                     s.packed = c.packed;
+                    s.packed_ih = c.packed + tf__pred_lstm_packed_floats(H, H);
+                    tf__pred_lstm_pack(I, H, w[0], (float *)s.packed_ih);
                 }
                 tf__pred_lstm_forward(&s, d, x, I, len, y + d * H, DH, c.work);
             } else {

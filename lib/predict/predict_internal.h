@@ -32,8 +32,8 @@ typedef struct tf__pred_net {
     double temperature;
     const double *offsets;    /* K */
     float *const *packed;     /* per layer and direction: W_hh^T, then W_ih^T, packed for the
-                                 LSTM's products (tf__pred_lstm_pack), or NULL: W_hh^T packed on
-                                 each call, W_ih through tf__sgemm */
+                                 LSTM's products (tf__pred_lstm_pack), or NULL: packed on each
+                                 call */
     int64_t pw;               /* their panel width */
     int32_t threads;          /* of one call */
     int32_t max_batch;
