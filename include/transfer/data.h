@@ -661,6 +661,28 @@ TF_API void tf_loader_free(tf_loader_t *loader);
 TF_API tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *loader);
 
 /**
+ * @brief Make the loader return one shard of every batch: the same batches as before, each cut
+ *        by its sequences into `count` nearly equal parts (a language-model loader's streams,
+ *        a sequence loader's sequences), of which this loader returns part `index`.
+ *
+ * This is how the processes of a data-parallel run (tf_pretrain_opts_t::dist) share the data:
+ * loaders made alike (same files, options and seed) in `count` processes, sharded with indices
+ * 0 to `count` - 1, return disjoint parts that together are exactly the unsharded batches, in
+ * the same order; part `index` of a batch of B sequences is sequences B * index / count to
+ * B * (index + 1) / count - 1, so it may be empty (B = 0) when B < count. The training calls
+ * shard their loaders themselves when they are distributed. Epochs, positions and the saved
+ * state (tf_loader_export_state()) stay those of the whole batches.
+ * @param[in,out] loader The loader.
+ * @param[in] index This shard, 0 to `count` - 1.
+ * @param[in] count Shards (1: whole batches again).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `loader`, `count` < 1 or above the batch size,
+ *         `index` outside [0, `count`)).
+ * @ownership Nothing changes hands.
+ * @threadsafety One thread at a time with `loader`'s context.
+ */
+TF_API tf_status_t tf_loader_set_shard(tf_loader_t *loader, int32_t index, int32_t count);
+
+/**
  * @brief Start the next epoch (epoch number + 1, a fresh order).
  * @param[in,out] loader The loader.
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL.

@@ -46,6 +46,12 @@
 
 TF_BEGIN_DECLS
 
+/** @brief Opaque handle of a group of processes that train one model together (data-parallel
+ *         training over MPI). Made by tf_dist_create() of `transfer/mpi.h`, in builds with
+ *         `TF_WITH_MPI`; the training options point to it (tf_pretrain_opts_t::dist,
+ *         tf_finetune_opts_t::dist). docs/distributed.md describes the scheme. */
+typedef struct tf_dist tf_dist_t;
+
 /** @brief Opaque model: backbone (embedding or input projection + LSTM stack), the pre-training
  *         head, the task head once fine-tuned, the vocabulary and the label names. */
 typedef struct tf_model tf_model_t;
@@ -318,8 +324,8 @@ TF_API tf_status_t tf_train_report_init(tf_train_report_t *report, uint32_t vers
 
 /* ---- pre-training --------------------------------------------------------------------------- */
 
-/** Current version of ::tf_pretrain_opts_t. */
-#define TF_PRETRAIN_OPTS_VERSION 1
+/** Current version of ::tf_pretrain_opts_t (2 added `dist`). */
+#define TF_PRETRAIN_OPTS_VERSION 2
 
 /** @brief Options of tf_pretrain(). Fill with tf_pretrain_opts_init(). */
 typedef struct tf_pretrain_opts {
@@ -340,13 +346,19 @@ typedef struct tf_pretrain_opts {
     int64_t progress_every;         /**< Call `progress` every this many steps; default 50. */
     tf_progress_cb progress;        /**< Progress callback, or NULL. */
     void *progress_payload;         /**< Passed to `progress`. */
+    /* version 2 */
+    tf_dist_t *dist;                /**< Train together with the other processes of this group
+                                         (tf_dist_create()), each on its shard of every batch;
+                                         NULL (default) = this process alone. Every process makes
+                                         the same call with the same options, vocabulary and
+                                         loaders (docs/distributed.md). Since version 2. */
 } tf_pretrain_opts_t;
 
 /** Static initializer with the same defaults as tf_pretrain_opts_init() (current version). */
 #define TF_PRETRAIN_OPTS_INIT                                                                      \
     {                                                                                              \
         (uint32_t)sizeof(tf_pretrain_opts_t), TF_PRETRAIN_OPTS_VERSION, 1, 0, 0, 0, NULL, 0.5, 0,  \
-        50, NULL, NULL                                                                             \
+        50, NULL, NULL, NULL                                                                       \
     }
 
 /**
@@ -492,8 +504,8 @@ typedef enum tf_class_weight {
 } tf_class_weight_t;
 
 /** Current version of ::tf_finetune_opts_t (2 added class weights and calibration, 3 optimizer
- *  options). */
-#define TF_FINETUNE_OPTS_VERSION 3
+ *  options, 4 `dist`). */
+#define TF_FINETUNE_OPTS_VERSION 4
 
 /** @brief Options of tf_finetune(). Fill with tf_finetune_opts_init(). */
 typedef struct tf_finetune_opts {
@@ -542,6 +554,12 @@ typedef struct tf_finetune_opts {
                                            those three fields; `total_steps` 0 is filled in from
                                            the epochs, `max_grad_norm` 0 from `clip_norm`.
                                            Not copied: it must live for the call. */
+    /* version 4 */
+    tf_dist_t *dist;              /**< Train together with the other processes of this group
+                                       (tf_dist_create()), each on its shard of every batch;
+                                       NULL (default) = this process alone. Every process makes
+                                       the same call with the same options, model and loaders
+                                       (docs/distributed.md). Since version 4. */
 } tf_finetune_opts_t;
 
 /** Static initializer with the same defaults as tf_finetune_opts_init() (current version). */
@@ -550,7 +568,7 @@ typedef struct tf_finetune_opts {
         (uint32_t)sizeof(tf_finetune_opts_t), TF_FINETUNE_OPTS_VERSION, TF_FINETUNE_FULL,          \
             TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX, 8, 0, TF_METRIC_ACCURACY, 0, 0, 1e-2, 1.0,  \
             0.01, 0.3, 1.0, TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR, 1, 20, NULL, NULL,              \
-            TF_CLASS_WEIGHT_NONE, 1, NULL, 0, NULL                                                 \
+            TF_CLASS_WEIGHT_NONE, 1, NULL, 0, NULL, NULL                                           \
     }
 
 /**

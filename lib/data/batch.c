@@ -12,7 +12,18 @@ tf_status_t tf_loader_next(tf_batch_t **batch, tf_loader_t *l)
     TF_REQUIRE_ARG(l);
     if (l->pos >= l->nbatches)
         return TF_STATUS_OK;
-    TF_CHECK(l->ops->fill(l, l->bstart[l->pos], l->blen[l->pos]));
+    int64_t start = l->bstart[l->pos];
+    int32_t len = l->blen[l->pos];
+    if (l->ops->seqs != NULL && l->shard_count > 1) {
+        /* A sequence kind's batch is a run of its order: the shard is a part of that run (the
+         * language-model kind shards its streams itself). The position counts whole batches. */
+        int64_t lo, hi, before = l->items_read;
+        tf__shard_range(len, l->shard_index, l->shard_count, &lo, &hi);
+        TF_CHECK(l->ops->fill(l, start + lo, (int32_t)(hi - lo)));
+        l->items_read = before + len;
+    } else {
+        TF_CHECK(l->ops->fill(l, start, len));
+    }
     l->pos++;
     *batch = &l->batch;
     return TF_STATUS_OK;

@@ -277,7 +277,15 @@ struct tf_loader {
     uint64_t text_tokens, unknown_tokens; /* tokens read from text, and those mapped to UNK */
     int32_t *b_len;                       /* the batch's lengths (every kind has them) */
     tf_batch_t batch;
+    int32_t shard_index, shard_count;     /* tf_loader_set_shard; count 1: whole batches */
 };
+
+/* Part `index` of `count` of n items: [*lo, *hi). */
+static inline void tf__shard_range(int64_t n, int32_t index, int32_t count, int64_t *lo, int64_t *hi)
+{
+    *lo = n * index / count;
+    *hi = n * (index + 1) / count;
+}
 
 /* A loader of kind `ops` with validated options, fixed labels installed and a zeroed state. */
 tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, const tf__loader_ops_t *ops,

@@ -79,6 +79,7 @@ tf_status_t tf__loader_new(tf_loader_t **out, tf_ctx_t *ctx, const tf__loader_op
         }
         l->fixed_labels = 1;
     }
+    l->shard_count = 1;
     l->o.labels = NULL; /* the names were copied */
     *out = l;
     return TF_STATUS_OK;
@@ -219,6 +220,17 @@ tf_status_t tf__loader_finish(tf_loader_t *l, const char *fn)
     if (l->skipped > 0)
         tf__log(l->ctx, TF_LOG_WARN, "%s: skipped %lld bad lines", fn, (long long)l->skipped);
     build_epoch(l);
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf_loader_set_shard(tf_loader_t *l, int32_t index, int32_t count)
+{
+    TF_REQUIRE_ARG(l);
+    if (count < 1 || count > l->o.batch_size || index < 0 || index >= count)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: shard %d of %d; give 0 <= index < count <= the batch size (%d)",
+                __func__, index, count, l->o.batch_size);
+    l->shard_index = index;
+    l->shard_count = count;
     return TF_STATUS_OK;
 }
 

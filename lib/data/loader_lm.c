@@ -66,16 +66,18 @@ static void lm_plan_epoch(tf_loader_t *l)
     l->nitems_epoch = l->nbatches;
 }
 
-/* The window [start, start + T) of every stream, and its targets one step later. */
+/* The window [start, start + T) of every stream of the shard, and its targets one step later. */
 static tf_status_t lm_fill(tf_loader_t *l, int64_t start, int32_t T)
 {
     lm_state_t *m = lm(l);
-    int32_t B = l->o.batch_size;
+    int64_t lo, hi;
+    tf__shard_range(l->o.batch_size, l->shard_index, l->shard_count, &lo, &hi);
+    int32_t B = (int32_t)(hi - lo);
     size_t need = (size_t)T * (size_t)B;
     TF_CHECK(tf__grow_i32(l->ctx, &m->b_tok, &m->b_tok_cap, need));
     TF_CHECK(tf__grow_i32(l->ctx, &m->b_tgt, &m->b_tgt_cap, need));
     for (int32_t b = 0; b < B; b++) {
-        const int32_t *src = m->ids + (size_t)b * (size_t)m->stream_len + (size_t)start;
+        const int32_t *src = m->ids + (size_t)(lo + b) * (size_t)m->stream_len + (size_t)start;
         for (int32_t t = 0; t < T; t++) {
             m->b_tok[(size_t)t * B + b] = src[t];
             m->b_tgt[(size_t)t * B + b] = src[t + 1];

@@ -556,7 +556,8 @@ out:
 typedef struct {
     char magic[4];
     uint32_t version;
-    int32_t phase, epoch, best_epoch, bad_epochs, finished, reserved;
+    int32_t phase, epoch, best_epoch, bad_epochs, finished;
+    int32_t ranks; /* of a distributed run; 0 for one process (and in files before ranks) */
     uint64_t fingerprint;
     int64_t total_steps, epoch_loss_n;
     double best_metric, last_valid_loss, last_valid_metric, epoch_loss_sum;
@@ -586,6 +587,7 @@ tf_status_t tf_train_state_save(tf_model_t *m, tf_loader_t *train, const char *p
     pb.best_epoch = m->ph.best_epoch;
     pb.bad_epochs = m->ph.bad_epochs;
     pb.finished = m->ph.finished;
+    pb.ranks = m->ph.ranks;
     pb.fingerprint = m->ph.fingerprint;
     pb.total_steps = m->ph.total_steps;
     pb.epoch_loss_n = m->ph.epoch_loss_n;
@@ -652,7 +654,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: the phase record is missing or damaged",
                      __func__, path);
     memcpy(&pb, blob, sizeof pb);
-    if (pb.version != 1 ||
+    if (pb.version != 1 || pb.ranks < 0 ||
         (pb.phase != TF_TRAIN_PHASE_PRETRAIN && pb.phase != TF_TRAIN_PHASE_FINETUNE &&
          pb.phase != TF_TRAIN_PHASE_DISTILL))
         TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT, "%s: %s: unknown phase record", __func__, path);
@@ -694,6 +696,7 @@ tf_status_t tf_train_state_load(tf_model_t *m, tf_loader_t *train, const char *p
     m->ph.best_epoch = pb.best_epoch;
     m->ph.bad_epochs = pb.bad_epochs;
     m->ph.finished = pb.finished;
+    m->ph.ranks = pb.ranks;
     m->ph.best_metric = pb.best_metric;
     m->ph.last_valid_loss = pb.last_valid_loss;
     m->ph.last_valid_metric = pb.last_valid_metric;

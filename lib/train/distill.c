@@ -212,8 +212,10 @@ static tf_status_t next_labeled(tf_loader_t *l, tf_batch_t **b)
     return TF_STATUS_OK;
 }
 
-static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items)
+static tf_status_t
+run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items, double *weight)
 {
+    *weight = (double)tf_batch_size(b);
     const distill_run_t *r = self;
     tf_model_t *t = r->teacher;
     tf_tensor_t *yt, *zt, *ys, *zs;
@@ -238,7 +240,7 @@ static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *l
     *loss = w_soft * soft + (r->labeled != NULL ? r->o->alpha * hard : 0.0);
     if (!isfinite(*loss))
         return TF_STATUS_OK; /* the loop's guard stops before any update */
-    return tf__cls_backward(m, ys, tf_batch_lengths(b));
+    return tf__cls_backward(m, ys, tf_batch_lengths(b), (double)B);
 }
 
 static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)

@@ -3,6 +3,7 @@
  * discriminative rates, slanted triangular schedule) and early stopping on a validation metric. */
 #include "transfer/train.h"
 #include "train_internal.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -15,7 +16,8 @@ TF__OPTS_LAYOUT(tf__finetune_opts_layout,
                 TF_FINETUNE_OPTS_VERSION,
                 TF__OPTS_END(tf_finetune_opts_t, progress_payload),
                 TF__OPTS_END(tf_finetune_opts_t, num_class_weights),
-                TF__OPTS_END(tf_finetune_opts_t, optim));
+                TF__OPTS_END(tf_finetune_opts_t, optim),
+                TF__OPTS_END(tf_finetune_opts_t, dist));
 
 static void finetune_opts_defaults(tf_finetune_opts_t *o)
 {
@@ -147,6 +149,21 @@ tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_t
     return tf__head_logits(m, input, tf_batch_lengths(b), y, logits);
 }
 
+/* What a batch's training loss is a mean over: its sequences, or the sum of their class
+ * weights for a single-label loss with class weights (a weighted mean). */
+static double cls_weight(const tf_model_t *m, tf_batch_t *b)
+{
+    int64_t B = tf_batch_size(b);
+    tf_tensor_t *labels = tf_batch_labels(b);
+    if (m->class_w == NULL || m->multilabel || labels == NULL)
+        return (double)B;
+    const int32_t *lab = tf_tensor_data(labels);
+    double w = 0;
+    for (int64_t i = 0; i < B; i++)
+        w += lab[i] >= 0 && lab[i] < m->num_classes ? m->class_w[lab[i]] : 0.0;
+    return w;
+}
+
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion)
 {
     tf_tensor_t *y, *logits;
@@ -195,13 +212,15 @@ tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *l
         count_classes(z, lab, B, C, confusion);
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
-    return tf__cls_backward(m, y, lengths);
+    return tf__cls_backward(m, y, lengths, cls_weight(m, b));
 }
 
-tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths)
+tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths, double weight)
 {
     tf_tensor_t *dpd, *dpooled;
     TF_CHECK(tf_module_backward(&dpd, m->head, &m->dlogits.view));
+    /* The head's gradients are complete: a distributed step starts summing them now. */
+    tf__dist_grads_ready(m, m->head, weight);
     TF_CHECK(tf_module_backward(&dpooled, m->head_dropout, dpd));
     /* A fully frozen backbone needs no gradient at all. */
     int any = 0;
@@ -338,6 +357,7 @@ static uint64_t fingerprint(const tf_finetune_opts_t *o,
     k.calibrate = 0;
     k.class_weights = NULL; /* hashed by value, below */
     k.optim = NULL;         /* hashed as resolved, below */
+    k.dist = NULL;          /* the group's size is checked on its own */
     const int64_t i[] = {TF_TRAIN_PHASE_FINETUNE, total, tf_loader_is_multilabel(train)};
     uint64_t h = tf__fnv1a(tf__fnv1a(tf__fnv1a(0, i, sizeof i), &k, sizeof k), oo, sizeof *oo);
     if (o->class_weight == TF_CLASS_WEIGHT_GIVEN && o->class_weights != NULL && o->num_class_weights > 0)
@@ -390,10 +410,12 @@ typedef struct finetune_run {
     tf_loader_t *valid;
 } finetune_run_t;
 
-static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items)
+static tf_status_t
+run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items, double *weight)
 {
     (void)self;
     *items = (double)tf_batch_size(b);
+    *weight = cls_weight(m, b);
     return tf__cls_batch(m, b, 1, loss, NULL);
 }
 
@@ -420,12 +442,17 @@ tf_status_t tf__keep_best(tf_model_t *m, tf_loader_t *valid, int32_t metric_kind
     if (conf == NULL)
         return TF_STATUS_ENOMEM;
     tf_status_t st = tf__evaluate_loader(m, valid, &loss, conf, NULL);
-    if (st != TF_STATUS_OK) {
-        tf__free(m->ctx, conf);
-        return st;
-    }
-    double metric = tf__metric(m, conf, loss, metric_kind);
+    double metric = st == TF_STATUS_OK ? tf__metric(m, conf, loss, metric_kind) : NAN;
     tf__free(m->ctx, conf);
+    if (m->dist != NULL) {
+        /* Every rank validated on the whole loader; rank 0's figures decide for all, so that
+         * the best epoch and early stopping are the same everywhere. */
+        double v[2] = {loss, metric};
+        st = tf__dist_share(m, st, v, 2, m->dist_fn);
+        loss = v[0];
+        metric = v[1];
+    }
+    TF_CHECK(st);
     m->ph.last_valid_loss = loss;
     m->ph.last_valid_metric = metric;
     int better = isnan(m->ph.best_metric) ||
@@ -467,6 +494,73 @@ static const tf__phase_ops_t finetune_ops = {
     TF_TRAIN_PHASE_FINETUNE, "tf_finetune", run_batch, run_before_batch, NULL,
     run_end_epoch,           run_finish};
 
+/* What a call resolved from its options before it trains. */
+typedef struct finetune_call {
+    int64_t total;
+    tf_optimizer_opts_t oo;
+} finetune_call_t;
+
+/* Check the call, resolve its budget and optimizer, enter (or continue) the phase with its head
+ * and resolve the class weights; `o` gets the optimizer's weight decay. */
+static tf_status_t prepare(tf_model_t *m, tf_loader_t *train, tf_loader_t *valid,
+                           tf_finetune_opts_t *o, const tf_train_report_t *report,
+                           finetune_call_t *c)
+{
+    const char *fn = "tf_finetune";
+    TF_CHECK(tf__report_check(report, fn));
+    TF_CHECK(check_opts(o));
+    int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
+    if (C < 2 - multi)
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the training loader has %d labels; fine-tuning "
+                "needs a labelled loader with at least %s",
+                fn, C, multi ? "1 label" : "2 classes");
+    if (valid != NULL && tf_loader_is_multilabel(valid) != multi)
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the training loader is %s, the validation loader "
+                "is not",
+                fn, multi ? "multi-label" : "single-label");
+    if (valid != NULL && tf_loader_num_labels(valid) != C)
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: the validation loader has %d labels, the training "
+                "loader %d; create it with the training loader's labels",
+                fn, tf_loader_num_labels(valid), C);
+    for (int32_t k = 0; valid != NULL && k < C; k++) {
+        char vb[16], tb[16];
+        const char *vn = tf__class_name(valid, k, vb), *tn = tf__class_name(train, k, tb);
+        if (strcmp(vn, tn) != 0)
+            TF_FAIL(TF_STATUS_EINVAL,
+                    "%s: label %d is '%s' in the validation loader but "
+                    "'%s' in the training loader",
+                    fn, k, vn, tn);
+    }
+    int64_t per_epoch = tf_loader_num_batches(train);
+    if (per_epoch < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", fn);
+    c->total = (int64_t)o->epochs * per_epoch;
+    tf_optimizer_opts_t defaults;
+    default_optim(o, c->total, &defaults);
+    TF_CHECK(tf__resolve_optim(o->optim, &defaults, c->total, o->clip_norm, &c->oo, "tf_finetune: optim"));
+    /* A run too short for the slanted triangle's rising part (under 10 steps with its cut
+     * fraction 0.1) gets one rising step. */
+    if (c->oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)c->total * c->oo.cut_frac < 1.0)
+        c->oo.cut_frac = c->total > 1 ? 1.0 / (double)c->total : 0.5;
+    TF_CHECK(tf__model_adopt_standardization(m, train));
+    uint64_t fp = fingerprint(o, &c->oo, train, c->total);
+    TF_CHECK(tf__dist_check_resume(m, TF_TRAIN_PHASE_FINETUNE, fp, o->dist, fn));
+    if (tf__phase_enter(m, TF_TRAIN_PHASE_FINETUNE, fp, c->total)) {
+        tf_status_t st = make_head(m, o, train);
+        if (st != TF_STATUS_OK) {
+            m->ph.phase = 0; /* the next call starts the phase again */
+            return st;
+        }
+    }
+    o->weight_decay = c->oo.weight_decay; /* the lower layers' groups decay as the optimizer does */
+    TF_CHECK(tf__phase_optimizer(m, &c->oo, attach_all, o));
+    TF_CHECK(tf__class_weights_resolve(m, o, train));
+    return TF_STATUS_OK;
+}
+
 tf_status_t tf_finetune(tf_model_t *m,
                         tf_loader_t *train,
                         tf_loader_t *valid,
@@ -478,65 +572,31 @@ tf_status_t tf_finetune(tf_model_t *m,
     TF_REQUIRE_ARG(train);
     finetune_opts_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__finetune_opts_layout, __func__));
-    TF_CHECK(tf__report_check(report, __func__));
-    TF_CHECK(check_opts(&o));
-    int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
-    if (C < 2 - multi)
-        TF_FAIL(TF_STATUS_EINVAL,
-                "%s: the training loader has %d labels; fine-tuning "
-                "needs a labelled loader with at least %s",
-                __func__, C, multi ? "1 label" : "2 classes");
-    if (valid != NULL && tf_loader_is_multilabel(valid) != multi)
-        TF_FAIL(TF_STATUS_EINVAL,
-                "%s: the training loader is %s, the validation loader "
-                "is not",
-                __func__, multi ? "multi-label" : "single-label");
-    if (valid != NULL && tf_loader_num_labels(valid) != C)
-        TF_FAIL(TF_STATUS_EINVAL,
-                "%s: the validation loader has %d labels, the training "
-                "loader %d; create it with the training loader's labels",
-                __func__, tf_loader_num_labels(valid), C);
-    for (int32_t c = 0; valid != NULL && c < C; c++) {
-        char vb[16], tb[16];
-        const char *vn = tf__class_name(valid, c, vb), *tn = tf__class_name(train, c, tb);
-        if (strcmp(vn, tn) != 0)
-            TF_FAIL(TF_STATUS_EINVAL,
-                    "%s: label %d is '%s' in the validation loader but "
-                    "'%s' in the training loader",
-                    __func__, c, vn, tn);
-    }
-    int64_t per_epoch = tf_loader_num_batches(train);
-    if (per_epoch < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", __func__);
-    int64_t total = (int64_t)o.epochs * per_epoch;
-    tf_optimizer_opts_t defaults, oo;
-    default_optim(&o, total, &defaults);
-    TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_finetune: optim"));
-    /* A run too short for the slanted triangle's rising part (under 10 steps with its cut
-     * fraction 0.1) gets one rising step. */
-    if (oo.schedule == TF_OPTIMIZER_SCHED_SLANTED_TRIANGULAR && (double)total * oo.cut_frac < 1.0)
-        oo.cut_frac = total > 1 ? 1.0 / (double)total : 0.5;
-    TF_CHECK(tf__model_adopt_standardization(m, train));
-    if (tf__phase_enter(m, TF_TRAIN_PHASE_FINETUNE, fingerprint(&o, &oo, train, total), total)) {
-        tf_status_t st = make_head(m, &o, train);
-        if (st != TF_STATUS_OK) {
-            m->ph.phase = 0; /* the next call starts the phase again */
+    finetune_call_t c;
+    tf_status_t st = prepare(m, train, valid, &o, report, &c);
+    tf__dist_shards_t shards;
+    if (o.dist != NULL) {
+        /* Every rank gets here, also one whose own checks failed: they agree first. The
+         * validation loader is not sharded: every rank validates on all of it. */
+        st = tf__dist_begin_call(m, o.dist, st, m->ph.fingerprint, train, NULL, m->head,
+                                 m->encoder, &shards, __func__);
+        if (st != TF_STATUS_OK)
             return st;
-        }
     }
-    o.weight_decay = oo.weight_decay; /* the lower layers' groups decay as the optimizer does */
-    TF_CHECK(tf__phase_optimizer(m, &oo, attach_all, &o));
-    TF_CHECK(tf__class_weights_resolve(m, &o, train));
+    TF_CHECK(st);
     finetune_run_t run = {&o, valid};
     const tf__loop_t loop = {.ops = &finetune_ops,
                              .self = &run,
                              .train = train,
-                             .total = total,
+                             .total = c.total,
                              .epochs = o.epochs,
                              .stop_after_steps = o.stop_after_steps,
-                             .clip = oo.max_grad_norm,
+                             .clip = c.oo.max_grad_norm,
                              .progress_every = o.progress_every,
                              .progress = o.progress,
                              .progress_payload = o.progress_payload};
-    return tf__train_loop(m, &loop, report);
+    st = tf__train_loop(m, &loop, report);
+    if (o.dist != NULL)
+        tf__dist_end_call(m, &shards);
+    return st;
 }

@@ -3,6 +3,7 @@
  * report structs. */
 #include "transfer/train.h"
 #include "train_internal.h"
+#include "dist.h"
 
 #include <float.h>
 #include <math.h>
@@ -84,10 +85,13 @@ tf_status_t tf__report_progress(tf_model_t *m,
     clk->items_mark = clk->items;
     clk->loss_sum = 0;
     clk->loss_n = 0;
+    const char *fn = phase == TF_TRAIN_PHASE_PRETRAIN ? "tf_pretrain" : "tf_finetune";
+    tf_status_t st = TF_STATUS_OK;
     if (cb != NULL && cb(&p, payload) != 0)
-        TF_FAIL(TF_STATUS_ECANCELED, "%s: stopped by the progress callback at step %lld",
-                phase == TF_TRAIN_PHASE_PRETRAIN ? "tf_pretrain" : "tf_finetune", (long long)step);
-    return TF_STATUS_OK;
+        st = tf__error(TF_STATUS_ECANCELED, "%s: stopped by the progress callback at step %lld", fn,
+                       (long long)step);
+    /* A callback that stops one rank stops every rank, at the same step. */
+    return m->dist != NULL ? tf__dist_agree(m, st, fn) : st;
 }
 
 tf_status_t tf__diverged(const char *fn, int64_t step, double loss, double grad_norm)

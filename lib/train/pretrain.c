@@ -2,6 +2,7 @@
 /* tf_pretrain: next-token language modelling (or next-step regression) on the backbone. */
 #include "transfer/train.h"
 #include "train_internal.h"
+#include "dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 TF__OPTS_LAYOUT(tf__pretrain_opts_layout,
                 tf_pretrain_opts_t,
                 TF_PRETRAIN_OPTS_VERSION,
-                TF__OPTS_END(tf_pretrain_opts_t, progress_payload));
+                TF__OPTS_END(tf_pretrain_opts_t, progress_payload),
+                TF__OPTS_END(tf_pretrain_opts_t, dist));
 
 static void pretrain_opts_defaults(tf_pretrain_opts_t *o)
 {
@@ -70,6 +72,7 @@ fingerprint(const tf_pretrain_opts_t *o, const tf_optimizer_opts_t *oo, int64_t 
     k.progress = NULL;
     k.progress_payload = NULL;
     k.optim = NULL; /* hashed as resolved, below */
+    k.dist = NULL;  /* the group's size is checked on its own */
     const int64_t i[] = {TF_TRAIN_PHASE_PRETRAIN, total};
     return tf__fnv1a(tf__fnv1a(tf__fnv1a(0, i, sizeof i), &k, sizeof k), oo, sizeof *oo);
 }
@@ -133,33 +136,45 @@ static tf_status_t lm_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double 
     }
     if (!train || !isfinite(*loss))
         return TF_STATUS_OK;
+    /* The head's gradients are complete: a distributed step starts summing them now. */
+    tf__dist_grads_ready(m, m->lm_head, (double)*count);
     TF_CHECK(tf_module_backward(&dy, m->lm_dropout, dyd));
     return tf_module_backward(NULL, m->encoder, dy);
 }
 
-/* Mean loss over a whole validation loader (reset before and after). */
-static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
+/* The summed loss and count of a validation loader's batches (reset before and after). */
+static tf_status_t validate_sums(tf_model_t *m, tf_loader_t *valid, double *sum, double *n)
 {
-    double sum = 0;
-    int64_t n = 0;
     tf_batch_t *b;
     TF_CHECK(tf_loader_reset(valid));
-    tf__model_set_training(m, 0);
     for (;;) {
         double loss;
         int64_t count;
         TF_CHECK(tf_loader_next(&b, valid));
         if (b == NULL)
             break;
+        if (tf_batch_size(b) == 0)
+            continue; /* an empty shard */
         TF_CHECK(lm_batch(m, b, 0, &loss, &count));
-        sum += loss * (double)count;
-        n += count;
+        *sum += loss * (double)count;
+        *n += (double)count;
     }
+    return tf_loader_reset(valid);
+}
+
+/* Mean loss over a whole validation loader (over every rank's shard of it when distributed). */
+static tf_status_t validate(tf_model_t *m, tf_loader_t *valid)
+{
+    double v[2] = {0, 0};
+    tf__model_set_training(m, 0);
+    tf_status_t st = validate_sums(m, valid, &v[0], &v[1]);
     tf__model_set_training(m, 1);
-    TF_CHECK(tf_loader_reset(valid));
-    if (n == 0)
+    if (m->dist != NULL)
+        st = tf__dist_sum(m, st, v, 2, "tf_pretrain");
+    TF_CHECK(st);
+    if (v[1] == 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_pretrain: the validation loader gave no data");
-    m->ph.last_valid_loss = sum / (double)n;
+    m->ph.last_valid_loss = v[0] / v[1];
     m->ph.last_valid_metric = m->cfg.input == TF_MODEL_INPUT_TOKENS ? exp(m->ph.last_valid_loss)
                                                                    : m->ph.last_valid_loss;
     tf__log(m->ctx, TF_LOG_INFO, "pretrain validation: loss %.4f, %s %.4f", m->ph.last_valid_loss,
@@ -180,12 +195,15 @@ typedef struct pretrain_run {
     int32_t validated_now; /* the weights as they are have been validated */
 } pretrain_run_t;
 
-static tf_status_t run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items)
+static tf_status_t
+run_batch(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items, double *weight)
 {
-    int64_t count;
+    int64_t count = 0;
     ((pretrain_run_t *)self)->validated_now = 0;
     *items = (double)tf_batch_steps(b) * (double)tf_batch_size(b);
-    return lm_batch(m, b, 1, loss, &count);
+    tf_status_t st = lm_batch(m, b, 1, loss, &count);
+    *weight = (double)count;
+    return st;
 }
 
 static tf_status_t run_after_step(void *self, tf_model_t *m, int64_t step)
@@ -217,6 +235,40 @@ static const tf__phase_ops_t pretrain_ops = {
     TF_TRAIN_PHASE_PRETRAIN, "tf_pretrain", run_batch, NULL,
     run_after_step,          run_end_epoch, run_finish};
 
+/* What a call resolved from its options before it trains. */
+typedef struct pretrain_call {
+    int64_t total;
+    tf_optimizer_opts_t oo;
+    uint64_t fingerprint;
+} pretrain_call_t;
+
+/* Check the call, resolve its budget and optimizer, and enter (or continue) the phase. */
+static tf_status_t prepare(tf_model_t *m, tf_loader_t *train, const tf_pretrain_opts_t *o,
+                           const tf_train_report_t *report, pretrain_call_t *c)
+{
+    const char *fn = "tf_pretrain";
+    TF_CHECK(tf__report_check(report, fn));
+    TF_CHECK(check_opts(o));
+    if (m->lm_head == NULL)
+        TF_FAIL(TF_STATUS_EINVAL,
+                "%s: a bidirectional model has no language-model head; "
+                "pre-train a unidirectional backbone",
+                fn);
+    int64_t per_epoch = tf_loader_num_batches(train);
+    if (per_epoch < 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", fn);
+    c->total = o->max_steps > 0 ? o->max_steps : (int64_t)o->epochs * per_epoch;
+    tf_optimizer_opts_t defaults;
+    default_optim(c->total, &defaults);
+    TF_CHECK(tf__resolve_optim(o->optim, &defaults, c->total, o->clip_norm, &c->oo,
+                               "tf_pretrain: optim"));
+    c->fingerprint = fingerprint(o, &c->oo, c->total);
+    TF_CHECK(tf__dist_check_resume(m, TF_TRAIN_PHASE_PRETRAIN, c->fingerprint, o->dist, fn));
+    TF_CHECK(tf__model_adopt_standardization(m, train));
+    tf__phase_enter(m, TF_TRAIN_PHASE_PRETRAIN, c->fingerprint, c->total);
+    return tf__phase_optimizer(m, &c->oo, attach_lm, NULL);
+}
+
 tf_status_t tf_pretrain(tf_model_t *m,
                         tf_loader_t *train,
                         tf_loader_t *valid,
@@ -224,38 +276,35 @@ tf_status_t tf_pretrain(tf_model_t *m,
                         tf_train_report_t *report)
 {
     tf_pretrain_opts_t o;
+    pretrain_call_t c;
     TF_REQUIRE_ARG(m);
     TF_REQUIRE_ARG(train);
     pretrain_opts_defaults(&o);
     TF_CHECK(tf__opts_read(&o, opts, &tf__pretrain_opts_layout, __func__));
-    TF_CHECK(tf__report_check(report, __func__));
-    TF_CHECK(check_opts(&o));
-    if (m->lm_head == NULL)
-        TF_FAIL(TF_STATUS_EINVAL,
-                "%s: a bidirectional model has no language-model head; "
-                "pre-train a unidirectional backbone",
-                __func__);
-    int64_t per_epoch = tf_loader_num_batches(train);
-    if (per_epoch < 1)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: the training loader has no batches", __func__);
-    int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
-    tf_optimizer_opts_t defaults, oo;
-    default_optim(total, &defaults);
-    TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_pretrain: optim"));
-    TF_CHECK(tf__model_adopt_standardization(m, train));
-    tf__phase_enter(m, TF_TRAIN_PHASE_PRETRAIN, fingerprint(&o, &oo, total), total);
-    TF_CHECK(tf__phase_optimizer(m, &oo, attach_lm, NULL));
+    tf_status_t st = prepare(m, train, &o, report, &c);
+    tf__dist_shards_t shards;
+    if (o.dist != NULL) {
+        /* Every rank gets here, also one whose own checks failed: they agree first. */
+        st = tf__dist_begin_call(m, o.dist, st, c.fingerprint, train, valid, m->lm_head,
+                                 m->encoder, &shards, __func__);
+        if (st != TF_STATUS_OK)
+            return st;
+    }
+    TF_CHECK(st);
     pretrain_run_t run = {valid, o.valid_every, 0};
     const tf__loop_t loop = {.ops = &pretrain_ops,
                              .self = &run,
                              .train = train,
-                             .total = total,
+                             .total = c.total,
                              .epochs = o.max_steps > 0 ? 0 : o.epochs,
                              .stop_at_total = 1,
                              .stop_after_steps = o.stop_after_steps,
-                             .clip = oo.max_grad_norm,
+                             .clip = c.oo.max_grad_norm,
                              .progress_every = o.progress_every,
                              .progress = o.progress,
                              .progress_payload = o.progress_payload};
-    return tf__train_loop(m, &loop, report);
+    st = tf__train_loop(m, &loop, report);
+    if (o.dist != NULL)
+        tf__dist_end_call(m, &shards);
+    return st;
 }

@@ -28,6 +28,7 @@ typedef struct tf__phase {
     int32_t best_epoch;
     int32_t bad_epochs;     /* epochs since the best (early stopping) */
     int32_t finished;       /* the phase ran to its end */
+    int32_t ranks;          /* processes of the distributed run that trains it; 0: one */
     double best_metric;
     double last_valid_loss;
     double last_valid_metric;
@@ -65,6 +66,13 @@ struct tf_model {
     double *class_w;            /* per-class loss weights of the running fine-tuning, or NULL */
     int32_t *ids;               /* predict_text tokenisation buffer */
     size_t ids_cap;
+    /* a distributed training call (dist.c): the group, the modules whose gradients it sums
+     * (head first), which of them are being summed this step, and the first error of a sum */
+    tf_dist_t *dist;
+    const char *dist_fn;
+    tf_module_t *dist_mods[2];
+    uint32_t dist_started;
+    tf_status_t dist_err;
 };
 
 /* Standardisation (standardize.c). A numeric model without statistics records the training
@@ -182,8 +190,9 @@ tf_status_t tf__model_check_labels(const tf_model_t *m, const tf_loader_t *data,
 tf_status_t tf__cls_batch(tf_model_t *m, tf_batch_t *b, int32_t train, double *loss, int64_t *confusion);
 /* The backward pass of a classification batch from the gradient of its logits in m->dlogits:
  * head, dropout, pooling and (unless every backbone parameter is frozen) the encoder, whose
- * forward gave y for those lengths. */
-tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths);
+ * forward gave y for those lengths. `weight`: what the batch's loss is a mean over (a
+ * distributed step sums the head's gradients scaled by it as soon as they are complete). */
+tf_status_t tf__cls_backward(tf_model_t *m, tf_tensor_t *y, tf_tensor_t *lengths, double weight);
 
 /* The options fine-tuning and distillation share: EINVAL naming `fn` unless epochs and
  * progress_every are >= 1, patience and stop_after_steps >= 0, metric a tf_metric_t and
@@ -284,8 +293,11 @@ tf_status_t tf__report_check(const tf_train_report_t *report, const char *fn);
 typedef struct tf__phase_ops {
     int32_t phase;  /* TF_TRAIN_PHASE_* */
     const char *fn; /* the public call, for messages */
-    /* Forward, loss and backward of one training batch; *items: its tokens or sequences. */
-    tf_status_t (*batch)(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items);
+    /* Forward, loss and backward of one training batch; *items: its tokens or sequences;
+     * *weight: what its mean loss is a mean over (a distributed step weighs the ranks' shards
+     * by it). */
+    tf_status_t (*batch)(void *self, tf_model_t *m, tf_batch_t *b, double *loss, double *items,
+                         double *weight);
     /* Before each batch is read, or NULL (gradual unfreezing). */
     void (*before_batch)(void *self, tf_model_t *m);
     /* After each update, `step` updates done in the phase, or NULL. */

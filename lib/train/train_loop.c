@@ -3,6 +3,7 @@
  * clipping, progress, stopping and resuming. A phase brings its own steps (tf__phase_ops_t). */
 #include "transfer/train.h"
 #include "train_internal.h"
+#include "dist.h"
 
 #include <string.h>
 
@@ -26,8 +27,10 @@ tf_status_t tf__train_loop(tf_model_t *m, const tf__loop_t *l, tf_train_report_t
         if (ops->before_batch != NULL)
             ops->before_batch(l->self, m);
         tf_batch_t *b;
-        TF_CHECK_GOTO(st, tf_loader_next(&b, l->train), out);
-        if (b == NULL) { /* end of an epoch */
+        tf_status_t got = tf_loader_next(&b, l->train);
+        if (got != TF_STATUS_OK && m->dist == NULL)
+            TF_CHECK_GOTO(st, got, out);
+        if (got == TF_STATUS_OK && b == NULL) { /* end of an epoch (on every rank at once) */
             int stop = 0;
             m->ph.epoch++;
             if (ops->end_epoch != NULL)
@@ -42,8 +45,16 @@ tf_status_t tf__train_loop(tf_model_t *m, const tf__loop_t *l, tf_train_report_t
             m->ph.epoch_loss_n = 0;
             continue;
         }
-        double loss, items;
-        TF_CHECK_GOTO(st, ops->batch(l->self, m, b, &loss, &items), out);
+        double loss = 0, items = 0, weight = 0;
+        if (m->dist == NULL) {
+            TF_CHECK_GOTO(st, ops->batch(l->self, m, b, &loss, &items, &weight), out);
+        } else {
+            /* Every rank takes part in the step's sums, also one whose batch failed or whose
+             * shard is empty; the step's agreement then stops all ranks or none. */
+            if (got == TF_STATUS_OK && tf_batch_size(b) > 0)
+                got = ops->batch(l->self, m, b, &loss, &items, &weight);
+            TF_CHECK_GOTO(st, tf__dist_step(m, got, weight, &loss, &items, ops->fn), out);
+        }
         TF_CHECK_GOTO(st, tf__guard_loss(m, loss, step, ops->fn), out);
         TF_CHECK_GOTO(st, tf__clip_and_step(m, l->clip, step, loss, ops->fn), out);
         done_here++;

@@ -173,6 +173,12 @@ typedef struct {
     void *progress_payload;
 } frozen_pretrain_opts_t;
 
+/* Version 2 appended the group handle. */
+typedef struct {
+    frozen_pretrain_opts_t v1;
+    void *dist;
+} frozen_pretrain_opts_v2_t;
+
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
@@ -204,6 +210,12 @@ typedef struct {
     frozen_finetune_opts_t v2;
     const tf_optimizer_opts_t *optim;
 } frozen_finetune_opts_v3_t;
+
+/* Version 4 appended the group handle. */
+typedef struct {
+    frozen_finetune_opts_v3_t v3;
+    void *dist;
+} frozen_finetune_opts_v4_t;
 
 typedef struct {
     uint32_t struct_size;
@@ -333,13 +345,18 @@ static const frozen_t frozen[] = {
      &tf__model_opts_layout},
     {"tf_model_opts_t", offsetof(frozen_model_opts_t, cell), 1, 3, init_model_opts,
      &tf__model_opts_layout},
-    FROZEN(pretrain_opts, 1),
-    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 3, init_finetune_opts,
+    {"tf_pretrain_opts_t", sizeof(frozen_pretrain_opts_v2_t), 2, 2, init_pretrain_opts,
+     &tf__pretrain_opts_layout},
+    {"tf_pretrain_opts_t", sizeof(frozen_pretrain_opts_t), 1, 2, init_pretrain_opts,
+     &tf__pretrain_opts_layout},
+    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v4_t), 4, 4, init_finetune_opts,
      &tf__finetune_opts_layout},
-    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_t), 2, 3, init_finetune_opts,
+    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_v3_t), 3, 4, init_finetune_opts,
+     &tf__finetune_opts_layout},
+    {"tf_finetune_opts_t", sizeof(frozen_finetune_opts_t), 2, 4, init_finetune_opts,
      &tf__finetune_opts_layout},
     /* Version 1 of the fine-tuning options ended before class_weight. */
-    {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 3, init_finetune_opts,
+    {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 4, init_finetune_opts,
      &tf__finetune_opts_layout},
     FROZEN(distill_opts, 1),
     FROZEN(adapt_opts, 1),

@@ -3,7 +3,7 @@
 # returns TF_STATUS_EINVAL (status functions) or at least does not crash (the others). The list of
 # functions comes from the headers at build time.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
-file(GLOB _api_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/transfer/*.h)
+set(_api_headers ${TF_PUBLIC_HEADERS})
 set(_null_c ${CMAKE_CURRENT_BINARY_DIR}/api_null_calls.c)
 add_custom_command(OUTPUT ${_null_c}
   COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/gen_null_calls.py ${_null_c} ${_api_headers}

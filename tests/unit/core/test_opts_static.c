@@ -231,6 +231,7 @@ static void test_pretrain(void **state)
     SAME(tf_pretrain_opts_t, progress_every);
     SAME(tf_pretrain_opts_t, progress);
     SAME(tf_pretrain_opts_t, progress_payload);
+    SAME(tf_pretrain_opts_t, dist);
     END(tf_pretrain_opts_t);
     NO_PADDING(tf_pretrain_opts_t);
 }
@@ -277,6 +278,7 @@ static void test_finetune(void **state)
     SAME(tf_finetune_opts_t, class_weights);
     SAME(tf_finetune_opts_t, num_class_weights);
     SAME(tf_finetune_opts_t, optim);
+    SAME(tf_finetune_opts_t, dist);
     END(tf_finetune_opts_t);
     NO_PADDING(tf_finetune_opts_t);
 }
