@@ -24,6 +24,8 @@ static const char main_help[] =
     "             that predicts as a fine-tuned one does (knowledge distillation)\n"
     "  import     --torch FILE --config JSON --vocab FILE --out MODEL   a model from\n"
     "             weights saved by PyTorch (safetensors)\n"
+    "  export     --model MODEL --out FILE [--dtype f32|f16|int8]   a classifier for\n"
+    "             prediction only: no language-model head, smaller weights\n"
     "\n"
     "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
     "Numeric sequences (--format csv --features F): one sequence per line, F comma-\n"
@@ -46,7 +48,8 @@ int main(int argc, char **argv)
 {
     const char *c;
     if (argc < 2) {
-        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill or import (see 'tftrain "
+        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill, import or "
+              "export (see 'tftrain "
               "--help')\n",
               stderr);
         return TT_EXIT_USAGE;
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
         return tt_cmd_distill(argc - 1, argv + 1);
     if (strcmp(c, "import") == 0)
         return tt_cmd_import(argc - 1, argv + 1);
+    if (strcmp(c, "export") == 0)
+        return tt_cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);
     return TT_EXIT_USAGE;
 }

@@ -274,6 +274,7 @@ int tt_cmd_finetune(int argc, char **argv);
 int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
 int tt_cmd_adapt(int argc, char **argv);
+int tt_cmd_export(int argc, char **argv);
 int tt_cmd_import(int argc, char **argv);
 int tt_cmd_distill(int argc, char **argv);
 

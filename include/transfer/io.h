@@ -13,6 +13,11 @@
  * Entries are either tensors (F32 or I32, 1 to #TF_TENSOR_MAX_DIMS dimensions, each at least 1)
  * or blobs: arbitrary bytes stored as a 1-D `U8` tensor, read back bit-exactly.
  *
+ * Compact weights load as F32 tensors: an `F16` tensor is widened exactly, and an `I8` tensor
+ * `<name>` is multiplied row by row by the F32 tensor `<name>.scale` of shape [rows] that must
+ * come with it (x = q * scale[row]; that scale is then not an entry of its own). Model export
+ * (tf_model_export()) writes such files; docs/checkpoints.md gives the rules.
+ *
  * Loading validates everything it reads from the file and fails with #TF_STATUS_EFORMAT (or
  * #TF_STATUS_ENOTSUP for a valid safetensors dtype or shape libtransfer cannot represent) and a
  * message naming the file and the entry; it never trusts a size from the file.
@@ -102,9 +107,10 @@ TF_API tf_status_t tf_tensorfile_opts_init(tf_tensorfile_opts_t *opts, uint32_t 
  *         #TF_STATUS_ENOTFOUND (no such file); #TF_STATUS_EIO (the file cannot be read or is
  *         not a regular file);
  *         #TF_STATUS_EFORMAT (malformed or corrupt: bad header, offsets, shapes, CRC mismatch,
- *         non-finite values, missing libtransfer metadata); #TF_STATUS_ENOTSUP (a valid
- *         safetensors dtype other than F32, I32 and U8, a scalar, a zero-sized or a more than
- *         4-dimensional tensor); #TF_STATUS_ENOMEM.
+ *         non-finite values, missing libtransfer metadata, an I8 tensor without a finite,
+ *         non-negative F32 scale per row); #TF_STATUS_ENOTSUP (a valid safetensors dtype other
+ *         than F32, F16, I8, I32 and U8, a scalar, a zero-sized or a more than 4-dimensional
+ *         tensor); #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_tensorfile_free().
  * @threadsafety Uses `ctx`; not concurrently with other users of `ctx`.
  */

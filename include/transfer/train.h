@@ -1008,7 +1008,8 @@ TF_API double tf_model_temperature(const tf_model_t *model);
 TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
 
 /**
- * @brief Load a model saved by tf_model_save().
+ * @brief Load a model saved by tf_model_save() or tf_model_export() (whose F16 or int8 weights
+ *        are widened to F32).
  * @param[out] out Receives the model; NULL on failure.
  * @param[in] ctx Context.
  * @param[in] path The file.
@@ -1020,6 +1021,73 @@ TF_API tf_status_t tf_model_save(tf_model_t *model, const char *path);
  * @threadsafety One thread at a time with `ctx` (it allocates through it).
  */
 TF_API tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uint32_t flags);
+
+/** Current version of ::tf_export_opts_t. */
+#define TF_EXPORT_OPTS_VERSION 1
+
+/** Export dtype: every tensor stays F32 (only the language-model head is left out). */
+#define TF_EXPORT_DTYPE_F32 1
+/** Export dtype: the large matrices as IEEE half precision (`F16`), rounded to nearest even. */
+#define TF_EXPORT_DTYPE_F16 2
+/** Export dtype: the large matrices as symmetric int8 (`I8`) with one F32 scale per row. */
+#define TF_EXPORT_DTYPE_INT8 3
+
+/** Default tf_export_opts_t::min_elements. */
+#define TF_EXPORT_MIN_ELEMENTS 1024
+
+/** @brief Options of tf_model_export(). Fill with tf_export_opts_init() (or
+ *         #TF_EXPORT_OPTS_INIT). */
+typedef struct tf_export_opts {
+    uint32_t struct_size;  /**< sizeof(tf_export_opts_t), set by the init function. */
+    uint32_t version;      /**< #TF_EXPORT_OPTS_VERSION, set by the init function. */
+    uint32_t dtype;        /**< #TF_EXPORT_DTYPE_F32 (default), #TF_EXPORT_DTYPE_F16 or
+                                #TF_EXPORT_DTYPE_INT8. */
+    uint32_t reserved;     /**< Must be 0. */
+    int64_t min_elements;  /**< Tensors of 2 or more dimensions with at least this many elements
+                                are stored in `dtype`; the others (biases, small heads) stay F32.
+                                Default #TF_EXPORT_MIN_ELEMENTS; at least 1. */
+} tf_export_opts_t;
+
+/** Static initializer with the same defaults as tf_export_opts_init() (current version). */
+#define TF_EXPORT_OPTS_INIT                                                                        \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_export_opts_t), TF_EXPORT_OPTS_VERSION, TF_EXPORT_DTYPE_F32, 0u,       \
+            TF_EXPORT_MIN_ELEMENTS                                                                 \
+    }
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_EXPORT_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_export_opts_init(tf_export_opts_t *opts, uint32_t version);
+
+/**
+ * @brief Save a classifier for prediction only: without its language-model head (`lm_head.*`,
+ *        which classification never uses), with its large matrices in F32, F16 or int8.
+ *
+ * The file is a checkpoint as tf_model_save() writes (safetensors, a CRC32 per tensor, the
+ * configuration, vocabulary, labels and decision metadata) plus the metadata key
+ * `libtransfer.inference` naming the dtype (`f32`, `f16` or `int8`). With int8, a matrix
+ * `<name>` of R rows is stored as an `I8` tensor and an `F32` tensor `<name>.scale` of shape [R]:
+ * scale = max|row| / 127, q = round(x / scale), x = q * scale (docs/checkpoints.md). tf_model_load()
+ * reads the file back, widening every weight to F32; the model predicts, evaluates, calibrates
+ * and adapts its prior as any other, but refuses tf_pretrain(), tf_finetune() and vocabulary
+ * growth with #TF_STATUS_ESTATE (it has no language-model head, and its weights are rounded).
+ * @param[in] model A model with a task head (after tf_finetune(), or loaded with one).
+ * @param[in] path Target file, written atomically.
+ * @param[in] opts Options, or NULL for the defaults (F32).
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL argument, bad option, a model without a task
+ *         head, a weight outside the f16 range or not finite); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_EIO; #TF_STATUS_ENOMEM. A failed export leaves any previous file at `path`
+ *         untouched.
+ * @ownership `path` and `opts` are read during the call only.
+ * @threadsafety One thread at a time with `model`'s context.
+ */
+TF_API tf_status_t tf_model_export(tf_model_t *model, const char *path, const tf_export_opts_t *opts);
 
 /** Current version of ::tf_import_opts_t. */
 #define TF_IMPORT_OPTS_VERSION 1
@@ -1069,8 +1137,8 @@ TF_API tf_status_t tf_import_opts_init(tf_import_opts_t *opts, uint32_t version)
  * `lstm.bias_ih_l0`, `lstm.bias_hh_l0` (`gru.*` for a GRU, `_reverse` for the second direction,
  * `_l1`... for more layers), `lm_head.weight`, `lm_head.bias`, and `head.weight`, `head.bias` for
  * a task head. Any metadata is ignored. Every tensor of the architecture must be present with
- * its exact shape and no other tensor may be; half-precision files (F16, BF16) are refused:
- * convert them with `.float()` before saving. The model then saves with tf_model_save() as any
+ * its exact shape and no other tensor may be; F16 tensors are widened to F32 exactly, BF16 ones
+ * are refused: convert them with `.float()` before saving. The model then saves with tf_model_save() as any
  * other (with a CRC32 per tensor computed then).
  * @param[out] out Receives the model; NULL on failure.
  * @param[in] ctx Context.
@@ -1082,7 +1150,7 @@ TF_API tf_status_t tf_import_opts_init(tf_import_opts_t *opts, uint32_t version)
  * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (bad argument or architecture, a `head.*` without
  *         labels); #TF_STATUS_ENOTFOUND (no file); #TF_STATUS_EIO; #TF_STATUS_EFORMAT (not
  *         safetensors, a tensor missing, unexpected, of the wrong shape or dtype: the message
- *         names it); #TF_STATUS_ENOTSUP (a dtype libtransfer cannot read, as F16);
+ *         names it); #TF_STATUS_ENOTSUP (a dtype libtransfer cannot read, as BF16);
  *         #TF_STATUS_EVERSION; #TF_STATUS_ENOMEM.
  * @ownership caller: free with tf_model_free(); `vocab`, `arch` and `opts` stay the caller's.
  * @threadsafety One thread at a time with `ctx` (it allocates through it).

@@ -122,6 +122,7 @@ extern const tf__opts_layout_t tf__finetune_opts_layout;
 extern const tf__opts_layout_t tf__distill_opts_layout;
 extern const tf__opts_layout_t tf__adapt_opts_layout;
 extern const tf__opts_layout_t tf__import_opts_layout;
+extern const tf__opts_layout_t tf__export_opts_layout;
 extern const tf__opts_layout_t tf__train_report_layout;
 extern const tf__opts_layout_t tf__metrics_layout;
 

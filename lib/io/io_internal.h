@@ -124,6 +124,17 @@ int tf__kv_cmp(const void *a, const void *b);
  * keys starting with "crc32." left out, each pair as key NUL value NUL. */
 uint32_t tf__meta_crc(const tf__kv_t *kv, uint32_t n);
 
+/* Add an entry of raw little-endian elements of a safetensors dtype the tensor type does not have
+ * (`dtype` "F16" or "I8", a static string; `elem_size` its bytes), shape [ndim] (1 to 4 dims, each
+ * at least 1). `data` is borrowed until the last save, as for tensors. */
+tf_status_t tf__tensorfile_writer_add_raw(tf_tensorfile_writer_t *w,
+                                          const char *name,
+                                          const char *dtype,
+                                          uint32_t elem_size,
+                                          const int64_t *shape,
+                                          uint32_t ndim,
+                                          const void *data);
+
 /* Fill `o` from a caller's options (NULL = defaults), validating flags and limits. */
 tf_status_t
 tf__tensorfile_opts_read(tf_tensorfile_opts_t *o, const tf_tensorfile_opts_t *opts, const char *fn);

@@ -3,6 +3,7 @@
  * validated before it is used; the payload of every entry is CRC-checked. */
 #include "io_internal.h"
 #include "json.h"
+#include "../tensor/quant.h"
 
 
 #include <errno.h>
@@ -24,35 +25,40 @@ typedef struct src {
 } src_t;
 
 /* safetensors dtypes: the ones libtransfer reads, and the valid ones it does not (ENOTSUP).
- * size 0: a sub-byte type whose byte size is not checked. */
+ * size 0: a sub-byte type whose byte size is not checked. F16 and I8 (with its per-row scales,
+ * docs/checkpoints.md) are widened to F32 tensors as they are read. */
 typedef struct dtype_info {
     const char *name;
     uint32_t size;
     int32_t kind;  /* TF_TENSORFILE_KIND_*, 0 = unsupported */
     int32_t dtype; /* tf_dtype_t for tensors */
+    int32_t wide;  /* stored as WIDE_F16 or WIDE_I8, loaded as F32 */
 } dtype_info_t;
 
+enum { WIDE_F16 = 1, WIDE_I8 = 2 };
+#define SCALE_SUFFIX ".scale"
+
 static const dtype_info_t dtypes[] = {
-    {"F32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_F32},
-    {"I32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_I32},
-    {"U8", 1, TF_TENSORFILE_KIND_BLOB, 0},
-    {"BOOL", 1, 0, 0},
-    {"I8", 1, 0, 0},
-    {"I16", 2, 0, 0},
-    {"U16", 2, 0, 0},
-    {"F16", 2, 0, 0},
-    {"BF16", 2, 0, 0},
-    {"U32", 4, 0, 0},
-    {"I64", 8, 0, 0},
-    {"U64", 8, 0, 0},
-    {"F64", 8, 0, 0},
-    {"C64", 8, 0, 0},
-    {"F8_E5M2", 1, 0, 0},
-    {"F8_E4M3", 1, 0, 0},
-    {"F8_E8M0", 1, 0, 0},
-    {"F4", 0, 0, 0},
-    {"F6_E2M3", 0, 0, 0},
-    {"F6_E3M2", 0, 0, 0},
+    {"F32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_F32, 0},
+    {"I32", 4, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_I32, 0},
+    {"U8", 1, TF_TENSORFILE_KIND_BLOB, 0, 0},
+    {"F16", 2, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_F32, WIDE_F16},
+    {"I8", 1, TF_TENSORFILE_KIND_TENSOR, TF_DTYPE_F32, WIDE_I8},
+    {"BOOL", 1, 0, 0, 0},
+    {"I16", 2, 0, 0, 0},
+    {"U16", 2, 0, 0, 0},
+    {"BF16", 2, 0, 0, 0},
+    {"U32", 4, 0, 0, 0},
+    {"I64", 8, 0, 0, 0},
+    {"U64", 8, 0, 0, 0},
+    {"F64", 8, 0, 0, 0},
+    {"C64", 8, 0, 0, 0},
+    {"F8_E5M2", 1, 0, 0, 0},
+    {"F8_E4M3", 1, 0, 0, 0},
+    {"F8_E8M0", 1, 0, 0, 0},
+    {"F4", 0, 0, 0, 0},
+    {"F6_E2M3", 0, 0, 0, 0},
+    {"F6_E3M2", 0, 0, 0, 0},
 };
 
 /* One entry as described by the header, before any data is read. */
@@ -65,6 +71,8 @@ typedef struct pentry {
     uint64_t begin, end;
     const char *unsupported; /* why libtransfer cannot represent it, or NULL */
     const char *crc_hex;     /* value of crc32.<name>, or NULL */
+    int64_t scale;           /* I8: index of its <name>.scale entry */
+    int32_t is_scale;        /* the scale of an I8 entry: folded into it, not an entry itself */
 } pentry_t;
 
 static tf_status_t src_read(const src_t *s, uint64_t off, void *dst, size_t n)
@@ -186,7 +194,7 @@ static tf_status_t parse_entry(const src_t *s, const tf__json_t *j, pentry_t *e,
                     (unsigned long long)(en - b));
     }
     if (e->dt->kind == 0)
-        e->unsupported = "its dtype is not F32, I32 or U8";
+        e->unsupported = "its dtype is not F32, F16, I8, I32 or U8";
     else if (nd == 0)
         e->unsupported = "it is a scalar (0 dimensions)";
     else if (nd > TF_TENSOR_MAX_DIMS)
@@ -199,6 +207,11 @@ static tf_status_t parse_entry(const src_t *s, const tf__json_t *j, pentry_t *e,
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(((const pentry_t *)a)->name, ((const pentry_t *)b)->name);
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+    return cmp_name(*(const pentry_t *const *)a, *(const pentry_t *const *)b);
 }
 
 static int cmp_offset(const void *a, const void *b)
@@ -346,13 +359,78 @@ static tf_status_t check_header(const src_t *s,
     return TF_STATUS_OK;
 }
 
-/* Allocate the entry's storage, read its bytes and verify them. */
+/* Pair every I8 entry with its F32 scale entry "<name>.scale" of shape [rows] (`pe` is in data
+ * order; the pairing is by index). */
+static tf_status_t pair_scales(tf_ctx_t *ctx, const src_t *s, pentry_t *pe, uint32_t np)
+{
+    const char *L = s->label;
+    tf_status_t st = TF_STATUS_OK;
+    pentry_t **byname = tf__calloc(ctx, np ? np : 1, sizeof *byname);
+    if (byname == NULL)
+        return TF_STATUS_ENOMEM;
+    for (uint32_t i = 0; i < np; i++)
+        byname[i] = &pe[i];
+    qsort(byname, np, sizeof *byname, cmp_name_ptr);
+    for (uint32_t i = 0; i < np && st == TF_STATUS_OK; i++) {
+        pentry_t *q = &pe[i];
+        if (q->dt->wide != WIDE_I8)
+            continue;
+        uint32_t lo = 0, hi = np;
+        pentry_t *sc = NULL;
+        while (lo < hi) { /* the entry named q->name + ".scale" */
+            uint32_t mid = lo + (hi - lo) / 2;
+            int c = cmp_concat(byname[mid]->name, q->name, SCALE_SUFFIX);
+            if (c == 0) {
+                sc = byname[mid];
+                break;
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (sc == NULL)
+            st = tf__error(TF_STATUS_EFORMAT,
+                           FN ": %s: int8 tensor '%s' has no scale tensor '%s" SCALE_SUFFIX
+                              "' (F32, one scale per row)",
+                           L, q->name, q->name);
+        else if (sc->dt->wide != 0 || sc->dt->dtype != TF_DTYPE_F32 ||
+                 sc->dt->kind != TF_TENSORFILE_KIND_TENSOR || sc->ndim != 1 ||
+                 sc->shape[0] != q->shape[0])
+            st = tf__error(TF_STATUS_EFORMAT,
+                           FN ": %s: the scale '%s' of int8 tensor '%s' is not F32 of shape "
+                              "[%lld] (one scale per row)",
+                           L, sc->name, q->name, (long long)q->shape[0]);
+        else {
+            q->scale = sc - pe;
+            sc->is_scale = 1;
+        }
+    }
+    tf__free(ctx, byname);
+    return st;
+}
+
+static tf_status_t check_finite(const char *L, const char *name, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            TF_FAIL(TF_STATUS_EFORMAT,
+                    FN ": %s: tensor '%s' element %zu is %s (set "
+                       "TF_TENSORFILE_ALLOW_NONFINITE to accept it)",
+                    L, name, i, isnan(v[i]) ? "NaN" : "infinite");
+    return TF_STATUS_OK;
+}
+
+/* Allocate the entry's storage, read its bytes and verify them. An F16 or I8 entry is read into
+ * `raw` (freed by the caller) and widened; an I8 one needs its scale entry, `scale`, read. */
 static tf_status_t read_entry(tf_tensorfile_t *f,
                               const src_t *s,
                               const tf_tensorfile_opts_t *o,
                               const pentry_t *p,
                               uint64_t data_start,
-                              tf__tf_entry_t *e)
+                              tf__tf_entry_t *e,
+                              const tf__tf_entry_t *scale,
+                              void **raw)
 {
     const char *L = s->label;
     void *dst;
@@ -373,6 +451,12 @@ static tf_status_t read_entry(tf_tensorfile_t *f,
         e->blob_len = nbytes;
         dst = e->blob;
     }
+    if (p->dt->wide != 0) {
+        *raw = tf__alloc(f->ctx, nbytes ? nbytes : 1);
+        if (*raw == NULL)
+            return TF_STATUS_ENOMEM;
+        dst = *raw;
+    }
     TF_CHECK(src_read(s, data_start + p->begin, dst, nbytes));
     if (p->crc_hex != NULL) {
         uint32_t want, got = tf__crc32(0, dst, nbytes);
@@ -385,17 +469,36 @@ static tf_status_t read_entry(tf_tensorfile_t *f,
                        "metadata says %08x",
                     L, p->name, (unsigned)got, (unsigned)want);
     }
-    if (p->dt->dtype == TF_DTYPE_F32 && e->kind == TF_TENSORFILE_KIND_TENSOR &&
-        !(o->flags & TF_TENSORFILE_ALLOW_NONFINITE)) {
-        const float *v = dst;
-        for (size_t i = 0; i < nbytes / sizeof(float); i++)
-            if (!isfinite(v[i]))
-                TF_FAIL(TF_STATUS_EFORMAT,
-                        FN ": %s: tensor '%s' element %zu is %s (set "
-                           "TF_TENSORFILE_ALLOW_NONFINITE to accept it)",
-                        L, p->name, i, isnan(v[i]) ? "NaN" : "infinite");
+    if (p->dt->wide == WIDE_F16) {
+        tf__f16_to_f32_n(*raw, e->tensor->data, (size_t)e->tensor->numel);
+    } else if (p->dt->wide == WIDE_I8) {
+        const float *sv = scale->tensor->data;
+        const int64_t rows = p->shape[0];
+        for (int64_t r = 0; r < rows; r++)
+            if (sv[r] < 0.0f)
+                TF_FAIL(TF_STATUS_EFORMAT, FN ": %s: the scale of row %lld of int8 tensor '%s' is "
+                        "negative", L, (long long)r, p->name);
+        tf__dequantize_rows_i8(*raw, sv, rows, e->tensor->numel / rows, e->tensor->data);
     }
+    if (p->dt->dtype == TF_DTYPE_F32 && e->kind == TF_TENSORFILE_KIND_TENSOR &&
+        !(o->flags & TF_TENSORFILE_ALLOW_NONFINITE))
+        TF_CHECK(check_finite(L, p->name, e->tensor->data, (size_t)e->tensor->numel));
     return TF_STATUS_OK;
+}
+
+/* Drop the scale entries, now folded into their int8 tensors, keeping the data order. */
+static void drop_scales(tf_tensorfile_t *f, const pentry_t *pe, uint32_t np)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < np; i++) {
+        if (!pe[i].is_scale) {
+            f->entries[k++] = f->entries[i];
+            continue;
+        }
+        tf__free(f->ctx, f->entries[i].name);
+        tf_tensor_free(f->entries[i].tensor);
+    }
+    f->count = k;
 }
 
 static tf_status_t
@@ -490,6 +593,7 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
         mp[i].value = m->str;
     }
     TF_CHECK_GOTO(st, check_header(s, o, pe, np, mp, nm, data_len), done);
+    TF_CHECK_GOTO(st, pair_scales(ctx, s, pe, np), done);
 
     f = tf__calloc(ctx, 1, sizeof *f);
     if (f == NULL) {
@@ -515,8 +619,19 @@ load_src(tf_tensorfile_t **out, tf_ctx_t *ctx, const src_t *s, const tf_tensorfi
             goto done;
         }
     }
-    for (i = 0; i < np; i++)
-        TF_CHECK_GOTO(st, read_entry(f, s, o, &pe[i], data_start, &f->entries[i]), done);
+    /* Scales before the int8 tensors that need them. */
+    for (int pass = 0; pass < 2; pass++)
+        for (i = 0; i < np; i++) {
+            if ((pe[i].dt->wide == WIDE_I8) != (pass == 1))
+                continue;
+            void *raw = NULL;
+            const tf__tf_entry_t *sc = pass == 1 ? &f->entries[pe[i].scale] : NULL;
+            st = read_entry(f, s, o, &pe[i], data_start, &f->entries[i], sc, &raw);
+            tf__free(ctx, raw);
+            if (st != TF_STATUS_OK)
+                goto done;
+        }
+    drop_scales(f, pe, np);
 done:
     tf__json_free(doc);
     tf__free(ctx, hbuf);

@@ -9,9 +9,13 @@
 
 typedef struct wentry {
     char *name;
-    const tf_tensor_t *tensor; /* borrowed; NULL for a blob */
+    const tf_tensor_t *tensor; /* borrowed; NULL for a blob or a raw entry */
     const void *blob;          /* borrowed */
     size_t blob_len;
+    const char *raw_dtype;     /* a raw entry's safetensors dtype (static string), else NULL */
+    uint32_t raw_size;         /* its element size in bytes */
+    uint32_t ndim;
+    int64_t shape[TF_TENSOR_MAX_DIMS];
 } wentry_t;
 
 struct tf_tensorfile_writer {
@@ -108,6 +112,27 @@ static tf_status_t add_entry(tf_tensorfile_writer_t *w,
     e->tensor = t;
     e->blob = blob;
     e->blob_len = blob_len;
+    e->raw_dtype = NULL;
+    return TF_STATUS_OK;
+}
+
+tf_status_t tf__tensorfile_writer_add_raw(tf_tensorfile_writer_t *w,
+                                          const char *name,
+                                          const char *dtype,
+                                          uint32_t elem_size,
+                                          const int64_t *shape,
+                                          uint32_t ndim,
+                                          const void *data)
+{
+    size_t n = elem_size;
+    for (uint32_t d = 0; d < ndim; d++)
+        n *= (size_t)shape[d];
+    TF_CHECK(add_entry(w, name, NULL, data, n, "tf_tensorfile_writer_add_raw"));
+    wentry_t *e = &w->entries[w->count - 1];
+    e->raw_dtype = dtype;
+    e->raw_size = elem_size;
+    e->ndim = ndim;
+    memcpy(e->shape, shape, ndim * sizeof *shape);
     return TF_STATUS_OK;
 }
 
@@ -175,17 +200,26 @@ tf_tensorfile_writer_add_meta(tf_tensorfile_writer_t *w, const char *key, const 
     return TF_STATUS_OK;
 }
 
-/* Lay out the entries: 4-byte dtypes first (each starts 4-aligned), then the byte blobs, each
- * group in insertion order; data is contiguous as safetensors readers require. Computes the
- * CRCs and rejects non-finite F32 values unless allowed. */
+/* Element size of an entry: 4 for tensors, a raw entry's own, 1 for blobs. */
+static uint32_t elem_size(const wentry_t *e)
+{
+    return e->tensor != NULL ? 4u : e->raw_dtype != NULL ? e->raw_size : 1u;
+}
+
+/* Lay out the entries by decreasing element size (4-byte dtypes first, each starting 4-aligned,
+ * then 2-byte, then bytes and blobs), each group in insertion order; data is contiguous as
+ * safetensors readers require. Computes the CRCs and rejects non-finite F32 values unless
+ * allowed. */
 static tf_status_t layout(const tf_tensorfile_writer_t *w, wlayout_t *l, uint64_t *total)
 {
+    static const uint32_t sizes[3] = {4, 2, 1};
     uint32_t k = 0;
     uint64_t off = 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 3; pass++)
         for (uint32_t i = 0; i < w->count; i++) {
             const wentry_t *e = &w->entries[i];
-            if ((e->tensor != NULL) != (pass == 0))
+            uint32_t es = elem_size(e);
+            if (es != sizes[pass] && !(pass == 2 && es != 4 && es != 2))
                 continue;
             wlayout_t *x = &l[k++];
             x->e = e;
@@ -204,7 +238,7 @@ static tf_status_t layout(const tf_tensorfile_writer_t *w, wlayout_t *l, uint64_
                                     e->name, (long long)j, isnan(v[j]) ? "NaN" : "infinite");
                 }
             } else {
-                x->dtype = "U8";
+                x->dtype = e->raw_dtype != NULL ? e->raw_dtype : "U8";
                 x->data = e->blob;
                 x->nbytes = e->blob_len;
             }
@@ -263,11 +297,13 @@ build_header(const tf_tensorfile_writer_t *w, const wlayout_t *l, tf__kv_t *kv, 
         TF_CHECK(tf__buf_puts(b, ":{\"dtype\":\""));
         TF_CHECK(tf__buf_puts(b, x->dtype));
         TF_CHECK(tf__buf_puts(b, "\",\"shape\":["));
-        if (x->e->tensor != NULL) {
-            for (uint32_t d = 0; d < x->e->tensor->ndim; d++) {
+        if (x->e->tensor != NULL || x->e->raw_dtype != NULL) {
+            const int64_t *shape = x->e->tensor ? x->e->tensor->shape : x->e->shape;
+            uint32_t nd = x->e->tensor ? x->e->tensor->ndim : x->e->ndim;
+            for (uint32_t d = 0; d < nd; d++) {
                 if (d > 0)
                     TF_CHECK(tf__buf_append(b, ",", 1));
-                TF_CHECK(tf__buf_u64(b, (uint64_t)x->e->tensor->shape[d]));
+                TF_CHECK(tf__buf_u64(b, (uint64_t)shape[d]));
             }
         } else {
             TF_CHECK(tf__buf_u64(b, (uint64_t)x->nbytes));

@@ -16,6 +16,7 @@
 #define KEY_KIND "libtransfer.kind"
 #define KEY_DECISION "libtransfer.decision"
 #define KEY_STANDARDIZATION "libtransfer.standardization"
+#define KEY_INFERENCE "libtransfer.inference"
 
 static tf_status_t config_json(tf_model_t *m, tf__buf_t *b)
 {
@@ -109,20 +110,17 @@ static tf_status_t add_params(tf_model_t *m, tf_tensorfile_writer_t *w)
     return TF_STATUS_OK;
 }
 
-tf_status_t tf_model_save(tf_model_t *m, const char *path)
+tf_status_t tf__model_add_meta(tf_model_t *m, tf_tensorfile_writer_t *w, const char *inference)
 {
-    tf_tensorfile_writer_t *w = NULL;
     tf__buf_t cfg, labels, dec, stdz;
     char *vocab = NULL;
     tf_status_t st;
-    TF_REQUIRE_ARG(m);
-    TF_REQUIRE_ARG(path);
     tf__buf_init(&cfg, m->ctx);
     tf__buf_init(&labels, m->ctx);
     tf__buf_init(&dec, m->ctx);
     tf__buf_init(&stdz, m->ctx);
-    TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
-    TF_CHECK_GOTO(st, add_params(m, w), out);
+    if (inference != NULL)
+        TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_INFERENCE, inference), out);
     TF_CHECK_GOTO(st, config_json(m, &cfg), out);
     TF_CHECK_GOTO(st, tf__buf_append(&cfg, "", 1), out);
     TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_KIND, "model"), out);
@@ -151,15 +149,40 @@ tf_status_t tf_model_save(tf_model_t *m, const char *path)
         TF_CHECK_GOTO(st, tf__buf_append(&dec, "", 1), out);
         TF_CHECK_GOTO(st, tf_tensorfile_writer_add_meta(w, KEY_DECISION, dec.data), out);
     }
-    st = tf_tensorfile_writer_save(w, path);
+    st = TF_STATUS_OK;
 out:
-    tf_tensorfile_writer_free(w);
     tf__buf_free(&cfg);
     tf__buf_free(&labels);
     tf__buf_free(&dec);
     tf__buf_free(&stdz);
     tf__free(m->ctx, vocab);
     return st;
+}
+
+tf_status_t tf_model_save(tf_model_t *m, const char *path)
+{
+    tf_tensorfile_writer_t *w = NULL;
+    tf_status_t st;
+    TF_REQUIRE_ARG(m);
+    TF_REQUIRE_ARG(path);
+    TF_CHECK_GOTO(st, tf_tensorfile_writer_create(&w, m->ctx, NULL), out);
+    TF_CHECK_GOTO(st, add_params(m, w), out);
+    /* A model from an inference export saves as one again (in F32): it has no LM head. */
+    TF_CHECK_GOTO(st, tf__model_add_meta(m, w, m->inference ? "f32" : NULL), out);
+    st = tf_tensorfile_writer_save(w, path);
+out:
+    tf_tensorfile_writer_free(w);
+    return st;
+}
+
+tf_status_t tf__model_check_trainable(const tf_model_t *m, const char *fn)
+{
+    if (m->inference != 0)
+        TF_FAIL(TF_STATUS_ESTATE,
+                "%s: the model was loaded from an inference export (no language-model head, "
+                "rounded weights) and cannot train; load the full checkpoint it was exported from",
+                fn);
+    return TF_STATUS_OK;
 }
 
 /* ---- loading ---- */
@@ -520,11 +543,28 @@ tf_status_t tf_model_load(tf_model_t **out, tf_ctx_t *ctx, const char *path, uin
                      "tf_model_load: %s: the configuration's language-model head does not fit the model (%s)", path,
                      why);
     }
+    const char *inference = tf_tensorfile_meta(f, KEY_INFERENCE);
+    int32_t inference_dtype = 0;
+    if (inference != NULL) {
+        static const char *const names[] = {"f32", "f16", "int8"};
+        for (int32_t i = 0; i < 3; i++)
+            if (strcmp(inference, names[i]) == 0)
+                inference_dtype = TF_EXPORT_DTYPE_F32 + i;
+        if (inference_dtype == 0)
+            TF_FAIL_GOTO(st, out, TF_STATUS_EFORMAT,
+                         "%s: %s: metadata '%s' is '%.16s', not f32, f16 or int8", __func__, path,
+                         KEY_INFERENCE, inference);
+    }
     st = tf__model_new(&m, ctx, vocab, &cfg);
     vocab = NULL; /* adopted (or freed) by tf__model_new */
     if (st != TF_STATUS_OK)
         goto out;
     TF_CHECK_GOTO(st, parse_standardization(m, path, tf_tensorfile_meta(f, KEY_STANDARDIZATION)), out);
+    if (inference_dtype != 0) { /* exported without the language-model head */
+        tf_module_free(m->lm_head);
+        m->lm_head = NULL;
+        m->inference = inference_dtype;
+    }
     if (num_classes > 0 && !(flags & TF_MODEL_LOAD_BACKBONE)) {
         const char *ltext = tf_tensorfile_meta(f, KEY_LABELS);
         if (ltext == NULL || num_classes < 2 - multilabel || pooling == 0)

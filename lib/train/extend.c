@@ -65,6 +65,7 @@ tf_status_t tf_model_extend_vocab_files(tf_model_t *m,
     TF_REQUIRE_ARG(paths);
     if (num_paths == 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: give at least one file", fn);
+    TF_CHECK(tf__model_check_trainable(m, fn));
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
         TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model has no vocabulary", fn);
     if (tf_vocab_kind(m->vocab) != TF_VOCAB_KIND_WORD)

@@ -509,6 +509,7 @@ static tf_status_t prepare(tf_model_t *m, tf_loader_t *train, tf_loader_t *valid
     const char *fn = "tf_finetune";
     TF_CHECK(tf__report_check(report, fn));
     TF_CHECK(check_opts(o));
+    TF_CHECK(tf__model_check_trainable(m, fn));
     int32_t C = tf_loader_num_labels(train), multi = tf_loader_is_multilabel(train);
     if (C < 2 - multi)
         TF_FAIL(TF_STATUS_EINVAL,

@@ -249,6 +249,7 @@ static tf_status_t prepare(tf_model_t *m, tf_loader_t *train, const tf_pretrain_
     const char *fn = "tf_pretrain";
     TF_CHECK(tf__report_check(report, fn));
     TF_CHECK(check_opts(o));
+    TF_CHECK(tf__model_check_trainable(m, fn));
     if (m->lm_head == NULL)
         TF_FAIL(TF_STATUS_EINVAL,
                 "%s: a bidirectional model has no language-model head; "

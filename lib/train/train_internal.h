@@ -73,6 +73,8 @@ struct tf_model {
     tf_module_t *dist_mods[2];
     uint32_t dist_started;
     tf_status_t dist_err;
+    int32_t inference;          /* loaded from an inference export (no LM head, rounded
+                                   weights): its TF_EXPORT_DTYPE_*; 0 otherwise */
 };
 
 /* Standardisation (standardize.c). A numeric model without statistics records the training
@@ -120,6 +122,13 @@ void tf__model_drop_head(tf_model_t *m);
 struct tf__lines;
 /* tf_model_init_embeddings_file on lines of any source (a file, or memory for the fuzz target). */
 tf_status_t tf__model_init_embeddings_lines(tf_model_t *m, struct tf__lines *lr, int32_t *num_found);
+
+/* ESTATE naming `fn` when the model came from an inference export, which cannot train. */
+tf_status_t tf__model_check_trainable(const tf_model_t *m, const char *fn);
+
+/* The metadata of a model checkpoint (kind, configuration, vocabulary, labels, decisions) into
+ * `w`; `inference` is the dtype name of an inference export ("f32", "f16", "int8"), or NULL. */
+tf_status_t tf__model_add_meta(tf_model_t *m, tf_tensorfile_writer_t *w, const char *inference);
 
 /* Copy every parameter of the model from `f`, checking dtype and shape, and refuse tensors of
  * `f` the model does not have (`head.*` skipped when skip_head); messages start "fn: path:". */

@@ -79,6 +79,11 @@ class _ImportOpts(ctypes.Structure):
                 ("head_dropout", _dbl)]
 
 
+class _ExportOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("dtype", _u32), ("reserved", _u32),
+                ("min_elements", _i64)]
+
+
 class _OptimOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("algorithm", _i32), ("amsgrad", _i32),
                 ("lr", _dbl), ("momentum", _dbl), ("dampening", _dbl), ("nesterov", _i32),
@@ -152,6 +157,8 @@ class _Metrics(ctypes.Structure):
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
 _MODEL_OPTS_V = 3
 _PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = _DISTILL_OPTS_V = 1
+_EXPORT_OPTS_V = 1
+_EXPORT_DTYPES = {"f32": 1, "f16": 2, "int8": 3}
 _FINETUNE_OPTS_V = 3
 
 # Names accepted for enumerations.
@@ -238,6 +245,8 @@ declare("tf_model_save", "status", [_vp, ctypes.c_char_p])
 declare("tf_model_load", "status", [H, _vp, ctypes.c_char_p, _u32],
         paths=(2,))
 declare("tf_import_opts_init", "status", [P(_ImportOpts), _u32])
+declare("tf_export_opts_init", "status", [P(_ExportOpts), _u32])
+declare("tf_model_export", "status", [_vp, ctypes.c_char_p, P(_ExportOpts)], paths=(1,))
 declare("tf_model_import", "status", [H, _vp, ctypes.c_char_p, _vp, P(_ModelOpts), P(_ImportOpts)],
         paths=(2,))
 declare("tf_model_init_embeddings_file", "status", [_vp, ctypes.c_char_p, P(_i32)], paths=(1,))
@@ -691,6 +700,19 @@ class Model(Handle):
         """Write the model to a safetensors file (replaced atomically), PyTorch parameter
         names, readable by safetensors.torch.load_file."""
         lib.tf_model_save(self.handle, os.fsencode(path))
+
+    def export(self, path: PathLike, dtype: str = "int8", min_elements: int = 1024) -> None:
+        """Write the classifier for prediction only (replaced atomically): without the
+        language-model head, the matrices of at least `min_elements` elements in `dtype`
+        ("f32", "f16" or "int8" with one F32 scale per row). Model.load reads it back; such a
+        model predicts and evaluates but does not train."""
+        if dtype not in _EXPORT_DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {sorted(_EXPORT_DTYPES)}")
+        eo = _ExportOpts()
+        lib.tf_export_opts_init(ctypes.byref(eo), _EXPORT_OPTS_V)
+        eo.dtype = _EXPORT_DTYPES[dtype]
+        eo.min_elements = min_elements
+        lib.tf_model_export(self.handle, os.fsencode(path), ctypes.byref(eo))
 
     @property
     def vocab(self) -> Optional[Vocab]:

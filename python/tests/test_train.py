@@ -162,6 +162,36 @@ class TrainTest(DataDirTest):
                         student.close()
                     teacher.close()
 
+    def test_export_loads_predicts_and_refuses_training(self):
+        """Model.export: smaller files that Model.load reads; predictions within the rounding of
+        each dtype; training refused with the library's status (RuntimeError)."""
+        full = os.path.join(self.dir, "full.safetensors")
+        with lt.Context(threads=1, seed=5) as ctx:
+            with lt.Vocab.build(ctx, [self.corpus], max_size=64) as vocab:
+                with lt.Loader.labeled(ctx, vocab, self.train, batch_size=8) as data:
+                    with lt.Model.create(ctx, vocab, embedding_dim=8, hidden_size=12) as model:
+                        model.finetune(data, epochs=2)
+                        model.save(full)
+                        want = [float(x) for x in model.predict_text("free money meeting")]
+                        sizes = {}
+                        for dtype, tol in (("f32", 0.0), ("f16", 1e-3), ("int8", 2e-2)):
+                            path = os.path.join(self.dir, dtype + ".safetensors")
+                            model.export(path, dtype=dtype, min_elements=1)
+                            sizes[dtype] = os.path.getsize(path)
+                            with lt.Model.load(ctx, path) as m:
+                                got = [float(x) for x in m.predict_text("free money meeting")]
+                                self.assertLessEqual(max(abs(a - b) for a, b in zip(want, got)),
+                                                     tol)
+                                with self.assertRaises(RuntimeError) as cm:
+                                    m.finetune(data, epochs=1)
+                                self.assertEqual(cm.exception.name, "ESTATE")
+                                self.assertIn("inference export", str(cm.exception))
+                        with self.assertRaises(ValueError):
+                            model.export(path, dtype="int4")
+        self.assertLess(sizes["int8"], sizes["f16"])
+        self.assertLess(sizes["f16"], sizes["f32"])
+        self.assertLess(sizes["f32"], os.path.getsize(full))
+
     def test_finetune_optimizer_options(self):
         """optim={} spells out the default optimizer (same weights, so the same predictions);
         another beta2 trains other weights."""

@@ -262,6 +262,14 @@ typedef struct {
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
+    uint32_t dtype;
+    uint32_t reserved;
+    int64_t min_elements;
+} frozen_export_opts_t;
+
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
     int64_t steps;
     int32_t epochs;
     int32_t best_epoch;
@@ -316,6 +324,7 @@ FROZEN_INIT(finetune_opts)
 FROZEN_INIT(distill_opts)
 FROZEN_INIT(adapt_opts)
 FROZEN_INIT(import_opts)
+FROZEN_INIT(export_opts)
 FROZEN_INIT(train_report)
 FROZEN_INIT(metrics)
 
@@ -361,6 +370,7 @@ static const frozen_t frozen[] = {
     FROZEN(distill_opts, 1),
     FROZEN(adapt_opts, 1),
     FROZEN(import_opts, 1),
+    FROZEN(export_opts, 1),
     FROZEN(train_report, 1),
     FROZEN(metrics, 1),
 };

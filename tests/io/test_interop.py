@@ -6,7 +6,8 @@ usage: test_interop.py IO_ROUNDTRIP_TOOL WORKDIR
 - A file written by libtransfer loads in safetensors.numpy and safetensors.torch with identical
   values, and its CRC metadata matches zlib.crc32.
 - Files written by safetensors.torch / safetensors.numpy load in libtransfer with identical bytes;
-  unsupported dtypes are refused with TF_STATUS_ENOTSUP, fake libtransfer files with EFORMAT.
+  F16 and I8 (with its per-row scale) load as F32; other dtypes are refused with
+  TF_STATUS_ENOTSUP, fake libtransfer files with EFORMAT.
 
 Exits 77 (skipped) when safetensors, numpy or torch cannot be imported.
 """
@@ -138,8 +139,28 @@ res = dump(np_file)
 check(isinstance(res, tuple) and all(res[0][k][2] == v.tobytes() for k, v in expected.items()),
       "libtransfer loads the numpy file with identical bytes")
 
+# F16 tensors, and I8 tensors with their per-row F32 scales (docs/checkpoints.md), load as F32
+g = torch.Generator().manual_seed(5)
+half = (torch.randn(3, 7, generator=g) * 100).half()
+q8 = torch.randint(-127, 128, (4, 5), generator=g, dtype=torch.int8)
+s8 = torch.rand(4, generator=g) * 0.1
+path = os.path.join(WORK, "quantized.safetensors")
+torch_save({"h": half, "w": q8, "w.scale": s8}, path)
+res = dump(path)
+check(isinstance(res, tuple) and sorted(res[0]) == ["h", "w"], f"quantised file: entries {res}")
+if isinstance(res, tuple):
+    check(res[0]["h"][:2] == ("F32", (3, 7)) and res[0]["h"][2] == half.float().numpy().tobytes(),
+          "F16: the same values as torch's .float()")
+    deq = q8.float() * s8[:, None]
+    check(res[0]["w"][:2] == ("F32", (4, 5)) and res[0]["w"][2] == deq.numpy().tobytes(),
+          "I8 + scale: the same values as torch's q.float() * scale[:, None]")
+torch_save({"w": q8}, path)
+res = dump(path)
+check(isinstance(res, str) and res.startswith("ERROR TF_STATUS_EFORMAT") and "w.scale" in res,
+      f"I8 without its scale: {res}")
+
 # unsupported dtypes are refused with ENOTSUP, not misread
-for dt in (torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.bool):
+for dt in (torch.bfloat16, torch.float64, torch.int64, torch.bool):
     path = os.path.join(WORK, f"unsupported_{str(dt).split('.')[-1]}.safetensors")
     torch_save({"x": torch.zeros(4, dtype=dt)}, path)
     res = dump(path)

@@ -4,7 +4,7 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt, import, init_embeddings, numeric, numeric_errors, distill, images."""
+interrupt, import, init_embeddings, numeric, numeric_errors, distill, images, export."""
 import json
 import os
 import random
@@ -961,6 +961,105 @@ def case_import(d, f):
     expect_exit(1, ["import", "--torch", weights, "--out", model], "required")
     expect_exit(2, ["import", "--torch", os.path.join(d, "none.st"), "--config", cfg, "--vocab", vocab,
                     "--out", model], "none.st")
+
+
+def probabilities(out):
+    """The probabilities of every `tftrain predict` line."""
+    return [[float(x) for x in re.findall(r"=([01]\.\d{4})", line)] for line in out.splitlines()
+            if line]
+
+
+def case_export(d, f):
+    """export: no lm_head, the matrices in F16 or I8 with per-row F32 scales (checked here from
+    the raw bytes against the full model's), CRCs kept, eval/predict as the full model within
+    rounding, training refused."""
+    import array
+    import zlib
+    clf = os.path.join(d, "clf.safetensors")
+    expect_exit(0, ["finetune", "--train", f["train"], "--valid", f["valid"], "--out", clf,
+                    "--epochs", "2", "--batch", "8", "--vocab-size", "64", "--emb", "32",
+                    "--hidden", "32", "--threads", "1"])
+    full_hdr, full = safetensors_header(clf), safetensors_tensors(clf)
+    sizes = {"full": os.path.getsize(clf)}
+    rc, want, _ = expect_exit(0, ["predict", "--model", clf, "--input", f["inputs"]])
+    for dtype, big in (("f32", "F32"), ("f16", "F16"), ("int8", "I8")):
+        out_path = os.path.join(d, f"clf-{dtype}.safetensors")
+        rc, out, err = expect_exit(0, ["export", "--model", clf, "--out", out_path,
+                                       "--dtype", dtype])
+        sizes[dtype] = os.path.getsize(out_path)
+        expect(out == f"dtype={dtype} bytes={sizes[dtype]} model_bytes={sizes['full']} "
+               f"ratio={sizes['full'] / sizes[dtype]:.2f}\n", f"export {dtype}: summary {out!r}")
+        hdr, raw = safetensors_header(out_path), safetensors_tensors(out_path)
+        meta = hdr["__metadata__"]
+        expect(meta.get("libtransfer.inference") == dtype, f"export {dtype}: metadata {meta}")
+        expect(not [k for k in hdr if k.startswith("lm_head.")], f"export {dtype}: an lm_head")
+        for key in ("libtransfer.vocab", "libtransfer.labels", "libtransfer.config",
+                    "libtransfer.decision"):
+            expect(meta.get(key) == full_hdr["__metadata__"].get(key), f"export {dtype}: {key}")
+        for name, b in raw.items():
+            expect(meta.get("crc32." + name) == "%08x" % zlib.crc32(b), f"export {dtype}: crc {name}")
+        rounded = 0
+        for name in ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0"):
+            x = array.array("f", full[name])
+            if len(x) < 1024:  # below the default min_elements: stays F32
+                expect(hdr[name]["dtype"] == "F32" and raw[name] == full[name], f"{name} kept")
+                continue
+            rounded += 1
+            expect(hdr[name]["dtype"] == big and hdr[name]["shape"] == full_hdr[name]["shape"],
+                   f"export {dtype}: {name} {hdr[name]}")
+            rows = full_hdr[name]["shape"][0]
+            cols = len(x) // rows
+            if dtype == "int8":
+                q, sc = array.array("b", raw[name]), array.array("f", raw[name + ".scale"])
+                expect(hdr[name + ".scale"] == {**hdr[name + ".scale"], "dtype": "F32",
+                                                "shape": [rows]}, f"{name}.scale header")
+                y = [q[i] * sc[i // cols] for i in range(len(q))]
+            elif dtype == "f16":
+                y = list(struct.unpack(f"<{len(x)}e", raw[name]))
+            else:
+                y = list(array.array("f", raw[name]))
+            for r in range(rows):
+                amax = max(abs(v) for v in x[r * cols:(r + 1) * cols])
+                bound = {"f32": 0.0, "f16": amax * 2 ** -11, "int8": amax / 254 * 1.00001}[dtype]
+                worst = max(abs(a - b) for a, b in zip(x[r * cols:(r + 1) * cols],
+                                                      y[r * cols:(r + 1) * cols]))
+                if worst > bound:
+                    expect(False, f"export {dtype}: {name} row {r} off by {worst} > {bound}")
+                    break
+        expect(rounded >= 2, f"export {dtype}: {rounded} matrices checked")
+        for name in ("lstm.bias_ih_l0", "head.weight", "head.bias"):
+            expect(hdr[name]["dtype"] == "F32" and raw[name] == full[name],
+                   f"export {dtype}: {name} stays F32")
+        rc, got, _ = expect_exit(0, ["predict", "--model", out_path, "--input", f["inputs"]])
+        diff = max(abs(a - b) for p, q in zip(probabilities(want), probabilities(got))
+                   for a, b in zip(p, q))
+        expect(len(got.splitlines()) == len(want.splitlines()) and
+               diff <= {"f32": 0.0, "f16": 2e-4, "int8": 1e-2}[dtype],
+               f"export {dtype}: predictions move by {diff}: {want!r} -> {got!r}")
+        expect_exit(0, ["eval", "--model", out_path, "--data", f["valid"], "--threads", "1"])
+        expect_exit(2, ["finetune", "--init", out_path, "--train", f["train"], "--out",
+                        os.path.join(d, "again.st"), "--epochs", "1"], "inference export",
+                    last_line_only=True)
+        expect_exit(2, ["pretrain", "--init", out_path, "--corpus", f["corpus"], "--out",
+                        os.path.join(d, "again.st"), "--steps", "1"], "inference export",
+                    last_line_only=True)
+    expect(sizes["int8"] < sizes["f16"] < sizes["f32"] < sizes["full"], f"export sizes {sizes}")
+    # an export exports again (here to int8 from f16)
+    expect_exit(0, ["export", "--model", os.path.join(d, "clf-f16.safetensors"), "--out",
+                    os.path.join(d, "re.safetensors")])
+    # usage and data errors
+    expect_exit(1, ["export", "--model", clf, "--out", os.path.join(d, "x.st"), "--dtype", "int4"],
+                "int4")
+    expect_exit(1, ["export", "--model", clf], "--out")
+    expect_exit(2, ["export", "--model", os.path.join(d, "none.st"), "--out",
+                    os.path.join(d, "x.st")], "none.st")
+    expect_exit(2, ["export", "--model", f["corrupt"], "--out", os.path.join(d, "x.st")],
+                "corrupt.safetensors")
+    expect_exit(2, ["export", "--model", clf, "--out", os.path.join(d, "no-dir", "x.st")], "no-dir")
+    lm = os.path.join(d, "lm.safetensors")
+    expect_exit(0, PRE + ["--corpus", f["corpus"], "--out", lm, "--steps", "2"])
+    expect_exit(2, ["export", "--model", lm, "--out", os.path.join(d, "x.st")],
+                "not a fine-tuned model")
 
 
 def case_init_embeddings(d, f):

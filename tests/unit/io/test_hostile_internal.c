@@ -42,14 +42,16 @@ static tf_status_t load_bytes(tf_ctx_t *ctx, const unsigned char *b, size_t size
     return st;
 }
 
-/* Load `json` + `dlen` data bytes as a foreign (plain safetensors) file; expect `want` and, if
- * given, a message containing `needle`. */
-static void
-expect(tf_ctx_t *ctx, const char *json, size_t dlen, tf_status_t want, const char *needle)
+/* Load `json` + `dlen` bytes of `data` as a foreign (plain safetensors) file; expect `want` and,
+ * if given, a message containing `needle`. */
+static void expect_data(tf_ctx_t *ctx,
+                        const char *json,
+                        const void *data,
+                        size_t dlen,
+                        tf_status_t want,
+                        const char *needle)
 {
     size_t size;
-    unsigned char data[64] = {0};
-    assert_true(dlen <= sizeof data);
     unsigned char *b = mk(json, data, dlen, &size);
     tf_status_t st = load_bytes(ctx, b, size, TF_TENSORFILE_ALLOW_FOREIGN);
     if (st != want || (needle && strstr(tf_last_error_message(), needle) == NULL))
@@ -59,6 +61,31 @@ expect(tf_ctx_t *ctx, const char *json, size_t dlen, tf_status_t want, const cha
     if (needle)
         assert_non_null(strstr(tf_last_error_message(), needle));
     free(b);
+}
+
+/* The same with `dlen` zero bytes of data. */
+static void
+expect(tf_ctx_t *ctx, const char *json, size_t dlen, tf_status_t want, const char *needle)
+{
+    unsigned char data[64] = {0};
+    assert_true(dlen <= sizeof data);
+    expect_data(ctx, json, data, dlen, want, needle);
+}
+
+/* The bytes of the file at `path` in the temporary directory `dir`; both are removed. */
+static unsigned char *take_file(char *dir, const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *size = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *b = malloc(*size);
+    assert_int_equal(fread(b, 1, *size, fp), *size);
+    fclose(fp);
+    unlink(path);
+    rmdir(dir);
+    return b;
 }
 
 /* Write a small valid libtransfer file with the public writer and return its bytes. */
@@ -91,17 +118,37 @@ static unsigned char *valid_file(tf_ctx_t *ctx, size_t *size, float first, uint3
     tf_tensorfile_writer_free(w);
     tf_tensor_free(a);
     tf_tensor_free(i32);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    *size = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc(*size);
-    assert_int_equal(fread(b, 1, *size, fp), *size);
-    fclose(fp);
-    unlink(path);
-    rmdir(dir);
-    return b;
+    return take_file(dir, path, size);
+}
+
+/* A libtransfer file with an F16 tensor "h" [2, 2] (1, -2, 0.5, 65504), an I8 tensor "q" [2, 3]
+ * with its scale "q.scale" [2] (0.5, 0.25) and an F32 tensor "b" [3], through the raw writer. */
+static unsigned char *quant_file(tf_ctx_t *ctx, size_t *size)
+{
+    char dir[] = "/tmp/tf_io_quant_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/q.safetensors", dir);
+    static const uint16_t h[4] = {0x3c00, 0xc000, 0x3800, 0x7bff};
+    static const int8_t q[6] = {127, -127, 3, 0, -1, 64};
+    const int64_t hs[2] = {2, 2}, qs[2] = {2, 3}, ss[1] = {2}, bs[1] = {3};
+    tf_tensor_t *scale, *bias;
+    tf_tensorfile_writer_t *w;
+    assert_ok(tf_tensor_create(&scale, ctx, TF_DTYPE_F32, ss, 1));
+    assert_ok(tf_tensor_create(&bias, ctx, TF_DTYPE_F32, bs, 1));
+    ((float *)tf_tensor_data(scale))[0] = 0.5f;
+    ((float *)tf_tensor_data(scale))[1] = 0.25f;
+    for (int k = 0; k < 3; k++)
+        ((float *)tf_tensor_data(bias))[k] = (float)k - 1.0f;
+    assert_ok(tf_tensorfile_writer_create(&w, ctx, NULL));
+    assert_ok(tf__tensorfile_writer_add_raw(w, "q", "I8", 1, qs, 2, q));
+    assert_ok(tf__tensorfile_writer_add_raw(w, "h", "F16", 2, hs, 2, h));
+    assert_ok(tf_tensorfile_writer_add_tensor(w, "b", bias));
+    assert_ok(tf_tensorfile_writer_add_tensor(w, "q.scale", scale));
+    assert_ok(tf_tensorfile_writer_save(w, path));
+    tf_tensorfile_writer_free(w);
+    tf_tensor_free(scale);
+    tf_tensor_free(bias);
+    return take_file(dir, path, size);
 }
 
 static uint64_t header_len(const unsigned char *b)
@@ -229,8 +276,8 @@ static void test_hostile_dtypes(void **state)
            "unknown dtype");
     expect(ctx, "{'a':{'dtype':'f32','shape':[2],'data_offsets':[0,8]}}", 8, TF_STATUS_EFORMAT,
            "unknown dtype");
-    expect(ctx, "{'a':{'dtype':'F16','shape':[4],'data_offsets':[0,8]}}", 8, TF_STATUS_ENOTSUP,
-           "F16");
+    expect(ctx, "{'a':{'dtype':'I16','shape':[4],'data_offsets':[0,8]}}", 8, TF_STATUS_ENOTSUP,
+           "I16");
     expect(ctx, "{'a':{'dtype':'BF16','shape':[4],'data_offsets':[0,8]}}", 8, TF_STATUS_ENOTSUP,
            "BF16");
     expect(ctx, "{'a':{'dtype':'F64','shape':[1],'data_offsets':[0,8]}}", 8, TF_STATUS_ENOTSUP,
@@ -415,6 +462,97 @@ static void test_hostile_every_truncation_is_rejected(void **state)
     free(b);
 }
 
+/* F16 and I8 entries widen to F32 tensors; the scale folds into its int8 tensor. */
+static void test_hostile_quantized_entries_load(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    size_t size;
+    unsigned char *b = quant_file(ctx, &size);
+    tf_tensorfile_t *f;
+    tf_tensor_t *t;
+    assert_ok(tf__tensorfile_load_mem(&f, ctx, b, size, NULL, "q.safetensors"));
+    assert_int_equal(tf_tensorfile_num_entries(f), 3);
+    assert_status(tf_tensorfile_get(&t, f, "q.scale"), TF_STATUS_ENOTFOUND);
+    assert_ok(tf_tensorfile_get(&t, f, "h"));
+    assert_int_equal(tf_tensor_dtype(t), TF_DTYPE_F32);
+    const float *v = tf_tensor_data(t);
+    assert_true(v[0] == 1.0f && v[1] == -2.0f && v[2] == 0.5f && v[3] == 65504.0f);
+    assert_ok(tf_tensorfile_get(&t, f, "q"));
+    assert_int_equal(tf_tensor_dim(t, 0), 2);
+    assert_int_equal(tf_tensor_dim(t, 1), 3);
+    v = tf_tensor_data(t);
+    const float want[6] = {63.5f, -63.5f, 1.5f, 0.0f, -0.25f, 16.0f};
+    for (int k = 0; k < 6; k++)
+        assert_true(v[k] == want[k]);
+    assert_ok(tf_tensorfile_get(&t, f, "b"));
+    assert_true(((const float *)tf_tensor_data(t))[2] == 1.0f);
+    tf_tensorfile_free(f);
+    /* every payload bit of the quantised data is covered by a CRC */
+    size_t data_start = 8 + (size_t)header_len(b);
+    for (size_t bit = data_start * 8; bit < size * 8; bit++) {
+        b[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        assert_status(load_bytes(ctx, b, size, TF_TENSORFILE_ALLOW_NONFINITE), TF_STATUS_EFORMAT);
+        assert_non_null(strstr(tf_last_error_message(), "corrupt"));
+        b[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    }
+    for (size_t n = 0; n < size; n++)
+        assert_status(load_bytes(ctx, b, n, 0), TF_STATUS_EFORMAT);
+    free(b);
+}
+
+/* An int8 tensor needs an F32 scale of one value per row, finite and not negative; an F16 NaN is
+ * refused like an F32 one. */
+static void test_hostile_quantized_entries_malformed(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    const unsigned char q4[4] = {1, 2, 3, 4};
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]}}", q4, 4,
+                TF_STATUS_EFORMAT, "no scale tensor 'w.scale'");
+    unsigned char d[16] = {1, 2, 3, 4};
+    float sc[3] = {0.5f, 0.25f, 1.0f};
+    memcpy(d + 4, sc, sizeof sc);
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[3],'data_offsets':[4,16]}}",
+                d, 16, TF_STATUS_EFORMAT, "not F32 of shape [2]");
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'I32','shape':[2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_EFORMAT, "not F32");
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[1,2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_EFORMAT, "not F32");
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_OK, NULL);
+    sc[1] = NAN;
+    memcpy(d + 4, sc, sizeof sc);
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_EFORMAT, "NaN");
+    sc[1] = -0.5f;
+    memcpy(d + 4, sc, sizeof sc);
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_EFORMAT, "negative");
+    sc[1] = 3e38f; /* finite, but 127 * scale is not */
+    memcpy(d + 4, sc, sizeof sc);
+    d[2] = 127;
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'F32','shape':[2],'data_offsets':[4,12]}}",
+                d, 12, TF_STATUS_EFORMAT, "infinite");
+    /* a scale that is itself int8 */
+    expect_data(ctx, "{'w':{'dtype':'I8','shape':[2,2],'data_offsets':[0,4]},"
+                     "'w.scale':{'dtype':'I8','shape':[2],'data_offsets':[4,6]}}",
+                d, 6, TF_STATUS_EFORMAT, "scale");
+    const uint16_t h[2] = {0x3c00, 0x7e00};
+    expect_data(ctx, "{'h':{'dtype':'F16','shape':[2],'data_offsets':[0,4]}}", h, 4,
+                TF_STATUS_EFORMAT, "NaN");
+    const uint16_t hinf[2] = {0xfc00, 0x3c00};
+    expect_data(ctx, "{'h':{'dtype':'F16','shape':[2],'data_offsets':[0,4]}}", hinf, 4,
+                TF_STATUS_EFORMAT, "infinite");
+    expect_data(ctx, "{'h':{'dtype':'F16','shape':[2],'data_offsets':[0,4]}}", h, 3,
+                TF_STATUS_EFORMAT, "past the data");
+}
+
 static void test_hostile_load_mem_arguments(void **state)
 {
     tf_ctx_t *ctx = *state;
@@ -436,6 +574,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_hostile_missing_fields, tf_test_setup_ctx,
                                         tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_hostile_offsets, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_hostile_quantized_entries_load, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_hostile_quantized_entries_malformed, tf_test_setup_ctx,
                                         tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_hostile_dtypes, tf_test_setup_ctx,
                                         tf_test_teardown_ctx),

@@ -249,7 +249,7 @@ static void test_import_refuses_half_precision_and_truncation(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/half.safetensors", dir);
     /* A hand-written safetensors file: 8-byte header length, JSON header, data. */
-    const char hdr[] = "{\"embedding.weight\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";
+    const char hdr[] = "{\"embedding.weight\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";
     unsigned char buf[8 + sizeof hdr - 1 + 8];
     uint64_t hl = sizeof hdr - 1;
     for (int i = 0; i < 8; i++)
@@ -257,7 +257,7 @@ static void test_import_refuses_half_precision_and_truncation(void **state)
     memcpy(buf + 8, hdr, hl);
     memset(buf + 8 + hl, 0, 8);
     write_bytes(path, buf, sizeof buf);
-    expect_refused(ctx, path, TF_STATUS_ENOTSUP, "'embedding.weight'", "F16");
+    expect_refused(ctx, path, TF_STATUS_ENOTSUP, "'embedding.weight'", "BF16");
     /* The classifier cut short in its data and in its header. */
     FILE *f = fopen(FIX "torch_import_cls.safetensors", "rb");
     assert_non_null(f);
