@@ -8,6 +8,7 @@
 
 static const char export_help[] =
     "usage: tftrain export --model MODEL --out FILE [--dtype f32|f16|int8]\n"
+    "                      [--min-elements N]\n"
     "\n"
     "Write a fine-tuned classifier for prediction only: without its language-model\n"
     "head (which classification never uses) and with its large matrices (embedding,\n"
@@ -18,6 +19,8 @@ static const char export_help[] =
     "  --model MODEL   fine-tuned model (from `tftrain finetune` or `adapt`)\n"
     "  --out FILE      where to write the exported model\n"
     "  --dtype D       f32 | f16 | int8 (default int8)\n"
+    "  --min-elements N  matrices of at least N elements take the dtype; smaller\n"
+    "                  tensors and biases stay f32 (default 1024)\n"
     "\n"
     "The last line on stdout is a summary:\n"
     "  dtype=D bytes=N model_bytes=N ratio=X\n"
@@ -34,10 +37,12 @@ int tt_cmd_export(int argc, char **argv)
     static const char *cmd = "export";
     static const char *const names[] = {"f32", "f16", "int8"};
     const char *model_path = NULL, *out = NULL, *dtype = "int8";
+    int64_t min_elements = TF_EXPORT_MIN_ELEMENTS;
     tt_opt_t opts[] = {
         {"--model", TT_OPT_STRING, &model_path, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
         {"--dtype", TT_OPT_STRING, &dtype, 0, 0, 0},
+        {"--min-elements", TT_OPT_I64, &min_elements, 1, INT64_MAX, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     tf_ctx_t *ctx = NULL;
@@ -56,6 +61,7 @@ int tt_cmd_export(int argc, char **argv)
             eo.dtype = TF_EXPORT_DTYPE_F32 + i;
     if (eo.dtype == 0)
         return tt_usage_error(cmd, "--dtype '%s' is not f32, f16 or int8", dtype);
+    eo.min_elements = min_elements;
     rc = tt_check_out(cmd, "--out", out);
     if (rc != TT_EXIT_OK)
         return rc;

@@ -1051,6 +1051,14 @@ def case_export(d, f):
     expect_exit(1, ["export", "--model", clf, "--out", os.path.join(d, "x.st"), "--dtype", "int4"],
                 "int4")
     expect_exit(1, ["export", "--model", clf], "--out")
+    expect_exit(1, ["export", "--model", clf, "--out", os.path.join(d, "x.st"), "--min-elements",
+                    "0"], "--min-elements")
+    every = os.path.join(d, "every.safetensors")
+    expect_exit(0, ["export", "--model", clf, "--out", every, "--min-elements", "1"])
+    hdr = safetensors_header(every)
+    expect(hdr["head.weight"]["dtype"] == "I8" and hdr["head.bias"]["dtype"] == "F32" and
+           hdr["head.weight.scale"]["shape"] == [hdr["head.weight"]["shape"][0]],
+           f"--min-elements 1: {hdr['head.weight']}")
     expect_exit(2, ["export", "--model", os.path.join(d, "none.st"), "--out",
                     os.path.join(d, "x.st")], "none.st")
     expect_exit(2, ["export", "--model", f["corrupt"], "--out", os.path.join(d, "x.st")],

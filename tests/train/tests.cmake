@@ -11,12 +11,12 @@ if(NOT TF_SANITIZE)
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
 
-# The snippets of docs/pytorch.md (PyTorch weights imported with tftrain, and the checkpoint read
-# back into PyTorch) run as written.
+# The snippets of docs/pytorch.md (PyTorch weights imported with tftrain, the checkpoint read
+# back into PyTorch, an int8 export dequantised in PyTorch) run as written.
 if(NOT TF_SANITIZE AND TARGET tftrain)
   add_test(NAME train_pytorch_doc
     COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/docs/run_snippets.py
-            ${PROJECT_SOURCE_DIR}/docs/pytorch.md ${CMAKE_CURRENT_BINARY_DIR}/pytorch_doc 2
+            ${PROJECT_SOURCE_DIR}/docs/pytorch.md ${CMAKE_CURRENT_BINARY_DIR}/pytorch_doc 3
             --require torch --require safetensors --path $<TARGET_FILE_DIR:tftrain>)
   set_tests_properties(train_pytorch_doc PROPERTIES LABELS train SKIP_RETURN_CODE 77 TIMEOUT 300
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
