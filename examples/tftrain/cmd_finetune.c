@@ -273,27 +273,20 @@ int tt_cmd_finetune(int argc, char **argv)
         rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
         if (rc != TT_EXIT_OK)
             goto done;
-    } else if (format != TT_FORMAT_TEXT) {
-        tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
-        mopts.input = TF_MODEL_INPUT_FEATURES;
-        mopts.num_features = features;
-        mopts.embedding_dim = emb;
-        mopts.hidden_size = hidden;
-        mopts.num_layers = layers;
-        mopts.cell = cell;
-        st = tf_model_create(&model, ctx, NULL, &mopts);
-        if (st != TF_STATUS_OK) {
-            rc = tt_fail(cmd, st, "cannot create the model");
-            goto done;
-        }
     } else {
-        tf_vocab_t *built = NULL;
-        st = tf_vocab_build_files(&built, ctx, &train_path, 1, &vopts);
-        if (st != TF_STATUS_OK) {
-            rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);
-            goto done;
+        tf_vocab_t *built = NULL; /* numeric input: none */
+        if (format == TT_FORMAT_TEXT) {
+            st = tf_vocab_build_files(&built, ctx, &train_path, 1, &vopts);
+            if (st != TF_STATUS_OK) {
+                rc = tt_fail(cmd, st, "cannot read training data '%s'", train_path);
+                goto done;
+            }
         }
         tf_model_opts_init(&mopts, TF_MODEL_OPTS_VERSION);
+        if (format != TT_FORMAT_TEXT) {
+            mopts.input = TF_MODEL_INPUT_FEATURES;
+            mopts.num_features = features;
+        }
         mopts.embedding_dim = emb;
         mopts.hidden_size = hidden;
         mopts.num_layers = layers;

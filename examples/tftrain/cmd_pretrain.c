@@ -128,19 +128,19 @@ static int load_and_extend(const char *cmd, tf_ctx_t *ctx, const char *init,
     return TT_EXIT_OK;
 }
 
-/* --format csv or idx: the model (loaded, or new with F features) and loaders of the corpus's
- * training lines (images) and of its validation ones (5%, by a hash of the line or image),
- * standardised with the model's statistics (a new model takes the training data's). */
-static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *path, int format,
-                         int32_t features,
-                         int features_seen, int32_t batch, tf_model_opts_t *mopts,
+/* --format csv or idx: the model (loaded from `from`, or new with F features) and loaders of the
+ * corpus's training lines (images) and of its validation ones (5%, by a hash of the line or
+ * image), standardised with the model's statistics (a new model takes the training data's). */
+static int numeric_setup(const char *cmd, tf_ctx_t *ctx, const char *from, const char *path,
+                         int format, int32_t features, int features_seen, int32_t batch,
+                         tf_model_opts_t *mopts,
                          tf_model_t **model, tf_loader_t **train, tf_loader_t **valid)
 {
     tf_loader_opts_t lo;
     tf_status_t st;
     int rc;
     if (*model != NULL) {
-        rc = tt_check_input(cmd, "the model", *model, format, features, features_seen);
+        rc = tt_check_input(cmd, from, *model, format, features, features_seen);
         if (rc != TT_EXIT_OK)
             return rc;
         features = tt_model_features(*model);
@@ -337,9 +337,9 @@ int tt_cmd_pretrain(int argc, char **argv)
         mopts.num_layers = layers;
         mopts.cell = cell;
         if (rc == TT_EXIT_OK)
-            rc = numeric_setup(cmd, ctx, corpus.items[0], format, features,
-                               tt_opt(opts, nopts, "--features")->seen, batch, &mopts, &model,
-                               &train, &valid);
+            rc = numeric_setup(cmd, ctx, init != NULL ? init : ck.model, corpus.items[0], format,
+                               features, tt_opt(opts, nopts, "--features")->seen, batch, &mopts,
+                               &model, &train, &valid);
         if (rc != TT_EXIT_OK)
             goto done;
         goto ready;

@@ -1268,6 +1268,9 @@ def case_numeric_errors(d, f):
                     n["train"], "--out", out], "4")
     expect_exit(2, ["finetune", "--init", lm, "--train", f["train"], "--out", out],
                 "numeric")
+    text_lm = os.path.join(d, "text-lm.st")
+    expect_exit(0, PRE + ["--corpus", f["corpus"], "--steps", "2", "--out", text_lm])
+    expect_exit(2, pre + ["--corpus", n["unlabeled"], "--init", text_lm], "text-lm.st: a text model")
     expect_exit(2, ["eval", "--model", clf, "--data", n["valid"], "--features", "4"],
                 "the model has 3 features")
     expect_exit(2, ["eval", "--model", clf, "--data", f["valid"], "--format", "text"], "numeric")
