@@ -4,9 +4,10 @@
  * forward:  G = X W_ih^T for all T*B rows in one GEMM, straight into the gate cache; then per step
  *           G[t] += h[t-1] W_hh^T (one GEMM, M = B) and one fused, vectorised pass that adds the
  *           summed bias, applies the activations, updates c and h and writes y;
- * backward: newest step first, one fused pass for the gate gradients dG[t] (pre-activation) and
- *           dc, then dh[t-1] = dG[t] W_hh (GEMM); after the loop dW_ih = dG^T X, dW_hh = dG^T H_prev
- *           (K = T*B), db = column sums of dG and dX = dG W_ih, each one GEMM over all steps.
+ * backward: newest step first, one fused pass for the gate gradients dG[t] (pre-activation), dc
+ *           and the running bias gradient (db = column sums of dG), then dh[t-1] = dG[t] W_hh
+ *           (GEMM); after the loop dW_ih = dG^T X, dW_hh = dG^T H_prev (K = T*B) and dX = dG W_ih,
+ *           each one GEMM over all steps.
  *
  * Cache layout (floats), the same as the reference (lstm_ref.c):
  *   gates  T*B*4H  activated gates i, f, g, o per row t*B + b (zero at padded steps)
@@ -315,8 +316,25 @@ TF_LSTM_CLONES static void fwd_step(int64_t H,
     }
 }
 
+/* d[q * H + j] += v (gate q's n units at d); the bias gradient's running sums. */
+LSTM_INLINE void vadd4(float *d, int64_t H, vf a, vf b, vf c, vf e, int64_t n)
+{
+    if (n == VW) {
+        vstore(d, vload(d) + a);
+        vstore(d + H, vload(d + H) + b);
+        vstore(d + 2 * H, vload(d + 2 * H) + c);
+        vstore(d + 3 * H, vload(d + 3 * H) + e);
+    } else {
+        vstore_n(d, vload_n(d, n) + a, n);
+        vstore_n(d + H, vload_n(d + H, n) + b, n);
+        vstore_n(d + 2 * H, vload_n(d + 2 * H, n) + c, n);
+        vstore_n(d + 3 * H, vload_n(d + 3 * H, n) + e, n);
+    }
+}
+
 /* One block of the backward pass: from the activated gates, c_prev, c, the incoming dh (carried
- * plus dy) and dc, the pre-activation gate gradients into d and the dc for the previous step. */
+ * plus dy) and dc, the pre-activation gate gradients into d, their sum into db (may be NULL) and
+ * the dc for the previous step. */
 LSTM_INLINE void bwd_block(const float *g,
                            int64_t H,
                            const float *cp,
@@ -325,6 +343,7 @@ LSTM_INLINE void bwd_block(const float *g,
                            const float *dy,
                            float *dc,
                            float *d,
+                           float *db,
                            int64_t n)
 {
     vf gi, gf, gg, go, vcp, vcn, vdh, vdc;
@@ -372,9 +391,13 @@ LSTM_INLINE void bwd_block(const float *g,
         vstore_n(d + 3 * H, dout, n);
         vstore_n(dc, dcn, n);
     }
+    if (db)
+        vadd4(db, H, di, df, dg, dout, n);
 }
 
-/* The fused backward pass of one step over all B rows, for hidden units j0..j1-1. */
+/* The fused backward pass of one step over all B rows, for hidden units j0..j1-1; db (4H, may be
+ * NULL) gets the step's gate gradients added, so the bias gradient needs no pass over dG of its
+ * own. A block owns its units' columns of db, so the sums do not depend on the split. */
 TF_LSTM_CLONES static void bwd_step(int64_t H,
                                     int64_t B,
                                     int64_t t,
@@ -387,6 +410,7 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
                                     int64_t lddy,
                                     float *dc,
                                     float *dG,
+                                    float *db,
                                     int64_t j0,
                                     int64_t j1)
 {
@@ -403,10 +427,10 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
         int64_t j = j0;
         for (; j + VW <= j1; j += VW)
             bwd_block(g + j, H, cp + o + j, cn + o + j, dh + o + j, dyrow ? dyrow + j : NULL,
-                      dc + o + j, d + j, VW);
+                      dc + o + j, d + j, db ? db + j : NULL, VW);
         if (j < j1)
             bwd_block(g + j, H, cp + o + j, cn + o + j, dh + o + j, dyrow ? dyrow + j : NULL,
-                      dc + o + j, d + j, j1 - j);
+                      dc + o + j, d + j, db ? db + j : NULL, j1 - j);
     }
 }
 
@@ -753,7 +777,7 @@ typedef struct bwd_job {
     const int32_t *lengths;
     const float *gates, *cs, *packed, *w_hh, *dy;
     int64_t lddy, unit_block;
-    float *dG, *dc;
+    float *dG, *dc, *dbias; /* dbias: the gate gradients' sums over rows, or NULL */
     float *dh[2]; /* stage s reads dh[(s - 1) % 2], writes dh[s % 2] */
     int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
     tf__step_gemm_t gemm; /* dh = dG W_hh, when packed */
@@ -785,7 +809,8 @@ static void bwd_chunk(void *arg, int64_t stage, int64_t blk)
     const int64_t k = T - 1 - stage, t = J->reverse ? T - 1 - k : k;
     const int64_t in = J->reverse ? t + 1 : t, out = J->reverse ? t : t + 1;
     bwd_step(H, B, t, J->lengths, J->gates + t * B * G4, J->cs + in * B * H, J->cs + out * B * H, dh,
-             J->dy ? J->dy + t * B * J->lddy : NULL, J->lddy, J->dc, J->dG + t * B * G4, j0, j1);
+             J->dy ? J->dy + t * B * J->lddy : NULL, J->lddy, J->dc, J->dG + t * B * G4, J->dbias, j0,
+             j1);
 }
 
 void tf__lstm_backward(const tf__lstm_shape_t *s,
@@ -842,9 +867,15 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         tf__step_gemm_pack(&gemm, packed, w_hh, 0);
     }
 
+    /* Both biases get the same sums of dG over rows, gathered by the fused pass into the spare 4H
+     * of work. */
+    float *dbias = db_ih || db_hh ? dc + BH : NULL;
+    if (dbias)
+        memset(dbias, 0, (size_t)G4 * sizeof(float));
+
     const split_t sp = split_steps(s, packed ? gemm.pw : 0);
     bwd_job_t job = {H,  B,  T,  reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
-                     dG, dc, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads, gemm};
+                     dG, dc, dbias, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads, gemm};
     const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dG W_hh */
     tf__team_run_steps(sp.threads, stages, sp.blocks, bwd_chunk, &job);
     if (dh0) {
@@ -856,11 +887,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
         for (int64_t e = 0; e < BH; e++)
             dc0[e] += dc[e];
 
-    if (db_ih || db_hh) {
-        /* Both biases get the same column sums of dG: one pass into the spare 4H of work. */
-        float *dbias = dc + BH;
-        memset(dbias, 0, (size_t)G4 * sizeof(float));
-        tf__cell_column_sums(dbias, dG, TB, G4, s->threads);
+    if (dbias) {
         for (int64_t j = 0; j < G4; j++) {
             if (db_ih)
                 db_ih[j] += dbias[j];
