@@ -98,6 +98,17 @@ void tf__cell_gemm_packed(int64_t M,
                           int accumulate,
                           float *C,
                           int64_t ldc);
+/* How a time loop's steps are split over threads: into `blocks` blocks of `unit_block` hidden
+ * units (whole panels of pw columns of the packed W_hh), run by a step team of `threads` threads
+ * (team.h), when the step's recurrent product (gates blocks of H x H) is big enough to share and
+ * W_hh is packed (pw > 0); otherwise one block on the calling thread (threads = 1). */
+typedef struct tf__cell_split {
+    int32_t threads;
+    int64_t unit_block, blocks;
+} tf__cell_split_t;
+tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, int64_t pw);
+/* Blocks the GRU's time loop is split into (1: whole steps on the calling thread), for the tests. */
+int64_t tf__gru_time_loop_blocks(const tf__cell_shape_t *s);
 /* acc[j] += sum over rows of m[r * cols + j] (bias gradients), on up to `threads` threads. */
 void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads);
 /* The products over all steps that end a backward pass, from the gate gradients of every step

@@ -45,9 +45,10 @@ size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
  * instead of OpenBLAS, which repacks the whole weight matrix on every call: that repacking dominates
  * when M = B is small. Measured single-thread: B = 1, H = 128: 3.8 us vs 25 us per product;
  * B = 32, H = 200: 121 us vs 166 us; at H = 512 the two are even on one thread, but the packed
- * panels also let a step be split over threads by blocks of hidden units (split_steps below),
- * which made (256,512,64,32) and (512,512,64,64) 10-20 % faster on 2 cores, and (1024,1024,64,64)
- * 3-7 % (three paired runs). Above B = 64 OpenBLAS's own blocking wins. */
+ * panels also let a step be split over threads by blocks of hidden units
+ * (tf__cell_split_steps below), which made (256,512,64,32) and (512,512,64,64) 10-20 % faster on
+ * 2 cores, and (1024,1024,64,64) 3-7 % (three paired runs). Above B = 64 OpenBLAS's own blocking
+ * wins. */
 static int use_packed(int64_t B, int64_t H)
 {
     (void)H;
@@ -574,21 +575,18 @@ void tf__cell_gemm_packed(int64_t M,
 /* A step's products and passes are split into blocks of hidden units run by a step team
  * (team.h) when W_hh is packed (a block's columns are whole panels of it) and a step is big
  * enough to share: below about a million flops per step product the hand-over costs more than it
- * saves (B = 1, H = 128 is 0.13 M). */
+ * saves (an LSTM at B = 1, H = 128 is 0.13 M). */
 #define TEAM_MIN_STEP_FLOPS (1 << 20)
 /* dG floats below which the bias-gradient sums stay on the calling thread. */
 #define TEAM_MIN_SUM_FLOATS (1 << 18)
 
-typedef struct split {
-    int32_t threads; /* 1: the calling thread runs every step whole */
-    int64_t unit_block, blocks;
-} split_t;
+typedef tf__cell_split_t split_t;
 
-static split_t split_steps(const tf__lstm_shape_t *s, int64_t pw)
+tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, int64_t pw)
 {
     const int64_t H = s->hidden_size, B = s->batch;
     split_t sp = {1, H, 1};
-    if (!pw || s->threads < 2 || 8.0 * (double)B * (double)H * (double)H < TEAM_MIN_STEP_FLOPS)
+    if (!pw || s->threads < 2 || 2.0 * gates * (double)B * (double)H * (double)H < TEAM_MIN_STEP_FLOPS)
         return sp;
     /* About four blocks per thread, so the last block of a step leaves little idle time. */
     const int64_t panels = (H + pw - 1) / pw, want = 4 * (int64_t)s->threads;
@@ -608,7 +606,7 @@ int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
     tf__step_gemm_t g;
     tf__step_gemm_plan(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
                        4 * s->hidden_size, 1);
-    return split_steps(s, g.pw).blocks;
+    return tf__cell_split_steps(s, 4, g.pw).blocks;
 }
 
 void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads)
@@ -755,7 +753,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     else
         memset(gates, 0, (size_t)(T * B * G4) * sizeof(float));
 
-    const split_t sp = split_steps(s, packed ? gemm.pw : 0);
+    const split_t sp = tf__cell_split_steps(s, 4, packed ? gemm.pw : 0);
     fwd_job_t job = {H,      B,    T,    reverse, h0 != NULL,      cache != NULL,
                      lengths, gates, hs,   cs,      bias,           packed,
                      w_hh,   y,    ldy,  sp.unit_block, sp.threads > 1 ? 1 : s->threads, gemm};
@@ -873,7 +871,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     if (dbias)
         memset(dbias, 0, (size_t)G4 * sizeof(float));
 
-    const split_t sp = split_steps(s, packed ? gemm.pw : 0);
+    const split_t sp = tf__cell_split_steps(s, 4, packed ? gemm.pw : 0);
     bwd_job_t job = {H,  B,  T,  reverse, lengths, gates, cs, packed, w_hh, dy, lddy, sp.unit_block,
                      dG, dc, dbias, {dh, dh_next}, sp.threads > 1 ? 1 : s->threads, gemm};
     const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dG W_hh */

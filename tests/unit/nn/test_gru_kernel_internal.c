@@ -9,6 +9,7 @@
  *    per-step products (packed small batches, sgemm above 64 rows), both directions, lengths,
  *    initial states, no bias and strided rows;
  *  - inference without a cache gives the same outputs; backward accumulates;
+ *  - a time loop split over threads gives the bits of one thread (and matches the reference);
  *  - PyTorch's torch.nn.GRU: tests/unit/nn/test_parity.c (fixtures from gen_gru_fixtures.py). */
 #include "tf_test.h"
 #include "each_kernel.h"
@@ -375,6 +376,53 @@ static void test_backward_accumulates(void **state)
     problem_free(&p);
 }
 
+/* Split over threads (blocks of hidden units handed out by a step team), the time loop gives the
+ * same bits as on one thread; the products over all steps (dx, dW), which the GEMM splits by the
+ * same thread count, agree to 1e-6 (OpenBLAS rounds a split product differently). The split run
+ * matches the double reference. */
+static void test_threads_give_identical_results(void **state)
+{
+    (void)state;
+    const tf__cell_ops_t *gru = tf__cell_get(TF_CELL_GRU);
+    const gcase_t split_cases[] = {
+        {24, 200, 3, 32, 0, 0, 0, 1, 0, 21}, /* the seed configuration's layer */
+        {20, 150, 4, 24, 1, 1, 1, 1, 1, 22}, /* a partial last panel; reverse; lengths; strided */
+        {10, 100, 3, 30, 0, 1, 1, 0, 0, 23}, /* no bias */
+    };
+    for (size_t ci = 0; ci < sizeof split_cases / sizeof split_cases[0]; ci++) {
+        problem_t p;
+        problem_init(&p, split_cases[ci]);
+        assert_int_equal(tf__gru_time_loop_blocks(&p.s), 1);
+        double *one[NOUT];
+        run_f32(&p, gru->forward, gru->backward, one);
+        const int32_t counts[3] = {2, 3, 5};
+        for (int n = 0; n < 3; n++) {
+            p.s.threads = counts[n];
+            assert_true(tf__gru_time_loop_blocks(&p.s) > 1);
+            double *many[NOUT];
+            run_f32(&p, gru->forward, gru->backward, many);
+            for (int k = 0; k < NOUT; k++) {
+                const int gemm = k == ODX || k == ODWIH || k == ODWHH;
+                for (size_t i = 0; i < p.n_out[k]; i++)
+                    if (gemm ? !(fabs(many[k][i] - one[k][i]) <= 1e-6 * fmax(1.0, fabs(one[k][i])))
+                             : memcmp(&many[k][i], &one[k][i], sizeof(double)) != 0)
+                        fail_msg("threads=%d (H=%lld B=%lld): %s[%zu] = %.9g, one thread %.9g",
+                                 counts[n], (long long)p.c.H, (long long)p.c.B, out_names[k], i,
+                                 many[k][i], one[k][i]);
+            }
+            if (counts[n] == 2) {
+                double *want[NOUT];
+                run_ref(&p, want);
+                compare("two threads", &p, many, want, 2e-5);
+                free_outs(want);
+            }
+            free_outs(many);
+        }
+        free_outs(one);
+        problem_free(&p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +431,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_inference_without_cache),
         cmocka_unit_test(test_lengths_equal_truncated_sequences),
         cmocka_unit_test(test_backward_accumulates),
+        cmocka_unit_test(test_threads_give_identical_results),
     };
     return TF_TEST_RUN_EACH_KERNEL(tests);
 }
