@@ -109,8 +109,6 @@ typedef struct tf__cell_split {
 tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, int64_t pw);
 /* Blocks the GRU's time loop is split into (1: whole steps on the calling thread), for the tests. */
 int64_t tf__gru_time_loop_blocks(const tf__cell_shape_t *s);
-/* acc[j] += sum over rows of m[r * cols + j] (bias gradients), on up to `threads` threads. */
-void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads);
 /* The products over all steps that end a backward pass, from the gate gradients of every step
  * (T*B rows of G columns; the GRU keeps those of W_ih and of W_hh apart, the LSTM passes one matrix
  * twice): dw_ih += dg_ih^T x, dw_hh += dg_hh^T h_prev (the T*B previous states), dx += dg_ih w_ih.

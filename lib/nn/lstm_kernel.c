@@ -435,33 +435,6 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
     }
 }
 
-/* acc[j] += sum over rows of m[r * ld + j], j < cols. */
-TF_LSTM_CLONES static void add_column_sums(float *acc, const float *m, int64_t rows, int64_t ld, int64_t cols)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = m + r * ld;
-        for (int64_t j = 0; j < cols; j++)
-            acc[j] += row[j];
-    }
-}
-
-/* The bias gradient's column sums of dG (rows x G4), in blocks of columns on a team. */
-#define SUM_COLS 64
-
-typedef struct colsum_job {
-    float *acc;
-    const float *m;
-    int64_t rows, cols;
-} colsum_job_t;
-
-static void colsum_chunk(void *arg, int64_t step, int64_t blk)
-{
-    const colsum_job_t *J = arg;
-    (void)step;
-    const int64_t j0 = blk * SUM_COLS, w = J->cols - j0 < SUM_COLS ? J->cols - j0 : SUM_COLS;
-    add_column_sums(J->acc + j0, J->m + j0, J->rows, J->cols, w);
-}
-
 /* ---- small-M GEMM over packed weights --------------------------------------------------------- */
 
 /* Store (or add) a panel-wide row pair of vectors to c, nw <= PW valid columns. */
@@ -577,8 +550,6 @@ void tf__cell_gemm_packed(int64_t M,
  * enough to share: below about a million flops per step product the hand-over costs more than it
  * saves (an LSTM at B = 1, H = 128 is 0.13 M). */
 #define TEAM_MIN_STEP_FLOPS (1 << 20)
-/* dG floats below which the bias-gradient sums stay on the calling thread. */
-#define TEAM_MIN_SUM_FLOATS (1 << 18)
 
 typedef tf__cell_split_t split_t;
 
@@ -607,13 +578,6 @@ int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
     tf__step_gemm_plan(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
                        4 * s->hidden_size, 1);
     return tf__cell_split_steps(s, 4, g.pw).blocks;
-}
-
-void tf__cell_column_sums(float *acc, const float *m, int64_t rows, int64_t cols, int32_t threads)
-{
-    colsum_job_t cj = {acc, m, rows, cols};
-    tf__team_for((double)rows * (double)cols >= TEAM_MIN_SUM_FLOATS ? threads : 1,
-                 (cols + SUM_COLS - 1) / SUM_COLS, colsum_chunk, &cj);
 }
 
 void tf__cell_weight_grads(const tf__cell_shape_t *s,
