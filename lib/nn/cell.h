@@ -14,6 +14,8 @@
 #ifndef TF_NN_CELL_H
 #define TF_NN_CELL_H
 
+#include "step_gemm.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +109,14 @@ typedef struct tf__cell_split {
     int64_t unit_block, blocks;
 } tf__cell_split_t;
 tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, int64_t pw);
+/* The forward's per-step product h W_hh^T over W_hh^T packed gate by gate (H x H each), so that a
+ * block of hidden units is whole panels of every gate: plan it for B rows into gate pre-activations
+ * of `gates` * H columns ([accumulate] into them) and pack w_hh (gates*H x H) into `packed`; */
+void tf__cell_pack_gates(tf__step_gemm_t *g, int32_t gates, int64_t B, int64_t H, int accumulate,
+                         const float *w_hh, float *packed);
+/* then the columns of units j0..j1-1 of every gate: C[:, q*H + j] = [C +] h W_hh,q^T. */
+void tf__cell_run_gates(const tf__step_gemm_t *g, int32_t gates, const float *h, const float *packed,
+                        int64_t j0, int64_t j1, float *C);
 /* Blocks the GRU's time loop is split into (1: whole steps on the calling thread), for the tests. */
 int64_t tf__gru_time_loop_blocks(const tf__cell_shape_t *s);
 /* The products over all steps that end a backward pass, from the gate gradients of every step

@@ -123,9 +123,7 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
             for (int64_t q = 0; q < 3; q++)
                 memset(gh + b * H3 + q * H + j0, 0, w);
     } else if (J->packed) {
-        const size_t per_gate = tf__step_gemm_packed_floats(&J->gemm);
-        for (int64_t q = 0; q < 3; q++)
-            tf__step_gemm_run(&J->gemm, hp, J->packed + (size_t)q * per_gate, j0, j1, gh + q * H);
+        tf__cell_run_gates(&J->gemm, 3, hp, J->packed, j0, j1, gh);
     } else {
         tf__sgemm(J->gemm_threads, 0, 1, B, H3, H, 1.0f, hp, H, J->w_hh, H, 0.0f, gh, H3);
     }
@@ -191,14 +189,10 @@ static void gru_forward(const tf__cell_shape_t *s,
         bias[j] = (b_ih ? b_ih[j] : 0.0f) + (j < 2 * H && b_hh ? b_hh[j] : 0.0f);
     for (int64_t j = 0; j < H; j++)
         bias[H3 + j] = b_hh ? b_hh[2 * H + j] : 0.0f;
-    /* W_hh^T packed gate by gate (H x H each), so a block of hidden units is whole panels. */
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
     tf__step_gemm_t gemm = {0};
     if (packed) {
-        tf__step_gemm_plan(&gemm, B, H, H, H, H3, 0);
-        for (int64_t q = 0; q < 3; q++)
-            tf__step_gemm_pack(&gemm, packed + (size_t)q * tf__step_gemm_packed_floats(&gemm),
-                               w_hh + q * H * H, 1);
+        tf__cell_pack_gates(&gemm, 3, B, H, 0, w_hh, packed);
     }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);

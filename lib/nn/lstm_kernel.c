@@ -570,6 +570,22 @@ tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, 
     return sp;
 }
 
+void tf__cell_pack_gates(tf__step_gemm_t *g, int32_t gates, int64_t B, int64_t H, int accumulate,
+                         const float *w_hh, float *packed)
+{
+    tf__step_gemm_plan(g, B, H, H, H, gates * H, accumulate);
+    for (int64_t q = 0; q < gates; q++)
+        tf__step_gemm_pack(g, packed + (size_t)q * tf__step_gemm_packed_floats(g), w_hh + q * H * H, 1);
+}
+
+void tf__cell_run_gates(const tf__step_gemm_t *g, int32_t gates, const float *h, const float *packed,
+                        int64_t j0, int64_t j1, float *C)
+{
+    const size_t per_gate = tf__step_gemm_packed_floats(g);
+    for (int64_t q = 0; q < gates; q++)
+        tf__step_gemm_run(g, h, packed + (size_t)q * per_gate, j0, j1, C + q * g->N);
+}
+
 int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
 {
     if (!use_packed(s->batch, s->hidden_size))
@@ -641,10 +657,7 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
     const int64_t j0 = blk * J->unit_block, j1 = j0 + J->unit_block < H ? j0 + J->unit_block : H;
     if (k > 0 || J->has_h0) {
         if (J->packed) {
-            /* W_hh^T packed gate by gate (H x H each), so a block's columns are whole panels. */
-            const size_t per_gate = tf__step_gemm_packed_floats(&J->gemm);
-            for (int64_t q = 0; q < 4; q++)
-                tf__step_gemm_run(&J->gemm, hp, J->packed + (size_t)q * per_gate, j0, j1, G + q * H);
+            tf__cell_run_gates(&J->gemm, 4, hp, J->packed, j0, j1, G);
         } else {
             tf__sgemm(J->gemm_threads, 0, 1, B, G4, H, 1.0f, hp, H, J->w_hh, H, 1.0f, G, G4);
         }
@@ -694,10 +707,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     tf__step_gemm_t gemm = {0};
     if (packed) {
-        tf__step_gemm_plan(&gemm, B, H, H, H, G4, 1);
-        for (int64_t q = 0; q < 4; q++)
-            tf__step_gemm_pack(&gemm, packed + (size_t)q * tf__step_gemm_packed_floats(&gemm),
-                               w_hh + q * H * H, 1);
+        tf__cell_pack_gates(&gemm, 4, B, H, 1, w_hh, packed);
     }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
