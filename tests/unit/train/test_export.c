@@ -303,6 +303,79 @@ static void test_export_loaded_model_refuses_training(void **state)
     tf_ctx_free(ctx);
 }
 
+/* The predictor reads an export as tf_model_load does: the same probabilities as the loaded model
+ * (batched, so up to the rounding of the products). */
+static void test_export_predictor_loads_it(void **state)
+{
+    (void)state;
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    export_as(ctx, TF_EXPORT_DTYPE_INT8, 1);
+    tf_model_t *m = load(ctx, out_path);
+    tf_predictor_t *p;
+    assert_ok(tf_predictor_load(&p, ctx, out_path, NULL));
+    assert_int_equal(tf_predictor_num_classes(p), 3);
+    const char *t[NTEXTS];
+    size_t lens[NTEXTS];
+    float probs[NTEXTS * 3];
+    for (int i = 0; i < NTEXTS; i++) {
+        t[i] = texts[i];
+        lens[i] = strlen(texts[i]);
+    }
+    assert_ok(tf_predict_texts(p, t, lens, NTEXTS, probs, NTEXTS * 3));
+    for (int i = 0; i < NTEXTS; i++) {
+        float q[3];
+        assert_ok(tf_predict_text(m, texts[i], lens[i], q, 3));
+        for (int c = 0; c < 3; c++)
+            assert_true(fabsf(q[c] - probs[i * 3 + c]) <= 1e-5f);
+    }
+    tf_predictor_free(p);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
+/* Other backbones: a language-model head tied to the embedding, and a bidirectional one (no
+ * language-model head at all), export, load and predict as trained. */
+static void test_export_tied_and_bidirectional(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        tf_ctx_t *ctx = tf_test_ctx_seeded(2);
+        tf_vocab_t *vocab;
+        tf_model_t *m;
+        tf_loader_t *train;
+        tf_model_opts_t mo;
+        tf_finetune_opts_t fo;
+        const char *paths[1] = {train_tsv};
+        assert_ok(tf_vocab_build_files(&vocab, ctx, paths, 1, NULL));
+        tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+        mo.embedding_dim = 16;
+        mo.hidden_size = 16;
+        mo.tie_weights = variant == 0;
+        mo.bidirectional = variant == 1;
+        assert_ok(tf_model_create(&m, ctx, vocab, &mo));
+        tf_vocab_free(vocab);
+        assert_ok(tf_loader_create_labeled(&train, ctx, tf_model_vocab(m), train_tsv, NULL));
+        tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+        fo.epochs = 1;
+        assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+        tf_export_opts_t eo = TF_EXPORT_OPTS_INIT;
+        eo.dtype = TF_EXPORT_DTYPE_F16;
+        assert_ok(tf_model_export(m, out_path, &eo));
+        tf_model_t *ex = load(ctx, out_path);
+        float p[3], q[3];
+        assert_ok(tf_predict_text(m, texts[1], strlen(texts[1]), p, 3));
+        assert_ok(tf_predict_text(ex, texts[1], strlen(texts[1]), q, 3));
+        for (int c = 0; c < 3; c++)
+            assert_true(fabsf(p[c] - q[c]) <= 5e-4f);
+        assert_status(tf_finetune(ex, train, NULL, &fo, NULL), TF_STATUS_ESTATE);
+        tf_model_free(ex);
+        tf_loader_free(train);
+        tf_model_free(m);
+        assert_int_equal(tf_ctx_live_objects(ctx), 0);
+        tf_ctx_free(ctx);
+    }
+}
+
 static void test_export_bad_arguments(void **state)
 {
     (void)state;
@@ -442,6 +515,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_export_f16_and_int8_predict_within_tolerance),
         cmocka_unit_test(test_export_min_elements_leaves_small_tensors),
         cmocka_unit_test(test_export_loaded_model_refuses_training),
+        cmocka_unit_test(test_export_predictor_loads_it),
+        cmocka_unit_test(test_export_tied_and_bidirectional),
         cmocka_unit_test(test_export_bad_arguments),
         cmocka_unit_test(test_export_out_of_memory),
         cmocka_unit_test(test_export_hostile_files),
