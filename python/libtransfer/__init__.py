@@ -16,17 +16,18 @@ Objects are freed by close(), at the end of a ``with`` block, when collected, or
 Context.
 
 Training (pre-train, fine-tune, evaluate, predict, decide for a new class prior) is in Vocab,
-Loader and Model; see train.py.
+Loader and Model; see train.py. Serving predictions from many threads is Predictor (predict.py).
 """
 from ._lib import (ABI_VERSION, TransferDivergedError, TransferError, TransferFileNotFoundError,
                    TransferLookupError, TransferMemoryError, TransferNotSupportedError,
                    TransferOSError, TransferStateError, TransferValueError, lib)
 from .core import F32, I32, Context, Tensor
 from .train import Loader, Model, Progress, Vocab
+from .predict import Predictor
 
 
 # Public classes show as libtransfer.Name in reprs and tracebacks.
-for _cls in (Context, Tensor, Vocab, Loader, Model, Progress, TransferError,
+for _cls in (Context, Tensor, Vocab, Loader, Model, Predictor, Progress, TransferError,
              TransferDivergedError, TransferFileNotFoundError, TransferLookupError,
              TransferMemoryError, TransferNotSupportedError, TransferOSError, TransferStateError,
              TransferValueError):
@@ -42,7 +43,7 @@ def version() -> str:
 #: The version of the loaded library, which is the package's.
 __version__ = version()
 
-__all__ = ["ABI_VERSION", "Context", "F32", "I32", "Loader", "Model", "Progress", "Tensor",
+__all__ = ["ABI_VERSION", "Context", "F32", "I32", "Loader", "Model", "Predictor", "Progress", "Tensor",
            "TransferDivergedError", "TransferError", "TransferFileNotFoundError",
            "TransferLookupError", "TransferMemoryError", "TransferNotSupportedError",
            "TransferOSError", "TransferStateError", "TransferValueError", "Vocab", "__version__",
