@@ -4,7 +4,8 @@
  * hidden 200, one LSTM layer, two classes, the last step pooled; 512 texts of 20-200 random token
  * ids (fixed seed), predicted `batch` texts per call after one warm-up pass.
  *
- * Usage: bench_predict [threads,...] [batch,...]   (default 1,2 and 1,64)
+ * Usage: bench_predict [threads,...] [batch,...] [input_table]   (default 1,2 and 1,64 and 0;
+ * input_table 1 sets tf_predictor_opts_t::input_table)
  * Prints one line per combination:
  *   predict dtype=f32 threads=T batch=B texts_s=X resident_bytes=N
  * resident_bytes is tf_predictor_resident_bytes(): weights, vocabulary and the workspaces grown.
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
         parse_list(argv[1], threads, &nt);
     if (argc > 2)
         parse_list(argv[2], batches, &nb);
+    const int table = argc > 3 ? atoi(argv[3]) : 0;
     tf_ctx_t *ctx;
     tf_ctx_opts_t co;
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
             tf_predictor_opts_init(&po, TF_PREDICTOR_OPTS_VERSION);
             po.num_threads = threads[a];
             po.max_batch = batches[b];
+            po.input_table = table;
             tf_predictor_t *p;
             CHECK("predictor", tf_predictor_create(&p, m, &po));
             double dt = 0.0, cpu = 0.0;

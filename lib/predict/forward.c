@@ -61,6 +61,7 @@ int tf__pred_fast(const tf__pred_net_t *net)
 /* The workspace of one batch worker carved for (T, B); base NULL only counts. */
 typedef struct carve {
     float *xin, *x0, *y[2], *work, *packed, *pooled, *logits;
+    int32_t *tok; /* with an input table: the token id of each row, -1 when padded */
 } carve_t;
 
 static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base, carve_t *c)
@@ -79,7 +80,10 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
         work = w > work ? w : work;
     }
     TAKE(c->xin, rows * (size_t)net->F);
-    TAKE(c->x0, rows * (size_t)net->E);
+    TAKE(c->x0, net->tables ? 0 : rows * (size_t)net->E);
+    float *tok = NULL;
+    TAKE(tok, net->tables ? rows : 0); /* int32 ids in float-sized slots */
+    c->tok = (int32_t *)tok;
     TAKE(c->y[0], rows * DH);
     TAKE(c->y[1], net->L > 1 ? rows * DH : 0);
     TAKE(c->work, work);
@@ -199,7 +203,9 @@ static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, cons
         for (int64_t b = 0; b < B; b++) {
             const int64_t row = t * B + b;
             const int valid = t < r[b].len;
-            if (net->tokens) {
+            if (net->tables) {
+                c->tok[row] = valid ? in->ids[r[b].i][t] : -1;
+            } else if (net->tokens) {
                 if (valid)
                     memcpy(c->x0 + row * E, net->emb + (int64_t)in->ids[r[b].i][t] * E, (size_t)E * sizeof(float));
                 else
@@ -239,7 +245,11 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
         for (int32_t d = 0; d < net->D; d++) {
             const float *const *w = net->w + 4 * (l * net->D + d);
             if (tf__pred_fast(net)) {
-                tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads};
+                tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads, NULL, NULL};
+                if (l == 0 && net->tables) {
+                    s.table = net->tables[d];
+                    s.tok = c.tok;
+                }
                 if (net->packed) {
                     s.packed = net->packed[l * net->D + d];
                     s.packed_ih = s.packed + tf__pred_lstm_packed_floats(H, H);

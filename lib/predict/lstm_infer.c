@@ -40,9 +40,21 @@ int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst)
 
 /* gbuf (rows x 4H) = x (rows x I, stride ldx) W_ih^T, on the packed W_ih where the step kernels
  * have its panel width, else through tf__sgemm. */
-static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64_t rows, float *gbuf)
+static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64_t r0_all, int64_t rows,
+                    float *gbuf)
 {
     const int64_t G4 = 4 * s->H;
+    if (s->table) {
+        for (int64_t r = 0; r < rows; r++) {
+            const int32_t id = s->tok[r0_all + r];
+            if (id >= 0)
+                memcpy(gbuf + r * G4, s->table + (int64_t)id * G4, (size_t)G4 * sizeof(float));
+            else
+                memset(gbuf + r * G4, 0, (size_t)G4 * sizeof(float));
+        }
+        return;
+    }
+    x += r0_all * ldx;
     tf__step_gemm_t g;
     int64_t planned = -1;
     for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
@@ -96,7 +108,7 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
         /* Chunk of steps k0..k1-1 in the direction's order: times t0..t0+n-1. */
         const int64_t n = T - k0 < tc ? T - k0 : tc;
         const int64_t t0 = reverse ? T - k0 - n : k0;
-        project(s, x + t0 * B * ldx, ldx, n * B, gbuf);
+        project(s, x, ldx, t0 * B, n * B, gbuf);
         for (int64_t k = 0; k < n; k++) {
             const int64_t t = reverse ? t0 + n - 1 - k : t0 + k;
             int64_t m = 0; /* running sequences: a prefix, as the rows are sorted by length */

@@ -35,6 +35,8 @@ typedef struct tf__pred_net {
                                  LSTM's products (tf__pred_lstm_pack), or NULL: packed on each
                                  call */
     int64_t pw;               /* their panel width */
+    const float *const *tables; /* per direction of the first layer: V x 4H input projections of
+                                   every word, or NULL */
     int32_t threads;          /* of one call */
     int32_t max_batch;
 } tf__pred_net_t;
@@ -48,6 +50,8 @@ typedef struct tf__pred_lstm {
     const float *packed, *packed_ih; /* W_hh^T and W_ih^T packed (packed_ih may be NULL) */
     int64_t pw;
     int32_t threads;
+    const float *table;       /* rows of x W_ih^T by token id (then x is not read), or NULL */
+    const int32_t *tok;       /* with a table: the token id of each row t*B + b, -1 when padded */
 } tf__pred_lstm_t;
 
 size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);

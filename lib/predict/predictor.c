@@ -8,6 +8,7 @@
  * forward pass itself runs unlocked. */
 #include "predict_internal.h"
 #include "../data/data_internal.h"
+#include "../tensor/blas.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +23,8 @@ struct tf_predictor {
     size_t vocab_bytes; /* serialized size, a measure of its tables */
     const float **w;
     float **packed; /* per layer and direction, into `weights` */
+    float *table;   /* the input table of the first layer (D x V x 4H), or NULL */
+    const float **tables;
     double *offsets;
     pthread_mutex_t lock;
     tf__pred_ws_t **pool; /* idle workspaces */
@@ -32,7 +35,8 @@ struct tf_predictor {
 TF__OPTS_LAYOUT(tf__predictor_opts_layout,
                 tf_predictor_opts_t,
                 TF_PREDICTOR_OPTS_VERSION,
-                TF__OPTS_END(tf_predictor_opts_t, reserved));
+                TF__OPTS_END(tf_predictor_opts_t, reserved),
+                TF__OPTS_END(tf_predictor_opts_t, reserved2));
 
 static void opts_defaults(tf_predictor_opts_t *o)
 {
@@ -41,6 +45,7 @@ static void opts_defaults(tf_predictor_opts_t *o)
     o->version = TF_PREDICTOR_OPTS_VERSION;
     o->max_batch = 64;
     o->dtype = TF_DTYPE_F32;
+    o->input_table = 0;
 }
 
 tf_status_t tf_predictor_opts_init(tf_predictor_opts_t *opts, uint32_t version)
@@ -64,6 +69,8 @@ void tf_predictor_free(tf_predictor_t *p)
     tf__free(ctx, p->weights);
     tf__free(ctx, p->w);
     tf__free(ctx, p->packed);
+    tf__free(ctx, p->table);
+    tf__free(ctx, p->tables);
     tf__free(ctx, p->offsets);
     pthread_mutex_destroy(&p->lock);
     tf__free(ctx, p);
@@ -133,6 +140,28 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
     return TF_STATUS_OK;
 }
 
+/* Every word's projection by each first-layer direction's W_ih: row v of table d is emb[v] W_ih^T. */
+static tf_status_t make_table(tf_predictor_t *p)
+{
+    tf__pred_net_t *net = &p->net;
+    const int64_t G4 = 4 * net->H, per = net->V * G4;
+    if ((double)per * net->D > (double)(SIZE_MAX / sizeof(float)))
+        TF_FAIL(TF_STATUS_EOVERFLOW, "tf_predictor_create: the input table of %lld words is too large",
+                (long long)net->V);
+    p->table = tf__alloc(p->ctx, (size_t)(per * net->D) * sizeof(float));
+    p->tables = tf__calloc(p->ctx, (size_t)net->D, sizeof *p->tables);
+    if (p->table == NULL || p->tables == NULL)
+        return TF_STATUS_ENOMEM;
+    for (int32_t d = 0; d < net->D; d++) {
+        tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, net->emb, net->E, net->w[4 * d], net->E, 0.0f,
+                  p->table + d * per, G4);
+        p->tables[d] = p->table + d * per;
+    }
+    p->weight_floats += (size_t)(per * net->D);
+    net->tables = p->tables;
+    return TF_STATUS_OK;
+}
+
 tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const tf_predictor_opts_t *opts)
 {
     tf_predictor_opts_t o;
@@ -150,8 +179,12 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
         TF_FAIL(TF_STATUS_EINVAL, "%s: max_batch is %d; use 1 or more", __func__, o.max_batch);
     if (o.dtype != TF_DTYPE_F32)
         TF_FAIL(TF_STATUS_EINVAL, "%s: dtype %d is not supported; use TF_DTYPE_F32", __func__, o.dtype);
-    if (o.reserved != 0)
+    if (o.reserved != 0 || o.reserved2 != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", __func__);
+    if (o.input_table != 0 && o.input_table != 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input_table is %d; use 0 or 1", __func__, o.input_table);
+    if (o.input_table && (model->cfg.input != TF_MODEL_INPUT_TOKENS || model->cfg.cell != TF_CELL_LSTM))
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input_table needs a token model with LSTM layers", __func__);
     const int32_t LD = model->cfg.num_layers * tf__model_dirs(model);
     const int64_t K = model->head ? tf__head_width(model) : 1;
     const float **w = tf__calloc(model->ctx, (size_t)(4 * LD), sizeof *w);
@@ -183,6 +216,8 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
         view.max_batch = o.max_batch;
         st = copy_net(p, &view);
     }
+    if (st == TF_STATUS_OK && o.input_table)
+        st = make_table(p);
     if (st == TF_STATUS_OK && model->vocab != NULL)
         st = tf__vocab_copy(p->ctx, model->vocab, &p->vocab);
     if (st == TF_STATUS_OK && p->vocab != NULL)

@@ -30,10 +30,11 @@ _f32 = ctypes.c_float
 
 class _PredictorOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("num_threads", _i32),
-                ("max_batch", _i32), ("dtype", _i32), ("reserved", _i32)]
+                ("max_batch", _i32), ("dtype", _i32), ("reserved", _i32), ("input_table", _i32),
+                ("reserved2", _i32)]
 
 
-_PREDICTOR_OPTS_V = 1
+_PREDICTOR_OPTS_V = 2
 
 declare("tf_predictor_opts_init", "status", [P(_PredictorOpts), _u32])
 declare("tf_predictor_create", "status", [H, _vp, P(_PredictorOpts)])
@@ -47,35 +48,38 @@ declare("tf_predict_ids_batch", "status", [_vp, P(P(_i32)), P(_i64), _sz, P(_f32
 declare("tf_predict_top_k", "status", [_vp, P(_f32), _sz, _i32, P(_i32), P(_f32), _sz, P(_sz)])
 
 
-def _opts(num_threads: int, max_batch: int) -> _PredictorOpts:
+def _opts(num_threads: int, max_batch: int, input_table: bool) -> _PredictorOpts:
     o = _PredictorOpts()
     lib.tf_predictor_opts_init(ctypes.byref(o), _PREDICTOR_OPTS_V)
     o.num_threads = num_threads
     o.max_batch = max_batch
+    o.input_table = int(input_table)
     return o
 
 
 class Predictor(Handle):
     """A read-only predictor (tf_predictor_t) made from a fine-tuned Model or a checkpoint.
     Thread-safe: share one between threads. `num_threads` are the threads of one call (0: the
-    context's), `max_batch` the sequences run together."""
+    context's), `max_batch` the sequences run together, `input_table` precomputes every word's
+    first-layer input projection (faster, more memory; a token LSTM model only)."""
 
     _free = staticmethod(lib.tf_predictor_free)
 
     @classmethod
-    def from_model(cls, model: Any, num_threads: int = 0, max_batch: int = 64) -> "Predictor":
+    def from_model(cls, model: Any, num_threads: int = 0, max_batch: int = 64,
+                   input_table: bool = False) -> "Predictor":
         """Copy what prediction needs from a fine-tuned model (which may then change or go)."""
         h = _vp()
-        o = _opts(num_threads, max_batch)
+        o = _opts(num_threads, max_batch, input_table)
         lib.tf_predictor_create(ctypes.byref(h), model.handle, ctypes.byref(o))
         return cls(model._ctx, h)
 
     @classmethod
     def load(cls, ctx: Context, path: Union[str, bytes, "os.PathLike[str]"], num_threads: int = 0,
-             max_batch: int = 64) -> "Predictor":
+             max_batch: int = 64, input_table: bool = False) -> "Predictor":
         """A predictor straight from a checkpoint of a fine-tuned model."""
         h = _vp()
-        o = _opts(num_threads, max_batch)
+        o = _opts(num_threads, max_batch, input_table)
         lib.tf_predictor_load(ctypes.byref(h), ctx.handle, os.fsencode(path), ctypes.byref(o))
         return cls(ctx, h)
 

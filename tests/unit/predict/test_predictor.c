@@ -70,6 +70,71 @@ static tf_predictor_t *make_predictor(tf_model_t *m, int32_t max_batch, int32_t 
     return p;
 }
 
+/* The input table (every word's first-layer projection made once) gives the same probabilities,
+ * in both directions of a bidirectional model too. */
+static void test_input_table(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_predictor_opts_t o;
+    tf_predictor_t *plain = make_predictor(m, 8, 1), *fast;
+    assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
+    o.max_batch = 8;
+    o.num_threads = 1;
+    o.input_table = 1;
+    assert_ok(tf_predictor_create(&fast, m, &o));
+    assert_true(tf_predictor_resident_bytes(fast) >= tf_predictor_resident_bytes(plain) + 50 * 4 * 12 * sizeof(float));
+    float a[NSEQ * C], b[NSEQ * C];
+    assert_ok(tf_predict_ids_batch(plain, seq_ptr, seq_len, NSEQ, a, NSEQ * C));
+    assert_ok(tf_predict_ids_batch(fast, seq_ptr, seq_len, NSEQ, b, NSEQ * C));
+    for (int i = 0; i < NSEQ * C; i++)
+        if (fabsf(a[i] - b[i]) > 1e-6f)
+            fail_msg("value %d: %.8f with the table, %.8f without", i, b[i], a[i]);
+    tf_predictor_free(fast);
+    tf_predictor_free(plain);
+    o.input_table = 2;
+    assert_status(tf_predictor_create(&fast, m, &o), TF_STATUS_EINVAL);
+    tf_model_free(m);
+    /* a bidirectional model: the table of each direction */
+    tf_vocab_t *v;
+    tf_model_opts_t mo;
+    assert_ok(tf_vocab_load(&v, ctx, FIX "torch_import_vocab.txt"));
+    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    mo.embedding_dim = 8;
+    mo.hidden_size = 12;
+    mo.bidirectional = 1;
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t labels[2] = {0, 1};
+    tf_loader_opts_t lo;
+    tf_loader_t *train;
+    tf_finetune_opts_t fo;
+    assert_ok(tf_model_create(&m, ctx, v, &mo));
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 2;
+    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, labels, &lo));
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.stop_after_steps = 1;
+    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+    plain = make_predictor(m, 8, 1);
+    o.input_table = 1;
+    assert_ok(tf_predictor_create(&fast, m, &o));
+    float a2[NSEQ * 2], b2[NSEQ * 2];
+    assert_ok(tf_predict_ids_batch(plain, seq_ptr, seq_len, NSEQ, a2, NSEQ * 2));
+    assert_ok(tf_predict_ids_batch(fast, seq_ptr, seq_len, NSEQ, b2, NSEQ * 2));
+    for (int i = 0; i < NSEQ * 2; i++)
+        if (fabsf(a2[i] - b2[i]) > 1e-6f)
+            fail_msg("bidirectional value %d: %.8f with the table, %.8f without", i, b2[i], a2[i]);
+    tf_predictor_free(fast);
+    tf_predictor_free(plain);
+    tf_loader_free(train);
+    tf_model_free(m);
+    tf_vocab_free(v);
+    tf_ctx_free(ctx);
+}
+
 static void test_predictor_matches_torch(void **state)
 {
     (void)state;
@@ -348,6 +413,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictor_matches_torch),
         cmocka_unit_test(test_batched_equals_one_at_a_time),
+        cmocka_unit_test(test_input_table),
         cmocka_unit_test(test_eight_threads_share_one_predictor),
         cmocka_unit_test(test_texts_and_checkpoint),
         cmocka_unit_test(test_top_k),
