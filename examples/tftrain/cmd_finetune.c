@@ -432,6 +432,7 @@ int tt_cmd_finetune(int argc, char **argv)
     fopts.progress_every = tt_progress_every(&progress, 5);
     fopts.progress = tt_progress_cb;
     fopts.progress_payload = &progress;
+    fopts.dist = tt_dist(cmd);
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
     call = (finetune_call_t){model, train, valid, &fopts};
     run = (tt_run_t){cmd, "fine-tuning failed", finetune_step, &call, model, train, &progress,

@@ -425,6 +425,7 @@ ready:
     popts.progress_every = tt_progress_every(&progress, 10);
     popts.progress = tt_progress_cb;
     popts.progress_payload = &progress;
+    popts.dist = tt_dist(cmd);
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
     call = (pretrain_call_t){model, train, valid, &popts};
     run = (tt_run_t){cmd, "pre-training failed", pretrain_step, &call, model, train, &progress,

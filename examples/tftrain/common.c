@@ -181,6 +181,8 @@ int tt_init_embeddings(const char *cmd, tf_model_t *model, const char *path)
 
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path)
 {
+    if (tt_dist_rank() > 0)
+        return TT_EXIT_OK; /* rank 0 writes the job's files */
     tf_status_t st = tf_model_save(model, path);
     if (st != TF_STATUS_OK)
         return tt_fail(cmd, st, "cannot save model '%s'", path);

@@ -44,7 +44,7 @@ static const char main_help[] =
     "names the file), 3 training failed otherwise (diverged, out of memory),\n"
     "4 interrupted by Ctrl-C or SIGTERM (a resumable state was saved).\n";
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     const char *c;
     if (argc < 2) {
@@ -82,4 +82,10 @@ int main(int argc, char **argv)
         return tt_cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);
     return TT_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = tt_dist_init(&argc, &argv);
+    return tt_dist_finish(rc != TT_EXIT_OK ? rc : run(argc, argv));
 }

@@ -65,6 +65,8 @@ static void format_eta(char *buf, size_t cap, double s)
 static void print_row(tt_progress_t *p, double valid)
 {
     char t[32];
+    if (tt_dist_rank() > 0)
+        return; /* rank 0 reports for the job */
     if (!p->header) {
         fprintf(stderr, "%5s  %10s  %12s  %7s\n", "epoch", "train_loss",
                 strcmp(p->what, "pretrain") == 0 ? "valid_ppl" : "valid_metric", "time");
@@ -102,6 +104,8 @@ void tt_progress_finish(tt_progress_t *p, const tf_train_report_t *report)
 /* The bar on the current line of the terminal. */
 static void draw_bar(tt_progress_t *p, const tf_progress_t *pr)
 {
+    if (tt_dist_rank() > 0)
+        return;
     const int pretrain = pr->phase == TF_TRAIN_PHASE_PRETRAIN;
     const char *unit = pretrain ? "tok/s" : "seq/s";
     const char *vname = pretrain ? "valid_ppl" : "valid_metric";

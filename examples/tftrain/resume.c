@@ -94,6 +94,8 @@ int tt_ckpt_load_state(const char *cmd, tf_model_t *model, tf_loader_t *train,
  * refuses. */
 static int save(const char *cmd, tf_model_t *model, tf_loader_t *train, const tt_ckpt_t *ck)
 {
+    if (tt_dist_rank() > 0)
+        return TT_EXIT_OK; /* rank 0 writes the job's files */
     tf_status_t st = tf_model_save(model, ck->model);
     if (st != TF_STATUS_OK)
         return tt_fail(cmd, st, "cannot write checkpoint '%s'", ck->model);
@@ -175,6 +177,8 @@ int tt_run_phase(const tt_run_t *run, tf_train_report_t *report)
 
 void tt_ckpt_remove(const tt_ckpt_t *ck)
 {
+    if (tt_dist_rank() > 0)
+        return;
     /* The run is complete: its checkpoint would only start the phase anew. */
     unlink(ck->state);
     unlink(ck->model);

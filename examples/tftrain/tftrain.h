@@ -192,6 +192,20 @@ typedef struct tt_texts {
 int tt_read_texts(const char *cmd, const char *path, int tsv, tf_vocab_t *vocab, tt_texts_t *t);
 void tt_texts_free(tt_texts_t *t);
 
+/* ---- several processes (dist.c) ---------------------------------------------------------------- */
+
+/* Under an MPI launcher, in builds with MPI: initialise MPI; ranks other than 0 print nothing on
+ * stdout. Otherwise nothing. Returns an exit status. */
+int tt_dist_init(int *argc, char ***argv);
+/* The group of every process of the job for the training options, made on first use (every
+ * rank calls it at the same point); NULL for one process. */
+tf_dist_t *tt_dist(const char *cmd);
+/* This process's rank: 0 for one process. Only rank 0 prints progress and writes files. */
+int tt_dist_rank(void);
+/* End MPI: a finished or interrupted run ends every rank normally, another failure ends the
+ * whole job at once (it may be one rank's alone). Returns `rc`. */
+int tt_dist_finish(int rc);
+
 /* ---- progress (progress.c) -------------------------------------------------------------------- */
 
 typedef struct tt_progress {

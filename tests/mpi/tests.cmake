@@ -22,5 +22,11 @@ if(TF_WITH_MPI)
     COMMAND sh -c "timeout 120 \"$0\" \"$@\"; rc=$?; echo \"job status $rc\"; [ $rc -ne 0 ] && [ $rc -ne 124 ]"
             ${_mpi_run} $<TARGET_FILE:test_mpi_train> exit_early)
   set_tests_properties(mpi_train.rank_exits_early PROPERTIES LABELS mpi TIMEOUT 300 RUN_SERIAL TRUE)
+  if(TARGET tftrain)
+    add_test(NAME mpi_tftrain.two_ranks
+      COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/tftrain_mpi.sh ${TF_MPIEXEC} $<TARGET_FILE:tftrain>
+              ${PROJECT_SOURCE_DIR}/tests/data/sotu_sample.txt ${CMAKE_CURRENT_BINARY_DIR}/tftrain_mpi)
+    set_tests_properties(mpi_tftrain.two_ranks PROPERTIES LABELS mpi TIMEOUT 600 RUN_SERIAL TRUE)
+  endif()
   tf_test_environment()
 endif()
