@@ -13,8 +13,8 @@
  * step (their sums over rows are the bias gradients), then dh = dGh W_hh + dh' * z; after the loop
  * the weight and input gradients are one GEMM each over all steps. With packed weights and a big
  * enough step, each step is split into blocks of hidden units run by a step team, as the LSTM's
- * (tf__cell_split_steps; the forward packs W_hh^T gate by gate so that a block's columns are whole
- * panels of each gate). The reference (tests/support/ref/gru_ref.c) checks it.
+ * (tf__cell_split_steps; the forward then packs W_hh^T gate by gate so that a block's columns are
+ * whole panels of each gate, which pads every gate to whole panels: split_pays). The reference (tests/support/ref/gru_ref.c) checks it.
  *
  * Cache (floats): per row t*B + b, 4H: activated r, z, n and hn = h W_hn^T + b_hn (the recurrent
  * part of n, needed for dr); then the hidden states, (T+1)*B*H, slots ordered as the LSTM's.
@@ -96,7 +96,8 @@ typedef struct fwd_job {
     const float *bias, *packed, *w_hh;
     int64_t ldy, unit_block;
     int32_t gemm_threads; /* of the per-step product: 1 when the steps are split over a team */
-    tf__step_gemm_t gemm; /* of one gate's H x H block, when packed */
+    int gated;            /* W_hh^T packed gate by gate (split steps), else whole */
+    tf__step_gemm_t gemm; /* of one gate's H x H block or of the whole, when packed */
 } fwd_job_t;
 
 /* Step k of the forward loop for the hidden units of block `blk`: their columns of the recurrent
@@ -123,7 +124,10 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
             for (int64_t q = 0; q < 3; q++)
                 memset(gh + b * H3 + q * H + j0, 0, w);
     } else if (J->packed) {
-        tf__cell_run_gates(&J->gemm, 3, hp, J->packed, j0, j1, gh);
+        if (J->gated)
+            tf__cell_run_gates(&J->gemm, 3, hp, J->packed, j0, j1, gh);
+        else
+            tf__step_gemm_run(&J->gemm, hp, J->packed, 0, H3, gh); /* one block: all of W_hh^T */
     } else {
         tf__sgemm(J->gemm_threads, 0, 1, B, H3, H, 1.0f, hp, H, J->w_hh, H, 0.0f, gh, H3);
     }
@@ -142,14 +146,28 @@ static void fwd_chunk(void *arg, int64_t k, int64_t blk)
     }
 }
 
+/* Whether a split can pay: packed gate by gate, each gate's H columns are padded to whole panels of
+ * pw, which must add at most 1/8 to the product (H = 200 with panels of 64 adds 28%, and its split
+ * measured slower than one thread; H = 256 and 512 gained). */
+static int split_pays(int64_t H, int64_t pw)
+{
+    return pw > 0 && 8 * ((H + pw - 1) / pw * pw) <= 9 * H;
+}
+
+/* The split of a call's time loop, from a plan of the forward's whole product (for its pw). */
+static tf__cell_split_t gru_split(const tf__cell_shape_t *s, const tf__step_gemm_t *whole)
+{
+    return tf__cell_split_steps(s, 3, split_pays(s->hidden_size, whole->pw) ? whole->pw : 0);
+}
+
 int64_t tf__gru_time_loop_blocks(const tf__cell_shape_t *s)
 {
     if (!tf__cell_use_packed(s->batch, s->hidden_size))
         return 1;
     tf__step_gemm_t g;
-    tf__step_gemm_plan(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
+    tf__step_gemm_plan(&g, s->batch, 3 * s->hidden_size, s->hidden_size, s->hidden_size,
                        3 * s->hidden_size, 0);
-    return tf__cell_split_steps(s, 3, g.pw).blocks;
+    return gru_split(s, &g).blocks;
 }
 
 static void gru_forward(const tf__cell_shape_t *s,
@@ -189,10 +207,17 @@ static void gru_forward(const tf__cell_shape_t *s,
         bias[j] = (b_ih ? b_ih[j] : 0.0f) + (j < 2 * H && b_hh ? b_hh[j] : 0.0f);
     for (int64_t j = 0; j < H; j++)
         bias[H3 + j] = b_hh ? b_hh[2 * H + j] : 0.0f;
+    /* W_hh^T packed whole, or gate by gate when the steps are split. */
     float *packed = packed_size(s) ? work + packed_offset(s) : NULL;
     tf__step_gemm_t gemm = {0};
+    tf__cell_split_t sp = {1, H, 1};
     if (packed) {
-        tf__cell_pack_gates(&gemm, 3, B, H, 0, w_hh, packed);
+        tf__step_gemm_plan(&gemm, B, H3, H, H, H3, 0);
+        sp = gru_split(s, &gemm);
+        if (sp.threads > 1)
+            tf__cell_pack_gates(&gemm, 3, B, H, 0, w_hh, packed);
+        else
+            tf__step_gemm_pack(&gemm, packed, w_hh, 1);
     }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
@@ -206,10 +231,9 @@ static void gru_forward(const tf__cell_shape_t *s,
         for (int64_t r = 0; r < TB; r++)
             memset(gates + r * H4, 0, (size_t)H3 * sizeof(float));
 
-    const tf__cell_split_t sp = tf__cell_split_steps(s, 3, packed ? gemm.pw : 0);
-    fwd_job_t job = {H,    B,          T,       reverse,    h0 != NULL,    cache != NULL,
-                     lengths, gates,   hs,      gh,         y,             bias,
-                     packed, w_hh,     ldy,     sp.unit_block, sp.threads > 1 ? 1 : s->threads, gemm};
+    fwd_job_t job = {H,      B,     T,    reverse,       h0 != NULL,
+                     cache != NULL, lengths, gates, hs, gh, y, bias, packed, w_hh, ldy, sp.unit_block,
+                     sp.threads > 1 ? 1 : s->threads, sp.threads > 1, gemm};
     tf__team_run_steps(sp.threads, T, sp.blocks, fwd_chunk, &job);
     const float *h_last = cache ? hs + (reverse ? 0 : T * BH) : hs + (T % 2) * BH;
     if (h_n)
@@ -360,7 +384,7 @@ static void gru_backward(const tf__cell_shape_t *s,
         tf__step_gemm_pack(&gemm, packed, w_hh, 0);
     }
 
-    const tf__cell_split_t sp = tf__cell_split_steps(s, 3, packed ? gemm.pw : 0);
+    const tf__cell_split_t sp = packed ? gru_split(s, &gemm) : (tf__cell_split_t){1, H, 1};
     bwd_job_t job = {H,   B,   T,   reverse, lengths, gates, hs, packed, w_hh, dy, lddy, sp.unit_block,
                      dGi, dGh, dbi, dbh,     {dhs[0], dhs[1]}, sp.threads > 1 ? 1 : s->threads, gemm};
     const int64_t stages = T + (dh0 != NULL); /* dh0 needs one more dh = dGh W_hh + dh' * z */
