@@ -850,6 +850,170 @@ TF_API tf_status_t tf_lm_score_text(tf_model_t *model,
                                     size_t len,
                                     double *loss_out);
 
+/* ---- explanations --------------------------------------------------------------------------- */
+
+/**
+ * @name Explanations: integrated gradients
+ * tf_explain_text() and tf_explain_features() say how much each token (or each step and feature)
+ * of one input moved the model's probability of a class, by integrated gradients (Sundararajan,
+ * Taly and Yan, 2017) over the embedding output (or the numeric input) x:
+ * `a_i = (x_i - x'_i) * integral over s in [0, 1] of d f(x' + s (x - x')) / d x_i`, where x' is a
+ * baseline and f the probability of the class as tf_predict_text() reports it (temperature and
+ * prior included). A token's attribution is the sum of its embedding dimensions'. The integral is
+ * a quadrature over `steps` points of the path, run as batches of copies of the input: by the
+ * method's completeness axiom the attributions sum to f(x) - f(x'), and the result reports how far
+ * the quadrature is from that (tf_explain_result_t::gap); more steps make the gap smaller.
+ * docs/explain.md describes the method, its axioms and its cost.
+ * @{
+ */
+
+/** Quadrature rule over the path (tf_explain_opts_t::rule). Values are stable. */
+typedef enum tf_explain_rule {
+    TF_EXPLAIN_GAUSS_LEGENDRE = 1, /**< Gauss-Legendre nodes on (0, 1): `steps` gradient points,
+                                        exact for polynomials of degree 2 * steps - 1, the
+                                        default; f(x) and f(x') cost two more forward rows. */
+    TF_EXPLAIN_TRAPEZOID = 2       /**< The trapezoid rule on `steps` equal intervals:
+                                        `steps + 1` points including both ends. */
+} tf_explain_rule_t;
+
+/** Baseline x' of an explanation (tf_explain_opts_t::baseline). Values are stable. */
+typedef enum tf_explain_baseline {
+    TF_EXPLAIN_BASELINE_ZERO = 1, /**< The zero vector (an all-zero embedding or input), the
+                                       default. */
+    TF_EXPLAIN_BASELINE_PAD = 2,  /**< Token models: every position holds the embedding of
+                                       #TF_VOCAB_PAD (zero unless imported otherwise). */
+    TF_EXPLAIN_BASELINE_UNK = 3   /**< Token models: every position holds the embedding of
+                                       #TF_VOCAB_UNK, a word the model does not know. */
+} tf_explain_baseline_t;
+
+/** Most quadrature points tf_explain_opts_t::steps may ask for. */
+#define TF_EXPLAIN_MAX_STEPS 4096
+
+/** Current version of ::tf_explain_opts_t. */
+#define TF_EXPLAIN_OPTS_VERSION 1
+
+/** @brief Options of tf_explain_text() and tf_explain_features(). Fill with
+ *         tf_explain_opts_init() (or #TF_EXPLAIN_OPTS_INIT). */
+typedef struct tf_explain_opts {
+    uint32_t struct_size; /**< sizeof(tf_explain_opts_t), set by the init function. */
+    uint32_t version;     /**< #TF_EXPLAIN_OPTS_VERSION, set by the init function. */
+    int32_t steps;        /**< Quadrature steps, 1 to #TF_EXPLAIN_MAX_STEPS; default 32. */
+    int32_t rule;         /**< A ::tf_explain_rule_t; default #TF_EXPLAIN_GAUSS_LEGENDRE. */
+    int32_t baseline;     /**< A ::tf_explain_baseline_t; default #TF_EXPLAIN_BASELINE_ZERO. */
+    int32_t target_class; /**< Class to explain, 0 to C - 1; -1 (default): the class the model
+                               predicts (the most probable one). */
+    int32_t batch_size;   /**< Path points per forward and backward pass; 0 (default): as many
+                               as keep tokens x points at or under 16,384 rows (one pass for a
+                               text of up to 512 tokens at 32 steps). */
+    int32_t reserved;     /**< Must be 0. */
+} tf_explain_opts_t;
+
+/** Static initializer with the same defaults as tf_explain_opts_init() (current version). */
+#define TF_EXPLAIN_OPTS_INIT                                                                       \
+    {                                                                                              \
+        (uint32_t)sizeof(tf_explain_opts_t), TF_EXPLAIN_OPTS_VERSION, 32,                          \
+            TF_EXPLAIN_GAUSS_LEGENDRE, TF_EXPLAIN_BASELINE_ZERO, -1, 0, 0                          \
+    }
+
+/**
+ * @brief Fill `opts` with defaults.
+ * @param[out] opts Options to initialise.
+ * @param[in] version Pass #TF_EXPLAIN_OPTS_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL `opts`); #TF_STATUS_EVERSION.
+ * @ownership `opts` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_explain_opts_init(tf_explain_opts_t *opts, uint32_t version);
+
+/** Current version of ::tf_explain_result_t. */
+#define TF_EXPLAIN_RESULT_VERSION 1
+
+/** @brief What an explanation found besides the attributions. Set `struct_size` and `version`
+ *         (or call tf_explain_result_init()) before passing it; the library fills the fields
+ *         that fit. */
+typedef struct tf_explain_result {
+    uint32_t struct_size;    /**< sizeof(tf_explain_result_t), set by the caller. */
+    uint32_t version;        /**< #TF_EXPLAIN_RESULT_VERSION. */
+    int64_t num_steps;       /**< Tokens of the text (or steps of the sequence): attributions
+                                  hold this many values (times F for features). */
+    int32_t target_class;    /**< The class explained. */
+    int32_t predicted_class; /**< The model's most probable class for the input. */
+    double f_input;          /**< f(x): the probability of the target class for the input. */
+    double f_baseline;       /**< f(x'): the same for the baseline. */
+    double sum;              /**< Sum of the attributions. */
+    double gap;              /**< sum - (f_input - f_baseline): the quadrature's error, 0 for
+                                  the exact integral. */
+} tf_explain_result_t;
+
+/**
+ * @brief Fill a result with its size and version (and zero fields).
+ * @param[out] result The result.
+ * @param[in] version Pass #TF_EXPLAIN_RESULT_VERSION.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL; #TF_STATUS_EVERSION.
+ * @ownership `result` stays the caller's; nothing is kept.
+ * @threadsafety Safe from any thread.
+ */
+TF_API tf_status_t tf_explain_result_init(tf_explain_result_t *result, uint32_t version);
+
+/**
+ * @brief Attribute the probability of a class to each token of a text (integrated gradients
+ *        over the embedding output).
+ *
+ * A call with `attributions` NULL only tokenises: it fills `result->num_steps` and returns
+ * #TF_STATUS_OK, so that the caller can size its buffers.
+ * @param[in,out] model A fine-tuned token model (its gradient buffers are left as they were).
+ * @param[in] text UTF-8 text (invalid bytes are replaced), as tf_predict_text().
+ * @param[in] len Length in bytes (the text needs no NUL).
+ * @param[in] opts Options, or NULL for the defaults.
+ * @param[out] attributions Receives one value per token, in text order; or NULL (size query).
+ * @param[out] token_ids Receives the token ids (may be NULL).
+ * @param[in] capacity Elements `attributions` (and `token_ids`) can hold.
+ * @param[out] result Receives the token count, the classes, f(x), f(x') and the gap.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, text or result, a text without tokens,
+ *         bad options, a class out of range); #TF_STATUS_EVERSION; #TF_STATUS_ESTATE (not
+ *         fine-tuned, or a numeric model); #TF_STATUS_EBUFSIZE (`capacity` below the token count,
+ *         which `result->num_steps` then holds); #TF_STATUS_ENOMEM.
+ * @ownership `text`, `opts` and the buffers stay the caller's; nothing is kept after the call.
+ * @threadsafety One thread at a time with `model`'s context.
+ */
+TF_API tf_status_t tf_explain_text(tf_model_t *model,
+                                   const char *text,
+                                   size_t len,
+                                   const tf_explain_opts_t *opts,
+                                   float *attributions,
+                                   int32_t *token_ids,
+                                   size_t capacity,
+                                   tf_explain_result_t *result);
+
+/**
+ * @brief Attribute the probability of a class to each step and feature of a numeric sequence
+ *        (integrated gradients over the input; the baseline is zero).
+ *
+ * A call with `attributions` NULL fills `result->num_steps` and returns #TF_STATUS_OK.
+ * @param[in,out] model A fine-tuned numeric model (its gradient buffers are left as they were).
+ * @param[in] x `steps` x F finite floats, row-major, as tf_predict_features().
+ * @param[in] steps Number of steps, at least 1.
+ * @param[in] opts Options, or NULL for the defaults (baseline #TF_EXPLAIN_BASELINE_ZERO only).
+ * @param[out] attributions Receives `steps` x F values, row-major; or NULL (size query).
+ * @param[in] capacity Elements `attributions` can hold.
+ * @param[out] result Receives the step count, the classes, f(x), f(x') and the gap.
+ * @return #TF_STATUS_OK; #TF_STATUS_EINVAL (NULL model, x or result, steps below 1, a value
+ *         that is not finite, bad options, a class out of range); #TF_STATUS_EVERSION;
+ *         #TF_STATUS_ESTATE (not fine-tuned, or a token model); #TF_STATUS_EBUFSIZE;
+ *         #TF_STATUS_ENOMEM.
+ * @ownership `x`, `opts` and the buffers stay the caller's; nothing is kept after the call.
+ * @threadsafety One thread at a time with `model`'s context.
+ */
+TF_API tf_status_t tf_explain_features(tf_model_t *model,
+                                       const float *x,
+                                       int64_t steps,
+                                       const tf_explain_opts_t *opts,
+                                       float *attributions,
+                                       size_t capacity,
+                                       tf_explain_result_t *result);
+
+/** @} */
+
 /* ---- calibration and class priors ------------------------------------------------------------ */
 
 /**

@@ -125,5 +125,7 @@ extern const tf__opts_layout_t tf__import_opts_layout;
 extern const tf__opts_layout_t tf__export_opts_layout;
 extern const tf__opts_layout_t tf__train_report_layout;
 extern const tf__opts_layout_t tf__metrics_layout;
+extern const tf__opts_layout_t tf__explain_opts_layout;
+extern const tf__opts_layout_t tf__explain_result_layout;
 
 #endif

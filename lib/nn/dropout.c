@@ -38,7 +38,7 @@ static tf_status_t drop_forward(tf_module_t *m,
     if (input->dtype != TF_DTYPE_F32)
         TF_FAIL(TF_STATUS_EDTYPE, "tf_module_forward: dropout input must be f32");
     size_t n = (size_t)input->numel;
-    int32_t active = m->training && d->p > 0.0;
+    int32_t active = m->training == TF__MODE_TRAIN && d->p > 0.0;
     TF_CHECK(tf__buf_reserve(m->ctx, &d->y, &d->y_cap, n));
     if (active)
         TF_CHECK(tf__buf_reserve(m->ctx, &d->mask, &d->mask_cap, n));

@@ -39,6 +39,11 @@ tf_module_t *tf__encoder_embedding(tf_module_t *m)
     return e->numeric ? NULL : e->in;
 }
 
+tf_module_t *tf__encoder_rnn(tf_module_t *m)
+{
+    return ((tf__encoder_t *)m)->rnn;
+}
+
 static tf_status_t encoder_forward_states(tf_module_t *m,
                                           const tf_tensor_t *input,
                                           const tf_tensor_t *lengths,

@@ -289,10 +289,15 @@ tf_status_t tf_module_set_training(tf_module_t *m, int32_t training)
     TF_REQUIRE_ARG(m);
     if (training != 0 && training != 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: training is %d; use 0 or 1", __func__, training);
-    m->training = training;
-    if (m->vt->set_training)
-        m->vt->set_training(m, training);
+    tf__module_set_mode(m, training);
     return TF_STATUS_OK;
+}
+
+void tf__module_set_mode(tf_module_t *m, int32_t mode)
+{
+    m->training = mode;
+    if (m->vt->set_training)
+        m->vt->set_training(m, mode);
 }
 
 int32_t tf_module_is_training(const tf_module_t *m)

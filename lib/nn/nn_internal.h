@@ -86,7 +86,15 @@ struct tf_module {
     int32_t owns_buf;     /* 0 when the buffers belong to a parent (encoder) */
 };
 
+/* Module modes (tf_module_t::training): evaluation, training, and an evaluation forward (no
+ * dropout) kept for a backward pass, for gradients with respect to the input (explanations). */
+enum { TF__MODE_EVAL = 0, TF__MODE_TRAIN = 1, TF__MODE_GRAD = 2 };
+
 /* ---- module.c: base and parameter store ---- */
+
+/* Set a module's mode (TF__MODE_*), children included. */
+void tf__module_set_mode(tf_module_t *m, int32_t mode);
+
 
 /* Initialise the base (no allocation). */
 void tf__module_init(tf_module_t *m, const tf__module_vtable_t *vt, tf_ctx_t *ctx);
@@ -174,6 +182,8 @@ tf_status_t tf__rnn_check_opts(const char *fn, const tf_rnn_opts_t *o);
 tf__param_t *tf__embedding_weight(tf_module_t *m);
 /* The embedding part of a token encoder, or NULL (numeric encoder). */
 tf_module_t *tf__encoder_embedding(tf_module_t *m);
+/* The recurrent stack of an encoder. */
+tf_module_t *tf__encoder_rnn(tf_module_t *m);
 /* nn_vec.c: vectorised row loops. max of n >= 1 floats; x += b then the max of x (n >= 1);
  * out[i] = exp(in[i] - shift) (out may be in; meant for in <= shift) returning the sum in double,
  * or only the sum; x *= a; acc += x; acc += a x. */

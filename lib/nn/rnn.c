@@ -181,7 +181,7 @@ static tf_status_t rnn_forward_states(tf_module_t *m,
             }
     }
     s->x = s->xin;
-    s->dropped = m->training && s->p > 0.0 && s->L > 1;
+    s->dropped = m->training == TF__MODE_TRAIN && s->p > 0.0 && s->L > 1;
     const int32_t *len = s->has_len ? s->len : NULL;
     float keep = (float)(1.0 - s->p), scale = 1.0f / keep;
     for (int32_t l = 0; l < s->L; l++) {

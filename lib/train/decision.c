@@ -202,6 +202,25 @@ void tf__decision_row(int32_t kind, int64_t C, double temperature, const double 
     }
 }
 
+void tf__decision_prob_grad(const tf_model_t *m, const float *z, int32_t c, double *p, double *dz)
+{
+    int64_t C = m->num_classes, K = tf__head_width(m);
+    double T = m->temperature;
+    adjust_rows(m, NULL, T, z, 1, p); /* K <= C adjusted logits, then the probabilities */
+    row_probs(m, p, p);
+    /* d a_k / d z_k = 1 / T; the prior's offsets do not depend on z. */
+    if (one_logit(m)) {
+        double s = p[1] * p[0] / T;
+        dz[0] = c == 1 ? s : -s;
+    } else if (m->multilabel) {
+        for (int64_t k = 0; k < K; k++)
+            dz[k] = k == c ? p[c] * (1.0 - p[c]) / T : 0.0;
+    } else {
+        for (int64_t k = 0; k < C; k++)
+            dz[k] = p[c] * ((k == c ? 1.0 : 0.0) - p[k]) / T;
+    }
+}
+
 /* ---- a pass over a loader collecting raw logits (and labels) ---- */
 
 typedef struct {

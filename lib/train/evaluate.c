@@ -137,8 +137,7 @@ tf_status_t tf_predict_ids(tf_model_t *m, const int32_t *ids, int64_t num_ids, f
     return predict_one(m, __func__, ids, NULL, num_ids, probs, capacity);
 }
 
-/* Tokenise `text` with the model's vocabulary into m->ids; *n receives the count. */
-static tf_status_t encode(tf_model_t *m, const char *fn, const char *text, size_t bytes, size_t *n)
+tf_status_t tf__model_encode(tf_model_t *m, const char *fn, const char *text, size_t bytes, size_t *n)
 {
     /* At most one token per byte, plus a few specials. */
     size_t need;
@@ -167,7 +166,7 @@ tf_predict_text(tf_model_t *m, const char *text, size_t len, float *probs, size_
     TF_REQUIRE_ARG(probs);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS)
         TF_FAIL(TF_STATUS_ESTATE, "%s: a numeric model takes tf_predict_features", __func__);
-    TF_CHECK(encode(m, __func__, text, len, &n));
+    TF_CHECK(tf__model_encode(m, __func__, text, len, &n));
     return tf_predict_ids(m, m->ids, (int64_t)n, probs, capacity);
 }
 
@@ -197,7 +196,7 @@ tf_status_t tf_lm_score_text(tf_model_t *m, const char *text, size_t len, double
     TF_REQUIRE_ARG(loss_out);
     if (m->cfg.input != TF_MODEL_INPUT_TOKENS || m->lm_head == NULL)
         TF_FAIL(TF_STATUS_ESTATE, "%s: needs a unidirectional token model", __func__);
-    TF_CHECK(encode(m, __func__, text, len, &n));
+    TF_CHECK(tf__model_encode(m, __func__, text, len, &n));
     if (n < 2)
         TF_FAIL(TF_STATUS_EINVAL, "%s: the text has %zu token(s); scoring needs 2", __func__, n);
     const int64_t shape[2] = {(int64_t)n - 1, 1};

@@ -311,13 +311,13 @@ int64_t tf__model_out_dim(const tf_model_t *m)
 
 void tf__model_set_training(tf_model_t *m, int32_t training)
 {
-    tf_module_set_training(m->encoder, training);
-    tf_module_set_training(m->lm_dropout, training);
+    tf__module_set_mode(m->encoder, training);
+    tf__module_set_mode(m->lm_dropout, training);
     if (m->lm_head != NULL)
-        tf_module_set_training(m->lm_head, training);
+        tf__module_set_mode(m->lm_head, training);
     if (m->head != NULL) {
-        tf_module_set_training(m->head, training);
-        tf_module_set_training(m->head_dropout, training);
+        tf__module_set_mode(m->head, training);
+        tf__module_set_mode(m->head_dropout, training);
     }
 }
 

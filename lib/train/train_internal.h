@@ -150,6 +150,10 @@ tf_status_t tf__batch_logits(tf_model_t *m, tf_batch_t *b, tf_tensor_t **y, tf_t
 /* Logits per sequence: 1 for a two-class single-label head, else C. */
 int64_t tf__head_width(const tf_model_t *m);
 
+/* Tokenise `text` with the model's vocabulary into m->ids; *n receives the count (EINVAL for a
+ * text without tokens, naming `fn`). */
+tf_status_t tf__model_encode(tf_model_t *m, const char *fn, const char *text, size_t bytes, size_t *n);
+
 /* Decisions (decision.c). Clear: temperature 1, no priors. Set the training frequencies from
  * label counts over n sequences and the class weights the loss uses (NULL: all 1). Apply: turn
  * B rows of raw logits into decision logits in place. Probs: one row of raw logits into C
@@ -167,6 +171,20 @@ enum { TF__DECIDE_SOFTMAX = 1, TF__DECIDE_ONE_LOGIT = 2, TF__DECIDE_MULTILABEL =
 void tf__decision_export(const tf_model_t *m, double *temperature, double *offsets, int32_t *kind);
 void tf__decision_row(int32_t kind, int64_t C, double temperature, const double *offsets, const float *z,
                       float *probs);
+/* Probabilities `p` (C values) of one row of raw logits `z` and the gradient `dz` (K =
+ * tf__head_width values) of p[c] with respect to z. */
+void tf__decision_prob_grad(const tf_model_t *m, const float *z, int32_t c, double *p, double *dz);
+
+/* Integrated gradients (explain.c) along the straight path from `base` to `x`, both (T, I) rows
+ * of the backbone's input (embedding output or numeric input) of which the first `len` are the
+ * sequence: for each of the n points alpha[k] (in [0, 1]) the input base + alpha[k] (x - base) is
+ * run forward with `len` valid steps, f[k] receives the decided probability of class `cls`, and
+ * `grad` (T x I, zeroed first) the sum of weight[k] times the gradient of f at the point (no
+ * backward when every weight is 0). At most `chunk` points go through the model at once. The
+ * model's gradient buffers are left as they were. */
+tf_status_t tf__explain_path(tf_model_t *m, const float *x, const float *base, int64_t T, int64_t len,
+                             int32_t cls, const double *alpha, const double *weight, int64_t n,
+                             int64_t chunk, double *f, double *grad);
 
 /* Class weights (class_weights.c): from the options and the training loader's counts into
  * m->class_w (NULL when every weight is 1), recording the training and model priors; and the
@@ -228,7 +246,7 @@ double tf__metric(const tf_model_t *m, const int64_t *conf, double loss, int32_t
 tf_status_t tf__scratch_f32(tf_ctx_t *ctx, tf__scratch_t *s, const int64_t *shape, uint32_t ndim);
 void tf__scratch_free(tf_ctx_t *ctx, tf__scratch_t *s);
 
-/* Training mode of every module of the model. */
+/* Mode (TF__MODE_*) of every module of the model. */
 void tf__model_set_training(tf_model_t *m, int32_t training);
 
 /* Copy all parameters (encoder, lm_head, head) into / out of one flat snapshot. */

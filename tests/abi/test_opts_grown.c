@@ -292,6 +292,29 @@ typedef struct {
     double macro_f1;
 } frozen_metrics_t;
 
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
+    int32_t steps;
+    int32_t rule;
+    int32_t baseline;
+    int32_t target_class;
+    int32_t batch_size;
+    int32_t reserved;
+} frozen_explain_opts_t;
+
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
+    int64_t num_steps;
+    int32_t target_class;
+    int32_t predicted_class;
+    double f_input;
+    double f_baseline;
+    double sum;
+    double gap;
+} frozen_explain_result_t;
+
 enum { GUARD = 64 };
 
 typedef struct {
@@ -327,6 +350,8 @@ FROZEN_INIT(import_opts)
 FROZEN_INIT(export_opts)
 FROZEN_INIT(train_report)
 FROZEN_INIT(metrics)
+FROZEN_INIT(explain_opts)
+FROZEN_INIT(explain_result)
 
 #define FROZEN(n, v)                                                                               \
     {                                                                                              \
@@ -373,6 +398,8 @@ static const frozen_t frozen[] = {
     FROZEN(export_opts, 1),
     FROZEN(train_report, 1),
     FROZEN(metrics, 1),
+    FROZEN(explain_opts, 1),
+    FROZEN(explain_result, 1),
 };
 #define NFROZEN (sizeof frozen / sizeof frozen[0])
 

@@ -170,6 +170,7 @@ static void test_internals_opts_layouts_cover_their_structs(void **state)
         &tf__optimizer_opts_layout,  &tf__model_opts_layout,     &tf__pretrain_opts_layout,
         &tf__finetune_opts_layout,   &tf__adapt_opts_layout,     &tf__train_report_layout,
         &tf__metrics_layout,         &tf__import_opts_layout,    &tf__distill_opts_layout,
+        &tf__explain_opts_layout,    &tf__explain_result_layout,
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const tf__opts_layout_t *l = all[i];

@@ -321,6 +321,20 @@ static void test_adapt(void **state)
     END(tf_adapt_opts_t);
 }
 
+static void test_explain(void **state)
+{
+    BEGIN(tf_explain_opts_t, TF_EXPLAIN_OPTS_INIT, tf_explain_opts_init, TF_EXPLAIN_OPTS_VERSION);
+    SAME(tf_explain_opts_t, struct_size);
+    SAME(tf_explain_opts_t, version);
+    SAME(tf_explain_opts_t, steps);
+    SAME(tf_explain_opts_t, rule);
+    SAME(tf_explain_opts_t, baseline);
+    SAME(tf_explain_opts_t, target_class);
+    SAME(tf_explain_opts_t, batch_size);
+    SAME(tf_explain_opts_t, reserved);
+    END(tf_explain_opts_t);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +345,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_encoder),    cmocka_unit_test(test_optimizer),
         cmocka_unit_test(test_model),      cmocka_unit_test(test_pretrain),
         cmocka_unit_test(test_finetune),   cmocka_unit_test(test_distill),   cmocka_unit_test(test_adapt), cmocka_unit_test(test_import),
+        cmocka_unit_test(test_explain),
     };
     return TF_TEST_RUN(tests);
 }
