@@ -217,16 +217,6 @@ done:
     return rc;
 }
 
-static int is_blank(const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' && s[i] != '\v' &&
-            s[i] != '\f')
-            return 0;
-    return 1;
-}
-
 int tt_cmd_predict(int argc, char **argv)
 {
     static const char *cmd = "predict";
@@ -297,7 +287,7 @@ int tt_cmd_predict(int argc, char **argv)
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
-        if (is_blank(line, (size_t)n)) {
+        if (tt_is_blank(line, (size_t)n)) {
             fputc('\n', stdout);
             continue;
         }

@@ -247,3 +247,13 @@ int tt_label_values(const char *cmd, const char *flag, const char *spec, tf_mode
                                   model != NULL ? tf_model_label_name(model, i) : names[i]);
     return TT_EXIT_OK;
 }
+
+int tt_is_blank(const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' && s[i] != '\v' &&
+            s[i] != '\f')
+            return 0;
+    return 1;
+}

@@ -26,6 +26,8 @@ static const char main_help[] =
     "             weights saved by PyTorch (safetensors)\n"
     "  export     --model MODEL --out FILE [--dtype f32|f16|int8]   a classifier for\n"
     "             prediction only: no language-model head, smaller weights\n"
+    "  explain    --model MODEL --input FILE --out REPORT.html   an HTML page of\n"
+    "             each token's share in the predictions (integrated gradients)\n"
     "\n"
     "Labelled data are `label<TAB>text` lines; unlabelled text is one text per line.\n"
     "Numeric sequences (--format csv --features F): one sequence per line, F comma-\n"
@@ -49,8 +51,7 @@ static int run(int argc, char **argv)
     const char *c;
     if (argc < 2) {
         fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill, import or "
-              "export (see 'tftrain "
-              "--help')\n",
+              "export or explain (see 'tftrain --help')\n",
               stderr);
         return TT_EXIT_USAGE;
     }
@@ -80,6 +81,8 @@ static int run(int argc, char **argv)
         return tt_cmd_import(argc - 1, argv + 1);
     if (strcmp(c, "export") == 0)
         return tt_cmd_export(argc - 1, argv + 1);
+    if (strcmp(c, "explain") == 0)
+        return tt_cmd_explain(argc - 1, argv + 1);
     fprintf(stderr, "tftrain: unknown command '%s' (see 'tftrain --help')\n", c);
     return TT_EXIT_USAGE;
 }

@@ -114,6 +114,9 @@ int tt_check_out(const char *cmd, const char *flag, const char *path);
  * embeddings) and print "N of V words found" on stderr; NULL path: nothing. */
 int tt_init_embeddings(const char *cmd, tf_model_t *model, const char *path);
 
+/* 1 if the n bytes at s are all white space (or n is 0): a line with no text. */
+int tt_is_blank(const char *s, size_t n);
+
 /* Save and report; returns an exit status. */
 int tt_model_save(const char *cmd, tf_model_t *model, const char *path);
 
@@ -281,6 +284,29 @@ int tt_run_phase(const tt_run_t *run, tf_train_report_t *report);
 void tt_catch_interrupt(void);
 int tt_interrupted(void);
 
+/* ---- the explanation page (report_html.c) ------------------------------------------------------ */
+
+typedef struct tt_report {
+    FILE *f;           /* the temporary file being written */
+    char *tmp;         /* its name: REPORT.html.tmp, renamed once complete */
+    const char *path;
+    tf_model_t *model;
+    tf_vocab_t *vocab; /* the model's, borrowed */
+    int words;         /* a word vocabulary: tokens are shown apart */
+} tt_report_t;
+
+/* Start the page at `path` (through a temporary file): title, method and legend. */
+int tt_report_open(const char *cmd, tt_report_t *rep, const char *path, tf_model_t *model,
+                   const char *model_path, const tf_explain_opts_t *o);
+/* One text's section: prediction, the tokens highlighted by attribution, the text itself. */
+void tt_report_text(tt_report_t *rep, long lineno, const char *line, size_t n,
+                    const tf_explain_result_t *r, const float *probs, const float *attr,
+                    const int32_t *ids);
+/* End the page and put it in place; an exit status. */
+int tt_report_close(const char *cmd, tt_report_t *rep, long texts);
+/* Drop an unfinished page (no-op after tt_report_close). */
+void tt_report_abandon(tt_report_t *rep);
+
 /* ---- subcommands ------------------------------------------------------------------------------ */
 
 int tt_cmd_pretrain(int argc, char **argv);
@@ -291,6 +317,7 @@ int tt_cmd_adapt(int argc, char **argv);
 int tt_cmd_export(int argc, char **argv);
 int tt_cmd_import(int argc, char **argv);
 int tt_cmd_distill(int argc, char **argv);
+int tt_cmd_explain(int argc, char **argv);
 
 /* Architecture flags shared by pretrain and finetune (from scratch). */
 #define TT_DEFAULT_VOCAB 8000

@@ -4,7 +4,9 @@
 end-to-end run on data written here. Usage: tftrain_test.py TFTRAIN WORKDIR CASE [CPP_PREDICT]
 with CASE one of: usage, help, data_errors, end_to_end, pretrain_init, multi_label, adapt,
 tokenizer_bpe, cell, adaptive_softmax, cpp_predict, out_checked, small_flags, epoch_table, resume,
-interrupt, import, init_embeddings, numeric, numeric_errors, distill, images, export."""
+interrupt, import, init_embeddings, numeric, numeric_errors, distill, images, export, explain,
+explain_browser."""
+import html.parser
 import json
 import os
 import random
@@ -15,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import zlib
 
 HAM = "meeting project schedule report team lunch code review kernel patch thanks".split()
 SPAM = "free money offer click win prize cash now credit loan deal".split()
@@ -1287,6 +1290,251 @@ def case_numeric_errors(d, f):
             fh.write("1,2,3\n" + content)
         _, _, err = expect_exit(2, ["predict", "--model", clf, "--input", path], "bad-input.csv:2: ")
         expect(why in err, f"predict on {content!r}: {why!r} not in {err!r}")
+# ---- tftrain explain -------------------------------------------------------------------------
+
+EXPLAIN_INPUTS = ["free money offer now click win prize",
+                  "",
+                  "team meeting report thanks & <script>alert('x')</script> kernel patch",
+                  "win cash credit loan deal now"]
+
+
+class ReportParser(html.parser.HTMLParser):
+    """The sections of an explanation page: each one's prediction line, tokens (text, value,
+    colour) and original text; any script, link or external reference is counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.tag_stack, self.external, self.scripts = [], [], [], 0
+        self.span = None
+        self.cls = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tag_stack.append(tag)
+        if tag in ("script", "link", "iframe", "img", "object", "embed"):
+            self.scripts += 1
+        for k, v in attrs:
+            if v and ("http:" in v or "https:" in v or "//" in v.replace("data-a", "")) \
+                    and k != "title":
+                self.external.append((tag, k, v))
+        if tag == "section":
+            self.sections.append({"pred": "", "tokens": [], "orig": ""})
+        elif tag == "p" and self.sections:
+            self.cls = a.get("class")
+        elif tag == "span" and "data-a" in a:
+            m = re.match(r"background: rgba\((\d+), (\d+), (\d+), ([\d.]+)\)$", a.get("style", ""))
+            self.span = {"text": "", "a": float(a["data-a"]), "title": a.get("title", ""),
+                         "rgb": tuple(int(x) for x in m.groups()[:3]) if m else None,
+                         "alpha": float(m.group(4)) if m else None, "unk": "unk" in a["class"]}
+
+    def handle_endtag(self, tag):
+        if self.tag_stack:
+            self.tag_stack.pop()
+        if tag == "span" and self.span is not None:
+            self.sections[-1]["tokens"].append(self.span)
+            self.span = None
+        elif tag == "p":
+            self.cls = None
+
+    def handle_data(self, data):
+        if self.span is not None:
+            self.span["text"] += data
+        elif self.sections and self.cls in ("pred", "orig"):
+            self.sections[-1][self.cls] += data
+
+
+def model_tokens(vocab, line):
+    """The tokens the model sees, computed here: lower-cased ASCII words, each punctuation
+    character its own token, words outside the vocabulary as <unk>."""
+    toks = re.findall(r"[a-z0-9]+|[^\sa-z0-9]", line.lower())
+    return [t if t in vocab else "<unk>" for t in toks]
+
+
+def write_explain_inputs(d):
+    path = os.path.join(d, "explain-inputs.txt")
+    with open(path, "w") as fh:
+        fh.write("\n".join(EXPLAIN_INPUTS) + "\n")
+    return path
+
+
+def explain_model(d, f):
+    clf = os.path.join(d, "clf.safetensors")
+    expect_exit(0, ["finetune", "--train", f["train"], "--valid", f["valid"], "--out", clf,
+                    "--epochs", "4", "--batch", "8", "--lr", "0.02"] + SMALL)
+    return clf
+
+
+def case_explain(d, f):
+    clf = explain_model(d, f)
+    inputs = write_explain_inputs(d)
+    report = os.path.join(d, "report.html")
+    rc, out, err = expect_exit(0, ["explain", "--model", clf, "--input", inputs, "--out", report,
+                                   "--steps", "64", "--threads", "1"])
+    m = re.fullmatch(r"texts=3 max_gap=(\d+\.\d{6}) out=(.*)\n", out)
+    expect(m is not None and m.group(2) == report, f"explain summary {out!r}")
+    raw = open(report, encoding="utf-8").read()
+    expect("<script" not in raw.lower(), "the page holds a <script> element")
+    expect("&lt;script&gt;" in raw and "&amp;" in raw and "&#39;x&#39;" in raw,
+           "the input's markup characters are not escaped")
+    expect(not os.path.exists(report + ".tmp"), "the temporary page was left behind")
+    page = ReportParser()
+    page.feed(raw)
+    expect(page.scripts == 0 and not page.external,
+           f"the page loads something: {page.scripts} elements, {page.external}")
+    vocab = set(vocab_tokens(safetensors_header(clf)))
+    texts = [t for t in EXPLAIN_INPUTS if t]
+    expect(len(page.sections) == 3, f"{len(page.sections)} sections for 3 texts")
+    rc, pred_out, _ = expect_exit(0, ["predict", "--model", clf, "--input", inputs])
+    preds = [l for l in pred_out.split("\n") if l]
+    for sec, line, pred in zip(page.sections, texts, preds):
+        want = model_tokens(vocab, line)
+        got = [t["text"] for t in sec["tokens"]]
+        expect(got == want, f"tokens {got} != {want}")
+        expect(sec["orig"] == line, f"original text {sec['orig']!r} != {line!r}")
+        label = pred.split("\t")[0]
+        probs = dict(re.findall(r"p\((\w+)\)=(\d\.\d{4})", pred))
+        pm = re.search(r"predicted (\w+) \(p = (\d\.\d{4})\)\. Explaining (\w+): p = (\d\.\d{4}) "
+                       r"for the text, (\d\.\d{4}) for the baseline; the tokens' shares sum to "
+                       r"([-+]\d\.\d{4}) \(gap (\S+)\)", sec["pred"])
+        expect(pm is not None, f"prediction line {sec['pred']!r}")
+        if pm is None:
+            continue
+        expect(pm.group(1) == label and pm.group(2) == probs[label] and pm.group(3) == label,
+               f"prediction line {sec['pred']!r} against predict's {pred!r}")
+        fx, fb, total, gap = (float(pm.group(i)) for i in (4, 5, 6, 7))
+        values = [t["a"] for t in sec["tokens"]]
+        expect(abs(sum(values) - total) < 2e-4, f"token values sum to {sum(values)}, not {total}")
+        # the gap is the shares' sum minus f(x) - f(b) (completeness itself is the library's
+        # test: a model this small and this quickly trained can be steep along the path)
+        expect(abs(gap - (total - (fx - fb))) <= 3e-4 + 0.06 * abs(gap),
+               f"gap {gap} against shares {total} and f(x) - f(b) = {fx - fb}")
+        expect(abs(gap) <= float(m.group(1)) + 1e-6 if m else False, "gap above max_gap")
+        top = max(abs(v) for v in values)
+        for t in sec["tokens"]:
+            colour = (214, 39, 40) if t["a"] >= 0 else (31, 119, 180)
+            expect(t["rgb"] == colour, f"token {t['text']!r} ({t['a']}) coloured {t['rgb']}")
+            expect(abs(t["alpha"] - 0.85 * abs(t["a"]) / top) < 2e-3,
+                   f"token {t['text']!r}: opacity {t['alpha']} for {t['a']} of {top}")
+            expect(t["title"] == f"{label} {t['a']:+.4f}", f"tooltip {t['title']!r}")
+            expect(t["unk"] == (t["text"] == "<unk>"), f"unk class of {t['text']!r}")
+    # both signs occur, so the page shows red and blue
+    signs = {v["a"] > 0 for s in page.sections for v in s["tokens"] if v["a"] != 0}
+    expect(signs == {True, False}, "the attributions all have one sign")
+    # a chosen class, the other rule and baselines
+    rc, out, _ = expect_exit(0, ["explain", "--model", clf, "--input", inputs, "--out", report,
+                                 "--class", "spam", "--steps", "8", "--rule", "trapezoid",
+                                 "--baseline", "unk"])
+    page = ReportParser()
+    page.feed(open(report, encoding="utf-8").read())
+    expect(all("Explaining spam:" in s["pred"] for s in page.sections), "--class spam ignored")
+    expect("8 trapezoid steps from the embedding of &lt;unk&gt;" in open(report).read(),
+           "the method line does not name the rule and baseline")
+    unk = [t for s in page.sections for t in s["tokens"] if t["unk"]]
+    expect(unk and all(t["a"] == 0 for t in unk), "<unk> tokens are not exactly 0 with the unk "
+           "baseline")
+    # refusals
+    lm = os.path.join(d, "lm.safetensors")
+    expect_exit(0, ["pretrain", "--corpus", f["corpus"], "--out", lm, "--steps", "2", "--bptt",
+                    "8", "--batch", "4"] + SMALL)
+    expect_exit(2, ["explain", "--model", lm, "--input", inputs, "--out", report],
+                "not a fine-tuned model")
+    expect_exit(1, ["explain", "--model", clf, "--input", inputs, "--out", report, "--class",
+                    "eggs"], "eggs")
+    expect_exit(1, ["explain", "--model", clf, "--input", inputs, "--out", report, "--steps",
+                    "0"], "--steps")
+    expect_exit(1, ["explain", "--model", clf, "--input", inputs, "--out", report, "--rule",
+                    "simpson"], "simpson")
+    expect_exit(1, ["explain", "--model", clf, "--input", inputs, "--out", report,
+                    "--baseline", "mean"], "mean")
+    expect_exit(1, ["explain", "--model", clf, "--input", inputs], "--out")
+    expect_exit(2, ["explain", "--model", clf, "--input", os.path.join(d, "none.txt"), "--out",
+                    report], "none.txt")
+    expect_exit(2, ["explain", "--model", clf, "--input", inputs, "--out",
+                    os.path.join(d, "no-dir", "r.html")], "no-dir")
+
+
+def png_pixels(path):
+    """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB or RGBA PNG, decoded here."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = (int.from_bytes(body[0:4], "big"), int.from_bytes(body[4:8], "big"),
+                                  body[8], body[9])
+            assert depth == 8 and ctype in (2, 6) and body[12] == 0, "not 8-bit RGB(A), interlaced"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    bpp = 3 if ctype == 2 else 4
+    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
+        prev = line
+    return w, h, rows
+
+
+def case_explain_browser(d, f):
+    """The page in a real browser: Debian's chromium renders it (a screenshot with red and blue
+    token highlights) and its DOM holds every token."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        if os.environ.get("TF_TEST_REQUIRE_CHROMIUM"):
+            expect(False, "chromium is not installed (scripts/deps --test installs it)")
+            return
+        print("SKIP: chromium is not installed; the explanation page was not rendered")
+        sys.exit(77)
+    clf = explain_model(d, f)
+    inputs = write_explain_inputs(d)
+    report = os.path.join(d, "report.html")
+    expect_exit(0, ["explain", "--model", clf, "--input", inputs, "--out", report])
+    shot = os.path.join(d, "report.png")
+    profile = os.path.join(d, "chromium-profile")
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+              "--no-first-run", f"--user-data-dir={profile}"]
+    url = "file://" + os.path.abspath(report)
+    p = subprocess.run(common + [f"--screenshot={shot}", "--window-size=1000,800", url],
+                       capture_output=True, text=True, timeout=120)
+    expect(p.returncode == 0 and os.path.exists(shot), f"chromium screenshot failed: {p.stderr}")
+    if os.path.exists(shot):
+        w, h, rows = png_pixels(shot)
+        expect((w, h) == (1000, 800), f"screenshot is {w}x{h}")
+        # below the legend (its two sample colours end near y = 140): the tokens' highlights
+        body = rows[180:]
+        red = sum(1 for r in body for (R, G, B) in r if R > G + 20 and R > B + 20)
+        blue = sum(1 for r in body for (R, G, B) in r if B > R + 15 and B >= G)
+        dark = sum(1 for r in body for (R, G, B) in r if R + G + B < 200)
+        expect(red > 100 and blue > 100 and dark > 500,
+               f"the screenshot shows {red} red, {blue} blue and {dark} text pixels")
+    p = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+    expect(p.returncode == 0, f"chromium --dump-dom failed: {p.stderr}")
+    dom = ReportParser()
+    dom.feed(p.stdout)
+    vocab = set(vocab_tokens(safetensors_header(clf)))
+    texts = [t for t in EXPLAIN_INPUTS if t]
+    expect(len(dom.sections) == len(texts), f"the DOM has {len(dom.sections)} sections")
+    for sec, line in zip(dom.sections, texts):
+        got = [t["text"] for t in sec["tokens"]]
+        expect(got == model_tokens(vocab, line), f"DOM tokens {got} for {line!r}")
+        expect(sec["orig"] == line, f"DOM text {sec['orig']!r} != {line!r}")
+    expect(dom.scripts == 0, "the rendered DOM holds a script element")
 
 
 def write_idx(path, dims, data):
