@@ -153,12 +153,25 @@ class _Metrics(ctypes.Structure):
                 ("num_classes", _i32), ("reserved", _i32), ("loss", _dbl), ("accuracy", _dbl), ("macro_f1", _dbl)]
 
 
+class _ExplainOpts(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("steps", _i32), ("rule", _i32),
+                ("baseline", _i32), ("target_class", _i32), ("batch_size", _i32),
+                ("reserved", _i32)]
+
+
+class _ExplainResult(ctypes.Structure):
+    _fields_ = [("struct_size", _u32), ("version", _u32), ("num_steps", _i64),
+                ("target_class", _i32), ("predicted_class", _i32), ("f_input", _dbl),
+                ("f_baseline", _dbl), ("sum", _dbl), ("gap", _dbl)]
+
+
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
 _MODEL_OPTS_V = 3
 _PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = _DISTILL_OPTS_V = 1
 _EXPORT_OPTS_V = 1
 _EXPORT_DTYPES = {"f32": 1, "f16": 2, "int8": 3}
+_EXPLAIN_OPTS_V = _EXPLAIN_RESULT_V = 1
 _FINETUNE_OPTS_V = 3
 
 # Names accepted for enumerations.
@@ -174,6 +187,8 @@ _ENUMS = {
     "schedule": {"constant": 0, "warmup_cosine": 1, "warmup_linear": 2,
                  "slanted_triangular": 3, "one_cycle": 4},
     "class_weight": {"none": 1, "balanced": 2},  # 3 (given) comes from a dict of weights
+    "rule": {"gl": 1, "trapezoid": 2},
+    "baseline": {"zero": 1, "pad": 2, "unk": 3},
 }
 _CLASS_WEIGHT_GIVEN = 3
 _PRIOR_KINDS = {"train": 1, "model": 2, "target": 3}
@@ -190,6 +205,13 @@ declare("tf_distill_opts_init", "status", [P(_DistillOpts), _u32])
 declare("tf_train_report_init", "status", [P(_Report), _u32])
 declare("tf_metrics_init", "status", [P(_Metrics), _u32])
 declare("tf_adapt_opts_init", "status", [P(_AdaptOpts), _u32])
+declare("tf_explain_opts_init", "status", [P(_ExplainOpts), _u32])
+declare("tf_explain_result_init", "status", [P(_ExplainResult), _u32])
+declare("tf_explain_text", "status", [_vp, ctypes.c_char_p, ctypes.c_size_t, P(_ExplainOpts),
+                                      P(ctypes.c_float), P(_i32), ctypes.c_size_t,
+                                      P(_ExplainResult)])
+declare("tf_explain_features", "status", [_vp, P(ctypes.c_float), _i64, P(_ExplainOpts),
+                                          P(ctypes.c_float), ctypes.c_size_t, P(_ExplainResult)])
 
 declare("tf_vocab_build_files", "status", [H, _vp, P(ctypes.c_char_p), _u32, P(_VocabOpts)],
         paths=(2,))
@@ -988,6 +1010,72 @@ class Model(Handle):
         out = (ctypes.c_float * max(self.num_classes, 1))()
         lib.tf_predict_text(self.handle, b, len(b), out, len(out))
         return _floats_out(out)
+
+    def _explain_opts(self, options: Mapping) -> "_ExplainOpts":
+        opts = _ExplainOpts()
+        lib.tf_explain_opts_init(ctypes.byref(opts), _EXPLAIN_OPTS_V)
+        options = dict(options)
+        target = options.pop("target", None)
+        if isinstance(target, str):
+            if target not in self.labels:
+                raise _invalid(f"Model.explain: no class '{target}' (classes: {self.labels})")
+            target = self.labels.index(target)
+        _apply(opts, options, "Model.explain", hidden=("target_class",))
+        if target is not None:
+            opts.target_class = target
+        return opts
+
+    def _explained(self, res: "_ExplainResult", attributions: Any) -> Dict[str, Any]:
+        labels = self.labels
+        return {"attributions": attributions, "target": labels[res.target_class],
+                "predicted": labels[res.predicted_class], "f_input": res.f_input,
+                "f_baseline": res.f_baseline, "sum": res.sum, "gap": res.gap}
+
+    def explain(self, text: Union[str, bytes], **options: Any) -> Dict[str, Any]:
+        """How much each token of `text` moved the probability of a class: integrated
+        gradients over the embedding (docs/explain.md). Options: steps (default 32), rule
+        ("gl" or "trapezoid"), baseline ("zero", "pad" or "unk"), target (a label or class id;
+        default the predicted class), batch_size. Returns {"tokens": [...], "ids": [...],
+        "attributions": one value per token, "target", "predicted", "f_input", "f_baseline",
+        "sum", "gap"}: the attributions sum to f_input - f_baseline up to the gap."""
+        b = text.encode() if isinstance(text, str) else bytes(text)
+        opts = self._explain_opts(options)
+        res = _ExplainResult()
+        lib.tf_explain_result_init(ctypes.byref(res), _EXPLAIN_RESULT_V)
+        lib.tf_explain_text(self.handle, b, len(b), ctypes.byref(opts), None, None, 0,
+                            ctypes.byref(res))
+        n = res.num_steps
+        attr, ids = (ctypes.c_float * n)(), (_i32 * n)()
+        lib.tf_explain_text(self.handle, b, len(b), ctypes.byref(opts), attr, ids, n,
+                            ctypes.byref(res))
+        out = self._explained(res, _floats_out(attr))
+        vocab = self.vocab
+        out["ids"] = list(ids)
+        out["tokens"] = [vocab.token(i) for i in ids]
+        return out
+
+    def explain_features(self, x: Any, **options: Any) -> Dict[str, Any]:
+        """Integrated gradients of a numeric sequence `x` (steps x features, nested lists or
+        a numpy array) against the zero input: "attributions" holds one value per step and
+        feature (a (steps, features) array with numpy, a flat list otherwise). Options and the
+        other keys as explain()."""
+        if _np is not None:
+            x = _np.asarray(x, dtype=_np.float32)
+            steps = x.shape[0] if x.ndim == 2 else 0
+        else:
+            steps = len(x)
+            x = [v for row in x for v in row]
+        _keep, ptr, n = _array(x, ctypes.c_float)
+        opts = self._explain_opts(options)
+        res = _ExplainResult()
+        lib.tf_explain_result_init(ctypes.byref(res), _EXPLAIN_RESULT_V)
+        attr = (ctypes.c_float * max(n, 1))()
+        lib.tf_explain_features(self.handle, ptr, steps, ctypes.byref(opts), attr, n,
+                                ctypes.byref(res))
+        values = _floats_out(attr)
+        if _np is not None:
+            values = values.reshape(steps, -1)
+        return self._explained(res, values)
 
     def predict_ids(self, ids: Sequence[int]) -> Any:
         """Class probabilities of a sequence of token ids (list or numpy array)."""

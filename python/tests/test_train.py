@@ -302,6 +302,8 @@ class TrainTest(DataDirTest):
                  (train._PretrainOpts, "tf_pretrain_opts_init", train._PRETRAIN_OPTS_V),
                  (train._FinetuneOpts, "tf_finetune_opts_init", train._FINETUNE_OPTS_V),
                  (train._AdaptOpts, "tf_adapt_opts_init", train._ADAPT_OPTS_V),
+                 (train._ExplainOpts, "tf_explain_opts_init", train._EXPLAIN_OPTS_V),
+                 (train._ExplainResult, "tf_explain_result_init", train._EXPLAIN_RESULT_V),
                  (train._Report, "tf_train_report_init", train._REPORT_V),
                  (train._Metrics, "tf_metrics_init", train._METRICS_V)]
         for struct, init, version in cases:
@@ -466,6 +468,60 @@ class ImportTest(DataDirTest):
             with self.assertRaises(FileNotFoundError):
                 lt.Model.import_torch(ctx, os.path.join(self.dir, "none.safetensors"), vocab,
                                       embedding_dim=8, hidden_size=12, num_layers=2)
+
+    def test_explain_matches_pytorch_integrated_gradients(self):
+        """Model.explain and Model.explain_features on the models of
+        tests/reference/gen_explain_fixtures.py give PyTorch's attributions (its
+        explain_expect.tfx: cls3 probe 0, num probe 1, Gauss-Legendre)."""
+        with lt.Context(threads=1) as ctx:
+            vocab = lt.Vocab.load(ctx, os.path.join(FIXTURES, "torch_import_vocab.txt"))
+            model = lt.Model.import_torch(ctx, os.path.join(FIXTURES, "explain_cls3.safetensors"),
+                                          vocab, labels=["a", "b", "c"], embedding_dim=8,
+                                          hidden_size=12, num_layers=2)
+            got = model.explain("w4 w9 w17 w33 w5", steps=16, target="a")
+            want = [-0.08378173562479832, -0.06656149995029423, -0.022611855767410493,
+                    0.006652950969606351, -0.054616508826907814]
+            self.assertEqual(got["tokens"], ["w4", "w9", "w17", "w33", "w5"])
+            self.assertEqual(got["ids"], [4, 9, 17, 33, 5])
+            for a, b in zip(got["attributions"], want):
+                self.assertAlmostEqual(float(a), b, delta=2e-5)
+            self.assertEqual(got["target"], "a")
+            self.assertAlmostEqual(got["f_input"], 0.5519098639421882, delta=1e-5)
+            self.assertAlmostEqual(got["f_baseline"], 0.7730692193827408, delta=1e-5)
+            self.assertAlmostEqual(got["sum"], sum(want), delta=1e-4)
+            probs = list(model.predict_text("w4 w9 w17 w33 w5"))
+            self.assertEqual(got["predicted"], ["a", "b", "c"][probs.index(max(probs))])
+            self.assertAlmostEqual(model.explain("w4 w9", target=1)["f_input"],
+                                   float(model.predict_text("w4 w9")[1]), delta=1e-5)
+            with self.assertRaises(ValueError):
+                model.explain("w4 w9", target="zz")
+            with self.assertRaises(ValueError):
+                model.explain("w4 w9", target=3)
+            with self.assertRaises(ValueError):
+                model.explain("w4 w9", steps=0)
+            with self.assertRaises(ValueError):
+                model.explain("   ")
+            with self.assertRaises(TypeError):
+                model.explain("w4", stepz=3)
+            num = lt.Model.import_torch(ctx, os.path.join(FIXTURES, "explain_num.safetensors"),
+                                        None, labels=["a", "b", "c", "d"], input="features",
+                                        num_features=3, embedding_dim=5, hidden_size=7,
+                                        pooling=3)
+            x = [[1.0, 0.26749882102012634, -0.8568887710571289],
+                 [-0.7259323000907898, 0.46851667761802673, 0.9765876531600952],
+                 [0.05395542085170746, -0.9477216005325317, -0.5609842538833618]]
+            got = num.explain_features(x, steps=12, target=1)
+            flat = [float(v) for row in got["attributions"] for v in row] \
+                if not isinstance(got["attributions"][0], float) else got["attributions"]
+            want = [-0.020572982562472447, -0.000492914975350362, 0.02309501820944807,
+                    8.938329824123896e-06, 0.0003080582324136187, -0.003346579679674884,
+                    0.0011960979087107214, -0.013483284506449584, -0.03431951143894018]
+            for a, b in zip(flat, want):
+                self.assertAlmostEqual(a, b, delta=2e-5)
+            self.assertAlmostEqual(got["f_input"], 0.38411209673907887, delta=1e-5)
+            self.assertAlmostEqual(got["f_baseline"], 0.4317192572215699, delta=1e-5)
+            with self.assertRaises(ValueError):
+                num.explain_features(x, baseline="unk")
 
     def test_init_embeddings_counts_found_words(self):
         with lt.Context(threads=1) as ctx:
