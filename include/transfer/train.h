@@ -987,11 +987,14 @@ TF_API tf_status_t tf_explain_text(tf_model_t *model,
 
 /**
  * @brief Attribute the probability of a class to each step and feature of a numeric sequence
- *        (integrated gradients over the input; the baseline is zero).
+ *        (integrated gradients over the input; the baseline is zero after the model's
+ *        standardisation, so each feature's training mean for a model that records one: the
+ *        same attributions as the raw values against that mean).
  *
  * A call with `attributions` NULL fills `result->num_steps` and returns #TF_STATUS_OK.
  * @param[in,out] model A fine-tuned numeric model (its gradient buffers are left as they were).
- * @param[in] x `steps` x F finite floats, row-major, as tf_predict_features().
+ * @param[in] x `steps` x F finite floats, row-major, raw values as tf_predict_features()
+ *            takes them.
  * @param[in] steps Number of steps, at least 1.
  * @param[in] opts Options, or NULL for the defaults (baseline #TF_EXPLAIN_BASELINE_ZERO only).
  * @param[out] attributions Receives `steps` x F values, row-major; or NULL (size query).

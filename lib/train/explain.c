@@ -418,22 +418,29 @@ tf_status_t tf_explain_features(tf_model_t *m, const float *x, int64_t steps,
     for (size_t i = 0; i < need; i++)
         if (!isfinite(x[i]))
             TF_FAIL(TF_STATUS_EINVAL, "%s: value %zu is not finite", __func__, i);
-    float *base = tf__calloc(m->ctx, need, sizeof *base);
+    float *z = tf__alloc(m->ctx, 2 * need * sizeof *z);
     double *prod = tf__alloc(m->ctx, need * sizeof *prod);
     float *probs = tf__alloc(m->ctx, (size_t)C * sizeof *probs);
     tf_status_t st = TF_STATUS_ENOMEM;
-    if (base == NULL || prod == NULL || probs == NULL)
+    if (z == NULL || prod == NULL || probs == NULL)
         goto out;
+    /* The path runs over what the network reads: the values after the model's standardisation
+     * (zero there is each feature's training mean). Integrated gradients of the raw values
+     * against the mean are the same numbers. */
+    float *base = z + need;
+    memset(base, 0, need * sizeof *base);
+    for (size_t i = 0; i < need; i++)
+        z[i] = m->in_mean ? (x[i] - m->in_mean[i % (size_t)F]) / m->in_std[i % (size_t)F] : x[i];
     st = tf_predict_features(m, x, steps, probs, (size_t)C);
     if (st == TF_STATUS_OK)
-        st = integrate(m, &o, x, base, steps, F, probs, prod, &r);
+        st = integrate(m, &o, z, base, steps, F, probs, prod, &r);
     if (st == TF_STATUS_OK) {
         for (size_t i = 0; i < need; i++)
             attributions[i] = (float)prod[i];
         finish(result, &r, bytes);
     }
 out:
-    tf__free(m->ctx, base);
+    tf__free(m->ctx, z);
     tf__free(m->ctx, prod);
     tf__free(m->ctx, probs);
     return st;

@@ -1055,8 +1055,9 @@ class Model(Handle):
         return out
 
     def explain_features(self, x: Any, **options: Any) -> Dict[str, Any]:
-        """Integrated gradients of a numeric sequence `x` (steps x features, nested lists or
-        a numpy array) against the zero input: "attributions" holds one value per step and
+        """Integrated gradients of a numeric sequence `x` (steps x features, raw values as
+        predict_features takes them) against the zero input after the model's standardisation
+        (the training mean): "attributions" holds one value per step and
         feature (a (steps, features) array with numpy, a flat list otherwise). Options and the
         other keys as explain()."""
         if _np is not None:

@@ -230,6 +230,30 @@ static void test_explain_features_zero_steps_get_exactly_zero(void **state)
     tf_model_free(m);
 }
 
+/* A model that standardises its input explains raw values as the same model without
+ * standardisation explains the standardised ones (zero there is the training mean). */
+static void test_explain_features_standardised(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    tf_model_t *m = import_model(ctx, "num");
+    enum { T = 4, F = 3, N = T * F };
+    const float mean[F] = {2.0f, -1.0f, 0.5f}, sd[F] = {4.0f, 0.5f, 2.0f};
+    float z[N], x[N], az[N], ax[N];
+    tf_explain_result_t rz = new_result(), rx = new_result();
+    for (int i = 0; i < N; i++) {
+        z[i] = (float)(2.0 * sin(1.3 * i + 0.4));
+        x[i] = z[i] * sd[i % F] + mean[i % F];
+    }
+    assert_ok(tf_explain_features(m, z, T, NULL, az, N, &rz));
+    assert_ok(tf_model_set_standardization(m, mean, sd, F));
+    assert_ok(tf_explain_features(m, x, T, NULL, ax, N, &rx));
+    for (int i = 0; i < N; i++)
+        assert_true(fabs(az[i] - ax[i]) <= 1e-6 + 1e-4 * fabs(az[i]));
+    assert_true(fabs(rz.f_input - rx.f_input) < 1e-6 && fabs(rz.f_baseline - rx.f_baseline) < 1e-6);
+    assert_true(fabs(rz.f_input - rz.f_baseline) > 1e-3);
+    tf_model_free(m);
+}
+
 /* Passes of a few points give what one pass gives; the model's gradients, weights and trainable
  * flags are left as they were. */
 static void test_explain_batches_and_leaves_the_model_alone(void **state)
@@ -390,6 +414,8 @@ int main(int argc, char **argv)
                                         tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_explain_features_zero_steps_get_exactly_zero,
                                         tf_test_setup_ctx, tf_test_teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_explain_features_standardised, tf_test_setup_ctx,
+                                        tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_explain_batches_and_leaves_the_model_alone,
                                         tf_test_setup_ctx, tf_test_teardown_ctx),
         cmocka_unit_test_setup_teardown(test_explain_size_query_and_short_buffer,
