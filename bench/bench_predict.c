@@ -7,7 +7,9 @@
  * Usage: bench_predict [threads,...] [batch,...] [input_table]   (default 1,2 and 1,64 and 0;
  * input_table 1 sets tf_predictor_opts_t::input_table)
  * Prints one line per combination:
- *   predict dtype=f32 threads=T batch=B texts_s=X resident_bytes=N
+ *   predict dtype=f32|int8 threads=T batch=B texts_s=X resident_bytes=N
+ * dtype=int8 predicts with a predictor loaded from the model's int8 export (tf_model_export), whose
+ * weights the predictor dequantises once at load: the same kernels as f32.
  * resident_bytes is tf_predictor_resident_bytes(): weights, vocabulary and the workspaces grown.
  * stderr gets the texts per CPU-second of each line's pass. */
 #include "transfer/predict.h"
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define V 8000
 #define NTEXTS 512
@@ -129,6 +132,13 @@ int main(int argc, char **argv)
         }
     }
     static float probs[NTEXTS * 2];
+    char int8_path[64];
+    snprintf(int8_path, sizeof int8_path, "/tmp/bench_predict_%ld.safetensors", (long)getpid());
+    tf_export_opts_t eo;
+    tf_export_opts_init(&eo, TF_EXPORT_OPTS_VERSION);
+    eo.dtype = TF_EXPORT_DTYPE_INT8;
+    CHECK("int8 export", tf_model_export(m, int8_path, &eo));
+    for (int dt = 0; dt < 2; dt++)
     for (int a = 0; a < nt; a++)
         for (int b = 0; b < nb; b++) {
             tf_predictor_opts_t po;
@@ -137,25 +147,29 @@ int main(int argc, char **argv)
             po.max_batch = batches[b];
             po.input_table = table;
             tf_predictor_t *p;
-            CHECK("predictor", tf_predictor_create(&p, m, &po));
-            double dt = 0.0, cpu = 0.0;
+            if (dt == 0)
+                CHECK("predictor", tf_predictor_create(&p, m, &po));
+            else
+                CHECK("int8 predictor", tf_predictor_load(&p, ctx, int8_path, &po));
+            double wall = 0.0, cpu = 0.0;
             for (int pass = 0; pass < 2; pass++) {
                 const double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
                 for (int i = 0; i < NTEXTS; i += batches[b]) {
                     const size_t n = (size_t)(NTEXTS - i < batches[b] ? NTEXTS - i : batches[b]);
                     CHECK("predict", tf_predict_ids_batch(p, ids + i, lens + i, n, probs + 2 * i, 2 * n));
                 }
-                dt = clock_s(CLOCK_MONOTONIC) - t0;
+                wall = clock_s(CLOCK_MONOTONIC) - t0;
                 cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
             }
-            printf("predict dtype=f32 threads=%d batch=%d texts_s=%.1f resident_bytes=%zu\n", threads[a],
-                   batches[b], NTEXTS / dt, tf_predictor_resident_bytes(p));
+            printf("predict dtype=%s threads=%d batch=%d texts_s=%.1f resident_bytes=%zu\n", dt ? "int8" : "f32",
+                   threads[a], batches[b], NTEXTS / wall, tf_predictor_resident_bytes(p));
             fflush(stdout);
             /* On a loaded machine the wall time measures the load; the CPU time of the pass
              * says what the code costs (texts per CPU-second, all threads added up). */
             fprintf(stderr, "  cpu: %.1f texts per CPU-second\n", NTEXTS / cpu);
             tf_predictor_free(p);
         }
+    unlink(int8_path);
     tf_model_free(m);
     tf_ctx_free(ctx);
     return 0;
