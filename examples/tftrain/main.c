@@ -50,7 +50,7 @@ static int run(int argc, char **argv)
 {
     const char *c;
     if (argc < 2) {
-        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill, import or "
+        fputs("tftrain: missing command: pretrain, finetune, eval, predict, adapt, distill, import, "
               "export or explain (see 'tftrain --help')\n",
               stderr);
         return TT_EXIT_USAGE;
