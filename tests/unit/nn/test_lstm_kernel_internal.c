@@ -661,12 +661,14 @@ static void test_threads_give_identical_results(void **state)
     }
 }
 
-/* Small steps (B = 1) are not worth a team and run whole. */
+/* Tiny steps (B = 1, H = 64: one panel, 32 K flops) run whole; B = 1 at H = 128 is split. */
 static void test_small_steps_are_not_split(void **state)
 {
     (void)state;
-    const tf__lstm_shape_t b1 = {128, 128, 256, 1, 2}, big = {100, 200, 64, 32, 2};
-    assert_int_equal(tf__lstm_time_loop_blocks(&b1), 1);
+    const tf__lstm_shape_t small = {64, 64, 256, 1, 2}, b1 = {128, 128, 256, 1, 2},
+                           big = {100, 200, 64, 32, 2};
+    assert_int_equal(tf__lstm_time_loop_blocks(&small), 1);
+    assert_true(tf__lstm_time_loop_blocks(&b1) > 1);
     assert_true(tf__lstm_time_loop_blocks(&big) > 1);
 }
 
