@@ -140,8 +140,12 @@ static void test_faults_sigkill_during_saves_keeps_a_complete_version(void **sta
     print_message("seed %u, one save takes %ld us\n", seed, save_us);
     int last = 0, leftovers = 0, advanced = 0;
     int iter;
-    /* 20 kills; more (up to 100) until one has landed inside a save, which slow builds need. */
-    for (iter = 0; iter < 20 || (leftovers == 0 && iter < 100); iter++) {
+    /* 20 kills; more (up to 200) until one has landed inside a save and one after a completed
+     * save, which slow builds and loaded machines need: while no save has completed, the window
+     * doubles every 10 kills (a child that starts slowly may never finish its first save). */
+    for (iter = 0; iter < 20 || ((leftovers == 0 || advanced == 0) && iter < 200); iter++) {
+        if (advanced == 0 && iter > 0 && iter % 10 == 0 && window_us < 60L * 1000000L)
+            window_us *= 2;
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
