@@ -422,6 +422,8 @@ ready:
     popts.max_steps = steps;
     popts.optim = &oopts;
     tt_progress_init(&progress, cmd, save_every);
+    if (format != TT_FORMAT_TEXT)
+        progress.valid_name = "valid_mse";
     popts.progress_every = tt_progress_every(&progress, 10);
     popts.progress = tt_progress_cb;
     popts.progress_payload = &progress;

@@ -18,6 +18,7 @@ double tt_now(void)
 void tt_progress_init(tt_progress_t *p, const char *what, int64_t save_every)
 {
     p->what = what;
+    p->valid_name = strcmp(what, "pretrain") == 0 ? "valid_ppl" : "valid_metric";
     p->tty = isatty(STDERR_FILENO);
     p->drawn = 0;
     p->last_draw = -1.0;
@@ -68,8 +69,7 @@ static void print_row(tt_progress_t *p, double valid)
     if (tt_dist_rank() > 0)
         return; /* rank 0 reports for the job */
     if (!p->header) {
-        fprintf(stderr, "%5s  %10s  %12s  %7s\n", "epoch", "train_loss",
-                strcmp(p->what, "pretrain") == 0 ? "valid_ppl" : "valid_metric", "time");
+        fprintf(stderr, "%5s  %10s  %12s  %7s\n", "epoch", "train_loss", p->valid_name, "time");
         p->header = 1;
     }
     format_eta(t, sizeof t, tt_now() - p->epoch_start);
@@ -108,7 +108,6 @@ static void draw_bar(tt_progress_t *p, const tf_progress_t *pr)
         return;
     const int pretrain = pr->phase == TF_TRAIN_PHASE_PRETRAIN;
     const char *unit = pretrain ? "tok/s" : "seq/s";
-    const char *vname = pretrain ? "valid_ppl" : "valid_metric";
     double frac = pr->total_steps > 0 ? (double)pr->step / (double)pr->total_steps : 0.0;
     char eta[32], valid[48] = "", bar[25];
     int i, fill;
@@ -117,7 +116,7 @@ static void draw_bar(tt_progress_t *p, const tf_progress_t *pr)
         frac = 1.0;
     format_eta(eta, sizeof eta, pr->eta_s);
     if (isfinite(pr->valid_metric))
-        snprintf(valid, sizeof valid, " %s %.4g", vname, pr->valid_metric);
+        snprintf(valid, sizeof valid, " %s %.4g", p->valid_name, pr->valid_metric);
     fill = (int)(frac * 24.0 + 0.5);
     for (i = 0; i < 24; i++)
         bar[i] = i < fill ? '#' : '-';

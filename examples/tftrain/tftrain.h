@@ -213,6 +213,7 @@ int tt_dist_finish(int rc);
 
 typedef struct tt_progress {
     const char *what;  /* "pretrain" or "finetune" */
+    const char *valid_name; /* the validation column: valid_ppl, valid_mse or valid_metric */
     int tty;           /* draw a bar on stderr; otherwise one table row per epoch */
     int drawn;         /* a bar is on the current line */
     double last_draw;  /* monotonic seconds of the bar's last drawing */

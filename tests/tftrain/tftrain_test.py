@@ -1148,6 +1148,8 @@ def case_numeric(d, f):
     expect(re.fullmatch(r"steps=\d+ train_loss=\d+\.\d{4} valid_mse=\d+\.\d{4} seconds=\S+\n",
                         out) is not None, f"numeric pretrain summary {out!r}")
     expect("numeric sequences of 3 features" in err, f"numeric pretrain stderr {err!r}")
+    expect(re.search(r"^epoch +train_loss +valid_mse +time$", err, re.M) is not None,
+           f"numeric pretrain: the epoch table names its validation column valid_mse: {err!r}")
     lm_stats = meta_stats(lm)
     expect(lm_stats is not None and len(lm_stats[0]) == NUM_F, f"pretrain: statistics {lm_stats}")
     # the means of the (95% of) training lines: near each feature's centre, 10 * (f + 1)
