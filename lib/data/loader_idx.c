@@ -102,8 +102,8 @@ tf_status_t tf__loader_idx_from(tf_loader_t **out, tf_ctx_t *ctx, const char *im
                                 const unsigned char *lab, size_t lab_len, int32_t max_per_class,
                                 const tf_loader_opts_t *opts, const char *fn)
 {
-    uint32_t dims[IDX_IMAGES], ldims[IDX_LABELS];
-    const unsigned char *pix, *lv = NULL;
+    uint32_t dims[IDX_IMAGES] = {0}, ldims[IDX_LABELS] = {0};
+    const unsigned char *pix = NULL, *lv = NULL;
     tf_loader_t *l = NULL;
     unsigned char *keep = NULL;
     int32_t map[256];
