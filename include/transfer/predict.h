@@ -155,6 +155,16 @@ TF_API int32_t tf_predictor_num_classes(const tf_predictor_t *predictor);
 TF_API int32_t tf_predictor_multilabel(const tf_predictor_t *predictor);
 
 /**
+ * @brief Features per step F of a numeric predictor: the row width tf_predict_features_batch()
+ *        reads.
+ * @param[in] predictor The predictor.
+ * @return F, or 0 for a token predictor or NULL.
+ * @ownership Nothing changes hands.
+ * @threadsafety Safe from any thread.
+ */
+TF_API int32_t tf_predictor_num_features(const tf_predictor_t *predictor);
+
+/**
  * @brief Bytes the predictor holds now: its weights and vocabulary and the workspaces its calls
  *        have grown (see the memory formula above).
  * @param[in] predictor The predictor.
@@ -208,7 +218,8 @@ TF_API tf_status_t tf_predict_ids_batch(const tf_predictor_t *predictor,
 
 /**
  * @brief Class probabilities of N numeric sequences, sequence i `steps[i]` x F floats
- *        (row-major; the standardisation of the training loader is the caller's to apply).
+ *        (row-major, F = tf_predictor_num_features(); raw values: the predictor applies the
+ *        model's standardisation, as tf_predict_features() does).
  * @param[in] predictor A predictor of a numeric model.
  * @param[in] x N pointers to the values.
  * @param[in] steps N step counts, each at least 1.

@@ -253,6 +253,11 @@ int32_t tf_predictor_multilabel(const tf_predictor_t *p)
     return p ? p->net.kind == TF__DECIDE_MULTILABEL : 0;
 }
 
+int32_t tf_predictor_num_features(const tf_predictor_t *p)
+{
+    return p && !p->net.tokens ? (int32_t)p->net.F : 0;
+}
+
 size_t tf_predictor_resident_bytes(const tf_predictor_t *p)
 {
     if (p == NULL)

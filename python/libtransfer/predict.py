@@ -4,6 +4,9 @@ fine-tuned model that any number of Python threads share.
 
     p = lt.Predictor.load(ctx, "spam.safetensors")
     probs = p.predict(["Subject: free money", "Subject: lunch?"])   # (2, C) numpy array
+    p.top_k(probs, 1)                   # the best class of each row, and its probability
+    p.label_sets(probs, [0.3, 0.6])     # a multi-label model: a bool per label and row
+    p.predict_features([x1, x2])        # a numeric model: (steps, F) arrays
 
 The C calls run without the GIL (ctypes releases it around every foreign call), so threads
 predicting at once run in parallel on the cores."""
@@ -13,7 +16,7 @@ import ctypes
 import os
 from typing import Any, List, Sequence, Tuple, Union
 
-from ._lib import Handle, declare, lib
+from ._lib import EINVAL, Handle, TransferValueError, declare, lib
 from .core import Context
 
 try:
@@ -42,10 +45,14 @@ declare("tf_predictor_load", "status", [H, _vp, ctypes.c_char_p, P(_PredictorOpt
 declare("tf_predictor_free", None, [_vp])
 declare("tf_predictor_num_classes", _i32, [_vp])
 declare("tf_predictor_multilabel", _i32, [_vp])
+declare("tf_predictor_num_features", _i32, [_vp])
 declare("tf_predictor_resident_bytes", _sz, [_vp])
 declare("tf_predict_texts", "status", [_vp, P(ctypes.c_char_p), P(_sz), _sz, P(_f32), _sz])
 declare("tf_predict_ids_batch", "status", [_vp, P(P(_i32)), P(_i64), _sz, P(_f32), _sz])
+declare("tf_predict_features_batch", "status", [_vp, P(P(_f32)), P(_i64), _sz, P(_f32), _sz])
 declare("tf_predict_top_k", "status", [_vp, P(_f32), _sz, _i32, P(_i32), P(_f32), _sz, P(_sz)])
+declare("tf_predict_label_sets", "status", [_vp, P(_f32), _sz, P(_f32), P(ctypes.c_uint8), _sz,
+                                            P(_sz)])
 
 
 def _opts(num_threads: int, max_batch: int, input_table: bool) -> _PredictorOpts:
@@ -92,6 +99,11 @@ class Predictor(Handle):
     def is_multilabel(self) -> bool:
         """True when each label has its own probability."""
         return bool(lib.tf_predictor_multilabel(self.handle))
+
+    @property
+    def num_features(self) -> int:
+        """F: the values per step of a numeric predictor (0 for a token one)."""
+        return lib.tf_predictor_num_features(self.handle)
 
     @property
     def resident_bytes(self) -> int:
@@ -142,6 +154,36 @@ class Predictor(Handle):
         lib.tf_predict_ids_batch(self.handle, ptrs, lens, n, ptr, n * self.num_classes)
         return self._rows(buf, array, n)
 
+    def predict_features(self, seqs: Sequence[Any]) -> Any:
+        """Class probabilities of numeric sequences (a numeric predictor): each a (steps, F)
+        array or a list of `steps` rows of F floats, raw values (the model's standardisation
+        is applied inside); rows of the result as predict()."""
+        F = self.num_features
+        n = len(seqs)
+        keep: List[Any] = []
+        ptrs = (P(_f32) * max(n, 1))()
+        steps = (_i64 * max(n, 1))()
+        for i, s in enumerate(seqs):
+            if _np is not None:
+                a = _np.ascontiguousarray(s, dtype=_np.float32)
+                shape = a.shape
+            else:
+                rows = [[float(v) for v in row] for row in s]
+                shape = (len(rows), len(rows[0]) if rows else 0)
+                if any(len(row) != shape[1] for row in rows):
+                    shape = (len(rows), -1)
+                flat = [v for row in rows for v in row]
+                a = (_f32 * max(len(flat), 1))(*flat)
+            if F and (len(shape) != 2 or shape[1] != F):
+                raise TransferValueError(EINVAL, f"Predictor.predict_features: sequence {i} has "
+                                         f"shape {tuple(shape)}; give (steps, {F}) values")
+            ptrs[i] = ctypes.cast(a.ctypes.data if _np is not None else a, P(_f32))
+            steps[i] = shape[0]
+            keep.append(a)
+        buf, ptr, array = self._out(n)
+        lib.tf_predict_features_batch(self.handle, ptrs, steps, n, ptr, n * self.num_classes)
+        return self._rows(buf, array, n)
+
     def top_k(self, probs: Any, k: int) -> Tuple[Any, Any]:
         """The k most probable classes of each row of `probs` (as predict() returns them), best
         first: (class ids, their probabilities), each N x k."""
@@ -163,3 +205,32 @@ class Predictor(Handle):
         lib.tf_predict_top_k(self.handle, pin, n, k, ids_c, sc_c, n * k, None)
         return ([list(ids_c[i * k:(i + 1) * k]) for i in range(n)],
                 [list(sc_c[i * k:(i + 1) * k]) for i in range(n)])
+
+    def label_sets(self, probs: Any, thresholds: Any = None) -> Any:
+        """The label sets of a multi-label predictor's probabilities (as predict() returns them):
+        label c is in row i's set when probs[i][c] >= thresholds[c]. `thresholds` holds C values
+        in [0, 1], or one value for every label; None is 0.5 each. Returns an (N, C) bool numpy
+        array (N lists of C bools without numpy)."""
+        C = self.num_classes
+        if thresholds is not None:
+            th = [float(thresholds)] * C if isinstance(thresholds, (int, float)) \
+                else [float(v) for v in thresholds]
+            if len(th) != C:
+                raise TransferValueError(EINVAL, f"Predictor.label_sets: {len(th)} thresholds "
+                                         f"for {C} labels")
+            th_c = (_f32 * C)(*th)
+        else:
+            th_c = None
+        if _np is not None:
+            p = _np.ascontiguousarray(probs, dtype=_np.float32).reshape(-1, C)
+            n = p.shape[0]
+            sets = _np.empty((n, C), dtype=_np.uint8)
+            lib.tf_predict_label_sets(self.handle, p.ctypes.data_as(P(_f32)), n, th_c,
+                                      sets.ctypes.data_as(P(ctypes.c_uint8)), sets.size, None)
+            return sets.astype(bool)
+        flat = [v for row in probs for v in row]
+        n = len(flat) // C if C else 0
+        pin = (_f32 * max(len(flat), 1))(*flat)
+        out = (ctypes.c_uint8 * max(n * C, 1))()
+        lib.tf_predict_label_sets(self.handle, pin, n, th_c, out, n * C, None)
+        return [[bool(v) for v in out[i * C:(i + 1) * C]] for i in range(n)]

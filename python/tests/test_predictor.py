@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Tests of Predictor: PyTorch's probabilities for the imported classifier
-(tests/reference/gen_torch_import_fixtures.py), texts and ids in input order, Python threads
+(tests/reference/gen_torch_import_fixtures.py) and numeric sequences
+(gen_explain_fixtures.py), texts, ids and features in input order, multi-label sets against
+their thresholds, Python threads
 sharing one predictor in parallel (the GIL released in the C call) with identical results, and
 the OpenBLAS thread count of a numpy host left as the host set it."""
 import ctypes
@@ -135,6 +137,77 @@ class PredictorTest(unittest.TestCase):
         finally:
             sys.setswitchinterval(old)
         self.assertGreater(counted, 10)
+
+    def test_label_sets_of_a_multilabel_predictor(self):
+        ml = lt.Model.import_torch(self.ctx, os.path.join(FIX, "torch_import_cls.safetensors"),
+                                   lt.Vocab.load(self.ctx, os.path.join(FIX, "torch_import_vocab.txt")),
+                                   labels=["neg", "neu", "pos"], multi_label=True,
+                                   embedding_dim=8, hidden_size=12, num_layers=2)
+        p = lt.Predictor.from_model(ml)
+        self.assertTrue(p.is_multilabel)
+        self.assertEqual(p.num_features, 0)
+        seqs = _seqs(40)
+        probs = p.predict_ids(seqs)
+        thresholds = [0.3, 0.5, 0.7]
+        sets = p.label_sets(probs, thresholds)
+        default = p.label_sets(probs)
+        one = p.label_sets(probs, 0.45)
+        seen = set()
+        for i in range(len(seqs)):
+            for c in range(3):
+                v = float(probs[i][c])
+                self.assertEqual(bool(sets[i][c]), v >= thresholds[c])
+                self.assertEqual(bool(default[i][c]), v >= 0.5)
+                self.assertEqual(bool(one[i][c]), v >= 0.45)
+                seen.add(bool(sets[i][c]))
+        self.assertEqual(seen, {False, True})  # the probes fall on both sides
+        # hand-made rows: a probability equal to its threshold is in the set
+        rows = [[0.3, 0.49, 0.7], [0.29, 0.5, 0.71]]
+        got = [[bool(v) for v in row] for row in p.label_sets(rows, thresholds)]
+        self.assertEqual(got, [[True, False, True], [False, True, True]])
+        with self.assertRaises(ValueError):
+            p.label_sets(probs, [0.5, 0.5])  # one threshold per label
+        with self.assertRaises(ValueError):
+            p.label_sets(probs, [0.5, 1.5, 0.5])
+        with self.assertRaises(ValueError):
+            p.label_sets(probs, [0.5, float("nan"), 0.5])
+        with self.assertRaises(RuntimeError):  # single-label: top_k is its decision
+            lt.Predictor.from_model(self.model).label_sets(probs)
+
+    def test_features_match_pytorch_and_keep_input_order(self):
+        # tests/reference/gen_explain_fixtures.py: PyTorch gives class 1 of x 0.38411209673907887
+        num = lt.Model.import_torch(self.ctx, os.path.join(FIX, "explain_num.safetensors"), None,
+                                    labels=["a", "b", "c", "d"], input="features", num_features=3,
+                                    embedding_dim=5, hidden_size=7, pooling=3)
+        x = [[1.0, 0.26749882102012634, -0.8568887710571289],
+             [-0.7259323000907898, 0.46851667761802673, 0.9765876531600952],
+             [0.05395542085170746, -0.9477216005325317, -0.5609842538833618]]
+        p = lt.Predictor.from_model(num, max_batch=2)
+        self.assertEqual(p.num_features, 3)
+        self.assertEqual(p.num_classes, 4)
+        seqs = [x, x[:1], x[1:] + x, x[2:]]
+        got = p.predict_features(seqs)
+        self.assertAlmostEqual(float(got[0][1]), 0.38411209673907887, delta=1e-5)
+        for i, seq in enumerate(seqs):
+            self.assertAlmostEqual(sum(float(v) for v in got[i]), 1.0, delta=1e-5)
+            alone = p.predict_features([seq])
+            for c in range(4):
+                self.assertAlmostEqual(float(got[i][c]), float(alone[0][c]), delta=1e-6)
+        self.assertNotAlmostEqual(float(got[1][1]), float(got[0][1]), delta=1e-4)
+        if np is not None:
+            arr = p.predict_features([np.array(x, dtype=np.float64)])
+            self.assertEqual(arr.shape, (1, 4))
+            self.assertAlmostEqual(float(arr[0][1]), 0.38411209673907887, delta=1e-5)
+        with self.assertRaises(ValueError):
+            p.predict_features([[[1.0, 2.0]]])  # two values a step for three features
+        with self.assertRaises(ValueError):
+            p.predict_features([[[1.0, float("inf"), 0.0]]])
+        with self.assertRaises(ValueError):
+            p.predict_features([[]])  # no steps
+        with self.assertRaises(RuntimeError):  # a token predictor
+            lt.Predictor.from_model(self.model).predict_features([x])
+        with self.assertRaises(RuntimeError):  # and the other way round
+            p.predict_ids([[4, 5]])
 
 
 def _openblas():
