@@ -38,6 +38,8 @@ static const char distill_help_options[] =
     "  --alpha A          weight of the hard labels of --train, in [0, 1) (default 0.5)\n"
     "  --epochs N         passes over the texts; the best one's weights are kept with\n"
     "                     --valid (default 3)\n"
+    "  --steps N          train exactly N optimizer steps instead of whole epochs (with\n"
+    "                     --valid, a last partial epoch is validated too)\n"
     "  --patience N       early stopping: stop after N epochs without a better validation\n"
     "                     accuracy (default 0: every epoch runs)\n"
     "  --lr X             peak learning rate of AdamW (default 1e-2; warmup, cosine decay)\n"
@@ -55,8 +57,8 @@ static const char distill_help_options[] =
     "and exits with status 4. A run that completes deletes its checkpoint.\n"
     "\n"
     "Progress goes to stderr as for finetune. The last line on stdout is a summary:\n"
-    "  epochs=N best_epoch=N valid_accuracy=X train_loss=X params=N teacher_params=N\n"
-    "  seconds=X\n"
+    "  epochs=N steps=N best_epoch=N valid_accuracy=X train_loss=X params=N\n"
+    "  teacher_params=N seconds=X\n"
     "\n" TT_EXIT_HELP;
 
 typedef struct distill_call {
@@ -87,7 +89,7 @@ int tt_cmd_distill(int argc, char **argv)
     tt_strings_t unlabeled_files = {{0}, 0};
     int32_t hidden = 64, emb = 0, layers = 1, epochs = 3, patience = 0, max_len = 256;
     int32_t batch = 32, threads = 0;
-    int64_t seed = 42, save_every = 0;
+    int64_t steps = 0, seed = 42, save_every = 0;
     double temperature = 2.0, alpha = 0.5, lr = 1e-2, head_dropout = 0.1;
     tt_opt_t opts[] = {
         {"--teacher", TT_OPT_STRING, &teacher_path, 0, 0, 0},
@@ -103,6 +105,7 @@ int tt_cmd_distill(int argc, char **argv)
         {"--temperature", TT_OPT_DOUBLE, &temperature, 0, 0, 0},
         {"--alpha", TT_OPT_FRACTION, &alpha, 0, 0, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
+        {"--steps", TT_OPT_I64, &steps, 1, INT64_MAX, 0},
         {"--patience", TT_OPT_INT, &patience, 0, 100000, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
         {"--head-dropout", TT_OPT_FRACTION, &head_dropout, 0, 0, 0},
@@ -144,6 +147,8 @@ int tt_cmd_distill(int argc, char **argv)
         return tt_usage_error(cmd, "--out MODEL is required");
     if (unlabeled_files.count == 0 && train_path == NULL)
         return tt_usage_error(cmd, "--unlabeled FILE (or --train TSV) is required");
+    if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
+        return tt_usage_error(cmd, "give --epochs or --steps, not both");
     if (init != NULL)
         for (i = 0; i < (int32_t)(sizeof arch_flags / sizeof arch_flags[0]); i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
@@ -240,6 +245,7 @@ int tt_cmd_distill(int argc, char **argv)
     }
     tf_distill_opts_init(&dopts, TF_DISTILL_OPTS_VERSION);
     dopts.epochs = epochs;
+    dopts.max_steps = steps;
     dopts.patience = patience;
     dopts.temperature = temperature;
     dopts.alpha = alpha;
@@ -262,9 +268,10 @@ int tt_cmd_distill(int argc, char **argv)
     if (rc != TT_EXIT_OK)
         goto done;
     tt_ckpt_remove(&ck);
-    printf("epochs=%d best_epoch=%d valid_accuracy=%.4f train_loss=%.4f params=%lld "
-           "teacher_params=%lld seconds=%.1f\n",
-           (int)report.epochs, (int)report.best_epoch, report.best_metric, report.train_loss,
+    printf("epochs=%d steps=%lld best_epoch=%d valid_accuracy=%.4f train_loss=%.4f "
+           "params=%lld teacher_params=%lld seconds=%.1f\n",
+           (int)report.epochs, (long long)report.steps, (int)report.best_epoch,
+           report.best_metric, report.train_loss,
            (long long)tf_model_num_params(student), (long long)tf_model_num_params(teacher),
            tt_now() - t0);
 done:

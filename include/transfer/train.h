@@ -614,14 +614,15 @@ TF_API tf_status_t tf_finetune(tf_model_t *model,
 
 /* ---- distillation --------------------------------------------------------------------------- */
 
-/** Current version of ::tf_distill_opts_t. */
-#define TF_DISTILL_OPTS_VERSION 1
+/** Current version of ::tf_distill_opts_t (2 added `max_steps`). */
+#define TF_DISTILL_OPTS_VERSION 2
 
 /** @brief Options of tf_distill(). Fill with tf_distill_opts_init(). */
 typedef struct tf_distill_opts {
     uint32_t struct_size;     /**< sizeof(tf_distill_opts_t), set by the init function. */
     uint32_t version;         /**< #TF_DISTILL_OPTS_VERSION. */
-    int32_t epochs;           /**< Passes over the unlabelled loader; default 4. */
+    int32_t epochs;           /**< Passes over the unlabelled loader when `max_steps` is 0;
+                                   default 4. */
     int32_t patience;         /**< Early stopping: epochs without a better validation metric;
                                    0 = off (default: every epoch runs, the best is kept). */
     int32_t metric;           /**< A ::tf_metric_t for keeping the best weights; default
@@ -651,13 +652,17 @@ typedef struct tf_distill_opts {
                                    validation loader (tf_model_calibrate()); default 1. No effect
                                    without validation. */
     int32_t reserved;         /**< Must be 0. */
+    int64_t max_steps;        /**< Steps of the whole phase (the schedule's length) in place of
+                                   `epochs` epochs; 0 (default) = `epochs` epochs. With a
+                                   validation loader, a last partial epoch is validated too
+                                   before the best weights are restored. Since version 2. */
 } tf_distill_opts_t;
 
 /** Static initializer with the same defaults as tf_distill_opts_init() (current version). */
 #define TF_DISTILL_OPTS_INIT                                                                       \
     {                                                                                              \
         (uint32_t)sizeof(tf_distill_opts_t), TF_DISTILL_OPTS_VERSION, 4, 0, TF_METRIC_ACCURACY, 0, \
-            2.0, 0.5, 1e-2, 0.01, 0.1, 1.0, 0, 20, NULL, NULL, NULL, 1, 0                          \
+            2.0, 0.5, 1e-2, 0.01, 0.1, 1.0, 0, 20, NULL, NULL, NULL, 1, 0, 0                       \
     }
 
 /**

@@ -10,7 +10,8 @@
 TF__OPTS_LAYOUT(tf__distill_opts_layout,
                 tf_distill_opts_t,
                 TF_DISTILL_OPTS_VERSION,
-                TF__OPTS_END(tf_distill_opts_t, reserved));
+                TF__OPTS_END(tf_distill_opts_t, reserved),
+                TF__OPTS_END(tf_distill_opts_t, max_steps));
 
 static void distill_opts_defaults(tf_distill_opts_t *o)
 {
@@ -51,6 +52,9 @@ static tf_status_t check_opts(const tf_distill_opts_t *o)
         !isfinite(o->weight_decay) || !(o->clip_norm >= 0.0) || !isfinite(o->clip_norm))
         TF_FAIL(TF_STATUS_EINVAL, "%s: lr (%g) must be finite and > 0, weight_decay and clip_norm "
                 "finite and >= 0", fn, o->lr);
+    if (o->max_steps < 0)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: max_steps is %lld; give 0 (epochs) or more", fn,
+                (long long)o->max_steps);
     if ((o->calibrate != 0 && o->calibrate != 1) || o->reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: calibrate must be 0 or 1 and reserved 0", fn);
     return TF_STATUS_OK;
@@ -197,6 +201,7 @@ typedef struct distill_run {
     tf_model_t *teacher;
     tf_loader_t *labeled; /* NULL: soft targets only */
     tf_loader_t *valid;
+    int64_t per_epoch; /* batches of the unlabelled loader */
 } distill_run_t;
 
 /* The next labelled batch, starting the loader over at its end. */
@@ -252,6 +257,13 @@ static tf_status_t run_end_epoch(void *self, tf_model_t *m, int *stop)
 static tf_status_t run_finish(void *self, tf_model_t *m)
 {
     const distill_run_t *r = self;
+    const int64_t steps = tf_optimizer_num_steps(m->ph.opt);
+    if (r->valid != NULL && steps > (int64_t)m->ph.epoch * r->per_epoch) {
+        /* A step budget ended inside an epoch: its weights compete with the full epochs'. */
+        int stop;
+        m->ph.epoch++;
+        TF_CHECK(tf__keep_best(m, r->valid, r->o->metric, 0, "distill", &stop));
+    }
     if (m->ph.best != NULL)
         tf__model_restore(m, m->ph.best);
     return r->o->calibrate && r->valid != NULL ? tf_model_calibrate(m, r->valid, NULL)
@@ -285,7 +297,7 @@ tf_status_t tf_distill(tf_model_t *student,
     int64_t per_epoch = tf_loader_num_batches(unlabeled);
     if (per_epoch < 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: the unlabelled loader has no batches", __func__);
-    int64_t total = (int64_t)o.epochs * per_epoch;
+    int64_t total = o.max_steps > 0 ? o.max_steps : (int64_t)o.epochs * per_epoch;
     tf_optimizer_opts_t defaults, oo;
     default_optim(&o, total, &defaults);
     TF_CHECK(tf__resolve_optim(o.optim, &defaults, total, o.clip_norm, &oo, "tf_distill: optim"));
@@ -298,12 +310,13 @@ tf_status_t tf_distill(tf_model_t *student,
         }
     }
     TF_CHECK(tf__phase_optimizer(student, &oo, attach_cls, NULL));
-    distill_run_t run = {&o, teacher, labeled, valid};
+    distill_run_t run = {&o, teacher, labeled, valid, per_epoch};
     const tf__loop_t loop = {.ops = &distill_ops,
                              .self = &run,
                              .train = unlabeled,
                              .total = total,
-                             .epochs = o.epochs,
+                             .epochs = o.max_steps > 0 ? 0 : o.epochs,
+                             .stop_at_total = o.max_steps > 0,
                              .stop_after_steps = o.stop_after_steps,
                              .clip = oo.max_grad_norm,
                              .progress_every = o.progress_every,

@@ -133,7 +133,8 @@ class _DistillOpts(ctypes.Structure):
                 ("lr", _dbl), ("weight_decay", _dbl), ("head_dropout", _dbl), ("clip_norm", _dbl),
                 ("stop_after_steps", _i64), ("progress_every", _i64),
                 ("progress", _PROGRESS_CB), ("progress_payload", _vp),
-                ("optim", ctypes.POINTER(_OptimOpts)), ("calibrate", _i32), ("reserved", _i32)]
+                ("optim", ctypes.POINTER(_OptimOpts)), ("calibrate", _i32), ("reserved", _i32),
+                ("max_steps", _i64)]
 
 
 class _AdaptOpts(ctypes.Structure):
@@ -168,7 +169,8 @@ class _ExplainResult(ctypes.Structure):
 # Versions of the structs above (the TF_*_VERSION macros).
 _VOCAB_OPTS_V = _LOADER_OPTS_V = _OPTIM_OPTS_V = 1
 _MODEL_OPTS_V = 3
-_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = _DISTILL_OPTS_V = 1
+_PRETRAIN_OPTS_V = _REPORT_V = _METRICS_V = _ADAPT_OPTS_V = _IMPORT_OPTS_V = 1
+_DISTILL_OPTS_V = 2
 _EXPORT_OPTS_V = 1
 _EXPORT_DTYPES = {"f32": 1, "f16": 2, "int8": 3}
 _EXPLAIN_OPTS_V = _EXPLAIN_RESULT_V = 1
@@ -885,7 +887,8 @@ class Model(Handle):
         ignored), with T^2 KL of the outputs softened by `temperature` (Hinton et al. 2015);
         with `labeled`, each step also learns a batch of its labels with weight `alpha`. This
         model needs the teacher's vocabulary (create it with teacher.vocab) and gets the
-        teacher's labels. Returns the report as a dict. Options: epochs, patience, metric,
+        teacher's labels. Returns the report as a dict. Options: epochs (or max_steps, the
+        steps of the whole run), patience, metric,
         pooling, temperature, alpha, lr, weight_decay, head_dropout, clip_norm,
         stop_after_steps, progress_every, calibrate; `optim` as for finetune()."""
         opts = _DistillOpts()

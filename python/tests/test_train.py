@@ -149,6 +149,11 @@ class TrainTest(DataDirTest):
                         acc_s = student.evaluate(valid)["accuracy"]
                         self.assertGreaterEqual(acc_t, 0.9)
                         self.assertGreaterEqual(acc_s, acc_t - 0.1)
+                        rep = student.distill(teacher, unlabeled, max_steps=7)
+                        self.assertEqual(rep["steps"], 7)
+                        with self.assertRaises(ValueError) as e:
+                            student.distill(teacher, unlabeled, max_steps=-1)
+                        self.assertIn("max_steps", str(e.exception))
                         with self.assertRaises(lt.TransferError) as e:
                             student.distill(teacher, unlabeled, temperature=0.0)
                         self.assertIn("temperature", str(e.exception))

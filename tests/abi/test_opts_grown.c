@@ -239,6 +239,12 @@ typedef struct {
     int32_t reserved;
 } frozen_distill_opts_t;
 
+/* Version 2 appended max_steps. */
+typedef struct {
+    frozen_distill_opts_t v1;
+    int64_t max_steps;
+} frozen_distill_opts_v2_t;
+
 typedef struct {
     uint32_t struct_size;
     uint32_t version;
@@ -392,7 +398,10 @@ static const frozen_t frozen[] = {
     /* Version 1 of the fine-tuning options ended before class_weight. */
     {"tf_finetune_opts_t", offsetof(frozen_finetune_opts_t, class_weight), 1, 4, init_finetune_opts,
      &tf__finetune_opts_layout},
-    FROZEN(distill_opts, 1),
+    {"tf_distill_opts_t", sizeof(frozen_distill_opts_v2_t), 2, 2, init_distill_opts,
+     &tf__distill_opts_layout},
+    {"tf_distill_opts_t", sizeof(frozen_distill_opts_t), 1, 2, init_distill_opts,
+     &tf__distill_opts_layout},
     FROZEN(adapt_opts, 1),
     FROZEN(import_opts, 1),
     FROZEN(export_opts, 1),

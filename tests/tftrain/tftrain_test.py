@@ -612,7 +612,7 @@ def case_distill(d, f):
             "--threads", "1", "--batch", "8"]
     rc, out, err = expect_exit(0, base + ["--hidden", "6", "--emb", "4", "--train", f["train"],
                                           "--valid", f["valid"], "--epochs", "3"])
-    m = re.search(r"epochs=3 best_epoch=(\d) valid_accuracy=([01]\.\d{4}) train_loss=(\S+) "
+    m = re.search(r"epochs=3 steps=\d+ best_epoch=(\d) valid_accuracy=([01]\.\d{4}) train_loss=(\S+) "
                   r"params=(\d+) teacher_params=(\d+) seconds=\S+\n$", out)
     expect(m is not None, f"distill summary {out!r}")
     if m:
@@ -631,6 +631,13 @@ def case_distill(d, f):
     small_lm = os.path.join(d, "small-lm.st")
     expect_exit(0, pre + ["--hidden", "6", "--out", small_lm])
     expect_exit(0, base + ["--init", small_lm, "--epochs", "1"])
+    # A step budget: 380 texts in batches of 8 are 48 a pass; 60 steps end inside the second
+    # pass, which --valid then validates as its second epoch.
+    rc, out, _ = expect_exit(0, base + ["--init", small_lm, "--steps", "60", "--valid", f["valid"]])
+    expect(re.search(r"^epochs=2 steps=60 best_epoch=[01] ", out, re.M) is not None,
+           f"distill --steps 60: {out!r}")
+    rc, out, _ = expect_exit(0, base + ["--init", small_lm, "--steps", "5"])
+    expect(re.search(r"^epochs=0 steps=5 ", out, re.M) is not None, f"distill --steps 5: {out!r}")
     # Usage and data errors.
     expect_exit(1, ["distill", "--unlabeled", f["corpus"], "--out", student], "--teacher MODEL is required")
     expect_exit(1, ["distill", "--teacher", teacher, "--unlabeled", f["corpus"]], "--out MODEL is required")
@@ -638,6 +645,8 @@ def case_distill(d, f):
     expect_exit(1, base + ["--init", small_lm, "--hidden", "6"], "--hidden cannot be used with --init")
     expect_exit(1, base + ["--alpha", "1"], "--alpha")
     expect_exit(1, base + ["--temperature", "0"], "--temperature")
+    expect_exit(1, base + ["--epochs", "1", "--steps", "5"], "not both")
+    expect_exit(1, base + ["--steps", "0"], "--steps")
     never = os.path.join(d, "never.st")
     bad = ["distill", "--teacher", teacher, "--unlabeled", f["corpus"], "--out", never,
            "--threads", "1"]

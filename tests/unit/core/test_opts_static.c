@@ -305,6 +305,7 @@ static void test_distill(void **state)
     SAME(tf_distill_opts_t, optim);
     SAME(tf_distill_opts_t, calibrate);
     SAME(tf_distill_opts_t, reserved);
+    SAME(tf_distill_opts_t, max_steps);
     END(tf_distill_opts_t);
     NO_PADDING(tf_distill_opts_t);
 }

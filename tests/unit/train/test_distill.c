@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* tf_distill end to end on small synthetic data: a smaller student learns a fine-tuned teacher's
  * decisions from unlabelled sentences alone, the weight of the hard labels does what it says,
- * a call cut short continues to the same weights, and every mismatch between the two models or
- * their data is refused with a message that names it. */
+ * a call cut short continues to the same weights, max_steps is a step budget, and every
+ * mismatch between the two models or their data is refused with a message that names it. */
 #include "tf_test.h"
 
 #include <math.h>
@@ -313,6 +313,66 @@ static void expect_error(tf_status_t st, tf_status_t want, const char *words)
         fail_msg("message '%s' does not say '%s'", tf_last_error_message(), words);
 }
 
+/* A student distilled with validation for `epochs` epochs or `max_steps` steps; its report and
+ * predictions. */
+static void budgeted(teacher_t *t, int32_t epochs, int64_t max_steps, tf_train_report_t *rep,
+                     float *out)
+{
+    tf_ctx_t *ctx = tf_test_ctx_seeded(9);
+    tf_model_t *s = model_of(ctx, tf_model_vocab(t->model), 8);
+    tf_loader_t *u = unlabeled(ctx, tf_model_vocab(t->model));
+    tf_distill_opts_t o;
+    tf_distill_opts_init(&o, TF_DISTILL_OPTS_VERSION);
+    o.epochs = epochs;
+    o.max_steps = max_steps;
+    tf_train_report_init(rep, TF_TRAIN_REPORT_VERSION);
+    assert_ok(tf_distill(s, t->model, u, NULL, t->valid, &o, rep));
+    assert_true(fabs(rep->best_metric - accuracy(s, t->valid)) < 1e-9); /* best weights restored */
+    predictions(s, out);
+    tf_loader_free(u);
+    tf_model_free(s);
+    tf_ctx_free(ctx);
+}
+
+/* max_steps replaces the epochs: two epochs' steps give the weights of epochs = 2, and a budget
+ * that ends inside an epoch runs exactly its steps and validates the partial epoch. */
+static void test_max_steps_is_the_budget(void **state)
+{
+    (void)state;
+    static float a[200], b[200], c[200];
+    teacher_t t;
+    tf_train_report_t ra, rb, rc;
+    teacher_open(&t, 5, 3);
+    tf_ctx_t *ctx = tf_test_ctx_seeded(9);
+    tf_loader_t *u = unlabeled(ctx, tf_model_vocab(t.model));
+    const int64_t per_epoch = tf_loader_num_batches(u);
+    tf_loader_free(u);
+    tf_ctx_free(ctx);
+    budgeted(&t, 2, 0, &ra, a);
+    budgeted(&t, 9, 2 * per_epoch, &rb, b);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(ra.steps, 2 * per_epoch);
+    assert_int_equal(rb.steps, 2 * per_epoch);
+    assert_int_equal(rb.epochs, 2);
+    assert_int_equal(rb.best_epoch, ra.best_epoch);
+    budgeted(&t, 1, per_epoch + 7, &rc, c);
+    assert_int_equal(rc.steps, per_epoch + 7);
+    assert_int_equal(rc.epochs, 2); /* the partial one counted */
+    assert_memory_not_equal(a, c, sizeof a);
+
+    tf_ctx_t *sctx = tf_test_ctx_seeded(9);
+    tf_model_t *s = model_of(sctx, tf_model_vocab(t.model), 8);
+    u = unlabeled(sctx, tf_model_vocab(t.model));
+    tf_distill_opts_t o;
+    tf_distill_opts_init(&o, TF_DISTILL_OPTS_VERSION);
+    o.max_steps = -1;
+    expect_error(tf_distill(s, t.model, u, NULL, NULL, &o, NULL), TF_STATUS_EINVAL, "max_steps");
+    tf_loader_free(u);
+    tf_model_free(s);
+    tf_ctx_free(sctx);
+    teacher_close(&t);
+}
+
 static void test_mismatches_are_refused(void **state)
 {
     (void)state;
@@ -407,6 +467,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_student_learns_the_teacher_from_unlabeled_text),
         cmocka_unit_test(test_alpha_weighs_the_hard_labels),
         cmocka_unit_test(test_cut_short_then_continued_is_bit_exact),
+        cmocka_unit_test(test_max_steps_is_the_budget),
         cmocka_unit_test(test_mismatches_are_refused),
     };
     if (tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
