@@ -127,5 +127,6 @@ extern const tf__opts_layout_t tf__train_report_layout;
 extern const tf__opts_layout_t tf__metrics_layout;
 extern const tf__opts_layout_t tf__explain_opts_layout;
 extern const tf__opts_layout_t tf__explain_result_layout;
+extern const tf__opts_layout_t tf__predictor_opts_layout;
 
 #endif

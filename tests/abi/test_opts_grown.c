@@ -321,6 +321,17 @@ typedef struct {
     double gap;
 } frozen_explain_result_t;
 
+typedef struct {
+    uint32_t struct_size;
+    uint32_t version;
+    int32_t num_threads;
+    int32_t max_batch;
+    int32_t dtype;
+    int32_t reserved;
+    int32_t input_table;
+    int32_t reserved2;
+} frozen_predictor_opts_t;
+
 enum { GUARD = 64 };
 
 typedef struct {
@@ -358,6 +369,7 @@ FROZEN_INIT(train_report)
 FROZEN_INIT(metrics)
 FROZEN_INIT(explain_opts)
 FROZEN_INIT(explain_result)
+FROZEN_INIT(predictor_opts)
 
 #define FROZEN(n, v)                                                                               \
     {                                                                                              \
@@ -409,6 +421,10 @@ static const frozen_t frozen[] = {
     FROZEN(metrics, 1),
     FROZEN(explain_opts, 1),
     FROZEN(explain_result, 1),
+    FROZEN(predictor_opts, 2),
+    /* Version 1 of the predictor options ended before input_table. */
+    {"tf_predictor_opts_t", offsetof(frozen_predictor_opts_t, input_table), 1, 2,
+     init_predictor_opts, &tf__predictor_opts_layout},
 };
 #define NFROZEN (sizeof frozen / sizeof frozen[0])
 
@@ -595,8 +611,8 @@ static void test_public_calls_accept_published_structs(void **state)
     tf_ctx_free(ctx);
 }
 
-/* Pre-training with nested optimizer options, fine-tuning (today's version 2), evaluation and
- * prior adaptation, every struct at its published size; the results structs are written only up
+/* Pre-training with nested optimizer options, fine-tuning (today's version 2), evaluation,
+ * prior adaptation, a predictor and distillation, every struct at its published size; the results structs are written only up
  * to theirs. */
 static void test_training_accepts_published_structs(void **state)
 {
@@ -694,6 +710,51 @@ static void test_training_accepts_published_structs(void **state)
     NEW_FROZEN(frozen_adapt_opts_t, ao, init_adapt_opts, 1);
     int32_t iterations = 0;
     assert_ok(tf_adapt_prior(m, cls, (const tf_adapt_opts_t *)ao, &iterations));
+
+    /* A predictor from options of either published version predicts as the model does. */
+    const float *x[2] = {values, values + L};
+    const int64_t steps[2] = {L, L};
+    float want[4], got[4];
+    assert_ok(tf_predict_features(m, values, L, want, 2));
+    assert_ok(tf_predict_features(m, values + L, L, want + 2, 2));
+    for (uint32_t v = 1; v <= 2; v++) {
+        const size_t size = v == 1 ? offsetof(frozen_predictor_opts_t, input_table)
+                                   : sizeof(frozen_predictor_opts_t);
+        unsigned char *pob = malloc(size); /* exactly its size: an overrun is an ASan error */
+        assert_non_null(pob);
+        assert_ok(init_predictor_opts(pob, v));
+        ((frozen_predictor_opts_t *)pob)->max_batch = 1;
+        tf_predictor_t *p = NULL;
+        assert_ok(tf_predictor_create(&p, m, (const tf_predictor_opts_t *)pob));
+        assert_ok(tf_predict_features_batch(p, x, steps, 2, got, 4));
+        for (int i = 0; i < 4; i++)
+            assert_float_equal(got[i], want[i], 1e-6);
+        tf_predictor_free(p);
+        free(pob);
+    }
+
+    /* Distillation with options of version 1 (epochs) and 2 (a step budget). */
+    tf_model_t *student = NULL;
+    mo->hidden_size = 2;
+    assert_ok(tf_model_create(&student, ctx, NULL, (const tf_model_opts_t *)mo));
+    NEW_FROZEN(frozen_distill_opts_t, d1, init_distill_opts, 1);
+    d1->epochs = 1;
+    memset(report, 0xA5, report_f->size + GUARD);
+    assert_ok(init_train_report(report, 1));
+    assert_ok(tf_distill(student, m, cls, NULL, NULL, (const tf_distill_opts_t *)d1,
+                         (tf_train_report_t *)report));
+    assert_guard_intact(report_f, report);
+    memcpy(&r, report, sizeof r);
+    assert_int_equal(r.steps, tf_loader_num_batches(cls));
+    NEW_FROZEN(frozen_distill_opts_v2_t, d2, init_distill_opts, 2);
+    d2->max_steps = 5;
+    assert_ok(tf_distill(student, m, cls, NULL, NULL, (const tf_distill_opts_t *)d2,
+                         (tf_train_report_t *)report));
+    memcpy(&r, report, sizeof r);
+    assert_int_equal(r.steps, 5);
+    free(d2);
+    free(d1);
+    tf_model_free(student);
 
     free(ao);
     free(metrics);
