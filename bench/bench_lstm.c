@@ -3,7 +3,11 @@
  * or, with --cell, another cell's from the cell table (lib/nn/cell.h).
  *
  *   bench_lstm [--shape I,H,T,B] [--threads N] [--cell lstm|gru]
+ *   bench_lstm --model seed-cls|seed-lm|seed-lm-adaptive [--threads N] [--phases]
  *
+ * --model times a whole training step of a seed configuration (see bench_model); --phases adds
+ * one line with the mean milliseconds of each part of that step (embedding, recurrent layer,
+ * head, optimizer, zeroing).
  * For each shape it prints one line (the first word is the cell)
  *   lstm I=.. H=.. T=.. B=.. fwd_tok_s=.. train_tok_s=.. train_gflops=.. sgemm_gflops=..
  * fwd:   forward in training mode (cache kept for backward), zero initial state;
@@ -214,21 +218,44 @@ static void bench(int64_t in_size, int64_t hid, int64_t steps, int64_t batch, in
         }                                                                                          \
     } while (0)
 
+#define SEED_PHASES 7
+
 typedef struct {
     int lm; /* 1: LM head over the vocabulary (2: an adaptive softmax), 0: binary head on the last step */
     tf_module_t *enc, *head;
     tf_optimizer_t *opt;
     tf_tensor_t *tokens, *targets, *labels, *pooled, *dlogits, *dy, *dpooled_full;
+    int phases;                /* --phases: time each part of the step */
+    double phase_s[SEED_PHASES]; /* seconds spent in each part, summed over the steps */
 } seed_t;
+
+/* The parts of a step --phases times (the encoder's embedding and recurrent layer apart). */
+enum { PH_EMB_FWD, PH_RNN_FWD, PH_HEAD, PH_RNN_BWD, PH_EMB_BWD, PH_STEP, PH_ZERO };
+static const char *const phase_names[SEED_PHASES] = {"embedding_fwd", "lstm_fwd", "head_fwd_bwd", "lstm_bwd",
+                                                     "embedding_bwd", "optimizer_step", "zero_grad"};
+
+static double phase_mark(seed_t *s, int phase, double t0)
+{
+    const double t = now();
+    s->phase_s[phase] += t - t0;
+    return t;
+}
 
 /* Encoder -> (LM head + chunked cross-entropy | last step -> linear -> BCE), backward, Adam:
  * the same model and step as ../shared/bench/torch_lstm_bench.py. */
 static void seed_step(seed_t *s)
 {
-    tf_tensor_t *y, *logits, *dpooled;
-    double loss;
+    tf_tensor_t *x, *y, *logits, *dpooled, *dx;
+    double loss, t = now();
     int64_t count;
-    MODEL_CHECK(tf_module_forward(&y, s->enc, s->tokens, NULL));
+    if (s->phases) { /* the encoder's two layers one after the other, as the encoder runs them */
+        MODEL_CHECK(tf_module_forward(&x, tf__encoder_embedding(s->enc), s->tokens, NULL));
+        t = phase_mark(s, PH_EMB_FWD, t);
+        MODEL_CHECK(tf_module_forward(&y, tf__encoder_rnn(s->enc), x, NULL));
+        t = phase_mark(s, PH_RNN_FWD, t);
+    } else {
+        MODEL_CHECK(tf_module_forward(&y, s->enc, s->tokens, NULL));
+    }
     if (s->lm == 2) {
         MODEL_CHECK(tf__asoft_loss(s->head, y, s->targets, TF_NN_INDEX_NONE, 1, &loss, &count, NULL, s->dy));
     } else if (s->lm) {
@@ -241,16 +268,29 @@ static void seed_step(seed_t *s)
         MODEL_CHECK(tf_module_backward(&dpooled, s->head, s->dlogits));
         MODEL_CHECK(tf_pool_backward(y, NULL, TF_POOL_LAST, 1, dpooled, s->dy));
     }
-    MODEL_CHECK(tf_module_backward(NULL, s->enc, s->dy));
+    if (s->phases) {
+        t = phase_mark(s, PH_HEAD, t);
+        MODEL_CHECK(tf_module_backward(&dx, tf__encoder_rnn(s->enc), s->dy));
+        t = phase_mark(s, PH_RNN_BWD, t);
+        MODEL_CHECK(tf_module_backward(NULL, tf__encoder_embedding(s->enc), dx));
+        t = phase_mark(s, PH_EMB_BWD, t);
+    } else {
+        MODEL_CHECK(tf_module_backward(NULL, s->enc, s->dy));
+    }
     MODEL_CHECK(tf_optimizer_step(s->opt));
+    if (s->phases)
+        t = phase_mark(s, PH_STEP, t);
     MODEL_CHECK(tf_optimizer_zero_grad(s->opt));
+    if (s->phases)
+        (void)phase_mark(s, PH_ZERO, t);
 }
 
-static int bench_model(const char *which, long threads)
+static int bench_model(const char *which, long threads, int phases)
 {
     const int64_t V = 10000, E = 100, H = 200, T = 64, B = 32;
     seed_t s = {0};
     tf_ctx_t *ctx;
+    s.phases = phases;
     tf_ctx_opts_t co;
     if (strcmp(which, "seed-lm") == 0)
         s.lm = 1;
@@ -318,8 +358,10 @@ static int bench_model(const char *which, long threads)
         lab[i] = (float)(next_u64() & 1);
     for (int w = 0; w < 2; w++)
         seed_step(&s);
+    memset(s.phase_s, 0, sizeof s.phase_s);
     /* Best of 5 repetitions of at least 1 s each (the machine is shared). */
     double best = 1e30;
+    long all_steps = 0;
     for (int rep = 0; rep < 5; rep++) {
         int steps = 0;
         double t0 = now(), dt;
@@ -328,8 +370,15 @@ static int bench_model(const char *which, long threads)
             steps++;
             dt = now() - t0;
         } while (dt < 1.0);
+        all_steps += steps;
         if (dt / steps < best)
             best = dt / steps;
+    }
+    if (phases) { /* the mean over every timed step, not the best repetition */
+        printf("phases %s threads=%ld steps=%ld", which, threads, all_steps);
+        for (int p = 0; p < SEED_PHASES; p++)
+            printf(" %s_ms=%.2f", phase_names[p], 1e3 * s.phase_s[p] / (double)all_steps);
+        printf("\n");
     }
     printf("model %s V=%lld E=%lld H=%lld T=%lld B=%lld threads=%ld ms_per_step=%.2f "
            "train_tok_s=%.0f\n",
@@ -351,13 +400,14 @@ static int bench_model(const char *which, long threads)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_lstm [--shape I,H,T,B | --model seed-cls|seed-lm|seed-lm-adaptive] [--threads N]\n"
-               "                  [--cell lstm|gru]\n"
+               "                  [--cell lstm|gru] [--phases]\n"
                "  times one recurrent layer (forward; forward + backward) and OpenBLAS sgemm\n"
                "  --cell: the layer's cell (default lstm)\n"
                "  without --shape: the six shapes of the benchmark table\n"
                "  --model: a whole training step (Adam included) of vocabulary 10000, embedding\n"
                "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head, or an\n"
-               "  adaptive softmax LM head (seed-lm-adaptive: cut-offs 2000,6000, Zipf targets)\n");
+               "  adaptive softmax LM head (seed-lm-adaptive: cut-offs 2000,6000, Zipf targets)\n"
+               "  --phases: with --model, also the mean milliseconds of each part of the step\n");
 }
 
 int main(int argc, char **argv)
@@ -366,6 +416,7 @@ int main(int argc, char **argv)
     int have_shape = 0;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model = NULL;
+    int phases = 0;
     cell = tf__cell_get(TF_CELL_LSTM);
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--shape") == 0 && a + 1 < argc) {
@@ -394,6 +445,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[a], "--model") == 0 && a + 1 < argc) {
             model = argv[++a];
+        } else if (strcmp(argv[a], "--phases") == 0) {
+            phases = 1;
         } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -405,7 +458,7 @@ int main(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     if (model != NULL)
-        return bench_model(model, threads);
+        return bench_model(model, threads, phases);
     if (have_shape) {
         bench(shape[0], shape[1], shape[2], shape[3], (int32_t)threads);
         return 0;
