@@ -2,6 +2,7 @@
 /* IDX image files: pixels, labels, subsets, splits, standardisation, hostile headers, and training
  * on them. Every file is written by the test. */
 #include "data_util.h"
+#include "tf_train_setup.h"
 
 #include <math.h>
 
@@ -327,35 +328,7 @@ static void test_idx_pretrain_and_finetune(void **state)
     assert_ok(tf_loader_create_idx(&next, ctx, img, NULL, 0, &lo));
     lo.next_step = 0;
     assert_ok(tf_loader_create_idx(&cls, ctx, img, lp, 0, &lo));
-    tf_model_opts_t mo;
-    tf_model_t *m;
-    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
-    mo.input = TF_MODEL_INPUT_FEATURES;
-    mo.num_features = W;
-    mo.embedding_dim = 8;
-    mo.hidden_size = 16;
-    mo.dropout = 0;
-    assert_ok(tf_model_create(&m, ctx, NULL, &mo));
-    tf_pretrain_opts_t po;
-    tf_train_report_t first, last;
-    tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
-    po.max_steps = 2;
-    tf_train_report_init(&first, TF_TRAIN_REPORT_VERSION);
-    tf_train_report_init(&last, TF_TRAIN_REPORT_VERSION);
-    assert_ok(tf_pretrain(m, next, next, &po, &first));
-    po.max_steps = 100;
-    assert_ok(tf_pretrain(m, next, next, &po, &last));
-    assert_true(last.valid_metric < 0.8 * first.valid_metric); /* next-row MSE falls */
-    tf_finetune_opts_t fo;
-    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
-    fo.strategy = TF_FINETUNE_FULL;
-    fo.epochs = 10;
-    fo.lr = 1e-2;
-    assert_ok(tf_finetune(m, cls, cls, &fo, NULL));
-    tf_metrics_t mt;
-    tf_metrics_init(&mt, TF_METRICS_VERSION);
-    assert_ok(tf_evaluate(m, cls, &mt, NULL, 0));
-    assert_true(mt.accuracy > 0.9);
+    tf_model_t *m = tf_test_numeric_pretrain_finetune(ctx, next, cls, W, 2, 100, 0.8, 10);
     tf_model_free(m);
     tf_loader_free(next);
     tf_loader_free(cls);

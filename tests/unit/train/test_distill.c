@@ -3,7 +3,7 @@
  * decisions from unlabelled sentences alone, the weight of the hard labels does what it says,
  * a call cut short continues to the same weights, max_steps is a step budget, and every
  * mismatch between the two models or their data is refused with a message that names it. */
-#include "tf_test.h"
+#include "tf_train_setup.h"
 
 #include <math.h>
 #include <string.h>
@@ -12,46 +12,16 @@
 static char dir[64];
 static char corpus[128], train_tsv[128], valid_tsv[128], tri_tsv[128];
 
-/* Sentences from a small grammar (as test_train.c): the task is whether the subject is an
- * animal, which a tiny LSTM learns in a few epochs. */
-static const char *subj[] = {"the cat", "a dog", "my bird", "the old man", "a small child"};
-static const char *verb[] = {"sees", "likes", "chases", "finds", "wants"};
-static const char *obj[] = {"the ball", "a red apple", "the big house", "some warm milk", "a toy"};
-
-static unsigned rnd_state = 777;
-static unsigned rnd(unsigned n)
-{
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 16) % n;
-}
-
 static int setup_files(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tf_distill_XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tf_test_make_dir(dir, sizeof dir, "tf_distill") != 0)
         return -1;
     snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
     snprintf(train_tsv, sizeof train_tsv, "%s/train.tsv", dir);
     snprintf(valid_tsv, sizeof valid_tsv, "%s/valid.tsv", dir);
     snprintf(tri_tsv, sizeof tri_tsv, "%s/tri.tsv", dir);
-    FILE *f = fopen(corpus, "w"), *tr = fopen(train_tsv, "w"), *va = fopen(valid_tsv, "w");
-    FILE *tri = fopen(tri_tsv, "w");
-    for (int i = 0; i < 600; i++) {
-        unsigned a = rnd(5), b = rnd(5), c = rnd(5);
-        fprintf(f, "%s %s %s .\n", subj[a], verb[b], obj[c]);
-    }
-    for (int i = 0; i < 400; i++) {
-        unsigned a = rnd(5), b = rnd(5), c = rnd(5);
-        fprintf(i < 300 ? tr : va, "%s\t%s %s %s .\n", a < 3 ? "animal" : "person", subj[a],
-                verb[b], obj[c]);
-        fprintf(tri, "%s\t%s %s %s .\n", b < 2 ? "like" : (b < 4 ? "hunt" : "want"), subj[a],
-                verb[b], obj[c]);
-    }
-    fclose(f);
-    fclose(tr);
-    fclose(va);
-    fclose(tri);
+    tf_test_write_grammar(777, 600, corpus, train_tsv, valid_tsv, tri_tsv);
     return 0;
 }
 
@@ -76,25 +46,9 @@ static tf_model_t *model_of(tf_ctx_t *ctx, tf_vocab_t *v, int32_t hidden)
 {
     tf_model_opts_t mo;
     tf_model_t *m;
-    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
-    mo.embedding_dim = 16;
-    mo.hidden_size = hidden;
-    mo.dropout = 0.1;
+    tf_test_small_model_opts(&mo, hidden);
     assert_ok(tf_model_create(&m, ctx, v, &mo));
     return m;
-}
-
-static tf_loader_t *labeled(tf_ctx_t *ctx, tf_vocab_t *v, const char *path, const tf_loader_t *fixed)
-{
-    tf_loader_opts_t lo;
-    tf_loader_t *l;
-    const char *names[8];
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 16;
-    if (fixed != NULL)
-        lo = tf_test_opts_with_labels(fixed, names, 16);
-    assert_ok(tf_loader_create_labeled(&l, ctx, v, path, &lo));
-    return l;
 }
 
 /* The corpus's sentences as a loader of token sequences without labels. */
@@ -137,8 +91,8 @@ static void teacher_open(teacher_t *t, uint64_t seed, int32_t epochs)
     t->ctx = tf_test_ctx_seeded(seed);
     t->vocab = vocab_of(t->ctx, 0);
     t->model = model_of(t->ctx, t->vocab, 24);
-    t->train = labeled(t->ctx, t->vocab, train_tsv, NULL);
-    t->valid = labeled(t->ctx, t->vocab, valid_tsv, t->train);
+    t->train = tf_test_labeled(t->ctx, t->vocab, train_tsv, NULL);
+    t->valid = tf_test_labeled(t->ctx, t->vocab, valid_tsv, t->train);
     tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
     fo.epochs = epochs;
     assert_ok(tf_finetune(t->model, t->train, t->valid, &fo, NULL));
@@ -408,7 +362,7 @@ static void test_mismatches_are_refused(void **state)
     assert_ok(tf_model_create(&num, ctx, NULL, &mo));
     expect_error(tf_distill(num, t.model, u, NULL, NULL, &o, NULL), TF_STATUS_EINVAL, "features");
     /* Labelled or validation data with other labels, and a student with a head of others. */
-    tf_loader_t *tri = labeled(ctx, t.vocab, tri_tsv, NULL);
+    tf_loader_t *tri = tf_test_labeled(ctx, t.vocab, tri_tsv, NULL);
     expect_error(tf_distill(s, t.model, u, tri, NULL, &o, NULL), TF_STATUS_EINVAL, "labels");
     expect_error(tf_distill(s, t.model, u, NULL, tri, &o, NULL), TF_STATUS_EINVAL, "labels");
     tf_model_t *tri_student = model_of(ctx, t.vocab, 8);

@@ -3,7 +3,7 @@
  * (tf_model_extend_vocab_files) and pre-training goes on from its weights. Checks ids, the rows
  * of the embedding and the language-model head against means computed here, checkpoints,
  * continued pre-training, hostile arguments and failing allocations. */
-#include "tf_test.h"
+#include "tf_train_setup.h"
 
 #include <math.h>
 #include <string.h>
@@ -12,15 +12,11 @@
 static char dir[64];
 static char corpus_a[128], corpus_b[128], empty_txt[128], train_tsv[128];
 
-static const char *subj[] = {"the cat", "a dog", "my bird", "the old man", "a small child"};
-static const char *verb[] = {"sees", "likes", "chases", "finds", "wants"};
-static const char *obj[] = {"the ball", "a red apple", "the big house", "some warm milk", "a toy"};
-
+/* A random word of the shared grammar's list (tf_train_setup.h). */
 static unsigned rnd_state = 777;
-static unsigned rnd(unsigned n)
+static const char *word(const char *const *list)
 {
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 16) % n;
+    return list[tf_test_rnd(&rnd_state, 5)];
 }
 
 /* Corpus B's new words, by count: zebra 60, devours 40, mango 40 (after "devours" in byte
@@ -32,18 +28,20 @@ static void write_files(void)
 {
     FILE *f = fopen(corpus_a, "w");
     for (int i = 0; i < 1500; i++)
-        fprintf(f, "%s %s %s .\n", subj[rnd(5)], verb[rnd(5)], obj[rnd(5)]);
+        fprintf(f, "%s %s %s .\n", word(tf_test_subj), word(tf_test_verb),
+                word(tf_test_obj));
     fclose(f);
     f = fopen(corpus_b, "w");
     for (int i = 0; i < 200; i++) {
         if (i < 40)
             fprintf(f, "%s zebra devours a MANGO .\n", i % 2 ? "a" : "A");
         else if (i < 60)
-            fprintf(f, "a Zebra %s %s .\n", verb[rnd(5)], obj[rnd(5)]);
+            fprintf(f, "a Zebra %s %s .\n", word(tf_test_verb), word(tf_test_obj));
         else if (i == 60)
             fprintf(f, "the quokka sleeps .\n");
         else
-            fprintf(f, "%s %s %s .\n", subj[rnd(5)], verb[rnd(5)], obj[rnd(5)]);
+            fprintf(f, "%s %s %s .\n", word(tf_test_subj), word(tf_test_verb),
+                    word(tf_test_obj));
     }
     fclose(f);
     f = fopen(empty_txt, "w");
@@ -51,9 +49,9 @@ static void write_files(void)
     fclose(f);
     f = fopen(train_tsv, "w");
     for (int i = 0; i < 200; i++) {
-        int a = (int)rnd(5);
-        fprintf(f, "%s\t%s %s %s .\n", a < 3 ? "animal" : "person", subj[a], verb[rnd(5)],
-                obj[rnd(5)]);
+        int a = (int)tf_test_rnd(&rnd_state, 5);
+        fprintf(f, "%s\t%s %s %s .\n", a < 3 ? "animal" : "person", tf_test_subj[a],
+                word(tf_test_verb), word(tf_test_obj));
     }
     fclose(f);
 }
@@ -61,8 +59,7 @@ static void write_files(void)
 static int setup_files(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tf_extend_XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tf_test_make_dir(dir, sizeof dir, "tf_extend") != 0)
         return -1;
     snprintf(corpus_a, sizeof corpus_a, "%s/a.txt", dir);
     snprintf(corpus_b, sizeof corpus_b, "%s/b.txt", dir);
@@ -99,10 +96,8 @@ static tf_model_t *new_model(tf_ctx_t *ctx, int32_t tie, int32_t bidirectional)
     tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
     vo.lowercase = 1;
     assert_ok(tf_vocab_build_files(&vocab, ctx, paths_a, 1, &vo));
-    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    tf_test_small_model_opts(&mo, 24);
     mo.embedding_dim = tie ? 24 : 16;
-    mo.hidden_size = 24;
-    mo.dropout = 0.1;
     mo.tie_weights = tie;
     mo.bidirectional = bidirectional;
     assert_ok(tf_model_create(&m, ctx, vocab, &mo));
@@ -114,9 +109,7 @@ static tf_loader_t *lm_loader(tf_ctx_t *ctx, tf_model_t *m, const char *const *p
 {
     tf_loader_opts_t lo;
     tf_loader_t *l;
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 8;
-    lo.bptt = 12;
+    tf_test_lm_opts(&lo);
     assert_ok(tf_loader_create_lm(&l, ctx, tf_model_vocab(m), paths, 1, &lo));
     return l;
 }

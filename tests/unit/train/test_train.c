@@ -2,7 +2,7 @@
 /* The training API end to end on small synthetic data: pre-training lowers the language-model
  * loss, fine-tuning learns a task, checkpoints round-trip, resuming is bit-exact, cancelling and
  * divergence leave the model consistent, and every documented error is reported. */
-#include "tf_test.h"
+#include "tf_train_setup.h"
 
 #include <math.h>
 #include <string.h>
@@ -11,53 +11,16 @@
 static char dir[64];
 static char corpus[128], train_tsv[128], valid_tsv[128], tri_tsv[128];
 
-/* Sentences from a small grammar: predictable enough for a tiny LSTM to learn quickly. */
-static const char *subj[] = {"the cat", "a dog", "my bird", "the old man", "a small child"};
-static const char *verb[] = {"sees", "likes", "chases", "finds", "wants"};
-static const char *obj[] = {"the ball", "a red apple", "the big house", "some warm milk", "a toy"};
-
-static unsigned rnd_state = 12345;
-static unsigned rnd(unsigned n)
-{
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 16) % n;
-}
-
-static void write_files(void)
-{
-#define RND(n) rnd(n)
-    FILE *f = fopen(corpus, "w");
-    for (int i = 0; i < 1500; i++)
-    {
-        unsigned a = RND(5), b = RND(5), c = RND(5);
-        fprintf(f, "%s %s %s .\n", subj[a], verb[b], obj[c]);
-    }
-    fclose(f);
-    /* Binary task: does the sentence mention an animal? Three-class task: which verb group. */
-    FILE *tr = fopen(train_tsv, "w"), *va = fopen(valid_tsv, "w"), *tri = fopen(tri_tsv, "w");
-    for (int i = 0; i < 400; i++) {
-        int a = (int)RND(5), b = (int)RND(5), c = (int)RND(5);
-        const char *label = (a == 0 || a == 1 || a == 2) ? "animal" : "person";
-        fprintf(i < 300 ? tr : va, "%s\t%s %s %s .\n", label, subj[a], verb[b], obj[c]);
-        fprintf(tri, "%s\t%s %s %s .\n", b < 2 ? "like" : (b < 4 ? "hunt" : "want"), subj[a], verb[b], obj[c]);
-    }
-    fclose(tr);
-    fclose(va);
-    fclose(tri);
-#undef RND
-}
-
 static int setup_files(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tf_train_XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tf_test_make_dir(dir, sizeof dir, "tf_train") != 0)
         return -1;
     snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
     snprintf(train_tsv, sizeof train_tsv, "%s/train.tsv", dir);
     snprintf(valid_tsv, sizeof valid_tsv, "%s/valid.tsv", dir);
     snprintf(tri_tsv, sizeof tri_tsv, "%s/tri.tsv", dir);
-    write_files();
+    tf_test_write_grammar(12345, 1500, corpus, train_tsv, valid_tsv, tri_tsv);
     return 0;
 }
 
@@ -75,21 +38,6 @@ typedef struct {
     tf_model_t *model;
 } rig_t;
 
-static void lm_opts(tf_loader_opts_t *lo)
-{
-    tf_loader_opts_init(lo, TF_LOADER_OPTS_VERSION);
-    lo->batch_size = 8;
-    lo->bptt = 12;
-}
-
-static void small_model_opts(tf_model_opts_t *mo)
-{
-    tf_model_opts_init(mo, TF_MODEL_OPTS_VERSION);
-    mo->embedding_dim = 16;
-    mo->hidden_size = 24;
-    mo->dropout = 0.1;
-}
-
 static void rig_open(rig_t *r, uint64_t seed)
 {
     tf_vocab_opts_t vo;
@@ -99,9 +47,9 @@ static void rig_open(rig_t *r, uint64_t seed)
     r->ctx = tf_test_ctx_seeded(seed);
     tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION);
     assert_ok(tf_vocab_build_files(&r->vocab, r->ctx, paths, 1, &vo));
-    lm_opts(&lo);
+    tf_test_lm_opts(&lo);
     assert_ok(tf_loader_create_lm(&r->lm, r->ctx, r->vocab, paths, 1, &lo));
-    small_model_opts(&mo);
+    tf_test_small_model_opts(&mo, 24);
     assert_ok(tf_model_create(&r->model, r->ctx, r->vocab, &mo));
 }
 
@@ -125,15 +73,7 @@ static void pre_opts(tf_pretrain_opts_t *po, int64_t steps)
 
 static tf_loader_t *labeled(rig_t *r, const char *path, const tf_loader_t *fixed)
 {
-    tf_loader_opts_t lo;
-    tf_loader_t *l;
-    const char *names[8];
-    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
-    lo.batch_size = 16;
-    if (fixed != NULL)
-        lo = tf_test_opts_with_labels(fixed, names, 16);
-    assert_ok(tf_loader_create_labeled(&l, r->ctx, r->vocab, path, &lo));
-    return l;
+    return tf_test_labeled(r->ctx, r->vocab, path, fixed);
 }
 
 /* Every parameter of the model, concatenated (for exact comparisons). */
@@ -188,7 +128,7 @@ static void test_pretrain_validation_reports_perplexity(void **state)
     const char *paths[1] = {corpus};
     (void)state;
     rig_open(&r, 2);
-    lm_opts(&lo);
+    tf_test_lm_opts(&lo);
     lo.shuffle = 0;
     assert_ok(tf_loader_create_lm(&valid, r.ctx, r.vocab, paths, 1, &lo));
     pre_opts(&po, 40);
@@ -551,7 +491,8 @@ static void test_checkpoint_keeps_label_names_json_escapes(void **state)
     FILE *f = fopen(tsv, "w");
     assert_non_null(f);
     for (int i = 0; i < 30; i++)
-        fprintf(f, "%s\t%s %s %s .\n", names[i % 3], subj[i % 5], verb[i % 4], obj[i % 3]);
+        fprintf(f, "%s\t%s %s %s .\n", names[i % 3], tf_test_subj[i % 5], tf_test_verb[i % 4],
+                tf_test_obj[i % 3]);
     fclose(f);
     rig_open(&r, 23);
     tf_loader_t *tr = labeled(&r, tsv, NULL);
@@ -616,16 +557,16 @@ static void test_api_errors(void **state)
     float probs[1];
     (void)state;
     rig_open(&r, 31);
-    small_model_opts(&mo);
+    tf_test_small_model_opts(&mo, 24);
     assert_status(tf_model_create(&m, r.ctx, NULL, &mo), TF_STATUS_EINVAL);
     mo.dropout = 1.0;
     assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EINVAL);
-    small_model_opts(&mo);
+    tf_test_small_model_opts(&mo, 24);
     mo.tie_weights = 1;
     assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EINVAL);
     mo.version = 99;
     assert_status(tf_model_create(&m, r.ctx, r.vocab, &mo), TF_STATUS_EVERSION);
-    small_model_opts(&mo);
+    tf_test_small_model_opts(&mo, 24);
     mo.bidirectional = 1;
     assert_ok(tf_model_create(&m, r.ctx, r.vocab, &mo));
     pre_opts(&po, 1);
@@ -689,35 +630,7 @@ static void test_numeric_pretrain_and_classify(void **state)
     lo.labels = names;
     lo.num_labels = 2;
     assert_ok(tf_loader_create_numeric_memory(&cls, ctx, values, offsets, N, labels, &lo));
-    tf_model_opts_t mo;
-    tf_model_t *m;
-    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
-    mo.input = TF_MODEL_INPUT_FEATURES;
-    mo.num_features = 1;
-    mo.embedding_dim = 8;
-    mo.hidden_size = 16;
-    mo.dropout = 0;
-    assert_ok(tf_model_create(&m, ctx, NULL, &mo));
-    tf_pretrain_opts_t po;
-    tf_train_report_t first, last;
-    tf_pretrain_opts_init(&po, TF_PRETRAIN_OPTS_VERSION);
-    po.max_steps = 5;
-    tf_train_report_init(&first, TF_TRAIN_REPORT_VERSION);
-    tf_train_report_init(&last, TF_TRAIN_REPORT_VERSION);
-    assert_ok(tf_pretrain(m, next, next, &po, &first));
-    po.max_steps = 200;
-    assert_ok(tf_pretrain(m, next, next, &po, &last));
-    assert_true(last.valid_metric < 0.5 * first.valid_metric); /* next-step MSE falls */
-    tf_finetune_opts_t fo;
-    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
-    fo.strategy = TF_FINETUNE_FULL;
-    fo.epochs = 8;
-    fo.lr = 1e-2;
-    assert_ok(tf_finetune(m, cls, cls, &fo, NULL));
-    tf_metrics_t mt;
-    tf_metrics_init(&mt, TF_METRICS_VERSION);
-    assert_ok(tf_evaluate(m, cls, &mt, NULL, 0));
-    assert_true(mt.accuracy > 0.9);
+    tf_model_t *m = tf_test_numeric_pretrain_finetune(ctx, next, cls, 1, 5, 200, 0.5, 8);
     float probs[2];
     assert_ok(tf_predict_features(m, values + L, L, probs, 2)); /* sequence 1: fast */
     assert_true(probs[1] > 0.5);
@@ -744,10 +657,10 @@ static void test_oom_sweep_create_and_step(void **state)
         const char *paths[1] = {corpus};
         tf_model_opts_t mo;
         tf_model_t *m = NULL;
-        lm_opts(&lo);
+        tf_test_lm_opts(&lo);
         assert_ok(tf_loader_create_lm(&lm, ctx, base.vocab, paths, 1, &lo));
         ta.fail_at = ta.attempts + n;
-        small_model_opts(&mo);
+        tf_test_small_model_opts(&mo, 24);
         tf_status_t st = tf_model_create(&m, ctx, base.vocab, &mo);
         if (st == TF_STATUS_OK) {
             tf_pretrain_opts_t po;
@@ -792,7 +705,7 @@ static void test_oom_sweep_finetune_save_load(void **state)
             tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
             lo.batch_size = 16;
             assert_ok(tf_loader_create_labeled(&tr, ctx, vocab, train_tsv, &lo));
-            small_model_opts(&mo);
+            tf_test_small_model_opts(&mo, 24);
             assert_ok(tf_model_create(&m, ctx, vocab, &mo));
             tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
             fo.epochs = 1;
