@@ -19,6 +19,22 @@ int tt_usage_error(const char *cmd, const char *fmt, ...)
     return TT_EXIT_USAGE;
 }
 
+int tt_parse_command(const char *cmd, int argc, char **argv, tt_opt_t *opts, int num,
+                     const char *help, const char *help_more, const char *const *required,
+                     int *exit_status)
+{
+    int rc = tt_parse_args(cmd, argc, argv, opts, num, help, help_more);
+    for (; rc == TT_EXIT_OK && required != NULL && *required != NULL; required++) {
+        char name[64];
+        size_t len = strcspn(*required, " ");
+        snprintf(name, sizeof name, "%.*s", (int)len, *required);
+        if (!tt_opt(opts, num, name)->seen)
+            rc = tt_usage_error(cmd, "%s is required", *required);
+    }
+    *exit_status = rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
+    return rc == TT_EXIT_OK;
+}
+
 tt_opt_t *tt_opt(tt_opt_t *opts, int num, const char *name)
 {
     int i;

@@ -73,6 +73,7 @@ int tt_cmd_adapt(int argc, char **argv)
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--model MODEL", "--out MODEL2", NULL};
     tf_ctx_t *ctx = NULL;
     tf_model_t *model = NULL;
     tf_vocab_t *vocab = NULL;
@@ -84,13 +85,8 @@ int tt_cmd_adapt(int argc, char **argv)
     int rc;
 
     memset(&texts, 0, sizeof texts);
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, adapt_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (model_path == NULL)
-        return tt_usage_error(cmd, "--model MODEL is required");
-    if (out == NULL)
-        return tt_usage_error(cmd, "--out MODEL2 is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, adapt_help, NULL, required, &rc))
+        return rc;
     if ((unlabeled.count > 0) == (prior != NULL))
         return tt_usage_error(cmd, "give either --unlabeled FILE or --prior P");
     rc = tt_check_out(cmd, "--out", out);

@@ -95,29 +95,19 @@ int tt_cmd_distill(int argc, char **argv)
         {"--teacher", TT_OPT_STRING, &teacher_path, 0, 0, 0},
         {"--unlabeled", TT_OPT_STRINGS, &unlabeled_files, 0, 0, 0},
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
-        {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
-        {"--emb", TT_OPT_INT, &emb, 1, 65536, 0},
-        {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
-        {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
+        TT_ARCH_OPTS(emb, hidden, layers, cell_name),
         {"--init", TT_OPT_STRING, &init, 0, 0, 0},
         {"--train", TT_OPT_STRING, &train_path, 0, 0, 0},
         {"--valid", TT_OPT_STRING, &valid_path, 0, 0, 0},
         {"--temperature", TT_OPT_DOUBLE, &temperature, 0, 0, 0},
         {"--alpha", TT_OPT_FRACTION, &alpha, 0, 0, 0},
-        {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
+        TT_CLS_OPTS(epochs, patience, lr, head_dropout, max_len, batch),
         {"--steps", TT_OPT_I64, &steps, 1, INT64_MAX, 0},
-        {"--patience", TT_OPT_INT, &patience, 0, 100000, 0},
-        {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
-        {"--head-dropout", TT_OPT_FRACTION, &head_dropout, 0, 0, 0},
-        {"--max-len", TT_OPT_INT, &max_len, 1, 10000000, 0},
-        {"--batch", TT_OPT_INT, &batch, 1, 100000, 0},
-        {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
-        {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
-        {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
-        {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
+        TT_RUN_OPTS(threads, seed, save_every, resume),
     };
     static const char *const arch_flags[] = {"--hidden", "--emb", "--layers", "--cell"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--teacher MODEL", "--out MODEL", NULL};
     const char *label_names[4096];
     tf_ctx_t *ctx = NULL;
     tf_model_t *teacher = NULL, *student = NULL;
@@ -138,13 +128,9 @@ int tt_cmd_distill(int argc, char **argv)
     int rc;
 
     memset(&texts, 0, sizeof texts);
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, distill_help, distill_help_options);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (teacher_path == NULL)
-        return tt_usage_error(cmd, "--teacher MODEL is required");
-    if (out == NULL)
-        return tt_usage_error(cmd, "--out MODEL is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, distill_help, distill_help_options,
+                          required, &rc))
+        return rc;
     if (unlabeled_files.count == 0 && train_path == NULL)
         return tt_usage_error(cmd, "--unlabeled FILE (or --train TSV) is required");
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
@@ -154,9 +140,6 @@ int tt_cmd_distill(int argc, char **argv)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
                 return tt_usage_error(cmd, "%s cannot be used with --init (the architecture "
                                       "comes from the language model)", arch_flags[i]);
-    rc = tt_check_out(cmd, "--out", out);
-    if (rc != TT_EXIT_OK)
-        return rc;
     rc = tt_ckpt_paths(cmd, out, resume, &ck);
     if (rc != TT_EXIT_OK)
         return rc;
@@ -238,11 +221,9 @@ int tt_cmd_distill(int argc, char **argv)
             (double)tf_model_num_params(student) / 1e6, init != NULL ? "from the language model"
                                                                      : "new",
             (long long)texts.n, (int)c);
-    if (ck.resuming) {
-        rc = tt_ckpt_load_state(cmd, student, unlabeled, &ck);
-        if (rc != TT_EXIT_OK)
-            goto done;
-    }
+    rc = tt_ckpt_load_state(cmd, student, unlabeled, &ck);
+    if (rc != TT_EXIT_OK)
+        goto done;
     tf_distill_opts_init(&dopts, TF_DISTILL_OPTS_VERSION);
     dopts.epochs = epochs;
     dopts.max_steps = steps;
@@ -258,16 +239,10 @@ int tt_cmd_distill(int argc, char **argv)
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
     call = (distill_call_t){student, teacher, unlabeled, train, valid, &dopts};
     run = (tt_run_t){cmd, "distillation failed", distill_step, &call, student, unlabeled,
-                     &progress, &ck, argc, argv};
-    tt_catch_interrupt();
-    t0 = tt_now();
-    rc = tt_run_phase(&run, &report);
+                     &progress, &ck, argc, argv, NULL};
+    rc = tt_run_and_save(&run, &report, out, &t0);
     if (rc != TT_EXIT_OK)
         goto done;
-    rc = tt_model_save(cmd, student, out);
-    if (rc != TT_EXIT_OK)
-        goto done;
-    tt_ckpt_remove(&ck);
     printf("epochs=%d steps=%lld best_epoch=%d valid_accuracy=%.4f train_loss=%.4f "
            "params=%lld teacher_params=%lld seconds=%.1f\n",
            (int)report.epochs, (long long)report.steps, (int)report.best_epoch,

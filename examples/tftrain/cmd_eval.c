@@ -122,6 +122,7 @@ int tt_cmd_eval(int argc, char **argv)
         {"--labels", TT_OPT_STRING, &idx.labels, 0, 0, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--model MODEL", "--data TSV", NULL};
     tf_ctx_t *ctx = NULL;
     tf_model_t *model = NULL;
     tf_vocab_t *vocab = NULL;
@@ -135,13 +136,8 @@ int tt_cmd_eval(int argc, char **argv)
     tf_status_t st;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, eval_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (model_path == NULL)
-        return tt_usage_error(cmd, "--model MODEL is required");
-    if (data_path == NULL)
-        return tt_usage_error(cmd, "--data TSV is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, eval_help, NULL, required, &rc))
+        return rc;
     /* Without --format, the model's kind decides, and --features is checked against it. */
     rc = tt_format(cmd, format_name, format_name != NULL && tt_opt(opts, nopts, "--features")->seen,
                    &format);
@@ -235,6 +231,7 @@ int tt_cmd_predict(int argc, char **argv)
     char why[128];
     int64_t steps;
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--model MODEL", "--input FILE", NULL};
     tf_ctx_t *ctx = NULL;
     tf_model_t *model = NULL;
     FILE *in = NULL;
@@ -247,13 +244,8 @@ int tt_cmd_predict(int argc, char **argv)
     tf_status_t st;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, predict_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (model_path == NULL)
-        return tt_usage_error(cmd, "--model MODEL is required");
-    if (input == NULL)
-        return tt_usage_error(cmd, "--input FILE is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, predict_help, NULL, required, &rc))
+        return rc;
     /* Without --format, the model's kind decides, and --features is checked against it. */
     rc = tt_format(cmd, format_name, format_name != NULL && tt_opt(opts, nopts, "--features")->seen,
                    &format);

@@ -131,6 +131,8 @@ int tt_cmd_explain(int argc, char **argv)
         {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--model MODEL", "--input FILE", "--out REPORT.html",
+                                           NULL};
     tf_ctx_t *ctx = NULL;
     tf_model_t *model = NULL;
     tf_explain_opts_t o;
@@ -145,15 +147,8 @@ int tt_cmd_explain(int argc, char **argv)
     int rc;
 
     memset(&rep, 0, sizeof rep);
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, explain_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (model_path == NULL)
-        return tt_usage_error(cmd, "--model MODEL is required");
-    if (input == NULL)
-        return tt_usage_error(cmd, "--input FILE is required");
-    if (out == NULL)
-        return tt_usage_error(cmd, "--out REPORT.html is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, explain_help, NULL, required, &rc))
+        return rc;
     rc = tt_check_out(cmd, "--out", out);
     if (rc != TT_EXIT_OK)
         return rc;

@@ -49,9 +49,9 @@ int tt_cmd_export(int argc, char **argv)
     tf_model_t *model = NULL;
     tf_export_opts_t eo;
     int32_t classes;
-    int rc = tt_parse_args(cmd, argc, argv, opts, nopts, export_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
+    int rc;
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, export_help, NULL, NULL, &rc))
+        return rc;
     if (model_path == NULL || out == NULL)
         return tt_usage_error(cmd, "--model and --out are required");
     tf_export_opts_init(&eo, TF_EXPORT_OPTS_VERSION);

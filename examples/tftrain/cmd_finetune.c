@@ -124,6 +124,15 @@ static tf_status_t finetune_step(void *arg, tf_train_report_t *report)
     return tf_finetune(c->model, c->train, c->valid, c->opts, report);
 }
 
+/* The temperature that calibration on the validation texts fitted. */
+static void report_calibration(const tt_run_t *run)
+{
+    const finetune_call_t *c = (const finetune_call_t *)run->arg;
+    if (c->valid != NULL)
+        fprintf(stderr, "tftrain %s: calibrated on the validation texts: temperature %.4f\n",
+                run->cmd, tf_model_temperature(run->model));
+}
+
 int tt_cmd_finetune(int argc, char **argv)
 {
     static const char *cmd = "finetune";
@@ -151,23 +160,12 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--no-valid", TT_OPT_FLAG, &no_valid, 0, 0, 0},
         {"--strategy", TT_OPT_STRING, &strategy, 0, 0, 0},
         {"--class-weight", TT_OPT_STRING, &class_weight, 0, 0, 0},
-        {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
-        {"--patience", TT_OPT_INT, &patience, 0, 100000, 0},
-        {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
+        TT_CLS_OPTS(epochs, patience, lr, head_dropout, max_len, batch),
         {"--discriminative", TT_OPT_DOUBLE, &disc, 0, 0, 0},
-        {"--head-dropout", TT_OPT_FRACTION, &head_dropout, 0, 0, 0},
-        {"--max-len", TT_OPT_INT, &max_len, 1, 10000000, 0},
-        {"--batch", TT_OPT_INT, &batch, 1, 100000, 0},
-        {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
-        {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
+        TT_RUN_OPTS(threads, seed, save_every, resume),
         {"--vocab-size", TT_OPT_INT, &vocab_size, TF_VOCAB_NUM_SPECIALS + 1, 10000000, 0},
-        {"--emb", TT_OPT_INT, &emb, 1, 65536, 0},
-        {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
-        {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
+        TT_ARCH_OPTS(emb, hidden, layers, cell_name),
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
-        {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
-        {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
-        {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
         {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
         {"--format", TT_OPT_STRING, &format_name, 0, 0, 0},
         {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
@@ -178,6 +176,7 @@ int tt_cmd_finetune(int argc, char **argv)
     static const char *const arch_flags[] = {"--vocab-size", "--emb", "--hidden", "--layers",
                                              "--cell", "--tokenizer", "--init-embeddings"};
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--train TSV", "--out MODEL", NULL};
     const char *label_names[TT_MAX_LABELS];
     float weights[TT_MAX_LABELS];
     double given[TT_MAX_LABELS];
@@ -202,13 +201,9 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t cell = TF_CELL_LSTM;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, finetune_help, finetune_help_numeric);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (train_path == NULL)
-        return tt_usage_error(cmd, "--train TSV is required");
-    if (out == NULL)
-        return tt_usage_error(cmd, "--out MODEL is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, finetune_help, finetune_help_numeric,
+                          required, &rc))
+        return rc;
     rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
     if (rc == TT_EXIT_OK && format != TT_FORMAT_TEXT)
         rc = tt_text_flags(cmd, opts, nopts, text_flags,
@@ -255,9 +250,6 @@ int tt_cmd_finetune(int argc, char **argv)
             return rc;
     }
 
-    rc = tt_check_out(cmd, "--out", out);
-    if (rc != TT_EXIT_OK)
-        return rc;
     rc = tt_ckpt_paths(cmd, out, resume, &ck);
     if (rc != TT_EXIT_OK)
         return rc;
@@ -397,11 +389,9 @@ int tt_cmd_finetune(int argc, char **argv)
             (long long)tf_loader_num_sequences(train),
             (long long)(valid ? tf_loader_num_sequences(valid) : 0),
             (double)tf_model_num_params(model) / 1e6);
-    if (ck.resuming) {
-        rc = tt_ckpt_load_state(cmd, model, train, &ck);
-        if (rc != TT_EXIT_OK)
-            goto done;
-    }
+    rc = tt_ckpt_load_state(cmd, model, train, &ck);
+    if (rc != TT_EXIT_OK)
+        goto done;
 
     tf_finetune_opts_init(&fopts, TF_FINETUNE_OPTS_VERSION);
     fopts.class_weight = cw_kind;
@@ -436,19 +426,10 @@ int tt_cmd_finetune(int argc, char **argv)
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
     call = (finetune_call_t){model, train, valid, &fopts};
     run = (tt_run_t){cmd, "fine-tuning failed", finetune_step, &call, model, train, &progress,
-                     &ck, argc, argv};
-    tt_catch_interrupt();
-    t0 = tt_now();
-    rc = tt_run_phase(&run, &report);
+                     &ck, argc, argv, report_calibration};
+    rc = tt_run_and_save(&run, &report, out, &t0);
     if (rc != TT_EXIT_OK)
         goto done;
-    if (valid != NULL)
-        fprintf(stderr, "tftrain %s: calibrated on the validation texts: temperature %.4f\n", cmd,
-                tf_model_temperature(model));
-    rc = tt_model_save(cmd, model, out);
-    if (rc != TT_EXIT_OK)
-        goto done;
-    tt_ckpt_remove(&ck);
     printf("epochs=%d best_epoch=%d valid_accuracy=%.4f train_loss=%.4f seconds=%.1f\n",
            (int)report.epochs, (int)report.best_epoch, report.best_metric, report.train_loss,
            tt_now() - t0);

@@ -302,9 +302,9 @@ int tt_cmd_import(int argc, char **argv)
     tf_model_t *model = NULL;
     char *text = NULL;
     size_t len;
-    int rc = tt_parse_args(cmd, argc, argv, opts, nopts, import_help, NULL);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
+    int rc;
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, import_help, NULL, NULL, &rc))
+        return rc;
     if (torch == NULL || config_path == NULL || vocab_path == NULL || out == NULL)
         return tt_usage_error(cmd, "--torch, --config, --vocab and --out are required");
     memset(&c, 0, sizeof c);

@@ -239,20 +239,14 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--out", TT_OPT_STRING, &out, 0, 0, 0},
         {"--init", TT_OPT_STRING, &init, 0, 0, 0},
         {"--vocab-size", TT_OPT_INT, &vocab_size, TF_VOCAB_NUM_SPECIALS + 1, 10000000, 0},
-        {"--emb", TT_OPT_INT, &emb, 1, 65536, 0},
-        {"--hidden", TT_OPT_INT, &hidden, 1, 65536, 0},
-        {"--layers", TT_OPT_INT, &layers, 1, 16, 0},
+        TT_ARCH_OPTS(emb, hidden, layers, cell_name),
         {"--bptt", TT_OPT_INT, &bptt, 2, 100000, 0},
         {"--batch", TT_OPT_INT, &batch, 1, 100000, 0},
         {"--epochs", TT_OPT_INT, &epochs, 1, 100000, 0},
         {"--steps", TT_OPT_I64, &steps, 1, INT64_MAX, 0},
         {"--lr", TT_OPT_DOUBLE, &lr, 0, 0, 0},
-        {"--threads", TT_OPT_INT, &threads, 0, 1024, 0},
-        {"--seed", TT_OPT_I64, &seed, 0, INT64_MAX, 0},
+        TT_RUN_OPTS(threads, seed, save_every, resume),
         {"--tokenizer", TT_OPT_STRING, &tokenizer, 0, 0, 0},
-        {"--cell", TT_OPT_STRING, &cell_name, 0, 0, 0},
-        {"--save-every", TT_OPT_I64, &save_every, 1, INT64_MAX, 0},
-        {"--resume", TT_OPT_STRING, &resume, 0, 0, 0},
         {"--softmax", TT_OPT_STRING, &softmax, 0, 0, 0},
         {"--cutoffs", TT_OPT_STRING, &cutoffs, 0, 0, 0},
         {"--init-embeddings", TT_OPT_STRING, &vectors, 0, 0, 0},
@@ -260,6 +254,7 @@ int tt_cmd_pretrain(int argc, char **argv)
         {"--features", TT_OPT_INT, &features, 1, 1 << 24, 0},
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    static const char *const required[] = {"--corpus FILE", "--out MODEL", NULL};
     tf_ctx_t *ctx = NULL;
     tf_vocab_t *vocab = NULL;
     tf_loader_t *train = NULL, *valid = NULL;
@@ -280,13 +275,9 @@ int tt_cmd_pretrain(int argc, char **argv)
     int32_t cell;
     int rc;
 
-    rc = tt_parse_args(cmd, argc, argv, opts, nopts, pretrain_help, pretrain_help_numeric);
-    if (rc != TT_EXIT_OK)
-        return rc == TT_HELP_SHOWN ? TT_EXIT_OK : rc;
-    if (corpus.count == 0)
-        return tt_usage_error(cmd, "--corpus FILE is required");
-    if (out == NULL)
-        return tt_usage_error(cmd, "--out MODEL is required");
+    if (!tt_parse_command(cmd, argc, argv, opts, nopts, pretrain_help, pretrain_help_numeric,
+                          required, &rc))
+        return rc;
     if (tt_opt(opts, nopts, "--epochs")->seen && tt_opt(opts, nopts, "--steps")->seen)
         return tt_usage_error(cmd, "give --epochs or --steps, not both");
     rc = tt_format(cmd, format_name, tt_opt(opts, nopts, "--features")->seen, &format);
@@ -315,9 +306,6 @@ int tt_cmd_pretrain(int argc, char **argv)
     if (rc != TT_EXIT_OK)
         return rc;
     rc = tt_cell(cmd, cell_name, &cell);
-    if (rc != TT_EXIT_OK)
-        return rc;
-    rc = tt_check_out(cmd, "--out", out);
     if (rc != TT_EXIT_OK)
         return rc;
     rc = tt_ckpt_paths(cmd, out, resume, &ck);
@@ -402,11 +390,9 @@ int tt_cmd_pretrain(int argc, char **argv)
             (long long)tf_loader_num_batches(train),
             (double)tf_model_num_params(model) / 1e6);
 ready:
-    if (ck.resuming) {
-        rc = tt_ckpt_load_state(cmd, model, train, &ck);
-        if (rc != TT_EXIT_OK)
-            goto done;
-    }
+    rc = tt_ckpt_load_state(cmd, model, train, &ck);
+    if (rc != TT_EXIT_OK)
+        goto done;
 
     total = steps > 0 ? steps : (int64_t)epochs * tf_loader_num_batches(train);
     tf_optimizer_opts_init(&oopts, TF_OPTIMIZER_OPTS_VERSION);
@@ -431,16 +417,10 @@ ready:
     tf_train_report_init(&report, TF_TRAIN_REPORT_VERSION);
     call = (pretrain_call_t){model, train, valid, &popts};
     run = (tt_run_t){cmd, "pre-training failed", pretrain_step, &call, model, train, &progress,
-                     &ck, argc, argv};
-    tt_catch_interrupt();
-    t0 = tt_now();
-    rc = tt_run_phase(&run, &report);
+                     &ck, argc, argv, NULL};
+    rc = tt_run_and_save(&run, &report, out, &t0);
     if (rc != TT_EXIT_OK)
         goto done;
-    rc = tt_model_save(cmd, model, out);
-    if (rc != TT_EXIT_OK)
-        goto done;
-    tt_ckpt_remove(&ck);
     if (format != TT_FORMAT_TEXT)
         printf("steps=%lld train_loss=%.4f valid_mse=%.4f seconds=%.1f\n",
                (long long)report.steps, report.train_loss, report.valid_metric, tt_now() - t0);

@@ -28,8 +28,11 @@ static char *with_suffix(const char *s, size_t cut, const char *add)
 int tt_ckpt_paths(const char *cmd, const char *out, const char *resume, tt_ckpt_t *ck)
 {
     size_t ns = strlen(state_suffix);
+    int rc = tt_check_out(cmd, "--out", out);
     ck->state = ck->model = NULL;
     ck->resuming = resume != NULL;
+    if (rc != TT_EXIT_OK)
+        return rc;
     if (resume != NULL) {
         size_t n = strlen(resume);
         if (n <= ns || strcmp(resume + n - ns, state_suffix) != 0)
@@ -82,6 +85,8 @@ int tt_ckpt_load_model(const char *cmd, tf_ctx_t *ctx, const tt_ckpt_t *ck, tf_m
 int tt_ckpt_load_state(const char *cmd, tf_model_t *model, tf_loader_t *train,
                        const tt_ckpt_t *ck)
 {
+    if (!ck->resuming)
+        return TT_EXIT_OK;
     tf_status_t st = tf_train_state_load(model, train, ck->state);
     if (st != TF_STATUS_OK)
         return tt_fail(cmd, st, "cannot resume from '%s'", ck->state);
@@ -173,6 +178,24 @@ int tt_run_phase(const tt_run_t *run, tf_train_report_t *report)
         tt_progress_finish(run->progress, report);
         return TT_EXIT_OK;
     }
+}
+
+int tt_run_and_save(const tt_run_t *run, tf_train_report_t *report, const char *out,
+                    double *started)
+{
+    int rc;
+    tt_catch_interrupt();
+    *started = tt_now();
+    rc = tt_run_phase(run, report);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    if (run->finished != NULL)
+        run->finished(run);
+    rc = tt_model_save(run->cmd, run->model, out);
+    if (rc != TT_EXIT_OK)
+        return rc;
+    tt_ckpt_remove(run->ckpt);
+    return TT_EXIT_OK;
 }
 
 void tt_ckpt_remove(const tt_ckpt_t *ck)

@@ -55,6 +55,39 @@ typedef struct tt_opt {
 int tt_parse_args(const char *cmd, int argc, char **argv, tt_opt_t *opts, int num,
                   const char *help, const char *help_more);
 
+/* Table entries of the options every training command has (pretrain, finetune, distill): its
+ * threads, seed and checkpoints, read into the variables named. */
+#define TT_RUN_OPTS(threads, seed, save_every, resume)                                             \
+    {"--threads", TT_OPT_INT, &(threads), 0, 1024, 0},                                             \
+    {"--seed", TT_OPT_I64, &(seed), 0, INT64_MAX, 0},                                              \
+    {"--save-every", TT_OPT_I64, &(save_every), 1, INT64_MAX, 0},                                  \
+    {"--resume", TT_OPT_STRING, &(resume), 0, 0, 0}
+
+/* Table entries of the architecture of a new model (pretrain, finetune, distill): embedding
+ * and hidden sizes, layers and cell. */
+#define TT_ARCH_OPTS(emb, hidden, layers, cell_name)                                               \
+    {"--emb", TT_OPT_INT, &(emb), 1, 65536, 0},                                                    \
+    {"--hidden", TT_OPT_INT, &(hidden), 1, 65536, 0},                                              \
+    {"--layers", TT_OPT_INT, &(layers), 1, 16, 0},                                                 \
+    {"--cell", TT_OPT_STRING, &(cell_name), 0, 0, 0}
+
+/* Table entries of the options of the classifier phases (finetune, distill): epochs, early
+ * stopping, learning rate, the head's dropout, text length and batch. */
+#define TT_CLS_OPTS(epochs, patience, lr, head_dropout, max_len, batch)                            \
+    {"--epochs", TT_OPT_INT, &(epochs), 1, 100000, 0},                                             \
+    {"--patience", TT_OPT_INT, &(patience), 0, 100000, 0},                                         \
+    {"--lr", TT_OPT_DOUBLE, &(lr), 0, 0, 0},                                                       \
+    {"--head-dropout", TT_OPT_FRACTION, &(head_dropout), 0, 0, 0},                                 \
+    {"--max-len", TT_OPT_INT, &(max_len), 1, 10000000, 0},                                         \
+    {"--batch", TT_OPT_INT, &(batch), 1, 100000, 0}
+
+/* tt_parse_args(), then a usage error for the first of `required` not given: each names an
+ * option and what it takes ("--out MODEL"), NULL ends the list. Returns 1 when the command goes
+ * on; 0 when it is to return *exit_status (TT_EXIT_OK after --help). */
+int tt_parse_command(const char *cmd, int argc, char **argv, tt_opt_t *opts, int num,
+                     const char *help, const char *help_more, const char *const *required,
+                     int *exit_status);
+
 /* The option named `name` in `opts` (it must exist). */
 tt_opt_t *tt_opt(tt_opt_t *opts, int num, const char *name);
 
@@ -248,14 +281,15 @@ typedef struct tt_ckpt {
     int resuming; /* --resume was given */
 } tt_ckpt_t;
 
-/* With --resume STATE (it must end in .state): STATE and the model next to it (.safetensors in
- * place of .state), where the run also goes on saving; otherwise OUT.resume.state and
- * OUT.resume.safetensors. Free with tt_ckpt_free(). */
+/* After tt_check_out() of --out OUT: with --resume STATE (it must end in .state), STATE and the
+ * model next to it (.safetensors in place of .state), where the run also goes on saving;
+ * otherwise OUT.resume.state and OUT.resume.safetensors. Free with tt_ckpt_free(). */
 int tt_ckpt_paths(const char *cmd, const char *out, const char *resume, tt_ckpt_t *ck);
 void tt_ckpt_free(tt_ckpt_t *ck);
 /* Load the checkpoint's model (task head included). */
 int tt_ckpt_load_model(const char *cmd, tf_ctx_t *ctx, const tt_ckpt_t *ck, tf_model_t **model);
-/* Restore the checkpoint's training state into the model and its training loader. */
+/* Restore the checkpoint's training state into the model and its training loader when resuming
+ * (nothing otherwise). */
 int tt_ckpt_load_state(const char *cmd, tf_model_t *model, tf_loader_t *train,
                        const tt_ckpt_t *ck);
 /* Delete the checkpoint of a run that is complete. */
@@ -273,12 +307,19 @@ typedef struct tt_run {
     const tt_ckpt_t *ckpt;
     int argc;    /* the subcommand's arguments, to print the command that resumes */
     char **argv;
+    void (*finished)(const struct tt_run *run); /* after the phase, before saving; or NULL */
 } tt_run_t;
 
 /* Run the phase to its end: each time the progress callback stops it for a checkpoint, save the
  * model and the state and go on; on Ctrl-C or SIGTERM save them, print how to resume and return
  * TT_EXIT_INTERRUPTED. */
 int tt_run_phase(const tt_run_t *run, tf_train_report_t *report);
+
+/* Catch interrupts, run the phase (tt_run_phase()), save the model to `out` and remove the
+ * checkpoint; *started receives tt_now() at the phase's start, for the summary line. Returns
+ * TT_EXIT_OK or the exit status. */
+int tt_run_and_save(const tt_run_t *run, tf_train_report_t *report, const char *out,
+                    double *started);
 
 /* Make SIGINT and SIGTERM set a flag that the progress callback sees (a second SIGINT or SIGTERM
  * ends the process as usual). */
