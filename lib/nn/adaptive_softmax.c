@@ -11,9 +11,11 @@
  * The loss runs over chunks of rows: one GEMM for the head over the chunk, then the chunk's rows
  * whose targets fall in cluster i are gathered and go through the cluster's two GEMMs (and their
  * three backward GEMMs) together. With c = 1 / (rows counted) and e the exponentials of a row's
- * logits over their sum, the logits' gradient is c (e - onehot), formed in place. */
+ * logits over their sum, the logits' gradient is c (e - onehot), formed in place. The row passes run
+ * on the team's threads, each row on its own, so they give the same bits on any number of threads. */
 #include "transfer/nn.h"
 #include "nn_internal.h"
+#include "../core/team.h"
 #include "../tensor/blas.h"
 
 #include <math.h>
@@ -22,6 +24,10 @@
 
 /* Floats of head or cluster logits a chunk holds (as the full head's chunk: 16 MB). */
 #define ASOFT_CHUNK_FLOATS ((size_t)1 << 22)
+#define ASOFT_ROWS 16 /* rows per piece of the row passes */
+/* Logits below which the row passes stay on the calling thread (starting a helper thread costs
+ * about as much as a pass over this many). */
+#define ASOFT_TEAM_MIN_FLOATS ((int64_t)1 << 16)
 
 typedef struct tf__asoft {
     tf_module_t base;
@@ -58,6 +64,44 @@ static double row_lse(float *z, const float *b, int64_t n, int expo, float scale
         s = tf__vec_exp_sum_only(z, mx, n);
     }
     return log(s) + (double)mx;
+}
+
+/* The row passes over n rows of width logits (head or one cluster). */
+typedef struct asoft_rows {
+    float *z;           /* (n, width) logits, then c times the softmax minus c onehot (expo) */
+    const float *b;     /* bias of the logits or NULL */
+    const int32_t *col; /* each row's target column, -1 for an ignored row */
+    double *lp;         /* each row's log-probability of its target column */
+    int64_t n, width;
+    int expo;
+    float c;
+} asoft_rows_t;
+
+static void asoft_rows_piece(void *arg, int64_t step, int64_t piece)
+{
+    const asoft_rows_t *J = arg;
+    (void)step;
+    const int64_t lo = piece * ASOFT_ROWS, hi = lo + ASOFT_ROWS < J->n ? lo + ASOFT_ROWS : J->n;
+    for (int64_t r = lo; r < hi; r++) {
+        float *z = J->z + r * J->width;
+        const int32_t col = J->col[r];
+        if (col < 0) {
+            J->lp[r] = 0.0;
+            if (J->expo)
+                memset(z, 0, (size_t)J->width * sizeof(float));
+            continue;
+        }
+        const float zt = z[col] + (J->b ? J->b[col] : 0.0f);
+        J->lp[r] = (double)zt - row_lse(z, J->b, J->width, J->expo, J->c);
+        if (J->expo)
+            z[col] -= J->c;
+    }
+}
+
+static void asoft_rows_run(int32_t threads, asoft_rows_t *J)
+{
+    tf__team_for(J->n * J->width >= ASOFT_TEAM_MIN_FLOATS ? threads : 1, (J->n + ASOFT_ROWS - 1) / ASOFT_ROWS,
+                 asoft_rows_piece, J);
 }
 
 /* The tail cluster of word w (0 for the shortlist, i + 1 for cluster i). */
@@ -119,15 +163,16 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
     int64_t R = (int64_t)(ASOFT_CHUNK_FLOATS / (size_t)(widest > K ? widest : K));
     R = R < 8 ? 8 : R;
     R = R > N ? N : R;
-    /* Scratch: row log-probabilities (doubles first), row indices, head logits, then a cluster's
-     * gathered inputs, projections, logits, projection gradients and input gradients. */
-    const double floats = (double)R * (2.0 + 1.0 + (double)HS + 2.0 * (double)K + 2.0 * (double)hmax + (double)osz);
+    /* Scratch: row log-probabilities and a cluster's (doubles first), row indices, target columns,
+     * head logits, then a cluster's gathered inputs, projections, logits, projection gradients and
+     * input gradients. */
+    const double floats = (double)R * (6.0 + (double)HS + 2.0 * (double)K + 2.0 * (double)hmax + (double)osz);
     TF_CHECK(tf__check_floats(fn, floats));
     TF_CHECK(tf__buf_reserve(m->ctx, &a->scratch, &a->scratch_cap, (size_t)floats));
     scratch = a->scratch;
-    double *lpr = (double *)(void *)scratch;
-    int32_t *rows = (int32_t *)(void *)(scratch + 2 * R);
-    float *hz = scratch + 3 * R, *xg = hz + R * HS, *pj = xg + R * K, *tz = pj + R * hmax, *dp = tz + R * osz,
+    double *lpr = (double *)(void *)scratch, *lpc = lpr + R;
+    int32_t *rows = (int32_t *)(void *)(scratch + 4 * R), *col = rows + R;
+    float *hz = scratch + 6 * R, *xg = hz + R * HS, *pj = xg + R * K, *tz = pj + R * hmax, *dp = tz + R * osz,
           *dxg = dp + R * hmax;
     const int32_t th = m->ctx->num_threads;
     const float *x = (const float *)input->data, *hw = (const float *)a->hw->value.data;
@@ -147,20 +192,13 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
         /* Head: log-softmax per row; its gradient c (e - onehot(head target)). */
         tf__sgemm(th, 0, 1, n, HS, K, 1.0f, xc, K, hw, K, 0.0f, hz, HS);
         for (int64_t r = 0; r < n; r++) {
-            float *z = hz + r * HS;
-            lpr[r] = 0.0;
-            if (ignore_index != TF_NN_INDEX_NONE && tc[r] == ignore_index) {
-                if (need_grad)
-                    memset(z, 0, (size_t)HS * sizeof(float));
-                continue;
-            }
             const int32_t ci = cluster_of(a, tc[r]);
-            const int64_t ht = ci == 0 ? tc[r] : a->S + ci - 1;
-            const float zt = z[ht] + (hb ? hb[ht] : 0.0f);
-            lpr[r] = (double)zt - row_lse(z, hb, HS, need_grad, c);
-            if (need_grad)
-                z[ht] -= c;
+            col[r] = ignore_index != TF_NN_INDEX_NONE && tc[r] == ignore_index
+                         ? -1
+                         : (int32_t)(ci == 0 ? tc[r] : a->S + ci - 1);
         }
+        asoft_rows_t head = {hz, hb, col, lpr, n, HS, need_grad, c};
+        asoft_rows_run(th, &head);
         if (gx)
             tf__sgemm(th, 0, 0, n, K, HS, 1.0f, hz, HS, hw, K, 0.0f, gx + r0 * K, K);
         if (dhw)
@@ -183,14 +221,12 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
             float *dA = backward ? tf__param_grad(a->pa[i]) : NULL, *dB = backward ? tf__param_grad(a->pb[i]) : NULL;
             tf__sgemm(th, 0, 1, ni, h, K, 1.0f, xg, K, A, K, 0.0f, pj, h);
             tf__sgemm(th, 0, 1, ni, o, h, 1.0f, pj, h, B, h, 0.0f, tz, o);
-            for (int64_t j = 0; j < ni; j++) {
-                float *z = tz + j * o;
-                const int64_t w = tc[rows[j]] - lo;
-                const float zt = z[w];
-                lpr[rows[j]] += (double)zt - row_lse(z, NULL, o, need_grad, c);
-                if (need_grad)
-                    z[w] -= c;
-            }
+            for (int64_t j = 0; j < ni; j++)
+                col[j] = (int32_t)(tc[rows[j]] - lo);
+            asoft_rows_t tail = {tz, NULL, col, lpc, ni, o, need_grad, c};
+            asoft_rows_run(th, &tail);
+            for (int64_t j = 0; j < ni; j++)
+                lpr[rows[j]] += lpc[j];
             if (dB)
                 tf__sgemm(th, 1, 0, o, h, ni, 1.0f, tz, o, pj, h, 1.0f, dB, h);
             if (!gx && !dA)

@@ -8,9 +8,10 @@
  *   with c = 1 / (rows counted) and f_r = c / s_r; it is never formed. Instead:
  *   dX = F (E W) - c W[t]      (a GEMM, then the rows scaled and the target rows of W taken off)
  *   dW += E^T (F X) - c X[t]   (a GEMM on the scaled inputs, then the inputs taken off the target rows)
- *   db += E^T f - c onehot     (column sums weighted by f, in blocks of columns on the team)
- * which saves two passes over the chunk's logits (the scale and the bias copy). Ignored rows have
- * e = 0 and f = 0. Row losses and the other sums run in a fixed order, so the row passes give
+ *   db += E^T f - c onehot     (each piece of rows sums f_r e_r while its rows are in cache, then
+ *                               the pieces' sums are added in blocks of columns on the team)
+ * which saves three passes over the chunk's logits (the scale, the bias copy and the bias
+ * gradient's). Ignored rows have e = 0 and f = 0. Row losses and the other sums run in a fixed order, so the row passes give
  * the same bits on any number of threads (the GEMMs, split by the thread count, may not). */
 #include "transfer/nn.h"
 #include "nn_internal.h"
@@ -25,7 +26,7 @@
  * 2^22 took 422, 419 and 406 ms (fewer, longer GEMMs split over the threads). */
 #define LM_CHUNK_FLOATS ((size_t)1 << 22)
 
-#define CE_ROWS 8    /* rows per piece of the softmax passes */
+#define CE_ROWS 16   /* rows per piece of the softmax passes (and per partial bias gradient) */
 #define CE_COLS 1024 /* columns per piece of the bias-gradient sums */
 /* Logits of a chunk below which its row passes stay on the calling thread (starting a helper
  * thread costs about as much as a pass over this many). */
@@ -38,6 +39,7 @@ typedef struct ce_chunk {
     float *f;       /* (n) each row's gradient factor c / s_r (0 for an ignored row) */
     const float *b; /* bias (may be NULL) */
     float *db;      /* bias gradient (may be NULL) */
+    float *part;    /* (pieces, V) each piece's sum of f_r e_r (when db is not NULL) */
     const int32_t *t;
     int64_t V, r0, n;
     int32_t ignore_index;
@@ -55,6 +57,9 @@ static void ce_rows(void *arg, int64_t step, int64_t piece)
     const ce_chunk_t *J = arg;
     (void)step;
     const int64_t V = J->V, lo = piece * CE_ROWS, hi = lo + CE_ROWS < J->n ? lo + CE_ROWS : J->n;
+    float *part = J->part ? J->part + piece * V : NULL;
+    if (part)
+        memset(part, 0, (size_t)V * sizeof(float));
     for (int64_t r = lo; r < hi; r++) {
         float *z = J->z + r * V;
         J->f[r] = 0.0f;
@@ -71,6 +76,8 @@ static void ce_rows(void *arg, int64_t step, int64_t piece)
         if (J->need_grad) {
             sum = tf__vec_exp_sum(z, z, mx, V);
             J->f[r] = (float)(1.0 / sum) * J->c;
+            if (part) /* the row is still in cache: its share of the bias gradient now */
+                tf__vec_axpy(part, J->f[r], z, V);
         } else {
             sum = tf__vec_exp_sum_only(z, mx, V);
         }
@@ -78,15 +85,15 @@ static void ce_rows(void *arg, int64_t step, int64_t piece)
     }
 }
 
-/* db[j] += sum over the chunk's rows of f_r e_r[j], rows in order, for one block of columns. */
-static void ce_bias_cols(void *arg, int64_t step, int64_t piece)
+/* db[j] += the pieces' sums of f_r e_r[j], pieces in order, for one block of columns. */
+static void ce_bias_cols(void *arg, int64_t step, int64_t block)
 {
     const ce_chunk_t *J = arg;
     (void)step;
-    const int64_t lo = piece * CE_COLS, w = J->V - lo < CE_COLS ? J->V - lo : CE_COLS;
-    for (int64_t r = 0; r < J->n; r++)
-        if (J->f[r] != 0.0f)
-            tf__vec_axpy(J->db + lo, J->f[r], J->z + r * J->V + lo, w);
+    const int64_t lo = block * CE_COLS, w = J->V - lo < CE_COLS ? J->V - lo : CE_COLS;
+    const int64_t pieces = (J->n + CE_ROWS - 1) / CE_ROWS;
+    for (int64_t p = 0; p < pieces; p++)
+        tf__vec_add(J->db + lo, J->part + p * J->V + lo, w);
 }
 
 tf_status_t tf_linear_cross_entropy(tf_module_t *head,
@@ -122,18 +129,21 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
     R = R < 8 ? 8 : R;
     R = R > N ? N : R;
     /* Scratch: the row losses (doubles first, for alignment), the chunk's logits, the row
-     * factors, and the scaled inputs F X. */
+     * factors, the scaled inputs F X and the pieces' bias sums. */
     const size_t zfloats = (size_t)(R * V);
-    TF_CHECK(tf__linear_scratch(head, 2 * (size_t)R + zfloats + (size_t)R + (size_t)(R * K), &scratch));
+    float *db = backward ? v.db : NULL;
+    const size_t pfloats = db ? (size_t)((R + CE_ROWS - 1) / CE_ROWS * V) : 0;
+    TF_CHECK(tf__check_floats(fn, 3.0 * (double)R + (double)zfloats + (double)(R * K) + (double)pfloats));
+    TF_CHECK(tf__linear_scratch(head, 3 * (size_t)R + zfloats + (size_t)(R * K) + pfloats, &scratch));
     const int32_t gemm_threads = head->ctx->num_threads;
     const float *x = (const float *)input->data;
     const int32_t *t = (const int32_t *)targets->data;
     float *gx = (backward && grad_input) ? (float *)grad_input->data : NULL;
-    float *dw = backward ? v.dw : NULL, *db = backward ? v.db : NULL;
+    float *dw = backward ? v.dw : NULL;
     const int need_grad = gx != NULL || dw != NULL || db != NULL;
-    float *z = scratch + 2 * R, *f = z + zfloats, *fx = f + R;
-    ce_chunk_t job = {z, (double *)(void *)scratch, f, v.b, db, t, V, 0, 0, ignore_index, need_grad,
-                      count > 0 ? (float)(1.0 / (double)count) : 0.0f};
+    float *z = scratch + 2 * R, *f = z + zfloats, *fx = f + R, *part = fx + R * K;
+    ce_chunk_t job = {z, (double *)(void *)scratch, f, v.b, db, db ? part : NULL, t, V, 0, 0, ignore_index,
+                      need_grad, count > 0 ? (float)(1.0 / (double)count) : 0.0f};
     double total = 0.0;
     for (int64_t r0 = 0; r0 < N; r0 += R) {
         const int64_t n = N - r0 < R ? N - r0 : R;
@@ -166,7 +176,7 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
                 if (!ignored(&job, r))
                     tf__vec_axpy(dw + (int64_t)t[r0 + r] * K, -job.c, xc + r * K, K);
         }
-        if (db) { /* db += E^T f - c onehot */
+        if (db) { /* db += E^T f - c onehot: the pieces' sums, then the targets */
             tf__team_for(threads, (V + CE_COLS - 1) / CE_COLS, ce_bias_cols, &job);
             for (int64_t r = 0; r < n; r++)
                 if (!ignored(&job, r))

@@ -2,6 +2,7 @@
 /* The optimizer object: options, parameter registration, groups, stepping, clipping. */
 #include "transfer/optim.h"
 #include "optim_internal.h"
+#include "../core/team.h"
 
 #include <math.h>
 #include <string.h>
@@ -394,6 +395,42 @@ tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt, double max_norm, do
     return TF_STATUS_OK;
 }
 
+/* Elements per block of a threaded update: an update is element-wise, so the blocks and the
+ * threads that run them never change the result. */
+#define UPDATE_BLOCK ((int64_t)1 << 15)
+/* Blocks below which a step stays on the calling thread (a helper costs more than it saves). */
+#define UPDATE_TEAM_MIN_BLOCKS 4
+
+static int64_t update_blocks(const tf__optim_param_t *q)
+{
+    return (q->numel + UPDATE_BLOCK - 1) / UPDATE_BLOCK;
+}
+
+/* Block `block` of the step's updates: the parameters' blocks one after the other (block0). */
+static void update_block(void *arg, int64_t step, int64_t block)
+{
+    const tf_optimizer_t *opt = arg;
+    const tf_optimizer_opts_t *o = &opt->o;
+    (void)step;
+    uint32_t i = 0;
+    while (i + 1 < opt->nparams && opt->params[i + 1].block0 <= block)
+        i++;
+    const tf__optim_param_t *q = &opt->params[i];
+    const int64_t lo = (block - q->block0) * UPDATE_BLOCK;
+    const int64_t n = q->numel - lo < UPDATE_BLOCK ? q->numel - lo : UPDATE_BLOCK;
+    float *p = tf__f32(q->param) + lo;
+    const float *g = tf__f32(q->grad) + lo;
+    if (o->algorithm == TF_OPTIMIZER_SGD) {
+        tf__sgd_update(p, g, q->state ? q->state + lo : NULL, n, q->lr_now, o->momentum, o->dampening,
+                       q->wd_now, o->nesterov, !q->has_buf);
+    } else {
+        float *m = q->state + lo, *v = q->state + q->numel + lo;
+        float *vmax = o->amsgrad ? q->state + 2 * q->numel + lo : NULL;
+        tf__adam_update(p, g, m, v, vmax, n, q->lr_now, o->beta1, o->beta2, o->eps, q->wd_now,
+                        o->algorithm == TF_OPTIMIZER_ADAMW, q->step);
+    }
+}
+
 static double param_lr(const tf_optimizer_t *opt, const tf__optim_param_t *q, double sched)
 {
     double mult = q->group >= 0 ? opt->groups[q->group].lr_mult : 1.0;
@@ -408,28 +445,22 @@ tf_status_t tf_optimizer_step(tf_optimizer_t *opt)
     if (o->max_grad_norm > 0.0)
         (void)clip_norm(opt, o->max_grad_norm);
     const double sched = tf__optim_schedule_mult(o, opt->step);
+    /* Every parameter's rate and step first, then all their blocks in one team. */
+    int64_t blocks = 0;
     for (uint32_t i = 0; i < opt->nparams; i++) {
         tf__optim_param_t *q = &opt->params[i];
+        q->block0 = blocks;
         if (!q->param->requires_grad)
             continue; /* frozen: parameter, moments and step counter untouched */
-        const double lr = param_lr(opt, q, sched);
-        const double wd = q->group >= 0 ? opt->groups[q->group].weight_decay : o->weight_decay;
-        float *p = tf__f32(q->param);
-        const float *g = tf__f32(q->grad);
-        const int64_t n = q->numel;
+        q->lr_now = param_lr(opt, q, sched);
+        q->wd_now = q->group >= 0 ? opt->groups[q->group].weight_decay : o->weight_decay;
         q->step++;
-        if (o->algorithm == TF_OPTIMIZER_SGD) {
-            tf__sgd_update(p, g, q->state, n, lr, o->momentum, o->dampening, wd, o->nesterov,
-                           !q->has_buf);
-            if (o->momentum != 0.0)
-                q->has_buf = 1;
-        } else {
-            float *m = q->state, *v = q->state + n;
-            float *vmax = o->amsgrad ? q->state + 2 * n : NULL;
-            tf__adam_update(p, g, m, v, vmax, n, lr, o->beta1, o->beta2, o->eps, wd,
-                            o->algorithm == TF_OPTIMIZER_ADAMW, q->step);
-        }
+        blocks += update_blocks(q);
     }
+    tf__team_for(blocks >= UPDATE_TEAM_MIN_BLOCKS ? opt->ctx->num_threads : 1, blocks, update_block, opt);
+    for (uint32_t i = 0; i < opt->nparams; i++)
+        if (opt->params[i].param->requires_grad && o->algorithm == TF_OPTIMIZER_SGD && o->momentum != 0.0)
+            opt->params[i].has_buf = 1;
     opt->step++;
     return TF_STATUS_OK;
 }

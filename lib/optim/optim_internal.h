@@ -17,6 +17,10 @@ typedef struct tf__optim_param {
     int32_t has_buf; /* SGD: momentum buffer initialised (torch's buf is not None) */
     int32_t group;   /* index into groups, -1 = default group */
     float *state;
+    /* Set by each step for its threaded update: the rate and weight decay of this step, and the
+     * index of this parameter's first block among the step's blocks. */
+    double lr_now, wd_now;
+    int64_t block0;
 } tf__optim_param_t;
 
 typedef struct tf__optim_group {
