@@ -3,8 +3,9 @@
  * the (N, V) logits are never all in memory, only a chunk of rows at a time.
  *
  * Per chunk of n rows (X: n x K inputs, W: V x K, e_r: row r's exponentials):
- *   logits = X W^T (one GEMM), then per row two passes on the team's threads: z += b with the
- *   maximum, and e = exp(z - max) with its sum s_r. The row's gradient is f_r e_r - c onehot(t_r)
+ *   logits = b + X W^T (the rows filled with the bias on the team's threads, then one GEMM that
+ *   adds to them: the GEMM would otherwise spend a pass zeroing them), then per row two passes on
+ *   the team's threads: the maximum, and e = exp(z - max) with its sum s_r. The row's gradient is f_r e_r - c onehot(t_r)
  *   with c = 1 / (rows counted) and f_r = c / s_r; it is never formed. Instead:
  *   dX = F (E W) - c W[t]      (a GEMM, then the rows scaled and the target rows of W taken off)
  *   dW += E^T (F X) - c X[t]   (a GEMM on the scaled inputs, then the inputs taken off the target rows)
@@ -52,6 +53,16 @@ static int ignored(const ce_chunk_t *J, int64_t r)
     return J->ignore_index != TF_NN_INDEX_NONE && J->t[J->r0 + r] == J->ignore_index;
 }
 
+/* Rows of the chunk set to the bias, for the logits' GEMM to add to. */
+static void ce_fill_bias(void *arg, int64_t step, int64_t piece)
+{
+    const ce_chunk_t *J = arg;
+    (void)step;
+    const int64_t lo = piece * CE_ROWS, hi = lo + CE_ROWS < J->n ? lo + CE_ROWS : J->n;
+    for (int64_t r = lo; r < hi; r++)
+        memcpy(J->z + r * J->V, J->b, (size_t)J->V * sizeof(float));
+}
+
 static void ce_rows(void *arg, int64_t step, int64_t piece)
 {
     const ce_chunk_t *J = arg;
@@ -70,7 +81,7 @@ static void ce_rows(void *arg, int64_t step, int64_t piece)
             continue;
         }
         const int32_t target = J->t[J->r0 + r];
-        const float mx = J->b ? tf__vec_add_max(z, J->b, V) : tf__vec_max(z, V);
+        const float mx = tf__vec_max(z, V); /* the bias is in z already */
         const float zt = z[target];
         double sum;
         if (J->need_grad) {
@@ -149,9 +160,11 @@ tf_status_t tf_linear_cross_entropy(tf_module_t *head,
         const int64_t n = N - r0 < R ? N - r0 : R;
         const int32_t threads = n * V >= CE_TEAM_MIN_FLOATS ? head->ctx->num_threads : 1;
         const float *xc = x + r0 * K;
-        tf__sgemm(gemm_threads, 0, 1, n, V, K, 1.0f, xc, K, v.w, K, 0.0f, z, V);
         job.r0 = r0;
         job.n = n;
+        if (v.b)
+            tf__team_for(threads, (n + CE_ROWS - 1) / CE_ROWS, ce_fill_bias, &job);
+        tf__sgemm(gemm_threads, 0, 1, n, V, K, 1.0f, xc, K, v.w, K, v.b ? 1.0f : 0.0f, z, V);
         tf__team_for(threads, (n + CE_ROWS - 1) / CE_ROWS, ce_rows, &job);
         for (int64_t r = 0; r < n; r++) /* in row order: the same sum on any number of threads */
             total += job.loss[r];
