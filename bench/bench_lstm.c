@@ -7,7 +7,8 @@
  *
  * --model times a whole training step of a seed configuration (see bench_model); --phases adds
  * one line with the mean milliseconds of each part of that step (embedding, recurrent layer,
- * head, optimizer, zeroing).
+ * head, optimizer, zeroing) and, for seed-lm, head_gemms_ms: the full softmax's three GEMMs alone
+ * on the same chunks and threads, the least its head can take with OpenBLAS.
  * For each shape it prints one line (the first word is the cell)
  *   lstm I=.. H=.. T=.. B=.. fwd_tok_s=.. train_tok_s=.. train_gflops=.. sgemm_gflops=..
  * fwd:   forward in training mode (cache kept for backward), zero initial state;
@@ -25,6 +26,7 @@
 #include "nn/lstm_kernel.h"
 #include "nn/nn_internal.h"
 #include "core/internal.h"
+#include "tensor/blas.h"
 #include "transfer/nn.h"
 
 #ifdef TF_HAVE_CBLAS
@@ -285,6 +287,40 @@ static void seed_step(seed_t *s)
         (void)phase_mark(s, PH_ZERO, t);
 }
 
+/* The full softmax head's three GEMMs alone, as tf_linear_cross_entropy runs them (the same
+ * chunks of rows, split over the context's threads): logits, input gradient, weight gradient.
+ * Seconds per step, the best of 5 repetitions: the least the head can take with these GEMMs. */
+static double head_gemms_best(tf_ctx_t *ctx, int64_t V, int64_t K, int64_t N)
+{
+    int64_t R = ((int64_t)1 << 22) / V; /* rows per chunk, as lib/nn/linear_ce.c */
+    R = R < 8 ? 8 : (R > N ? N : R);
+    float *x = buf((size_t)(N * K)), *w = buf((size_t)(V * K)), *z = buf((size_t)(R * V));
+    float *gx = buf((size_t)(N * K)), *dw = buf((size_t)(V * K));
+    fill(x, (size_t)(N * K), 1.0f);
+    fill(w, (size_t)(V * K), 0.1f);
+    fill(z, (size_t)(R * V), 1.0f);
+    memset(dw, 0, (size_t)(V * K) * sizeof(float));
+    const int32_t th = ctx->num_threads;
+    double best = INFINITY;
+    for (int rep = 0; rep < 5; rep++) {
+        const double t0 = now();
+        for (int64_t r0 = 0; r0 < N; r0 += R) {
+            const int64_t n = N - r0 < R ? N - r0 : R;
+            tf__sgemm(th, 0, 1, n, V, K, 1.0f, x + r0 * K, K, w, K, 1.0f, z, V);
+            tf__sgemm(th, 0, 0, n, K, V, 1.0f, z, V, w, K, 0.0f, gx + r0 * K, K);
+            tf__sgemm(th, 1, 0, V, K, n, 1.0f, z, V, x + r0 * K, K, 1.0f, dw, K);
+        }
+        const double dt = now() - t0;
+        best = dt < best ? dt : best;
+    }
+    free(x);
+    free(w);
+    free(z);
+    free(gx);
+    free(dw);
+    return best;
+}
+
 static int bench_model(const char *which, long threads, int phases)
 {
     const int64_t V = 10000, E = 100, H = 200, T = 64, B = 32;
@@ -378,6 +414,8 @@ static int bench_model(const char *which, long threads, int phases)
         printf("phases %s threads=%ld steps=%ld", which, threads, all_steps);
         for (int p = 0; p < SEED_PHASES; p++)
             printf(" %s_ms=%.2f", phase_names[p], 1e3 * s.phase_s[p] / (double)all_steps);
+        if (s.lm == 1)
+            printf(" head_gemms_ms=%.2f", 1e3 * head_gemms_best(ctx, V, H, T * B));
         printf("\n");
     }
     printf("model %s V=%lld E=%lld H=%lld T=%lld B=%lld threads=%ld ms_per_step=%.2f "
