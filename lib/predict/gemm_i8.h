@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Products on int8 weights kept resident (symmetric per-row scales, lib/tensor/quant.h):
+ *   C (M x N, ldc) = [C +] A (M x K, lda) W^T,  W[n][k] = q[n][k] * scale[n],
+ * with q packed once into panels of TF__I8_PANEL output columns (K rows of TF__I8_PANEL bytes).
+ *
+ * Two ways, chosen by M (tf__i8_gemm):
+ *   - few rows (a step at a small batch): the mixed kernel converts the int8 weights to f32 in
+ *     registers, accumulates in f32 with fused multiply-adds and applies the row scales once to
+ *     each output; it reads a quarter of the bytes the f32 kernel reads;
+ *   - more rows: each panel is dequantised once into an L1-sized f32 buffer (the same values as
+ *     dequantising the whole matrix) and the portable f32 kernel (lib/nn/cell.h) runs every row
+ *     on it.
+ * Portable C with GCC vector extensions; on x86-64 Linux each kernel is compiled for x86-64-v4,
+ * x86-64-v3 and the baseline, the best one the CPU has picked on first use. */
+#ifndef TF_PREDICT_GEMM_I8_H
+#define TF_PREDICT_GEMM_I8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output columns per packed panel. */
+#define TF__I8_PANEL 64
+
+/* Bytes of the packed weights and floats of the padded scales of an N x K matrix. */
+size_t tf__i8_packed_bytes(int64_t N, int64_t K);
+size_t tf__i8_scale_floats(int64_t N);
+
+/* Pack q (N x K, row-major) and its N scales: panels into dst, scales into dst_scale (zero
+ * padded to whole panels). */
+void tf__i8_pack(int64_t N, int64_t K, const int8_t *q, const float *scale, int8_t *dst, float *dst_scale);
+
+/* Floats of the work buffer tf__i8_gemm needs for K. */
+size_t tf__i8_work_floats(int64_t K);
+
+/* C = [C +] A W^T on packed weights (P, scale from tf__i8_pack); work: tf__i8_work_floats(K). */
+void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
+                 const float *scale, int accumulate, float *C, int64_t ldc, float *work);
+
+/* The largest M the mixed kernel takes; above it, panels are dequantised. */
+#define TF__I8_MIXED_MAX_ROWS 4
+
+/* Kernel versions: the one picked for the CPU, or one forced (for the tests). */
+enum { TF__I8_AUTO = 0, TF__I8_BASE = 1, TF__I8_V3 = 2, TF__I8_V4 = 3 };
+
+/* Force a version (TF__I8_AUTO: back to the CPU's best); returns 0, or -1 when this build or CPU
+ * cannot run it (the choice is then unchanged). Not thread-safe against products running. */
+int tf__i8_force(int version);
+
+/* The two ways on their own, for any M (tf__i8_gemm picks one by M). */
+void tf__i8_gemm_mixed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
+                       const float *scale, int accumulate, float *C, int64_t ldc);
+void tf__i8_gemm_panels(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
+                        const float *scale, int accumulate, float *C, int64_t ldc, float *work);
+
+#endif
