@@ -4,12 +4,13 @@
  * hidden 200, one LSTM layer, two classes, the last step pooled; 512 texts of 20-200 random token
  * ids (fixed seed), predicted `batch` texts per call after one warm-up pass.
  *
- * Usage: bench_predict [threads,...] [batch,...] [input_table]   (default 1,2 and 1,64 and 0;
- * input_table 1 sets tf_predictor_opts_t::input_table)
+ * Usage: bench_predict [threads,...] [batch,...] [input_table] [int8]   (default 1,2 and 1,64
+ * and 0 and 2; input_table 1 sets tf_predictor_opts_t::input_table, int8 is the int8 lines'
+ * tf_predictor_opts_t::int8_weights: 0 automatic, 1 dequantised, 2 resident)
  * Prints one line per combination:
  *   predict dtype=f32|int8 threads=T batch=B texts_s=X resident_bytes=N
- * dtype=int8 predicts with a predictor loaded from the model's int8 export (tf_model_export), whose
- * weights the predictor dequantises once at load: the same kernels as f32.
+ * dtype=int8 predicts with a predictor loaded from the model's int8 export (tf_model_export); by
+ * default its recurrent weights stay int8 (TF_PREDICT_INT8_RESIDENT, lib/predict/gemm_i8.h).
  * resident_bytes is tf_predictor_resident_bytes(): weights, vocabulary and the workspaces grown.
  * stderr gets the texts per CPU-second of each line's pass. */
 #include "transfer/predict.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
     if (argc > 2)
         parse_list(argv[2], batches, &nb);
     const int table = argc > 3 ? atoi(argv[3]) : 0;
+    const int int8 = argc > 4 ? atoi(argv[4]) : TF_PREDICT_INT8_RESIDENT;
     tf_ctx_t *ctx;
     tf_ctx_opts_t co;
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
@@ -146,6 +148,8 @@ int main(int argc, char **argv)
             po.num_threads = threads[a];
             po.max_batch = batches[b];
             po.input_table = table;
+            if (dt == 1)
+                po.int8_weights = int8;
             tf_predictor_t *p;
             if (dt == 0)
                 CHECK("predictor", tf_predictor_create(&p, m, &po));

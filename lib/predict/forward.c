@@ -6,6 +6,7 @@
 #include "predict_internal.h"
 #include "../tensor/blas.h"
 #include "../core/team.h"
+#include "gemm_i8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ int tf__pred_fast(const tf__pred_net_t *net)
 
 /* The workspace of one batch worker carved for (T, B); base NULL only counts. */
 typedef struct carve {
-    float *xin, *x0, *y[2], *work, *packed, *pooled, *logits;
+    float *xin, *x0, *y[2], *work, *packed, *q_work, *pooled, *logits;
     int32_t *tok; /* with an input table: the token id of each row, -1 when padded */
 } carve_t;
 
@@ -89,9 +90,10 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
     TAKE(c->work, work);
     /* Without packed weights in the net (a model's own predictions), each layer packs its own. */
     const int64_t Imax = net->L > 1 && (int64_t)DH > net->E ? (int64_t)DH : net->E;
-    TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL
+    TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL && net->q8 == NULL
                         ? tf__pred_lstm_packed_floats(net->H, net->H) + tf__pred_lstm_packed_floats(Imax, net->H)
                         : 0);
+    TAKE(c->q_work, net->q8 ? tf__i8_work_floats(Imax > net->H ? Imax : net->H) : 0);
     TAKE(c->pooled, (size_t)B * (size_t)net->P);
     TAKE(c->logits, (size_t)B * (size_t)net->K);
 #undef TAKE
@@ -245,12 +247,20 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
         for (int32_t d = 0; d < net->D; d++) {
             const float *const *w = net->w + 4 * (l * net->D + d);
             if (tf__pred_fast(net)) {
-                tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads, NULL, NULL};
+                tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads, NULL, NULL,
+                                     NULL, NULL, NULL, NULL, NULL};
                 if (l == 0 && net->tables) {
                     s.table = net->tables[d];
                     s.tok = c.tok;
                 }
-                if (net->packed) {
+                if (net->q8) {
+                    const int64_t i = l * net->D + d;
+                    s.q_hh = net->q8[i];
+                    s.q_ih = s.q_hh + tf__i8_packed_bytes(4 * H, H);
+                    s.s_hh = net->q8_scale[i];
+                    s.s_ih = s.s_hh + tf__i8_scale_floats(4 * H);
+                    s.q_work = c.q_work;
+                } else if (net->packed) {
                     s.packed = net->packed[l * net->D + d];
                     s.packed_ih = s.packed + tf__pred_lstm_packed_floats(H, H);
                 } else {

@@ -187,3 +187,9 @@ void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
     else
         tf__i8_gemm_panels(M, N, K, A, lda, P, scale, accumulate, C, ldc, work);
 }
+
+int tf__i8_pays(int64_t max_batch)
+{
+    (void)max_batch;
+    return 0;
+}

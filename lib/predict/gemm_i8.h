@@ -39,6 +39,10 @@ void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
 /* The largest M the mixed kernel takes; above it, panels are dequantised. */
 #define TF__I8_MIXED_MAX_ROWS 4
 
+/* Whether products on int8 weights are at least as fast as the f32 ones on this CPU for batches
+ * of up to max_batch rows (measured with bench_gemm_i8 and bench_predict, docs/deployment.md). */
+int tf__i8_pays(int64_t max_batch);
+
 /* Kernel versions: the one picked for the CPU, or one forced (for the tests). */
 enum { TF__I8_AUTO = 0, TF__I8_BASE = 1, TF__I8_V3 = 2, TF__I8_V4 = 3 };
 

@@ -16,6 +16,7 @@
 #include "../nn/lstm_kernel.h"
 #include "../nn/step_gemm.h"
 #include "../tensor/blas.h"
+#include "gemm_i8.h"
 
 #include <string.h>
 
@@ -55,6 +56,10 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
         return;
     }
     x += r0_all * ldx;
+    if (s->q_ih) {
+        tf__i8_gemm(rows, G4, s->I, x, ldx, s->q_ih, s->s_ih, 0, gbuf, G4, s->q_work);
+        return;
+    }
     tf__step_gemm_t g;
     int64_t planned = -1;
     for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
@@ -115,7 +120,9 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
             while (m < B && len[m] > t)
                 m++;
             float *g = gbuf + (t - t0) * B * G4;
-            if (m > 0) {
+            if (m > 0 && s->q_hh) {
+                tf__i8_gemm(m, G4, H, h, H, s->q_hh, s->s_hh, 1, g, G4, s->q_work);
+            } else if (m > 0) {
                 if (m != planned) {
                     tf__step_gemm_plan(&plan, m, G4, H, H, G4, 1);
                     planned = m;

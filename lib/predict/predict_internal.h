@@ -37,6 +37,10 @@ typedef struct tf__pred_net {
     int64_t pw;               /* their panel width */
     const float *const *tables; /* per direction of the first layer: V x 4H input projections of
                                    every word, or NULL */
+    const int8_t *const *q8;  /* per layer and direction: W_hh then W_ih as int8 panels
+                                 (gemm_i8.h), the f32 w_ih, w_hh and packed then NULL; or NULL */
+    const float *const *q8_scale; /* per layer and direction: the scales of W_hh, then of W_ih,
+                                     tf__i8_scale_floats(4H) each */
     int32_t threads;          /* of one call */
     int32_t max_batch;
 } tf__pred_net_t;
@@ -52,6 +56,9 @@ typedef struct tf__pred_lstm {
     int32_t threads;
     const float *table;       /* rows of x W_ih^T by token id (then x is not read), or NULL */
     const int32_t *tok;       /* with a table: the token id of each row t*B + b, -1 when padded */
+    const int8_t *q_hh, *q_ih; /* int8 W_hh and W_ih (gemm_i8.h) in place of the f32 ones, or NULL */
+    const float *s_hh, *s_ih;  /* their scales */
+    float *q_work;             /* tf__i8_work_floats(max(I, H)) for their products */
 } tf__pred_lstm_t;
 
 size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);

@@ -9,7 +9,11 @@
 #include "predict_internal.h"
 #include "../data/data_internal.h"
 #include "../tensor/blas.h"
+#include "../tensor/quant.h"
+#include "gemm_i8.h"
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -23,6 +27,10 @@ struct tf_predictor {
     size_t vocab_bytes; /* serialized size, a measure of its tables */
     const float **w;
     float **packed; /* per layer and direction, into `weights` */
+    int8_t *q8_block; /* int8 recurrent weights (tf__pred_net_t::q8), or NULL */
+    size_t q8_bytes;
+    const int8_t **q8;
+    const float **q8_scale; /* into `weights` */
     float *table;   /* the input table of the first layer (D x V x 4H), or NULL */
     const float **tables;
     double *offsets;
@@ -36,7 +44,7 @@ TF__OPTS_LAYOUT(tf__predictor_opts_layout,
                 tf_predictor_opts_t,
                 TF_PREDICTOR_OPTS_VERSION,
                 TF__OPTS_END(tf_predictor_opts_t, reserved),
-                TF__OPTS_END(tf_predictor_opts_t, reserved2));
+                TF__OPTS_END(tf_predictor_opts_t, int8_weights));
 
 static void opts_defaults(tf_predictor_opts_t *o)
 {
@@ -46,6 +54,7 @@ static void opts_defaults(tf_predictor_opts_t *o)
     o->max_batch = 64;
     o->dtype = TF_DTYPE_F32;
     o->input_table = 0;
+    o->int8_weights = TF_PREDICT_INT8_AUTO;
 }
 
 tf_status_t tf_predictor_opts_init(tf_predictor_opts_t *opts, uint32_t version)
@@ -69,6 +78,9 @@ void tf_predictor_free(tf_predictor_t *p)
     tf__free(ctx, p->weights);
     tf__free(ctx, p->w);
     tf__free(ctx, p->packed);
+    tf__free(ctx, p->q8_block);
+    tf__free(ctx, p->q8);
+    tf__free(ctx, p->q8_scale);
     tf__free(ctx, p->table);
     tf__free(ctx, p->tables);
     tf__free(ctx, p->offsets);
@@ -89,18 +101,92 @@ static void take(float **at, const float **dst, const float *src, int64_t n)
     *at += n;
 }
 
-/* The predictor's copy of the net `v` viewing the model. */
-static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
+/* Quantise the f32 rows x cols matrix w by rows as tf_model_export does into q and scale.
+ * Returns -1 when w holds a NaN or an infinity, 1 when w is exactly q * scale (as after loading an
+ * int8 export), else 0. Requantising a dequantised row gives the same q, but its scale
+ * (max |x| / 127 again) can be one unit in the last place away from the original: the
+ * neighbours are tried, so the original scale is recovered. */
+static int quantize_exact(const float *w, int64_t rows, int64_t cols, int8_t *q, float *scale)
+{
+    if (tf__quantize_rows_i8(w, rows, cols, q, scale) >= 0)
+        return -1;
+    int exact = 1;
+    for (int64_t r = 0; r < rows && exact; r++) {
+        const float c[3] = {scale[r], nextafterf(scale[r], 0.0f), nextafterf(scale[r], FLT_MAX)};
+        int hit = -1;
+        for (int i = 0; i < 3 && hit < 0; i++) {
+            int64_t j = 0;
+            while (j < cols && (float)q[r * cols + j] * c[i] == w[r * cols + j])
+                j++;
+            hit = j == cols ? i : -1;
+        }
+        if (hit < 0)
+            exact = 0;
+        else
+            scale[r] = c[hit];
+    }
+    return exact;
+}
+
+/* Whether every LSTM W_ih and W_hh of the net `v` is exactly int8 with row scales; q, scale:
+ * scratch of 4H * max(I, H) bytes and 4H floats. */
+static int all_int8(const tf__pred_net_t *v, int8_t *q, float *scale)
+{
+    const int64_t G4 = 4 * v->H, DH = v->D * v->H;
+    for (int32_t i = 0; i < v->L * v->D; i++)
+        if (quantize_exact(v->w[4 * i], G4, i < v->D ? v->E : DH, q, scale) != 1 ||
+            quantize_exact(v->w[4 * i + 1], G4, v->H, q, scale) != 1)
+            return 0;
+    return 1;
+}
+
+/* Quantise (quantize_exact) and pack w; -1 when it is not finite. */
+static int pack_i8(const float *w, int64_t rows, int64_t cols, int8_t *q, float *scale, int8_t *dst, float *dst_scale)
+{
+    if (quantize_exact(w, rows, cols, q, scale) < 0)
+        return -1;
+    tf__i8_pack(rows, cols, q, scale, dst, dst_scale);
+    return 0;
+}
+
+/* The int8 W_hh and W_ih of layer-direction i (input width I) from its f32 weights w (w_ih,
+ * w_hh); q: scratch of 4H * max(I, H) bytes, scale of 4H floats. */
+static tf_status_t quantize_lstm(tf_predictor_t *p, int32_t i, int64_t I, const float *const *w, int8_t *q,
+                                 float *scale)
+{
+    const int64_t G4 = 4 * p->net.H, H = p->net.H;
+    int8_t *dst = (int8_t *)p->q8[i];
+    float *ds = (float *)p->q8_scale[i];
+    if (pack_i8(w[1], G4, H, q, scale, dst, ds) != 0 ||
+        pack_i8(w[0], G4, I, q, scale, dst + tf__i8_packed_bytes(G4, H), ds + tf__i8_scale_floats(G4)) != 0)
+        TF_FAIL(TF_STATUS_EINVAL, "tf_predictor_create: a recurrent weight of layer %d is not finite; int8 "
+                "weights need finite ones", i / p->net.D);
+    return TF_STATUS_OK;
+}
+
+/* The predictor's copy of the net `v` viewing the model; with int8, its LSTM's W_ih and W_hh as
+ * int8 panels in place of the f32 weights and their packed copies. */
+static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8)
 {
     tf_ctx_t *ctx = p->ctx;
-    const int64_t G = v->cell->gates, H = v->H, DH = v->D * H;
+    const int64_t G = v->cell->gates, H = v->H, DH = v->D * H, LD = v->L * v->D;
     size_t n = (size_t)(v->V * v->E + v->E * v->F + v->E + v->K * v->P + v->K + (v->in_mean ? 2 * v->F : 0));
     for (int32_t l = 0; l < v->L; l++)
-        n += (size_t)(v->D * G * H * ((l == 0 ? v->E : DH) + H + 2));
-    const int fast = tf__pred_fast(v);
+        n += (size_t)(v->D * G * H * (int8 ? 2 : (l == 0 ? v->E : DH) + H + 2));
+    const int fast = tf__pred_fast(v) && !int8;
     const size_t hh = fast ? tf__pred_lstm_packed_floats(H, H) : 0;
     for (int32_t l = 0; fast && l < v->L; l++)
         n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H));
+    if (int8) {
+        n += (size_t)LD * 2 * tf__i8_scale_floats(4 * H);
+        for (int32_t l = 0; l < v->L; l++)
+            p->q8_bytes += (size_t)v->D * (tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, l == 0 ? v->E : DH));
+        p->q8_block = tf__alloc(ctx, p->q8_bytes);
+        p->q8 = tf__calloc(ctx, (size_t)LD, sizeof *p->q8);
+        p->q8_scale = tf__calloc(ctx, (size_t)LD, sizeof *p->q8_scale);
+        if (p->q8_block == NULL || p->q8 == NULL || p->q8_scale == NULL)
+            return TF_STATUS_ENOMEM;
+    }
     p->net = *v;
     p->weight_floats = n;
     p->weights = tf__alloc(ctx, n * sizeof(float));
@@ -119,8 +205,8 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
     for (int32_t l = 0; l < v->L; l++)
         for (int32_t d = 0; d < v->D; d++) {
             const int64_t i = 4 * (l * v->D + d), I = l == 0 ? v->E : DH;
-            take(&at, &p->w[i], v->w[i], G * H * I);
-            take(&at, &p->w[i + 1], v->w[i + 1], G * H * H);
+            take(&at, &p->w[i], int8 ? NULL : v->w[i], G * H * I);
+            take(&at, &p->w[i + 1], int8 ? NULL : v->w[i + 1], G * H * H);
             take(&at, &p->w[i + 2], v->w[i + 2], G * H);
             take(&at, &p->w[i + 3], v->w[i + 3], G * H);
         }
@@ -135,13 +221,35 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v)
         at += hh + tf__pred_lstm_packed_floats(I, H);
     }
     net->packed = fast ? p->packed : NULL;
+    if (int8) {
+        int8_t *qat = p->q8_block;
+        for (int32_t i = 0; i < LD; i++) {
+            const int64_t I = i < v->D ? v->E : DH;
+            p->q8[i] = qat;
+            qat += tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, I);
+            p->q8_scale[i] = at;
+            at += 2 * tf__i8_scale_floats(4 * H);
+        }
+        const int64_t Imax = v->L > 1 && DH > v->E ? DH : v->E;
+        int8_t *q = tf__alloc(ctx, (size_t)(4 * H * (Imax > H ? Imax : H)));
+        float *scale = tf__alloc(ctx, (size_t)(4 * H) * sizeof(float));
+        tf_status_t st = q && scale ? TF_STATUS_OK : TF_STATUS_ENOMEM;
+        for (int32_t i = 0; st == TF_STATUS_OK && i < LD; i++)
+            st = quantize_lstm(p, i, i < v->D ? v->E : DH, v->w + 4 * i, q, scale);
+        tf__free(ctx, q);
+        tf__free(ctx, scale);
+        TF_CHECK(st);
+        net->q8 = p->q8;
+        net->q8_scale = p->q8_scale;
+    }
     net->w = p->w;
     net->offsets = p->offsets;
     return TF_STATUS_OK;
 }
 
-/* Every word's projection by each first-layer direction's W_ih: row v of table d is emb[v] W_ih^T. */
-static tf_status_t make_table(tf_predictor_t *p)
+/* Every word's projection by each first-layer direction's W_ih (f32, `w` as in tf__pred_net_t):
+ * row v of table d is emb[v] W_ih^T. */
+static tf_status_t make_table(tf_predictor_t *p, const float *const *w)
 {
     tf__pred_net_t *net = &p->net;
     const int64_t G4 = 4 * net->H, per = net->V * G4;
@@ -153,13 +261,27 @@ static tf_status_t make_table(tf_predictor_t *p)
     if (p->table == NULL || p->tables == NULL)
         return TF_STATUS_ENOMEM;
     for (int32_t d = 0; d < net->D; d++) {
-        tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, net->emb, net->E, net->w[4 * d], net->E, 0.0f,
+        tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, net->emb, net->E, w[4 * d], net->E, 0.0f,
                   p->table + d * per, G4);
         p->tables[d] = p->table + d * per;
     }
     p->weight_floats += (size_t)(per * net->D);
     net->tables = p->tables;
     return TF_STATUS_OK;
+}
+
+/* TF_PREDICT_INT8_AUTO where int8 pays: int8 when the recurrent weights are exactly int8. */
+static tf_status_t auto_int8(tf_predictor_t *p, const tf__pred_net_t *v, int *int8)
+{
+    const int64_t DH = v->D * v->H, Imax = v->L > 1 && DH > v->E ? DH : v->E;
+    int8_t *q = tf__alloc(p->ctx, (size_t)(4 * v->H * (Imax > v->H ? Imax : v->H)));
+    float *scale = tf__alloc(p->ctx, (size_t)(4 * v->H) * sizeof(float));
+    tf_status_t st = q && scale ? TF_STATUS_OK : TF_STATUS_ENOMEM;
+    if (st == TF_STATUS_OK)
+        *int8 = all_int8(v, q, scale);
+    tf__free(p->ctx, q);
+    tf__free(p->ctx, scale);
+    return st;
 }
 
 tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const tf_predictor_opts_t *opts)
@@ -179,8 +301,14 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
         TF_FAIL(TF_STATUS_EINVAL, "%s: max_batch is %d; use 1 or more", __func__, o.max_batch);
     if (o.dtype != TF_DTYPE_F32)
         TF_FAIL(TF_STATUS_EINVAL, "%s: dtype %d is not supported; use TF_DTYPE_F32", __func__, o.dtype);
-    if (o.reserved != 0 || o.reserved2 != 0)
+    if (o.reserved != 0)
         TF_FAIL(TF_STATUS_EINVAL, "%s: reserved must be 0", __func__);
+    if (o.int8_weights < TF_PREDICT_INT8_AUTO || o.int8_weights > TF_PREDICT_INT8_RESIDENT)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: int8_weights is %d; use TF_PREDICT_INT8_AUTO, _DEQUANTIZE or _RESIDENT",
+                __func__, o.int8_weights);
+    if (o.int8_weights == TF_PREDICT_INT8_RESIDENT && model->cfg.cell != TF_CELL_LSTM)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: int8_weights TF_PREDICT_INT8_RESIDENT needs a model with LSTM layers",
+                __func__);
     if (o.input_table != 0 && o.input_table != 1)
         TF_FAIL(TF_STATUS_EINVAL, "%s: input_table is %d; use 0 or 1", __func__, o.input_table);
     if (o.input_table && (model->cfg.input != TF_MODEL_INPUT_TOKENS || model->cfg.cell != TF_CELL_LSTM))
@@ -214,10 +342,14 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
     if (st == TF_STATUS_OK) {
         view.threads = p->ctx->num_threads;
         view.max_batch = o.max_batch;
-        st = copy_net(p, &view);
+        int int8 = o.int8_weights == TF_PREDICT_INT8_RESIDENT;
+        if (o.int8_weights == TF_PREDICT_INT8_AUTO && tf__pred_fast(&view) && tf__i8_pays(o.max_batch))
+            st = auto_int8(p, &view, &int8);
+        if (st == TF_STATUS_OK)
+            st = copy_net(p, &view, int8);
     }
     if (st == TF_STATUS_OK && o.input_table)
-        st = make_table(p);
+        st = make_table(p, view.w);
     if (st == TF_STATUS_OK && model->vocab != NULL)
         st = tf__vocab_copy(p->ctx, model->vocab, &p->vocab);
     if (st == TF_STATUS_OK && p->vocab != NULL)
@@ -262,7 +394,7 @@ size_t tf_predictor_resident_bytes(const tf_predictor_t *p)
 {
     if (p == NULL)
         return 0;
-    return sizeof *p + p->weight_floats * sizeof(float) + p->vocab_bytes + atomic_load(&p->ws_bytes);
+    return sizeof *p + p->weight_floats * sizeof(float) + p->q8_bytes + p->vocab_bytes + atomic_load(&p->ws_bytes);
 }
 
 /* ---- a call: a workspace from the pool, inputs tokenised and checked, the forward pass ---- */

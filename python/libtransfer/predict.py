@@ -34,7 +34,7 @@ _f32 = ctypes.c_float
 class _PredictorOpts(ctypes.Structure):
     _fields_ = [("struct_size", _u32), ("version", _u32), ("num_threads", _i32),
                 ("max_batch", _i32), ("dtype", _i32), ("reserved", _i32), ("input_table", _i32),
-                ("reserved2", _i32)]
+                ("int8_weights", _i32)]
 
 
 _PREDICTOR_OPTS_V = 2
@@ -55,12 +55,19 @@ declare("tf_predict_label_sets", "status", [_vp, P(_f32), _sz, P(_f32), P(ctypes
                                             P(_sz)])
 
 
-def _opts(num_threads: int, max_batch: int, input_table: bool) -> _PredictorOpts:
+_INT8 = {"auto": 0, "dequantize": 1, "resident": 2}  # TF_PREDICT_INT8_*
+
+
+def _opts(num_threads: int, max_batch: int, input_table: bool, int8: str) -> _PredictorOpts:
     o = _PredictorOpts()
     lib.tf_predictor_opts_init(ctypes.byref(o), _PREDICTOR_OPTS_V)
     o.num_threads = num_threads
     o.max_batch = max_batch
     o.input_table = int(input_table)
+    if int8 not in _INT8:
+        raise TransferValueError(EINVAL, f"Predictor: int8 is {int8!r}; use 'auto', 'dequantize' or "
+                                 "'resident'")
+    o.int8_weights = _INT8[int8]
     return o
 
 
@@ -68,25 +75,28 @@ class Predictor(Handle):
     """A read-only predictor (tf_predictor_t) made from a fine-tuned Model or a checkpoint.
     Thread-safe: share one between threads. `num_threads` are the threads of one call (0: the
     context's), `max_batch` the sequences run together, `input_table` precomputes every word's
-    first-layer input projection (faster, more memory; a token LSTM model only)."""
+    first-layer input projection (faster, more memory; a token LSTM model only), `int8` how
+    int8 recurrent weights run (tf_predictor_opts_t::int8_weights): 'auto' keeps an int8
+    export's where that is as fast, 'dequantize' never, 'resident' always (an f32 model's are
+    quantised)."""
 
     _free = staticmethod(lib.tf_predictor_free)
 
     @classmethod
     def from_model(cls, model: Any, num_threads: int = 0, max_batch: int = 64,
-                   input_table: bool = False) -> "Predictor":
+                   input_table: bool = False, int8: str = "auto") -> "Predictor":
         """Copy what prediction needs from a fine-tuned model (which may then change or go)."""
         h = _vp()
-        o = _opts(num_threads, max_batch, input_table)
+        o = _opts(num_threads, max_batch, input_table, int8)
         lib.tf_predictor_create(ctypes.byref(h), model.handle, ctypes.byref(o))
         return cls(model._ctx, h)
 
     @classmethod
     def load(cls, ctx: Context, path: Union[str, bytes, "os.PathLike[str]"], num_threads: int = 0,
-             max_batch: int = 64, input_table: bool = False) -> "Predictor":
+             max_batch: int = 64, input_table: bool = False, int8: str = "auto") -> "Predictor":
         """A predictor straight from a checkpoint of a fine-tuned model."""
         h = _vp()
-        o = _opts(num_threads, max_batch, input_table)
+        o = _opts(num_threads, max_batch, input_table, int8)
         lib.tf_predictor_load(ctypes.byref(h), ctx.handle, os.fsencode(path), ctypes.byref(o))
         return cls(ctx, h)
 

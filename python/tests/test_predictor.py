@@ -54,6 +54,24 @@ class PredictorTest(unittest.TestCase):
     def tearDown(self):
         self.ctx.close()
 
+    def test_int8_weights(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m8.safetensors")
+            self.model.export(path, dtype="int8", min_elements=1)
+            seqs = _seqs(11)
+            deq = lt.Predictor.load(self.ctx, path, int8="dequantize").predict_ids(seqs)
+            res = lt.Predictor.load(self.ctx, path, int8="resident")
+            # before any call, so no workspace counts
+            self.assertLess(res.resident_bytes,
+                            lt.Predictor.load(self.ctx, path, int8="dequantize").resident_bytes)
+            got = res.predict_ids(seqs)
+            for i in range(len(seqs)):
+                for c in range(3):
+                    self.assertAlmostEqual(float(got[i][c]), float(deq[i][c]), delta=2e-6)
+        with self.assertRaises(ValueError):
+            lt.Predictor.from_model(self.model, int8="int4")
+
     def test_matches_the_model_and_keeps_input_order(self):
         p = lt.Predictor.from_model(self.model, max_batch=4)
         seqs = _seqs(23)

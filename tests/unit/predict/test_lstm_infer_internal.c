@@ -3,11 +3,14 @@
  * itself checked against PyTorch): the same outputs, to rounding, for batches sorted by length,
  * both directions, one row and many, longer than one projection chunk, with W_ih packed and not;
  * the fallback when the packed width does not fit the plan, and the input read from a table of
- * projected words. Under each step kernel. */
+ * projected words. Under each step kernel. With int8 W_ih and W_hh (gemm_i8.h, each version the
+ * CPU runs), against the training kernel on the same weights dequantised. */
 #include "tf_test.h"
 #include "each_kernel.h"
 #include "nn/lstm_kernel.h"
 #include "predict/predict_internal.h"
+#include "predict/gemm_i8.h"
+#include "tensor/quant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +26,7 @@ static float frand(uint32_t *s)
  * their projections from a table computed here by plain loops. */
 #define NWORDS 11
 static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, int pack_ih, int wrong_width,
-                      int use_table)
+                      int use_table, int int8)
 {
     uint32_t s = 99u + (uint32_t)(I * 7 + H * 3 + T + B + reverse);
     const int64_t G4 = 4 * H;
@@ -56,6 +59,27 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
             memset(x + r * I, 0, sizeof(float) * (size_t)I);
             tok[r] = -1;
         }
+    /* int8: the weights become their dequantised int8 form for the reference, and int8 panels for
+     * the prediction LSTM, which then has no f32 weights to read. */
+    int8_t *q_hh = NULL, *q_ih = NULL;
+    float *s_hh = NULL, *s_ih = NULL, *q_work = NULL;
+    if (int8) {
+        int8_t *q = malloc((size_t)(G4 * (I > H ? I : H)));
+        float *scale = malloc(sizeof(float) * (size_t)G4);
+        q_hh = malloc(tf__i8_packed_bytes(G4, H));
+        q_ih = malloc(tf__i8_packed_bytes(G4, I));
+        s_hh = malloc(sizeof(float) * tf__i8_scale_floats(G4));
+        s_ih = malloc(sizeof(float) * tf__i8_scale_floats(G4));
+        q_work = malloc(sizeof(float) * tf__i8_work_floats(I > H ? I : H));
+        assert_int_equal(tf__quantize_rows_i8(w_hh, G4, H, q, scale), -1);
+        tf__dequantize_rows_i8(q, scale, G4, H, w_hh);
+        tf__i8_pack(G4, H, q, scale, q_hh, s_hh);
+        assert_int_equal(tf__quantize_rows_i8(w_ih, G4, I, q, scale), -1);
+        tf__dequantize_rows_i8(q, scale, G4, I, w_ih);
+        tf__i8_pack(G4, I, q, scale, q_ih, s_ih);
+        free(q);
+        free(scale);
+    }
     for (int64_t v = 0; v < NWORDS; v++)
         for (int64_t j = 0; j < G4; j++) {
             double acc = 0.0;
@@ -71,11 +95,19 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
     float *packed_ih = malloc(sizeof(float) * tf__pred_lstm_packed_floats(I, H));
     float *pwork = malloc(sizeof(float) * tf__pred_lstm_work_floats(H, T, B));
     tf__pred_lstm_t p = {I,      H,    T, B, w_ih, w_hh, b_ih, b_hh, packed, pack_ih ? packed_ih : NULL, 0, 1,
-                         use_table ? table : NULL, use_table ? tok : NULL};
+                         use_table ? table : NULL, use_table ? tok : NULL, NULL, NULL, NULL, NULL, NULL};
     p.pw = tf__pred_lstm_pack(H, H, w_hh, packed);
     tf__pred_lstm_pack(I, H, w_ih, packed_ih);
     if (wrong_width) /* as if no kernel of the packed width existed: the unpacked weights serve */
         p.pw = p.pw + 1;
+    if (int8) {
+        p.w_ih = p.w_hh = p.packed = p.packed_ih = NULL;
+        p.q_hh = q_hh;
+        p.q_ih = q_ih;
+        p.s_hh = s_hh;
+        p.s_ih = s_ih;
+        p.q_work = q_work;
+    }
     memset(got, 0xff, sizeof(float) * (size_t)(T * B * H)); /* NaN: every output must be written */
     tf__pred_lstm_forward(&p, reverse, x, I, len, got, H, pwork);
     double worst = 0.0;
@@ -86,9 +118,9 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
         worst = fmax(worst, fabs((double)got[i] - (double)want[i]));
     }
     if (worst > 2e-6)
-        fail_msg("I=%lld H=%lld T=%lld B=%lld reverse=%d pack_ih=%d table=%d: differs from the training kernel "
-                 "by %.3g",
-                 (long long)I, (long long)H, (long long)T, (long long)B, reverse, pack_ih, use_table, worst);
+        fail_msg("I=%lld H=%lld T=%lld B=%lld reverse=%d pack_ih=%d table=%d int8=%d: differs from the training "
+                 "kernel by %.3g",
+                 (long long)I, (long long)H, (long long)T, (long long)B, reverse, pack_ih, use_table, int8, worst);
     free(x);
     free(w_ih);
     free(w_hh);
@@ -101,12 +133,17 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
     free(emb);
     free(table);
     free(tok);
+    free(q_hh);
+    free(q_ih);
+    free(s_hh);
+    free(s_ih);
+    free(q_work);
 }
 
 static void check(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, int pack_ih, int wrong_width)
 {
-    check_one(I, H, T, B, reverse, pack_ih, wrong_width, 0);
-    check_one(I, H, T, B, reverse, pack_ih, wrong_width, 1);
+    check_one(I, H, T, B, reverse, pack_ih, wrong_width, 0, 0);
+    check_one(I, H, T, B, reverse, pack_ih, wrong_width, 1, 0);
 }
 
 static void test_matches_training_kernel(void **state)
@@ -121,10 +158,31 @@ static void test_matches_training_kernel(void **state)
     }
 }
 
+/* Every row count from one (the mixed kernel) to many (dequantised panels), under each version. */
+static void test_int8_weights_match_training_kernel(void **state)
+{
+    (void)state;
+    int ran = 0;
+    for (int v = TF__I8_BASE; v <= TF__I8_V4; v++) {
+        if (tf__i8_force(v) != 0)
+            continue;
+        ran++;
+        for (int reverse = 0; reverse < 2; reverse++) {
+            check_one(5, 12, 7, 1, reverse, 1, 0, 0, 1);
+            check_one(8, 16, 40, 3, reverse, 1, 0, 0, 1);
+            check_one(24, 40, 9, 17, reverse, 1, 0, 0, 1);
+            check_one(7, 60, 35, 6, reverse, 1, 0, 1, 1); /* the first layer's input from a table */
+        }
+    }
+    assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
+    assert_true(ran >= 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_training_kernel),
+        cmocka_unit_test(test_int8_weights_match_training_kernel),
     };
     return TF_TEST_RUN_EACH_KERNEL(tests);
 }

@@ -3,7 +3,8 @@
  * (tests/reference/gen_torch_import_fixtures.py), batched results equal to one input at a time
  * and in input order, eight threads sharing one predictor bit for bit as one thread (scripts/test
  * runs this under ThreadSanitizer too), independence from the model it was made from, top-k and
- * label sets, and hostile arguments. */
+ * label sets, int8 recurrent weights (from an int8 export or quantised at creation), and hostile
+ * arguments. */
 #include "tf_test.h"
 #include "tf_fixture.h"
 
@@ -237,6 +238,123 @@ static void test_eight_threads_share_one_predictor(void **state)
     tf_ctx_free(ctx);
 }
 
+/* int8 recurrent weights: an int8 export predicts with them as with its dequantised weights (to
+ * the rounding of the products) in less memory, eight threads bit for bit as one; an f32 model's
+ * are quantised at creation; a GRU model cannot have them. */
+static void test_int8_weights(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tf_pred8_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m8.safetensors", dir);
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_t *m = import_cls(ctx, 0);
+    tf_export_opts_t eo;
+    assert_ok(tf_export_opts_init(&eo, TF_EXPORT_OPTS_VERSION));
+    eo.dtype = TF_EXPORT_DTYPE_INT8;
+    eo.min_elements = 1; /* the small recurrent matrices of this model too */
+    assert_ok(tf_model_export(m, path, &eo));
+    tf_predictor_opts_t o;
+    tf_predictor_t *deq, *res, *aut, *fromf32;
+    assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
+    assert_int_equal(o.int8_weights, TF_PREDICT_INT8_AUTO);
+    o.max_batch = 8;
+    o.num_threads = 2;
+    assert_ok(tf_predictor_load(&aut, ctx, path, &o));
+    o.int8_weights = TF_PREDICT_INT8_DEQUANTIZE;
+    assert_ok(tf_predictor_load(&deq, ctx, path, &o));
+    o.int8_weights = TF_PREDICT_INT8_RESIDENT;
+    assert_ok(tf_predictor_load(&res, ctx, path, &o));
+    assert_ok(tf_predictor_create(&fromf32, m, &o));
+    /* Two layers, H = 12, I = 8 then 12: W_ih and W_hh in f32 and packed (48 rows padded to 64
+     * columns) against int8 panels and scales; the biases stay f32. */
+    const size_t f32 = 4 * (48 * (8 + 12) + 48 * (12 + 12)) + 4 * 64 * ((8 + 12) + (12 + 12));
+    const size_t i8 = 64 * ((8 + 12 + 8) + (12 + 12 + 8));
+    const size_t rb = tf_predictor_resident_bytes(res), db = tf_predictor_resident_bytes(deq);
+    if (!(rb + (f32 - i8) - 4 * 64 * 12 <= db && db <= rb + (f32 - i8)))
+        fail_msg("resident bytes: int8 %zu, dequantised %zu; the weights should differ by %zu (less the int8 "
+                 "work buffer)", rb, db, f32 - i8);
+    float a[NSEQ * C], b[NSEQ * C], c[NSEQ * C], d[NSEQ * C];
+    assert_ok(tf_predict_ids_batch(deq, seq_ptr, seq_len, NSEQ, a, NSEQ * C));
+    assert_ok(tf_predict_ids_batch(res, seq_ptr, seq_len, NSEQ, b, NSEQ * C));
+    assert_ok(tf_predict_ids_batch(aut, seq_ptr, seq_len, NSEQ, c, NSEQ * C));
+    assert_ok(tf_predict_ids_batch(fromf32, seq_ptr, seq_len, NSEQ, d, NSEQ * C));
+    for (int i = 0; i < NSEQ * C; i++) {
+        if (fabsf(a[i] - b[i]) > 2e-6f)
+            fail_msg("value %d: %.8f with int8 weights, %.8f dequantised", i, b[i], a[i]);
+        if (c[i] != a[i] && c[i] != b[i])
+            fail_msg("value %d: %.8f automatic, neither %.8f nor %.8f", i, c[i], a[i], b[i]);
+        /* the export also rounded the embedding and head; the weights quantised alike */
+        if (fabsf(d[i] - b[i]) > 0.02f)
+            fail_msg("value %d: %.8f quantised at creation, %.8f from the export", i, d[i], b[i]);
+    }
+    /* eight threads, two per call, on one int8 predictor: the bits of one */
+    job_t one = {res, {0}, TF_STATUS_OK}, jobs[8];
+    predict_job(&one);
+    assert_ok(one.st);
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (job_t){res, {0}, TF_STATUS_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, predict_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_ok(jobs[i].st);
+        assert_memory_equal(jobs[i].probs, one.probs, sizeof one.probs);
+    }
+    tf_predictor_free(aut);
+    tf_predictor_free(deq);
+    tf_predictor_free(res);
+    tf_predictor_free(fromf32);
+    /* with the input table, the first layer's W_ih is read from it */
+    o.input_table = 1;
+    assert_ok(tf_predictor_load(&res, ctx, path, &o));
+    assert_ok(tf_predict_ids_batch(res, seq_ptr, seq_len, NSEQ, c, NSEQ * C));
+    for (int i = 0; i < NSEQ * C; i++)
+        if (fabsf(c[i] - b[i]) > 2e-6f)
+            fail_msg("value %d: %.8f with the table, %.8f without", i, c[i], b[i]);
+    tf_predictor_free(res);
+    o.input_table = 0;
+    /* hostile: other values, a GRU model */
+    tf_predictor_t *none = NULL;
+    o.int8_weights = 3;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    o.int8_weights = -1;
+    assert_status(tf_predictor_create(&none, m, &o), TF_STATUS_EINVAL);
+    assert_null(none);
+    tf_model_opts_t mo;
+    tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION);
+    mo.embedding_dim = 8;
+    mo.hidden_size = 12;
+    mo.cell = TF_CELL_GRU;
+    tf_model_t *gru;
+    assert_ok(tf_model_create(&gru, ctx, tf_model_vocab(m), &mo));
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t labels[2] = {0, 1};
+    tf_loader_opts_t lo;
+    tf_loader_t *train;
+    tf_finetune_opts_t fo;
+    tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION);
+    lo.batch_size = 2;
+    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, labels, &lo));
+    tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
+    fo.stop_after_steps = 1;
+    assert_ok(tf_finetune(gru, train, NULL, &fo, NULL));
+    o.int8_weights = TF_PREDICT_INT8_RESIDENT;
+    assert_status(tf_predictor_create(&none, gru, &o), TF_STATUS_EINVAL);
+    o.int8_weights = TF_PREDICT_INT8_AUTO; /* an f32 GRU: f32 */
+    assert_ok(tf_predictor_create(&none, gru, &o));
+    tf_predictor_free(none);
+    tf_loader_free(train);
+    tf_model_free(gru);
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+    assert_int_equal(tf_test_remove_tree(dir), 0);
+}
+
 /* Texts go through the model's vocabulary: the same as their ids. A checkpoint loads straight
  * into a predictor that predicts the same bits. */
 static void test_texts_and_checkpoint(void **state)
@@ -416,6 +534,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_input_table),
         cmocka_unit_test(test_eight_threads_share_one_predictor),
         cmocka_unit_test(test_texts_and_checkpoint),
+        cmocka_unit_test(test_int8_weights),
         cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_multilabel_sets),
         cmocka_unit_test(test_hostile_input),
