@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A team of threads, started per call, for the library's own parallel loops.
+/* A team of threads for the library's own parallel loops.
  *
  * The main use is a recurrence: `steps` steps, each made of `chunks` independent pieces of
  * work, where every chunk of step k may need everything step k-1 wrote (an LSTM's time loop: the
@@ -12,8 +12,11 @@
  * finishes the job if no helper thread can be started. Which thread runs a chunk never changes
  * what it computes, so the results are the same for any number of threads.
  *
- * Helper threads are started per call (tens of microseconds) and joined before it returns; the
- * caller decides when a job is big enough to be worth it. */
+ * Helper threads are started on first use and kept: between calls they watch for the next job for
+ * a short while, then sleep until one comes (waking one costs microseconds, starting one tens). A
+ * call returns only when every helper has left its job. A call made while another is using the
+ * helpers (another application thread, a team inside a team) starts helpers of its own for its
+ * length. The caller decides when a job is big enough to be worth it. */
 #ifndef TF_CORE_TEAM_H
 #define TF_CORE_TEAM_H
 
