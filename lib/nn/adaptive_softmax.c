@@ -11,7 +11,10 @@
  * The loss runs over chunks of rows: one GEMM for the head over the chunk, then the chunk's rows
  * whose targets fall in cluster i are gathered and go through the cluster's two GEMMs (and their
  * three backward GEMMs) together. With c = 1 / (rows counted) and e the exponentials of a row's
- * logits over their sum, the logits' gradient is c (e - onehot), formed in place. The row passes run
+ * logits over their sum, the logits' gradient is c (e - onehot), formed in place for a cluster.
+ * The head's is never formed (as in linear_ce.c): its rows keep their exponentials E and the
+ * factors f_r = c / sum_r, and dX = F (E W) - c W[t], dW += E^T (F X) - c X[t], which saves
+ * a pass over the head's logits. The row passes run
  * on the team's threads, each row on its own, so they give the same bits on any number of threads. */
 #include "transfer/nn.h"
 #include "nn_internal.h"
@@ -72,6 +75,7 @@ typedef struct asoft_rows {
     const float *b;     /* bias of the logits or NULL */
     const int32_t *col; /* each row's target column, -1 for an ignored row */
     double *lp;         /* each row's log-probability of its target column */
+    float *f;           /* NULL, or each row's factor c / sum; the row keeps its exponentials */
     int64_t n, width;
     int expo;
     float c;
@@ -85,6 +89,8 @@ static void asoft_rows_piece(void *arg, int64_t step, int64_t piece)
     for (int64_t r = lo; r < hi; r++) {
         float *z = J->z + r * J->width;
         const int32_t col = J->col[r];
+        if (J->f)
+            J->f[r] = 0.0f;
         if (col < 0) {
             J->lp[r] = 0.0;
             if (J->expo)
@@ -92,6 +98,13 @@ static void asoft_rows_piece(void *arg, int64_t step, int64_t piece)
             continue;
         }
         const float zt = z[col] + (J->b ? J->b[col] : 0.0f);
+        if (J->f) {
+            const float mx = J->b ? tf__vec_add_max(z, J->b, J->width) : tf__vec_max(z, J->width);
+            const double sum = tf__vec_exp_sum(z, z, mx, J->width);
+            J->f[r] = (float)((double)J->c / sum);
+            J->lp[r] = (double)zt - (log(sum) + (double)mx);
+            continue;
+        }
         J->lp[r] = (double)zt - row_lse(z, J->b, J->width, J->expo, J->c);
         if (J->expo)
             z[col] -= J->c;
@@ -164,15 +177,15 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
     R = R < 8 ? 8 : R;
     R = R > N ? N : R;
     /* Scratch: row log-probabilities and a cluster's (doubles first), row indices, target columns,
-     * head logits, then a cluster's gathered inputs, projections, logits, projection gradients and
-     * input gradients. */
-    const double floats = (double)R * (6.0 + (double)HS + 2.0 * (double)K + 2.0 * (double)hmax + (double)osz);
+     * the head's row factors and logits, then a cluster's gathered inputs (first the head's scaled
+     * inputs), projections, logits, projection gradients and input gradients. */
+    const double floats = (double)R * (7.0 + (double)HS + 2.0 * (double)K + 2.0 * (double)hmax + (double)osz);
     TF_CHECK(tf__check_floats(fn, floats));
     TF_CHECK(tf__buf_reserve(m->ctx, &a->scratch, &a->scratch_cap, (size_t)floats));
     scratch = a->scratch;
     double *lpr = (double *)(void *)scratch, *lpc = lpr + R;
     int32_t *rows = (int32_t *)(void *)(scratch + 4 * R), *col = rows + R;
-    float *hz = scratch + 6 * R, *xg = hz + R * HS, *pj = xg + R * K, *tz = pj + R * hmax, *dp = tz + R * osz,
+    float *f = scratch + 6 * R, *hz = f + R, *xg = hz + R * HS, *pj = xg + R * K, *tz = pj + R * hmax, *dp = tz + R * osz,
           *dxg = dp + R * hmax;
     const int32_t th = m->ctx->num_threads;
     const float *x = (const float *)input->data, *hw = (const float *)a->hw->value.data;
@@ -197,15 +210,35 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
                          ? -1
                          : (int32_t)(ci == 0 ? tc[r] : a->S + ci - 1);
         }
-        asoft_rows_t head = {hz, hb, col, lpr, n, HS, need_grad, c};
+        asoft_rows_t head = {hz, hb, col, lpr, need_grad ? f : NULL, n, HS, need_grad, c};
         asoft_rows_run(th, &head);
-        if (gx)
-            tf__sgemm(th, 0, 0, n, K, HS, 1.0f, hz, HS, hw, K, 0.0f, gx + r0 * K, K);
-        if (dhw)
-            tf__sgemm(th, 1, 0, HS, K, n, 1.0f, hz, HS, xc, K, 1.0f, dhw, K);
-        if (dhb)
+        if (gx) { /* dX = F (E W) - c W[t] */
+            float *g = gx + r0 * K;
+            tf__sgemm(th, 0, 0, n, K, HS, 1.0f, hz, HS, hw, K, 0.0f, g, K);
+            for (int64_t r = 0; r < n; r++) {
+                tf__vec_scale(g + r * K, f[r], K);
+                if (col[r] >= 0)
+                    tf__vec_axpy(g + r * K, -c, hw + (int64_t)col[r] * K, K);
+            }
+        }
+        if (dhw) { /* dW += E^T (F X) - c X[t] */
+            for (int64_t r = 0; r < n; r++) {
+                memcpy(xg + r * K, xc + r * K, (size_t)K * sizeof(float));
+                tf__vec_scale(xg + r * K, f[r], K);
+            }
+            tf__sgemm(th, 1, 0, HS, K, n, 1.0f, hz, HS, xg, K, 1.0f, dhw, K);
             for (int64_t r = 0; r < n; r++)
-                tf__vec_add(dhb, hz + r * HS, HS);
+                if (col[r] >= 0)
+                    tf__vec_axpy(dhw + (int64_t)col[r] * K, -c, xc + r * K, K);
+        }
+        if (dhb) { /* db += E^T f - c onehot */
+            for (int64_t r = 0; r < n; r++)
+                if (f[r] != 0.0f)
+                    tf__vec_axpy(dhb, f[r], hz + r * HS, HS);
+            for (int64_t r = 0; r < n; r++)
+                if (col[r] >= 0)
+                    dhb[col[r]] -= c;
+        }
         /* Each cluster over the chunk's rows whose targets fall in it. */
         for (int32_t i = 0; i < a->k; i++) {
             const int64_t lo = a->cut[i], o = a->cut[i + 1] - lo, h = a->hid[i];
@@ -223,7 +256,7 @@ tf_status_t tf__asoft_loss(tf_module_t *m,
             tf__sgemm(th, 0, 1, ni, o, h, 1.0f, pj, h, B, h, 0.0f, tz, o);
             for (int64_t j = 0; j < ni; j++)
                 col[j] = (int32_t)(tc[rows[j]] - lo);
-            asoft_rows_t tail = {tz, NULL, col, lpc, ni, o, need_grad, c};
+            asoft_rows_t tail = {tz, NULL, col, lpc, NULL, ni, o, need_grad, c};
             asoft_rows_run(th, &tail);
             for (int64_t j = 0; j < ni; j++)
                 lpr[rows[j]] += lpc[j];
