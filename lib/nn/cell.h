@@ -113,7 +113,7 @@ tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, 
  * block of hidden units is whole panels of every gate: plan it for B rows into gate pre-activations
  * of `gates` * H columns ([accumulate] into them) and pack w_hh (gates*H x H) into `packed`; */
 void tf__cell_pack_gates(tf__step_gemm_t *g, int32_t gates, int64_t B, int64_t H, int accumulate,
-                         const float *w_hh, float *packed);
+                         int64_t xsmm_pw, const float *w_hh, float *packed);
 /* then the columns of units j0..j1-1 of every gate: C[:, q*H + j] = [C +] h W_hh,q^T. */
 void tf__cell_run_gates(const tf__step_gemm_t *g, int32_t gates, const float *h, const float *packed,
                         int64_t j0, int64_t j1, float *C);

@@ -215,7 +215,7 @@ static void gru_forward(const tf__cell_shape_t *s,
         tf__step_gemm_plan(&gemm, B, H3, H, H, H3, 0);
         sp = gru_split(s, &gemm);
         if (sp.threads > 1)
-            tf__cell_pack_gates(&gemm, 3, B, H, 0, w_hh, packed);
+            tf__cell_pack_gates(&gemm, 3, B, H, 0, TF__STEP_XSMM_PANEL, w_hh, packed);
         else
             tf__step_gemm_pack(&gemm, packed, w_hh, 1);
     }

@@ -573,9 +573,9 @@ tf__cell_split_t tf__cell_split_steps(const tf__cell_shape_t *s, int32_t gates, 
 }
 
 void tf__cell_pack_gates(tf__step_gemm_t *g, int32_t gates, int64_t B, int64_t H, int accumulate,
-                         const float *w_hh, float *packed)
+                         int64_t xsmm_pw, const float *w_hh, float *packed)
 {
-    tf__step_gemm_plan(g, B, H, H, H, gates * H, accumulate);
+    tf__step_gemm_plan_panel(g, B, H, H, H, gates * H, accumulate, xsmm_pw);
     for (int64_t q = 0; q < gates; q++)
         tf__step_gemm_pack(g, packed + (size_t)q * tf__step_gemm_packed_floats(g), w_hh + q * H * H, 1);
 }
@@ -588,13 +588,24 @@ void tf__cell_run_gates(const tf__step_gemm_t *g, int32_t gates, const float *h,
         tf__step_gemm_run(g, h, packed + (size_t)q * per_gate, j0, j1, C + q * g->N);
 }
 
+/* libxsmm's panel width for an LSTM's per-step products. Split over threads, a step's blocks are
+ * whole panels, so a last panel less than half full leaves one thread with up to a panel more than
+ * the others every step (H = 200 in panels of 64: 128 units against 72); panels of 32 even it out
+ * (104 against 96). */
+static int64_t lstm_panel(const tf__lstm_shape_t *s)
+{
+    const int64_t rest = s->hidden_size % TF__STEP_XSMM_PANEL;
+    return s->threads >= 2 && rest > 0 && 2 * rest < TF__STEP_XSMM_PANEL ? TF__STEP_XSMM_PANEL / 2
+                                                                           : TF__STEP_XSMM_PANEL;
+}
+
 int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s)
 {
     if (!use_packed(s->batch, s->hidden_size))
         return 1;
     tf__step_gemm_t g;
-    tf__step_gemm_plan(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
-                       4 * s->hidden_size, 1);
+    tf__step_gemm_plan_panel(&g, s->batch, s->hidden_size, s->hidden_size, s->hidden_size,
+                             4 * s->hidden_size, 1, lstm_panel(s));
     return tf__cell_split_steps(s, 4, g.pw).blocks;
 }
 
@@ -709,7 +720,7 @@ void tf__lstm_forward(const tf__lstm_shape_t *s,
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     tf__step_gemm_t gemm = {0};
     if (packed) {
-        tf__cell_pack_gates(&gemm, 4, B, H, 1, w_hh, packed);
+        tf__cell_pack_gates(&gemm, 4, B, H, 1, lstm_panel(s), w_hh, packed);
     }
 
     float *h_init = hs + (cache && reverse ? T * BH : 0);
@@ -837,7 +848,7 @@ void tf__lstm_backward(const tf__lstm_shape_t *s,
     float *packed = use_packed(B, H) ? work + G4 + TB * G4 + 3 * BH : NULL;
     tf__step_gemm_t gemm = {0};
     if (packed) {
-        tf__step_gemm_plan(&gemm, B, H, G4, G4, H, 0);
+        tf__step_gemm_plan_panel(&gemm, B, H, G4, G4, H, 0, lstm_panel(s));
         tf__step_gemm_pack(&gemm, packed, w_hh, 0);
     }
 

@@ -61,14 +61,21 @@ static tf__step_kernel_fn xsmm_kernel(const tf__step_gemm_t *g, int64_t m)
 void tf__step_gemm_plan(tf__step_gemm_t *g, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc,
                         int accumulate)
 {
+    tf__step_gemm_plan_panel(g, M, N, K, lda, ldc, accumulate, TF__STEP_XSMM_PANEL);
+}
+
+void tf__step_gemm_plan_panel(tf__step_gemm_t *g, int64_t M, int64_t N, int64_t K, int64_t lda,
+                              int64_t ldc, int accumulate, int64_t xsmm_pw)
+{
     *g = (tf__step_gemm_t){M, N, K, lda, ldc, accumulate, TF__STEP_PORTABLE_PANEL, NULL, NULL};
+    (void)xsmm_pw;
 #if defined(TF_HAVE_XSMM)
     const int kernel = atomic_load(&forced);
     /* libxsmm's dimensions are int; larger shapes stay on the portable kernel. */
     if (kernel == TF__STEP_PORTABLE || !tf__step_gemm_xsmm_available() || M > INT32_MAX / 4 ||
         K > INT32_MAX / 4 || lda > INT32_MAX || ldc > INT32_MAX)
         return;
-    g->pw = TF__STEP_XSMM_PANEL;
+    g->pw = xsmm_pw;
     const int64_t rest = N % g->pw;
     g->full = N >= g->pw ? xsmm_kernel(g, g->pw) : NULL;
     g->tail = rest ? xsmm_kernel(g, rest) : NULL;

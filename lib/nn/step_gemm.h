@@ -38,6 +38,10 @@ typedef struct tf__step_gemm {
 /* Plan the product for this shape (lda, ldc: row strides of A and C). */
 void tf__step_gemm_plan(tf__step_gemm_t *g, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc,
                         int accumulate);
+/* The same with libxsmm panels of xsmm_pw columns (a multiple of 16 up to TF__STEP_XSMM_PANEL;
+ * narrower panels split a step over threads more evenly); the portable kernel keeps its own. */
+void tf__step_gemm_plan_panel(tf__step_gemm_t *g, int64_t M, int64_t N, int64_t K, int64_t lda,
+                              int64_t ldc, int accumulate, int64_t xsmm_pw);
 
 /* Floats of W packed for a plan, and the most any plan of a K x N matrix can need (for workspace
  * sizes fixed before a plan is made). */

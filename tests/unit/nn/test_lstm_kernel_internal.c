@@ -672,6 +672,17 @@ static void test_small_steps_are_not_split(void **state)
     assert_true(tf__lstm_time_loop_blocks(&big) > 1);
 }
 
+/* A split step's blocks are whole panels: at H = 200 on 2 threads, 7 blocks of 32 units, so the
+ * two threads get 104 and 96 (libxsmm's panels are narrowed from 64 there, which would give blocks
+ * of 64, 64, 64 and 8, and 128 units to one thread; the portable kernel's panels of 16 give the
+ * same 7). */
+static void test_split_blocks_are_even(void **state)
+{
+    (void)state;
+    const tf__lstm_shape_t h200 = {100, 200, 64, 32, 2};
+    assert_int_equal(tf__lstm_time_loop_blocks(&h200), 7);
+}
+
 /* ---- contract details ------------------------------------------------------------------------- */
 
 /* NULL gradient outputs skip their work and leave every other result bit for bit unchanged. */
@@ -900,6 +911,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fast_matches_double_on_larger_shapes),
         cmocka_unit_test(test_threads_give_identical_results),
         cmocka_unit_test(test_small_steps_are_not_split),
+        cmocka_unit_test(test_split_blocks_are_even),
         cmocka_unit_test(test_null_gradient_outputs_leave_others_unchanged),
         cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_inference_without_cache_matches_training_forward),
