@@ -5,8 +5,9 @@
  * classifier (K = 200, N = 800); the input projection is K = 100.
  *
  * Usage: bench_gemm_i8 [K] [N] [M,...] [version]   (version: gemm_i8.h's TF__I8_*, 0 = the CPU's)
- * Prints one line per M: microseconds per product of the f32 kernel, the mixed int8 kernel and the
- * dequantised int8 panels (the fastest of five rounds each). */
+ * Prints one line per M: microseconds per product of the f32 kernel, the mixed int8 kernel, the
+ * dequantised int8 panels and the integer products (plain C without VNNI; the fastest of five
+ * rounds each). */
 #include "predict/gemm_i8.h"
 #include "nn/step_gemm.h"
 #include "tensor/quant.h"
@@ -23,7 +24,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { F32, MIXED, PANELS };
+enum { F32, MIXED, PANELS, INT };
 
 /* Microseconds per product, the best of five rounds of `reps`. */
 static double time_it(int how, int64_t M, int64_t N, int64_t K, const float *A, const float *Pf, const int8_t *P,
@@ -39,8 +40,10 @@ static double time_it(int how, int64_t M, int64_t N, int64_t K, const float *A, 
                 tf__step_gemm_run(&g, A, Pf, 0, N, C);
             else if (how == MIXED)
                 tf__i8_gemm_mixed(M, N, K, A, K, P, ps, 1, C, N);
-            else
+            else if (how == PANELS)
                 tf__i8_gemm_panels(M, N, K, A, K, P, ps, 1, C, N, work);
+            else
+                tf__i8_gemm_int(M, N, K, A, K, P, ps, 1, C, N, work);
         }
         const double t = (now() - t0) / reps * 1e6;
         best = t < best ? t : best;
@@ -95,7 +98,8 @@ int main(int argc, char **argv)
         const double f = time_it(F32, M, N, K, A, Pf, P, ps, C, work, reps);
         const double mx = time_it(MIXED, M, N, K, A, Pf, P, ps, C, work, reps);
         const double pn = time_it(PANELS, M, N, K, A, Pf, P, ps, C, work, reps);
-        printf("M=%-5lld f32_us=%.2f mixed_us=%.2f panels_us=%.2f\n", (long long)M, f, mx, pn);
+        const double in = time_it(INT, M, N, K, A, Pf, P, ps, C, work, reps);
+        printf("M=%-5lld f32_us=%.2f mixed_us=%.2f panels_us=%.2f int_us=%.2f\n", (long long)M, f, mx, pn, in);
     }
     free(w);
     free(wd);

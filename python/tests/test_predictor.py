@@ -68,7 +68,8 @@ class PredictorTest(unittest.TestCase):
             got = res.predict_ids(seqs)
             for i in range(len(seqs)):
                 for c in range(3):
-                    self.assertAlmostEqual(float(got[i][c]), float(deq[i][c]), delta=2e-6)
+                    # to rounding, or the activations' 8-bit quantisation with integer products
+                    self.assertAlmostEqual(float(got[i][c]), float(deq[i][c]), delta=1e-2)
         with self.assertRaises(ValueError):
             lt.Predictor.from_model(self.model, int8="int4")
 

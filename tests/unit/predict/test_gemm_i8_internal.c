@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The int8-weight products (lib/predict/gemm_i8.c) against a plain reference: the weights
- * dequantised (tf__dequantize_rows_i8) and multiplied in double precision. Every kernel version
- * the CPU can run, forced in turn; both ways (mixed kernel, dequantised panels) for every row
- * count; panel-boundary widths, strides wider than the matrices, accumulation; and that nothing
- * outside the output columns is written. */
+ * dequantised (tf__dequantize_rows_i8) and multiplied in double precision; the integer products
+ * also against the integer sums of the documented activation codes, and within the documented
+ * bound of the f32 product. Every kernel version the CPU can run, forced in turn; every way for
+ * every row count; panel-boundary widths, K not a multiple of four, strides wider than the
+ * matrices, accumulation, a row of zeros; and that nothing outside the output columns is
+ * written. */
 #include "tf_test.h"
 #include "predict/gemm_i8.h"
 #include "tensor/quant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@ static float frand(uint32_t *s)
     return (float)(*s >> 8) / 16777216.0f - 0.5f;
 }
 
-enum { WAY_MIXED, WAY_PANELS, WAY_AUTO };
+enum { WAY_MIXED, WAY_PANELS, WAY_INT, WAY_AUTO };
 
 #define GUARD 12345.0f
 
@@ -44,23 +47,49 @@ static void check(int64_t M, int64_t N, int64_t K, int accumulate, int way)
     tf__dequantize_rows_i8(q, scale, N, K, wd);
     tf__i8_pack(N, K, q, scale, P, ps);
     for (int64_t i = 0; i < M * lda; i++)
-        A[i] = frand(&s) * 4.0f;
+        A[i] = M > 2 && i / lda == 2 ? 0.0f : frand(&s) * 4.0f; /* row 2 all zeros */
     for (int64_t i = 0; i < M * ldc; i++)
         C[i] = C0[i] = (i % ldc) < N ? frand(&s) : GUARD;
     if (way == WAY_MIXED)
         tf__i8_gemm_mixed(M, N, K, A, lda, P, ps, accumulate, C, ldc);
     else if (way == WAY_PANELS)
         tf__i8_gemm_panels(M, N, K, A, lda, P, ps, accumulate, C, ldc, work);
+    else if (way == WAY_INT)
+        tf__i8_gemm_int(M, N, K, A, lda, P, ps, accumulate, C, ldc, work);
     else
         tf__i8_gemm(M, N, K, A, lda, P, ps, accumulate, C, ldc, work);
+    const int integer = way == WAY_INT || (way == WAY_AUTO && tf__i8_integer());
     for (int64_t m = 0; m < M; m++) {
+        /* The integer products' activation codes, by the rule of gemm_i8.h. */
+        double amax = 0.0;
+        for (int64_t k = 0; k < K; k++)
+            amax = fmax(amax, fabs((double)A[m * lda + k]));
+        const float sa = (float)amax / 127.0f > 0.0f ? (float)amax / 127.0f : FLT_TRUE_MIN,
+                    inv = 127.0f / (float)amax;
         for (int64_t n = 0; n < N; n++) {
-            double want = accumulate ? (double)C0[m * ldc + n] : 0.0, mag = fabs(want);
+            double want = accumulate ? (double)C0[m * ldc + n] : 0.0, mag = fabs(want), wsum = 0.0;
+            int64_t dot = 0;
             for (int64_t k = 0; k < K; k++) {
                 want += (double)A[m * lda + k] * (double)wd[n * K + k];
                 mag += fabs((double)A[m * lda + k] * (double)wd[n * K + k]);
+                wsum += fabs((double)wd[n * K + k]);
+                if (amax > 0.0)
+                    dot += (int64_t)rintf(isinf(inv) ? A[m * lda + k] / sa : A[m * lda + k] * inv) * q[n * K + k];
             }
-            const double got = C[m * ldc + n], tol = 4e-7 * mag * sqrt((double)K + 1) + 1e-30;
+            double tol = 4e-7 * mag * sqrt((double)K + 1) + 1e-30;
+            if (integer) {
+                /* the sums of the codes, to f32 rounding; and the documented bound */
+                const double exact = (accumulate ? (double)C0[m * ldc + n] : 0.0) +
+                                     (amax > 0.0 ? (double)dot * sa * scale[n] : 0.0);
+                const double got = C[m * ldc + n];
+                if (!(fabs(got - exact) <= 1e-6 * (fabs(exact) + fabs((double)dot * sa * scale[n])) + 1e-30))
+                    print_error("M=%lld N=%lld K=%lld acc=%d: C[%lld][%lld] = %.9g, integer sums give %.9g\n",
+                                (long long)M, (long long)N, (long long)K, accumulate, (long long)m, (long long)n,
+                                got, exact);
+                assert_true(fabs(got - exact) <= 1e-6 * (fabs(exact) + fabs((double)dot * sa * scale[n])) + 1e-30);
+                tol += sa / 2.0 * wsum * 1.0001;
+            }
+            const double got = C[m * ldc + n];
             if (!(fabs(got - want) <= tol))
                 print_error("M=%lld N=%lld K=%lld acc=%d way=%d: C[%lld][%lld] = %.9g, want %.9g (tol %.3g)\n",
                             (long long)M, (long long)N, (long long)K, accumulate, way, (long long)m,
@@ -85,8 +114,8 @@ static void check(int64_t M, int64_t N, int64_t K, int accumulate, int way)
 static void check_shapes(int way)
 {
     static const int64_t Ms[] = {1, 2, 3, 4, 5, 8, 17, 64};
-    static const int64_t Ns[] = {1, 7, 31, 32, 33, 100, 800};
-    static const int64_t Ks[] = {1, 2, 3, 200};
+    static const int64_t Ns[] = {1, 7, 16, 31, 33, 64, 65, 100, 800};
+    static const int64_t Ks[] = {1, 2, 3, 5, 8, 200};
     for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
         for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
             for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
@@ -99,7 +128,7 @@ static void test_gemm_i8_every_version_matches_reference(void **state)
 {
     (void)state;
     int ran = 0;
-    for (int v = TF__I8_BASE; v <= TF__I8_V4; v++) {
+    for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++) {
         if (tf__i8_force(v) != 0)
             continue;
         ran++;
@@ -110,7 +139,9 @@ static void test_gemm_i8_every_version_matches_reference(void **state)
     assert_true(ran >= 1);
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
     __builtin_cpu_init();
-    assert_int_equal(ran, 1 + (__builtin_cpu_supports("x86-64-v3") > 0) + (__builtin_cpu_supports("x86-64-v4") > 0));
+    const int v4 = __builtin_cpu_supports("x86-64-v4") > 0;
+    assert_int_equal(ran, 1 + (__builtin_cpu_supports("x86-64-v3") > 0) + v4 +
+                              (v4 && __builtin_cpu_supports("avx512vnni") > 0));
 #endif
 }
 
@@ -132,13 +163,37 @@ static void test_gemm_i8_extreme_rows(void **state)
     const int64_t N = 3, K = 5;
     const float w[15] = {3e38f, -1e38f, 2e37f, 0.0f, 1.0f, 1e-44f, -3e-45f, 0.0f, 1e-45f, 7e-45f,
                          1.0f,  -0.5f,  0.25f, 2.0f, -2.0f};
-    int8_t q[15], P[TF__I8_PANEL * 5];
-    float scale[3], ps[TF__I8_PANEL], wd[15], C[3], work[5 * TF__I8_PANEL];
+    int8_t q[15], P[TF__I8_PANEL * 8]; /* K padded to 8 */
+    float scale[3], ps[2 * TF__I8_PANEL], wd[15], C[3], work[5 * TF__I8_PANEL];
     const float A[5] = {1e-38f, 1e-38f, 1e-38f, 1e-38f, 1e-38f}, A2[5] = {0.5f, 1.0f, -1.0f, 2.0f, 0.0f};
     assert_int_equal(tf__quantize_rows_i8(w, N, K, q, scale), -1);
+    assert_true(tf__i8_packed_bytes(N, K) <= sizeof P && tf__i8_scale_floats(N) <= sizeof ps / sizeof *ps);
     tf__dequantize_rows_i8(q, scale, N, K, wd);
     tf__i8_pack(N, K, q, scale, P, ps);
-    for (int way = WAY_MIXED; way <= WAY_PANELS; way++) {
+    /* integer products of extreme rows: a subnormal row, huge values; within the bound */
+    const float A3[5] = {3e-45f, -1e-45f, 0.0f, 2e-45f, 1e-45f}, A4[5] = {1e38f, -3e38f, 2e38f, 0.5f, 0.0f};
+    const float *rows_[2] = {A3, A4};
+    for (int r = 0; r < 2; r++) {
+        tf__i8_gemm_int(1, N, K, rows_[r], K, P, ps, 0, C, N, work);
+        double amax = 0.0;
+        for (int64_t k = 0; k < K; k++)
+            amax = fmax(amax, fabs((double)rows_[r][k]));
+        for (int64_t n = 0; n < N; n++) {
+            double want = 0.0, wsum = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                want += (double)rows_[r][k] * (double)wd[n * K + k];
+                wsum += fabs((double)wd[n * K + k]);
+            }
+            const double sa = fmax(amax / 127.0, (double)FLT_TRUE_MIN);
+            const double bound = sa / 2.0 * wsum * 1.01 + 1e-6 * fabs(want) + 1e-44;
+            if (fabs(want) < 1e30 && !(fabs((double)C[n] - want) <= bound)) /* else beyond f32 */
+                print_error("integer row %d n %lld: got %.9g want %.9g bound %.3g\n", r, (long long)n,
+                            (double)C[n], want, bound);
+            if (fabs(want) < 1e30)
+                assert_true(fabs((double)C[n] - want) <= bound);
+        }
+    }
+    for (int way = WAY_MIXED; way <= WAY_PANELS; way++) { /* f32 products */
         const float *a = A;
         for (int pass = 0; pass < 2; pass++, a = A2) {
             if (way == WAY_MIXED)
@@ -154,7 +209,8 @@ static void test_gemm_i8_extreme_rows(void **state)
                 /* products below the normal range lose relative precision: an absolute floor */
                 assert_true(isfinite(C[n]));
                 if (!(fabs((double)C[n] - want) <= 1e-6 * mag + 1e-44))
-                    print_error("way %d pass %d n %lld: got %.9g want %.9g\n", way, pass, (long long)n, (double)C[n], want);
+                    print_error("way %d pass %d n %lld: got %.9g want %.9g\n", way, pass, (long long)n,
+                                (double)C[n], want);
                 assert_true(fabs((double)C[n] - want) <= 1e-6 * mag + 1e-44);
             }
         }

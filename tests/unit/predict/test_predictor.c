@@ -280,8 +280,9 @@ static void test_int8_weights(void **state)
     assert_ok(tf_predict_ids_batch(res, seq_ptr, seq_len, NSEQ, b, NSEQ * C));
     assert_ok(tf_predict_ids_batch(aut, seq_ptr, seq_len, NSEQ, c, NSEQ * C));
     assert_ok(tf_predict_ids_batch(fromf32, seq_ptr, seq_len, NSEQ, d, NSEQ * C));
+    /* the same weights; on a CPU with integer products (gemm_i8.h), the activations quantised */
     for (int i = 0; i < NSEQ * C; i++) {
-        if (fabsf(a[i] - b[i]) > 2e-6f)
+        if (fabsf(a[i] - b[i]) > 1e-2f)
             fail_msg("value %d: %.8f with int8 weights, %.8f dequantised", i, b[i], a[i]);
         if (c[i] != a[i] && c[i] != b[i])
             fail_msg("value %d: %.8f automatic, neither %.8f nor %.8f", i, c[i], a[i], b[i]);
@@ -313,7 +314,7 @@ static void test_int8_weights(void **state)
     assert_ok(tf_predictor_load(&res, ctx, path, &o));
     assert_ok(tf_predict_ids_batch(res, seq_ptr, seq_len, NSEQ, c, NSEQ * C));
     for (int i = 0; i < NSEQ * C; i++)
-        if (fabsf(c[i] - b[i]) > 2e-6f)
+        if (fabsf(c[i] - b[i]) > 1e-2f)
             fail_msg("value %d: %.8f with the table, %.8f without", i, c[i], b[i]);
     tf_predictor_free(res);
     o.input_table = 0;
