@@ -97,7 +97,7 @@ void tf__i8_pack(int64_t N, int64_t K, const int8_t *q, const float *scale, int8
         for (int64_t k = 0; n < N && k < K; k++)
             sum += q[n * K + k];
         dst_scale[n] = n < N ? scale[n] : 0.0f;
-        dst_scale[Np + n] = (float)sum; /* exact below 2^24: K < 132,000 */
+        dst_scale[Np + n] = (float)sum; /* exact: |sum| <= 127 K < 2^24 for K <= TF__I8_INT_MAX_K */
     }
 }
 
@@ -213,7 +213,7 @@ I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, in
 static void int_base(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
                      const float *scale, int accumulate, float *C, int64_t ldc, float *work)
 {
-    const int64_t groups = (K + 3) / 4, Np = round_panel(N);
+    const int64_t groups = (K + 3) / 4;
     uint8_t *u = (uint8_t *)work;
     for (int64_t m = 0; m < M; m++) {
         float *c = C + m * ldc;
@@ -227,7 +227,6 @@ static void int_base(int64_t M, int64_t N, int64_t K, const float *A, int64_t ld
             c[n] = accumulate ? c[n] + r : r;
         }
     }
-    (void)Np;
 }
 
 typedef struct version {
@@ -323,7 +322,7 @@ void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
                  const float *scale, int accumulate, float *C, int64_t ldc, float *work)
 {
     const version_t *v = current();
-    if (v->integer)
+    if (v->integer && K <= TF__I8_INT_MAX_K)
         v->integer(M, N, K, A, lda, P, scale, accumulate, C, ldc, work);
     else if (M <= TF__I8_MIXED_MAX_ROWS)
         v->mixed(M, N, K, A, lda, P, scale, accumulate, C, ldc);

@@ -47,6 +47,10 @@ size_t tf__i8_work_floats(int64_t K);
 void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
                  const float *scale, int accumulate, float *C, int64_t ldc, float *work);
 
+/* The largest K of integer products (their int32 sums and the column sums kept as floats stay
+ * exact); longer rows take the f32 ways. */
+#define TF__I8_INT_MAX_K 131072
+
 /* The largest M the mixed kernel takes; above it, panels are dequantised. */
 #define TF__I8_MIXED_MAX_ROWS 4
 
@@ -64,8 +68,8 @@ enum { TF__I8_AUTO = 0, TF__I8_BASE = 1, TF__I8_V3 = 2, TF__I8_V4 = 3, TF__I8_VN
  * cannot run it (the choice is then unchanged). Not thread-safe against products running. */
 int tf__i8_force(int version);
 
-/* The three ways on their own, for any M; tf__i8_gemm_int runs plain C where the CPU has no
- * VNNI. */
+/* The three ways on their own, for any M (tf__i8_gemm_int: K <= TF__I8_INT_MAX_K); it runs
+ * plain C where the CPU has no VNNI. */
 void tf__i8_gemm_mixed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
                        const float *scale, int accumulate, float *C, int64_t ldc);
 void tf__i8_gemm_panels(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
