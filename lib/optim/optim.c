@@ -87,6 +87,86 @@ static tf_status_t check_opts(const tf_optimizer_opts_t *o)
     return tf__optim_schedule_check(fn, o);
 }
 
+/* Elements per block of the threaded passes over the parameters (the update, the gradient's
+ * norm and its scaling): the update is element-wise, and the norm sums the blocks' sums in
+ * order, so neither the blocks nor the threads that run them change the result. */
+#define UPDATE_BLOCK ((int64_t)1 << 15)
+/* Blocks below which a pass stays on the calling thread (a helper costs more than it saves). */
+#define UPDATE_TEAM_MIN_BLOCKS 4
+
+static int64_t update_blocks(const tf__optim_param_t *q)
+{
+    return (q->numel + UPDATE_BLOCK - 1) / UPDATE_BLOCK;
+}
+
+/* Number the blocks of the trainable parameters one after the other (block0); their count. */
+static int64_t assign_blocks(tf_optimizer_t *opt)
+{
+    int64_t blocks = 0;
+    for (uint32_t i = 0; i < opt->nparams; i++) {
+        tf__optim_param_t *q = &opt->params[i];
+        q->block0 = blocks;
+        if (q->param->requires_grad)
+            blocks += update_blocks(q);
+    }
+    return blocks;
+}
+
+static int32_t pass_threads(const tf_optimizer_t *opt, int64_t blocks)
+{
+    return blocks >= UPDATE_TEAM_MIN_BLOCKS ? opt->ctx->num_threads : 1;
+}
+
+/* The parameter that block `block` belongs to, and the block's first element and length. */
+static tf__optim_param_t *block_param(const tf_optimizer_t *opt, int64_t block, int64_t *lo, int64_t *n)
+{
+    uint32_t i = 0;
+    while (i + 1 < opt->nparams && opt->params[i + 1].block0 <= block)
+        i++;
+    tf__optim_param_t *q = &opt->params[i];
+    *lo = (block - q->block0) * UPDATE_BLOCK;
+    *n = q->numel - *lo < UPDATE_BLOCK ? q->numel - *lo : UPDATE_BLOCK;
+    return q;
+}
+
+static void update_block(void *arg, int64_t step, int64_t block)
+{
+    const tf_optimizer_t *opt = arg;
+    const tf_optimizer_opts_t *o = &opt->o;
+    int64_t lo, n;
+    (void)step;
+    const tf__optim_param_t *q = block_param(opt, block, &lo, &n);
+    float *p = tf__f32(q->param) + lo;
+    const float *g = tf__f32(q->grad) + lo;
+    if (o->algorithm == TF_OPTIMIZER_SGD) {
+        tf__sgd_update(p, g, q->state ? q->state + lo : NULL, n, q->lr_now, o->momentum, o->dampening,
+                       q->wd_now, o->nesterov, !q->has_buf);
+    } else {
+        float *m = q->state + lo, *v = q->state + q->numel + lo;
+        float *vmax = o->amsgrad ? q->state + 2 * q->numel + lo : NULL;
+        tf__adam_update(p, g, m, v, vmax, n, q->lr_now, o->beta1, o->beta2, o->eps, q->wd_now,
+                        o->algorithm == TF_OPTIMIZER_ADAMW, q->step);
+    }
+}
+
+static void sumsq_block(void *arg, int64_t step, int64_t block)
+{
+    tf_optimizer_t *opt = arg;
+    int64_t lo, n;
+    (void)step;
+    const tf__optim_param_t *q = block_param(opt, block, &lo, &n);
+    opt->block_sumsq[block] = tf__sumsq_f32(tf__f32(q->grad) + lo, n);
+}
+
+static void scale_block(void *arg, int64_t step, int64_t block)
+{
+    const tf_optimizer_t *opt = arg;
+    int64_t lo, n;
+    (void)step;
+    const tf__optim_param_t *q = block_param(opt, block, &lo, &n);
+    tf__scale_f32(tf__f32(q->grad) + lo, n, opt->clip_coef);
+}
+
 tf_status_t
 tf_optimizer_create(tf_optimizer_t **out, tf_ctx_t *ctx, const tf_optimizer_opts_t *opts)
 {
@@ -123,6 +203,7 @@ void tf_optimizer_free(tf_optimizer_t *opt)
     for (uint32_t i = 0; i < opt->ngroups; i++)
         tf__free(ctx, opt->groups[i].prefix);
     tf__free(ctx, opt->params);
+    tf__free(ctx, opt->block_sumsq);
     tf__free(ctx, opt->groups);
     tf__free(ctx, opt);
     tf__object_freed(ctx);
@@ -205,6 +286,17 @@ tf_optimizer_add_param(tf_optimizer_t *opt, const char *name, tf_tensor_t *param
             return st;
         }
     }
+    /* Room for every block's sum of squares (the norm is taken without allocating). */
+    void *sums = opt->block_sumsq;
+    st = tf__grow_bytes(opt->ctx, &sums, &opt->cap_block_sumsq, (size_t)(opt->all_blocks + update_blocks(&p)),
+                        sizeof *opt->block_sumsq);
+    if (st != TF_STATUS_OK) {
+        tf__free(opt->ctx, p.state);
+        tf__free(opt->ctx, p.name);
+        return st;
+    }
+    opt->block_sumsq = sums;
+    opt->all_blocks += update_blocks(&p);
     p.group = find_group(opt, name);
     opt->params[opt->nparams++] = p;
     return TF_STATUS_OK;
@@ -362,23 +454,19 @@ static tf_status_t check_sizes(const tf_optimizer_t *opt, const char *fn)
 
 static double clip_norm(tf_optimizer_t *opt, double max_norm)
 {
+    const int64_t blocks = assign_blocks(opt);
+    tf__team_for(pass_threads(opt, blocks), blocks, sumsq_block, opt);
     double ss = 0.0;
-    for (uint32_t i = 0; i < opt->nparams; i++) {
-        tf__optim_param_t *q = &opt->params[i];
-        if (q->param->requires_grad)
-            ss += tf__sumsq_f32(tf__f32(q->grad), q->numel);
-    }
+    for (int64_t b = 0; b < blocks; b++) /* in order: the same sum on any number of threads */
+        ss += opt->block_sumsq[b];
     double norm = sqrt(ss);
     opt->last_norm = norm;
     if (!isfinite(norm))
         return norm;
     double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0) {
-        for (uint32_t i = 0; i < opt->nparams; i++) {
-            tf__optim_param_t *q = &opt->params[i];
-            if (q->param->requires_grad)
-                tf__scale_f32(tf__f32(q->grad), q->numel, (float)coef);
-        }
+        opt->clip_coef = (float)coef;
+        tf__team_for(pass_threads(opt, blocks), blocks, scale_block, opt);
     }
     return norm;
 }
@@ -393,42 +481,6 @@ tf_status_t tf_optimizer_clip_grad_norm(tf_optimizer_t *opt, double max_norm, do
     if (pre_clip_norm != NULL)
         *pre_clip_norm = n;
     return TF_STATUS_OK;
-}
-
-/* Elements per block of a threaded update: an update is element-wise, so the blocks and the
- * threads that run them never change the result. */
-#define UPDATE_BLOCK ((int64_t)1 << 15)
-/* Blocks below which a step stays on the calling thread (a helper costs more than it saves). */
-#define UPDATE_TEAM_MIN_BLOCKS 4
-
-static int64_t update_blocks(const tf__optim_param_t *q)
-{
-    return (q->numel + UPDATE_BLOCK - 1) / UPDATE_BLOCK;
-}
-
-/* Block `block` of the step's updates: the parameters' blocks one after the other (block0). */
-static void update_block(void *arg, int64_t step, int64_t block)
-{
-    const tf_optimizer_t *opt = arg;
-    const tf_optimizer_opts_t *o = &opt->o;
-    (void)step;
-    uint32_t i = 0;
-    while (i + 1 < opt->nparams && opt->params[i + 1].block0 <= block)
-        i++;
-    const tf__optim_param_t *q = &opt->params[i];
-    const int64_t lo = (block - q->block0) * UPDATE_BLOCK;
-    const int64_t n = q->numel - lo < UPDATE_BLOCK ? q->numel - lo : UPDATE_BLOCK;
-    float *p = tf__f32(q->param) + lo;
-    const float *g = tf__f32(q->grad) + lo;
-    if (o->algorithm == TF_OPTIMIZER_SGD) {
-        tf__sgd_update(p, g, q->state ? q->state + lo : NULL, n, q->lr_now, o->momentum, o->dampening,
-                       q->wd_now, o->nesterov, !q->has_buf);
-    } else {
-        float *m = q->state + lo, *v = q->state + q->numel + lo;
-        float *vmax = o->amsgrad ? q->state + 2 * q->numel + lo : NULL;
-        tf__adam_update(p, g, m, v, vmax, n, q->lr_now, o->beta1, o->beta2, o->eps, q->wd_now,
-                        o->algorithm == TF_OPTIMIZER_ADAMW, q->step);
-    }
 }
 
 static double param_lr(const tf_optimizer_t *opt, const tf__optim_param_t *q, double sched)
@@ -446,18 +498,16 @@ tf_status_t tf_optimizer_step(tf_optimizer_t *opt)
         (void)clip_norm(opt, o->max_grad_norm);
     const double sched = tf__optim_schedule_mult(o, opt->step);
     /* Every parameter's rate and step first, then all their blocks in one team. */
-    int64_t blocks = 0;
+    const int64_t blocks = assign_blocks(opt);
     for (uint32_t i = 0; i < opt->nparams; i++) {
         tf__optim_param_t *q = &opt->params[i];
-        q->block0 = blocks;
         if (!q->param->requires_grad)
             continue; /* frozen: parameter, moments and step counter untouched */
         q->lr_now = param_lr(opt, q, sched);
         q->wd_now = q->group >= 0 ? opt->groups[q->group].weight_decay : o->weight_decay;
         q->step++;
-        blocks += update_blocks(q);
     }
-    tf__team_for(blocks >= UPDATE_TEAM_MIN_BLOCKS ? opt->ctx->num_threads : 1, blocks, update_block, opt);
+    tf__team_for(pass_threads(opt, blocks), blocks, update_block, opt);
     for (uint32_t i = 0; i < opt->nparams; i++)
         if (opt->params[i].param->requires_grad && o->algorithm == TF_OPTIMIZER_SGD && o->momentum != 0.0)
             opt->params[i].has_buf = 1;

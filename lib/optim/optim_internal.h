@@ -41,6 +41,12 @@ struct tf_optimizer {
     uint32_t ngroups, cap_groups;
     int64_t step;
     double last_norm;
+    /* The blocks' sums of squares of a gradient norm (room for every parameter's blocks, made
+     * at add_param), and the factor of the last clipping, for the threaded passes. */
+    double *block_sumsq;
+    size_t cap_block_sumsq;
+    int64_t all_blocks;
+    float clip_coef;
 };
 
 /* Validate the schedule fields of `o`; `fn` names the public function in the message. */

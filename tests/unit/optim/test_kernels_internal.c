@@ -124,6 +124,69 @@ static void test_threaded_step_matches_one_pass(void **state)
     run_threaded(TF_OPTIMIZER_SGD, 0.0, 0, 0.0);
 }
 
+/* The norm over blocks on two threads: the same bits as on one, close to one double sum, the
+ * frozen gradient left out and untouched, the others scaled by max / (norm + 1e-6). */
+static double clip_run(int32_t threads, float *out[NP], double *norm)
+{
+    tf_ctx_t *ctx;
+    tf_ctx_opts_t co;
+    assert_ok(tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION));
+    co.num_threads = threads;
+    assert_ok(tf_ctx_create(&ctx, &co));
+    tf_optimizer_t *opt;
+    assert_ok(tf_optimizer_create(&opt, ctx, NULL));
+    tf_tensor_t *p[NP], *g[NP];
+    char name[8];
+    double want = 0.0;
+    for (int k = 0; k < NP; k++) {
+        assert_ok(tf_tensor_create(&p[k], ctx, TF_DTYPE_F32, &sizes[k], 1));
+        assert_ok(tf_tensor_create(&g[k], ctx, TF_DTYPE_F32, &sizes[k], 1));
+        float *gk = tf_tensor_data(g[k]);
+        fill(gk, (int)sizes[k], 0.3, 0.7 + k);
+        for (int64_t i = 0; k != 1 && i < sizes[k]; i++)
+            want += (double)gk[i] * gk[i];
+        snprintf(name, sizeof name, "p%d", k);
+        assert_ok(tf_optimizer_add_param(opt, name, p[k], g[k]));
+    }
+    assert_ok(tf_tensor_set_requires_grad(p[1], 0));
+    assert_ok(tf_optimizer_clip_grad_norm(opt, 1.0, norm));
+    for (int k = 0; k < NP; k++) {
+        out[k] = malloc((size_t)sizes[k] * sizeof(float));
+        assert_non_null(out[k]);
+        memcpy(out[k], tf_tensor_data(g[k]), (size_t)sizes[k] * sizeof(float));
+        tf_tensor_free(p[k]);
+        tf_tensor_free(g[k]);
+    }
+    tf_optimizer_free(opt);
+    tf_ctx_free(ctx);
+    return sqrt(want);
+}
+
+static void test_threaded_clip_matches_one_sum(void **state)
+{
+    (void)state;
+    float *one[NP], *two[NP];
+    double n1, n2;
+    const double want = clip_run(1, one, &n1);
+    assert_true(clip_run(2, two, &n2) == want);
+    assert_true(n1 == n2);
+    assert_true(fabs(n2 - want) <= 1e-12 * want);
+    assert_true(want > 10.0); /* so the gradients were scaled */
+    const float coef = (float)(1.0 / (n2 + 1e-6));
+    for (int k = 0; k < NP; k++) {
+        float *g = malloc((size_t)sizes[k] * sizeof(float));
+        assert_non_null(g);
+        fill(g, (int)sizes[k], 0.3, 0.7 + k);
+        for (int64_t i = 0; k != 1 && i < sizes[k]; i++)
+            g[i] *= coef;
+        assert_memory_equal(two[k], g, (size_t)sizes[k] * sizeof(float));
+        assert_memory_equal(one[k], g, (size_t)sizes[k] * sizeof(float));
+        free(g);
+        free(one[k]);
+        free(two[k]);
+    }
+}
+
 static void test_sumsq_matches_double_loop(void **state)
 {
     (void)state;
@@ -142,6 +205,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_adam_forms_bit_identical),
         cmocka_unit_test(test_sumsq_matches_double_loop),
         cmocka_unit_test(test_threaded_step_matches_one_pass),
+        cmocka_unit_test(test_threaded_clip_matches_one_sum),
     };
     return TF_TEST_RUN(tests);
 }
