@@ -5,8 +5,9 @@
  * ids (fixed seed), predicted `batch` texts per call after one warm-up pass.
  *
  * Usage: bench_predict [threads,...] [batch,...] [input_table] [int8]   (default 1,2 and 1,64
- * and 0 and 2; input_table 1 sets tf_predictor_opts_t::input_table, int8 is the int8 lines'
- * tf_predictor_opts_t::int8_weights: 0 automatic, 1 dequantised, 2 resident)
+ * and -1 and 2; input_table sets tf_predictor_opts_t::input_table: -1 automatic (on for this
+ * model), 1 on, 0 off; int8 is the int8 lines' tf_predictor_opts_t::int8_weights: 0 automatic,
+ * 1 dequantised, 2 resident)
  * Prints one line per combination:
  *   predict dtype=f32|int8 threads=T batch=B texts_s=X resident_bytes=N
  * dtype=int8 predicts with a predictor loaded from the model's int8 export (tf_model_export); by
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
         parse_list(argv[1], threads, &nt);
     if (argc > 2)
         parse_list(argv[2], batches, &nb);
-    const int table = argc > 3 ? atoi(argv[3]) : 0;
+    const int table = argc > 3 ? atoi(argv[3]) : -1;
     const int int8 = argc > 4 ? atoi(argv[4]) : TF_PREDICT_INT8_RESIDENT;
     tf_ctx_t *ctx;
     tf_ctx_opts_t co;

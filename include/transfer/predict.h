@@ -35,14 +35,16 @@
  * input projection) size, F the features of a numeric model, H the hidden size, L the layers,
  * D the directions (1 or 2), G the gate blocks (4 for the LSTM, 3 for the GRU), I the input of a
  * layer (E for the first, D*H after it), P = pooled width (D*H per pooling mode), K the head's
- * outputs and r(n) = n rounded up to a multiple of 64:
+ * outputs, r(n) = n rounded up to a multiple of 64 and s(H) = H rounded up to a multiple of 16,
+ * or of 8 when H mod 16 is 1 to 8:
  * - weights: 4 * (V*E + E*F + E + 2*F + sum over layers of D*G*H*(I + H + 2) + K*P + K), plus,
  *   for the LSTM, the recurrent and input weights packed for the step kernels,
- *   4 * sum over layers of D*(H + I)*r(4*H); plus the vocabulary's own tables. With int8
- *   recurrent weights (tf_predictor_opts_t::int8_weights), the packed copies and the 4*D*G*H*(I + H)
- *   bytes of W_ih and W_hh in the first term are replaced by sum over layers of
- *   D*(H + I + 8)*r(4*H) (int8 panels and their scales), and each workspace gains
- *   4 * 64 * max(I, H);
+ *   4 * sum over layers of D*((H + I)*r(4*H) + 4*H*s(H)); plus, with the input table
+ *   (tf_predictor_opts_t::input_table, made by default up to #TF_PREDICTOR_TABLE_AUTO_BYTES),
+ *   4*V*4*H*D; plus the vocabulary's own tables. With int8 recurrent weights
+ *   (tf_predictor_opts_t::int8_weights), the packed copies and the 4*D*G*H*(I + H) bytes of W_ih
+ *   and W_hh in the first term are replaced by sum over layers of D*(H + I + 8)*r(4*H) (int8
+ *   panels and their scales), and each workspace gains 4 * 64 * max(I, H);
  * - each workspace (one per call in flight) for the largest batch it ran, B sequences of at most T
  *   steps, times the threads that run batches at once: 4 * (T*B*(E + F + 2*D*H) +
  *   min(T, 32)*B*4*H + 3*B*H + 4*H + B*(P + K)) for the LSTM (the GRU: T*B*G*H in place of the
@@ -69,6 +71,10 @@ typedef struct tf_predictor tf_predictor_t;
 /** Current version of ::tf_predictor_opts_t (2 added `input_table`). */
 #define TF_PREDICTOR_OPTS_VERSION 2
 
+/** The largest input table (tf_predictor_opts_t::input_table) made by default: 64 MiB, e.g. a
+ *  vocabulary of 20,000 words at H = 200, or 8,000 words at H = 512. */
+#define TF_PREDICTOR_TABLE_AUTO_BYTES ((size_t)64 << 20)
+
 /** @brief Options of a predictor. Fill with tf_predictor_opts_init(). */
 typedef struct tf_predictor_opts {
     uint32_t struct_size; /**< sizeof(tf_predictor_opts_t), set by the init function. */
@@ -79,12 +85,15 @@ typedef struct tf_predictor_opts {
     int32_t dtype;        /**< Weights as ::TF_DTYPE_F32 (the only one so far); default
                                #TF_DTYPE_F32. */
     int32_t reserved;     /**< Must be 0. */
-    int32_t input_table;  /**< 1: precompute every word's input projection of the first LSTM
-                               layer (V x 4H floats per direction, made once at creation), so a
-                               step reads a row instead of multiplying the embedding by W_ih;
-                               a token LSTM model only. Faster (a third of the work of a step of
-                               the default classifier), 4*V*4*H*D more bytes. Default 0. Since
-                               version 2. */
+    int32_t input_table;  /**< Precompute every word's input projection of the first LSTM layer
+                               (V x 4H floats per direction, made once at creation), so a step
+                               reads a row instead of multiplying the embedding by W_ih: a
+                               third of the work of a step of the default classifier, for
+                               4*V*4*H*D more bytes. -1 (the default): when the model has token
+                               input and LSTM layers and the table takes at most
+                               #TF_PREDICTOR_TABLE_AUTO_BYTES; 1: always (a token LSTM model
+                               only); 0: never. Since version 2 (whose default was 0 before
+                               -1 existed). */
     int32_t int8_weights; /**< How the recurrent weights (W_ih, W_hh) of an LSTM model run:
                                #TF_PREDICT_INT8_AUTO (default), #TF_PREDICT_INT8_DEQUANTIZE or
                                #TF_PREDICT_INT8_RESIDENT. Since version 2 (a reserved field that

@@ -4,19 +4,10 @@
  * vector extensions; on x86-64 Linux each function is compiled for three ISA levels and the best
  * one is picked at load time. */
 #include "nn_internal.h"
+#include "vec16.h"
 
 #include <math.h>
 #include <string.h>
-
-#define NV 16
-#if defined(__GNUC__)
-/* The vector helpers are always inlined, so no vector is passed in a call: neither GCC's psABI
- * warning (vectors between ISA clones) nor clang's (64-byte vectors in a build without AVX-512,
- * at every call of a helper) applies. Clang reads this pragma too. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float v16 __attribute__((vector_size(NV * sizeof(float))));
-typedef int32_t i16 __attribute__((vector_size(NV * sizeof(int32_t))));
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&        \
     !defined(__SANITIZE_ADDRESS__)
@@ -26,67 +17,18 @@ typedef int32_t i16 __attribute__((vector_size(NV * sizeof(int32_t))));
 #else
 #define NN_CLONES
 #endif
-#define NN_INLINE static inline __attribute__((always_inline))
-
-NN_INLINE v16 splat(float a)
-{
-    v16 v;
-    for (int i = 0; i < NV; i++)
-        v[i] = a;
-    return v;
-}
-
-NN_INLINE v16 load(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-NN_INLINE void store(float *p, v16 v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-NN_INLINE v16 select16(i16 m, v16 a, v16 b)
-{
-    return (v16)(((i16)a & m) | ((i16)b & ~m));
-}
-
-/* exp(x) for x <= 0 down to -87 (inputs below are clamped, giving ~1e-38): x = n ln2 + r, a
- * degree-6 polynomial for exp(r) (Cephes expf), 2^n in the exponent bits. Relative error ~2e-7. */
-NN_INLINE v16 vexp(v16 x)
-{
-    const v16 magic = splat(12582912.0f);
-    const v16 lo = splat(-87.0f), hi = splat(88.0f);
-    x = select16(x < lo, lo, x);
-    x = select16(x > hi, hi, x);
-    const v16 t = x * splat(1.44269504088896341f) + magic;
-    const v16 n = t - magic;
-    const i16 ni = (i16)t - (i16)magic;
-    v16 r = x - n * splat(0.693359375f);
-    r = r + n * splat(2.12194440e-4f);
-    v16 p = splat(1.9875691500e-4f);
-    p = p * r + splat(1.3981999507e-3f);
-    p = p * r + splat(8.3334519073e-3f);
-    p = p * r + splat(4.1665795894e-2f);
-    p = p * r + splat(1.6666665459e-1f);
-    p = p * r + splat(5.0000001201e-1f);
-    p = p * (r * r) + r + splat(1.0f);
-    return p * (v16)((ni + 127) << 23);
-}
 
 NN_CLONES static float vec_max(const float *x, int64_t n)
 {
     float m = x[0];
     int64_t i = 0;
-    if (n >= NV) {
-        v16 vm = load(x);
-        for (i = NV; i + NV <= n; i += NV) {
-            v16 v = load(x + i);
-            vm = select16(v > vm, v, vm);
+    if (n >= TF__V16) {
+        tf__v16 vm = tf__v16_load(x);
+        for (i = TF__V16; i + TF__V16 <= n; i += TF__V16) {
+            tf__v16 v = tf__v16_load(x + i);
+            vm = tf__v16_select(v > vm, v, vm);
         }
-        for (int k = 0; k < NV; k++)
+        for (int k = 0; k < TF__V16; k++)
             m = vm[k] > m ? vm[k] : m;
     }
     for (; i < n; i++)
@@ -98,16 +40,16 @@ NN_CLONES static float vec_add_max(float *restrict x, const float *restrict b, i
 {
     int64_t i = 0;
     float m;
-    if (n >= NV) {
-        v16 vm = load(x) + load(b);
-        store(x, vm);
-        for (i = NV; i + NV <= n; i += NV) {
-            v16 v = load(x + i) + load(b + i);
-            store(x + i, v);
-            vm = select16(v > vm, v, vm);
+    if (n >= TF__V16) {
+        tf__v16 vm = tf__v16_load(x) + tf__v16_load(b);
+        tf__v16_store(x, vm);
+        for (i = TF__V16; i + TF__V16 <= n; i += TF__V16) {
+            tf__v16 v = tf__v16_load(x + i) + tf__v16_load(b + i);
+            tf__v16_store(x + i, v);
+            vm = tf__v16_select(v > vm, v, vm);
         }
         m = vm[0];
-        for (int k = 1; k < NV; k++)
+        for (int k = 1; k < TF__V16; k++)
             m = vm[k] > m ? vm[k] : m;
     } else {
         x[0] += b[0];
@@ -123,22 +65,22 @@ NN_CLONES static float vec_add_max(float *restrict x, const float *restrict b, i
 
 NN_CLONES static double vec_exp_sum(float *out, const float *in, float shift, int64_t n)
 {
-    v16 acc = splat(0.0f), s = splat(shift);
+    tf__v16 acc = tf__v16_splat(0.0f), s = tf__v16_splat(shift);
     int64_t i = 0;
-    for (; i + NV <= n; i += NV) {
-        v16 e = vexp(load(in + i) - s);
-        store(out + i, e);
+    for (; i + TF__V16 <= n; i += TF__V16) {
+        tf__v16 e = tf__v16_exp(tf__v16_load(in + i) - s);
+        tf__v16_store(out + i, e);
         acc += e;
     }
     double sum = 0.0;
-    for (int k = 0; k < NV; k++)
+    for (int k = 0; k < TF__V16; k++)
         sum += acc[k];
     if (i < n) {
-        float tail[NV];
+        float tail[TF__V16];
         int64_t r = n - i;
-        for (int k = 0; k < NV; k++)
+        for (int k = 0; k < TF__V16; k++)
             tail[k] = k < r ? in[i + k] - shift : -100.0f;
-        v16 e = vexp(load(tail));
+        tf__v16 e = tf__v16_exp(tf__v16_load(tail));
         for (int64_t k = 0; k < r; k++) {
             out[i + k] = e[k];
             sum += e[k];
@@ -151,10 +93,10 @@ NN_CLONES static double vec_exp_sum(float *out, const float *in, float shift, in
  * does the plain loop's multiply and add (no contraction under -std=c11), so the bits are the same. */
 NN_CLONES static void vec_scale(float *x, float a, int64_t n)
 {
-    const v16 va = splat(a);
+    const tf__v16 va = tf__v16_splat(a);
     int64_t i = 0;
-    for (; i + NV <= n; i += NV)
-        store(x + i, load(x + i) * va);
+    for (; i + TF__V16 <= n; i += TF__V16)
+        tf__v16_store(x + i, tf__v16_load(x + i) * va);
     for (; i < n; i++)
         x[i] *= a;
 }
@@ -162,18 +104,18 @@ NN_CLONES static void vec_scale(float *x, float a, int64_t n)
 NN_CLONES static void vec_add(float *restrict acc, const float *restrict x, int64_t n)
 {
     int64_t i = 0;
-    for (; i + NV <= n; i += NV)
-        store(acc + i, load(acc + i) + load(x + i));
+    for (; i + TF__V16 <= n; i += TF__V16)
+        tf__v16_store(acc + i, tf__v16_load(acc + i) + tf__v16_load(x + i));
     for (; i < n; i++)
         acc[i] += x[i];
 }
 
 NN_CLONES static void vec_axpy(float *restrict acc, float a, const float *restrict x, int64_t n)
 {
-    const v16 va = splat(a);
+    const tf__v16 va = tf__v16_splat(a);
     int64_t i = 0;
-    for (; i + NV <= n; i += NV)
-        store(acc + i, load(acc + i) + va * load(x + i));
+    for (; i + TF__V16 <= n; i += TF__V16)
+        tf__v16_store(acc + i, tf__v16_load(acc + i) + va * tf__v16_load(x + i));
     for (; i < n; i++)
         acc[i] += a * x[i];
 }

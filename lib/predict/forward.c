@@ -91,7 +91,8 @@ static size_t carve(const tf__pred_net_t *net, int64_t T, int64_t B, float *base
     /* Without packed weights in the net (a model's own predictions), each layer packs its own. */
     const int64_t Imax = net->L > 1 && (int64_t)DH > net->E ? (int64_t)DH : net->E;
     TAKE(c->packed, tf__pred_fast(net) && net->packed == NULL && net->q8 == NULL
-                        ? tf__pred_lstm_packed_floats(net->H, net->H) + tf__pred_lstm_packed_floats(Imax, net->H)
+                        ? tf__pred_lstm_packed_floats(net->H, net->H) + tf__pred_lstm_packed_floats(Imax, net->H) +
+                              tf__pred_step1_floats(net->H)
                         : 0);
     TAKE(c->q_work, net->q8 ? tf__i8_work_floats(Imax > net->H ? Imax : net->H) : 0);
     TAKE(c->pooled, (size_t)B * (size_t)net->P);
@@ -248,7 +249,7 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
             const float *const *w = net->w + 4 * (l * net->D + d);
             if (tf__pred_fast(net)) {
                 tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads, NULL, NULL,
-                                     NULL, NULL, NULL, NULL, NULL};
+                                     NULL, NULL, NULL, NULL, NULL, NULL};
                 if (l == 0 && net->tables) {
                     s.table = net->tables[d];
                     s.tok = c.tok;
@@ -263,11 +264,14 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
                 } else if (net->packed) {
                     s.packed = net->packed[l * net->D + d];
                     s.packed_ih = s.packed + tf__pred_lstm_packed_floats(H, H);
+                    s.step1 = s.packed_ih + tf__pred_lstm_packed_floats(I, H);
                 } else {
                     s.pw = tf__pred_lstm_pack(H, H, w[1], c.packed);
                     s.packed = c.packed;
                     s.packed_ih = c.packed + tf__pred_lstm_packed_floats(H, H);
                     tf__pred_lstm_pack(I, H, w[0], (float *)s.packed_ih);
+                    s.step1 = s.packed_ih + tf__pred_lstm_packed_floats(I, H);
+                    tf__pred_step1_pack(H, w[1], (float *)s.step1);
                 }
                 tf__pred_lstm_forward(&s, d, x, I, len, y + d * H, DH, c.work);
             } else {

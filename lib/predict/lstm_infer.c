@@ -10,10 +10,11 @@
  *     n_t rows: each step's product and gate pass cover those rows only (PyTorch's packed
  *     sequences do the same), and padded steps cost nothing;
  *   - the input projection runs over chunks of CHUNK steps, so its buffer is CHUNK*B*4H floats
- *     instead of T*B*4H.
- * The activations are the training kernel's (tf__lstm_sigmoid_n, tf__lstm_tanh_n). */
+ *     instead of T*B*4H; with an input table there is none, each step's gates read the table;
+ *   - a step with one row left is one fused pass (lstm_step.c), the product over a W_hh packed
+ *     for it and the gates block by block.
+ * The gates run on lstm_step.c's kernels (the same activations as the training kernel's). */
 #include "predict_internal.h"
-#include "../nn/lstm_kernel.h"
 #include "../nn/step_gemm.h"
 #include "../tensor/blas.h"
 #include "gemm_i8.h"
@@ -40,21 +41,11 @@ int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst)
 #define ROWS 32
 
 /* gbuf (rows x 4H) = x (rows x I, stride ldx) W_ih^T, on the packed W_ih where the step kernels
- * have its panel width, else through tf__sgemm. */
+ * have its panel width, else through tf__sgemm. Not with a table (each step reads its rows). */
 static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64_t r0_all, int64_t rows,
                     float *gbuf)
 {
     const int64_t G4 = 4 * s->H;
-    if (s->table) {
-        for (int64_t r = 0; r < rows; r++) {
-            const int32_t id = s->tok[r0_all + r];
-            if (id >= 0)
-                memcpy(gbuf + r * G4, s->table + (int64_t)id * G4, (size_t)G4 * sizeof(float));
-            else
-                memset(gbuf + r * G4, 0, (size_t)G4 * sizeof(float));
-        }
-        return;
-    }
     x += r0_all * ldx;
     if (s->q_ih) {
         tf__i8_gemm(rows, G4, s->I, x, ldx, s->q_ih, s->s_ih, 0, gbuf, G4, s->q_work);
@@ -83,27 +74,12 @@ size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B)
     return (size_t)(4 * H + tc * B * 4 * H + 3 * B * H);
 }
 
-/* The gate pass of row `g` (4H pre-activations without bias): c and h updated in place. */
-static void gates(int64_t H, float *g, const float *bias, float *c, float *h, float *tmp)
-{
-    for (int64_t j = 0; j < 4 * H; j++)
-        g[j] += bias[j];
-    tf__lstm_sigmoid_n(g, g, 2 * H);              /* i, f */
-    tf__lstm_tanh_n(g + 2 * H, g + 2 * H, H);     /* g */
-    tf__lstm_sigmoid_n(g + 3 * H, g + 3 * H, H);  /* o */
-    for (int64_t j = 0; j < H; j++)
-        c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
-    tf__lstm_tanh_n(tmp, c, H);
-    for (int64_t j = 0; j < H; j++)
-        h[j] = g[3 * H + j] * tmp[j];
-}
-
 void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
                            float *y, int64_t ldy, float *work)
 {
     const int64_t H = s->H, T = s->T, B = s->B, G4 = 4 * H;
     const int64_t tc = T < CHUNK ? T : CHUNK;
-    float *bias = work, *gbuf = bias + G4, *h = gbuf + tc * B * G4, *c = h + B * H, *tmp = c + B * H;
+    float *bias = work, *gbuf = bias + G4, *h = gbuf + tc * B * G4, *c = h + B * H, *hn = c + B * H;
     for (int64_t j = 0; j < G4; j++)
         bias[j] = s->b_ih[j] + s->b_hh[j];
     memset(h, 0, (size_t)(2 * B * H) * sizeof(float));
@@ -113,30 +89,40 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
         /* Chunk of steps k0..k1-1 in the direction's order: times t0..t0+n-1. */
         const int64_t n = T - k0 < tc ? T - k0 : tc;
         const int64_t t0 = reverse ? T - k0 - n : k0;
-        project(s, x, ldx, t0 * B, n * B, gbuf);
+        if (!s->table)
+            project(s, x, ldx, t0 * B, n * B, gbuf);
         for (int64_t k = 0; k < n; k++) {
             const int64_t t = reverse ? t0 + n - 1 - k : t0 + k;
             int64_t m = 0; /* running sequences: a prefix, as the rows are sorted by length */
             while (m < B && len[m] > t)
                 m++;
-            float *g = gbuf + (t - t0) * B * G4;
+            /* With a table, the product goes to one step's rows (the same, kept in cache) and the
+             * gates add the table's rows. */
+            float *g = s->table ? gbuf : gbuf + (t - t0) * B * G4;
+            const float *gx = s->table && m > 0 ? s->table + (int64_t)s->tok[t * B] * G4 : g;
             if (m > 0 && s->q_hh) {
-                tf__i8_gemm(m, G4, H, h, H, s->q_hh, s->s_hh, 1, g, G4, s->q_work);
+                tf__i8_gemm(m, G4, H, h, H, s->q_hh, s->s_hh, !s->table, g, G4, s->q_work);
+                tf__pred_gates(H, m, g, G4, s->table, s->table ? s->tok + t * B : NULL, bias, c, h);
+            } else if (m == 1 && s->step1) { /* one row: the fused step */
+                const int64_t tn = reverse ? t - 1 : t + 1;
+                if (s->table && tn >= 0 && tn < T && len[0] > tn) /* the next row meanwhile */
+                    for (int64_t j = 0; j < G4; j += 16)
+                        TF__PRED_PREFETCH(s->table + (int64_t)s->tok[tn * B] * G4 + j);
+                tf__pred_step1(H, s->step1, gx, bias, h, hn, c, 0, (H + TF__PRED_UNITS - 1) / TF__PRED_UNITS);
+                memcpy(h, hn, (size_t)H * sizeof(float));
             } else if (m > 0) {
                 if (m != planned) {
-                    tf__step_gemm_plan(&plan, m, G4, H, H, G4, 1);
+                    tf__step_gemm_plan(&plan, m, G4, H, H, G4, !s->table);
                     planned = m;
                 }
                 if (plan.pw == s->pw)
                     tf__step_gemm_run(&plan, h, s->packed, 0, G4, g);
                 else /* no kernel of the packed panel width for this row count */
-                    tf__sgemm(1, 0, 1, m, G4, H, 1.0f, h, H, s->w_hh, H, 1.0f, g, G4);
+                    tf__sgemm(1, 0, 1, m, G4, H, 1.0f, h, H, s->w_hh, H, s->table ? 0.0f : 1.0f, g, G4);
+                tf__pred_gates(H, m, g, G4, s->table, s->table ? s->tok + t * B : NULL, bias, c, h);
             }
-            for (int64_t b = 0; b < m; b++) {
-                gates(H, g + b * G4, bias, c + b * H, h + b * H, tmp);
-                if (y)
-                    memcpy(y + (t * B + b) * ldy, h + b * H, (size_t)H * sizeof(float));
-            }
+            for (int64_t b = 0; y && b < m; b++)
+                memcpy(y + (t * B + b) * ldy, h + b * H, (size_t)H * sizeof(float));
             for (int64_t b = m; y && b < B; b++)
                 memset(y + (t * B + b) * ldy, 0, (size_t)H * sizeof(float));
         }

@@ -32,8 +32,9 @@ typedef struct tf__pred_net {
     double temperature;
     const double *offsets;    /* K */
     float *const *packed;     /* per layer and direction: W_hh^T, then W_ih^T, packed for the
-                                 LSTM's products (tf__pred_lstm_pack), or NULL: packed on each
-                                 call */
+                                 LSTM's products (tf__pred_lstm_pack), then W_hh for the fused
+                                 step (tf__pred_step1_pack); or NULL: packed on each call, without
+                                 the fused step */
     int64_t pw;               /* their panel width */
     const float *const *tables; /* per direction of the first layer: V x 4H input projections of
                                    every word, or NULL */
@@ -59,6 +60,7 @@ typedef struct tf__pred_lstm {
     const int8_t *q_hh, *q_ih; /* int8 W_hh and W_ih (gemm_i8.h) in place of the f32 ones, or NULL */
     const float *s_hh, *s_ih;  /* their scales */
     float *q_work;             /* tf__i8_work_floats(max(I, H)) for their products */
+    const float *step1;       /* W_hh packed for tf__pred_step1 (steps of one row), or NULL */
 } tf__pred_lstm_t;
 
 size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);
@@ -68,6 +70,29 @@ size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
 /* Outputs y (rows t*B + b, stride ldy), zero at padded steps; len: B lengths, non-increasing. */
 void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
                            float *y, int64_t ldy, float *work);
+/* Fetch the cache line at p ahead of its use (rows far apart in memory: the input table's). */
+#if defined(__GNUC__)
+#define TF__PRED_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TF__PRED_PREFETCH(p) ((void)(p))
+#endif
+
+/* The vector kernels of lstm_step.c, over blocks of TF__PRED_UNITS hidden units. W_hh (4H x H) packed for tf__pred_step1: floats, packing. */
+#define TF__PRED_UNITS 16
+size_t tf__pred_step1_floats(int64_t H);
+void tf__pred_step1_pack(int64_t H, const float *w_hh, float *dst);
+/* One step of one row over the blocks of 16 hidden units blk0..blk1-1: gates = gx + bias +
+ * h W_hh^T (wp packed), then c in place and the new h into hn (not h). */
+void tf__pred_step1(int64_t H, const float *wp, const float *gx, const float *bias, const float *h, float *hn,
+                    float *c, int64_t blk0, int64_t blk1);
+/* The gate pass of m rows: g (rows of 4H, stride ldg: the products) + bias, plus with a table its
+ * row tok[b] for row b, to c and h (rows of H), in place. */
+void tf__pred_gates(int64_t H, int64_t m, const float *g, int64_t ldg, const float *table, const int32_t *tok,
+                    const float *bias, float *c, float *h);
+/* The best ISA level of those kernels on this CPU (4: x86-64-v4, 3: x86-64-v3, 0: baseline), and
+ * the level to use (for the tests; a level the CPU lacks, or -1, gives the best). */
+int tf__pred_step_best(void);
+void tf__pred_step_force(int level);
 /* Whether the net's cell runs on tf__pred_lstm_forward. */
 int tf__pred_fast(const tf__pred_net_t *net);
 

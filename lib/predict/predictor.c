@@ -53,7 +53,7 @@ static void opts_defaults(tf_predictor_opts_t *o)
     o->version = TF_PREDICTOR_OPTS_VERSION;
     o->max_batch = 64;
     o->dtype = TF_DTYPE_F32;
-    o->input_table = 0;
+    o->input_table = -1;
     o->int8_weights = TF_PREDICT_INT8_AUTO;
 }
 
@@ -174,9 +174,9 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
     for (int32_t l = 0; l < v->L; l++)
         n += (size_t)(v->D * G * H * (int8 ? 2 : (l == 0 ? v->E : DH) + H + 2));
     const int fast = tf__pred_fast(v) && !int8;
-    const size_t hh = fast ? tf__pred_lstm_packed_floats(H, H) : 0;
+    const size_t hh = fast ? tf__pred_lstm_packed_floats(H, H) : 0, s1 = fast ? tf__pred_step1_floats(H) : 0;
     for (int32_t l = 0; fast && l < v->L; l++)
-        n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H));
+        n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H) + s1);
     if (int8) {
         n += (size_t)LD * 2 * tf__i8_scale_floats(4 * H);
         for (int32_t l = 0; l < v->L; l++)
@@ -219,6 +219,8 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
         net->pw = tf__pred_lstm_pack(H, H, p->w[4 * i + 1], at);
         tf__pred_lstm_pack(I, H, p->w[4 * i], at + hh);
         at += hh + tf__pred_lstm_packed_floats(I, H);
+        tf__pred_step1_pack(H, p->w[4 * i + 1], at);
+        at += s1;
     }
     net->packed = fast ? p->packed : NULL;
     if (int8) {
@@ -309,10 +311,15 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
     if (o.int8_weights == TF_PREDICT_INT8_RESIDENT && model->cfg.cell != TF_CELL_LSTM)
         TF_FAIL(TF_STATUS_EINVAL, "%s: int8_weights TF_PREDICT_INT8_RESIDENT needs a model with LSTM layers",
                 __func__);
-    if (o.input_table != 0 && o.input_table != 1)
-        TF_FAIL(TF_STATUS_EINVAL, "%s: input_table is %d; use 0 or 1", __func__, o.input_table);
-    if (o.input_table && (model->cfg.input != TF_MODEL_INPUT_TOKENS || model->cfg.cell != TF_CELL_LSTM))
+    if (o.input_table < -1 || o.input_table > 1)
+        TF_FAIL(TF_STATUS_EINVAL, "%s: input_table is %d; use -1 (automatic), 0 or 1", __func__, o.input_table);
+    const int table_fits = model->cfg.input == TF_MODEL_INPUT_TOKENS && model->cfg.cell == TF_CELL_LSTM;
+    if (o.input_table == 1 && !table_fits)
         TF_FAIL(TF_STATUS_EINVAL, "%s: input_table needs a token model with LSTM layers", __func__);
+    if (o.input_table == -1) /* 4*V*4*H*D bytes */
+        o.input_table = table_fits && 16.0 * tf_vocab_size(model->vocab) * model->cfg.hidden_size *
+                                              tf__model_dirs(model) <=
+                                          (double)TF_PREDICTOR_TABLE_AUTO_BYTES;
     const int32_t LD = model->cfg.num_layers * tf__model_dirs(model);
     const int64_t K = model->head ? tf__head_width(model) : 1;
     const float **w = tf__calloc(model->ctx, (size_t)(4 * LD), sizeof *w);

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, List, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ._lib import EINVAL, Handle, TransferValueError, declare, lib
 from .core import Context
@@ -58,12 +58,12 @@ declare("tf_predict_label_sets", "status", [_vp, P(_f32), _sz, P(_f32), P(ctypes
 _INT8 = {"auto": 0, "dequantize": 1, "resident": 2}  # TF_PREDICT_INT8_*
 
 
-def _opts(num_threads: int, max_batch: int, input_table: bool, int8: str) -> _PredictorOpts:
+def _opts(num_threads: int, max_batch: int, input_table: Optional[bool], int8: str) -> _PredictorOpts:
     o = _PredictorOpts()
     lib.tf_predictor_opts_init(ctypes.byref(o), _PREDICTOR_OPTS_V)
     o.num_threads = num_threads
     o.max_batch = max_batch
-    o.input_table = int(input_table)
+    o.input_table = -1 if input_table is None else int(input_table)
     if int8 not in _INT8:
         raise TransferValueError(EINVAL, f"Predictor: int8 is {int8!r}; use 'auto', 'dequantize' or "
                                  "'resident'")
@@ -75,7 +75,8 @@ class Predictor(Handle):
     """A read-only predictor (tf_predictor_t) made from a fine-tuned Model or a checkpoint.
     Thread-safe: share one between threads. `num_threads` are the threads of one call (0: the
     context's), `max_batch` the sequences run together, `input_table` precomputes every word's
-    first-layer input projection (faster, more memory; a token LSTM model only), `int8` how
+    first-layer input projection (faster, more memory; a token LSTM model only; None: when the
+    table takes at most 64 MiB), `int8` how
     int8 recurrent weights run (tf_predictor_opts_t::int8_weights): 'auto' keeps an int8
     export's where that is as fast, 'dequantize' never, 'resident' always (an f32 model's are
     quantised)."""
@@ -84,7 +85,7 @@ class Predictor(Handle):
 
     @classmethod
     def from_model(cls, model: Any, num_threads: int = 0, max_batch: int = 64,
-                   input_table: bool = False, int8: str = "auto") -> "Predictor":
+                   input_table: Optional[bool] = None, int8: str = "auto") -> "Predictor":
         """Copy what prediction needs from a fine-tuned model (which may then change or go)."""
         h = _vp()
         o = _opts(num_threads, max_batch, input_table, int8)
@@ -93,7 +94,7 @@ class Predictor(Handle):
 
     @classmethod
     def load(cls, ctx: Context, path: Union[str, bytes, "os.PathLike[str]"], num_threads: int = 0,
-             max_batch: int = 64, input_table: bool = False, int8: str = "auto") -> "Predictor":
+             max_batch: int = 64, input_table: Optional[bool] = None, int8: str = "auto") -> "Predictor":
         """A predictor straight from a checkpoint of a fine-tuned model."""
         h = _vp()
         o = _opts(num_threads, max_batch, input_table, int8)

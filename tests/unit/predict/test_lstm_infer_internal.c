@@ -2,10 +2,11 @@
 /* The prediction LSTM (lib/predict/lstm_infer.c) against the training kernel (tf__lstm_forward,
  * itself checked against PyTorch): the same outputs, to rounding, for batches sorted by length,
  * both directions, one row and many, longer than one projection chunk, with W_ih packed and not;
- * the fallback when the packed width does not fit the plan, and the input read from a table of
- * projected words. Under each step kernel. With int8 W_ih and W_hh (gemm_i8.h, each version the
- * CPU runs), against the training kernel on the same weights dequantised: to rounding, or within
- * the activations' quantisation with integer products. */
+ * the fallback when the packed width does not fit the plan, the input read from a table of
+ * projected words, and the fused step of the last rows. Under each step kernel and each ISA level
+ * of the gate kernels. With int8 W_ih and W_hh (gemm_i8.h, each version the CPU runs), against the
+ * training kernel on the same weights dequantised: to rounding, or within the activations'
+ * quantisation with integer products. */
 #include "tf_test.h"
 #include "each_kernel.h"
 #include "nn/lstm_kernel.h"
@@ -33,7 +34,7 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
     const int64_t G4 = 4 * H;
     float *x = malloc(sizeof(float) * (size_t)(T * B * I));
     float *w_ih = malloc(sizeof(float) * (size_t)(G4 * I)), *w_hh = malloc(sizeof(float) * (size_t)(G4 * H));
-    float b_ih[4 * 64], b_hh[4 * 64];
+    float b_ih[4 * 200], b_hh[4 * 200];
     int32_t len[64];
     float *emb = malloc(sizeof(float) * (size_t)(NWORDS * I)), *table = malloc(sizeof(float) * (size_t)(NWORDS * G4));
     int32_t *tok = malloc(sizeof(int32_t) * (size_t)(T * B));
@@ -96,13 +97,17 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
     float *packed_ih = malloc(sizeof(float) * tf__pred_lstm_packed_floats(I, H));
     float *pwork = malloc(sizeof(float) * tf__pred_lstm_work_floats(H, T, B));
     tf__pred_lstm_t p = {I,      H,    T, B, w_ih, w_hh, b_ih, b_hh, packed, pack_ih ? packed_ih : NULL, 0, 1,
-                         use_table ? table : NULL, use_table ? tok : NULL, NULL, NULL, NULL, NULL, NULL};
+                         use_table ? table : NULL, use_table ? tok : NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    float *step1 = malloc(sizeof(float) * tf__pred_step1_floats(H));
     p.pw = tf__pred_lstm_pack(H, H, w_hh, packed);
     tf__pred_lstm_pack(I, H, w_ih, packed_ih);
+    tf__pred_step1_pack(H, w_hh, step1);
     if (wrong_width) /* as if no kernel of the packed width existed: the unpacked weights serve */
         p.pw = p.pw + 1;
+    else /* the steps where one row is left run fused */
+        p.step1 = step1;
     if (int8) {
-        p.w_ih = p.w_hh = p.packed = p.packed_ih = NULL;
+        p.w_ih = p.w_hh = p.packed = p.packed_ih = p.step1 = NULL;
         p.q_hh = q_hh;
         p.q_ih = q_ih;
         p.s_hh = s_hh;
@@ -132,6 +137,7 @@ static void check_one(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, i
     free(got);
     free(packed);
     free(packed_ih);
+    free(step1);
     free(pwork);
     free(emb);
     free(table);
@@ -149,16 +155,22 @@ static void check(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, int p
     check_one(I, H, T, B, reverse, pack_ih, wrong_width, 1, 0);
 }
 
+/* Under each ISA level of the gate kernels the CPU has (lstm_step.c). */
 static void test_matches_training_kernel(void **state)
 {
     (void)state;
-    for (int reverse = 0; reverse < 2; reverse++) {
-        check(5, 12, 7, 1, reverse, 1, 0);
-        check(8, 16, 40, 3, reverse, 1, 0);  /* two projection chunks */
-        check(24, 40, 9, 17, reverse, 1, 0); /* rows over one projection block */
-        check(7, 33, 70, 5, reverse, 0, 0);  /* W_ih through the GEMM */
-        check(6, 20, 35, 4, reverse, 1, 1);  /* the unpacked fallback */
+    for (int level = 0; level <= tf__pred_step_best(); level += level ? 1 : 3) { /* 0, 3, 4 */
+        tf__pred_step_force(level);
+        for (int reverse = 0; reverse < 2; reverse++) {
+            check(5, 12, 7, 1, reverse, 1, 0);
+            check(8, 16, 40, 3, reverse, 1, 0);  /* two projection chunks */
+            check(24, 40, 9, 17, reverse, 1, 0); /* rows over one projection block */
+            check(7, 33, 70, 5, reverse, 0, 0);  /* W_ih through the GEMM */
+            check(6, 20, 35, 4, reverse, 1, 1);  /* the unpacked fallback */
+            check(9, 200, 6, 2, reverse, 1, 0);  /* the benchmark's hidden size */
+        }
     }
+    tf__pred_step_force(-1);
 }
 
 /* Every row count from one (the mixed kernel) to many (dequantised panels), under each version. */

@@ -60,15 +60,23 @@ static void make_seqs(void)
     }
 }
 
-static tf_predictor_t *make_predictor(tf_model_t *m, int32_t max_batch, int32_t threads)
+/* input_table: -1 automatic (the default), 0 off, 1 on. */
+static tf_predictor_t *make_predictor_table(tf_model_t *m, int32_t max_batch, int32_t threads, int32_t table)
 {
     tf_predictor_opts_t o;
     tf_predictor_t *p;
     assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
+    assert_int_equal(o.input_table, -1);
     o.max_batch = max_batch;
     o.num_threads = threads;
+    o.input_table = table;
     assert_ok(tf_predictor_create(&p, m, &o));
     return p;
+}
+
+static tf_predictor_t *make_predictor(tf_model_t *m, int32_t max_batch, int32_t threads)
+{
+    return make_predictor_table(m, max_batch, threads, -1);
 }
 
 /* The input table (every word's first-layer projection made once) gives the same probabilities,
@@ -80,13 +88,17 @@ static void test_input_table(void **state)
     tf_ctx_t *ctx = tf_test_ctx_seeded(1);
     tf_model_t *m = import_cls(ctx, 0);
     tf_predictor_opts_t o;
-    tf_predictor_t *plain = make_predictor(m, 8, 1), *fast;
+    tf_predictor_t *plain = make_predictor_table(m, 8, 1, 0), *fast;
+    /* The default makes the table of a model this small: the same bytes as asking for it. */
+    tf_predictor_t *dflt = make_predictor(m, 8, 1);
     assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
     o.max_batch = 8;
     o.num_threads = 1;
     o.input_table = 1;
     assert_ok(tf_predictor_create(&fast, m, &o));
     assert_true(tf_predictor_resident_bytes(fast) >= tf_predictor_resident_bytes(plain) + 50 * 4 * 12 * sizeof(float));
+    assert_int_equal(tf_predictor_resident_bytes(dflt), tf_predictor_resident_bytes(fast));
+    tf_predictor_free(dflt);
     float a[NSEQ * C], b[NSEQ * C];
     assert_ok(tf_predict_ids_batch(plain, seq_ptr, seq_len, NSEQ, a, NSEQ * C));
     assert_ok(tf_predict_ids_batch(fast, seq_ptr, seq_len, NSEQ, b, NSEQ * C));
@@ -96,6 +108,8 @@ static void test_input_table(void **state)
     tf_predictor_free(fast);
     tf_predictor_free(plain);
     o.input_table = 2;
+    assert_status(tf_predictor_create(&fast, m, &o), TF_STATUS_EINVAL);
+    o.input_table = -2;
     assert_status(tf_predictor_create(&fast, m, &o), TF_STATUS_EINVAL);
     tf_model_free(m);
     /* a bidirectional model: the table of each direction */
@@ -119,7 +133,7 @@ static void test_input_table(void **state)
     tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION);
     fo.stop_after_steps = 1;
     assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
-    plain = make_predictor(m, 8, 1);
+    plain = make_predictor_table(m, 8, 1, 0);
     o.input_table = 1;
     assert_ok(tf_predictor_create(&fast, m, &o));
     float a2[NSEQ * 2], b2[NSEQ * 2];
@@ -130,21 +144,30 @@ static void test_input_table(void **state)
             fail_msg("bidirectional value %d: %.8f with the table, %.8f without", i, b2[i], a2[i]);
     tf_predictor_free(fast);
     tf_predictor_free(plain);
+    tf_model_free(m);
+    /* a GRU model: no table by default, an error when asked for */
+    mo.bidirectional = 0;
+    mo.cell = TF_CELL_GRU;
+    assert_ok(tf_model_create(&m, ctx, v, &mo));
+    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+    plain = make_predictor_table(m, 8, 1, 0);
+    fast = make_predictor(m, 8, 1);
+    assert_int_equal(tf_predictor_resident_bytes(fast), tf_predictor_resident_bytes(plain));
+    tf_predictor_free(fast);
+    tf_predictor_free(plain);
+    assert_status(tf_predictor_create(&fast, m, &o), TF_STATUS_EINVAL);
     tf_loader_free(train);
     tf_model_free(m);
     tf_vocab_free(v);
     tf_ctx_free(ctx);
 }
 
+/* PyTorch's probabilities with the default input table and without it, in batches of 64 and one
+ * probe at a time (the fused one-row step). */
 static void test_predictor_matches_torch(void **state)
 {
     (void)state;
     tf_ctx_t *ctx = tf_test_ctx_seeded(1);
-    tf_model_t *m = import_cls(ctx, 0);
-    tf_predictor_t *p = make_predictor(m, 64, 1);
-    tf_model_free(m); /* the predictor keeps copies of everything */
-    assert_int_equal(tf_predictor_num_classes(p), C);
-    assert_int_equal(tf_predictor_multilabel(p), 0);
     tf_fixture_t *fx = tf_fixture_load("torch_import_expect.tfx");
     const int32_t *ids[NPROBES];
     int64_t lens[NPROBES];
@@ -153,44 +176,57 @@ static void test_predictor_matches_torch(void **state)
         snprintf(name, sizeof name, "ids.%d", k);
         ids[k] = tf_fixture_i32(fx, name, &lens[k]);
     }
-    float got[NPROBES * C];
-    assert_ok(tf_predict_ids_batch(p, ids, lens, NPROBES, got, NPROBES * C));
-    for (int k = 0; k < NPROBES; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "probs.%d", k);
-        const double *want = tf_fixture_f64(fx, name, NULL);
-        for (int c = 0; c < C; c++)
-            if (fabs(got[k * C + c] - want[c]) > 1e-5)
-                fail_msg("probe %d class %d: %.7f, PyTorch %.7f", k, c, got[k * C + c], want[c]);
-    }
-    assert_true(tf_predictor_resident_bytes(p) > (8 * 50 + 4 * 12 * (8 + 12 + 2)) * sizeof(float));
+    for (int32_t table = -1; table < 1; table++)
+        for (int32_t batch = 1; batch <= 64; batch += 63) {
+            tf_model_t *m = import_cls(ctx, 0);
+            tf_predictor_t *p = make_predictor_table(m, batch, 1, table);
+            tf_model_free(m); /* the predictor keeps copies of everything */
+            assert_int_equal(tf_predictor_num_classes(p), C);
+            assert_int_equal(tf_predictor_multilabel(p), 0);
+            float got[NPROBES * C];
+            assert_ok(tf_predict_ids_batch(p, ids, lens, NPROBES, got, NPROBES * C));
+            for (int k = 0; k < NPROBES; k++) {
+                char name[32];
+                snprintf(name, sizeof name, "probs.%d", k);
+                const double *want = tf_fixture_f64(fx, name, NULL);
+                for (int c = 0; c < C; c++)
+                    if (fabs(got[k * C + c] - want[c]) > 1e-5)
+                        fail_msg("table %d batch %d probe %d class %d: %.7f, PyTorch %.7f", table, batch, k, c,
+                                 got[k * C + c], want[c]);
+            }
+            assert_true(tf_predictor_resident_bytes(p) > (8 * 50 + 4 * 12 * (8 + 12 + 2)) * sizeof(float));
+            tf_predictor_free(p);
+        }
     tf_fixture_free(fx);
-    tf_predictor_free(p);
     assert_int_equal(tf_ctx_live_objects(ctx), 0);
     tf_ctx_free(ctx);
 }
 
-/* Batches of 8 sorted by length give each sequence what it gets alone, in input order. */
+/* Batches of 8 sorted by length give each sequence what it gets alone, in input order, with the
+ * input table and without; without it, the model's own tf_predict_ids gives the same bits. */
 static void test_batched_equals_one_at_a_time(void **state)
 {
     (void)state;
     make_seqs();
     tf_ctx_t *ctx = tf_test_ctx_seeded(1);
     tf_model_t *m = import_cls(ctx, 0);
-    tf_predictor_t *p = make_predictor(m, 8, 1);
-    float batched[NSEQ * C], alone[C], model[C];
-    assert_ok(tf_predict_ids_batch(p, seq_ptr, seq_len, NSEQ, batched, NSEQ * C));
-    for (int i = 0; i < NSEQ; i++) {
-        assert_ok(tf_predict_ids_batch(p, &seq_ptr[i], &seq_len[i], 1, alone, C));
-        assert_ok(tf_predict_ids(m, seq_ids[i], seq_len[i], model, C));
-        for (int c = 0; c < C; c++) {
-            if (fabsf(batched[i * C + c] - alone[c]) > 1e-6f)
-                fail_msg("sequence %d class %d: batched %.8f, alone %.8f", i, c, batched[i * C + c], alone[c]);
-            if (memcmp(alone, model, sizeof alone) != 0)
-                fail_msg("sequence %d: the predictor and the model's tf_predict_ids differ", i);
+    for (int32_t table = 0; table < 2; table++) {
+        tf_predictor_t *p = make_predictor_table(m, 8, 1, table);
+        float batched[NSEQ * C], alone[C], model[C];
+        assert_ok(tf_predict_ids_batch(p, seq_ptr, seq_len, NSEQ, batched, NSEQ * C));
+        for (int i = 0; i < NSEQ; i++) {
+            assert_ok(tf_predict_ids_batch(p, &seq_ptr[i], &seq_len[i], 1, alone, C));
+            assert_ok(tf_predict_ids(m, seq_ids[i], seq_len[i], model, C));
+            for (int c = 0; c < C; c++) {
+                if (fabsf(batched[i * C + c] - alone[c]) > 1e-6f)
+                    fail_msg("table %d, sequence %d class %d: batched %.8f, alone %.8f", table, i, c,
+                             batched[i * C + c], alone[c]);
+                if (fabsf(model[c] - alone[c]) > 1e-6f || (!table && memcmp(alone, model, sizeof alone) != 0))
+                    fail_msg("table %d, sequence %d: the predictor and the model's tf_predict_ids differ", table, i);
+            }
         }
+        tf_predictor_free(p);
     }
-    tf_predictor_free(p);
     tf_model_free(m);
     tf_ctx_free(ctx);
 }
@@ -268,8 +304,9 @@ static void test_int8_weights(void **state)
     assert_ok(tf_predictor_load(&res, ctx, path, &o));
     assert_ok(tf_predictor_create(&fromf32, m, &o));
     /* Two layers, H = 12, I = 8 then 12: W_ih and W_hh in f32 and packed (48 rows padded to 64
-     * columns) against int8 panels and scales; the biases stay f32. */
-    const size_t f32 = 4 * (48 * (8 + 12) + 48 * (12 + 12)) + 4 * 64 * ((8 + 12) + (12 + 12));
+     * columns; W_hh once more for the one-row step, 48 x 16 padded units) against int8 panels and
+     * scales; the biases stay f32. */
+    const size_t f32 = 4 * (48 * (8 + 12) + 48 * (12 + 12)) + 4 * 64 * ((8 + 12) + (12 + 12)) + 4 * 2 * 48 * 16;
     const size_t i8 = 64 * ((8 + 12 + 8) + (12 + 12 + 8));
     const size_t rb = tf_predictor_resident_bytes(res), db = tf_predictor_resident_bytes(deq);
     if (!(rb + (f32 - i8) - 4 * 64 * 12 <= db && db <= rb + (f32 - i8)))
