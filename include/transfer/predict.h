@@ -43,8 +43,9 @@
  *   (tf_predictor_opts_t::input_table, made by default up to #TF_PREDICTOR_TABLE_AUTO_BYTES),
  *   4*V*4*H*D; plus the vocabulary's own tables. With int8 recurrent weights
  *   (tf_predictor_opts_t::int8_weights), the packed copies and the 4*D*G*H*(I + H) bytes of W_ih
- *   and W_hh in the first term are replaced by sum over layers of D*(H + I + 8)*r(4*H) (int8
- *   panels and their scales), and each workspace gains 4 * 64 * max(I, H);
+ *   and W_hh in the first term are replaced by sum over layers of D*(r4(H) + r4(I) + 16)*r(4*H)
+ *   (int8 panels, their scales and row sums; r4: rounded up to a multiple of 4), the embedding's
+ *   4*V*E by V*(E + 4), and each workspace gains 4 * 64 * max(I, H);
  * - each workspace (one per call in flight) for the largest batch it ran, B sequences of at most T
  *   steps, times the threads that run batches at once: 4 * (T*B*(E + F + 2*D*H) +
  *   min(T, 32)*B*4*H + 3*B*H + 4*H + B*(P + K)) for the LSTM (the GRU: T*B*G*H in place of the
@@ -101,16 +102,18 @@ typedef struct tf_predictor_opts {
 } tf_predictor_opts_t;
 
 /** tf_predictor_opts_t::int8_weights: an LSTM model whose recurrent weights are int8 with row
- *  scales (loaded from an int8 export, #TF_EXPORT_DTYPE_INT8) keeps them as int8 when the int8
- *  kernels are at least as fast as the f32 ones on this CPU for `max_batch`
- *  (docs/deployment.md); otherwise, and for other models, the weights run in f32. */
+ *  scales (loaded from an int8 export, #TF_EXPORT_DTYPE_INT8) keeps them, and its embedding when
+ *  that is int8 too, as int8 when the int8 kernels are at least as fast as the f32 ones on this
+ *  CPU for `max_batch` (docs/deployment.md); otherwise, and for other models, the weights run in
+ *  f32. */
 #define TF_PREDICT_INT8_AUTO 0
 /** tf_predictor_opts_t::int8_weights: every model runs on f32 weights (an int8 export is
  *  dequantised once, at creation). */
 #define TF_PREDICT_INT8_DEQUANTIZE 1
-/** tf_predictor_opts_t::int8_weights: the recurrent weights of every LSTM layer are kept as int8
- *  with one scale per row (an f32 model's are quantised at creation, as tf_model_export() does)
- *  and the products run on them: 4x less memory for those weights. Results differ from the f32
+/** tf_predictor_opts_t::int8_weights: the recurrent weights of every LSTM layer, and the
+ *  embedding of a token model, are kept as int8 with one scale per row (an f32 model's are
+ *  quantised at creation, as tf_model_export() does) and the products run on them: about 4x less
+ *  memory for those weights. Results differ from the f32
  *  ones by the rounding of the products (the weights are the same as after dequantising) or, for an
  *  f32 model, by the quantisation. A token or numeric LSTM model only. */
 #define TF_PREDICT_INT8_RESIDENT 2

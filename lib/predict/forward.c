@@ -7,6 +7,7 @@
 #include "../tensor/blas.h"
 #include "../core/team.h"
 #include "gemm_i8.h"
+#include "../tensor/quant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -209,7 +210,10 @@ static void batch_input(const tf__pred_net_t *net, const tf__pred_in_t *in, cons
             if (net->tables) {
                 c->tok[row] = valid ? in->ids[r[b].i][t] : -1;
             } else if (net->tokens) {
-                if (valid)
+                if (valid && net->emb_q) /* the row dequantised, as the reader widens it */
+                    tf__dequantize_rows_i8(net->emb_q + (int64_t)in->ids[r[b].i][t] * E,
+                                           net->emb_scale + in->ids[r[b].i][t], 1, E, c->x0 + row * E);
+                else if (valid)
                     memcpy(c->x0 + row * E, net->emb + (int64_t)in->ids[r[b].i][t] * E, (size_t)E * sizeof(float));
                 else
                     memset(c->x0 + row * E, 0, (size_t)E * sizeof(float));

@@ -18,7 +18,9 @@ typedef struct tf__pred_net {
     int64_t V, E, F, H;       /* vocabulary (tokens), embedding/projection size, features, hidden */
     int32_t L, D;             /* layers, directions */
     const tf__cell_ops_t *cell;
-    const float *emb;         /* V x E */
+    const float *emb;         /* V x E, or NULL with emb_q */
+    const int8_t *emb_q;      /* V x E int8 (tf_predictor_opts_t::int8_weights), or NULL */
+    const float *emb_scale;   /* V: its row scales */
     const float *proj_w;      /* E x F */
     const float *proj_b;      /* E */
     const float *in_mean;     /* F: numeric input standardisation, or NULL */

@@ -165,28 +165,33 @@ static tf_status_t quantize_lstm(tf_predictor_t *p, int32_t i, int64_t I, const 
 }
 
 /* The predictor's copy of the net `v` viewing the model; with int8, its LSTM's W_ih and W_hh as
- * int8 panels in place of the f32 weights and their packed copies. */
-static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8)
+ * int8 panels in place of the f32 weights and their packed copies; with emb8, the embedding as int8
+ * rows. */
+static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8, int emb8)
 {
     tf_ctx_t *ctx = p->ctx;
     const int64_t G = v->cell->gates, H = v->H, DH = v->D * H, LD = v->L * v->D;
-    size_t n = (size_t)(v->V * v->E + v->E * v->F + v->E + v->K * v->P + v->K + (v->in_mean ? 2 * v->F : 0));
+    size_t n = (size_t)((emb8 ? v->V : v->V * v->E) + v->E * v->F + v->E + v->K * v->P + v->K +
+                        (v->in_mean ? 2 * v->F : 0));
     for (int32_t l = 0; l < v->L; l++)
         n += (size_t)(v->D * G * H * (int8 ? 2 : (l == 0 ? v->E : DH) + H + 2));
     const int fast = tf__pred_fast(v) && !int8;
     const size_t hh = fast ? tf__pred_lstm_packed_floats(H, H) : 0, s1 = fast ? tf__pred_step1_floats(H) : 0;
     for (int32_t l = 0; fast && l < v->L; l++)
         n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H) + s1);
+    if (emb8)
+        p->q8_bytes = (size_t)(v->V * v->E);
     if (int8) {
         n += (size_t)LD * 2 * tf__i8_scale_floats(4 * H);
         for (int32_t l = 0; l < v->L; l++)
             p->q8_bytes += (size_t)v->D * (tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, l == 0 ? v->E : DH));
-        p->q8_block = tf__alloc(ctx, p->q8_bytes);
         p->q8 = tf__calloc(ctx, (size_t)LD, sizeof *p->q8);
         p->q8_scale = tf__calloc(ctx, (size_t)LD, sizeof *p->q8_scale);
-        if (p->q8_block == NULL || p->q8 == NULL || p->q8_scale == NULL)
+        if (p->q8 == NULL || p->q8_scale == NULL)
             return TF_STATUS_ENOMEM;
     }
+    if (p->q8_bytes > 0 && (p->q8_block = tf__alloc(ctx, p->q8_bytes)) == NULL)
+        return TF_STATUS_ENOMEM;
     p->net = *v;
     p->weight_floats = n;
     p->weights = tf__alloc(ctx, n * sizeof(float));
@@ -197,7 +202,15 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
         return TF_STATUS_ENOMEM;
     float *at = p->weights;
     tf__pred_net_t *net = &p->net;
-    take(&at, &net->emb, v->emb, v->V * v->E);
+    take(&at, &net->emb, emb8 ? NULL : v->emb, v->V * v->E);
+    if (emb8) { /* the first V*E bytes of the int8 block, the scales first in `weights` */
+        net->emb_q = p->q8_block;
+        net->emb_scale = at;
+        if (quantize_exact(v->emb, v->V, v->E, p->q8_block, at) < 0)
+            TF_FAIL(TF_STATUS_EINVAL, "tf_predictor_create: an embedding weight is not finite; int8 weights "
+                    "need finite ones");
+        at += v->V;
+    }
     take(&at, &net->proj_w, v->proj_w, v->E * v->F);
     take(&at, &net->proj_b, v->proj_b, v->E);
     take(&at, &net->in_mean, v->in_mean, v->F);
@@ -224,7 +237,7 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
     }
     net->packed = fast ? p->packed : NULL;
     if (int8) {
-        int8_t *qat = p->q8_block;
+        int8_t *qat = p->q8_block + (emb8 ? v->V * v->E : 0);
         for (int32_t i = 0; i < LD; i++) {
             const int64_t I = i < v->D ? v->E : DH;
             p->q8[i] = qat;
@@ -249,9 +262,9 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
     return TF_STATUS_OK;
 }
 
-/* Every word's projection by each first-layer direction's W_ih (f32, `w` as in tf__pred_net_t):
- * row v of table d is emb[v] W_ih^T. */
-static tf_status_t make_table(tf_predictor_t *p, const float *const *w)
+/* Every word's projection by each first-layer direction's W_ih, from the f32 weights of the net
+ * `v` viewing the model: row i of table d is emb[i] W_ih^T. */
+static tf_status_t make_table(tf_predictor_t *p, const tf__pred_net_t *v)
 {
     tf__pred_net_t *net = &p->net;
     const int64_t G4 = 4 * net->H, per = net->V * G4;
@@ -263,7 +276,7 @@ static tf_status_t make_table(tf_predictor_t *p, const float *const *w)
     if (p->table == NULL || p->tables == NULL)
         return TF_STATUS_ENOMEM;
     for (int32_t d = 0; d < net->D; d++) {
-        tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, net->emb, net->E, w[4 * d], net->E, 0.0f,
+        tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, v->emb, net->E, v->w[4 * d], net->E, 0.0f,
                   p->table + d * per, G4);
         p->tables[d] = p->table + d * per;
     }
@@ -272,15 +285,23 @@ static tf_status_t make_table(tf_predictor_t *p, const float *const *w)
     return TF_STATUS_OK;
 }
 
-/* TF_PREDICT_INT8_AUTO where int8 pays: int8 when the recurrent weights are exactly int8. */
-static tf_status_t auto_int8(tf_predictor_t *p, const tf__pred_net_t *v, int *int8)
+/* TF_PREDICT_INT8_AUTO where int8 pays: int8 when the recurrent weights are exactly int8, and
+ * then an int8 embedding when it is exactly int8 too. */
+static tf_status_t auto_int8(tf_predictor_t *p, const tf__pred_net_t *v, int *int8, int *emb8)
 {
     const int64_t DH = v->D * v->H, Imax = v->L > 1 && DH > v->E ? DH : v->E;
-    int8_t *q = tf__alloc(p->ctx, (size_t)(4 * v->H * (Imax > v->H ? Imax : v->H)));
-    float *scale = tf__alloc(p->ctx, (size_t)(4 * v->H) * sizeof(float));
+    int64_t qn = 4 * v->H * (Imax > v->H ? Imax : v->H), sn = 4 * v->H;
+    if (v->tokens && v->V * v->E > qn)
+        qn = v->V * v->E;
+    if (v->tokens && v->V > sn)
+        sn = v->V;
+    int8_t *q = tf__alloc(p->ctx, (size_t)qn);
+    float *scale = tf__alloc(p->ctx, (size_t)sn * sizeof(float));
     tf_status_t st = q && scale ? TF_STATUS_OK : TF_STATUS_ENOMEM;
-    if (st == TF_STATUS_OK)
+    if (st == TF_STATUS_OK) {
         *int8 = all_int8(v, q, scale);
+        *emb8 = *int8 && v->tokens && quantize_exact(v->emb, v->V, v->E, q, scale) == 1;
+    }
     tf__free(p->ctx, q);
     tf__free(p->ctx, scale);
     return st;
@@ -349,14 +370,14 @@ tf_status_t tf_predictor_create(tf_predictor_t **out, tf_model_t *model, const t
     if (st == TF_STATUS_OK) {
         view.threads = p->ctx->num_threads;
         view.max_batch = o.max_batch;
-        int int8 = o.int8_weights == TF_PREDICT_INT8_RESIDENT;
+        int int8 = o.int8_weights == TF_PREDICT_INT8_RESIDENT, emb8 = int8 && view.tokens;
         if (o.int8_weights == TF_PREDICT_INT8_AUTO && tf__pred_fast(&view) && tf__i8_pays(o.max_batch))
-            st = auto_int8(p, &view, &int8);
+            st = auto_int8(p, &view, &int8, &emb8);
         if (st == TF_STATUS_OK)
-            st = copy_net(p, &view, int8);
+            st = copy_net(p, &view, int8, emb8);
     }
     if (st == TF_STATUS_OK && o.input_table)
-        st = make_table(p, view.w);
+        st = make_table(p, &view);
     if (st == TF_STATUS_OK && model->vocab != NULL)
         st = tf__vocab_copy(p->ctx, model->vocab, &p->vocab);
     if (st == TF_STATUS_OK && p->vocab != NULL)
