@@ -141,58 +141,14 @@ LSTM_INLINE vf vselect(vi mask, vf a, vf b) /* mask ? a : b, lane by lane */
     return (vf)(((vi)a & mask) | ((vi)b & ~mask));
 }
 
-LSTM_INLINE vf vclamp(vf x, float lo, float hi)
-{
-    const vf vlo = vsplat(lo), vhi = vsplat(hi);
-    x = vselect(x < vlo, vlo, x);
-    return vselect(x > vhi, vhi, x);
-}
-
-/* exp(x): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite, two constants), a degree-6 polynomial for
- * exp(r) (Cephes' expf coefficients), then 2^n built in the exponent bits. Inputs are clamped to
- * [-87, 88] so 2^n stays a normal float. */
-LSTM_INLINE vf vexp(vf x)
-{
-    const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
-    x = vclamp(x, -87.0f, 88.0f);
-    const vf t = x * vsplat(1.44269504088896341f) + magic;
-    const vf n = t - magic;
-    const vi ni = (vi)t - (vi)magic;
-    vf r = x - n * vsplat(0.693359375f);
-    r = r + n * vsplat(2.12194440e-4f);
-    vf p = vsplat(1.9875691500e-4f);
-    p = p * r + vsplat(1.3981999507e-3f);
-    p = p * r + vsplat(8.3334519073e-3f);
-    p = p * r + vsplat(4.1665795894e-2f);
-    p = p * r + vsplat(1.6666665459e-1f);
-    p = p * r + vsplat(5.0000001201e-1f);
-    p = p * (r * r) + r + vsplat(1.0f);
-    const vi bits = (ni + 127) << 23;
-    return p * (vf)bits;
-}
-
-LSTM_INLINE vf vsigmoid(vf x)
-{
-    return vsplat(1.0f) / (vsplat(1.0f) + vexp(-x));
-}
-
-/* tanh: an odd polynomial below |x| = 0.625 (Cephes' tanhf), 1 - 2 / (exp(2|x|) + 1) above, sign
- * restored; both are computed and blended so the loop has no branch. */
-LSTM_INLINE vf vtanh(vf x)
-{
-    const vi sign = (vi)x & (vi)vsplat(-0.0f);
-    const vf ax = (vf)((vi)x & ~sign);
-    const vf z = x * x;
-    vf p = vsplat(-5.70498872745e-3f);
-    p = p * z + vsplat(2.06390887954e-2f);
-    p = p * z + vsplat(-5.37397155531e-2f);
-    p = p * z + vsplat(1.33314422036e-1f);
-    p = p * z + vsplat(-3.33332819422e-1f);
-    const vf small = p * z * x + x;
-    const vf big = vsplat(1.0f) - vsplat(2.0f) / (vexp(ax + ax) + vsplat(1.0f));
-    const vf big_signed = (vf)((vi)big | sign);
-    return vselect(ax < vsplat(0.625f), small, big_signed);
-}
+/* exp, sigmoid and tanh: vexp, vsigmoid, vtanh (shared with lib/nn/vec16.h). */
+#define VMATH_F vf
+#define VMATH_I vi
+#define VMATH_INLINE LSTM_INLINE
+#define VMATH_NAME(f) v##f
+#define VMATH_SPLAT(a) vsplat(a)
+#define VMATH_SELECT(m, a, b) vselect(m, a, b)
+#include "vmath.inc"
 
 /* Elementwise over arrays, for the accuracy tests. The clones are static: an ifunc symbol would
  * otherwise escape the library's hidden visibility. */
