@@ -498,6 +498,41 @@ static void test_multilabel_sets(void **state)
     tf_ctx_free(ctx);
 }
 
+/* A numeric predictor reports its row width F; a token one (and NULL) 0. Its probability is
+ * PyTorch's for the explain fixture's model (tests/reference/gen_explain_fixtures.py). */
+static void test_num_features(void **state)
+{
+    (void)state;
+    static const char *const labels4[] = {"a", "b", "c", "d"};
+    static const float x[3 * 3] = {1.0f, 0.26749882102012634f, -0.8568887710571289f,
+                                   -0.7259323000907898f, 0.46851667761802673f, 0.9765876531600952f,
+                                   0.05395542085170746f, -0.9477216005325317f, -0.5609842538833618f};
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    tf_model_opts_t a;
+    tf_import_opts_t h;
+    tf_model_t *num, *tok = import_cls(ctx, 0);
+    tf_model_opts_init(&a, TF_MODEL_OPTS_VERSION);
+    tf_import_opts_init(&h, TF_IMPORT_OPTS_VERSION);
+    a.input = TF_MODEL_INPUT_FEATURES, a.num_features = 3;
+    a.embedding_dim = 5, a.hidden_size = 7;
+    h.labels = labels4, h.num_labels = 4, h.pooling = TF_POOL_LAST | TF_POOL_MEAN;
+    assert_ok(tf_model_import(&num, ctx, FIX "explain_num.safetensors", NULL, &a, &h));
+    tf_predictor_t *pn = make_predictor(num, 2, 1), *pt = make_predictor(tok, 2, 1);
+    assert_int_equal(tf_predictor_num_features(pn), 3);
+    assert_int_equal(tf_predictor_num_features(pt), 0);
+    assert_int_equal(tf_predictor_num_features(NULL), 0);
+    const float *xs[1] = {x};
+    const int64_t steps[1] = {3};
+    float probs[4];
+    assert_ok(tf_predict_features_batch(pn, xs, steps, 1, probs, 4));
+    assert_float_equal(probs[1], 0.38411209673907887, 1e-5);
+    tf_predictor_free(pn);
+    tf_predictor_free(pt);
+    tf_model_free(num);
+    tf_model_free(tok);
+    tf_ctx_free(ctx);
+}
+
 static void test_hostile_input(void **state)
 {
     (void)state;
@@ -577,6 +612,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_int8_weights),
         cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_multilabel_sets),
+        cmocka_unit_test(test_num_features),
         cmocka_unit_test(test_hostile_input),
     };
     if (argc > 1 && tf_test_select(argc, argv, tests, sizeof tests / sizeof tests[0]) != 0)
