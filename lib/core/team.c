@@ -41,11 +41,10 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Wait until at least `want` chunks are done. */
-static void wait_done(team_t *t, int64_t want)
+void tf__team_wait(atomic_llong *counter, int64_t want)
 {
     int spins = 0;
-    while (atomic_load_explicit(&t->done, memory_order_acquire) < want) {
+    while (atomic_load_explicit(counter, memory_order_acquire) < want) {
         if (spins < TEAM_SPINS) {
             spins++;
             cpu_relax();
@@ -53,6 +52,12 @@ static void wait_done(team_t *t, int64_t want)
             sched_yield();
         }
     }
+}
+
+/* Wait until at least `want` chunks are done. */
+static void wait_done(team_t *t, int64_t want)
+{
+    tf__team_wait(&t->done, want);
 }
 
 /* Claim and run chunks until none is left. */
@@ -183,8 +188,9 @@ __attribute__((destructor)) static void pool_stop(void)
     pthread_mutex_unlock(&pool.use);
 }
 
-/* Runs t on the caller and up to `want` pooled helpers; 0 when the pool is busy. */
-static int run_on_pool(team_t *t, int want)
+/* Runs t on the caller and up to `want` pooled helpers; 0 when the pool is busy, or with `all`
+ * when fewer than `want` helpers could be started (then nothing ran). */
+static int run_on_pool(team_t *t, int want, int all)
 {
     pthread_once(&pool_once, pool_register);
     if (pthread_mutex_trylock(&pool.use) != 0)
@@ -197,6 +203,10 @@ static int run_on_pool(team_t *t, int want)
         pool.started++;
     }
     const int n = want < pool.started ? want : pool.started;
+    if (all && n < want) {
+        pthread_mutex_unlock(&pool.use);
+        return 0;
+    }
     atomic_store_explicit(&pool.left, n, memory_order_relaxed);
     for (int h = 0; h < n; h++) {
         atomic_store_explicit(&pool.slots[h].job, t, memory_order_relaxed);
@@ -233,7 +243,7 @@ void tf__team_run_steps(int32_t threads, int64_t steps, int64_t chunks, tf__team
     atomic_init(&t.next, 0);
     atomic_init(&t.done, 0);
     const int want = threads - 1 < TEAM_MAX_HELPERS ? threads - 1 : TEAM_MAX_HELPERS;
-    if (run_on_pool(&t, want))
+    if (run_on_pool(&t, want, 0))
         return;
     pthread_t helpers[TEAM_MAX_HELPERS];
     int started = 0;
@@ -249,4 +259,14 @@ void tf__team_run_steps(int32_t threads, int64_t steps, int64_t chunks, tf__team
 void tf__team_for(int32_t threads, int64_t chunks, tf__team_chunk_fn fn, void *arg)
 {
     tf__team_run_steps(threads, 1, chunks, fn, arg);
+}
+
+int tf__team_try_together(int32_t threads, tf__team_chunk_fn fn, void *arg)
+{
+    if (threads < 2 || threads - 1 > TEAM_MAX_HELPERS)
+        return 0;
+    team_t t = {.fn = fn, .arg = arg, .chunks = threads, .total = threads};
+    atomic_init(&t.next, 0);
+    atomic_init(&t.done, 0);
+    return run_on_pool(&t, threads - 1, 1);
 }

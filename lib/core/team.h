@@ -20,6 +20,7 @@
 #ifndef TF_CORE_TEAM_H
 #define TF_CORE_TEAM_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Work of one chunk of one step. */
@@ -32,5 +33,14 @@ void tf__team_run_steps(int32_t threads, int64_t steps, int64_t chunks, tf__team
 
 /* Independent pieces: fn(arg, 0, c) for c in 0..chunks-1 on up to `threads` threads. */
 void tf__team_for(int32_t threads, int64_t chunks, tf__team_chunk_fn fn, void *arg);
+
+/* Chunks that wait for each other: fn(arg, 0, c) for c in 0..threads-1, all at once, on the caller
+ * and threads-1 kept helpers (each thread takes one chunk: none can finish before all have started).
+ * Returns 1 when they ran; 0, running none, when the helpers are busy (another call has them) or
+ * could not be started: the caller then does the work alone. */
+int tf__team_try_together(int32_t threads, tf__team_chunk_fn fn, void *arg);
+
+/* Wait until *counter >= want (acquire): spin, then yield the core. */
+void tf__team_wait(atomic_llong *counter, int64_t want);
 
 #endif

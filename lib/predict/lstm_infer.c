@@ -12,13 +12,16 @@
  *   - the input projection runs over chunks of CHUNK steps, so its buffer is CHUNK*B*4H floats
  *     instead of T*B*4H; with an input table there is none, each step's gates read the table;
  *   - a step with one row left is one fused pass (lstm_step.c), the product over a W_hh packed
- *     for it and the gates block by block.
+ *     for it and the gates block by block; with threads to spare, a run of such steps is split
+ *     over them by blocks of units (split_part).
  * The gates run on lstm_step.c's kernels (the same activations as the training kernel's). */
 #include "predict_internal.h"
 #include "../nn/step_gemm.h"
 #include "../tensor/blas.h"
 #include "gemm_i8.h"
+#include "../core/team.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* Steps whose input projection is one GEMM: CHUNK*B rows keep it efficient even at B = 1. */
@@ -68,6 +71,104 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
     }
 }
 
+/* One-row steps split over threads: at most MAX_PARTS parts, each of at least MIN_PART_BLOCKS
+ * blocks of units (smaller steps cost less than the wait for the other parts), over runs of at
+ * least MIN_SPLIT_STEPS steps (a run costs one hand-over to the helpers). */
+#define MAX_PARTS 8
+#define MIN_PART_BLOCKS 4
+#define MIN_SPLIT_STEPS 4
+
+/* Steps ka..kb-1 of a chunk of n steps (times from t0) with one row, split by
+ * blocks of units: part p owns blocks blk[p]..blk[p+1]-1 (their c and h, and W_hh's rows for them,
+ * which stay in its core's cache). The state alternates between hb[0] and hb[1], so one wait per
+ * step suffices: a part starts step i once every part has counted step i-1 done. */
+typedef struct split {
+    const tf__pred_lstm_t *s;
+    int reverse;
+    const float *bias, *gbuf;
+    float *hb[2], *c, *y;
+    int64_t ldy, n, t0, ka, kb, parts;
+    int64_t blk[MAX_PARTS + 1];
+    struct {
+        _Alignas(64) atomic_llong steps; /* steps done by the part */
+    } done[MAX_PARTS];
+} split_t;
+
+/* The input (x W_ih^T) of the one row at time t of the chunk from t0: the table's row or the
+ * projection's. */
+static const float *step_input(const tf__pred_lstm_t *s, const float *gbuf, int64_t t, int64_t t0)
+{
+    return s->table ? s->table + (int64_t)s->tok[t * s->B] * 4 * s->H : gbuf + (t - t0) * s->B * 4 * s->H;
+}
+
+static void split_part(void *arg, int64_t step, int64_t p)
+{
+    split_t *S = arg;
+    const tf__pred_lstm_t *s = S->s;
+    const int64_t H = s->H, u0 = S->blk[p] * TF__PRED_UNITS;
+    const int64_t u1 = S->blk[p + 1] * TF__PRED_UNITS < H ? S->blk[p + 1] * TF__PRED_UNITS : H;
+    (void)step;
+    for (int64_t k = S->ka; k < S->kb; k++) {
+        const int64_t i = k - S->ka, t = S->reverse ? S->t0 + S->n - 1 - k : S->t0 + k;
+        for (int64_t q = 0; q < S->parts && i > 0; q++)
+            if (q != p)
+                tf__team_wait(&S->done[q].steps, i);
+        const int64_t tn = S->reverse ? t - 1 : t + 1;
+        const float *gx_next = s->table && k + 1 < S->kb ? step_input(s, S->gbuf, tn, S->t0) : NULL;
+        float *hn = S->hb[(i + 1) & 1];
+        tf__pred_step1(H, s->step1, step_input(s, S->gbuf, t, S->t0), gx_next, S->bias, S->hb[i & 1], hn, S->c,
+                       S->blk[p], S->blk[p + 1]);
+        if (S->y)
+            memcpy(S->y + t * s->B * S->ldy + u0, hn + u0, (size_t)(u1 - u0) * sizeof(float));
+        atomic_store_explicit(&S->done[p].steps, i + 1, memory_order_release);
+    }
+}
+
+/* The number of parts to split one-row steps into (1: not split). */
+static int64_t split_parts(const tf__pred_lstm_t *s)
+{
+    const int64_t blocks = (s->H + TF__PRED_UNITS - 1) / TF__PRED_UNITS;
+    int64_t parts = s->threads < MAX_PARTS ? s->threads : MAX_PARTS;
+    if (parts > blocks / MIN_PART_BLOCKS)
+        parts = blocks / MIN_PART_BLOCKS;
+    return s->step1 && parts > 1 ? parts : 1;
+}
+
+/* Sequences still running at time t: a prefix, as the rows are sorted by length. */
+static int64_t running(const int32_t *len, int64_t B, int64_t t)
+{
+    int64_t m = 0;
+    while (m < B && len[m] > t)
+        m++;
+    return m;
+}
+
+static atomic_llong split_runs;
+
+int64_t tf__pred_split_runs(void)
+{
+    return atomic_load_explicit(&split_runs, memory_order_relaxed);
+}
+
+/* Runs one-row steps ka..kb-1 of the chunk split over `parts` threads, the state from h (row 0)
+ * back into it; 0 when the threads are busy (nothing done). */
+static int run_split(split_t *S, float *h, float *hn)
+{
+    const int64_t H = S->s->H, blocks = (H + TF__PRED_UNITS - 1) / TF__PRED_UNITS;
+    S->hb[0] = h;
+    S->hb[1] = hn;
+    for (int64_t p = 0; p <= S->parts; p++) /* blocks near H*p/parts units each */
+        S->blk[p] = p == S->parts ? blocks : (H * p / S->parts + TF__PRED_UNITS / 2) / TF__PRED_UNITS;
+    for (int64_t p = 0; p < S->parts; p++)
+        atomic_init(&S->done[p].steps, 0);
+    if (!tf__team_try_together((int32_t)S->parts, split_part, S))
+        return 0;
+    if ((S->kb - S->ka) & 1)
+        memcpy(h, hn, (size_t)H * sizeof(float));
+    atomic_fetch_add_explicit(&split_runs, 1, memory_order_relaxed);
+    return 1;
+}
+
 size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B)
 {
     const int64_t tc = T < CHUNK ? T : CHUNK;
@@ -85,6 +186,7 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
     memset(h, 0, (size_t)(2 * B * H) * sizeof(float));
     tf__step_gemm_t plan = {0};
     int64_t planned = -1; /* rows of the current plan */
+    const int64_t parts = split_parts(s);
     for (int64_t k0 = 0; k0 < T; k0 += tc) {
         /* Chunk of steps k0..k1-1 in the direction's order: times t0..t0+n-1. */
         const int64_t n = T - k0 < tc ? T - k0 : tc;
@@ -93,22 +195,34 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
             project(s, x, ldx, t0 * B, n * B, gbuf);
         for (int64_t k = 0; k < n; k++) {
             const int64_t t = reverse ? t0 + n - 1 - k : t0 + k;
-            int64_t m = 0; /* running sequences: a prefix, as the rows are sorted by length */
-            while (m < B && len[m] > t)
-                m++;
+            const int64_t m = running(len, B, t);
             /* With a table, the product goes to one step's rows (the same, kept in cache) and the
              * gates add the table's rows. */
             float *g = s->table ? gbuf : gbuf + (t - t0) * B * G4;
             const float *gx = s->table && m > 0 ? s->table + (int64_t)s->tok[t * B] * G4 : g;
+            if (m == 1 && !s->q_hh && parts > 1) { /* a run of one-row steps split over threads */
+                split_t S = {.s = s, .reverse = reverse, .bias = bias, .gbuf = gbuf, .c = c, .y = y,
+                             .ldy = ldy, .n = n, .t0 = t0, .ka = k, .kb = k + 1, .parts = parts};
+                while (S.kb < n && running(len, B, reverse ? t0 + n - 1 - S.kb : t0 + S.kb) == 1)
+                    S.kb++;
+                if (S.kb - S.ka >= MIN_SPLIT_STEPS && run_split(&S, h, hn)) {
+                    for (int64_t j = S.ka; y && j < S.kb; j++) /* the finished rows' outputs */
+                        for (int64_t b = 1; b < B; b++)
+                            memset(y + ((reverse ? t0 + n - 1 - j : t0 + j) * B + b) * ldy, 0,
+                                   (size_t)H * sizeof(float));
+                    k = S.kb - 1;
+                    continue;
+                }
+            }
             if (m > 0 && s->q_hh) {
                 tf__i8_gemm(m, G4, H, h, H, s->q_hh, s->s_hh, !s->table, g, G4, s->q_work);
                 tf__pred_gates(H, m, g, G4, s->table, s->table ? s->tok + t * B : NULL, bias, c, h);
             } else if (m == 1 && s->step1) { /* one row: the fused step */
                 const int64_t tn = reverse ? t - 1 : t + 1;
-                if (s->table && tn >= 0 && tn < T && len[0] > tn) /* the next row meanwhile */
-                    for (int64_t j = 0; j < G4; j += 16)
-                        TF__PRED_PREFETCH(s->table + (int64_t)s->tok[tn * B] * G4 + j);
-                tf__pred_step1(H, s->step1, gx, bias, h, hn, c, 0, (H + TF__PRED_UNITS - 1) / TF__PRED_UNITS);
+                const float *gx_next = s->table && tn >= 0 && tn < T && len[0] > tn
+                                           ? s->table + (int64_t)s->tok[tn * B] * G4
+                                           : NULL;
+                tf__pred_step1(H, s->step1, gx, gx_next, bias, h, hn, c, 0, (H + TF__PRED_UNITS - 1) / TF__PRED_UNITS);
                 memcpy(h, hn, (size_t)H * sizeof(float));
             } else if (m > 0) {
                 if (m != planned) {

@@ -98,12 +98,19 @@ TF__V16_INLINE void step1_half(int64_t H, const float *w, const float *gx, const
 
 /* With `split`, even and odd k go to separate accumulators: eight independent chains of
  * multiply-adds, for the CPUs with two vector FMA units and registers to spare (AVX-512). */
-TF__V16_INLINE void step1_body(int64_t H, const float *wp, const float *gx, const float *bias, const float *h,
-                               float *hn, float *c, int64_t blk0, int64_t blk1, int split)
+TF__V16_INLINE void step1_body(int64_t H, const float *wp, const float *gx, const float *gx_next, const float *bias,
+                               const float *h, float *hn, float *c, int64_t blk0, int64_t blk1, int split)
 {
     for (int64_t j = blk0; j < blk1; j++) {
         const int64_t j0 = j * U, n = H - j0 < U ? H - j0 : U;
         const float *w = wp + j * H * 4 * U;
+        /* The next step's input for these units, a few lines per block: all at once, the misses
+         * (a table row is far from the last) would fill the queue of loads in flight and stall. */
+        if (gx_next)
+            for (int64_t q = 0; q < 4; q++) {
+                TF__PRED_PREFETCH(gx_next + q * H + j0);
+                TF__PRED_PREFETCH(gx_next + q * H + j0 + n - 1);
+            }
         if (n <= HALF) {
             step1_half(H, w, gx + j0, bias + j0, h, hn + j0, c + j0, n);
             continue;
@@ -161,15 +168,15 @@ TF__V16_INLINE void gates_body(int64_t H, int64_t m, const float *g, int64_t ldg
 }
 
 #define STEP1_ARGS                                                                                 \
-    int64_t H, const float *wp, const float *gx, const float *bias, const float *h, float *hn, float *c,      \
-        int64_t blk0, int64_t blk1
+    int64_t H, const float *wp, const float *gx, const float *gx_next, const float *bias, const float *h,     \
+        float *hn, float *c, int64_t blk0, int64_t blk1
 #define GATES_ARGS                                                                                 \
     int64_t H, int64_t m, const float *g, int64_t ldg, const float *table, const int32_t *tok, const float *bias, \
         float *c, float *h
 
 static void step1_base(STEP1_ARGS)
 {
-    step1_body(H, wp, gx, bias, h, hn, c, blk0, blk1, 0);
+    step1_body(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1, 0);
 }
 
 static void gates_base(GATES_ARGS)
@@ -181,12 +188,12 @@ static void gates_base(GATES_ARGS)
 #define TF__STEP_LEVELS 1
 __attribute__((target("arch=x86-64-v3"))) static void step1_v3(STEP1_ARGS)
 {
-    step1_body(H, wp, gx, bias, h, hn, c, blk0, blk1, 0);
+    step1_body(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1, 0);
 }
 
 __attribute__((target("arch=x86-64-v4"))) static void step1_v4(STEP1_ARGS)
 {
-    step1_body(H, wp, gx, bias, h, hn, c, blk0, blk1, 1);
+    step1_body(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1, 1);
 }
 
 __attribute__((target("arch=x86-64-v3"))) static void gates_v3(GATES_ARGS)
@@ -230,16 +237,16 @@ void tf__pred_step1(STEP1_ARGS)
 #if defined(TF__STEP_LEVELS)
     switch (level()) {
     case 4:
-        step1_v4(H, wp, gx, bias, h, hn, c, blk0, blk1);
+        step1_v4(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1);
         return;
     case 3:
-        step1_v3(H, wp, gx, bias, h, hn, c, blk0, blk1);
+        step1_v3(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1);
         return;
     default:
         break;
     }
 #endif
-    step1_base(H, wp, gx, bias, h, hn, c, blk0, blk1);
+    step1_base(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1);
 }
 
 void tf__pred_gates(GATES_ARGS)

@@ -69,6 +69,8 @@ size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);
 /* Pack W_hh (4H x K = H) or W_ih (4H x K = I) for the products into dst; returns the panel width. */
 int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst);
 size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
+/* Runs of one-row steps split over threads so far, in the process (for the tests). */
+int64_t tf__pred_split_runs(void);
 /* Outputs y (rows t*B + b, stride ldy), zero at padded steps; len: B lengths, non-increasing. */
 void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
                            float *y, int64_t ldy, float *work);
@@ -84,9 +86,10 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
 size_t tf__pred_step1_floats(int64_t H);
 void tf__pred_step1_pack(int64_t H, const float *w_hh, float *dst);
 /* One step of one row over the blocks of 16 hidden units blk0..blk1-1: gates = gx + bias +
- * h W_hh^T (wp packed), then c in place and the new h into hn (not h). */
-void tf__pred_step1(int64_t H, const float *wp, const float *gx, const float *bias, const float *h, float *hn,
-                    float *c, int64_t blk0, int64_t blk1);
+ * h W_hh^T (wp packed), then c in place and the new h into hn (not h). gx_next (or NULL): the next
+ * step's gx, fetched into cache meanwhile (each block its own part of it). */
+void tf__pred_step1(int64_t H, const float *wp, const float *gx, const float *gx_next, const float *bias,
+                    const float *h, float *hn, float *c, int64_t blk0, int64_t blk1);
 /* The gate pass of m rows: g (rows of 4H, stride ldg: the products) + bias, plus with a table its
  * row tok[b] for row b, to c and h (rows of H), in place. */
 void tf__pred_gates(int64_t H, int64_t m, const float *g, int64_t ldg, const float *table, const int32_t *tok,

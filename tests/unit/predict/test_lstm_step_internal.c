@@ -71,12 +71,12 @@ static void check_step1(int level, int64_t H)
     ref_cell(H, z, c_ref, h_ref);
     tf__pred_step1_pack(H, w, wp);
     memset(hn, 0xff, sizeof(float) * (size_t)H); /* NaN: every unit must be written */
-    tf__pred_step1(H, wp, gx, bias, h, hn, c, 0, blocks);
+    tf__pred_step1(H, wp, gx, NULL, bias, h, hn, c, 0, blocks);
     check_close("h", level, H, hn, h_ref, H);
     check_close("c", level, H, c, c_ref, H);
     const int64_t mid = blocks / 2;
-    tf__pred_step1(H, wp, gx, bias, h, hn2, c2, mid, blocks);
-    tf__pred_step1(H, wp, gx, bias, h, hn2, c2, 0, mid);
+    tf__pred_step1(H, wp, gx, NULL, bias, h, hn2, c2, mid, blocks);
+    tf__pred_step1(H, wp, gx, NULL, bias, h, hn2, c2, 0, mid);
     if (memcmp(hn, hn2, sizeof(float) * (size_t)H) != 0 || memcmp(c, c2, sizeof(float) * (size_t)H) != 0)
         fail_msg("level %d H=%lld: the blocks in two parts differ from all at once", level, (long long)H);
     free(w);

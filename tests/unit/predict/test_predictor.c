@@ -2,7 +2,7 @@
 /* The predictor (transfer/predict.h): PyTorch's probabilities for the imported classifier
  * (tests/reference/gen_torch_import_fixtures.py), batched results equal to one input at a time
  * and in input order, eight threads sharing one predictor bit for bit as one thread (scripts/test
- * runs this under ThreadSanitizer too), independence from the model it was made from, top-k and
+ * runs this under ThreadSanitizer too), one text per call split over two threads bit for bit as one, independence from the model it was made from, top-k and
  * label sets, int8 recurrent weights (from an int8 export or quantised at creation), and hostile
  * arguments. */
 #include "tf_test.h"
@@ -235,14 +235,33 @@ typedef struct {
     const tf_predictor_t *p;
     float probs[NSEQ * C];
     tf_status_t st;
+    int one_by_one; /* 1: one text per call, two classes */
 } job_t;
 
 static void *predict_job(void *arg)
 {
     job_t *j = arg;
     for (int rep = 0; rep < 3 && j->st == TF_STATUS_OK; rep++)
-        j->st = tf_predict_ids_batch(j->p, seq_ptr, seq_len, NSEQ, j->probs, NSEQ * C);
+        if (j->one_by_one)
+            for (int i = 0; i < NSEQ && j->st == TF_STATUS_OK; i++)
+                j->st = tf_predict_ids_batch(j->p, seq_ptr + i, seq_len + i, 1, j->probs + 2 * i, 2);
+        else
+            j->st = tf_predict_ids_batch(j->p, seq_ptr, seq_len, NSEQ, j->probs, NSEQ * C);
     return NULL;
+}
+
+/* Eight threads running predict_job on p at once, each succeeding. */
+static void eight_jobs(job_t jobs[8], const tf_predictor_t *p, int one_by_one)
+{
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (job_t){p, {0}, TF_STATUS_OK, one_by_one};
+        assert_int_equal(pthread_create(&th[i], NULL, predict_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 8; i++)
+        assert_ok(jobs[i].st);
 }
 
 /* Eight threads sharing one predictor (two threads per call) get the bits one thread gets. */
@@ -254,23 +273,84 @@ static void test_eight_threads_share_one_predictor(void **state)
     tf_model_t *m = import_cls(ctx, 0);
     tf_predictor_t *p = make_predictor(m, 8, 2);
     tf_model_free(m);
-    job_t one = {p, {0}, TF_STATUS_OK};
+    job_t one = {p, {0}, TF_STATUS_OK, 0};
     predict_job(&one);
     assert_ok(one.st);
     job_t jobs[8];
-    pthread_t th[8];
+    eight_jobs(jobs, p, 0);
     for (int i = 0; i < 8; i++) {
-        jobs[i] = (job_t){p, {0}, TF_STATUS_OK};
-        assert_int_equal(pthread_create(&th[i], NULL, predict_job, &jobs[i]), 0);
-    }
-    for (int i = 0; i < 8; i++)
-        assert_int_equal(pthread_join(th[i], NULL), 0);
-    for (int i = 0; i < 8; i++) {
-        assert_ok(jobs[i].st);
         if (memcmp(jobs[i].probs, one.probs, sizeof one.probs) != 0)
             fail_msg("thread %d got other bits than one thread alone", i);
     }
     tf_predictor_free(p);
+    tf_ctx_free(ctx);
+}
+
+/* A fresh bidirectional classifier of hidden size 160 (ten blocks of units: with two threads, one
+ * text's steps are split over them), its head fine-tuned for one step. */
+static tf_model_t *wide_model(tf_ctx_t *ctx)
+{
+    static const char *const words[1] = {"a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg "
+                                         "hh ii jj kk ll mm nn oo pp qq rr ss tt uu vv ww xx yy"};
+    tf_vocab_opts_t vo;
+    tf_vocab_t *vocab;
+    assert_ok(tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION));
+    vo.min_count = 1;
+    assert_ok(tf_vocab_build_texts(&vocab, ctx, words, NULL, 1, &vo));
+    assert_true(tf_vocab_size(vocab) >= 50);
+    tf_model_opts_t mo;
+    tf_model_t *m;
+    assert_ok(tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION));
+    mo.embedding_dim = 8;
+    mo.hidden_size = 160;
+    mo.bidirectional = 1;
+    assert_ok(tf_model_create(&m, ctx, vocab, &mo));
+    tf_vocab_free(vocab);
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t y[2] = {0, 1};
+    static const char *const names[2] = {"x", "y"};
+    tf_loader_opts_t lo;
+    tf_loader_t *train;
+    assert_ok(tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION));
+    lo.batch_size = 2;
+    lo.labels = names;
+    lo.num_labels = 2;
+    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, y, &lo));
+    tf_finetune_opts_t fo;
+    assert_ok(tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION));
+    fo.stop_after_steps = 1;
+    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+    tf_loader_free(train);
+    return m;
+}
+
+/* One text per call with two threads (its steps split over them when the helpers are free) gives
+ * the bits of one thread, alone and from eight threads sharing the predictor, for every text. */
+static void test_one_text_two_threads(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(3);
+    tf_model_t *m = wide_model(ctx);
+    tf_predictor_t *p1 = make_predictor(m, 1, 1), *p2 = make_predictor(m, 1, 2);
+    tf_model_free(m);
+    static float one[NSEQ * 2];
+    for (int i = 0; i < NSEQ; i++) {
+        float two[2];
+        assert_ok(tf_predict_ids_batch(p1, seq_ptr + i, seq_len + i, 1, one + 2 * i, 2));
+        assert_ok(tf_predict_ids_batch(p2, seq_ptr + i, seq_len + i, 1, two, 2));
+        if (memcmp(two, one + 2 * i, sizeof two) != 0)
+            fail_msg("text %d: %.9g with two threads, %.9g with one", i, two[0], one[2 * i]);
+    }
+    job_t jobs[8];
+    eight_jobs(jobs, p2, 1);
+    for (int i = 0; i < 8; i++) {
+        if (memcmp(jobs[i].probs, one, sizeof one) != 0)
+            fail_msg("thread %d got other bits than one thread alone", i);
+    }
+    tf_predictor_free(p1);
+    tf_predictor_free(p2);
     tf_ctx_free(ctx);
 }
 
@@ -330,20 +410,12 @@ static void test_int8_weights(void **state)
             fail_msg("value %d: %.8f quantised at creation, %.8f from the export", i, d[i], b[i]);
     }
     /* eight threads, two per call, on one int8 predictor: the bits of one */
-    job_t one = {res, {0}, TF_STATUS_OK}, jobs[8];
+    job_t one = {res, {0}, TF_STATUS_OK, 0}, jobs[8];
     predict_job(&one);
     assert_ok(one.st);
-    pthread_t th[8];
-    for (int i = 0; i < 8; i++) {
-        jobs[i] = (job_t){res, {0}, TF_STATUS_OK};
-        assert_int_equal(pthread_create(&th[i], NULL, predict_job, &jobs[i]), 0);
-    }
+    eight_jobs(jobs, res, 0);
     for (int i = 0; i < 8; i++)
-        assert_int_equal(pthread_join(th[i], NULL), 0);
-    for (int i = 0; i < 8; i++) {
-        assert_ok(jobs[i].st);
         assert_memory_equal(jobs[i].probs, one.probs, sizeof one.probs);
-    }
     tf_predictor_free(aut);
     tf_predictor_free(deq);
     tf_predictor_free(res);
@@ -608,6 +680,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batched_equals_one_at_a_time),
         cmocka_unit_test(test_input_table),
         cmocka_unit_test(test_eight_threads_share_one_predictor),
+        cmocka_unit_test(test_one_text_two_threads),
         cmocka_unit_test(test_texts_and_checkpoint),
         cmocka_unit_test(test_int8_weights),
         cmocka_unit_test(test_top_k),
