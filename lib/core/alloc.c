@@ -2,10 +2,16 @@
 /* Allocation through the context's hooks, and the growable array built on it. Each block carries a
  * TF__ALIGN-byte prefix holding its size, so the context can account for the bytes it has
  * outstanding. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* madvise */
+#endif
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 int tf__mul_size(size_t a, size_t b, size_t *out)
 {
@@ -116,4 +122,17 @@ void tf__object_created(tf_ctx_t *ctx)
 void tf__object_freed(tf_ctx_t *ctx)
 {
     ctx->live_objects--;
+}
+
+void tf__advise_huge_pages(void *p, size_t size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20, first = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    const uintptr_t end = ((uintptr_t)p + size) & ~(huge - 1);
+    if (end > first)
+        (void)madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
 }

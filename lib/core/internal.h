@@ -34,6 +34,10 @@ void *tf__alloc(tf_ctx_t *ctx, size_t size);
 void *tf__calloc(tf_ctx_t *ctx, size_t count, size_t size);
 void tf__free(tf_ctx_t *ctx, void *ptr);
 char *tf__strdup(tf_ctx_t *ctx, const char *s);
+/* Advice, before a large block is first written, that its whole 2 MiB pages be huge pages (Linux
+ * transparent huge pages, where enabled): a table read one random row at a time then costs no
+ * page walk per row. Does nothing elsewhere, and nothing is promised. */
+void tf__advise_huge_pages(void *p, size_t size);
 
 /* The growable array: make *p (capacity *cap elements of `elem` bytes) hold at least `need`
  * elements, doubling from 16; the elements kept are copied, the new ones zeroed. ENOMEM (message

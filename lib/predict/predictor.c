@@ -275,6 +275,7 @@ static tf_status_t make_table(tf_predictor_t *p, const tf__pred_net_t *v)
     p->tables = tf__calloc(p->ctx, (size_t)net->D, sizeof *p->tables);
     if (p->table == NULL || p->tables == NULL)
         return TF_STATUS_ENOMEM;
+    tf__advise_huge_pages(p->table, (size_t)(per * net->D) * sizeof(float)); /* one random row a token */
     for (int32_t d = 0; d < net->D; d++) {
         tf__sgemm(net->threads, 0, 1, net->V, G4, net->E, 1.0f, v->emb, net->E, v->w[4 * d], net->E, 0.0f,
                   p->table + d * per, G4);

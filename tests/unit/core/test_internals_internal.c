@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal helpers of lib/core: allocation accounting, the growable array, overflow checks, the
- * options reader and the random generator. */
+ * options reader, the random generator and the huge-page advice. */
 #include "tf_test.h"
 #include "core/internal.h"
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_internals_size_arithmetic(void **state)
@@ -211,6 +213,60 @@ static void test_internals_rng_is_deterministic_and_uniform(void **state)
         assert_true(fabs(counts[k] / (double)n - 1.0 / 7) < 0.005);
 }
 
+/* The kB of huge pages /proc/self/smaps reports for the mapping holding p, or -1 (not Linux, or no
+ * such mapping). */
+static long huge_kb_at(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL)
+        return -1;
+    char line[512];
+    int inside = 0;
+    long kb = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb;
+}
+
+/* Advised before it is written, a block of several huge pages gets some (where the kernel gives
+ * them on advice: transparent huge pages in "always" or "madvise" mode, not under valgrind, whose
+ * allocator maps its own arenas); its bytes are untouched, and small or odd blocks are fine. */
+static void test_internals_huge_page_advice(void **state)
+{
+    tf_ctx_t *ctx = *state;
+    const size_t n = (size_t)9 << 20;
+    unsigned char *big = tf__alloc(ctx, n), *small = tf__alloc(ctx, 100);
+    assert_non_null(big);
+    assert_non_null(small);
+    tf__advise_huge_pages(small, 100);
+    tf__advise_huge_pages(big + 1, 0);
+    tf__advise_huge_pages(big, n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < n; i += 4093)
+        assert_int_equal(big[i], (unsigned char)(i * 7));
+    char mode[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        if (fgets(mode, sizeof mode, f) == NULL)
+            mode[0] = 0;
+        fclose(f);
+    }
+    const char *pre = getenv("LD_PRELOAD");
+    const int expect = (strstr(mode, "[always]") || strstr(mode, "[madvise]")) && !(pre && strstr(pre, "vgpreload"));
+    const long kb = huge_kb_at(big + n / 2);
+    if (expect && kb >= 0 && kb == 0)
+        fail_msg("no huge pages in an advised block of 9 MiB (transparent huge pages: %s)", mode);
+    tf__free(ctx, small);
+    tf__free(ctx, big);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +279,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_internals_opts_init_writes_only_the_callers_version),
         cmocka_unit_test(test_internals_opts_layouts_cover_their_structs),
         cmocka_unit_test(test_internals_rng_is_deterministic_and_uniform),
+        cmocka_unit_test_setup_teardown(test_internals_huge_page_advice, tf_test_setup_ctx, tf_test_teardown_ctx),
     };
     return TF_TEST_RUN(tests);
 }
