@@ -4,6 +4,8 @@
  *
  *   bench_lstm [--shape I,H,T,B] [--threads N] [--cell lstm|gru]
  *   bench_lstm --model seed-cls|seed-lm|seed-lm-adaptive [--threads N] [--phases]
+ *   either with [--gemm auto|blas|dnnl]: the backend of the library's large GEMMs (tensor/blas.h;
+ *   default auto, blas: OpenBLAS for every product, as in a build without oneDNN)
  *
  * --model times a whole training step of a seed configuration (see bench_model); --phases adds
  * one line with the mean milliseconds of each part of that step (embedding, recurrent layer,
@@ -445,7 +447,8 @@ static void usage(FILE *f)
                "  --model: a whole training step (Adam included) of vocabulary 10000, embedding\n"
                "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head, or an\n"
                "  adaptive softmax LM head (seed-lm-adaptive: cut-offs 2000,6000, Zipf targets)\n"
-               "  --phases: with --model, also the mean milliseconds of each part of the step\n");
+               "  --phases: with --model, also the mean milliseconds of each part of the step\n"
+               "  --gemm auto|blas|dnnl: the backend of the library's large GEMMs (default auto)\n");
 }
 
 int main(int argc, char **argv)
@@ -483,6 +486,13 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[a], "--model") == 0 && a + 1 < argc) {
             model = argv[++a];
+        } else if (strcmp(argv[a], "--gemm") == 0 && a + 1 < argc) {
+            const char *g = argv[++a];
+            if (strcmp(g, "auto") != 0 && strcmp(g, "blas") != 0 && strcmp(g, "dnnl") != 0) {
+                fprintf(stderr, "bench_lstm: --gemm wants auto, blas or dnnl\n");
+                return 2;
+            }
+            tf__sgemm_force(g[0] == 'a' ? TF__GEMM_AUTO : g[0] == 'b' ? TF__GEMM_BLAS : TF__GEMM_DNNL);
         } else if (strcmp(argv[a], "--phases") == 0) {
             phases = 1;
         } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {

@@ -10,6 +10,9 @@
 #include "blas.h"
 #include "../core/internal.h"
 #include "../core/team.h"
+#include "gemm_dnnl.h"
+
+#include <stdatomic.h>
 
 #ifdef TF_HAVE_CBLAS
 #include <cblas.h>
@@ -55,6 +58,30 @@ void tf__sgemm_ref(int trans_a,
     }
 }
 
+static atomic_int forced = TF__GEMM_AUTO;
+
+void tf__sgemm_force(int backend)
+{
+    atomic_store(&forced, backend);
+}
+
+/* From bench_gemm on an AVX-512 machine (docs/kernels.md): oneDNN's sgemm ran 2-23% faster than
+ * OpenBLAS on the layers' and the LM head's products from 128^3 up, but slower on small products
+ * (64^3, one row), on x W^T over only 100 inputs, and on A^T B over fewer than 512 rows (the LM
+ * head's weight gradient). */
+int tf__sgemm_dnnl_pays(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k)
+{
+    if (!tf__dnnl_available() || trans_a + trans_b == 2)
+        return 0;
+    if (m < 8 || 2.0 * (double)m * (double)n * (double)k < 2.0 * 128 * 128 * 128)
+        return 0;
+    if (trans_b && k <= 128)
+        return 0;
+    if (trans_a && k < 512)
+        return 0;
+    return 1;
+}
+
 /* One GEMM on the calling thread. */
 static void sgemm_one(int trans_a,
                       int trans_b,
@@ -71,6 +98,11 @@ static void sgemm_one(int trans_a,
                       int64_t ldc)
 {
     if (m <= 0 || n <= 0)
+        return;
+    const int backend = atomic_load(&forced);
+    if (backend != TF__GEMM_BLAS &&
+        (backend == TF__GEMM_DNNL || tf__sgemm_dnnl_pays(trans_a, trans_b, m, n, k)) &&
+        tf__dnnl_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
 #ifdef TF_HAVE_CBLAS
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The GEMM wrapper (BLAS or fallback) and the plain reference, each against an independent
- * double-precision triple loop, over every transpose combination, alpha/beta and padded leading
- * dimensions. */
+/* The GEMM wrapper (BLAS or fallback, and oneDNN's sgemm forced on and off) and the plain
+ * reference, each against an independent double-precision triple loop, over every transpose
+ * combination, alpha/beta and padded leading dimensions. */
 #include "tf_test.h"
 #include "tensor/blas.h"
+#include "tensor/gemm_dnnl.h"
 #include "core/rng.h"
 #include "core/internal.h"
 #include <math.h>
@@ -31,14 +32,15 @@ static void check_gemm(
     for (int64_t i = 0; i < brows * ldb; i++)
         b[i] = tf__rng_uniform(&rng) * 2 - 1;
     for (int64_t i = 0; i < m * ldc; i++)
-        c[i] = tf__rng_uniform(&rng) * 2 - 1;
+        c[i] = beta == 0.0f && i % 3 == 0 ? NAN : tf__rng_uniform(&rng) * 2 - 1; /* beta 0 ignores C */
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             double s = 0;
             for (int64_t p = 0; p < k; p++)
                 s += at(a, lda, ta, i, p) * at(b, ldb, tb, p, j);
-            want[i * n + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * c[i * ldc + j]);
+            want[i * n + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * (double)c[i * ldc + j]);
         }
+    c[n + 1] = 7.0f;
     float pad = c[n + 1]; /* an element of the padding between rows must survive */
     if (threads == 0)
         tf__sgemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -109,6 +111,53 @@ static void test_blas_sgemm_split_over_threads(void **state)
     assert_int_equal(tf__sgemm_parts(1, 300, 170, 100, &split_m, &block), 1);
 }
 
+/* Sizes across kernel blocks and their remainders, on the calling thread and split over two. */
+static void sweep_blocks(void)
+{
+    const int64_t sizes[][3] = {{1, 1, 1}, {3, 65, 7}, {257, 64, 129}, {300, 130, 256}, {64, 200, 300}, {513, 9, 40}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int32_t threads = 1; threads <= 2; threads++) {
+                    check_gemm(threads, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 0.0f);
+                    check_gemm(threads, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 1.0f);
+                    check_gemm(threads, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
+                }
+}
+
+static void test_blas_sgemm_dnnl_forced(void **state)
+{
+    (void)state;
+    tf__sgemm_force(TF__GEMM_DNNL);
+    sweep(1);
+    sweep_blocks();
+    tf__sgemm_force(TF__GEMM_AUTO);
+}
+
+static void test_blas_sgemm_dnnl_forced_off(void **state)
+{
+    (void)state;
+    tf__sgemm_force(TF__GEMM_BLAS);
+    sweep(1);
+    sweep_blocks();
+    tf__sgemm_force(TF__GEMM_AUTO);
+}
+
+/* Where oneDNN is built in it computes every form itself (it does not hand them back to the BLAS),
+ * so the forced sweep above tested it. */
+static void test_blas_dnnl_takes_every_form(void **state)
+{
+    (void)state;
+    if (!tf__dnnl_available())
+        skip();
+    float a[6 * 5], b[6 * 5], c[5 * 5];
+    for (int i = 0; i < 30; i++)
+        a[i] = b[i] = (float)i;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            assert_int_equal(tf__dnnl_sgemm(ta, tb, 5, 5, 6, 1.0f, a, ta ? 5 : 6, b, tb ? 6 : 5, 0.0f, c, 5), 1);
+}
+
 static void test_blas_empty_dimensions_are_noops(void **state)
 {
     float c[4] = {1, 2, 3, 4};
@@ -124,6 +173,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blas_sgemm_matches_double_reference),
         cmocka_unit_test(test_blas_sgemm_ref_matches_double_reference),
         cmocka_unit_test(test_blas_sgemm_split_over_threads),
+        cmocka_unit_test(test_blas_sgemm_dnnl_forced),
+        cmocka_unit_test(test_blas_sgemm_dnnl_forced_off),
+        cmocka_unit_test(test_blas_dnnl_takes_every_form),
         cmocka_unit_test(test_blas_empty_dimensions_are_noops),
     };
     return TF_TEST_RUN(tests);
