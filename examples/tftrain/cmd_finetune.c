@@ -67,6 +67,16 @@ static const char finetune_help[] =
 
 static const char finetune_help_numeric[] =
     "\n"
+    "The task head and the optimizer:\n"
+    "  --pooling LIST     what the head sees of the top layer's states over the valid\n"
+    "                     steps: a comma-separated set of last, mean and max,\n"
+    "                     concatenated (default last,mean,max)\n"
+    "  --weight-decay X   AdamW weight decay, in [0, 1) (default 0.01)\n"
+    "  --keep-head        with --init of a fine-tuned model: keep its task head (same\n"
+    "                     labels and pooling) instead of a new one, e.g. to fine-tune\n"
+    "                     the whole model after training the head alone (--strategy\n"
+    "                     frozen)\n"
+    "\n"
     "  --no-valid         no validation: every --train line trains, all epochs run and\n"
     "                     the last one's weights are kept, without calibration (for\n"
     "                     so few labelled lines that a held-out tenth says little)\n"
@@ -112,6 +122,29 @@ static int make_loader(const char *cmd, tf_ctx_t *ctx, int format,
 
 #define TT_MAX_LABELS 4096
 
+/* --pooling: "last", "mean" and "max", comma-separated, each at most once, into TF_POOL_* bits;
+ * -1 when the list is empty or names anything else. */
+static int parse_pooling(const char *list, uint32_t *modes)
+{
+    static const char *const names[] = {"last", "mean", "max"};
+    static const uint32_t bits[] = {TF_POOL_LAST, TF_POOL_MEAN, TF_POOL_MAX};
+    const char *p = list;
+    *modes = 0;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int i;
+        for (i = 0; i < 3; i++)
+            if (strlen(names[i]) == n && strncmp(p, names[i], n) == 0)
+                break;
+        if (i == 3 || (*modes & bits[i]))
+            return -1;
+        *modes |= bits[i];
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
+}
+
 typedef struct finetune_call {
     tf_model_t *model;
     tf_loader_t *train, *valid;
@@ -138,7 +171,7 @@ int tt_cmd_finetune(int argc, char **argv)
     static const char *cmd = "finetune";
     const char *train_path = NULL, *valid_path = NULL, *out = NULL, *init = NULL, *vectors = NULL;
     const char *strategy = NULL, *class_weight = NULL, *tokenizer = NULL, *cell_name = NULL;
-    const char *resume = NULL, *format_name = NULL;
+    const char *resume = NULL, *format_name = NULL, *pooling = NULL;
     static const char *const text_flags[] = {"--vocab-size", "--tokenizer", "--init-embeddings",
                                              "--multi-label"};
     static const char *const idx_flags[] = {"--labels", "--valid-labels", "--per-class"};
@@ -149,8 +182,9 @@ int tt_cmd_finetune(int argc, char **argv)
     int32_t layers = TT_DEFAULT_LAYERS, epochs = 8, max_len = 256, batch = 32, threads = 0;
     int32_t patience = 0;
     int64_t seed = 42, save_every = 0;
-    double lr = 1e-2, disc = 1.0, head_dropout = 0.3;
-    int multi = 0, no_valid = 0;
+    double lr = 1e-2, disc = 1.0, head_dropout = 0.3, weight_decay = 0.01;
+    int multi = 0, no_valid = 0, keep_head = 0;
+    uint32_t pool_modes = TF_POOL_LAST | TF_POOL_MEAN | TF_POOL_MAX;
     tt_opt_t opts[] = {
         {"--train", TT_OPT_STRING, &train_path, 0, 0, 0},
         {"--valid", TT_OPT_STRING, &valid_path, 0, 0, 0},
@@ -162,6 +196,9 @@ int tt_cmd_finetune(int argc, char **argv)
         {"--class-weight", TT_OPT_STRING, &class_weight, 0, 0, 0},
         TT_CLS_OPTS(epochs, patience, lr, head_dropout, max_len, batch),
         {"--discriminative", TT_OPT_DOUBLE, &disc, 0, 0, 0},
+        {"--pooling", TT_OPT_STRING, &pooling, 0, 0, 0},
+        {"--weight-decay", TT_OPT_FRACTION, &weight_decay, 0, 0, 0},
+        {"--keep-head", TT_OPT_FLAG, &keep_head, 0, 0, 0},
         TT_RUN_OPTS(threads, seed, save_every, resume),
         {"--vocab-size", TT_OPT_INT, &vocab_size, TF_VOCAB_NUM_SPECIALS + 1, 10000000, 0},
         TT_ARCH_OPTS(emb, hidden, layers, cell_name),
@@ -237,6 +274,11 @@ int tt_cmd_finetune(int argc, char **argv)
         return tt_usage_error(cmd, "--strategy: '%s' is not full, frozen or gradual", strategy);
     if (tt_opt(opts, nopts, "--discriminative")->seen && disc < 1.0)
         return tt_usage_error(cmd, "--discriminative: %g is below 1", disc);
+    if (pooling != NULL && parse_pooling(pooling, &pool_modes) != 0)
+        return tt_usage_error(cmd, "--pooling: '%s' is not a comma-separated set of last, mean "
+                              "and max", pooling);
+    if (keep_head && init == NULL)
+        return tt_usage_error(cmd, "--keep-head needs --init (a fine-tuned model)");
     if (init != NULL) {
         for (i = 0; i < (int32_t)(sizeof arch_flags / sizeof arch_flags[0]); i++)
             if (tt_opt(opts, nopts, arch_flags[i])->seen)
@@ -262,7 +304,7 @@ int tt_cmd_finetune(int argc, char **argv)
         if (rc != TT_EXIT_OK)
             goto done;
     } else if (init != NULL) {
-        rc = tt_model_load(cmd, ctx, init, TF_MODEL_LOAD_BACKBONE, &model);
+        rc = tt_model_load(cmd, ctx, init, keep_head ? 0 : TF_MODEL_LOAD_BACKBONE, &model);
         if (rc != TT_EXIT_OK)
             goto done;
     } else {
@@ -417,6 +459,9 @@ int tt_cmd_finetune(int argc, char **argv)
         fopts.discriminative = disc;
     if (tt_opt(opts, nopts, "--head-dropout")->seen)
         fopts.head_dropout = head_dropout;
+    fopts.pooling = pool_modes;
+    fopts.weight_decay = weight_decay;
+    fopts.reset_head = !keep_head;
     fopts.patience = patience;
     tt_progress_init(&progress, cmd, save_every);
     fopts.progress_every = tt_progress_every(&progress, 5);

@@ -1593,6 +1593,32 @@ def case_images(d, files):
                                 "--labels", te_lab, "--threads", "1"])
     acc = float(re.search(r"accuracy=([0-9.]+)", out).group(1))
     expect(acc >= 0.9, f"eval on images: accuracy {acc} (bands at the top or bottom)")
+    # the head's input: two of the three poolings of 16 states make 32 features, not 48
+    pooled = os.path.join(d, "img-pooled.safetensors")
+    expect_exit(0, ["finetune", "--format", "idx", "--init", lm, "--train", tr_img, "--labels",
+                    tr_lab, "--per-class", "10", "--epochs", "2", "--batch", "4", "--strategy", "frozen",
+                    "--pooling", "max,mean", "--weight-decay", "0", "--out", pooled,
+                    "--threads", "1"])
+    shape = safetensors_header(pooled)["head.weight"]["shape"]
+    expect(shape[-1] == 32, f"--pooling max,mean: head.weight {shape}")
+    # --keep-head: the trained head goes on (at a negligible rate its weights stay the
+    # classifier's); without it a new head starts from random weights (another seed's)
+    def head_of(model):
+        hdr = safetensors_header(model)
+        begin, end = hdr["head.weight"]["data_offsets"]
+        with open(model, "rb") as fh:
+            fh.seek(8 + struct.unpack("<Q", fh.read(8))[0] + begin)
+            raw = fh.read(end - begin)
+        return struct.unpack(f"<{len(raw) // 4}f", raw)
+    base = head_of(clf)
+    for keep in (1, 0):
+        again = os.path.join(d, f"img-again{keep}.safetensors")
+        expect_exit(0, ["finetune", "--format", "idx", "--init", clf, "--train", tr_img,
+                        "--labels", tr_lab, "--per-class", "10", "--epochs", "2", "--batch", "4",
+                        "--lr", "1e-9", "--no-valid", "--seed", "7", "--out", again,
+                        "--threads", "1"] + (["--keep-head"] if keep else []))
+        moved = max(abs(a - b) for a, b in zip(head_of(again), base))
+        expect((moved < 1e-6) == bool(keep), f"--keep-head {keep}: head weights moved by {moved}")
     # a classifier from scratch, validated on other images
     expect_exit(0, ["finetune", "--format", "idx", "--train", tr_img, "--labels", tr_lab,
                     "--valid", te_img, "--valid-labels", te_lab, "--epochs", "1", "--out",
@@ -1603,6 +1629,14 @@ def case_images(d, files):
                     "--valid", te_img, "--out", clf], "--valid-labels")
     expect_exit(1, ["finetune", "--train", files["train"], "--per-class", "3", "--out", clf],
                 "--per-class")
+    for bad in ("mean,mean", "first", "", "last,"):
+        expect_exit(1, ["finetune", "--format", "idx", "--init", lm, "--train", tr_img,
+                        "--labels", tr_lab, "--pooling", bad, "--out", clf], "--pooling")
+    for bad in ("-1", "nan", "1"):
+        expect_exit(1, ["finetune", "--format", "idx", "--init", lm, "--train", tr_img,
+                        "--labels", tr_lab, "--weight-decay", bad, "--out", clf], "--weight-decay")
+    expect_exit(1, ["finetune", "--format", "idx", "--train", tr_img, "--labels", tr_lab,
+                    "--keep-head", "--out", clf], "--keep-head")
     expect_exit(1, ["eval", "--format", "idx", "--model", clf, "--data", te_img], "--labels")
     expect_exit(1, ["predict", "--format", "idx", "--model", clf, "--input", te_img], "eval")
     # data errors name the file
