@@ -27,6 +27,16 @@ int tf__dnnl_available(void)
 #endif
 }
 
+int tf__dnnl_avx512(void)
+{
+#if defined(TF_HAVE_DNNL)
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), core = (unsigned)dnnl_cpu_isa_avx512_core;
+    return tf__dnnl_available() && (isa & core) == core;
+#else
+    return 0;
+#endif
+}
+
 int tf__dnnl_sgemm(int trans_a,
                    int trans_b,
                    int64_t m,

@@ -14,6 +14,9 @@
 /* Whether oneDNN is built in and used (not under valgrind: gemm_dnnl.c). */
 int tf__dnnl_available(void);
 
+/* Whether oneDNN is used and runs its AVX-512 code on this CPU (ONEDNN_MAX_CPU_ISA can lower it). */
+int tf__dnnl_avx512(void);
+
 /* C = alpha op(A) op(B) + beta C on the calling thread. Returns 1 when done, 0 when oneDNN is not
  * built in or refuses the call (C untouched; the caller computes the product). */
 int tf__dnnl_sgemm(int trans_a,

@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/internal.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double at(const float *x, int64_t ld, int trans, int64_t r, int64_t c)
@@ -158,6 +159,30 @@ static void test_blas_dnnl_takes_every_form(void **state)
             assert_int_equal(tf__dnnl_sgemm(ta, tb, 5, 5, 6, 1.0f, a, ta ? 5 : 6, b, tb ? 6 : 5, 0.0f, c, 5), 1);
 }
 
+/* The automatic choice takes oneDNN only for its AVX-512 code, and there not for small products,
+ * x W^T over few inputs or A^T B over few rows (blas.c). The run under ONEDNN_MAX_CPU_ISA=AVX2
+ * (tests/CMakeLists.txt) checks that AVX2 code is never chosen. */
+static void test_blas_dnnl_choice(void **state)
+{
+    (void)state;
+    const char *isa = getenv("ONEDNN_MAX_CPU_ISA");
+    if (isa && strcmp(isa, "AVX2") == 0)
+        assert_false(tf__dnnl_avx512());
+    if (!tf__dnnl_avx512()) {
+        assert_false(tf__sgemm_dnnl_pays(0, 0, 419, 200, 10000));
+        assert_false(tf__sgemm_dnnl_pays(0, 1, 2048, 2048, 256));
+        return;
+    }
+    assert_true(tf__sgemm_dnnl_pays(0, 0, 419, 200, 10000));
+    assert_true(tf__sgemm_dnnl_pays(0, 1, 2048, 2048, 256));
+    assert_true(tf__sgemm_dnnl_pays(1, 0, 800, 100, 2048));
+    assert_false(tf__sgemm_dnnl_pays(0, 1, 64, 64, 64));
+    assert_false(tf__sgemm_dnnl_pays(0, 1, 1, 800, 200));
+    assert_false(tf__sgemm_dnnl_pays(0, 1, 2048, 800, 100));
+    assert_false(tf__sgemm_dnnl_pays(1, 0, 10000, 200, 419));
+    assert_false(tf__sgemm_dnnl_pays(1, 1, 2048, 2048, 2048));
+}
+
 static void test_blas_empty_dimensions_are_noops(void **state)
 {
     float c[4] = {1, 2, 3, 4};
@@ -176,6 +201,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blas_sgemm_dnnl_forced),
         cmocka_unit_test(test_blas_sgemm_dnnl_forced_off),
         cmocka_unit_test(test_blas_dnnl_takes_every_form),
+        cmocka_unit_test(test_blas_dnnl_choice),
         cmocka_unit_test(test_blas_empty_dimensions_are_noops),
     };
     return TF_TEST_RUN(tests);
