@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Helper threads beyond this are not started (the callers split a step into about four chunks per
  * thread, and the machines this runs on rarely have more cores for one recurrence). */
@@ -259,6 +260,18 @@ void tf__team_run_steps(int32_t threads, int64_t steps, int64_t chunks, tf__team
 void tf__team_for(int32_t threads, int64_t chunks, tf__team_chunk_fn fn, void *arg)
 {
     tf__team_run_steps(threads, 1, chunks, fn, arg);
+}
+
+int32_t tf__team_cores(void)
+{
+    static atomic_int cores; /* 0 until read */
+    int n = atomic_load_explicit(&cores, memory_order_relaxed);
+    if (n == 0) {
+        const long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)(c > 1024 ? 1024 : c) : 1;
+        atomic_store_explicit(&cores, n, memory_order_relaxed);
+    }
+    return n;
 }
 
 int tf__team_try_together(int32_t threads, tf__team_chunk_fn fn, void *arg)

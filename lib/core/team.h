@@ -40,6 +40,10 @@ void tf__team_for(int32_t threads, int64_t chunks, tf__team_chunk_fn fn, void *a
  * could not be started: the caller then does the work alone. */
 int tf__team_try_together(int32_t threads, tf__team_chunk_fn fn, void *arg);
 
+/* The processors online (read once): chunks that wait for each other need one each, or every
+ * wait becomes a trip through the scheduler. */
+int32_t tf__team_cores(void);
+
 /* Wait until *counter >= want (acquire): spin, then yield the core. */
 void tf__team_wait(atomic_llong *counter, int64_t want);
 

@@ -71,9 +71,9 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
     }
 }
 
-/* One-row steps split over threads: at most MAX_PARTS parts, each of at least MIN_PART_BLOCKS
- * blocks of units (smaller steps cost less than the wait for the other parts), over runs of at
- * least MIN_SPLIT_STEPS steps (a run costs one hand-over to the helpers). */
+/* One-row steps split over threads: at most MAX_PARTS parts and one per processor, each of at
+ * least MIN_PART_BLOCKS blocks of units (smaller steps cost less than the wait for the other
+ * parts), over runs of at least MIN_SPLIT_STEPS steps (a run costs one hand-over to the helpers). */
 #define MAX_PARTS 8
 #define MIN_PART_BLOCKS 4
 #define MIN_SPLIT_STEPS 4
@@ -129,6 +129,8 @@ static int64_t split_parts(const tf__pred_lstm_t *s)
 {
     const int64_t blocks = (s->H + TF__PRED_UNITS - 1) / TF__PRED_UNITS;
     int64_t parts = s->threads < MAX_PARTS ? s->threads : MAX_PARTS;
+    if (parts > tf__team_cores()) /* a part waiting for a part that has no core */
+        parts = tf__team_cores();
     if (parts > blocks / MIN_PART_BLOCKS)
         parts = blocks / MIN_PART_BLOCKS;
     return s->step1 && parts > 1 ? parts : 1;
