@@ -225,12 +225,14 @@ void tf__pred_step_force(int level)
     atomic_store(&forced, level);
 }
 
+#if defined(TF__STEP_LEVELS)
 /* The level in use: the forced one where the CPU has it, else the best. */
 static int level(void)
 {
     const int f = atomic_load_explicit(&forced, memory_order_relaxed), best = tf__pred_step_best();
     return f >= 0 && f <= best ? f : best;
 }
+#endif
 
 void tf__pred_step1(STEP1_ARGS)
 {
