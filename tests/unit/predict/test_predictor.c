@@ -286,6 +286,70 @@ static void test_eight_threads_share_one_predictor(void **state)
     tf_ctx_free(ctx);
 }
 
+/* A classifier of `size` words (specials included) and hidden size `hidden`, its head fine-tuned
+ * for one step. */
+static tf_model_t *sized_model(tf_ctx_t *ctx, int32_t size, int32_t hidden)
+{
+    enum { WORDS = 8300 };
+    static char text[WORDS * 6];
+    size_t at = 0;
+    for (int i = 0; i < WORDS; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "w%d ", i);
+    const char *texts[1] = {text};
+    tf_vocab_opts_t vo;
+    tf_vocab_t *vocab;
+    assert_ok(tf_vocab_opts_init(&vo, TF_VOCAB_OPTS_VERSION));
+    vo.max_size = size;
+    assert_ok(tf_vocab_build_texts(&vocab, ctx, texts, NULL, 1, &vo));
+    assert_int_equal(tf_vocab_size(vocab), size);
+    tf_model_opts_t mo;
+    tf_model_t *m;
+    assert_ok(tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION));
+    mo.embedding_dim = 4;
+    mo.hidden_size = hidden;
+    assert_ok(tf_model_create(&m, ctx, vocab, &mo));
+    tf_vocab_free(vocab);
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t y[2] = {0, 1};
+    static const char *const names[2] = {"x", "y"};
+    tf_loader_opts_t lo;
+    tf_loader_t *train;
+    assert_ok(tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION));
+    lo.batch_size = 2;
+    lo.labels = names;
+    lo.num_labels = 2;
+    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, y, &lo));
+    tf_finetune_opts_t fo;
+    assert_ok(tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION));
+    fo.stop_after_steps = 1;
+    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+    tf_loader_free(train);
+    return m;
+}
+
+/* The automatic input table is made up to TF_PREDICTOR_TABLE_AUTO_BYTES and not one word beyond:
+ * at hidden size 512 a word's row is 4 * 512 floats (8 KiB), so 8192 words fill 64 MiB exactly. */
+static void test_input_table_auto_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(TF_PREDICTOR_TABLE_AUTO_BYTES, (size_t)8192 * 4 * 512 * sizeof(float));
+    tf_ctx_t *ctx = tf_test_ctx_seeded(1);
+    for (int32_t size = 8192; size <= 8193; size++) {
+        tf_model_t *m = sized_model(ctx, size, 512);
+        tf_predictor_t *off = make_predictor_table(m, 1, 1, 0), *on = make_predictor_table(m, 1, 1, 1);
+        tf_predictor_t *dflt = make_predictor(m, 1, 1);
+        const size_t table = tf_predictor_resident_bytes(on) - tf_predictor_resident_bytes(off);
+        assert_true(table >= (size_t)size * 4 * 512 * sizeof(float));
+        assert_int_equal(tf_predictor_resident_bytes(dflt), tf_predictor_resident_bytes(size == 8192 ? on : off));
+        tf_predictor_free(dflt);
+        tf_predictor_free(on);
+        tf_predictor_free(off);
+        tf_model_free(m);
+    }
+    tf_ctx_free(ctx);
+}
+
 /* A fresh bidirectional classifier of hidden size 128 (eight blocks of units: with two threads,
  * one text's steps are split over them), its head fine-tuned for one step. */
 static tf_model_t *wide_model(tf_ctx_t *ctx)
@@ -679,6 +743,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_predictor_matches_torch),
         cmocka_unit_test(test_batched_equals_one_at_a_time),
         cmocka_unit_test(test_input_table),
+        cmocka_unit_test(test_input_table_auto_limit),
         cmocka_unit_test(test_eight_threads_share_one_predictor),
         cmocka_unit_test(test_one_text_two_threads),
         cmocka_unit_test(test_texts_and_checkpoint),
