@@ -18,6 +18,44 @@
 #include <cblas.h>
 #endif
 
+#if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
+#include <pthread.h>
+
+/* OpenBLAS's thread count is process-wide. Each GEMM runs with it at 1 (its parts are already
+ * split over the library's threads), and the application's count comes back after the last GEMM
+ * running at once ends: counted, so that one call ending cannot restore the application's count
+ * while another call's products still run (they would then start OpenBLAS's own threads). */
+static pthread_mutex_t blas_threads_mu = PTHREAD_MUTEX_INITIALIZER;
+static int blas_threads_users, blas_threads_host;
+
+static void blas_threads_enter(void)
+{
+    pthread_mutex_lock(&blas_threads_mu);
+    if (blas_threads_users++ == 0) {
+        blas_threads_host = openblas_get_num_threads();
+        if (blas_threads_host != 1)
+            openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_threads_mu);
+}
+
+static void blas_threads_leave(void)
+{
+    pthread_mutex_lock(&blas_threads_mu);
+    if (--blas_threads_users == 0 && blas_threads_host != 1)
+        openblas_set_num_threads(blas_threads_host);
+    pthread_mutex_unlock(&blas_threads_mu);
+}
+#else
+static void blas_threads_enter(void)
+{
+}
+
+static void blas_threads_leave(void)
+{
+}
+#endif
+
 void tf__sgemm_ref(int trans_a,
                    int trans_b,
                    int64_t m,
@@ -172,15 +210,8 @@ void tf__sgemm(int32_t threads,
 {
     if (m <= 0 || n <= 0)
         return;
-#if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
-    /* Process-wide: one thread for this product only, then the application's count again, so a
-     * host (numpy, ...) finds the count it set after every call. Only a count other than 1 is
-     * set and restored, so calls running at once on several threads always restore the
-     * application's value, never another call's 1. */
-    const int host_threads = openblas_get_num_threads();
-    if (host_threads != 1)
-        openblas_set_num_threads(1);
-#endif
+    /* A host (numpy, ...) finds the OpenBLAS thread count it set after every call. */
+    blas_threads_enter();
     int split_m;
     int64_t block;
     const int64_t parts = tf__sgemm_parts(threads, m, n, k, &split_m, &block);
@@ -190,8 +221,5 @@ void tf__sgemm(int32_t threads,
     } else {
         sgemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
-#if defined(TF_HAVE_CBLAS) && defined(TF_HAVE_OPENBLAS_SET_NUM_THREADS)
-    if (host_threads != 1)
-        openblas_set_num_threads(host_threads);
-#endif
+    blas_threads_leave();
 }
