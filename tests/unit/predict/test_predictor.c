@@ -286,6 +286,27 @@ static void test_eight_threads_share_one_predictor(void **state)
     tf_ctx_free(ctx);
 }
 
+/* Gives m a two-label head, fine-tuned for one step on two tiny texts. */
+static void head_one_step(tf_ctx_t *ctx, tf_model_t *m)
+{
+    static const int32_t ids[4] = {5, 6, 7, 8};
+    static const int64_t offsets[3] = {0, 2, 4};
+    static const int32_t y[2] = {0, 1};
+    static const char *const names[2] = {"x", "y"};
+    tf_loader_opts_t lo;
+    tf_loader_t *train;
+    assert_ok(tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION));
+    lo.batch_size = 2;
+    lo.labels = names;
+    lo.num_labels = 2;
+    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, y, &lo));
+    tf_finetune_opts_t fo;
+    assert_ok(tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION));
+    fo.stop_after_steps = 1;
+    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
+    tf_loader_free(train);
+}
+
 /* A classifier of `size` words (specials included) and hidden size `hidden`, its head fine-tuned
  * for one step. */
 static tf_model_t *sized_model(tf_ctx_t *ctx, int32_t size, int32_t hidden)
@@ -309,22 +330,7 @@ static tf_model_t *sized_model(tf_ctx_t *ctx, int32_t size, int32_t hidden)
     mo.hidden_size = hidden;
     assert_ok(tf_model_create(&m, ctx, vocab, &mo));
     tf_vocab_free(vocab);
-    static const int32_t ids[4] = {5, 6, 7, 8};
-    static const int64_t offsets[3] = {0, 2, 4};
-    static const int32_t y[2] = {0, 1};
-    static const char *const names[2] = {"x", "y"};
-    tf_loader_opts_t lo;
-    tf_loader_t *train;
-    assert_ok(tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION));
-    lo.batch_size = 2;
-    lo.labels = names;
-    lo.num_labels = 2;
-    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, y, &lo));
-    tf_finetune_opts_t fo;
-    assert_ok(tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION));
-    fo.stop_after_steps = 1;
-    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
-    tf_loader_free(train);
+    head_one_step(ctx, m);
     return m;
 }
 
@@ -370,22 +376,7 @@ static tf_model_t *wide_model(tf_ctx_t *ctx)
     mo.bidirectional = 1;
     assert_ok(tf_model_create(&m, ctx, vocab, &mo));
     tf_vocab_free(vocab);
-    static const int32_t ids[4] = {5, 6, 7, 8};
-    static const int64_t offsets[3] = {0, 2, 4};
-    static const int32_t y[2] = {0, 1};
-    static const char *const names[2] = {"x", "y"};
-    tf_loader_opts_t lo;
-    tf_loader_t *train;
-    assert_ok(tf_loader_opts_init(&lo, TF_LOADER_OPTS_VERSION));
-    lo.batch_size = 2;
-    lo.labels = names;
-    lo.num_labels = 2;
-    assert_ok(tf_loader_create_tokens(&train, ctx, ids, offsets, 2, y, &lo));
-    tf_finetune_opts_t fo;
-    assert_ok(tf_finetune_opts_init(&fo, TF_FINETUNE_OPTS_VERSION));
-    fo.stop_after_steps = 1;
-    assert_ok(tf_finetune(m, train, NULL, &fo, NULL));
-    tf_loader_free(train);
+    head_one_step(ctx, m);
     return m;
 }
 
