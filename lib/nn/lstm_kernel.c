@@ -107,10 +107,16 @@ typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), m
 
 LSTM_INLINE vf vsplat(float a)
 {
+#if defined(__GNUC__) && !defined(__clang__)
+    vf v = {0}; /* lane 0 to every lane: one broadcast (tf__v16_splat in lib/nn/vec16.h says why) */
+    v[0] = a;
+    return __builtin_shuffle(v, (vi){0});
+#else
     vf v;
     for (int i = 0; i < VW; i++)
         v[i] = a;
     return v;
+#endif
 }
 
 LSTM_INLINE vf vload(const float *p)
