@@ -159,6 +159,23 @@ static void test_blas_dnnl_takes_every_form(void **state)
             assert_int_equal(tf__dnnl_sgemm(ta, tb, 5, 5, 6, 1.0f, a, ta ? 5 : 6, b, tb ? 6 : 5, 0.0f, c, 5), 1);
 }
 
+/* A build with oneDNN loads it on this machine (the test command installs it): were it not found,
+ * every test above would pass on OpenBLAS alone. Under valgrind it is never loaded. */
+static void test_blas_dnnl_loads(void **state)
+{
+    (void)state;
+#if defined(TF_HAVE_DNNL)
+    (void)tf__dnnl_available(); /* loads it, except under valgrind (then no error either) */
+    assert_null(tf__dnnl_load_error());
+#else
+    assert_false(tf__dnnl_available());
+    assert_false(tf__dnnl_avx512());
+    float c = 1.0f;
+    assert_int_equal(tf__dnnl_sgemm(0, 0, 1, 1, 1, 1.0f, &c, 1, &c, 1, 0.0f, &c, 1), 0);
+    assert_true(c == 1.0f);
+#endif
+}
+
 /* The automatic choice takes oneDNN only for its AVX-512 code, and there not for small products,
  * x W^T over few inputs or A^T B over few rows (blas.c). The run under ONEDNN_MAX_CPU_ISA=AVX2
  * (tests/CMakeLists.txt) checks that AVX2 code is never chosen. */
@@ -201,6 +218,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blas_sgemm_dnnl_forced),
         cmocka_unit_test(test_blas_sgemm_dnnl_forced_off),
         cmocka_unit_test(test_blas_dnnl_takes_every_form),
+        cmocka_unit_test(test_blas_dnnl_loads),
         cmocka_unit_test(test_blas_dnnl_choice),
         cmocka_unit_test(test_blas_empty_dimensions_are_noops),
     };
