@@ -4,10 +4,13 @@
  * hidden 200, one LSTM layer, two classes, the last step pooled; 512 texts of 20-200 random token
  * ids (fixed seed), predicted `batch` texts per call after one warm-up pass.
  *
- * Usage: bench_predict [threads,...] [batch,...] [input_table] [int8]   (default 1,2 and 1,64
- * and -1 and 2; input_table sets tf_predictor_opts_t::input_table: -1 automatic (on for this
- * model), 1 on, 0 off; int8 is the int8 lines' tf_predictor_opts_t::int8_weights: 0 automatic,
- * 1 dequantised, 2 resident)
+ * Usage: bench_predict [threads,...] [batch,...] [input_table] [int8] [level]   (default 1,2 and
+ * 1,64 and -1 and 2 and -1; input_table sets tf_predictor_opts_t::input_table: -1 automatic (on
+ * for this model), 1 on, 0 off; int8 is the int8 lines' tf_predictor_opts_t::int8_weights: 0
+ * automatic, 1 dequantised, 2 resident; level forces the ISA level of the predictor's own kernels,
+ * the one-row step, the gates and the int8 products: 3 x86-64-v3 (AVX2, no VNNI), 0 baseline
+ * x86-64, -1 the CPU's best. With LIBXSMM_TARGET=hsw and ONEDNN_MAX_CPU_ISA=AVX2 in the
+ * environment, level 3 times on an AVX-512 CPU the code an AVX2 CPU runs.)
  * Prints one line per combination:
  *   predict dtype=f32|int8 threads=T batch=B texts_s=X resident_bytes=N
  * dtype=int8 predicts with a predictor loaded from the model's int8 export (tf_model_export); by
@@ -15,6 +18,8 @@
  * resident_bytes is tf_predictor_resident_bytes(): weights, vocabulary and the workspaces grown.
  * stderr gets the texts per CPU-second of each line's pass. */
 #include "transfer/predict.h"
+#include "predict/gemm_i8.h"
+#include "predict/predict_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +118,17 @@ int main(int argc, char **argv)
         parse_list(argv[2], batches, &nb);
     const int table = argc > 3 ? atoi(argv[3]) : -1;
     const int int8 = argc > 4 ? atoi(argv[4]) : TF_PREDICT_INT8_RESIDENT;
+    const int level = argc > 5 ? atoi(argv[5]) : -1;
+    if (level == 3 || level == 0) {
+        tf__pred_step_force(level);
+        if (tf__i8_force(level == 3 ? TF__I8_V3 : TF__I8_BASE) != 0) {
+            fprintf(stderr, "bench_predict: this CPU cannot run level %d\n", level);
+            return 1;
+        }
+    } else if (level != -1) {
+        fprintf(stderr, "bench_predict: level wants 3, 0 or -1\n");
+        return 1;
+    }
     tf_ctx_t *ctx;
     tf_ctx_opts_t co;
     tf_ctx_opts_init(&co, TF_CTX_OPTS_VERSION);
