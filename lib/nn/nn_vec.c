@@ -1,160 +1,140 @@
 /* SPDX-License-Identifier: MIT */
 /* Vectorised loops over float rows used by the losses, the heads and the embedding: max, shifted
  * exp with its sum (softmax over a 10000-word vocabulary), scale, accumulate. Written with GCC
- * vector extensions; on x86-64 Linux each function is compiled for three ISA levels and the best
- * one is picked at load time. */
+ * vector extensions (nn_vec_body.inc); with GCC on x86-64 each function is compiled for three ISA
+ * levels and the best the CPU has is used: x86-64-v4 (AVX-512) and baseline on 16-float vectors,
+ * x86-64-v3 (AVX2) on 8-float ones, as GCC lowers some operations of a 16-float vector on AVX2
+ * lane by lane (4x to 8x slower there). The exponentials' sum is added in lanes of the vector's
+ * width, so its last bits depend on the level. */
 #include "nn_internal.h"
 #include "vec16.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&        \
-    !defined(__SANITIZE_ADDRESS__)
-/* Cloned functions are static (an extern ifunc would be exported with default visibility); the
- * tf__ entry points at the end call them. */
-#define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NN_CLONES
+#define SV tf__v16
+#define SL 16
+#define VOP(f) tf__v16_##f
+#define SN(f) f##_16
+#include "nn_vec_body.inc"
+
+#define SV tf__v8
+#define SL 8
+#define VOP(f) tf__v8_##f
+#define SN(f) f##_8
+#include "nn_vec_body.inc"
+
+/* The functions of one ISA level, on the loops of one width. */
+typedef struct nn_vec_ops {
+    float (*max)(const float *, int64_t);
+    float (*add_max)(float *restrict, const float *restrict, int64_t);
+    double (*exp_sum)(float *, const float *, float, int64_t);
+    void (*scale)(float *, float, int64_t);
+    void (*add)(float *restrict, const float *restrict, int64_t);
+    void (*axpy)(float *restrict, float, const float *restrict, int64_t);
+} nn_vec_ops_t;
+
+#define NN_LEVEL(ATTR, L, W)                                                                       \
+    ATTR static float max_##L(const float *x, int64_t n) { return vec_max_##W(x, n); }             \
+    ATTR static float add_max_##L(float *restrict x, const float *restrict b, int64_t n)           \
+    {                                                                                              \
+        return vec_add_max_##W(x, b, n);                                                           \
+    }                                                                                              \
+    ATTR static double exp_sum_##L(float *out, const float *in, float shift, int64_t n)           \
+    {                                                                                              \
+        return vec_exp_sum_##W(out, in, shift, n);                                                 \
+    }                                                                                              \
+    ATTR static void scale_##L(float *x, float a, int64_t n) { vec_scale_##W(x, a, n); }           \
+    ATTR static void add_##L(float *restrict acc, const float *restrict x, int64_t n)              \
+    {                                                                                              \
+        vec_add_##W(acc, x, n);                                                                    \
+    }                                                                                              \
+    ATTR static void axpy_##L(float *restrict acc, float a, const float *restrict x, int64_t n)     \
+    {                                                                                              \
+        vec_axpy_##W(acc, a, x, n);                                                                \
+    }                                                                                              \
+    static const nn_vec_ops_t ops_##L = {max_##L, add_max_##L, exp_sum_##L, scale_##L, add_##L, axpy_##L};
+
+NN_LEVEL(, base, 16)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NN_LEVELS 1
+NN_LEVEL(__attribute__((target("arch=x86-64-v3"))), v3, 8)
+NN_LEVEL(__attribute__((target("arch=x86-64-v4"))), v4, 16)
 #endif
 
-NN_CLONES static float vec_max(const float *x, int64_t n)
+static atomic_int forced = -1;
+
+int tf__vec_level_best(void)
 {
-    float m = x[0];
-    int64_t i = 0;
-    if (n >= TF__V16) {
-        tf__v16 vm = tf__v16_load(x);
-        for (i = TF__V16; i + TF__V16 <= n; i += TF__V16) {
-            tf__v16 v = tf__v16_load(x + i);
-            vm = tf__v16_select(v > vm, v, vm);
-        }
-        for (int k = 0; k < TF__V16; k++)
-            m = vm[k] > m ? vm[k] : m;
-    }
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    return m;
+#if defined(NN_LEVELS)
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return 4;
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return 3;
+#endif
+    return 0;
 }
 
-NN_CLONES static float vec_add_max(float *restrict x, const float *restrict b, int64_t n)
+void tf__vec_level_force(int level)
 {
-    int64_t i = 0;
-    float m;
-    if (n >= TF__V16) {
-        tf__v16 vm = tf__v16_load(x) + tf__v16_load(b);
-        tf__v16_store(x, vm);
-        for (i = TF__V16; i + TF__V16 <= n; i += TF__V16) {
-            tf__v16 v = tf__v16_load(x + i) + tf__v16_load(b + i);
-            tf__v16_store(x + i, v);
-            vm = tf__v16_select(v > vm, v, vm);
-        }
-        m = vm[0];
-        for (int k = 1; k < TF__V16; k++)
-            m = vm[k] > m ? vm[k] : m;
-    } else {
-        x[0] += b[0];
-        m = x[0];
-        i = 1;
-    }
-    for (; i < n; i++) {
-        x[i] += b[i];
-        m = x[i] > m ? x[i] : m;
-    }
-    return m;
+    atomic_store(&forced, level);
 }
 
-NN_CLONES static double vec_exp_sum(float *out, const float *in, float shift, int64_t n)
+/* The level in use: the forced one where the CPU has it, else the best (testing a feature bit on
+ * each call costs less than the call). */
+static const nn_vec_ops_t *ops(void)
 {
-    tf__v16 acc = tf__v16_splat(0.0f), s = tf__v16_splat(shift);
-    int64_t i = 0;
-    for (; i + TF__V16 <= n; i += TF__V16) {
-        tf__v16 e = tf__v16_exp(tf__v16_load(in + i) - s);
-        tf__v16_store(out + i, e);
-        acc += e;
+#if defined(NN_LEVELS)
+    const int f = atomic_load_explicit(&forced, memory_order_relaxed), best = tf__vec_level_best();
+    switch (f >= 0 && f <= best ? f : best) {
+    case 4:
+        return &ops_v4;
+    case 3:
+        return &ops_v3;
+    default:
+        break;
     }
-    double sum = 0.0;
-    for (int k = 0; k < TF__V16; k++)
-        sum += acc[k];
-    if (i < n) {
-        float tail[TF__V16];
-        int64_t r = n - i;
-        for (int k = 0; k < TF__V16; k++)
-            tail[k] = k < r ? in[i + k] - shift : -100.0f;
-        tf__v16 e = tf__v16_exp(tf__v16_load(tail));
-        for (int64_t k = 0; k < r; k++) {
-            out[i + k] = e[k];
-            sum += e[k];
-        }
-    }
-    return sum;
-}
-
-/* The element-wise loops below are written in vectors: at -O2 GCC leaves them scalar. Each lane
- * does the plain loop's multiply and add (no contraction under -std=c11), so the bits are the same. */
-NN_CLONES static void vec_scale(float *x, float a, int64_t n)
-{
-    const tf__v16 va = tf__v16_splat(a);
-    int64_t i = 0;
-    for (; i + TF__V16 <= n; i += TF__V16)
-        tf__v16_store(x + i, tf__v16_load(x + i) * va);
-    for (; i < n; i++)
-        x[i] *= a;
-}
-
-NN_CLONES static void vec_add(float *restrict acc, const float *restrict x, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + TF__V16 <= n; i += TF__V16)
-        tf__v16_store(acc + i, tf__v16_load(acc + i) + tf__v16_load(x + i));
-    for (; i < n; i++)
-        acc[i] += x[i];
-}
-
-NN_CLONES static void vec_axpy(float *restrict acc, float a, const float *restrict x, int64_t n)
-{
-    const tf__v16 va = tf__v16_splat(a);
-    int64_t i = 0;
-    for (; i + TF__V16 <= n; i += TF__V16)
-        tf__v16_store(acc + i, tf__v16_load(acc + i) + va * tf__v16_load(x + i));
-    for (; i < n; i++)
-        acc[i] += a * x[i];
+#endif
+    return &ops_base;
 }
 
 float tf__vec_max(const float *x, int64_t n)
 {
-    return vec_max(x, n);
+    return ops()->max(x, n);
 }
 
 double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n)
 {
-    return vec_exp_sum(out, in, shift, n);
+    return ops()->exp_sum(out, in, shift, n);
 }
 
 double tf__vec_exp_sum_only(const float *in, float shift, int64_t n)
 {
     float buf[256]; /* the exponentials are not kept: a small stack buffer takes them in turn */
     double sum = 0.0;
+    const nn_vec_ops_t *o = ops();
     for (int64_t j = 0; j < n; j += 256)
-        sum += vec_exp_sum(buf, in + j, shift, n - j < 256 ? n - j : 256);
+        sum += o->exp_sum(buf, in + j, shift, n - j < 256 ? n - j : 256);
     return sum;
 }
 
 void tf__vec_scale(float *x, float a, int64_t n)
 {
-    vec_scale(x, a, n);
+    ops()->scale(x, a, n);
 }
 
 void tf__vec_add(float *acc, const float *x, int64_t n)
 {
-    vec_add(acc, x, n);
+    ops()->add(acc, x, n);
 }
 
 float tf__vec_add_max(float *x, const float *b, int64_t n)
 {
-    return vec_add_max(x, b, n);
+    return ops()->add_max(x, b, n);
 }
 
 void tf__vec_axpy(float *acc, float a, const float *x, int64_t n)
 {
-    vec_axpy(acc, a, x, n);
+    ops()->axpy(acc, a, x, n);
 }

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The vectorised row loops of lib/nn/nn_vec.c against plain C, at every length 1..70 (vector
- * bodies and tails) and over the whole input range of the shifted exponential. */
+ * bodies and tails) and over the whole input range of the shifted exponential, at each ISA level
+ * the CPU has (the AVX2 level runs on other vectors than the AVX-512 one). */
 #include "tf_test.h"
 #include "nn/nn_internal.h"
 
 #include <math.h>
 
-static void test_exp_sum_accuracy(void **state)
+static void exp_sum_accuracy(void)
 {
-    (void)state;
     static float in[4096], out[4096];
     for (int i = 0; i < 4096; i++)
         in[i] = -90.0f + 90.0f * (float)i / 4095.0f; /* [-90, 0] */
@@ -36,9 +36,8 @@ static void test_exp_sum_accuracy(void **state)
     assert_true(fabs(sum - want) <= 1e-6 * want);
 }
 
-static void test_max_add_scale_all_lengths(void **state)
+static void max_add_scale_all_lengths(void)
 {
-    (void)state;
     float x[70], acc[70], ref[70];
     for (int n = 1; n <= 70; n++) {
         for (int i = 0; i < n; i++) {
@@ -82,6 +81,33 @@ static void test_max_add_scale_all_lengths(void **state)
             w += exp((double)x[i] - 3.0 - n);
         assert_true(fabs(s - w) <= 1e-6 * w);
     }
+}
+
+/* Each level this CPU has, forced in turn: fn at all of them. */
+static void at_every_level(void (*fn)(void))
+{
+    const int best = tf__vec_level_best(), levels[] = {0, 3, 4};
+    int ran = 0;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++)
+        if (levels[l] <= best) {
+            tf__vec_level_force(levels[l]);
+            fn();
+            ran++;
+        }
+    tf__vec_level_force(-1);
+    assert_true(ran >= 1 && (best == 0 || best == 3 || best == 4));
+}
+
+static void test_exp_sum_accuracy(void **state)
+{
+    (void)state;
+    at_every_level(exp_sum_accuracy);
+}
+
+static void test_max_add_scale_all_lengths(void **state)
+{
+    (void)state;
+    at_every_level(max_add_scale_all_lengths);
 }
 
 int main(int argc, char **argv)
