@@ -33,6 +33,7 @@
 #include "../core/team.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 size_t tf__lstm_cache_floats(const tf__lstm_shape_t *s)
@@ -87,12 +88,71 @@ typedef int32_t vi __attribute__((vector_size(VW * sizeof(int32_t))));
 /* The same vector at any float address (unaligned loads and stores). */
 typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), may_alias));
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&        \
-    !defined(__SANITIZE_ADDRESS__)
-/* One copy per ISA level, picked at load time (ifunc); the default copy is portable x86-64. */
-#define TF_LSTM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* Each kernel marked LSTM_AT_LEVELS below is compiled for x86-64-v4, x86-64-v3 and baseline
+ * x86-64 and called through the level the CPU has, or the one the tests force
+ * (tf__lstm_level_force), so the AVX2 code runs on AVX-512 CPUs too. */
+#define LSTM_LEVELS 1
+#define LSTM_AT_LEVELS(name, params, args)                                                         \
+    __attribute__((target("arch=x86-64-v4"))) static void name##_v4 params                         \
+    {                                                                                              \
+        name##_body args;                                                                          \
+    }                                                                                              \
+    __attribute__((target("arch=x86-64-v3"))) static void name##_v3 params                         \
+    {                                                                                              \
+        name##_body args;                                                                          \
+    }                                                                                              \
+    static void name##_base params                                                                 \
+    {                                                                                              \
+        name##_body args;                                                                          \
+    }                                                                                              \
+    static void name params                                                                        \
+    {                                                                                              \
+        switch (lstm_level()) {                                                                    \
+        case 4:                                                                                    \
+            name##_v4 args;                                                                        \
+            return;                                                                                \
+        case 3:                                                                                    \
+            name##_v3 args;                                                                        \
+            return;                                                                                \
+        default:                                                                                   \
+            name##_base args;                                                                      \
+        }                                                                                          \
+    }
 #else
-#define TF_LSTM_CLONES
+#define LSTM_AT_LEVELS(name, params, args)                                                         \
+    static void name params                                                                        \
+    {                                                                                              \
+        name##_body args;                                                                          \
+    }
+#endif
+
+static atomic_int lstm_forced = -1;
+
+int tf__lstm_level_best(void)
+{
+#if defined(LSTM_LEVELS)
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return 4;
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return 3;
+#endif
+    return 0;
+}
+
+void tf__lstm_level_force(int level)
+{
+    atomic_store(&lstm_forced, level);
+}
+
+#if defined(LSTM_LEVELS)
+/* The level in use: the forced one where the CPU has it, else the best. */
+static int lstm_level(void)
+{
+    const int f = atomic_load_explicit(&lstm_forced, memory_order_relaxed),
+              best = tf__lstm_level_best();
+    return f >= 0 && f <= best ? f : best;
+}
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -158,7 +218,7 @@ LSTM_INLINE vf vselect(vi mask, vf a, vf b) /* mask ? a : b, lane by lane */
 
 /* Elementwise over arrays, for the accuracy tests. The clones are static: an ifunc symbol would
  * otherwise escape the library's hidden visibility. */
-TF_LSTM_CLONES static void sigmoid_n(float *out, const float *in, int64_t n)
+LSTM_INLINE void sigmoid_n_body(float *out, const float *in, int64_t n)
 {
     int64_t j = 0;
     for (; j + VW <= n; j += VW)
@@ -167,7 +227,9 @@ TF_LSTM_CLONES static void sigmoid_n(float *out, const float *in, int64_t n)
         vstore_n(out + j, vsigmoid(vload_n(in + j, n - j)), n - j);
 }
 
-TF_LSTM_CLONES static void tanh_n(float *out, const float *in, int64_t n)
+LSTM_AT_LEVELS(sigmoid_n, (float *out, const float *in, int64_t n), (out, in, n))
+
+LSTM_INLINE void tanh_n_body(float *out, const float *in, int64_t n)
 {
     int64_t j = 0;
     for (; j + VW <= n; j += VW)
@@ -175,6 +237,8 @@ TF_LSTM_CLONES static void tanh_n(float *out, const float *in, int64_t n)
     if (j < n)
         vstore_n(out + j, vtanh(vload_n(in + j, n - j)), n - j);
 }
+
+LSTM_AT_LEVELS(tanh_n, (float *out, const float *in, int64_t n), (out, in, n))
 
 void tf__lstm_sigmoid_n(float *out, const float *in, int64_t n)
 {
@@ -239,20 +303,20 @@ LSTM_INLINE void fwd_block(float *g,
 
 /* The fused forward pass of one step over all B rows, for hidden units j0..j1-1. Rows at a padded
  * step keep their state. */
-TF_LSTM_CLONES static void fwd_step(int64_t H,
-                                    int64_t B,
-                                    int64_t t,
-                                    const int32_t *lengths,
-                                    float *G,
-                                    const float *bias,
-                                    const float *hp,
-                                    const float *cp,
-                                    float *hn,
-                                    float *cn,
-                                    float *y,
-                                    int64_t ldy,
-                                    int64_t j0,
-                                    int64_t j1)
+LSTM_INLINE void fwd_step_body(int64_t H,
+                               int64_t B,
+                               int64_t t,
+                               const int32_t *lengths,
+                               float *G,
+                               const float *bias,
+                               const float *hp,
+                               const float *cp,
+                               float *hn,
+                               float *cn,
+                               float *y,
+                               int64_t ldy,
+                               int64_t j0,
+                               int64_t j1)
 {
     const size_t w = (size_t)(j1 - j0) * sizeof(float);
     for (int64_t b = 0; b < B; b++) {
@@ -278,6 +342,11 @@ TF_LSTM_CLONES static void fwd_step(int64_t H,
                       j1 - j);
     }
 }
+
+LSTM_AT_LEVELS(fwd_step, (int64_t H, int64_t B, int64_t t, const int32_t *lengths, float *G,
+                          const float *bias, const float *hp, const float *cp, float *hn, float *cn,
+                          float *y, int64_t ldy, int64_t j0, int64_t j1),
+                         (H, B, t, lengths, G, bias, hp, cp, hn, cn, y, ldy, j0, j1))
 
 /* d[q * H + j] += v (gate q's n units at d); the bias gradient's running sums. */
 LSTM_INLINE void vadd4(float *d, int64_t H, vf a, vf b, vf c, vf e, int64_t n)
@@ -361,21 +430,21 @@ LSTM_INLINE void bwd_block(const float *g,
 /* The fused backward pass of one step over all B rows, for hidden units j0..j1-1; db (4H, may be
  * NULL) gets the step's gate gradients added, so the bias gradient needs no pass over dG of its
  * own. A block owns its units' columns of db, so the sums do not depend on the split. */
-TF_LSTM_CLONES static void bwd_step(int64_t H,
-                                    int64_t B,
-                                    int64_t t,
-                                    const int32_t *lengths,
-                                    const float *gates,
-                                    const float *cp,
-                                    const float *cn,
-                                    const float *dh,
-                                    const float *dy,
-                                    int64_t lddy,
-                                    float *dc,
-                                    float *dG,
-                                    float *db,
-                                    int64_t j0,
-                                    int64_t j1)
+LSTM_INLINE void bwd_step_body(int64_t H,
+                               int64_t B,
+                               int64_t t,
+                               const int32_t *lengths,
+                               const float *gates,
+                               const float *cp,
+                               const float *cn,
+                               const float *dh,
+                               const float *dy,
+                               int64_t lddy,
+                               float *dc,
+                               float *dG,
+                               float *db,
+                               int64_t j0,
+                               int64_t j1)
 {
     for (int64_t b = 0; b < B; b++) {
         float *d = dG + b * 4 * H;
@@ -396,6 +465,12 @@ TF_LSTM_CLONES static void bwd_step(int64_t H,
                       dc + o + j, d + j, db ? db + j : NULL, j1 - j);
     }
 }
+
+LSTM_AT_LEVELS(bwd_step, (int64_t H, int64_t B, int64_t t, const int32_t *lengths,
+                          const float *gates, const float *cp, const float *cn, const float *dh,
+                          const float *dy, int64_t lddy, float *dc, float *dG, float *db,
+                          int64_t j0, int64_t j1),
+                         (H, B, t, lengths, gates, cp, cn, dh, dy, lddy, dc, dG, db, j0, j1))
 
 /* ---- small-M GEMM over packed weights --------------------------------------------------------- */
 
@@ -423,15 +498,15 @@ LSTM_INLINE void vput2(float *c, vf lo, vf hi, int64_t nw, int accumulate)
  * four rows (eight independent FMA chains), single rows split K in two so their chains overlap. */
 #define KC 256
 
-TF_LSTM_CLONES static void gemm_packed(int64_t M,
-                                       int64_t N,
-                                       int64_t K,
-                                       const float *A,
-                                       int64_t lda,
-                                       const float *P,
-                                       int accumulate,
-                                       float *C,
-                                       int64_t ldc)
+LSTM_INLINE void gemm_packed_body(int64_t M,
+                                  int64_t N,
+                                  int64_t K,
+                                  const float *A,
+                                  int64_t lda,
+                                  const float *P,
+                                  int accumulate,
+                                  float *C,
+                                  int64_t ldc)
 {
     const int64_t panels = (N + PW - 1) / PW;
     for (int64_t p = 0; p < panels; p++) {
@@ -484,6 +559,10 @@ TF_LSTM_CLONES static void gemm_packed(int64_t M,
         }
     }
 }
+
+LSTM_AT_LEVELS(gemm_packed, (int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                             const float *P, int accumulate, float *C, int64_t ldc),
+                            (M, N, K, A, lda, P, accumulate, C, ldc))
 
 /* ---- the per-step GEMM machinery other cells share (cell.h) ------------------------------------ */
 
