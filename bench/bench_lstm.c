@@ -5,7 +5,8 @@
  *   bench_lstm [--shape I,H,T,B] [--threads N] [--cell lstm|gru]
  *   bench_lstm --model seed-cls|seed-lm|seed-lm-adaptive [--threads N] [--phases]
  *   either with [--gemm auto|blas|dnnl]: the backend of the library's large GEMMs (tensor/blas.h;
- *   default auto, blas: OpenBLAS for every product, as in a build without oneDNN)
+ *   default auto, blas: OpenBLAS for every product, as in a build without oneDNN), and
+ *   [--level 3|0]: the ISA level of the kernel's own loops (3: AVX2, 0: baseline; default best)
  *
  * --model times a whole training step of a seed configuration (see bench_model); --phases adds
  * one line with the mean milliseconds of each part of that step (embedding, recurrent layer,
@@ -448,7 +449,10 @@ static void usage(FILE *f)
                "  100, hidden 200, T=64, B=32, with a binary (seed-cls) or LM (seed-lm) head, or an\n"
                "  adaptive softmax LM head (seed-lm-adaptive: cut-offs 2000,6000, Zipf targets)\n"
                "  --phases: with --model, also the mean milliseconds of each part of the step\n"
-               "  --gemm auto|blas|dnnl: the backend of the library's large GEMMs (default auto)\n");
+               "  --gemm auto|blas|dnnl: the backend of the library's large GEMMs (default auto)\n"
+               "  --level 3|0: the ISA level of the kernel's own loops (x86-64-v3: the AVX2 code,\n"
+               "  with LIBXSMM_TARGET=hsw ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell for\n"
+               "  the rest; 0: baseline x86-64; default the CPU's best)\n");
 }
 
 int main(int argc, char **argv)
@@ -493,6 +497,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             tf__sgemm_force(g[0] == 'a' ? TF__GEMM_AUTO : g[0] == 'b' ? TF__GEMM_BLAS : TF__GEMM_DNNL);
+        } else if (strcmp(argv[a], "--level") == 0 && a + 1 < argc) {
+            const int level = atoi(argv[++a]);
+            if (level != 3 && level != 0) {
+                fprintf(stderr, "bench_lstm: --level wants 3 or 0\n");
+                return 2;
+            }
+            tf__lstm_level_force(level);
+            tf__vec_level_force(level);
         } else if (strcmp(argv[a], "--phases") == 0) {
             phases = 1;
         } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
