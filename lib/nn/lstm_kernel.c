@@ -26,6 +26,7 @@
  * exp, so they vectorise at the library's -O2 without -ffast-math; sigmoid and tanh stay within a
  * few ulp of libm (checked by test_lstm_kernel_internal). */
 #include "lstm_kernel.h"
+#include "../core/isa.h"
 #include "step_gemm.h"
 #include "transfer/nn.h"
 #include "../core/internal.h"
@@ -88,11 +89,10 @@ typedef int32_t vi __attribute__((vector_size(VW * sizeof(int32_t))));
 /* The same vector at any float address (unaligned loads and stores). */
 typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), may_alias));
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(TF__ISA_LEVELS)
 /* Each kernel marked LSTM_AT_LEVELS below is compiled for x86-64-v4, x86-64-v3 and baseline
  * x86-64 and called through the level the CPU has, or the one the tests force
  * (tf__lstm_level_force), so the AVX2 code runs on AVX-512 CPUs too. */
-#define LSTM_LEVELS 1
 #define LSTM_AT_LEVELS(name, params, args)                                                         \
     __attribute__((target("arch=x86-64-v4"))) static void name##_v4 params                         \
     {                                                                                              \
@@ -108,11 +108,11 @@ typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), m
     }                                                                                              \
     static void name params                                                                        \
     {                                                                                              \
-        switch (lstm_level()) {                                                                    \
-        case 4:                                                                                    \
+        switch (tf__isa_pick(&lstm_forced)) {                                                      \
+        case TF__ISA_V4:                                                                           \
             name##_v4 args;                                                                        \
             return;                                                                                \
-        case 3:                                                                                    \
+        case TF__ISA_V3:                                                                           \
             name##_v3 args;                                                                        \
             return;                                                                                \
         default:                                                                                   \
@@ -129,31 +129,10 @@ typedef float vf_u __attribute__((vector_size(VW * sizeof(float)), aligned(4), m
 
 static atomic_int lstm_forced = -1;
 
-int tf__lstm_level_best(void)
-{
-#if defined(LSTM_LEVELS)
-    if (__builtin_cpu_supports("x86-64-v4"))
-        return 4;
-    if (__builtin_cpu_supports("x86-64-v3"))
-        return 3;
-#endif
-    return 0;
-}
-
 void tf__lstm_level_force(int level)
 {
     atomic_store(&lstm_forced, level);
 }
-
-#if defined(LSTM_LEVELS)
-/* The level in use: the forced one where the CPU has it, else the best. */
-static int lstm_level(void)
-{
-    const int f = atomic_load_explicit(&lstm_forced, memory_order_relaxed),
-              best = tf__lstm_level_best();
-    return f >= 0 && f <= best ? f : best;
-}
-#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* ISO C mode (-std=c11) turns floating-point contraction off in GCC; the kernel's arithmetic is

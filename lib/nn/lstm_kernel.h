@@ -65,9 +65,7 @@ int64_t tf__lstm_time_loop_blocks(const tf__lstm_shape_t *s);
 void tf__lstm_sigmoid_n(float *out, const float *in, int64_t n);
 void tf__lstm_tanh_n(float *out, const float *in, int64_t n);
 /* The ISA level of the kernel's own loops (the gate passes, the packed per-step product and the
- * two above): the CPU's best (4: x86-64-v4, 3: x86-64-v3, 0: baseline), and the level to use (for
- * the tests; a level the CPU lacks, or -1, gives the best). */
-int tf__lstm_level_best(void);
+ * two above) to use (core/isa.h; for the tests: a level the CPU lacks, or -1, gives the best). */
 void tf__lstm_level_force(int level);
 
 #endif

@@ -194,9 +194,8 @@ double tf__vec_exp_sum(float *out, const float *in, float shift, int64_t n);
 double tf__vec_exp_sum_only(const float *in, float shift, int64_t n);
 void tf__vec_scale(float *x, float a, int64_t n);
 void tf__vec_add(float *acc, const float *x, int64_t n);
-/* The ISA level of those loops: the CPU's best (4: x86-64-v4, 3: x86-64-v3, 0: baseline), and the
- * level to use (for the tests; a level the CPU lacks, or -1, gives the best). */
-int tf__vec_level_best(void);
+/* The ISA level of those loops to use (core/isa.h; for the tests: a level the CPU lacks, or -1,
+ * gives the CPU's best). */
 void tf__vec_level_force(int level);
 
 /* Check class targets of a (rows, C) input shaped like `x` without its last axis; count the rows

@@ -8,6 +8,7 @@
  * width, so its last bits depend on the level. */
 #include "nn_internal.h"
 #include "vec16.h"
+#include "../core/isa.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -57,40 +58,26 @@ typedef struct nn_vec_ops {
     static const nn_vec_ops_t ops_##L = {max_##L, add_max_##L, exp_sum_##L, scale_##L, add_##L, axpy_##L};
 
 NN_LEVEL(, base, 16)
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define NN_LEVELS 1
+#if defined(TF__ISA_LEVELS)
 NN_LEVEL(__attribute__((target("arch=x86-64-v3"))), v3, 8)
 NN_LEVEL(__attribute__((target("arch=x86-64-v4"))), v4, 16)
 #endif
 
 static atomic_int forced = -1;
 
-int tf__vec_level_best(void)
-{
-#if defined(NN_LEVELS)
-    if (__builtin_cpu_supports("x86-64-v4"))
-        return 4;
-    if (__builtin_cpu_supports("x86-64-v3"))
-        return 3;
-#endif
-    return 0;
-}
-
 void tf__vec_level_force(int level)
 {
     atomic_store(&forced, level);
 }
 
-/* The level in use: the forced one where the CPU has it, else the best (testing a feature bit on
- * each call costs less than the call). */
+/* The functions of the level in use (testing a feature bit on each call costs less than the call). */
 static const nn_vec_ops_t *ops(void)
 {
-#if defined(NN_LEVELS)
-    const int f = atomic_load_explicit(&forced, memory_order_relaxed), best = tf__vec_level_best();
-    switch (f >= 0 && f <= best ? f : best) {
-    case 4:
+#if defined(TF__ISA_LEVELS)
+    switch (tf__isa_pick(&forced)) {
+    case TF__ISA_V4:
         return &ops_v4;
-    case 3:
+    case TF__ISA_V3:
         return &ops_v3;
     default:
         break;

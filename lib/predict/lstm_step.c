@@ -14,6 +14,7 @@
  * unless the tests or bench_predict force one (tf__pred_step_force). */
 #include "predict_internal.h"
 #include "../nn/vec16.h"
+#include "../core/isa.h"
 
 #include <stdatomic.h>
 
@@ -77,8 +78,7 @@ static void gates_base(GATES_ARGS)
     gates_body_8(H, m, g, ldg, table, tok, bias, c, h);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define TF__STEP_LEVELS 1
+#if defined(TF__ISA_LEVELS)
 __attribute__((target("arch=x86-64-v3"))) static void step1_v3(STEP1_ARGS)
 {
     step1_body_8(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1, 0);
@@ -102,39 +102,19 @@ __attribute__((target("arch=x86-64-v4"))) static void gates_v4(GATES_ARGS)
 
 static atomic_int forced = -1;
 
-int tf__pred_step_best(void)
-{
-#if defined(TF__STEP_LEVELS)
-    if (__builtin_cpu_supports("x86-64-v4"))
-        return 4;
-    if (__builtin_cpu_supports("x86-64-v3"))
-        return 3;
-#endif
-    return 0;
-}
-
 void tf__pred_step_force(int level)
 {
     atomic_store(&forced, level);
 }
 
-#if defined(TF__STEP_LEVELS)
-/* The level in use: the forced one where the CPU has it, else the best. */
-static int level(void)
-{
-    const int f = atomic_load_explicit(&forced, memory_order_relaxed), best = tf__pred_step_best();
-    return f >= 0 && f <= best ? f : best;
-}
-#endif
-
 void tf__pred_step1(STEP1_ARGS)
 {
-#if defined(TF__STEP_LEVELS)
-    switch (level()) {
-    case 4:
+#if defined(TF__ISA_LEVELS)
+    switch (tf__isa_pick(&forced)) {
+    case TF__ISA_V4:
         step1_v4(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1);
         return;
-    case 3:
+    case TF__ISA_V3:
         step1_v3(H, wp, gx, gx_next, bias, h, hn, c, blk0, blk1);
         return;
     default:
@@ -146,12 +126,12 @@ void tf__pred_step1(STEP1_ARGS)
 
 void tf__pred_gates(GATES_ARGS)
 {
-#if defined(TF__STEP_LEVELS)
-    switch (level()) {
-    case 4:
+#if defined(TF__ISA_LEVELS)
+    switch (tf__isa_pick(&forced)) {
+    case TF__ISA_V4:
         gates_v4(H, m, g, ldg, table, tok, bias, c, h);
         return;
-    case 3:
+    case TF__ISA_V3:
         gates_v3(H, m, g, ldg, table, tok, bias, c, h);
         return;
     default:

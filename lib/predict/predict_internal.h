@@ -94,9 +94,8 @@ void tf__pred_step1(int64_t H, const float *wp, const float *gx, const float *gx
  * row tok[b] for row b, to c and h (rows of H), in place. */
 void tf__pred_gates(int64_t H, int64_t m, const float *g, int64_t ldg, const float *table, const int32_t *tok,
                     const float *bias, float *c, float *h);
-/* The best ISA level of those kernels on this CPU (4: x86-64-v4, 3: x86-64-v3, 0: baseline), and
- * the level to use (for the tests; a level the CPU lacks, or -1, gives the best). */
-int tf__pred_step_best(void);
+/* The ISA level of those kernels to use (core/isa.h; for the tests: a level the CPU lacks, or -1,
+ * gives the CPU's best). */
 void tf__pred_step_force(int level);
 /* Whether the net's cell runs on tf__pred_lstm_forward. */
 int tf__pred_fast(const tf__pred_net_t *net);

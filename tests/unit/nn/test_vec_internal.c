@@ -3,6 +3,7 @@
  * bodies and tails) and over the whole input range of the shifted exponential, at each ISA level
  * the CPU has (the AVX2 level runs on other vectors than the AVX-512 one). */
 #include "tf_test.h"
+#include "core/isa.h"
 #include "nn/nn_internal.h"
 
 #include <math.h>
@@ -86,7 +87,7 @@ static void max_add_scale_all_lengths(void)
 /* Each level this CPU has, forced in turn: fn at all of them. */
 static void at_every_level(void (*fn)(void))
 {
-    const int best = tf__vec_level_best(), levels[] = {0, 3, 4};
+    const int best = tf__isa_best(), levels[] = {0, 3, 4};
     int ran = 0;
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++)
         if (levels[l] <= best) {

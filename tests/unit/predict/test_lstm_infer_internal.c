@@ -9,6 +9,7 @@
  * quantisation with integer products. With two and three threads, bit for bit the one-thread
  * outputs (the one-row steps split over the threads). */
 #include "tf_test.h"
+#include "core/isa.h"
 #include "each_kernel.h"
 #include "nn/lstm_kernel.h"
 #include "predict/predict_internal.h"
@@ -180,7 +181,7 @@ static void check(int64_t I, int64_t H, int64_t T, int64_t B, int reverse, int p
 static void test_matches_training_kernel(void **state)
 {
     (void)state;
-    for (int level = 0; level <= tf__pred_step_best(); level += level ? 1 : 3) { /* 0, 3, 4 */
+    for (int level = 0; level <= tf__isa_best(); level += level ? 1 : 3) { /* 0, 3, 4 */
         tf__pred_step_force(level);
         for (int reverse = 0; reverse < 2; reverse++) {
             check(5, 12, 7, 1, reverse, 1, 0);

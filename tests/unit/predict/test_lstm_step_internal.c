@@ -4,6 +4,7 @@
  * width (whole blocks, a narrow last block, a wide one), under every ISA level the CPU has,
  * each forced in turn. */
 #include "tf_test.h"
+#include "core/isa.h"
 #include "predict/predict_internal.h"
 
 #include <math.h>
@@ -138,7 +139,7 @@ static const int64_t sizes[] = {1, 5, 8, 9, 12, 16, 17, 24, 31, 33, 200};
 static void test_kernels_match_reference(void **state)
 {
     (void)state;
-    const int best = tf__pred_step_best();
+    const int best = tf__isa_best();
     const int levels[] = {0, 3, 4};
     int ran = 0;
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
