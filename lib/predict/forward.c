@@ -253,7 +253,7 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
             const float *const *w = net->w + 4 * (l * net->D + d);
             if (tf__pred_fast(net)) {
                 tf__pred_lstm_t s = {I, H, T, B, w[0], w[1], w[2], w[3], NULL, NULL, net->pw, threads, NULL, NULL,
-                                     NULL, NULL, NULL, NULL, NULL, NULL};
+                                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
                 if (l == 0 && net->tables) {
                     s.table = net->tables[d];
                     s.tok = c.tok;
@@ -265,6 +265,10 @@ static void run_batch(const tf__pred_net_t *net, float *buf, int32_t *len, const
                     s.s_hh = net->q8_scale[i];
                     s.s_ih = s.s_hh + tf__i8_scale_floats(4 * H);
                     s.q_work = c.q_work;
+                    if (net->q8_blocks) {
+                        s.q_blk = s.q_ih + tf__i8_packed_bytes(4 * H, I);
+                        s.s_blk = s.s_ih + tf__i8_scale_floats(4 * H);
+                    }
                 } else if (net->packed) {
                     s.packed = net->packed[l * net->D + d];
                     s.packed_ih = s.packed + tf__pred_lstm_packed_floats(H, H);

@@ -69,6 +69,11 @@ size_t tf__i8_work_floats(int64_t K)
     return (size_t)K * PANEL;
 }
 
+size_t tf__i8_row_work_floats(int64_t K)
+{
+    return (size_t)((K + 3) / 4);
+}
+
 /* Where weight (column c of a panel, k) goes in its panel: group k / 4, sub-panel c / 16, lane
  * c % 16, byte k % 4 of the lane in memory order. */
 static int64_t byte_of(int64_t c, int64_t k)
@@ -104,8 +109,8 @@ void tf__i8_pack(int64_t N, int64_t K, const int8_t *q, const float *scale, int8
 typedef void mixed_fn(int64_t, int64_t, int64_t, const float *, int64_t, const int8_t *, const float *, int,
                       float *, int64_t);
 typedef void dequant_fn(int64_t, const int8_t *, const float *, float *);
-typedef void int_fn(int64_t, int64_t, int64_t, const float *, int64_t, const int8_t *, const float *, int,
-                    float *, int64_t, float *);
+typedef void int_fn(int64_t, int64_t, int64_t, const float *, int64_t, const int8_t *, const float *, int64_t,
+                    int64_t, int, float *, int64_t, float *);
 
 #define I8_INSTANCE(suffix, attr, width)                                                           \
     attr static void mixed_##suffix(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,  \
@@ -161,9 +166,10 @@ I8_INLINE float quantize_row(const float *a, int64_t K, uint8_t *u)
  * group of four k, one instruction per sub-panel of 16 columns. GCC emits these only from
  * reduction loops, not for this layout, hence the intrinsics. */
 I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
-                             const float *scale, int accumulate, float *C, int64_t ldc, float *work)
+                             const float *scale, int64_t n0, int64_t n1, int accumulate, float *C, int64_t ldc,
+                             float *work)
 {
-    const int64_t panels = (N + PANEL - 1) / PANEL, groups = (K + 3) / 4, Np = round_panel(N);
+    const int64_t groups = (K + 3) / 4, Np = round_panel(N);
     uint8_t *u = (uint8_t *)work;
     const __m512i zp = _mm512_set1_epi32(128);
     for (int64_t m = 0; m < M; m++) {
@@ -171,11 +177,11 @@ I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, in
         const float sa = quantize_row(A + m * lda, K, u);
         if (sa == 0.0f) { /* the product is zero */
             if (!accumulate)
-                memset(c, 0, (size_t)N * sizeof(float));
+                memset(c + n0, 0, (size_t)(n1 - n0) * sizeof(float));
             continue;
         }
         const __m512 vsa = _mm512_set1_ps(sa);
-        for (int64_t p = 0; p < panels; p++) {
+        for (int64_t p = n0 / PANEL; p * PANEL < n1; p++) {
             const int8_t *pp = P + p * groups * 4 * PANEL;
             __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
             for (int64_t q = 0; q < groups; q++) {
@@ -188,18 +194,18 @@ I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, in
                 c2 = _mm512_dpbusd_epi32(c2, b, _mm512_loadu_si512(blk + 128));
                 c3 = _mm512_dpbusd_epi32(c3, b, _mm512_loadu_si512(blk + 192));
             }
-            const int64_t n0 = p * PANEL, nw = N - n0 < PANEL ? N - n0 : PANEL;
+            const int64_t p0 = p * PANEL, nw = n1 - p0 < PANEL ? n1 - p0 : PANEL;
             const __m512i acc[4] = {c0, c1, c2, c3};
             for (int s = 0; s < 4 && 16 * s < nw; s++) {
                 /* sum (a_q + 128) q - 128 sum q = sum a_q q, exact in int32 */
-                const __m512i colsum = _mm512_cvtps_epi32(_mm512_loadu_ps(scale + Np + n0 + 16 * s));
+                const __m512i colsum = _mm512_cvtps_epi32(_mm512_loadu_ps(scale + Np + p0 + 16 * s));
                 const __m512i dot = _mm512_sub_epi32(acc[s], _mm512_mullo_epi32(zp, colsum));
                 /* sa * scale first: it overflows only where the result does */
                 __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(dot),
-                                         _mm512_mul_ps(vsa, _mm512_loadu_ps(scale + n0 + 16 * s)));
+                                         _mm512_mul_ps(vsa, _mm512_loadu_ps(scale + p0 + 16 * s)));
                 const int64_t left = nw - 16 * s;
                 const __mmask16 k = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-                float *out = c + n0 + 16 * s;
+                float *out = c + p0 + 16 * s;
                 if (accumulate)
                     r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, out));
                 _mm512_mask_storeu_ps(out, k, r);
@@ -211,14 +217,15 @@ I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, in
 
 /* The same for any CPU, plain C: the reference of the tests and the fallback. */
 static void int_base(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
-                     const float *scale, int accumulate, float *C, int64_t ldc, float *work)
+                     const float *scale, int64_t n0, int64_t n1, int accumulate, float *C, int64_t ldc, float *work)
 {
     const int64_t groups = (K + 3) / 4;
     uint8_t *u = (uint8_t *)work;
+    (void)N;
     for (int64_t m = 0; m < M; m++) {
         float *c = C + m * ldc;
         const float sa = quantize_row(A + m * lda, K, u);
-        for (int64_t n = 0; n < N; n++) {
+        for (int64_t n = n0; n < n1; n++) {
             const int8_t *pp = P + n / PANEL * groups * 4 * PANEL;
             int32_t dot = 0;
             for (int64_t k = 0; sa != 0.0f && k < K; k++)
@@ -315,19 +322,30 @@ void tf__i8_gemm_int(int64_t M, int64_t N, int64_t K, const float *A, int64_t ld
                      const float *scale, int accumulate, float *C, int64_t ldc, float *work)
 {
     int_fn *f = current()->integer;
-    (f ? f : int_base)(M, N, K, A, lda, P, scale, accumulate, C, ldc, work);
+    (f ? f : int_base)(M, N, K, A, lda, P, scale, 0, N, accumulate, C, ldc, work);
+}
+
+void tf__i8_gemm_cols(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
+                      const float *scale, int64_t n0, int64_t n1, int accumulate, float *C, int64_t ldc, float *work)
+{
+    const version_t *v = current();
+    if (v->integer && K <= TF__I8_INT_MAX_K) {
+        v->integer(M, N, K, A, lda, P, scale, n0, n1, accumulate, C, ldc, work);
+        return;
+    }
+    /* The f32 ways read only the scales of their columns (not the sums): the columns from n0 on
+     * are a matrix of their own. */
+    P += n0 / PANEL * ((K + 3) / 4) * 4 * PANEL;
+    if (M <= TF__I8_MIXED_MAX_ROWS)
+        v->mixed(M, n1 - n0, K, A, lda, P, scale + n0, accumulate, C + n0, ldc);
+    else
+        tf__i8_gemm_panels(M, n1 - n0, K, A, lda, P, scale + n0, accumulate, C + n0, ldc, work);
 }
 
 void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
                  const float *scale, int accumulate, float *C, int64_t ldc, float *work)
 {
-    const version_t *v = current();
-    if (v->integer && K <= TF__I8_INT_MAX_K)
-        v->integer(M, N, K, A, lda, P, scale, accumulate, C, ldc, work);
-    else if (M <= TF__I8_MIXED_MAX_ROWS)
-        v->mixed(M, N, K, A, lda, P, scale, accumulate, C, ldc);
-    else
-        tf__i8_gemm_panels(M, N, K, A, lda, P, scale, accumulate, C, ldc, work);
+    tf__i8_gemm_cols(M, N, K, A, lda, P, scale, 0, N, accumulate, C, ldc, work);
 }
 
 int tf__i8_pays(int64_t max_batch)

@@ -47,6 +47,15 @@ size_t tf__i8_work_floats(int64_t K);
 void tf__i8_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
                  const float *scale, int accumulate, float *C, int64_t ldc, float *work);
 
+/* Columns n0..n1-1 of tf__i8_gemm's C (n0 a multiple of TF__I8_PANEL, n1 one too or N), the same
+ * bits tf__i8_gemm gives them, the other columns untouched: threads may share one product by
+ * panels. Each call quantises the rows of A in full, into its own work: tf__i8_work_floats(K)
+ * floats, or tf__i8_row_work_floats(K) for M <= TF__I8_MIXED_MAX_ROWS. */
+void tf__i8_gemm_cols(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int8_t *P,
+                      const float *scale, int64_t n0, int64_t n1, int accumulate, float *C, int64_t ldc,
+                      float *work);
+size_t tf__i8_row_work_floats(int64_t K);
+
 /* The largest K of integer products (their int32 sums and the column sums kept as floats stay
  * exact); longer rows take the f32 ways. */
 #define TF__I8_INT_MAX_K 131072

@@ -13,7 +13,8 @@
  *     instead of T*B*4H; with an input table there is none, each step's gates read the table;
  *   - a step with one row left is one fused pass (lstm_step.c), the product over a W_hh packed
  *     for it and the gates block by block; with threads to spare, a run of such steps is split
- *     over them by blocks of units (split_part).
+ *     over them by blocks of units (split_part), with int8 weights too (over a W_hh packed by
+ *     blocks of units, tf__pred_lstm_i8_blocks_pack).
  * The gates run on lstm_step.c's kernels (the same activations as the training kernel's). */
 #include "predict_internal.h"
 #include "../nn/step_gemm.h"
@@ -78,6 +79,65 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
 #define MIN_PART_BLOCKS 4
 #define MIN_SPLIT_STEPS 4
 
+/* The int8 W_hh of the split steps: rows regrouped by blocks of units, so that int8 panel j
+ * (gemm_i8.h) is block j's rows of gates i, f, g, o, in the order of a block of tf__pred_step1's
+ * packing, and a part's products are whole panels. */
+#define U TF__PRED_UNITS
+_Static_assert(4 * U == TF__I8_PANEL, "a block of units is one int8 panel");
+
+static int64_t unit_blocks(int64_t H)
+{
+    return (H + U - 1) / U;
+}
+
+int64_t tf__pred_lstm_parts(int64_t H, int32_t threads)
+{
+    int64_t parts = threads < MAX_PARTS ? threads : MAX_PARTS;
+    if (parts > tf__team_cores()) /* a part waiting for a part that has no core */
+        parts = tf__team_cores();
+    if (parts > unit_blocks(H) / MIN_PART_BLOCKS)
+        parts = unit_blocks(H) / MIN_PART_BLOCKS;
+    return parts > 1 ? parts : 1;
+}
+
+size_t tf__pred_lstm_i8_blocks_bytes(int64_t H)
+{
+    return tf__i8_packed_bytes(4 * U * unit_blocks(H), H);
+}
+
+size_t tf__pred_lstm_i8_blocks_scale_floats(int64_t H)
+{
+    return tf__i8_scale_floats(4 * U * unit_blocks(H));
+}
+
+void tf__pred_lstm_i8_blocks_pack(int64_t H, const int8_t *q, const float *scale, int8_t *tmp, float *tmp_scale,
+                                  int8_t *dst, float *dst_scale)
+{
+    const int64_t N = 4 * U * unit_blocks(H);
+    for (int64_t r = 0; r < N; r++) { /* row r: unit u of gate g */
+        const int64_t g = r % (4 * U) / U, u = r / (4 * U) * U + r % U;
+        if (u < H)
+            memcpy(tmp + r * H, q + (g * H + u) * H, (size_t)H);
+        else
+            memset(tmp + r * H, 0, (size_t)H);
+        tmp_scale[r] = u < H ? scale[g * H + u] : 0.0f;
+    }
+    tf__i8_pack(N, H, tmp, tmp_scale, dst, dst_scale);
+}
+
+/* Where unit u's gate g is in the products of the int8 W_hh by blocks. */
+static int64_t block_col(int64_t u, int64_t g)
+{
+    return u / U * 4 * U + g * U + u % U;
+}
+
+/* Floats the int8 split steps take from tf__pred_lstm_t::q_work: the products by blocks, each
+ * part's gate inputs (8 per unit), each part's quantised state. */
+static size_t i8_split_floats(int64_t H)
+{
+    return (size_t)(4 * U * unit_blocks(H) + 8 * H) + MAX_PARTS * tf__i8_row_work_floats(H);
+}
+
 /* Steps ka..kb-1 of a chunk of n steps (times from t0) with one row, split by
  * blocks of units: part p owns blocks blk[p]..blk[p+1]-1 (their c and h, and W_hh's rows for them,
  * which stay in its core's cache). The state alternates between hb[0] and hb[1], so one wait per
@@ -87,6 +147,7 @@ typedef struct split {
     int reverse;
     const float *bias, *gbuf;
     float *hb[2], *c, *y;
+    float *qg, *qz, *qu; /* int8: the products by blocks, the gate inputs, the quantised states */
     int64_t ldy, n, t0, ka, kb, parts;
     int64_t blk[MAX_PARTS + 1];
     struct {
@@ -99,6 +160,34 @@ typedef struct split {
 static const float *step_input(const tf__pred_lstm_t *s, const float *gbuf, int64_t t, int64_t t0)
 {
     return s->table ? s->table + (int64_t)s->tok[t * s->B] * 4 * s->H : gbuf + (t - t0) * s->B * 4 * s->H;
+}
+
+/* Part p's units of one int8 step, as the unsplit step computes them: the products of its
+ * panels onto the step's input (or alone, with a table), the state quantised by each part alike;
+ * then its units' gate inputs in tf__pred_gates' order (the bias added where the unsplit pass
+ * adds it) and the gates, into hn. */
+static void split_step_i8(const split_t *S, int64_t p, const float *gx, const float *gx_next, const float *h,
+                          float *hn)
+{
+    const tf__pred_lstm_t *s = S->s;
+    const int64_t H = s->H, N = 4 * U * unit_blocks(H), b0 = S->blk[p], b1 = S->blk[p + 1];
+    const int64_t u0 = b0 * U, u1 = b1 * U < H ? b1 * U : H, n = u1 - u0;
+    float *z = S->qz + 8 * u0, *zb = z + 4 * n;
+    for (int64_t u = u0; !s->table && u < b1 * U; u++)
+        for (int64_t g = 0; g < 4; g++)
+            S->qg[block_col(u, g)] = u < H ? gx[g * H + u] : 0.0f;
+    for (int64_t g = 0; gx_next && g < 4; g++) /* the next step's table row, meanwhile */
+        for (int64_t u = u0; u < u1; u += U)
+            TF__PRED_PREFETCH(gx_next + g * H + u);
+    tf__i8_gemm_cols(1, N, H, h, H, s->q_blk, s->s_blk, b0 * 4 * U, b1 * 4 * U, !s->table, S->qg, N,
+                     S->qu + p * (int64_t)tf__i8_row_work_floats(H));
+    for (int64_t g = 0; g < 4; g++)
+        for (int64_t u = u0; u < u1; u++) {
+            const float r = S->qg[block_col(u, g)];
+            z[g * n + u - u0] = s->table ? r + S->bias[g * H + u] : r;
+            zb[g * n + u - u0] = s->table ? gx[g * H + u] : S->bias[g * H + u];
+        }
+    tf__pred_gates(n, 1, z, 4 * n, NULL, NULL, zb, S->c + u0, hn + u0);
 }
 
 static void split_part(void *arg, int64_t step, int64_t p)
@@ -116,24 +205,23 @@ static void split_part(void *arg, int64_t step, int64_t p)
         const int64_t tn = S->reverse ? t - 1 : t + 1;
         const float *gx_next = s->table && k + 1 < S->kb ? step_input(s, S->gbuf, tn, S->t0) : NULL;
         float *hn = S->hb[(i + 1) & 1];
-        tf__pred_step1(H, s->step1, step_input(s, S->gbuf, t, S->t0), gx_next, S->bias, S->hb[i & 1], hn, S->c,
-                       S->blk[p], S->blk[p + 1]);
+        if (s->q_blk)
+            split_step_i8(S, p, step_input(s, S->gbuf, t, S->t0), gx_next, S->hb[i & 1], hn);
+        else
+            tf__pred_step1(H, s->step1, step_input(s, S->gbuf, t, S->t0), gx_next, S->bias, S->hb[i & 1], hn,
+                           S->c, S->blk[p], S->blk[p + 1]);
         if (S->y)
             memcpy(S->y + t * s->B * S->ldy + u0, hn + u0, (size_t)(u1 - u0) * sizeof(float));
         atomic_store_explicit(&S->done[p].steps, i + 1, memory_order_release);
     }
 }
 
-/* The number of parts to split one-row steps into (1: not split). */
+/* The number of parts to split one-row steps into (1: not split): f32 on the fused step's
+ * packing, int8 on W_hh by blocks (and q_work room for their buffers). */
 static int64_t split_parts(const tf__pred_lstm_t *s)
 {
-    const int64_t blocks = (s->H + TF__PRED_UNITS - 1) / TF__PRED_UNITS;
-    int64_t parts = s->threads < MAX_PARTS ? s->threads : MAX_PARTS;
-    if (parts > tf__team_cores()) /* a part waiting for a part that has no core */
-        parts = tf__team_cores();
-    if (parts > blocks / MIN_PART_BLOCKS)
-        parts = blocks / MIN_PART_BLOCKS;
-    return s->step1 && parts > 1 ? parts : 1;
+    const int kernel = s->q_hh ? s->q_blk && i8_split_floats(s->H) <= tf__i8_work_floats(s->H) : s->step1 != NULL;
+    return kernel ? tf__pred_lstm_parts(s->H, s->threads) : 1;
 }
 
 /* Sequences still running at time t: a prefix, as the rows are sorted by length. */
@@ -202,9 +290,14 @@ void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x
              * gates add the table's rows. */
             float *g = s->table ? gbuf : gbuf + (t - t0) * B * G4;
             const float *gx = s->table && m > 0 ? s->table + (int64_t)s->tok[t * B] * G4 : g;
-            if (m == 1 && !s->q_hh && parts > 1) { /* a run of one-row steps split over threads */
+            if (m == 1 && parts > 1) { /* a run of one-row steps split over threads */
                 split_t S = {.s = s, .reverse = reverse, .bias = bias, .gbuf = gbuf, .c = c, .y = y,
                              .ldy = ldy, .n = n, .t0 = t0, .ka = k, .kb = k + 1, .parts = parts};
+                if (s->q_blk) {
+                    S.qg = s->q_work;
+                    S.qz = S.qg + 4 * U * unit_blocks(H);
+                    S.qu = S.qz + 8 * H;
+                }
                 while (S.kb < n && running(len, B, reverse ? t0 + n - 1 - S.kb : t0 + S.kb) == 1)
                     S.kb++;
                 if (S.kb - S.ka >= MIN_SPLIT_STEPS && run_split(&S, h, hn)) {

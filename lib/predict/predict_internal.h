@@ -44,6 +44,8 @@ typedef struct tf__pred_net {
                                  (gemm_i8.h), the f32 w_ih, w_hh and packed then NULL; or NULL */
     const float *const *q8_scale; /* per layer and direction: the scales of W_hh, then of W_ih,
                                      tf__i8_scale_floats(4H) each */
+    int32_t q8_blocks;        /* 1: q8 and q8_scale go on with W_hh by blocks of units (for
+                                 one-row steps split over threads, tf__pred_lstm_i8_blocks_pack) */
     int32_t threads;          /* of one call */
     int32_t max_batch;
 } tf__pred_net_t;
@@ -63,6 +65,9 @@ typedef struct tf__pred_lstm {
     const float *s_hh, *s_ih;  /* their scales */
     float *q_work;             /* tf__i8_work_floats(max(I, H)) for their products */
     const float *step1;       /* W_hh packed for tf__pred_step1 (steps of one row), or NULL */
+    const int8_t *q_blk;      /* with q_hh: W_hh by blocks of units (tf__pred_lstm_i8_blocks_pack)
+                                 for one-row steps split over threads, or NULL */
+    const float *s_blk;       /* its scales */
 } tf__pred_lstm_t;
 
 size_t tf__pred_lstm_packed_floats(int64_t K, int64_t H);
@@ -71,6 +76,16 @@ int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst);
 size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
 /* Runs of one-row steps split over threads so far, in the process (for the tests). */
 int64_t tf__pred_split_runs(void);
+/* The parts one-row steps of H units are split into with `threads` threads (1: not split). */
+int64_t tf__pred_lstm_parts(int64_t H, int32_t threads);
+/* int8 W_hh for the split steps: q (4H x H int8 rows) and its 4H scales regrouped by blocks of
+ * TF__PRED_UNITS units (rows of the four gates of each block, zero rows past H) in tmp and
+ * tmp_scale (tf__pred_lstm_i8_blocks_bytes, _scale_floats / 2 in size), then packed into dst and
+ * dst_scale (gemm_i8.h). */
+size_t tf__pred_lstm_i8_blocks_bytes(int64_t H);
+size_t tf__pred_lstm_i8_blocks_scale_floats(int64_t H);
+void tf__pred_lstm_i8_blocks_pack(int64_t H, const int8_t *q, const float *scale, int8_t *tmp, float *tmp_scale,
+                                  int8_t *dst, float *dst_scale);
 /* Outputs y (rows t*B + b, stride ldy), zero at padded steps; len: B lengths, non-increasing. */
 void tf__pred_lstm_forward(const tf__pred_lstm_t *s, int reverse, const float *x, int64_t ldx, const int32_t *len,
                            float *y, int64_t ldy, float *work);

@@ -150,15 +150,19 @@ static int pack_i8(const float *w, int64_t rows, int64_t cols, int8_t *q, float 
 }
 
 /* The int8 W_hh and W_ih of layer-direction i (input width I) from its f32 weights w (w_ih,
- * w_hh); q: scratch of 4H * max(I, H) bytes, scale of 4H floats. */
+ * w_hh), and with net.q8_blocks W_hh by blocks after them; q: scratch of 4H * max(I, H) bytes,
+ * scale of 4H floats; tmp, tmp_scale: tf__pred_lstm_i8_blocks_pack's scratch, or NULL. */
 static tf_status_t quantize_lstm(tf_predictor_t *p, int32_t i, int64_t I, const float *const *w, int8_t *q,
-                                 float *scale)
+                                 float *scale, int8_t *tmp, float *tmp_scale)
 {
     const int64_t G4 = 4 * p->net.H, H = p->net.H;
+    const size_t hh = tf__i8_packed_bytes(G4, H), ih = tf__i8_packed_bytes(G4, I);
     int8_t *dst = (int8_t *)p->q8[i];
     float *ds = (float *)p->q8_scale[i];
-    if (pack_i8(w[1], G4, H, q, scale, dst, ds) != 0 ||
-        pack_i8(w[0], G4, I, q, scale, dst + tf__i8_packed_bytes(G4, H), ds + tf__i8_scale_floats(G4)) != 0)
+    const int bad = pack_i8(w[1], G4, H, q, scale, dst, ds) != 0;
+    if (!bad && p->net.q8_blocks) /* from W_hh's q and scale, before W_ih's replace them */
+        tf__pred_lstm_i8_blocks_pack(H, q, scale, tmp, tmp_scale, dst + hh + ih, ds + 2 * tf__i8_scale_floats(G4));
+    if (bad || pack_i8(w[0], G4, I, q, scale, dst + hh, ds + tf__i8_scale_floats(G4)) != 0)
         TF_FAIL(TF_STATUS_EINVAL, "tf_predictor_create: a recurrent weight of layer %d is not finite; int8 "
                 "weights need finite ones", i / p->net.D);
     return TF_STATUS_OK;
@@ -181,10 +185,15 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
         n += (size_t)v->D * (hh + tf__pred_lstm_packed_floats(l == 0 ? v->E : DH, H) + s1);
     if (emb8)
         p->q8_bytes = (size_t)(v->V * v->E);
+    /* int8 one-row steps split over the threads read W_hh by blocks of units as well */
+    const int blocks8 = int8 && tf__pred_lstm_parts(H, v->threads) > 1;
+    const size_t blk = blocks8 ? tf__pred_lstm_i8_blocks_bytes(H) : 0;
+    const size_t blk_scale = blocks8 ? tf__pred_lstm_i8_blocks_scale_floats(H) : 0;
     if (int8) {
-        n += (size_t)LD * 2 * tf__i8_scale_floats(4 * H);
+        n += (size_t)LD * (2 * tf__i8_scale_floats(4 * H) + blk_scale);
         for (int32_t l = 0; l < v->L; l++)
-            p->q8_bytes += (size_t)v->D * (tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, l == 0 ? v->E : DH));
+            p->q8_bytes += (size_t)v->D * (tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, l == 0 ? v->E : DH) +
+                                           blk);
         p->q8 = tf__calloc(ctx, (size_t)LD, sizeof *p->q8);
         p->q8_scale = tf__calloc(ctx, (size_t)LD, sizeof *p->q8_scale);
         if (p->q8 == NULL || p->q8_scale == NULL)
@@ -193,6 +202,7 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
     if (p->q8_bytes > 0 && (p->q8_block = tf__alloc(ctx, p->q8_bytes)) == NULL)
         return TF_STATUS_ENOMEM;
     p->net = *v;
+    p->net.q8_blocks = blocks8;
     p->weight_floats = n;
     p->weights = tf__alloc(ctx, n * sizeof(float));
     p->w = tf__calloc(ctx, (size_t)(4 * v->L * v->D), sizeof *p->w);
@@ -241,18 +251,22 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
         for (int32_t i = 0; i < LD; i++) {
             const int64_t I = i < v->D ? v->E : DH;
             p->q8[i] = qat;
-            qat += tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, I);
+            qat += tf__i8_packed_bytes(4 * H, H) + tf__i8_packed_bytes(4 * H, I) + blk;
             p->q8_scale[i] = at;
-            at += 2 * tf__i8_scale_floats(4 * H);
+            at += 2 * tf__i8_scale_floats(4 * H) + blk_scale;
         }
         const int64_t Imax = v->L > 1 && DH > v->E ? DH : v->E;
         int8_t *q = tf__alloc(ctx, (size_t)(4 * H * (Imax > H ? Imax : H)));
         float *scale = tf__alloc(ctx, (size_t)(4 * H) * sizeof(float));
-        tf_status_t st = q && scale ? TF_STATUS_OK : TF_STATUS_ENOMEM;
+        int8_t *tmp = blocks8 ? tf__alloc(ctx, blk_scale / 2 * (size_t)H) : NULL;
+        float *tmp_scale = blocks8 ? tf__alloc(ctx, blk_scale / 2 * sizeof(float)) : NULL;
+        tf_status_t st = q && scale && (!blocks8 || (tmp && tmp_scale)) ? TF_STATUS_OK : TF_STATUS_ENOMEM;
         for (int32_t i = 0; st == TF_STATUS_OK && i < LD; i++)
-            st = quantize_lstm(p, i, i < v->D ? v->E : DH, v->w + 4 * i, q, scale);
+            st = quantize_lstm(p, i, i < v->D ? v->E : DH, v->w + 4 * i, q, scale, tmp, tmp_scale);
         tf__free(ctx, q);
         tf__free(ctx, scale);
+        tf__free(ctx, tmp);
+        tf__free(ctx, tmp_scale);
         TF_CHECK(st);
         net->q8 = p->q8;
         net->q8_scale = p->q8_scale;

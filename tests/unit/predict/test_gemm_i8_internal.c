@@ -5,7 +5,7 @@
  * bound of the f32 product. Every kernel version the CPU can run, forced in turn; every way for
  * every row count; panel-boundary widths, K not a multiple of four, strides wider than the
  * matrices, accumulation, a row of zeros; and that nothing outside the output columns is
- * written. */
+ * written. A product by ranges of panels (tf__i8_gemm_cols) gives the whole product's bits. */
 #include "tf_test.h"
 #include "predict/gemm_i8.h"
 #include "tensor/quant.h"
@@ -145,6 +145,75 @@ static void test_gemm_i8_every_version_matches_reference(void **state)
 #endif
 }
 
+/* Columns n0..n1-1 of one product (tf__i8_gemm_cols): the bits the whole product gives them, the
+ * other columns untouched, on a work buffer of exactly the documented size. */
+static void check_cols(int64_t M, int64_t N, int64_t K, int accumulate)
+{
+    uint32_t s = 11u + (uint32_t)(M * 7 + N * 5 + K + accumulate);
+    int8_t *q = malloc((size_t)(N * K)), *P = malloc(tf__i8_packed_bytes(N, K));
+    float *scale = malloc(sizeof(float) * (size_t)N), *ps = malloc(sizeof(float) * tf__i8_scale_floats(N));
+    float *w = malloc(sizeof(float) * (size_t)(N * K)), *A = malloc(sizeof(float) * (size_t)(M * K));
+    float *C0 = malloc(sizeof(float) * (size_t)(M * N)), *full = malloc(sizeof(float) * (size_t)(M * N));
+    float *C = malloc(sizeof(float) * (size_t)(M * N)), *big = malloc(sizeof(float) * tf__i8_work_floats(K));
+    const size_t wf = M <= TF__I8_MIXED_MAX_ROWS ? tf__i8_row_work_floats(K) : tf__i8_work_floats(K);
+    float *work = malloc(sizeof(float) * wf);
+    assert_non_null(work);
+    for (int64_t i = 0; i < N * K; i++)
+        w[i] = frand(&s);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = frand(&s);
+    for (int64_t i = 0; i < M * N; i++)
+        C0[i] = full[i] = frand(&s);
+    assert_int_equal(tf__quantize_rows_i8(w, N, K, q, scale), -1);
+    tf__i8_pack(N, K, q, scale, P, ps);
+    tf__i8_gemm(M, N, K, A, K, P, ps, accumulate, full, N, big);
+    for (int64_t n0 = 0; n0 < N; n0 += TF__I8_PANEL)
+        for (int64_t n1 = n0 + TF__I8_PANEL;; n1 += TF__I8_PANEL) {
+            const int64_t end = n1 < N ? n1 : N;
+            memcpy(C, C0, sizeof(float) * (size_t)(M * N));
+            tf__i8_gemm_cols(M, N, K, A, K, P, ps, n0, end, accumulate, C, N, work);
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t n = 0; n < N; n++) {
+                    const float want = n >= n0 && n < end ? full[m * N + n] : C0[m * N + n];
+                    if (memcmp(&C[m * N + n], &want, sizeof want) != 0)
+                        fail_msg("M=%lld N=%lld K=%lld acc=%d columns %lld..%lld: C[%lld][%lld] = %.9g, want %.9g",
+                                 (long long)M, (long long)N, (long long)K, accumulate, (long long)n0,
+                                 (long long)end, (long long)m, (long long)n, (double)C[m * N + n], (double)want);
+                }
+            if (end == N)
+                break;
+        }
+    free(q);
+    free(P);
+    free(scale);
+    free(ps);
+    free(w);
+    free(A);
+    free(C0);
+    free(full);
+    free(C);
+    free(big);
+    free(work);
+}
+
+/* Every version this CPU runs, rows for the mixed kernel and for panels, whole and partial last
+ * panels. */
+static void test_gemm_i8_cols_match_whole_product(void **state)
+{
+    (void)state;
+    for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++) {
+        if (tf__i8_force(v) != 0)
+            continue;
+        for (int acc = 0; acc < 2; acc++) {
+            check_cols(1, 208, 13, acc);
+            check_cols(1, 800, 200, acc);
+            check_cols(3, 100, 7, acc);
+            check_cols(6, 130, 20, acc);
+        }
+    }
+    assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
+}
+
 /* Unknown versions are refused and leave the choice alone. */
 static void test_gemm_i8_force_refuses_unknown(void **state)
 {
@@ -221,6 +290,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_i8_every_version_matches_reference),
+        cmocka_unit_test(test_gemm_i8_cols_match_whole_product),
         cmocka_unit_test(test_gemm_i8_force_refuses_unknown),
         cmocka_unit_test(test_gemm_i8_extreme_rows),
     };

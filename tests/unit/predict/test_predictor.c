@@ -3,8 +3,8 @@
  * (tests/reference/gen_torch_import_fixtures.py), batched results equal to one input at a time
  * and in input order, eight threads sharing one predictor bit for bit as one thread (scripts/test
  * runs this under ThreadSanitizer too), one text per call split over two threads bit for bit as one, independence from the model it was made from, top-k and
- * label sets, int8 recurrent weights (from an int8 export or quantised at creation), and hostile
- * arguments. */
+ * label sets, int8 recurrent weights (from an int8 export or quantised at creation; one text per
+ * call split over two and three threads bit for bit as one), and hostile arguments. */
 #include "tf_test.h"
 #include "tf_fixture.h"
 
@@ -409,6 +409,66 @@ static void test_one_text_two_threads(void **state)
     tf_ctx_free(ctx);
 }
 
+/* int8 recurrent weights quantised at creation, one text per call (max_batch 1). */
+static tf_predictor_t *make_predictor_int8(tf_model_t *m, int32_t threads, int32_t table)
+{
+    tf_predictor_opts_t o;
+    tf_predictor_t *p;
+    assert_ok(tf_predictor_opts_init(&o, TF_PREDICTOR_OPTS_VERSION));
+    o.max_batch = 1;
+    o.num_threads = threads;
+    o.input_table = table;
+    o.int8_weights = TF_PREDICT_INT8_RESIDENT;
+    assert_ok(tf_predictor_create(&p, m, &o));
+    return p;
+}
+
+/* The same with int8 recurrent weights, on W_hh regrouped by blocks of units where the steps can be
+ * split: two and three threads give the bits of one for every text, with the input table and
+ * without, alone and from eight threads sharing the predictor. */
+static void test_int8_one_text_threads(void **state)
+{
+    (void)state;
+    make_seqs();
+    tf_ctx_t *ctx = tf_test_ctx_seeded(3);
+    tf_model_t *m = wide_model(ctx);
+    static float one[NSEQ * 2];
+    for (int32_t table = 0; table <= 1; table++) {
+        tf_predictor_t *p1 = make_predictor_int8(m, 1, table);
+        const size_t rb1 = tf_predictor_resident_bytes(p1); /* before any call: no workspace */
+        for (int i = 0; i < NSEQ; i++)
+            assert_ok(tf_predict_ids_batch(p1, seq_ptr + i, seq_len + i, 1, one + 2 * i, 2));
+        for (int32_t threads = 2; threads <= 3; threads++) {
+            tf_predictor_t *p = make_predictor_int8(m, threads, table);
+            /* with two processors, both directions' W_hh once more: 512 rows (8 blocks of 16
+             * units, 4 gates) of 128 int8 weights, 512 scales and 512 row sums */
+            const size_t extra = tf_predictor_resident_bytes(p) - rb1;
+            if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+                assert_int_equal(extra, 2 * (512 * 128 + 2 * 512 * sizeof(float)));
+            else
+                assert_int_equal(extra, 0);
+            for (int i = 0; i < NSEQ; i++) {
+                float two[2];
+                assert_ok(tf_predict_ids_batch(p, seq_ptr + i, seq_len + i, 1, two, 2));
+                if (memcmp(two, one + 2 * i, sizeof two) != 0)
+                    fail_msg("table %d, text %d: %.9g with %d threads, %.9g with one", table, i, two[0], threads,
+                             one[2 * i]);
+            }
+            if (threads == 2) {
+                job_t jobs[8];
+                eight_jobs(jobs, p, 1);
+                for (int i = 0; i < 8; i++)
+                    if (memcmp(jobs[i].probs, one, sizeof one) != 0)
+                        fail_msg("table %d: thread %d got other bits than one thread alone", table, i);
+            }
+            tf_predictor_free(p);
+        }
+        tf_predictor_free(p1);
+    }
+    tf_model_free(m);
+    tf_ctx_free(ctx);
+}
+
 /* int8 recurrent weights: an int8 export predicts with them as with its dequantised weights (to
  * the rounding of the products) in less memory, eight threads bit for bit as one; an f32 model's
  * are quantised at creation; a GRU model cannot have them. */
@@ -737,6 +797,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_input_table_auto_limit),
         cmocka_unit_test(test_eight_threads_share_one_predictor),
         cmocka_unit_test(test_one_text_two_threads),
+        cmocka_unit_test(test_int8_one_text_threads),
         cmocka_unit_test(test_texts_and_checkpoint),
         cmocka_unit_test(test_int8_weights),
         cmocka_unit_test(test_top_k),
