@@ -162,6 +162,41 @@ I8_INLINE float quantize_row(const float *a, int64_t K, uint8_t *u)
 #include <immintrin.h>
 #define I8_VNNI __attribute__((target("arch=x86-64-v4,avx512vnni")))
 
+/* quantize_row in 16-float vectors, the same codes and scale: max |a| as the largest bit
+ * pattern with the sign cleared (NaN left out, as there), the products rounded to nearest even
+ * (rintf's default mode), clamped and offset exactly. */
+I8_VNNI static inline float quantize_row_v(const float *a, int64_t K, uint8_t *u)
+{
+    const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff), inf_bits = _mm512_set1_epi32(0x7f800000);
+    __m512i big = _mm512_setzero_si512();
+    for (int64_t k = 0; k < K; k += 16) {
+        const __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1u);
+        const __m512i v = _mm512_and_si512(_mm512_maskz_loadu_epi32(m, a + k), abs_bits);
+        big = _mm512_mask_max_epu32(big, _mm512_cmple_epu32_mask(v, inf_bits), big, v);
+    }
+    const uint32_t bits = _mm512_reduce_max_epu32(big);
+    float amax;
+    memcpy(&amax, &bits, sizeof amax);
+    if (!(amax > 0.0f))
+        return 0.0f;
+    const float inv = 127.0f / amax;
+    if (!(inv <= FLT_MAX)) /* amax is subnormal: the scalar way divides */
+        return quantize_row(a, K, u);
+    const __m512 vinv = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f),
+                 off = _mm512_set1_ps(128.0f);
+    for (int64_t k = 0; k < K; k += 16) {
+        const __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1u);
+        __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + k), vinv),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        r = _mm512_add_ps(_mm512_min_ps(hi, _mm512_max_ps(lo, r)), off); /* a NaN stays NaN, code 0 */
+        _mm512_mask_cvtepi32_storeu_epi8(u + k, m, _mm512_cvtps_epi32(r));
+    }
+    for (int64_t k = K; k % 4; k++)
+        u[k] = 128;
+    const float sa = amax / 127.0f;
+    return sa == 0.0f ? FLT_TRUE_MIN : sa;
+}
+
 /* One row against every panel with AVX512-VNNI's u8 x s8 dot products of four (vpdpbusd): per
  * group of four k, one instruction per sub-panel of 16 columns. GCC emits these only from
  * reduction loops, not for this layout, hence the intrinsics. */
@@ -174,7 +209,7 @@ I8_VNNI static void int_vnni(int64_t M, int64_t N, int64_t K, const float *A, in
     const __m512i zp = _mm512_set1_epi32(128);
     for (int64_t m = 0; m < M; m++) {
         float *c = C + m * ldc;
-        const float sa = quantize_row(A + m * lda, K, u);
+        const float sa = quantize_row_v(A + m * lda, K, u);
         if (sa == 0.0f) { /* the product is zero */
             if (!accumulate)
                 memset(c + n0, 0, (size_t)(n1 - n0) * sizeof(float));

@@ -74,9 +74,11 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
 
 /* One-row steps split over threads: at most MAX_PARTS parts and one per processor, each of at
  * least MIN_PART_BLOCKS blocks of units (smaller steps cost less than the wait for the other
- * parts), over runs of at least MIN_SPLIT_STEPS steps (a run costs one hand-over to the helpers). */
+ * parts; MIN_PART_BLOCKS_I8 with int8 weights, whose steps cost about a third of f32's), over
+ * runs of at least MIN_SPLIT_STEPS steps (a run costs one hand-over to the helpers). */
 #define MAX_PARTS 8
 #define MIN_PART_BLOCKS 4
+#define MIN_PART_BLOCKS_I8 6
 #define MIN_SPLIT_STEPS 4
 
 /* The int8 W_hh of the split steps: rows regrouped by blocks of units, so that int8 panel j
@@ -90,13 +92,14 @@ static int64_t unit_blocks(int64_t H)
     return (H + U - 1) / U;
 }
 
-int64_t tf__pred_lstm_parts(int64_t H, int32_t threads)
+int64_t tf__pred_lstm_parts(int64_t H, int32_t threads, int int8)
 {
+    const int64_t most = unit_blocks(H) / (int8 ? MIN_PART_BLOCKS_I8 : MIN_PART_BLOCKS);
     int64_t parts = threads < MAX_PARTS ? threads : MAX_PARTS;
     if (parts > tf__team_cores()) /* a part waiting for a part that has no core */
         parts = tf__team_cores();
-    if (parts > unit_blocks(H) / MIN_PART_BLOCKS)
-        parts = unit_blocks(H) / MIN_PART_BLOCKS;
+    if (parts > most)
+        parts = most;
     return parts > 1 ? parts : 1;
 }
 
@@ -125,17 +128,17 @@ void tf__pred_lstm_i8_blocks_pack(int64_t H, const int8_t *q, const float *scale
     tf__i8_pack(N, H, tmp, tmp_scale, dst, dst_scale);
 }
 
-/* Where unit u's gate g is in the products of the int8 W_hh by blocks. */
-static int64_t block_col(int64_t u, int64_t g)
+/* Floats of one part's quantised state: whole cache lines, not shared with another part's. */
+static int64_t qu_floats(int64_t H)
 {
-    return u / U * 4 * U + g * U + u % U;
+    return ((int64_t)tf__i8_row_work_floats(H) + 15) / 16 * 16;
 }
 
 /* Floats the int8 split steps take from tf__pred_lstm_t::q_work: the products by blocks, each
  * part's gate inputs (8 per unit), each part's quantised state. */
 static size_t i8_split_floats(int64_t H)
 {
-    return (size_t)(4 * U * unit_blocks(H) + 8 * H) + MAX_PARTS * tf__i8_row_work_floats(H);
+    return (size_t)(4 * U * unit_blocks(H) + 8 * H + MAX_PARTS * qu_floats(H));
 }
 
 /* Steps ka..kb-1 of a chunk of n steps (times from t0) with one row, split by
@@ -165,27 +168,44 @@ static const float *step_input(const tf__pred_lstm_t *s, const float *gbuf, int6
 /* Part p's units of one int8 step, as the unsplit step computes them: the products of its
  * panels onto the step's input (or alone, with a table), the state quantised by each part alike;
  * then its units' gate inputs in tf__pred_gates' order (the bias added where the unsplit pass
- * adds it) and the gates, into hn. */
+ * adds it) and the gates, into hn. Block by block, U units of a gate at a time. */
 static void split_step_i8(const split_t *S, int64_t p, const float *gx, const float *gx_next, const float *h,
                           float *hn)
 {
     const tf__pred_lstm_t *s = S->s;
     const int64_t H = s->H, N = 4 * U * unit_blocks(H), b0 = S->blk[p], b1 = S->blk[p + 1];
     const int64_t u0 = b0 * U, u1 = b1 * U < H ? b1 * U : H, n = u1 - u0;
+    const float *bias = S->bias;
     float *z = S->qz + 8 * u0, *zb = z + 4 * n;
-    for (int64_t u = u0; !s->table && u < b1 * U; u++)
-        for (int64_t g = 0; g < 4; g++)
-            S->qg[block_col(u, g)] = u < H ? gx[g * H + u] : 0.0f;
     for (int64_t g = 0; gx_next && g < 4; g++) /* the next step's table row, meanwhile */
-        for (int64_t u = u0; u < u1; u += U)
+        for (int64_t u = u0; u < u1; u += U) {
             TF__PRED_PREFETCH(gx_next + g * H + u);
+            TF__PRED_PREFETCH(gx_next + g * H + (u + U < u1 ? u + U : u1) - 1);
+        }
+    for (int64_t b = b0; !s->table && b < b1; b++)
+        for (int64_t g = 0; g < 4; g++) {
+            float *r = S->qg + b * 4 * U + g * U;
+            const int64_t w = H - b * U < U ? H - b * U : U;
+            memcpy(r, gx + g * H + b * U, (size_t)w * sizeof(float));
+            memset(r + w, 0, (size_t)(U - w) * sizeof(float));
+        }
     tf__i8_gemm_cols(1, N, H, h, H, s->q_blk, s->s_blk, b0 * 4 * U, b1 * 4 * U, !s->table, S->qg, N,
-                     S->qu + p * (int64_t)tf__i8_row_work_floats(H));
-    for (int64_t g = 0; g < 4; g++)
-        for (int64_t u = u0; u < u1; u++) {
-            const float r = S->qg[block_col(u, g)];
-            z[g * n + u - u0] = s->table ? r + S->bias[g * H + u] : r;
-            zb[g * n + u - u0] = s->table ? gx[g * H + u] : S->bias[g * H + u];
+                     S->qu + p * qu_floats(H));
+    for (int64_t b = b0; b < b1; b++)
+        for (int64_t g = 0; g < 4; g++) {
+            const float *r = S->qg + b * 4 * U + g * U;
+            const int64_t j0 = b * U - u0, w = H - b * U < U ? H - b * U : U, at = g * H + b * U;
+            float *zg = z + g * n + j0, *zbg = zb + g * n + j0;
+            if (s->table)
+                for (int64_t j = 0; j < w; j++) {
+                    zg[j] = r[j] + bias[at + j];
+                    zbg[j] = gx[at + j];
+                }
+            else
+                for (int64_t j = 0; j < w; j++) {
+                    zg[j] = r[j];
+                    zbg[j] = bias[at + j];
+                }
         }
     tf__pred_gates(n, 1, z, 4 * n, NULL, NULL, zb, S->c + u0, hn + u0);
 }
@@ -221,7 +241,7 @@ static void split_part(void *arg, int64_t step, int64_t p)
 static int64_t split_parts(const tf__pred_lstm_t *s)
 {
     const int kernel = s->q_hh ? s->q_blk && i8_split_floats(s->H) <= tf__i8_work_floats(s->H) : s->step1 != NULL;
-    return kernel ? tf__pred_lstm_parts(s->H, s->threads) : 1;
+    return kernel ? tf__pred_lstm_parts(s->H, s->threads, s->q_hh != NULL) : 1;
 }
 
 /* Sequences still running at time t: a prefix, as the rows are sorted by length. */

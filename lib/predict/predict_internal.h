@@ -76,8 +76,9 @@ int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst);
 size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
 /* Runs of one-row steps split over threads so far, in the process (for the tests). */
 int64_t tf__pred_split_runs(void);
-/* The parts one-row steps of H units are split into with `threads` threads (1: not split). */
-int64_t tf__pred_lstm_parts(int64_t H, int32_t threads);
+/* The parts one-row steps of H units are split into with `threads` threads, f32 or int8
+ * weights (1: not split). */
+int64_t tf__pred_lstm_parts(int64_t H, int32_t threads, int int8);
 /* int8 W_hh for the split steps: q (4H x H int8 rows) and its 4H scales regrouped by blocks of
  * TF__PRED_UNITS units (rows of the four gates of each block, zero rows past H) in tmp and
  * tmp_scale (tf__pred_lstm_i8_blocks_bytes, _scale_floats / 2 in size), then packed into dst and

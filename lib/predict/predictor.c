@@ -186,7 +186,7 @@ static tf_status_t copy_net(tf_predictor_t *p, const tf__pred_net_t *v, int int8
     if (emb8)
         p->q8_bytes = (size_t)(v->V * v->E);
     /* int8 one-row steps split over the threads read W_hh by blocks of units as well */
-    const int blocks8 = int8 && tf__pred_lstm_parts(H, v->threads) > 1;
+    const int blocks8 = int8 && tf__pred_lstm_parts(H, v->threads, 1) > 1;
     const size_t blk = blocks8 ? tf__pred_lstm_i8_blocks_bytes(H) : 0;
     const size_t blk_scale = blocks8 ? tf__pred_lstm_i8_blocks_scale_floats(H) : 0;
     if (int8) {

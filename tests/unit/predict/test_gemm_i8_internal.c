@@ -214,6 +214,59 @@ static void test_gemm_i8_cols_match_whole_product(void **state)
     assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
 }
 
+/* The VNNI version quantises each row in vectors: the same codes and scale as the plain C one
+ * (the products' bits equal without accumulation), for lengths around the vector width, a row of
+ * ties (k + 0.5 steps, rounded to even), a row with a NaN (left out of max |a|) and a subnormal
+ * row (the divided way). */
+static void test_gemm_i8_vnni_codes_match_plain(void **state)
+{
+    (void)state;
+    if (tf__i8_force(TF__I8_VNNI) != 0) {
+        assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
+        skip();
+    }
+    static const int64_t Ks[] = {1, 3, 15, 16, 17, 33, 200, 513};
+    const int64_t N = 70;
+    uint32_t s = 5u;
+    for (size_t i = 0; i < sizeof Ks / sizeof *Ks; i++)
+        for (int kind = 0; kind < 3; kind++) {
+            const int64_t K = Ks[i];
+            int8_t *q = malloc((size_t)(N * K)), *P = malloc(tf__i8_packed_bytes(N, K));
+            float *w = malloc(sizeof(float) * (size_t)(N * K)), *scale = malloc(sizeof(float) * (size_t)N);
+            float *ps = malloc(sizeof(float) * tf__i8_scale_floats(N)), *a = malloc(sizeof(float) * (size_t)K);
+            float *work = malloc(sizeof(float) * tf__i8_row_work_floats(K));
+            float c[2][70];
+            for (int64_t j = 0; j < N * K; j++)
+                w[j] = frand(&s);
+            for (int64_t k = 0; k < K; k++) /* kind 1: 127 / max |a| = 1, so a = n + 0.5 are ties */
+                a[k] = kind == 0 ? frand(&s) * 3.0f
+                       : kind == 1 ? (float)((int64_t)(frand(&s) * 250.0f)) + 0.5f
+                                   : frand(&s) * 1e-40f;
+            if (kind == 1)
+                a[0] = 127.0f;
+            if (kind == 0 && K > 2)
+                a[K / 2] = NAN;
+            assert_int_equal(tf__quantize_rows_i8(w, N, K, q, scale), -1);
+            tf__i8_pack(N, K, q, scale, P, ps);
+            assert_int_equal(tf__i8_force(TF__I8_VNNI), 0);
+            tf__i8_gemm_int(1, N, K, a, K, P, ps, 0, c[0], N, work);
+            assert_int_equal(tf__i8_force(TF__I8_BASE), 0);
+            tf__i8_gemm_int(1, N, K, a, K, P, ps, 0, c[1], N, work);
+            for (int64_t n = 0; n < N; n++)
+                if (memcmp(&c[0][n], &c[1][n], sizeof(float)) != 0 && !(isnan(c[0][n]) && isnan(c[1][n])))
+                    fail_msg("K=%lld kind %d: column %lld %.9g with VNNI, %.9g plain", (long long)K, kind, (long long)n,
+                             (double)c[0][n], (double)c[1][n]);
+            free(q);
+            free(P);
+            free(w);
+            free(scale);
+            free(ps);
+            free(a);
+            free(work);
+        }
+    assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
+}
+
 /* Unknown versions are refused and leave the choice alone. */
 static void test_gemm_i8_force_refuses_unknown(void **state)
 {
@@ -291,6 +344,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_i8_every_version_matches_reference),
         cmocka_unit_test(test_gemm_i8_cols_match_whole_product),
+        cmocka_unit_test(test_gemm_i8_vnni_codes_match_plain),
         cmocka_unit_test(test_gemm_i8_force_refuses_unknown),
         cmocka_unit_test(test_gemm_i8_extreme_rows),
     };

@@ -246,11 +246,11 @@ static void test_int8_split_steps(void **state)
             for (int table = 0; table < 2; table++) {
                 check_one(9, 200, 45, 1, reverse, 1, 0, table, 1); /* one text: two chunks */
                 check_one(9, 200, 50, 3, reverse, 1, 0, table, 1); /* the last row alone for 12 steps */
-                check_one(7, 130, 12, 1, reverse, 0, 0, table, 1); /* 9 blocks: 4 and 5, the last of 2 units */
+                check_one(7, 194, 12, 1, reverse, 0, 0, table, 1); /* 13 blocks: 6 and 7, the last of 2 units */
             }
         const int64_t mid = tf__pred_split_runs();
         assert_true(mid > before);
-        check_one(7, 72, 12, 1, 0, 1, 0, 0, 1); /* 5 blocks: too few to split */
+        check_one(7, 176, 12, 1, 0, 1, 0, 0, 1); /* 11 blocks: too few to split int8 steps */
         assert_int_equal(tf__pred_split_runs(), mid);
     }
     assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);

@@ -356,9 +356,10 @@ static void test_input_table_auto_limit(void **state)
     tf_ctx_free(ctx);
 }
 
-/* A fresh bidirectional classifier of hidden size 128 (eight blocks of units: with two threads,
- * one text's steps are split over them), its head fine-tuned for one step. */
-static tf_model_t *wide_model(tf_ctx_t *ctx)
+/* A fresh bidirectional classifier of hidden size `hidden` (128: eight blocks of units, so with
+ * two threads one text's f32 steps are split over them; int8 steps need 12), its head fine-tuned
+ * for one step. */
+static tf_model_t *wide_model(tf_ctx_t *ctx, int32_t hidden)
 {
     static const char *const words[1] = {"a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg "
                                          "hh ii jj kk ll mm nn oo pp qq rr ss tt uu vv ww xx yy"};
@@ -372,7 +373,7 @@ static tf_model_t *wide_model(tf_ctx_t *ctx)
     tf_model_t *m;
     assert_ok(tf_model_opts_init(&mo, TF_MODEL_OPTS_VERSION));
     mo.embedding_dim = 8;
-    mo.hidden_size = 128;
+    mo.hidden_size = hidden;
     mo.bidirectional = 1;
     assert_ok(tf_model_create(&m, ctx, vocab, &mo));
     tf_vocab_free(vocab);
@@ -387,7 +388,7 @@ static void test_one_text_two_threads(void **state)
     (void)state;
     make_seqs();
     tf_ctx_t *ctx = tf_test_ctx_seeded(3);
-    tf_model_t *m = wide_model(ctx);
+    tf_model_t *m = wide_model(ctx, 128);
     tf_predictor_t *p1 = make_predictor(m, 1, 1), *p2 = make_predictor(m, 1, 2);
     tf_model_free(m);
     static float one[NSEQ * 2];
@@ -431,7 +432,7 @@ static void test_int8_one_text_threads(void **state)
     (void)state;
     make_seqs();
     tf_ctx_t *ctx = tf_test_ctx_seeded(3);
-    tf_model_t *m = wide_model(ctx);
+    tf_model_t *m = wide_model(ctx, 200);
     static float one[NSEQ * 2];
     for (int32_t table = 0; table <= 1; table++) {
         tf_predictor_t *p1 = make_predictor_int8(m, 1, table);
@@ -440,11 +441,11 @@ static void test_int8_one_text_threads(void **state)
             assert_ok(tf_predict_ids_batch(p1, seq_ptr + i, seq_len + i, 1, one + 2 * i, 2));
         for (int32_t threads = 2; threads <= 3; threads++) {
             tf_predictor_t *p = make_predictor_int8(m, threads, table);
-            /* with two processors, both directions' W_hh once more: 512 rows (8 blocks of 16
-             * units, 4 gates) of 128 int8 weights, 512 scales and 512 row sums */
+            /* with two processors, both directions' W_hh once more: 832 rows (13 blocks of 16
+             * units, 4 gates) of 200 int8 weights, 832 scales and 832 row sums */
             const size_t extra = tf_predictor_resident_bytes(p) - rb1;
             if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
-                assert_int_equal(extra, 2 * (512 * 128 + 2 * 512 * sizeof(float)));
+                assert_int_equal(extra, 2 * (832 * 200 + 2 * 832 * sizeof(float)));
             else
                 assert_int_equal(extra, 0);
             for (int i = 0; i < NSEQ; i++) {
