@@ -81,6 +81,24 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
 #define MIN_PART_BLOCKS_I8 6
 #define MIN_SPLIT_STEPS 4
 
+/* From the third step of a run on, a partner LATE_SPINS spins late has lost its core to another
+ * process (a loaded machine): every step would wait for the scheduler, far slower than one
+ * thread, so one-row steps then run unsplit for a while (tf__pred_split_pause). */
+#define LATE_SPINS 4000
+static atomic_llong pause_ns = 100000000; /* 0.1 s */
+static atomic_llong resume_ns;            /* no split before this time */
+
+static int64_t clock_ns(void)
+{
+    return (int64_t)(tf__now() * 1e9);
+}
+
+void tf__pred_split_pause(double seconds)
+{
+    atomic_store(&pause_ns, (long long)(seconds * 1e9));
+    atomic_store(&resume_ns, 0);
+}
+
 /* The int8 W_hh of the split steps: rows regrouped by blocks of units, so that int8 panel j
  * (gemm_i8.h) is block j's rows of gates i, f, g, o, in the order of a block of tf__pred_step1's
  * packing, and a part's products are whole panels. */
@@ -153,10 +171,27 @@ typedef struct split {
     float *qg, *qz, *qu; /* int8: the products by blocks, the gate inputs, the quantised states */
     int64_t ldy, n, t0, ka, kb, parts;
     int64_t blk[MAX_PARTS + 1];
+    atomic_int late; /* a part waited LATE_SPINS for another */
     struct {
         _Alignas(64) atomic_llong steps; /* steps done by the part */
     } done[MAX_PARTS];
 } split_t;
+
+/* Wait until *done >= want, noting in S a partner late when `watch`. */
+static void part_wait(split_t *S, atomic_llong *done, int64_t want, int watch)
+{
+    for (int spins = 0; atomic_load_explicit(done, memory_order_acquire) < want; spins++) {
+        if (spins == LATE_SPINS) {
+            if (watch)
+                atomic_store_explicit(&S->late, 1, memory_order_relaxed);
+            tf__team_wait(done, want);
+            return;
+        }
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
 
 /* The input (x W_ih^T) of the one row at time t of the chunk from t0: the table's row or the
  * projection's. */
@@ -220,8 +255,8 @@ static void split_part(void *arg, int64_t step, int64_t p)
     for (int64_t k = S->ka; k < S->kb; k++) {
         const int64_t i = k - S->ka, t = S->reverse ? S->t0 + S->n - 1 - k : S->t0 + k;
         for (int64_t q = 0; q < S->parts && i > 0; q++)
-            if (q != p)
-                tf__team_wait(&S->done[q].steps, i);
+            if (q != p) /* (at step 1, a helper may still be waking up) */
+                part_wait(S, &S->done[q].steps, i, i >= 2);
         const int64_t tn = S->reverse ? t - 1 : t + 1;
         const float *gx_next = s->table && k + 1 < S->kb ? step_input(s, S->gbuf, tn, S->t0) : NULL;
         float *hn = S->hb[(i + 1) & 1];
@@ -261,7 +296,7 @@ int64_t tf__pred_split_runs(void)
 }
 
 /* Runs one-row steps ka..kb-1 of the chunk split over `parts` threads, the state from h (row 0)
- * back into it; 0 when the threads are busy (nothing done). */
+ * back into it; 0 when the threads are busy or splitting is paused (nothing done). */
 static int run_split(split_t *S, float *h, float *hn)
 {
     const int64_t H = S->s->H, blocks = (H + TF__PRED_UNITS - 1) / TF__PRED_UNITS;
@@ -271,8 +306,12 @@ static int run_split(split_t *S, float *h, float *hn)
         S->blk[p] = p == S->parts ? blocks : (H * p / S->parts + TF__PRED_UNITS / 2) / TF__PRED_UNITS;
     for (int64_t p = 0; p < S->parts; p++)
         atomic_init(&S->done[p].steps, 0);
-    if (!tf__team_try_together((int32_t)S->parts, split_part, S))
+    atomic_init(&S->late, 0);
+    if (clock_ns() < atomic_load_explicit(&resume_ns, memory_order_relaxed) ||
+        !tf__team_try_together((int32_t)S->parts, split_part, S))
         return 0;
+    if (atomic_load_explicit(&S->late, memory_order_relaxed))
+        atomic_store_explicit(&resume_ns, clock_ns() + atomic_load(&pause_ns), memory_order_relaxed);
     if ((S->kb - S->ka) & 1)
         memcpy(h, hn, (size_t)H * sizeof(float));
     atomic_fetch_add_explicit(&split_runs, 1, memory_order_relaxed);

@@ -216,6 +216,7 @@ static void test_matches_training_kernel(void **state)
 static void test_split_steps(void **state)
 {
     (void)state;
+    tf__pred_split_pause(0.0);
     const int64_t before = tf__pred_split_runs();
     for (int reverse = 0; reverse < 2; reverse++) {
         check(9, 200, 45, 1, reverse, 1, 0); /* one text: two projection chunks */
@@ -238,6 +239,7 @@ static void test_split_steps(void **state)
 static void test_int8_split_steps(void **state)
 {
     (void)state;
+    tf__pred_split_pause(0.0);
     for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++) {
         if (tf__i8_force(v) != 0)
             continue;
