@@ -233,16 +233,19 @@ static void test_split_steps(void **state)
     assert_true(tf__pred_split_runs() > mid);
 }
 
-/* int8 one-row steps split over threads (on W_hh by blocks of units), under each version: the
- * runs happen where H has enough blocks, and check_one finds them bit-identical to one thread,
- * with and without the input table, rows of other lengths included. */
+/* int8 one-row steps split over threads (on W_hh by blocks of units), under each version and
+ * each ISA level of the gate kernels: the runs happen where H has enough blocks, and check_one
+ * finds them bit-identical to one thread, with and without the input table, rows of other
+ * lengths included. */
 static void test_int8_split_steps(void **state)
 {
     (void)state;
     tf__pred_split_pause(0.0);
-    for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++) {
+    for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++)
+    for (int level = 0; level <= tf__isa_best(); level += level ? 1 : 3) { /* gates: 0, 3, 4 */
         if (tf__i8_force(v) != 0)
             continue;
+        tf__pred_step_force(level);
         const int64_t before = tf__pred_split_runs();
         for (int reverse = 0; reverse < 2; reverse++)
             for (int table = 0; table < 2; table++) {
@@ -255,6 +258,7 @@ static void test_int8_split_steps(void **state)
         check_one(7, 176, 12, 1, 0, 1, 0, 0, 1); /* 11 blocks: too few to split int8 steps */
         assert_int_equal(tf__pred_split_runs(), mid);
     }
+    tf__pred_step_force(-1);
     assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
 }
 
