@@ -81,11 +81,13 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
 #define MIN_PART_BLOCKS_I8 6
 #define MIN_SPLIT_STEPS 4
 
-/* From the third step of a run on, a partner LATE_SPINS spins late has lost its core to another
- * process (a loaded machine): every step would wait for the scheduler, far slower than one
- * thread, so one-row steps then run unsplit for a while (tf__pred_split_pause). */
+/* A part that waits LATE_NS for another (past LATE_SPINS spins, then through the scheduler) has
+ * a partner that lost its core to another process (a loaded machine; waking a helper takes
+ * microseconds): every step would wait for the scheduler, far slower than one thread, so one-row
+ * steps then run unsplit for a while (tf__pred_split_pause). */
 #define LATE_SPINS 4000
-static atomic_llong pause_ns = 100000000; /* 0.1 s */
+#define LATE_NS 200000
+static atomic_llong pause_ns = 500000000; /* 0.5 s */
 static atomic_llong resume_ns;            /* no split before this time */
 
 static int64_t clock_ns(void)
@@ -171,20 +173,21 @@ typedef struct split {
     float *qg, *qz, *qu; /* int8: the products by blocks, the gate inputs, the quantised states */
     int64_t ldy, n, t0, ka, kb, parts;
     int64_t blk[MAX_PARTS + 1];
-    atomic_int late; /* a part waited LATE_SPINS for another */
+    atomic_int late; /* a part waited LATE_NS for another */
     struct {
         _Alignas(64) atomic_llong steps; /* steps done by the part */
     } done[MAX_PARTS];
 } split_t;
 
-/* Wait until *done >= want, noting in S a partner late when `watch`. */
-static void part_wait(split_t *S, atomic_llong *done, int64_t want, int watch)
+/* Wait until *done >= want, noting in S a partner late. */
+static void part_wait(split_t *S, atomic_llong *done, int64_t want)
 {
     for (int spins = 0; atomic_load_explicit(done, memory_order_acquire) < want; spins++) {
-        if (spins == LATE_SPINS) {
-            if (watch)
-                atomic_store_explicit(&S->late, 1, memory_order_relaxed);
+        if (spins == LATE_SPINS) { /* the clock only on this slow way */
+            const int64_t t0 = clock_ns();
             tf__team_wait(done, want);
+            if (clock_ns() - t0 > LATE_NS)
+                atomic_store_explicit(&S->late, 1, memory_order_relaxed);
             return;
         }
 #if defined(__x86_64__) || defined(__i386__)
@@ -255,8 +258,8 @@ static void split_part(void *arg, int64_t step, int64_t p)
     for (int64_t k = S->ka; k < S->kb; k++) {
         const int64_t i = k - S->ka, t = S->reverse ? S->t0 + S->n - 1 - k : S->t0 + k;
         for (int64_t q = 0; q < S->parts && i > 0; q++)
-            if (q != p) /* (at step 1, a helper may still be waking up) */
-                part_wait(S, &S->done[q].steps, i, i >= 2);
+            if (q != p)
+                part_wait(S, &S->done[q].steps, i);
         const int64_t tn = S->reverse ? t - 1 : t + 1;
         const float *gx_next = s->table && k + 1 < S->kb ? step_input(s, S->gbuf, tn, S->t0) : NULL;
         float *hn = S->hb[(i + 1) & 1];
