@@ -233,33 +233,40 @@ static void test_split_steps(void **state)
     assert_true(tf__pred_split_runs() > mid);
 }
 
-/* int8 one-row steps split over threads (on W_hh by blocks of units), under each version and
- * each ISA level of the gate kernels: the runs happen where H has enough blocks, and check_one
- * finds them bit-identical to one thread, with and without the input table, rows of other
- * lengths included. */
+/* int8 one-row steps split over threads (on W_hh by blocks of units), under each version, and
+ * under each ISA level of the gate kernels with the CPU's best version: the runs happen where H
+ * has enough blocks, and check_one finds them bit-identical to one thread, with and without the
+ * input table, rows of other lengths included. */
+static void int8_split_checks(int all)
+{
+    const int64_t before = tf__pred_split_runs();
+    for (int reverse = 0; reverse < 2; reverse++)
+        for (int table = 0; table < 2; table++) {
+            check_one(9, 200, 45, 1, reverse, 1, 0, table, 1); /* one text: two chunks */
+            if (all) {
+                check_one(9, 200, 50, 3, reverse, 1, 0, table, 1); /* the last row alone for 12 steps */
+                check_one(7, 194, 12, 1, reverse, 0, 0, table, 1); /* 13 blocks: 6 and 7, the last of 2 units */
+            }
+        }
+    const int64_t mid = tf__pred_split_runs();
+    assert_true(mid > before);
+    check_one(7, 176, 12, 1, 0, 1, 0, 0, 1); /* 11 blocks: too few to split int8 steps */
+    assert_int_equal(tf__pred_split_runs(), mid);
+}
+
 static void test_int8_split_steps(void **state)
 {
     (void)state;
     tf__pred_split_pause(0.0);
     for (int v = TF__I8_BASE; v <= TF__I8_VNNI; v++)
-    for (int level = 0; level <= tf__isa_best(); level += level ? 1 : 3) { /* gates: 0, 3, 4 */
-        if (tf__i8_force(v) != 0)
-            continue;
+        if (tf__i8_force(v) == 0)
+            int8_split_checks(1);
+    assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
+    for (int level = 0; level < tf__isa_best(); level += level ? 1 : 3) { /* gates: 0, 3 below 4 */
         tf__pred_step_force(level);
-        const int64_t before = tf__pred_split_runs();
-        for (int reverse = 0; reverse < 2; reverse++)
-            for (int table = 0; table < 2; table++) {
-                check_one(9, 200, 45, 1, reverse, 1, 0, table, 1); /* one text: two chunks */
-                check_one(9, 200, 50, 3, reverse, 1, 0, table, 1); /* the last row alone for 12 steps */
-                check_one(7, 194, 12, 1, reverse, 0, 0, table, 1); /* 13 blocks: 6 and 7, the last of 2 units */
-            }
-        const int64_t mid = tf__pred_split_runs();
-        assert_true(mid > before);
-        check_one(7, 176, 12, 1, 0, 1, 0, 0, 1); /* 11 blocks: too few to split int8 steps */
-        assert_int_equal(tf__pred_split_runs(), mid);
+        int8_split_checks(0);
     }
     tf__pred_step_force(-1);
-    assert_int_equal(tf__i8_force(TF__I8_AUTO), 0);
 }
 
 /* Every row count from one (the mixed kernel) to many (dequantised panels), under each version. */
