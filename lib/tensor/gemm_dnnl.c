@@ -3,6 +3,7 @@
  * never takes it (no AVX-512) never loads its 40 MB, its OpenMP runtime and C++ library, and a
  * machine without the library still runs libtransfer (OpenBLAS then runs every product). */
 #include "gemm_dnnl.h"
+#include <stddef.h>
 
 #if defined(TF_HAVE_DNNL)
 #include <oneapi/dnnl/dnnl.h>
