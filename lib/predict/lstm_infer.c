@@ -83,12 +83,16 @@ static void project(const tf__pred_lstm_t *s, const float *x, int64_t ldx, int64
 
 /* A part that waits LATE_NS for another (past LATE_SPINS spins, then through the scheduler) has
  * a partner that lost its core to another process (a loaded machine; waking a helper takes
- * microseconds): every step would wait for the scheduler, far slower than one thread, so one-row
- * steps then run unsplit for a while (tf__pred_split_pause). */
+ * microseconds): every step would wait for the scheduler, far slower than one thread, so after
+ * LATE_RUNS such runs in a row one-row steps run unsplit for a while (tf__pred_split_pause). One
+ * late run alone does not pause: on a quiet virtual machine a processor is sometimes away for
+ * milliseconds, and a pause each time cost a quarter of the split's gain. */
 #define LATE_SPINS 4000
 #define LATE_NS 200000
+#define LATE_RUNS 2
 static atomic_llong pause_ns = 500000000; /* 0.5 s */
 static atomic_llong resume_ns;            /* no split before this time */
+static atomic_int late_runs;              /* split runs in a row with a late part */
 
 static int64_t clock_ns(void)
 {
@@ -99,6 +103,7 @@ void tf__pred_split_pause(double seconds)
 {
     atomic_store(&pause_ns, (long long)(seconds * 1e9));
     atomic_store(&resume_ns, 0);
+    atomic_store(&late_runs, 0);
 }
 
 /* The int8 W_hh of the split steps: rows regrouped by blocks of units, so that int8 panel j
@@ -313,8 +318,12 @@ static int run_split(split_t *S, float *h, float *hn)
     if (clock_ns() < atomic_load_explicit(&resume_ns, memory_order_relaxed) ||
         !tf__team_try_together((int32_t)S->parts, split_part, S))
         return 0;
-    if (atomic_load_explicit(&S->late, memory_order_relaxed))
+    if (!atomic_load_explicit(&S->late, memory_order_relaxed))
+        atomic_store_explicit(&late_runs, 0, memory_order_relaxed);
+    else if (atomic_fetch_add_explicit(&late_runs, 1, memory_order_relaxed) + 1 >= LATE_RUNS) {
+        atomic_store_explicit(&late_runs, 0, memory_order_relaxed);
         atomic_store_explicit(&resume_ns, clock_ns() + atomic_load(&pause_ns), memory_order_relaxed);
+    }
     if ((S->kb - S->ka) & 1)
         memcpy(h, hn, (size_t)H * sizeof(float));
     atomic_fetch_add_explicit(&split_runs, 1, memory_order_relaxed);

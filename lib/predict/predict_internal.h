@@ -76,8 +76,8 @@ int64_t tf__pred_lstm_pack(int64_t K, int64_t H, const float *w, float *dst);
 size_t tf__pred_lstm_work_floats(int64_t H, int64_t T, int64_t B);
 /* Runs of one-row steps split over threads so far, in the process (for the tests). */
 int64_t tf__pred_split_runs(void);
-/* How long one-row steps run unsplit after a split run found a thread descheduled (default
- * 0.5 s; the tests set 0, so that a loaded machine does not stop the runs they count). */
+/* How long one-row steps run unsplit after split runs found a thread descheduled twice in a row
+ * (default 0.5 s; the tests set 0, so that a loaded machine does not stop the runs they count). */
 void tf__pred_split_pause(double seconds);
 /* The parts one-row steps of H units are split into with `threads` threads, f32 or int8
  * weights (1: not split). */

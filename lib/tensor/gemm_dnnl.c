@@ -2,6 +2,9 @@
 /* gemm_dnnl.h. oneDNN is loaded with dlopen when first asked for, not linked: a host whose CPU
  * never takes it (no AVX-512) never loads its 40 MB, its OpenMP runtime and C++ library, and a
  * machine without the library still runs libtransfer (OpenBLAS then runs every product). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pthread_getaffinity_np */
+#endif
 #include "gemm_dnnl.h"
 #include <stddef.h>
 
@@ -38,7 +41,25 @@ static struct {
     void (*omp_set_num_threads)(int);
 } dnnl = {.once = PTHREAD_ONCE_INIT};
 
+static void dnnl_load_pinned(void);
+
+/* Loading oneDNN (its start, or the OpenMP runtime's) pins the loading thread to one processor,
+ * and the threads it starts later inherit that: the predictor's two threads then shared one
+ * processor (15x slower). The thread's processors are put back as they were. */
 static void dnnl_load(void)
+{
+#if defined(__linux__)
+    cpu_set_t mask;
+    const int saved = pthread_getaffinity_np(pthread_self(), sizeof mask, &mask) == 0;
+    dnnl_load_pinned();
+    if (saved)
+        pthread_setaffinity_np(pthread_self(), sizeof mask, &mask);
+#else
+    dnnl_load_pinned();
+#endif
+}
+
+static void dnnl_load_pinned(void)
 {
     void *lib = dlopen(DNNL_SONAME, RTLD_NOW | RTLD_LOCAL); /* kept for the process's life */
     if (lib == NULL) {
@@ -57,6 +78,7 @@ static void dnnl_load(void)
     memcpy(&dnnl.effective_isa, &isa, sizeof isa);
     memcpy(&dnnl.omp_get_max_threads, &get, sizeof get);
     memcpy(&dnnl.omp_set_num_threads, &set, sizeof set);
+    (void)dnnl.effective_isa(); /* oneDNN's start, here while the processors are restored after */
 }
 
 /* Whether oneDNN may be used at all: not under valgrind; loaded on the first call. */
