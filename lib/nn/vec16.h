@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* 16-float (and 8-float) vectors (GCC vector extensions) and the vectorised functions built on
- * them: exp, the sigmoid and tanh of the LSTM gates. Everything is inlined into its caller, so each ISA clone of
- * a caller gets its own copy (one zmm on AVX-512, two ymm on AVX2, four xmm on SSE2). exp,
- * sigmoid and tanh come from vmath.inc, as the training kernel's (lib/nn/lstm_kernel.c) do, so
- * they match it to the bit on each lane. */
+/* 16-float and 8-float vectors (GCC vector extensions) and the vectorised functions built on
+ * them: exp, the sigmoid and tanh of the LSTM gates. Everything is inlined into its caller, so each
+ * ISA version of a caller gets its own copy (a 16-float vector is one zmm on AVX-512; AVX2 code
+ * takes the 8-float ones, one ymm). exp, sigmoid and tanh come from vmath.inc, as the training
+ * kernel's (lib/nn/lstm_kernel.c) do, so they match it to the bit on each lane. */
 #ifndef TF_NN_VEC16_H
 #define TF_NN_VEC16_H
 

@@ -8,6 +8,7 @@
  * run each version the CPU has). */
 #include "gemm_i8.h"
 #include "../nn/cell.h"
+#include "../nn/vec16.h"
 
 #include <float.h>
 #include <stdatomic.h>
